@@ -1,0 +1,105 @@
+//! Output that appears whole or not at all.
+//!
+//! Every file Mohor writes (signed documents, state) goes to a temporary file
+//! in the destination's own directory, is flushed to disk, and is then renamed
+//! over the destination. A crash or power loss leaves either the old file or
+//! the new one, never a torn one, and a failed operation leaves nothing behind.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A file being written; becomes visible at `path` only on [`AtomicFile::commit`].
+/// Dropping it without committing removes the temporary file.
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> io::Result<Self> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".partial")
+            .tempfile_in(&dir)?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            temp,
+        })
+    }
+
+    /// Flush to disk, rename into place, and sync the directory entry.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.temp.as_file_mut().flush()?;
+        self.temp.as_file().sync_all()?;
+        let target = self.target.clone();
+        self.temp.persist(&target).map_err(|e| e.error)?;
+        sync_parent_dir(&target);
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.temp.as_file_mut().write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.as_file_mut().flush()
+    }
+}
+
+/// Write `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+#[cfg(unix)]
+fn sync_parent_dir(path: &Path) {
+    // Best effort: the rename is already atomic; syncing the directory makes
+    // it durable across power loss on filesystems that need it.
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_parent_dir(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uncommitted_output_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.pdf");
+        {
+            let mut f = AtomicFile::create(&target).unwrap();
+            f.write_all(b"half").unwrap();
+        }
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn committed_output_replaces_the_old_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("state.json");
+        write_atomic(&target, b"old").unwrap();
+        write_atomic(&target, b"new contents").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new contents");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

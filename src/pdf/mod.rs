@@ -1,0 +1,1 @@
+//! PDF signing (PAdES): lazy reader, incremental writer, fields, appearance.

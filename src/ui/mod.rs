@@ -1,0 +1,12 @@
+//! People: everything Mohor asks a person goes through the [`Prompter`] seam.
+//!
+//! Implementations: a terminal prompter for the CLI, native GTK dialogs for
+//! the desktop agent, and (feature `scripted-prompts`) answers read from a
+//! JSON-lines file for tests.
+
+pub mod prompter;
+#[cfg(feature = "scripted-prompts")]
+pub mod scripted;
+pub mod terminal;
+
+pub use prompter::*;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs everything Mohor's tests need on a fresh Debian 12 machine (run as root).
+# Idempotent: a second run only checks. Used by tests/run-all.sh and so by .ci/run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+apt_packages=(
+  # the real PKCS#11 token and the tools that fill it
+  softhsm2 opensc openssl
+  # judges of our output that nobody here wrote
+  poppler-utils qpdf libnss3-tools
+  # desktop: tray and dialogs under a virtual X server, and a screenshot tool
+  xvfb xauth x11-apps imagemagick xdotool fonts-dejavu-core
+  # build deps of tray-icon / gtk / muda
+  pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev
+  # browser end-to-end tests
+  chromium nodejs npm
+  # python for the pyHanko validator
+  python3-venv
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs/npm/python may come from elsewhere on the machine (pyenv, nodesource): accept those.
+filtered=()
+for p in "${missing[@]}"; do
+  case "$p" in
+    nodejs) command -v node >/dev/null || filtered+=("$p") ;;
+    npm) command -v npm >/dev/null || filtered+=("$p") ;;
+    python3-venv) python3 -c 'import venv, ensurepip' 2>/dev/null || filtered+=("$p") ;;
+    *) filtered+=("$p") ;;
+  esac
+done
+if [ ${#filtered[@]} -gt 0 ]; then
+  echo "setup: installing ${filtered[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+fi
+
+# pyHanko's validator, in a venv of the repo's own (gitignored)
+venv="$root/.venv"
+if [ ! -x "$venv/bin/pyhanko" ]; then
+  echo "setup: creating $venv with pyhanko"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q 'pyhanko[pkcs11]' pyhanko-cli
+fi
+
+# playwright-core for the browser tests (Debian's chromium is the browser)
+if [ -f "$root/tests/browser/package.json" ] && [ ! -d "$root/tests/browser/node_modules/playwright-core" ]; then
+  echo "setup: npm install in tests/browser"
+  (cd "$root/tests/browser" && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# rustfmt / clippy components (the toolchain is rustup's)
+if command -v rustup >/dev/null; then
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+fi
+echo "setup: ok"

@@ -28,3 +28,5 @@ pub mod sign;
 pub mod ui;
 
 pub use error::{Error, Reason, Result};
+pub mod protocol;
+pub mod server;

@@ -7,6 +7,7 @@
 pub mod prompter;
 #[cfg(feature = "scripted-prompts")]
 pub mod scripted;
+pub mod desktop;
 pub mod terminal;
 
 pub use prompter::*;

@@ -1,0 +1,1 @@
+//! The loopback WebSocket server (tokio-tungstenite): bind, handshake checks, limits, dispatch.

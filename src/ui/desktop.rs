@@ -1,0 +1,1 @@
+//! Native desktop UI: GTK dialogs behind the Prompter seam, and the tray.

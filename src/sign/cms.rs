@@ -1,0 +1,583 @@
+//! CMS SignedData (RFC 5652) in the CAdES baseline-B shape, detached.
+//!
+//! One code path builds every signature Mohor makes: a detached `.p7s`
+//! (CAdES-B: with `signingTime`), a PAdES signature (B-B: no `signingTime`,
+//! the time travels in the PDF's `/M`), a signature over a digest the caller
+//! computed (`sign.hash`), and a co-signature added to an existing file.
+//!
+//! The SignerInfo is built with the RustCrypto `cms` types. The SignedData
+//! around it is assembled from raw DER elements on purpose: co-signing must
+//! keep every earlier SignerInfo and certificate byte-identical and in its
+//! original order, and a decode/re-encode through `SetOfVec` would re-sort
+//! them (DER `SET OF` order), which is legal BER but not what a person
+//! comparing files, or a strict archive, expects.
+
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::CmsVersion;
+use cms::signed_data::{SignerIdentifier, SignerInfo};
+use const_oid::db::rfc5911::{
+    ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
+    ID_SIGNING_TIME,
+};
+use const_oid::ObjectIdentifier;
+use der::asn1::{Any, AnyRef, OctetString, SetOfVec};
+use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagNumber, Tagged};
+use spki::AlgorithmIdentifierOwned;
+use time::OffsetDateTime;
+use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::Certificate;
+
+use super::{DigestAlgorithm, SignError, SignatureAlgorithm, Signer};
+
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+
+/// Which flavour of signed attributes to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CmsProfile {
+    /// `Some` adds the `signingTime` attribute (CAdES-B for detached files).
+    /// `None` leaves it out, as PAdES B-B requires (the time is in `/M`).
+    pub signing_time: Option<OffsetDateTime>,
+}
+
+impl CmsProfile {
+    pub fn cades(now: OffsetDateTime) -> Self {
+        CmsProfile {
+            signing_time: Some(now),
+        }
+    }
+
+    pub fn pades() -> Self {
+        CmsProfile { signing_time: None }
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum CmsError {
+    #[error("the certificate could not be read: {0}")]
+    BadCertificate(String),
+    #[error("the digest is {got} bytes, but {alg} needs {want}")]
+    DigestLength {
+        alg: &'static str,
+        got: usize,
+        want: usize,
+    },
+    #[error("the existing signature file is not a detached CMS SignedData: {0}")]
+    BadExisting(String),
+    #[error(
+        "the data does not match the existing signature (signer {index} signed other content)"
+    )]
+    ContentMismatch { index: usize },
+    #[error("this certificate has already signed this file")]
+    AlreadySigned,
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error("could not encode the signature: {0}")]
+    Encoding(String),
+}
+
+impl From<der::Error> for CmsError {
+    fn from(e: der::Error) -> Self {
+        CmsError::Encoding(e.to_string())
+    }
+}
+
+impl From<CmsError> for crate::Error {
+    fn from(e: CmsError) -> Self {
+        use crate::error::Reason;
+        match e {
+            CmsError::Sign(s) => s.into(),
+            CmsError::BadCertificate(_) => crate::Error::new(Reason::CertificateNotUsable, e.to_string())
+                .with_hint("choose another certificate"),
+            CmsError::DigestLength { .. } => crate::Error::invalid_request(e.to_string()),
+            CmsError::BadExisting(_) | CmsError::ContentMismatch { .. } | CmsError::AlreadySigned => {
+                crate::Error::new(Reason::DocumentRefused, e.to_string()).with_hint(
+                    "co-sign with the same data file the earlier signers signed, and the .p7s they produced",
+                )
+            }
+            CmsError::Encoding(_) => crate::Error::internal(e.to_string()),
+        }
+    }
+}
+
+/// A detached SignedData over content whose digest (with the signer's digest
+/// algorithm) is `content_digest`. Returns DER `ContentInfo`.
+pub fn sign_digest(
+    signer: &mut dyn Signer,
+    content_digest: &[u8],
+    profile: &CmsProfile,
+) -> Result<Vec<u8>, CmsError> {
+    let digest = signer.algorithm().digest();
+    check_digest_len(digest, content_digest)?;
+    let signer_info = build_signer_info(signer, content_digest, profile)?;
+    let mut certs = vec![signer.certificate().to_vec()];
+    certs.extend(signer.chain().iter().cloned());
+    let parts = SignedDataParts {
+        version: 1,
+        digest_algorithms: vec![digest_algorithm_identifier(digest).to_der()?],
+        encap_content_info: detached_data_encap()?,
+        certificates: certs,
+        crls: None,
+        signer_infos: vec![signer_info],
+    };
+    parts.to_content_info()
+}
+
+/// Add `signer` to an existing detached SignedData. `digest_of` returns the
+/// digest of the signed content for a given algorithm (every earlier signer is
+/// checked against it). Earlier SignerInfos and certificates are kept
+/// byte-identical and in order; the new ones are appended.
+pub fn cosign(
+    existing: &[u8],
+    signer: &mut dyn Signer,
+    digest_of: &mut dyn FnMut(DigestAlgorithm) -> Vec<u8>,
+    profile: &CmsProfile,
+) -> Result<Vec<u8>, CmsError> {
+    let mut parts = SignedDataParts::parse(existing)?;
+    let new_cert = signer.certificate().to_vec();
+    for (index, raw) in parts.signer_infos.iter().enumerate() {
+        let info = SignerInfo::from_der(raw).map_err(|e| CmsError::BadExisting(e.to_string()))?;
+        let alg = DigestAlgorithm::from_oid(&info.digest_alg.oid).ok_or_else(|| {
+            CmsError::BadExisting(format!(
+                "signer {index} uses unsupported digest {}",
+                info.digest_alg.oid
+            ))
+        })?;
+        let signed = message_digest_attribute(&info)
+            .ok_or_else(|| CmsError::BadExisting(format!("signer {index} has no messageDigest")))?;
+        if signed != digest_of(alg) {
+            return Err(CmsError::ContentMismatch { index });
+        }
+        if signer_matches_certificate(&info, &new_cert)? {
+            return Err(CmsError::AlreadySigned);
+        }
+    }
+    let digest = signer.algorithm().digest();
+    let content_digest = digest_of(digest);
+    let signer_info = build_signer_info(signer, &content_digest, profile)?;
+    let alg_der = digest_algorithm_identifier(digest).to_der()?;
+    if !parts.digest_algorithms.contains(&alg_der) {
+        parts.digest_algorithms.push(alg_der);
+    }
+    let mut new_certs = vec![new_cert];
+    new_certs.extend(signer.chain().iter().cloned());
+    for cert in new_certs {
+        if !parts.certificates.contains(&cert) {
+            parts.certificates.push(cert);
+        }
+    }
+    parts.signer_infos.push(signer_info);
+    parts.to_content_info()
+}
+
+/// Upper bound of the DER size `sign_digest` produces for this signer (sizes
+/// the `/Contents` placeholder of a PDF). Deliberately generous in the
+/// attribute allowance; exact in what varies with the signer.
+pub fn max_encoded_len(signer: &dyn Signer) -> usize {
+    let certs: usize =
+        signer.certificate().len() + signer.chain().iter().map(Vec::len).sum::<usize>();
+    // Issuer name appears in the SignerInfo and in signingCertificateV2.
+    let issuer_len = Certificate::from_der(signer.certificate())
+        .ok()
+        .and_then(|c| c.tbs_certificate.issuer.to_der().ok())
+        .map(|d| d.len())
+        .unwrap_or(1024);
+    // Attributes, algorithm identifiers, serials and TLV headers.
+    const FIXED_OVERHEAD: usize = 1024;
+    certs + 2 * issuer_len + signer.max_signature_len() + FIXED_OVERHEAD
+}
+
+/// The DER of each SignerInfo of a SignedData, in file order.
+pub fn raw_signer_infos(der: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
+    Ok(SignedDataParts::parse(der)?.signer_infos)
+}
+
+/// The messageDigest attribute of a SignerInfo, if present.
+pub fn message_digest_attribute(info: &SignerInfo) -> Option<Vec<u8>> {
+    let attrs = info.signed_attrs.as_ref()?;
+    let attr = attrs.iter().find(|a| a.oid == ID_MESSAGE_DIGEST)?;
+    let value = attr.values.iter().next()?;
+    let os = value.decode_as::<OctetString>().ok()?;
+    Some(os.as_bytes().to_vec())
+}
+
+fn check_digest_len(alg: DigestAlgorithm, digest: &[u8]) -> Result<(), CmsError> {
+    if digest.len() != alg.len() {
+        return Err(CmsError::DigestLength {
+            alg: alg.name(),
+            got: digest.len(),
+            want: alg.len(),
+        });
+    }
+    Ok(())
+}
+
+fn build_signer_info(
+    signer: &mut dyn Signer,
+    content_digest: &[u8],
+    profile: &CmsProfile,
+) -> Result<Vec<u8>, CmsError> {
+    let algorithm = signer.algorithm();
+    let digest = algorithm.digest();
+    check_digest_len(digest, content_digest)?;
+    let cert = Certificate::from_der(signer.certificate())
+        .map_err(|e| CmsError::BadCertificate(e.to_string()))?;
+    let signed_attrs =
+        signed_attributes(&cert, signer.certificate(), digest, content_digest, profile)?;
+    // The signature covers the DER of the attributes as a SET OF (tag 0x31),
+    // not the [0] IMPLICIT form they take inside the SignerInfo (RFC 5652 §5.4).
+    let to_sign = signed_attrs.to_der()?;
+    let signature = signer.sign_raw(&to_sign)?;
+    let info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial_number: cert.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: digest_algorithm_identifier(digest),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm: signature_algorithm_identifier(algorithm)?,
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    Ok(info.to_der()?)
+}
+
+fn signed_attributes(
+    cert: &Certificate,
+    cert_der: &[u8],
+    digest: DigestAlgorithm,
+    content_digest: &[u8],
+    profile: &CmsProfile,
+) -> Result<SetOfVec<Attribute>, CmsError> {
+    let mut attrs = SetOfVec::new();
+    attrs.insert(attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?)?;
+    attrs.insert(attribute(
+        ID_MESSAGE_DIGEST,
+        Any::encode_from(&OctetString::new(content_digest.to_vec())?)?,
+    )?)?;
+    if let Some(when) = profile.signing_time {
+        let time = signing_time_value(when)?;
+        attrs.insert(attribute(ID_SIGNING_TIME, Any::encode_from(&time)?)?)?;
+    }
+    attrs.insert(attribute(
+        ID_AA_SIGNING_CERTIFICATE_V_2,
+        Any::encode_from(&signing_certificate_v2(cert, cert_der, digest)?)?,
+    )?)?;
+    Ok(attrs)
+}
+
+fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
+    let mut values = SetOfVec::new();
+    values.insert(value)?;
+    Ok(Attribute { oid, values })
+}
+
+/// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise.
+fn signing_time_value(when: OffsetDateTime) -> Result<x509_cert::time::Time, CmsError> {
+    let secs = u64::try_from(when.unix_timestamp())
+        .map_err(|_| CmsError::Encoding("signing time before 1970".into()))?;
+    let dur = std::time::Duration::from_secs(secs);
+    let time = if when.year() < 2050 {
+        x509_cert::time::Time::UtcTime(der::asn1::UtcTime::from_unix_duration(dur)?)
+    } else {
+        x509_cert::time::Time::GeneralTime(der::asn1::GeneralizedTime::from_unix_duration(dur)?)
+    };
+    Ok(time)
+}
+
+/// ESS `SigningCertificateV2` (RFC 5035), binding the signer's certificate
+/// into the signed attributes so it cannot be swapped (CAdES requires it).
+#[derive(Clone, Debug, der::Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+#[derive(Clone, Debug, der::Sequence)]
+struct EssCertIdV2 {
+    /// DEFAULT sha256: DER omits it when it is the default.
+    #[asn1(optional = "true")]
+    hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    cert_hash: OctetString,
+    issuer_serial: IssuerSerial,
+}
+
+#[derive(Clone, Debug, der::Sequence)]
+struct IssuerSerial {
+    issuer: Vec<GeneralName>,
+    serial_number: x509_cert::serial_number::SerialNumber,
+}
+
+fn signing_certificate_v2(
+    cert: &Certificate,
+    cert_der: &[u8],
+    digest: DigestAlgorithm,
+) -> Result<SigningCertificateV2, CmsError> {
+    let hash_algorithm = match digest {
+        DigestAlgorithm::Sha256 => None,
+        other => Some(AlgorithmIdentifierOwned {
+            oid: other.oid(),
+            parameters: None,
+        }),
+    };
+    Ok(SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm,
+            cert_hash: OctetString::new(digest.digest(cert_der))?,
+            issuer_serial: IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(
+                    cert.tbs_certificate.issuer.clone(),
+                )],
+                serial_number: cert.tbs_certificate.serial_number.clone(),
+            },
+        }],
+    })
+}
+
+fn digest_algorithm_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
+    // Parameters absent (RFC 5754 §2: SHOULD omit for SHA-2).
+    AlgorithmIdentifierOwned {
+        oid: digest.oid(),
+        parameters: None,
+    }
+}
+
+#[derive(Clone, Debug, der::Sequence)]
+struct RsaPssParams {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    hash_algorithm: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT")]
+    mask_gen_algorithm: AlgorithmIdentifierOwned,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
+    salt_length: u32,
+}
+
+fn signature_algorithm_identifier(
+    alg: SignatureAlgorithm,
+) -> Result<AlgorithmIdentifierOwned, CmsError> {
+    Ok(match alg {
+        // rsaEncryption with NULL: the form every validator in use accepts
+        // (RFC 3370 §3.2); the digest is named by the SignerInfo.
+        SignatureAlgorithm::RsaPkcs1v15(_) => AlgorithmIdentifierOwned {
+            oid: RSA_ENCRYPTION,
+            parameters: Some(Any::from(AnyRef::NULL)),
+        },
+        SignatureAlgorithm::RsaPss(d) => {
+            let hash = AlgorithmIdentifierOwned {
+                oid: d.oid(),
+                parameters: Some(Any::from(AnyRef::NULL)),
+            };
+            let params = RsaPssParams {
+                hash_algorithm: hash.clone(),
+                mask_gen_algorithm: AlgorithmIdentifierOwned {
+                    oid: MGF1,
+                    parameters: Some(Any::encode_from(&hash)?),
+                },
+                salt_length: d.len() as u32,
+            };
+            AlgorithmIdentifierOwned {
+                oid: RSASSA_PSS,
+                parameters: Some(Any::encode_from(&params)?),
+            }
+        }
+        SignatureAlgorithm::Ecdsa(d) => AlgorithmIdentifierOwned {
+            oid: match d {
+                DigestAlgorithm::Sha256 => ECDSA_WITH_SHA256,
+                DigestAlgorithm::Sha384 => ECDSA_WITH_SHA384,
+                DigestAlgorithm::Sha512 => ECDSA_WITH_SHA512,
+            },
+            parameters: None,
+        },
+    })
+}
+
+fn detached_data_encap() -> Result<Vec<u8>, CmsError> {
+    // SEQUENCE { eContentType id-data } with no eContent: detached.
+    let oid = ID_DATA.to_der()?;
+    Ok(tlv(Tag::Sequence, &oid)?)
+}
+
+fn signer_matches_certificate(info: &SignerInfo, cert_der: &[u8]) -> Result<bool, CmsError> {
+    let cert =
+        Certificate::from_der(cert_der).map_err(|e| CmsError::BadCertificate(e.to_string()))?;
+    Ok(match &info.sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            ias.issuer == cert.tbs_certificate.issuer
+                && ias.serial_number == cert.tbs_certificate.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(_) => false,
+    })
+}
+
+/// A SignedData as a list of raw DER elements, so existing parts survive a
+/// co-signature byte for byte.
+struct SignedDataParts {
+    version: u8,
+    digest_algorithms: Vec<Vec<u8>>,
+    encap_content_info: Vec<u8>,
+    certificates: Vec<Vec<u8>>,
+    crls: Option<Vec<u8>>,
+    signer_infos: Vec<Vec<u8>>,
+}
+
+impl SignedDataParts {
+    fn parse(der: &[u8]) -> Result<Self, CmsError> {
+        let bad = |m: &str| CmsError::BadExisting(m.to_string());
+        let content_info = cms::content_info::ContentInfo::from_der(der)
+            .map_err(|e| CmsError::BadExisting(e.to_string()))?;
+        if content_info.content_type != ID_SIGNED_DATA {
+            return Err(bad("not SignedData"));
+        }
+        // Check the whole structure once with the typed decoder, so what we
+        // splice below is known to be well formed.
+        let typed: cms::signed_data::SignedData = content_info
+            .content
+            .decode_as()
+            .map_err(|e| CmsError::BadExisting(e.to_string()))?;
+        if typed.encap_content_info.econtent.is_some() {
+            return Err(bad("it carries the content inside (not detached)"));
+        }
+        let version = match typed.version {
+            CmsVersion::V0 | CmsVersion::V1 => 1,
+            CmsVersion::V2 => 2,
+            CmsVersion::V3 => 3,
+            _ => return Err(bad("unsupported SignedData version")),
+        };
+
+        if content_info.content.tag() != Tag::Sequence {
+            return Err(bad("SignedData is not a SEQUENCE"));
+        }
+        let mut parts = SignedDataParts {
+            version,
+            digest_algorithms: vec![],
+            encap_content_info: vec![],
+            certificates: vec![],
+            crls: None,
+            signer_infos: vec![],
+        };
+        let mut inner = SliceReader::new(content_info.content.value())?;
+        let _version: AnyRef<'_> = inner.decode()?;
+        let algs: AnyRef<'_> = inner.decode()?;
+        parts.digest_algorithms = elements(algs.value())?;
+        let encap: AnyRef<'_> = inner.decode()?;
+        parts.encap_content_info = encap.to_der()?;
+        while !inner.is_finished() {
+            let item: AnyRef<'_> = inner.decode()?;
+            match item.tag() {
+                Tag::ContextSpecific { number, .. } if number == TagNumber::N0 => {
+                    parts.certificates = elements(item.value())?;
+                }
+                Tag::ContextSpecific { number, .. } if number == TagNumber::N1 => {
+                    parts.crls = Some(item.to_der()?);
+                }
+                Tag::Set => parts.signer_infos = elements(item.value())?,
+                _ => return Err(bad("unexpected element in SignedData")),
+            }
+        }
+        if parts.signer_infos.is_empty() {
+            return Err(bad("it has no signers"));
+        }
+        Ok(parts)
+    }
+
+    fn to_content_info(&self) -> Result<Vec<u8>, CmsError> {
+        let mut body = Vec::new();
+        body.extend(u8::to_der(&self.version)?);
+        body.extend(tlv(Tag::Set, &self.digest_algorithms.concat())?);
+        body.extend(&self.encap_content_info);
+        if !self.certificates.is_empty() {
+            body.extend(tlv(
+                context_constructed(TagNumber::N0),
+                &self.certificates.concat(),
+            )?);
+        }
+        if let Some(crls) = &self.crls {
+            body.extend(crls);
+        }
+        body.extend(tlv(Tag::Set, &self.signer_infos.concat())?);
+        let signed_data = tlv(Tag::Sequence, &body)?;
+
+        let mut ci = ID_SIGNED_DATA.to_der()?;
+        ci.extend(tlv(context_constructed(TagNumber::N0), &signed_data)?);
+        tlv(Tag::Sequence, &ci)
+    }
+}
+
+fn context_constructed(number: TagNumber) -> Tag {
+    Tag::ContextSpecific {
+        constructed: true,
+        number,
+    }
+}
+
+fn tlv(tag: Tag, value: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let header = Header::new(tag, Length::try_from(value.len())?)?;
+    let mut out = header.to_der()?;
+    out.extend_from_slice(value);
+    Ok(out)
+}
+
+/// The raw DER of each element inside a constructed value.
+fn elements(value: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
+    let mut reader = SliceReader::new(value)?;
+    let mut out = Vec::new();
+    while !reader.is_finished() {
+        let any: AnyRef<'_> = reader.decode()?;
+        out.push(any.to_der()?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_of_the_wrong_length_is_refused_before_signing() {
+        let err = check_digest_len(DigestAlgorithm::Sha256, &[0u8; 20]).unwrap_err();
+        assert_eq!(
+            err,
+            CmsError::DigestLength {
+                alg: "sha256",
+                got: 20,
+                want: 32
+            }
+        );
+    }
+
+    #[test]
+    fn signing_time_uses_utctime_before_2050() {
+        let t = signing_time_value(time::macros::datetime!(2026-11-23 10:00 UTC)).unwrap();
+        assert!(matches!(t, x509_cert::time::Time::UtcTime(_)));
+        let t = signing_time_value(time::macros::datetime!(2051-01-01 0:00 UTC)).unwrap();
+        assert!(matches!(t, x509_cert::time::Time::GeneralTime(_)));
+    }
+
+    #[test]
+    fn raw_parts_round_trip_is_byte_identical() {
+        let parts = SignedDataParts {
+            version: 1,
+            digest_algorithms: vec![digest_algorithm_identifier(DigestAlgorithm::Sha256)
+                .to_der()
+                .unwrap()],
+            encap_content_info: detached_data_encap().unwrap(),
+            certificates: vec![],
+            crls: None,
+            // Two SignerInfo-shaped SEQUENCEs in non-DER order on purpose.
+            signer_infos: vec![vec![0x30, 0x01, 0x02], vec![0x30, 0x01, 0x01]],
+        };
+        let der = parts.to_content_info().unwrap();
+        let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
+        let mut inner = SliceReader::new(ci.content.value()).unwrap();
+        let _v: AnyRef<'_> = inner.decode().unwrap();
+        let _a: AnyRef<'_> = inner.decode().unwrap();
+        let _e: AnyRef<'_> = inner.decode().unwrap();
+        let infos: AnyRef<'_> = inner.decode().unwrap();
+        assert_eq!(elements(infos.value()).unwrap(), parts.signer_infos);
+    }
+}

@@ -45,8 +45,9 @@ impl From<SignError> for Error {
                 .with_hint("repeat the request and enter the PIN again"),
             SignError::Unsupported(_) => Error::new(Reason::CertificateNotUsable, e.to_string())
                 .with_hint("choose another certificate"),
-            SignError::Device(_) => Error::new(Reason::ModuleError, e.to_string())
-                .with_hint("remove and re-insert the token; if it persists, check the token driver"),
+            SignError::Device(_) => Error::new(Reason::ModuleError, e.to_string()).with_hint(
+                "remove and re-insert the token; if it persists, check the token driver",
+            ),
         }
     }
 }

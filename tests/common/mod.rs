@@ -1,0 +1,201 @@
+//! Shared test fixtures: the throwaway PKI in SoftHSM tokens, and helpers to
+//! run the external judges (openssl, qpdf, pdfsig, pyHanko).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+#[derive(Debug, Clone)]
+pub struct CertFixture {
+    pub id: String,
+    pub cn: String,
+    pub token: String,
+    pub key: PathBuf,
+    pub cert: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub dir: PathBuf,
+    pub softhsm2_conf: PathBuf,
+    pub user_pin: String,
+    pub root: PathBuf,
+    pub chain: PathBuf,
+    pub nssdb: PathBuf,
+    pub pan_hash: String,
+    json: serde_json::Value,
+}
+
+impl Fixture {
+    /// The shared PKI + tokens, made once per script version and reused by
+    /// every test binary (a file lock keeps parallel binaries from racing).
+    pub fn shared() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            let script = repo().join("tests/fixtures/make-pki.sh");
+            let text = std::fs::read(&script).expect("read make-pki.sh");
+            let tag = &hex_sha256(&text)[..12];
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("pki-{tag}"));
+            let lock = dir.with_extension("lock");
+            let status = Command::new("flock")
+                .arg(&lock)
+                .arg("bash")
+                .arg("-c")
+                .arg(format!(
+                    "test -f '{d}/fixture.json' || bash '{s}' '{d}' >/dev/null",
+                    d = dir.display(),
+                    s = script.display()
+                ))
+                .status()
+                .expect("run flock + make-pki.sh");
+            assert!(status.success(), "make-pki.sh failed");
+            Fixture::load(&dir)
+        })
+    }
+
+    pub fn load(dir: &Path) -> Fixture {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("fixture.json")).expect("fixture.json"))
+                .expect("fixture.json is JSON");
+        let s = |k: &str| json[k].as_str().expect(k).to_string();
+        Fixture {
+            dir: dir.to_path_buf(),
+            softhsm2_conf: PathBuf::from(s("softhsm2_conf")),
+            user_pin: s("user_pin"),
+            root: PathBuf::from(s("root")),
+            chain: PathBuf::from(s("chain")),
+            nssdb: PathBuf::from(s("nssdb")),
+            pan_hash: s("pan_hash"),
+            json,
+        }
+    }
+
+    pub fn cert(&self, name: &str) -> CertFixture {
+        let c = &self.json["certs"][name];
+        let s = |k: &str| {
+            c[k].as_str()
+                .unwrap_or_else(|| panic!("{name}.{k}"))
+                .to_string()
+        };
+        CertFixture {
+            id: s("id"),
+            cn: s("cn"),
+            token: s("token"),
+            key: PathBuf::from(s("key")),
+            cert: PathBuf::from(s("cert")),
+        }
+    }
+
+    /// A private copy of the token store (for tests that change tokens or
+    /// must not share SoftHSM state), with its own softhsm2.conf.
+    pub fn private_tokens(&self, into: &Path) -> PathBuf {
+        let tokens = into.join("tokens");
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(self.dir.join("tokens"))
+            .arg(&tokens)
+            .status()
+            .expect("cp tokens");
+        assert!(status.success());
+        let conf = into.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = true\n",
+                tokens.display()
+            ),
+        )
+        .expect("write softhsm2.conf");
+        conf
+    }
+
+    #[cfg(feature = "software-signer")]
+    pub fn software_signer(&self, name: &str) -> mohor::sign::software::SoftwareSigner {
+        let c = self.cert(name);
+        mohor::sign::software::SoftwareSigner::from_files(&c.key, &c.cert, &self.chain)
+            .expect("software signer from fixture")
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// A fresh directory for one test's files, kept under target/ for inspection.
+pub fn test_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("t")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test dir");
+    dir
+}
+
+/// Is an external tool there? In CI a missing tool is a failure; on a
+/// developer's machine the test says loudly that it skipped.
+pub fn have_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("required tool {tool} is missing (run tests/setup.sh)");
+        }
+        eprintln!("SKIPPED: {tool} is not installed (run tests/setup.sh)");
+    }
+    found
+}
+
+pub fn pyhanko() -> Option<PathBuf> {
+    let p = repo().join(".venv/bin/pyhanko");
+    if p.exists() {
+        Some(p)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("pyhanko venv missing (run tests/setup.sh)");
+    } else {
+        eprintln!("SKIPPED: .venv/bin/pyhanko missing (run tests/setup.sh)");
+        None
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    out
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `openssl cms -verify` of a detached signature against the fixture root.
+pub fn openssl_verify_detached(p7s: &Path, data: &Path, root: &Path) -> Output {
+    run(Command::new("openssl")
+        .args([
+            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any",
+        ])
+        .arg("-in")
+        .arg(p7s)
+        .arg("-content")
+        .arg(data)
+        .arg("-CAfile")
+        .arg(root)
+        .arg("-out")
+        .arg("/dev/null"))
+}

@@ -1,8 +1,15 @@
 //! One wrapper per PKCS#11 2.40 function; `FUNCTION_LIST` (in `lib.rs`) points at them.
 //!
-//! Every wrapper first calls [`enter`], which reads `control.json`, updates the shared state,
-//! sleeps for the configured latency and refuses the call if the token is out. Most wrappers
-//! then just forward; the ones below the generated block add behaviour.
+//! Every wrapper first calls [`enter`], which sleeps for the configured latency, takes the
+//! shared lock, reads `control.json`, updates the shared state and refuses the call if the
+//! token is out. Most wrappers then just forward; the ones below the generated block add
+//! behaviour.
+//!
+//! The lock is held until the wrapper returns, so calls from all processes sharing a sim
+//! directory reach the real module one at a time, as APDUs reach a real USB token. That is
+//! also what SoftHSM needs: its file store is not safe against one process reading a token
+//! while another rewrites it (a concurrent wrong PIN makes the token vanish from other
+//! processes' slot lists).
 //!
 //! Safety contract: the wrappers are `unsafe extern "C"` because their callers hand them raw
 //! pointers; those callers owe us exactly what PKCS#11 says they owe any module (valid,
@@ -46,6 +53,8 @@ struct Sim {
     dir: PathBuf,
     control: Control,
     generation: u64,
+    /// Held for the whole call.
+    _lock: DirLock,
 }
 
 impl Call {
@@ -91,15 +100,21 @@ fn enter(name: &'static str, scope: Scope) -> Result<Call, CK_RV> {
     let Some(dir) = sim_dir() else {
         return Ok(Call { sim: None });
     };
-    let (control, generation, pulled) = update_shared(&dir, name).map_err(|msg| {
+    let fail = |msg: String| {
         crate::report_error(&msg);
         CKR_GENERAL_ERROR
-    })?;
-    sessions::observe_generation(generation);
-    let delay = control.latency_for(name);
+    };
+    // The delay comes before the lock, so that a slow call does not hold up other processes
+    // (or a test rewriting control.json). Without the lock the read is still consistent:
+    // control.json is only ever replaced by rename.
+    let (_, early) = shared::read_control(&dir).map_err(fail)?;
+    let delay = early.latency_for(name);
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }
+    let lock = DirLock::acquire(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    let (control, generation, pulled) = update_shared(&dir, name).map_err(fail)?;
+    sessions::observe_generation(generation);
     if pulled {
         return Err(CKR_DEVICE_REMOVED);
     }
@@ -116,15 +131,15 @@ fn enter(name: &'static str, scope: Scope) -> Result<Call, CK_RV> {
             dir,
             control,
             generation,
+            _lock: lock,
         }),
     })
 }
 
-/// Under the lock: read `control.json`, consume its one-shot fields, track removal edges in
+/// With the lock held: read `control.json`, consume its one-shot fields, track removal edges in
 /// `state.json`. Returns the control, the removal generation, and whether this very call
 /// pulls the token out (`remove_on`).
 fn update_shared(dir: &Path, name: &str) -> Result<(Control, u64, bool), String> {
-    let _lock = DirLock::acquire(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (mut raw, mut control) = shared::read_control(dir)?;
     let mut state = shared::read_state(dir)?;
     let (mut control_dirty, mut state_dirty) = (false, false);
@@ -311,7 +326,11 @@ pub(crate) unsafe extern "C" fn C_WaitForSlotEvent(
     slot: *mut CK_SLOT_ID,
     reserved: *mut c_void,
 ) -> CK_RV {
-    run("C_WaitForSlotEvent", Scope::Global, |_| {
+    guard(|| {
+        // May block for ever: must not hold the lock while it does.
+        if let Err(rv) = enter("C_WaitForSlotEvent", Scope::Global) {
+            return rv;
+        }
         forward!(C_WaitForSlotEvent(flags, slot, reserved))
     })
 }
@@ -596,15 +615,14 @@ pub(crate) unsafe extern "C" fn C_Login(
     })
 }
 
-/// A user login against the shared retry counter. The lock is held across the real login
-/// so that concurrent wrong PINs from several processes are counted one by one, as a token
-/// would.
+/// A user login against the shared retry counter. The call's lock covers the check, the
+/// real login and the update, so concurrent wrong PINs from several processes are counted
+/// one by one, as a token would.
 fn counted_login(
     sim: &Sim,
     serial: &str,
     real_login: impl FnOnce() -> CK_RV,
 ) -> Result<CK_RV, String> {
-    let _lock = DirLock::acquire(&sim.dir).map_err(|e| format!("{}: {e}", sim.dir.display()))?;
     let mut state = shared::read_state(&sim.dir)?;
     let token = state.tokens.entry(serial.to_owned()).or_default();
     let before = token.clone();
@@ -633,16 +651,14 @@ fn counted_login(
     Ok(rv)
 }
 
+/// Forgets `serial`'s retry counter (the call's lock is held).
 fn reset_counter(sim: &Sim, serial: &str) {
-    let result = DirLock::acquire(&sim.dir)
-        .map_err(|e| format!("{}: {e}", sim.dir.display()))
-        .and_then(|_lock| {
-            let mut state = shared::read_state(&sim.dir)?;
-            if state.tokens.remove(serial).is_some() {
-                shared::write_state(&sim.dir, &state)?;
-            }
-            Ok(())
-        });
+    let result = shared::read_state(&sim.dir).and_then(|mut state| {
+        if state.tokens.remove(serial).is_some() {
+            shared::write_state(&sim.dir, &state)?;
+        }
+        Ok(())
+    });
     if let Err(msg) = result {
         crate::report_error(&msg);
     }

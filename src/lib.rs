@@ -28,5 +28,8 @@ pub mod sign;
 pub mod ui;
 
 pub use error::{Error, Reason, Result};
+pub mod config;
 pub mod protocol;
 pub mod server;
+pub mod state;
+pub mod token;

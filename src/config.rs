@@ -1,0 +1,214 @@
+//! The config file: raw TOML → a validated [`Config`] (parse, don't validate
+//! later). A missing file is the default configuration; a broken one is an
+//! error that names the file and the line.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Reason};
+use crate::sign::DigestAlgorithm;
+use crate::token::guard::Limits;
+
+/// The port the agent listens on first (contract).
+pub const DEFAULT_PORT: u16 = 21760;
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    modules: Vec<PathBuf>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    ca_certificates: Vec<PathBuf>,
+    port: Option<u16>,
+    #[serde(default)]
+    pin: RawPin,
+    #[serde(default)]
+    signing: RawSigning,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPin {
+    soft_limit: Option<u32>,
+    hard_limit: Option<u32>,
+    #[serde(default)]
+    model: Vec<RawModelLimits>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModelLimits {
+    /// Matched against the token's model (CK_TOKEN_INFO.model), case-insensitive substring.
+    model: String,
+    soft_limit: Option<u32>,
+    hard_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigning {
+    digest: Option<String>,
+    #[serde(default)]
+    rsa_pss: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelLimits {
+    pub model: String,
+    pub limits: Limits,
+}
+
+/// Mohor's validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub modules: Vec<PathBuf>,
+    pub allowed_origins: Vec<String>,
+    pub ca_certificates: Vec<PathBuf>,
+    pub port: u16,
+    pub default_limits: Limits,
+    pub model_limits: Vec<ModelLimits>,
+    pub digest: DigestAlgorithm,
+    pub rsa_pss: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            modules: vec![],
+            allowed_origins: vec![],
+            ca_certificates: vec![],
+            port: DEFAULT_PORT,
+            default_limits: Limits::default(),
+            model_limits: default_model_limits(),
+            digest: DigestAlgorithm::Sha256,
+            rsa_pss: false,
+        }
+    }
+}
+
+/// Known token models whose hard limit differs from the usual 8.
+fn default_model_limits() -> Vec<ModelLimits> {
+    vec![ModelLimits {
+        model: "ProxKey".into(),
+        limits: Limits { soft: 5, hard: 15 },
+    }]
+}
+
+impl Config {
+    /// Read `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text).map_err(|e| {
+                Error::new(
+                    Reason::InvalidRequest,
+                    format!("config file {}: {e}", path.display()),
+                )
+                .with_hint("fix the file, or move it away to use the defaults")
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::io(
+                format!("cannot read config {}", path.display()),
+                &e,
+            )),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut cfg = Config::default();
+        cfg.modules = raw.modules;
+        cfg.allowed_origins = raw.allowed_origins;
+        cfg.ca_certificates = raw.ca_certificates;
+        if let Some(p) = raw.port {
+            if p < 1024 {
+                return Err(format!("port {p} is privileged; use 1024-65535"));
+            }
+            cfg.port = p;
+        }
+        cfg.default_limits = limits(
+            raw.pin.soft_limit,
+            raw.pin.hard_limit,
+            Limits::default(),
+            "pin",
+        )?;
+        for m in raw.pin.model {
+            if m.model.trim().is_empty() {
+                return Err("pin.model entries need a non-empty model".into());
+            }
+            let l = limits(m.soft_limit, m.hard_limit, cfg.default_limits, &m.model)?;
+            cfg.model_limits
+                .retain(|x| !x.model.eq_ignore_ascii_case(&m.model));
+            cfg.model_limits.push(ModelLimits {
+                model: m.model,
+                limits: l,
+            });
+        }
+        if let Some(d) = raw.signing.digest {
+            cfg.digest = DigestAlgorithm::from_name(&d)
+                .ok_or_else(|| format!("signing.digest \"{d}\": use sha256, sha384 or sha512"))?;
+        }
+        cfg.rsa_pss = raw.signing.rsa_pss;
+        Ok(cfg)
+    }
+
+    /// The limits for a token model (first matching entry, else the default).
+    pub fn limits_for(&self, model: &str) -> Limits {
+        let model = model.to_ascii_lowercase();
+        self.model_limits
+            .iter()
+            .find(|m| model.contains(&m.model.to_ascii_lowercase()))
+            .map(|m| m.limits)
+            .unwrap_or(self.default_limits)
+    }
+}
+
+fn limits(
+    soft: Option<u32>,
+    hard: Option<u32>,
+    base: Limits,
+    what: &str,
+) -> Result<Limits, String> {
+    let l = Limits {
+        soft: soft.unwrap_or(base.soft),
+        hard: hard.unwrap_or(base.hard),
+    };
+    // The soft limit must stop Mohor before the token blocks itself.
+    if l.soft == 0 || l.hard == 0 || l.soft >= l.hard {
+        return Err(format!(
+            "{what}: soft_limit ({}) must be at least 1 and below hard_limit ({})",
+            l.soft, l.hard
+        ));
+    }
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_default() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn model_overrides_and_defaults() {
+        let c = Config::parse(
+            "[pin]\nsoft_limit = 4\n[[pin.model]]\nmodel = \"HYP2003\"\nhard_limit = 10\n",
+        )
+        .unwrap();
+        assert_eq!(c.limits_for("HYP2003 v2"), Limits { soft: 4, hard: 10 });
+        assert_eq!(c.limits_for("ProxKey"), Limits { soft: 5, hard: 15 });
+        assert_eq!(c.limits_for("SoftHSM v2"), Limits { soft: 4, hard: 8 });
+    }
+
+    #[test]
+    fn unsafe_or_unknown_settings_are_refused() {
+        assert!(Config::parse("[pin]\nsoft_limit = 8\nhard_limit = 8\n").is_err());
+        assert!(Config::parse("[pin]\nsoft_limit = 0\n").is_err());
+        assert!(Config::parse("prot = 1\n").is_err());
+        assert!(Config::parse("port = 80\n").is_err());
+        assert!(Config::parse("[signing]\ndigest = \"md5\"\n").is_err());
+    }
+}

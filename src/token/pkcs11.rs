@@ -1,0 +1,844 @@
+//! The PKCS#11 adapter: cryptoki on one side, Mohor's plain types on the other.
+//!
+//! Nothing outside `token/` sees cryptoki. Login is a single method that makes
+//! exactly one `C_Login` (the guard decides beforehand whether it may), and
+//! signing is a [`Signer`] bound to a logged-in session.
+
+use std::path::PathBuf;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::object::{Attribute, AttributeType, CertificateType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use secrecy::SecretString;
+
+use super::guard::PinFlags;
+use super::inventory::{self, CertFacts, NotUsable};
+use super::modules::{ModuleCandidate, ModuleSource};
+use crate::sign::{DigestAlgorithm, SignError, SignatureAlgorithm, Signer};
+
+/// How loading one module went.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModuleReport {
+    pub path: PathBuf,
+    pub source: ModuleSource,
+    pub loaded: bool,
+    /// Library description and version when loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Which token: stable across re-insertion (slot ids are not).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct TokenRef {
+    pub module: PathBuf,
+    pub serial: String,
+    pub label: String,
+}
+
+impl TokenRef {
+    /// Key of Mohor's wrong-PIN counter for this token.
+    pub fn counter_key(&self) -> String {
+        format!("{}|{}|{}", self.module.display(), self.serial, self.label)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenReport {
+    #[serde(flatten)]
+    pub token: TokenRef,
+    pub slot_id: u64,
+    pub model: String,
+    pub manufacturer: String,
+    pub pin_flags: PinFlags,
+    pub pin_min_len: usize,
+    pub pin_max_len: usize,
+    /// PIN pad on the reader: the PIN is typed on the device, not in Mohor.
+    pub protected_authentication_path: bool,
+}
+
+/// One certificate on a token, with what Mohor knows about it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CertificateEntry {
+    pub id: String,
+    pub token: TokenRef,
+    /// CKA_ID, hex.
+    pub object_id: String,
+    pub label: String,
+    pub has_key: bool,
+    pub usable: bool,
+    pub not_usable: Vec<NotUsable>,
+    #[serde(flatten)]
+    pub facts: CertFacts,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}
+
+impl CertificateEntry {
+    /// Sentence for a person: why this certificate cannot sign.
+    pub fn not_usable_text(&self) -> String {
+        self.not_usable
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Scan {
+    pub tokens: Vec<TokenReport>,
+    pub certificates: Vec<CertificateEntry>,
+    /// Problems reading a token that did not stop the others.
+    pub problems: Vec<String>,
+}
+
+/// Errors of the token edge, in terms the guard and the service act on.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the token is not present")]
+    NotPresent,
+    #[error("the token was removed")]
+    Removed,
+    #[error("the PIN is incorrect")]
+    PinIncorrect,
+    #[error("the PIN is locked on the token")]
+    PinLocked,
+    #[error("the PIN has a length the token does not accept")]
+    PinLength,
+    #[error("the private key for this certificate is not on the token")]
+    KeyMissing,
+    #[error("the certificate is no longer on the token")]
+    CertificateGone,
+    #[error("the token offers no mechanism Mohor can sign with for this key ({0})")]
+    NoMechanism(String),
+    #[error("the token driver reported an error: {0}")]
+    Device(String),
+}
+
+impl TokenError {
+    fn from_ck(e: CkError) -> Self {
+        match e {
+            CkError::Pkcs11(rv, _) => match rv {
+                RvError::PinIncorrect => TokenError::PinIncorrect,
+                RvError::PinLocked => TokenError::PinLocked,
+                RvError::PinLenRange => TokenError::PinLength,
+                RvError::DeviceRemoved | RvError::SessionHandleInvalid | RvError::SessionClosed => {
+                    TokenError::Removed
+                }
+                RvError::TokenNotPresent | RvError::TokenNotRecognized => TokenError::NotPresent,
+                other => TokenError::Device(format!("{other:?}")),
+            },
+            other => TokenError::Device(other.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for crate::Error {
+    fn from(e: TokenError) -> Self {
+        use crate::error::Reason;
+        let msg = e.to_string();
+        match e {
+            TokenError::NotPresent => crate::Error::new(Reason::TokenNotPresent, msg)
+                .with_hint("insert the DSC token and try again"),
+            TokenError::Removed => crate::Error::new(Reason::TokenRemoved, msg)
+                .with_hint("insert the token again and repeat the request"),
+            TokenError::PinIncorrect => crate::Error::new(Reason::PinIncorrect, msg),
+            TokenError::PinLocked => crate::Error::new(Reason::PinLocked, msg)
+                .with_hint("contact your DSC provider: the token's PIN is blocked"),
+            TokenError::PinLength => crate::Error::new(Reason::PinIncorrect, msg),
+            TokenError::KeyMissing | TokenError::CertificateGone | TokenError::NoMechanism(_) => {
+                crate::Error::new(Reason::CertificateNotUsable, msg)
+                    .with_hint("choose another certificate")
+            }
+            TokenError::Device(_) => crate::Error::new(Reason::ModuleError, msg)
+                .with_hint("remove and re-insert the token; if it persists, reinstall its driver"),
+        }
+    }
+}
+
+struct LoadedModule {
+    path: PathBuf,
+    ctx: Pkcs11,
+}
+
+/// Every loaded module. Cheap to share: cryptoki contexts are thread-safe;
+/// sessions are not shared between threads.
+pub struct Pkcs11Tokens {
+    modules: Vec<LoadedModule>,
+    reports: Vec<ModuleReport>,
+}
+
+impl Pkcs11Tokens {
+    /// Load each candidate; one that fails is reported and skipped.
+    pub fn load(candidates: &[ModuleCandidate]) -> Self {
+        let mut modules = Vec::new();
+        let mut reports = Vec::new();
+        for c in candidates {
+            match load_module(&c.path) {
+                Ok((ctx, library)) => {
+                    reports.push(ModuleReport {
+                        path: c.path.clone(),
+                        source: c.source.clone(),
+                        loaded: true,
+                        library: Some(library),
+                        error: None,
+                    });
+                    modules.push(LoadedModule {
+                        path: c.path.clone(),
+                        ctx,
+                    });
+                }
+                Err(error) => reports.push(ModuleReport {
+                    path: c.path.clone(),
+                    source: c.source.clone(),
+                    loaded: false,
+                    library: None,
+                    error: Some(error),
+                }),
+            }
+        }
+        Pkcs11Tokens { modules, reports }
+    }
+
+    pub fn module_reports(&self) -> &[ModuleReport] {
+        &self.reports
+    }
+
+    /// Tokens and certificates present now.
+    pub fn scan(&self, now: time::OffsetDateTime) -> Scan {
+        let mut scan = Scan::default();
+        for m in &self.modules {
+            let slots = match m.ctx.get_slots_with_token() {
+                Ok(s) => s,
+                Err(e) => {
+                    scan.problems
+                        .push(format!("{}: cannot list slots: {e}", m.path.display()));
+                    continue;
+                }
+            };
+            for slot in slots {
+                match read_token(m, slot) {
+                    Ok(Some(report)) => {
+                        match read_certificates(m, slot, &report.token, now) {
+                            Ok(certs) => scan.certificates.extend(certs),
+                            Err(e) => scan.problems.push(format!(
+                                "token \"{}\": cannot read certificates: {e}",
+                                report.token.label
+                            )),
+                        }
+                        scan.tokens.push(report);
+                    }
+                    // Uninitialised slot (SoftHSM always shows one): not an error.
+                    Ok(None) => {}
+                    Err(e) => {
+                        scan.problems
+                            .push(format!("{} slot {}: {e}", m.path.display(), slot.id()))
+                    }
+                }
+            }
+        }
+        scan
+    }
+
+    /// Fresh token info (PIN flags change as PINs are typed).
+    pub fn token_status(&self, token: &TokenRef) -> Result<TokenReport, TokenError> {
+        let (m, slot) = self.find_slot(token)?;
+        read_token(m, slot)?.ok_or(TokenError::NotPresent)
+    }
+
+    /// Exactly one `C_Login` with this PIN. The caller has asked the guard.
+    pub fn login(&self, token: &TokenRef, pin: &SecretString) -> Result<LoggedIn, TokenError> {
+        let (m, slot) = self.find_slot(token)?;
+        let session = m.ctx.open_ro_session(slot).map_err(TokenError::from_ck)?;
+        match session.login(UserType::User, Some(pin)) {
+            Ok(()) => {}
+            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => return Err(TokenError::from_ck(e)),
+        }
+        let mechanisms = m
+            .ctx
+            .get_mechanism_list(slot)
+            .map_err(TokenError::from_ck)?;
+        Ok(LoggedIn {
+            session,
+            mechanisms,
+            token: token.clone(),
+        })
+    }
+
+    fn find_slot(&self, token: &TokenRef) -> Result<(&LoadedModule, Slot), TokenError> {
+        let m = self
+            .modules
+            .iter()
+            .find(|m| m.path == token.module)
+            .ok_or(TokenError::NotPresent)?;
+        let slots = m.ctx.get_slots_with_token().map_err(TokenError::from_ck)?;
+        for slot in slots {
+            if let Ok(info) = m.ctx.get_token_info(slot) {
+                if info.serial_number().trim() == token.serial && info.label().trim() == token.label
+                {
+                    return Ok((m, slot));
+                }
+            }
+        }
+        Err(TokenError::NotPresent)
+    }
+}
+
+fn load_module(path: &std::path::Path) -> Result<(Pkcs11, String), String> {
+    if !path.exists() {
+        return Err("file not found".into());
+    }
+    let ctx = Pkcs11::new(path).map_err(|e| format!("cannot load: {e}"))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(format!("C_Initialize failed: {e}")),
+    }
+    let library = match ctx.get_library_info() {
+        Ok(info) => format!(
+            "{} {} ({})",
+            info.library_description().trim(),
+            info.library_version(),
+            info.manufacturer_id().trim()
+        ),
+        Err(e) => format!("(no library info: {e})"),
+    };
+    Ok((ctx, library))
+}
+
+fn read_token(m: &LoadedModule, slot: Slot) -> Result<Option<TokenReport>, TokenError> {
+    let info = m.ctx.get_token_info(slot).map_err(TokenError::from_ck)?;
+    if !info.token_initialized() {
+        return Ok(None);
+    }
+    Ok(Some(TokenReport {
+        token: TokenRef {
+            module: m.path.clone(),
+            serial: info.serial_number().trim().to_string(),
+            label: info.label().trim().to_string(),
+        },
+        slot_id: slot.id(),
+        model: info.model().trim().to_string(),
+        manufacturer: info.manufacturer_id().trim().to_string(),
+        pin_flags: PinFlags {
+            count_low: info.user_pin_count_low(),
+            final_try: info.user_pin_final_try(),
+            locked: info.user_pin_locked(),
+        },
+        pin_min_len: info.min_pin_length(),
+        pin_max_len: info.max_pin_length(),
+        protected_authentication_path: info.protected_authentication_path(),
+    }))
+}
+
+fn object_ids(session: &Session, class: ObjectClass) -> Result<Vec<Vec<u8>>, TokenError> {
+    let handles = session
+        .find_objects(&[Attribute::Class(class)])
+        .map_err(TokenError::from_ck)?;
+    let mut ids = Vec::new();
+    for h in handles {
+        let attrs = session
+            .get_attributes(h, &[AttributeType::Id])
+            .map_err(TokenError::from_ck)?;
+        for a in attrs {
+            if let Attribute::Id(id) = a {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+struct RawCert {
+    id: Vec<u8>,
+    label: String,
+    der: Vec<u8>,
+}
+
+fn raw_certificates(session: &Session) -> Result<Vec<RawCert>, TokenError> {
+    let handles = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(CertificateType::X_509),
+        ])
+        .map_err(TokenError::from_ck)?;
+    let mut out = Vec::new();
+    for h in handles {
+        let attrs = session
+            .get_attributes(
+                h,
+                &[
+                    AttributeType::Value,
+                    AttributeType::Id,
+                    AttributeType::Label,
+                ],
+            )
+            .map_err(TokenError::from_ck)?;
+        let mut cert = RawCert {
+            id: vec![],
+            label: String::new(),
+            der: vec![],
+        };
+        for a in attrs {
+            match a {
+                Attribute::Value(v) => cert.der = v,
+                Attribute::Id(id) => cert.id = id,
+                Attribute::Label(l) => cert.label = String::from_utf8_lossy(&l).into_owned(),
+                _ => {}
+            }
+        }
+        if !cert.der.is_empty() {
+            out.push(cert);
+        }
+    }
+    Ok(out)
+}
+
+fn read_certificates(
+    m: &LoadedModule,
+    slot: Slot,
+    token: &TokenRef,
+    now: time::OffsetDateTime,
+) -> Result<Vec<CertificateEntry>, TokenError> {
+    let session = m.ctx.open_ro_session(slot).map_err(TokenError::from_ck)?;
+    // Private keys are usually private objects, invisible before login; the
+    // public key a DSC token keeps beside them is the visible witness.
+    let mut key_ids = object_ids(&session, ObjectClass::PRIVATE_KEY)?;
+    key_ids.extend(object_ids(&session, ObjectClass::PUBLIC_KEY)?);
+    let mut out = Vec::new();
+    for raw in raw_certificates(&session)? {
+        let facts = match inventory::facts(&raw.der) {
+            Ok(f) => f,
+            // A certificate we cannot parse is not offered; it is not fatal.
+            Err(_) => continue,
+        };
+        let has_key = !raw.id.is_empty() && key_ids.contains(&raw.id);
+        let not_usable = inventory::usability(&facts, has_key, now);
+        out.push(CertificateEntry {
+            id: facts.id(),
+            token: token.clone(),
+            object_id: hex::encode(&raw.id),
+            label: raw.label,
+            has_key,
+            usable: not_usable.is_empty(),
+            not_usable,
+            facts,
+            der: raw.der,
+        });
+    }
+    Ok(out)
+}
+
+/// The kind of key, as far as choosing a mechanism goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Rsa { bytes: usize },
+    Ec { max_der_signature: usize },
+}
+
+impl KeyKind {
+    pub fn from_facts(facts: &CertFacts) -> Option<Self> {
+        if let Some(bits) = facts.key_algorithm.strip_prefix("RSA-") {
+            let bits: usize = bits.parse().ok()?;
+            return Some(KeyKind::Rsa {
+                bytes: bits.div_ceil(8),
+            });
+        }
+        match facts.key_algorithm.as_str() {
+            // DER Ecdsa-Sig-Value: SEQUENCE of two INTEGERs, each up to n+1 bytes.
+            "EC P-256" => Some(KeyKind::Ec {
+                max_der_signature: 72,
+            }),
+            "EC P-384" => Some(KeyKind::Ec {
+                max_der_signature: 104,
+            }),
+            "EC P-521" => Some(KeyKind::Ec {
+                max_der_signature: 139,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// How a signature is made on this token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MechanismChoice {
+    /// The token hashes and signs (`CKM_SHA256_RSA_PKCS`, ...).
+    RsaPkcsWithHash,
+    /// Mohor hashes and wraps a DigestInfo; the token pads and signs (`CKM_RSA_PKCS`).
+    RsaPkcsRaw,
+    /// `CKM_SHA256_RSA_PKCS_PSS`, ...
+    RsaPssWithHash,
+    /// `CKM_ECDSA_SHA256`, ...
+    EcdsaWithHash,
+    /// Mohor hashes; the token signs the hash (`CKM_ECDSA`). SoftHSM 2.6 needs this.
+    EcdsaRaw,
+}
+
+fn with_hash_rsa(d: DigestAlgorithm) -> MechanismType {
+    match d {
+        DigestAlgorithm::Sha256 => MechanismType::SHA256_RSA_PKCS,
+        DigestAlgorithm::Sha384 => MechanismType::SHA384_RSA_PKCS,
+        DigestAlgorithm::Sha512 => MechanismType::SHA512_RSA_PKCS,
+    }
+}
+
+fn with_hash_pss(d: DigestAlgorithm) -> MechanismType {
+    match d {
+        DigestAlgorithm::Sha256 => MechanismType::SHA256_RSA_PKCS_PSS,
+        DigestAlgorithm::Sha384 => MechanismType::SHA384_RSA_PKCS_PSS,
+        DigestAlgorithm::Sha512 => MechanismType::SHA512_RSA_PKCS_PSS,
+    }
+}
+
+fn with_hash_ecdsa(d: DigestAlgorithm) -> MechanismType {
+    match d {
+        DigestAlgorithm::Sha256 => MechanismType::ECDSA_SHA256,
+        DigestAlgorithm::Sha384 => MechanismType::ECDSA_SHA384,
+        DigestAlgorithm::Sha512 => MechanismType::ECDSA_SHA512,
+    }
+}
+
+/// Pick the mechanism from what the token lists (never by trying: a failed
+/// `C_Sign` must not be how Mohor finds out).
+pub fn choose_mechanism(
+    key: KeyKind,
+    digest: DigestAlgorithm,
+    available: &[MechanismType],
+    prefer_pss: bool,
+) -> Option<(MechanismChoice, SignatureAlgorithm)> {
+    let has = |m: MechanismType| available.contains(&m);
+    match key {
+        KeyKind::Rsa { .. } => {
+            if prefer_pss && has(with_hash_pss(digest)) {
+                Some((
+                    MechanismChoice::RsaPssWithHash,
+                    SignatureAlgorithm::RsaPss(digest),
+                ))
+            } else if has(with_hash_rsa(digest)) {
+                Some((
+                    MechanismChoice::RsaPkcsWithHash,
+                    SignatureAlgorithm::RsaPkcs1v15(digest),
+                ))
+            } else if has(MechanismType::RSA_PKCS) {
+                Some((
+                    MechanismChoice::RsaPkcsRaw,
+                    SignatureAlgorithm::RsaPkcs1v15(digest),
+                ))
+            } else {
+                None
+            }
+        }
+        KeyKind::Ec { .. } => {
+            if has(with_hash_ecdsa(digest)) {
+                Some((
+                    MechanismChoice::EcdsaWithHash,
+                    SignatureAlgorithm::Ecdsa(digest),
+                ))
+            } else if has(MechanismType::ECDSA) {
+                Some((MechanismChoice::EcdsaRaw, SignatureAlgorithm::Ecdsa(digest)))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// A logged-in session. Logs out when dropped.
+pub struct LoggedIn {
+    session: Session,
+    mechanisms: Vec<MechanismType>,
+    token: TokenRef,
+}
+
+impl LoggedIn {
+    /// A signer for `cert`, re-checking that the token still holds that
+    /// certificate and the private key paired with it by CKA_ID.
+    pub fn into_signer(
+        self,
+        cert: &CertificateEntry,
+        chain: Vec<Vec<u8>>,
+        digest: DigestAlgorithm,
+        prefer_pss: bool,
+    ) -> Result<Pkcs11Signer, TokenError> {
+        let id = hex::decode(&cert.object_id).map_err(|_| TokenError::CertificateGone)?;
+        let still_there = raw_certificates(&self.session)?
+            .into_iter()
+            .any(|c| c.der == cert.der);
+        if !still_there {
+            return Err(TokenError::CertificateGone);
+        }
+        let keys = self
+            .session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Id(id),
+            ])
+            .map_err(TokenError::from_ck)?;
+        let key = *keys.first().ok_or(TokenError::KeyMissing)?;
+        let always_authenticate = self
+            .session
+            .get_attributes(key, &[AttributeType::AlwaysAuthenticate])
+            .ok()
+            .into_iter()
+            .flatten()
+            .any(|a| matches!(a, Attribute::AlwaysAuthenticate(true)));
+        let kind = KeyKind::from_facts(&cert.facts)
+            .ok_or_else(|| TokenError::NoMechanism(cert.facts.key_algorithm.clone()))?;
+        let (choice, algorithm) = choose_mechanism(kind, digest, &self.mechanisms, prefer_pss)
+            .ok_or_else(|| TokenError::NoMechanism(cert.facts.key_algorithm.clone()))?;
+        Ok(Pkcs11Signer {
+            logged_in: self,
+            key,
+            kind,
+            choice,
+            algorithm,
+            certificate: cert.der.clone(),
+            chain,
+            always_authenticate,
+            context_pin: None,
+        })
+    }
+
+    pub fn token(&self) -> &TokenRef {
+        &self.token
+    }
+}
+
+impl Drop for LoggedIn {
+    fn drop(&mut self) {
+        // Leave no authenticated session behind, whatever happened.
+        let _ = self.session.logout();
+    }
+}
+
+/// A token-backed [`Signer`].
+pub struct Pkcs11Signer {
+    logged_in: LoggedIn,
+    key: ObjectHandle,
+    kind: KeyKind,
+    choice: MechanismChoice,
+    algorithm: SignatureAlgorithm,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    always_authenticate: bool,
+    /// For keys with CKA_ALWAYS_AUTHENTICATE: the PIN the guard already let
+    /// through, reused for the context-specific login of this one operation.
+    context_pin: Option<SecretString>,
+}
+
+impl Pkcs11Signer {
+    pub fn needs_context_login(&self) -> bool {
+        self.always_authenticate
+    }
+
+    /// Provide the PIN for the context-specific login of a key with
+    /// CKA_ALWAYS_AUTHENTICATE (the same PIN that just logged in).
+    pub fn set_context_pin(&mut self, pin: SecretString) {
+        self.context_pin = Some(pin);
+    }
+
+    pub fn mechanism(&self) -> MechanismChoice {
+        self.choice
+    }
+
+    fn sign_once(&self, mechanism: &Mechanism, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        let session = &self.logged_in.session;
+        if self.always_authenticate {
+            let pin = self.context_pin.as_ref().ok_or(SignError::NotLoggedIn)?;
+            session.sign_init(mechanism, self.key).map_err(sign_error)?;
+            session
+                .login(UserType::ContextSpecific, Some(pin))
+                .map_err(sign_error)?;
+            session.sign_update(data).map_err(sign_error)?;
+            session.sign_final().map_err(sign_error)
+        } else {
+            session.sign(mechanism, self.key, data).map_err(sign_error)
+        }
+    }
+}
+
+fn sign_error(e: CkError) -> SignError {
+    match TokenError::from_ck(e) {
+        TokenError::Removed | TokenError::NotPresent => SignError::TokenRemoved,
+        TokenError::Device(d) if d.contains("UserNotLoggedIn") => SignError::NotLoggedIn,
+        other => SignError::Device(other.to_string()),
+    }
+}
+
+impl Signer for Pkcs11Signer {
+    fn certificate(&self) -> &[u8] {
+        &self.certificate
+    }
+
+    fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    fn max_signature_len(&self) -> usize {
+        match self.kind {
+            KeyKind::Rsa { bytes } => bytes,
+            KeyKind::Ec { max_der_signature } => max_der_signature,
+        }
+    }
+
+    fn sign_raw(&mut self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        let digest = self.algorithm.digest();
+        match self.choice {
+            MechanismChoice::RsaPkcsWithHash => {
+                let m = match digest {
+                    DigestAlgorithm::Sha256 => Mechanism::Sha256RsaPkcs,
+                    DigestAlgorithm::Sha384 => Mechanism::Sha384RsaPkcs,
+                    DigestAlgorithm::Sha512 => Mechanism::Sha512RsaPkcs,
+                };
+                self.sign_once(&m, message)
+            }
+            MechanismChoice::RsaPkcsRaw => {
+                let mut info = digest.digest_info_prefix().to_vec();
+                info.extend(digest.digest(message));
+                self.sign_once(&Mechanism::RsaPkcs, &info)
+            }
+            MechanismChoice::RsaPssWithHash => {
+                use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
+                let (hash, mgf) = match digest {
+                    DigestAlgorithm::Sha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
+                    DigestAlgorithm::Sha384 => (MechanismType::SHA384, PkcsMgfType::MGF1_SHA384),
+                    DigestAlgorithm::Sha512 => (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512),
+                };
+                let params = PkcsPssParams {
+                    hash_alg: hash,
+                    mgf,
+                    s_len: (digest.len() as u64).into(),
+                };
+                let m = match digest {
+                    DigestAlgorithm::Sha256 => Mechanism::Sha256RsaPkcsPss(params),
+                    DigestAlgorithm::Sha384 => Mechanism::Sha384RsaPkcsPss(params),
+                    DigestAlgorithm::Sha512 => Mechanism::Sha512RsaPkcsPss(params),
+                };
+                self.sign_once(&m, message)
+            }
+            MechanismChoice::EcdsaWithHash => {
+                let m = match digest {
+                    DigestAlgorithm::Sha256 => Mechanism::EcdsaSha256,
+                    DigestAlgorithm::Sha384 => Mechanism::EcdsaSha384,
+                    DigestAlgorithm::Sha512 => Mechanism::EcdsaSha512,
+                };
+                let raw = self.sign_once(&m, message)?;
+                ecdsa_raw_to_der(&raw)
+            }
+            MechanismChoice::EcdsaRaw => {
+                let raw = self.sign_once(&Mechanism::Ecdsa, &digest.digest(message))?;
+                ecdsa_raw_to_der(&raw)
+            }
+        }
+    }
+}
+
+/// PKCS#11 returns ECDSA signatures as r || s; CMS wants DER Ecdsa-Sig-Value.
+pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, SignError> {
+    if raw.is_empty() || raw.len() % 2 != 0 {
+        return Err(SignError::Device(format!(
+            "ECDSA signature of odd length {}",
+            raw.len()
+        )));
+    }
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let int = |v: &[u8]| -> Vec<u8> {
+        let trimmed: &[u8] = {
+            let first = v
+                .iter()
+                .position(|b| *b != 0)
+                .unwrap_or(v.len().saturating_sub(1));
+            &v[first..]
+        };
+        let mut body = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+            body.push(0);
+        }
+        body.extend_from_slice(trimmed);
+        let mut out = vec![0x02];
+        push_len(&mut out, body.len());
+        out.extend(body);
+        out
+    };
+    let mut body = int(r);
+    body.extend(int(s));
+    let mut out = vec![0x30];
+    push_len(&mut out, body.len());
+    out.extend(body);
+    Ok(out)
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        out.push(0x81);
+        out.push(len as u8);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSA: KeyKind = KeyKind::Rsa { bytes: 256 };
+    const EC: KeyKind = KeyKind::Ec {
+        max_der_signature: 72,
+    };
+
+    #[test]
+    fn mechanism_choice_prefers_token_hashing_and_falls_back() {
+        let d = DigestAlgorithm::Sha256;
+        let full = [
+            MechanismType::SHA256_RSA_PKCS,
+            MechanismType::RSA_PKCS,
+            MechanismType::SHA256_RSA_PKCS_PSS,
+            MechanismType::ECDSA,
+        ];
+        assert_eq!(
+            choose_mechanism(RSA, d, &full, false).unwrap().0,
+            MechanismChoice::RsaPkcsWithHash
+        );
+        assert_eq!(
+            choose_mechanism(RSA, d, &full, true).unwrap().0,
+            MechanismChoice::RsaPssWithHash
+        );
+        assert_eq!(
+            choose_mechanism(RSA, d, &[MechanismType::RSA_PKCS], true)
+                .unwrap()
+                .0,
+            MechanismChoice::RsaPkcsRaw
+        );
+        // SoftHSM 2.6 lists CKM_ECDSA but not CKM_ECDSA_SHA256.
+        assert_eq!(
+            choose_mechanism(EC, d, &full, false).unwrap().0,
+            MechanismChoice::EcdsaRaw
+        );
+        assert!(choose_mechanism(EC, d, &[MechanismType::RSA_PKCS], false).is_none());
+        assert!(choose_mechanism(RSA, d, &[], false).is_none());
+    }
+
+    #[test]
+    fn ecdsa_raw_signatures_become_der_integers() {
+        // r with high bit set needs a leading zero; s with leading zeros is trimmed.
+        let mut raw = vec![0x80; 32];
+        raw.extend([0u8; 31]);
+        raw.push(0x01);
+        let der = ecdsa_raw_to_der(&raw).unwrap();
+        assert_eq!(&der[..4], &[0x30, 38, 0x02, 33]);
+        assert_eq!(der[4], 0);
+        assert_eq!(&der[der.len() - 3..], &[0x02, 1, 1]);
+        assert!(ecdsa_raw_to_der(&[1, 2, 3]).is_err());
+    }
+}

@@ -147,3 +147,24 @@ pub(crate) fn report_error(msg: &str) {
             .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cryptoki_sys::{CKM_ECDSA_SHA256, CKM_SHA256_RSA_PKCS, CKR_PIN_LOCKED};
+
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(
+            mechanism_from_name("CKM_SHA256_RSA_PKCS"),
+            Some(CKM_SHA256_RSA_PKCS)
+        );
+        assert_eq!(mechanism_from_name("0x1044"), Some(CKM_ECDSA_SHA256));
+        assert_eq!(mechanism_from_name("64"), Some(CKM_SHA256_RSA_PKCS));
+        assert_eq!(mechanism_from_name("CKM_SHA257"), None);
+        assert_eq!(mechanism_name(CKM_ECDSA_SHA256), "CKM_ECDSA_SHA256");
+        assert_eq!(mechanism_name(0x8000_1234), "0x80001234");
+        assert_eq!(rv_name(CKR_PIN_LOCKED), "CKR_PIN_LOCKED");
+        assert_eq!(FUNCTION_NAMES.len(), 68);
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! A real token's sessions die with it. The sim mimics that with a removal *generation*
 //! (shared, in `state.json`): each session remembers the generation it was opened in, and as
-//! soon as this process sees a newer one it closes the real session underneath (so the real
+//! soon as this process sees another one it closes the real session underneath (so the real
 //! module also forgets the login) and marks the handle dead. A dead handle answers
 //! `CKR_DEVICE_REMOVED` while the token is out and `CKR_SESSION_HANDLE_INVALID` once it is back.
 
@@ -42,15 +42,16 @@ fn with<R>(f: impl FnOnce(&mut Table) -> R) -> R {
     f(table().get_or_insert_with(Table::default))
 }
 
-/// Kills every live session opened before `generation`.
+/// Kills every live session opened in another generation than `generation`. "Another", not
+/// "older": a test may delete `state.json`, which starts the count again.
 pub(crate) fn observe_generation(generation: u64) {
     with(|t| {
-        if generation <= t.seen_generation {
+        if generation == t.seen_generation {
             return;
         }
         t.seen_generation = generation;
         for (&handle, entry) in t.entries.iter_mut() {
-            if entry.generation < generation && !entry.dead {
+            if entry.generation != generation && !entry.dead {
                 entry.dead = true;
                 // The return value does not matter: the handle is dead to our caller anyway.
                 let _ = forward!(C_CloseSession(handle));

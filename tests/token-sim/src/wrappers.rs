@@ -819,3 +819,28 @@ fn pad(field: &mut [CK_UTF8CHAR], text: &str) {
     field.fill(b' ');
     field[..end].copy_from_slice(&text.as_bytes()[..end]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_flags_follow_the_spec() {
+        const LOW: CK_FLAGS = CKF_USER_PIN_COUNT_LOW;
+        const FINAL: CK_FLAGS = CKF_USER_PIN_FINAL_TRY;
+        const LOCKED: CK_FLAGS = CKF_USER_PIN_LOCKED;
+        let got: Vec<CK_FLAGS> = (0..=4).map(|n| pin_flags(n, 3)).collect();
+        assert_eq!(got, [0, LOW, LOW | FINAL, LOW | LOCKED, LOW | LOCKED]);
+        assert_eq!(pin_flags(0, 1), FINAL, "a single try is always the last");
+    }
+
+    #[test]
+    fn pad_blank_fills_and_cuts_at_a_character_boundary() {
+        let mut field = [0u8; 8];
+        pad(&mut field, "ePass");
+        assert_eq!(&field, b"ePass   ");
+        pad(&mut field, "abcdefg\u{e9}");
+        assert_eq!(&field, b"abcdefg ");
+        assert_eq!(field_str(&field), "abcdefg");
+    }
+}

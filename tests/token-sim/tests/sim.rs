@@ -210,6 +210,33 @@ fn the_counter_is_shared_by_processes_in_a_row() {
         !f.sim.control().contains_key("reset_counter"),
         "one-shot field consumed"
     );
+
+    // So is deleting the state file.
+    f.sim.update_control(&json!({ "retry_limit": 2 }));
+    assert_eq!(
+        login_results(&f.child("logins", pins(2, &[PIN]))),
+        ["PinIncorrect", "PinIncorrect", "PinLocked"]
+    );
+    std::fs::remove_file(f.sim.path().join("state.json")).unwrap();
+    assert_eq!(login_results(&f.child("logins", pins(0, &[PIN]))), ["OK"]);
+}
+
+#[test]
+fn the_so_unblocks_the_user_pin() {
+    let f = Fixture::new();
+    f.sim.update_control(&json!({ "retry_limit": 1 }));
+    assert_eq!(
+        login_results(&f.child("logins", pins(1, &[PIN]))),
+        ["PinIncorrect", "PinLocked"]
+    );
+    assert_eq!(f.child("unblock", json!({}))[0]["result"], "OK");
+    let user_types: Vec<Value> = f
+        .sim
+        .logins()
+        .iter()
+        .map(|l| l["user_type"].clone())
+        .collect();
+    assert_eq!(user_types, ["user", "user", "so", "user"]);
 }
 
 #[test]
@@ -437,6 +464,7 @@ fn child() {
         "mechanisms" => child_mechanisms(&Token::open()),
         "latency" => child_latency(&Token::open()),
         "info" => child_info(&Token::open()),
+        "unblock" => child_unblock(&Token::open()),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -722,4 +750,21 @@ fn child_info(token: &Token) {
         "manufacturer": info.manufacturer_id(),
         "library": library.library_description(),
     }));
+}
+
+/// The SO sets a new user PIN; then the user logs in with it.
+fn child_unblock(token: &Token) {
+    let session = token
+        .pkcs11
+        .open_rw_session(token.slot)
+        .expect("rw session");
+    let so_pin = AuthPin::new(harness::SO_PIN.into());
+    session
+        .login(UserType::So, Some(&so_pin))
+        .expect("SO login");
+    session
+        .init_pin(&AuthPin::new(PIN.into()))
+        .expect("C_InitPIN");
+    session.logout().expect("SO logout");
+    report(json!({ "result": rv(&login(&session, PIN)) }));
 }

@@ -1,0 +1,782 @@
+//! Methods and their typed, validated params.
+//!
+//! Parsing happens in two steps so that nothing is consumed before the whole
+//! request is known to be well-formed: serde reads the params into private
+//! `*Params` structs (`deny_unknown_fields` everywhere), then
+//! [`Call::from_envelope`] checks values, decodes base64 and resolves
+//! references to finished uploads through the caller's resolver.
+
+use base64::Engine as _;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::blob::Blob;
+use super::jsonrpc::{Envelope, RpcError};
+use crate::sign::DigestAlgorithm;
+
+/// Every method name Mohor answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Hello,
+    CertificatesList,
+    SignPdf,
+    SignData,
+    SignHash,
+    SignBatch,
+    Verify,
+    Cancel,
+    UploadBegin,
+    UploadChunk,
+    UploadCancel,
+    DownloadRead,
+    DownloadDiscard,
+}
+
+impl Method {
+    pub const ALL: [Method; 13] = [
+        Method::Hello,
+        Method::CertificatesList,
+        Method::SignPdf,
+        Method::SignData,
+        Method::SignHash,
+        Method::SignBatch,
+        Method::Verify,
+        Method::Cancel,
+        Method::UploadBegin,
+        Method::UploadChunk,
+        Method::UploadCancel,
+        Method::DownloadRead,
+        Method::DownloadDiscard,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Hello => "hello",
+            Method::CertificatesList => "certificates.list",
+            Method::SignPdf => "sign.pdf",
+            Method::SignData => "sign.data",
+            Method::SignHash => "sign.hash",
+            Method::SignBatch => "sign.batch",
+            Method::Verify => "verify",
+            Method::Cancel => "cancel",
+            Method::UploadBegin => "upload.begin",
+            Method::UploadChunk => "upload.chunk",
+            Method::UploadCancel => "upload.cancel",
+            Method::DownloadRead => "download.read",
+            Method::DownloadDiscard => "download.discard",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Methods answered by the backend (may show dialogs, take minutes).
+    pub fn goes_to_backend(self) -> bool {
+        matches!(
+            self,
+            Method::CertificatesList
+                | Method::SignPdf
+                | Method::SignData
+                | Method::SignHash
+                | Method::SignBatch
+                | Method::Verify
+        )
+    }
+}
+
+/// A request the backend answers. Binary fields are decoded; large ones may
+/// be spooled to disk (see [`Blob`]).
+#[derive(Debug, Clone)]
+pub enum Request {
+    CertificatesList(CertificateFilter),
+    SignPdf(SignPdf),
+    SignData(SignData),
+    SignHash(SignHash),
+    /// One consent and one PIN for all items; answer `{results: [...]}` in order.
+    SignBatch(Vec<BatchItem>),
+    Verify(Verify),
+}
+
+impl Request {
+    pub fn method(&self) -> Method {
+        match self {
+            Request::CertificatesList(_) => Method::CertificatesList,
+            Request::SignPdf(_) => Method::SignPdf,
+            Request::SignData(_) => Method::SignData,
+            Request::SignHash(_) => Method::SignHash,
+            Request::SignBatch(_) => Method::SignBatch,
+            Request::Verify(_) => Method::Verify,
+        }
+    }
+}
+
+/// `certificates.list` filter; every present criterion must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateFilter {
+    /// Case-insensitive substring of the issuer's DN or CN.
+    pub issuer: Option<String>,
+    /// CCA certificate class (1, 2 or 3).
+    pub class: Option<u8>,
+    /// All of these key usages must be present.
+    pub key_usage: Vec<KeyUsage>,
+    /// Only certificates valid at this moment (`true`) or only expired /
+    /// not-yet-valid ones (`false`).
+    pub valid_now: Option<bool>,
+    /// PAN of the holder, upper-cased (`ABCDE1234F`).
+    pub pan: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KeyUsage {
+    DigitalSignature,
+    NonRepudiation,
+    KeyEncipherment,
+    DataEncipherment,
+    KeyAgreement,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignPdf {
+    pub document: Blob,
+    /// As given by the page, for display only (never used as a path).
+    pub file_name: String,
+    pub certificate_id: Option<String>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// `None`: an invisible signature.
+    pub appearance: Option<Appearance>,
+    /// A certification (DocMDP) signature rather than an approval signature.
+    pub certify: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Appearance {
+    /// Mohor picks the place (last page, below existing signatures).
+    Auto,
+    /// A rectangle in PDF points from the lower-left corner of `page` (1-based).
+    Rect {
+        page: u32,
+        x: f64,
+        y: f64,
+        width: f64,
+        height: f64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SignData {
+    pub data: Blob,
+    pub certificate_id: Option<String>,
+    /// An existing detached CMS signature over the same data: add this signer to it.
+    pub cosign: Option<Blob>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignHash {
+    /// Exactly `digest_algorithm.len()` bytes.
+    pub digest: Vec<u8>,
+    pub digest_algorithm: DigestAlgorithm,
+    pub certificate_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum BatchItem {
+    Pdf(SignPdf),
+    Data(SignData),
+    Hash(SignHash),
+}
+
+#[derive(Debug, Clone)]
+pub struct Verify {
+    /// A PDF, or a CMS signature (then `data` is its detached content).
+    pub document: Blob,
+    pub data: Option<Blob>,
+}
+
+/// Upload and download handling (answered by the server itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadBegin {
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadChunk {
+    pub upload_id: String,
+    pub offset: u64,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadRead {
+    pub download_id: String,
+    pub offset: u64,
+}
+
+/// A fully parsed request of any method.
+#[derive(Debug, Clone)]
+pub enum Call {
+    Hello,
+    /// Cancel the in-flight request with this id (same connection only).
+    Cancel {
+        id: Value,
+    },
+    UploadBegin(UploadBegin),
+    UploadChunk(UploadChunk),
+    UploadCancel {
+        upload_id: String,
+    },
+    DownloadRead(DownloadRead),
+    DownloadDiscard {
+        download_id: String,
+    },
+    Backend(Request),
+}
+
+/// Limits on single fields.
+pub const MAX_FILE_NAME_LEN: usize = 255;
+pub const MAX_TEXT_LEN: usize = 500;
+pub const MAX_ID_FIELD_LEN: usize = 512;
+pub const MAX_BATCH_ITEMS: usize = 100;
+
+/// Looks up a finished upload by id and takes it (an upload is used once).
+pub trait UploadResolver {
+    fn take_upload(&mut self, upload_id: &str) -> Result<Blob, RpcError>;
+}
+
+/// A resolver for callers that accept no uploads.
+pub struct NoUploads;
+
+impl UploadResolver for NoUploads {
+    fn take_upload(&mut self, upload_id: &str) -> Result<Blob, RpcError> {
+        Err(RpcError::invalid_params(format!(
+            "unknown upload `{upload_id}`"
+        )))
+    }
+}
+
+impl Call {
+    /// Types the envelope's params for its method. Method-not-found and
+    /// invalid-params errors come back as [`RpcError`]s ready to send.
+    pub fn from_envelope(
+        env: Envelope,
+        uploads: &mut dyn UploadResolver,
+    ) -> Result<Call, RpcError> {
+        let method = Method::from_name(&env.method)
+            .ok_or_else(|| RpcError::method_not_found(&env.method))?;
+        Call::parse(method, env.params, uploads)
+    }
+
+    pub fn parse(
+        method: Method,
+        params: Value,
+        uploads: &mut dyn UploadResolver,
+    ) -> Result<Call, RpcError> {
+        Ok(match method {
+            Method::Hello => {
+                let _: Empty = params_of(method, params)?;
+                Call::Hello
+            }
+            Method::Cancel => {
+                let p: CancelParams = params_of(method, params)?;
+                Call::Cancel { id: p.id }
+            }
+            Method::UploadBegin => {
+                let p: UploadBeginParams = params_of(method, params)?;
+                let sha = hex::decode(&p.sha256)
+                    .ok()
+                    .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                    .ok_or_else(|| {
+                        RpcError::invalid_params(
+                            "upload.begin: `sha256` must be 64 hex digits (the SHA-256 of the whole document)",
+                        )
+                    })?;
+                Call::UploadBegin(UploadBegin {
+                    size: p.size,
+                    sha256: sha,
+                })
+            }
+            Method::UploadChunk => {
+                let p: UploadChunkParams = params_of(method, params)?;
+                Call::UploadChunk(UploadChunk {
+                    upload_id: p.upload_id,
+                    offset: p.offset,
+                    data: decode_b64(method, "data", &p.data)?,
+                })
+            }
+            Method::UploadCancel => {
+                let p: UploadIdParams = params_of(method, params)?;
+                Call::UploadCancel {
+                    upload_id: p.upload_id,
+                }
+            }
+            Method::DownloadRead => {
+                let p: DownloadReadParams = params_of(method, params)?;
+                Call::DownloadRead(DownloadRead {
+                    download_id: p.download_id,
+                    offset: p.offset,
+                })
+            }
+            Method::DownloadDiscard => {
+                let p: DownloadIdParams = params_of(method, params)?;
+                Call::DownloadDiscard {
+                    download_id: p.download_id,
+                }
+            }
+            Method::CertificatesList => {
+                let p: CertificatesListParams = params_of(method, params)?;
+                Call::Backend(Request::CertificatesList(filter(p.filter)?))
+            }
+            Method::SignPdf => {
+                let p: SignPdfParams = params_of(method, params)?;
+                Call::Backend(Request::SignPdf(sign_pdf(method, p, uploads)?))
+            }
+            Method::SignData => {
+                let p: SignDataParams = params_of(method, params)?;
+                Call::Backend(Request::SignData(sign_data(method, p, uploads)?))
+            }
+            Method::SignHash => {
+                let p: SignHashParams = params_of(method, params)?;
+                Call::Backend(Request::SignHash(sign_hash(method, p)?))
+            }
+            Method::SignBatch => {
+                let p: SignBatchParams = params_of(method, params)?;
+                Call::Backend(Request::SignBatch(sign_batch(p, uploads)?))
+            }
+            Method::Verify => {
+                let p: VerifyParams = params_of(method, params)?;
+                Call::Backend(Request::Verify(Verify {
+                    document: p.document.resolve(method, "document", uploads)?,
+                    data: p
+                        .data
+                        .map(|d| d.resolve(method, "data", uploads))
+                        .transpose()?,
+                }))
+            }
+        })
+    }
+}
+
+fn params_of<T: serde::de::DeserializeOwned>(method: Method, params: Value) -> Result<T, RpcError> {
+    let params = match params {
+        Value::Null => Value::Object(Default::default()),
+        p => p,
+    };
+    serde_json::from_value(params)
+        .map_err(|e| RpcError::invalid_params(format!("{}: {e}", method.name())))
+}
+
+fn decode_b64(method: Method, field: &str, text: &str) -> Result<Vec<u8>, RpcError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| {
+            RpcError::invalid_params(format!(
+                "{}: `{field}` is not valid base64 (standard alphabet, padded): {e}",
+                method.name()
+            ))
+        })
+}
+
+fn check_text(method: Method, field: &str, value: &str, max: usize) -> Result<(), RpcError> {
+    if value.chars().count() > max {
+        return Err(RpcError::invalid_params(format!(
+            "{}: `{field}` is longer than {max} characters",
+            method.name()
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(RpcError::invalid_params(format!(
+            "{}: `{field}` contains control characters",
+            method.name()
+        )));
+    }
+    Ok(())
+}
+
+fn check_opt(
+    method: Method,
+    field: &str,
+    value: &Option<String>,
+    max: usize,
+) -> Result<(), RpcError> {
+    match value {
+        Some(v) => check_text(method, field, v, max),
+        None => Ok(()),
+    }
+}
+
+fn filter(p: Option<FilterParams>) -> Result<CertificateFilter, RpcError> {
+    let Some(p) = p else {
+        return Ok(CertificateFilter::default());
+    };
+    let m = Method::CertificatesList;
+    check_opt(m, "filter.issuer", &p.issuer, MAX_TEXT_LEN)?;
+    if let Some(c) = p.class {
+        if !(1..=3).contains(&c) {
+            return Err(RpcError::invalid_params(
+                "certificates.list: `filter.class` must be 1, 2 or 3",
+            ));
+        }
+    }
+    let pan = match p.pan {
+        None => None,
+        Some(pan) => {
+            let up = pan.to_ascii_uppercase();
+            let b = up.as_bytes();
+            let ok = b.len() == 10
+                && b[..5].iter().all(u8::is_ascii_uppercase)
+                && b[5..9].iter().all(u8::is_ascii_digit)
+                && b[9].is_ascii_uppercase();
+            if !ok {
+                return Err(RpcError::invalid_params(
+                    "certificates.list: `filter.pan` must look like ABCDE1234F",
+                ));
+            }
+            Some(up)
+        }
+    };
+    Ok(CertificateFilter {
+        issuer: p.issuer,
+        class: p.class.and_then(|c| u8::try_from(c).ok()),
+        key_usage: p.key_usage.unwrap_or_default(),
+        valid_now: p.valid_now,
+        pan,
+    })
+}
+
+fn sign_pdf(
+    method: Method,
+    p: SignPdfParams,
+    uploads: &mut dyn UploadResolver,
+) -> Result<SignPdf, RpcError> {
+    if p.file_name.trim().is_empty() {
+        return Err(RpcError::invalid_params(format!(
+            "{}: `fileName` must not be empty",
+            method.name()
+        )));
+    }
+    check_text(method, "fileName", &p.file_name, MAX_FILE_NAME_LEN)?;
+    check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    check_opt(method, "reason", &p.reason, MAX_TEXT_LEN)?;
+    check_opt(method, "location", &p.location, MAX_TEXT_LEN)?;
+    let appearance = p.appearance.map(|a| appearance(method, a)).transpose()?;
+    Ok(SignPdf {
+        document: p.document.resolve(method, "document", uploads)?,
+        file_name: p.file_name,
+        certificate_id: p.certificate_id,
+        reason: p.reason,
+        location: p.location,
+        appearance,
+        certify: p.certify.unwrap_or(false),
+    })
+}
+
+fn appearance(method: Method, v: Value) -> Result<Appearance, RpcError> {
+    match v {
+        Value::String(s) if s == "auto" => Ok(Appearance::Auto),
+        Value::Object(_) => {
+            let r: RectParams = serde_json::from_value(v).map_err(|e| {
+                RpcError::invalid_params(format!("{}: `appearance`: {e}", method.name()))
+            })?;
+            let finite = [r.x, r.y, r.width, r.height].iter().all(|n| n.is_finite());
+            if r.page == 0 || !finite || r.width <= 0.0 || r.height <= 0.0 || r.x < 0.0 || r.y < 0.0
+            {
+                return Err(RpcError::invalid_params(format!(
+                    "{}: `appearance` needs page >= 1, x, y >= 0 and width, height > 0 (PDF points)",
+                    method.name()
+                )));
+            }
+            Ok(Appearance::Rect {
+                page: r.page,
+                x: r.x,
+                y: r.y,
+                width: r.width,
+                height: r.height,
+            })
+        }
+        _ => Err(RpcError::invalid_params(format!(
+            "{}: `appearance` must be \"auto\" or {{page, x, y, width, height}}",
+            method.name()
+        ))),
+    }
+}
+
+fn sign_data(
+    method: Method,
+    p: SignDataParams,
+    uploads: &mut dyn UploadResolver,
+) -> Result<SignData, RpcError> {
+    check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    Ok(SignData {
+        data: p.data.resolve(method, "data", uploads)?,
+        certificate_id: p.certificate_id,
+        cosign: p
+            .cosign
+            .map(|c| c.resolve(method, "cosign", uploads))
+            .transpose()?,
+    })
+}
+
+fn sign_hash(method: Method, p: SignHashParams) -> Result<SignHash, RpcError> {
+    check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    let digest = decode_b64(method, "digest", &p.digest)?;
+    if digest.len() != p.digest_algorithm.len() {
+        return Err(RpcError::invalid_params(format!(
+            "{}: `digest` has {} bytes but a {} digest has {}",
+            method.name(),
+            digest.len(),
+            p.digest_algorithm.name(),
+            p.digest_algorithm.len()
+        )));
+    }
+    Ok(SignHash {
+        digest,
+        digest_algorithm: p.digest_algorithm,
+        certificate_id: p.certificate_id,
+    })
+}
+
+fn sign_batch(
+    p: SignBatchParams,
+    uploads: &mut dyn UploadResolver,
+) -> Result<Vec<BatchItem>, RpcError> {
+    if p.items.is_empty() || p.items.len() > MAX_BATCH_ITEMS {
+        return Err(RpcError::invalid_params(format!(
+            "sign.batch: `items` must hold 1 to {MAX_BATCH_ITEMS} items"
+        )));
+    }
+    // Type every item before resolving any upload.
+    let mut typed = Vec::with_capacity(p.items.len());
+    for (i, item) in p.items.into_iter().enumerate() {
+        let err = |e: RpcError| {
+            RpcError::invalid_params(format!("sign.batch: items[{i}]: {}", e.message))
+        };
+        let BatchItemParams { method, params } = item;
+        let parsed = match method.as_str() {
+            "sign.pdf" => TypedItem::Pdf(params_of(Method::SignPdf, params).map_err(err)?),
+            "sign.data" => TypedItem::Data(params_of(Method::SignData, params).map_err(err)?),
+            "sign.hash" => TypedItem::Hash(params_of(Method::SignHash, params).map_err(err)?),
+            other => {
+                return Err(RpcError::invalid_params(format!(
+                "sign.batch: items[{i}]: method must be sign.pdf, sign.data or sign.hash, not `{}`",
+                other.chars().take(64).collect::<String>()
+            )))
+            }
+        };
+        typed.push(parsed);
+    }
+    let mut out = Vec::with_capacity(typed.len());
+    for (i, item) in typed.into_iter().enumerate() {
+        let err = |e: RpcError| {
+            RpcError::invalid_params(format!("sign.batch: items[{i}]: {}", e.message))
+        };
+        out.push(match item {
+            TypedItem::Pdf(p) => {
+                BatchItem::Pdf(sign_pdf(Method::SignPdf, p, uploads).map_err(err)?)
+            }
+            TypedItem::Data(p) => {
+                BatchItem::Data(sign_data(Method::SignData, p, uploads).map_err(err)?)
+            }
+            TypedItem::Hash(p) => BatchItem::Hash(sign_hash(Method::SignHash, p).map_err(err)?),
+        });
+    }
+    Ok(out)
+}
+
+enum TypedItem {
+    Pdf(SignPdfParams),
+    Data(SignDataParams),
+    Hash(SignHashParams),
+}
+
+/// A binary field on the wire: a base64 string, or `{"upload": "<uploadId>"}`.
+#[derive(Debug)]
+enum BinaryParam {
+    Base64(String),
+    Upload(String),
+}
+
+impl BinaryParam {
+    fn resolve(
+        self,
+        method: Method,
+        field: &str,
+        uploads: &mut dyn UploadResolver,
+    ) -> Result<Blob, RpcError> {
+        match self {
+            BinaryParam::Base64(text) => Ok(Blob::from_vec(decode_b64(method, field, &text)?)),
+            BinaryParam::Upload(id) => uploads.take_upload(&id).map_err(|e| RpcError {
+                message: format!("{}: `{field}`: {}", method.name(), e.message),
+                ..e
+            }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BinaryParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BinaryParam;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a base64 string or {\"upload\": \"<uploadId>\"}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<BinaryParam, E> {
+                Ok(BinaryParam::Base64(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<BinaryParam, E> {
+                Ok(BinaryParam::Base64(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BinaryParam, A::Error> {
+                let mut id: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "upload" || id.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "unexpected field `{key}` in an upload reference (only `upload`)"
+                        )));
+                    }
+                    id = Some(map.next_value()?);
+                }
+                id.map(BinaryParam::Upload)
+                    .ok_or_else(|| de::Error::missing_field("upload"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelParams {
+    id: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadBeginParams {
+    size: u64,
+    sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UploadChunkParams {
+    upload_id: String,
+    offset: u64,
+    data: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UploadIdParams {
+    upload_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DownloadReadParams {
+    download_id: String,
+    offset: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DownloadIdParams {
+    download_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificatesListParams {
+    #[serde(default)]
+    filter: Option<FilterParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FilterParams {
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    class: Option<u32>,
+    #[serde(default)]
+    key_usage: Option<Vec<KeyUsage>>,
+    #[serde(default)]
+    valid_now: Option<bool>,
+    #[serde(default)]
+    pan: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SignPdfParams {
+    document: BinaryParam,
+    file_name: String,
+    #[serde(default)]
+    certificate_id: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    appearance: Option<Value>,
+    #[serde(default)]
+    certify: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RectParams {
+    page: u32,
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SignDataParams {
+    data: BinaryParam,
+    #[serde(default)]
+    certificate_id: Option<String>,
+    #[serde(default)]
+    cosign: Option<BinaryParam>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SignHashParams {
+    digest: String,
+    digest_algorithm: DigestAlgorithm,
+    #[serde(default)]
+    certificate_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignBatchParams {
+    items: Vec<BatchItemParams>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchItemParams {
+    method: String,
+    params: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyParams {
+    document: BinaryParam,
+    #[serde(default)]
+    data: Option<BinaryParam>,
+}

@@ -1,0 +1,128 @@
+//! Why a PDF could not be signed, in words a person can act on.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::error::{Error, Reason};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+
+    #[error("cannot write the signed PDF {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+
+    #[error("the file is not a PDF: {0}")]
+    NotPdf(String),
+
+    #[error("the PDF is damaged ({0}); Mohor does not sign damaged files")]
+    Damaged(String),
+
+    #[error("the PDF is encrypted; Mohor cannot sign it without the password")]
+    Encrypted,
+
+    #[error(
+        "the document is certified with \"no changes allowed\" (DocMDP P=1): \
+         no change is permitted, not even another signature"
+    )]
+    NoChangesPermitted,
+
+    #[error("{0}")]
+    CertificationForbids(String),
+
+    #[error("the signature field \"{0}\" is already signed")]
+    FieldAlreadySigned(String),
+
+    #[error("the form field \"{0}\" is not a signature field")]
+    NotASignatureField(String),
+
+    #[error("cannot certify: the document already carries a signature, and only the first signature may certify")]
+    CannotCertify,
+
+    #[error("{0}")]
+    InvalidRequest(String),
+
+    #[error(
+        "the signature is {need} bytes but only {capacity} bytes were reserved for it in the PDF"
+    )]
+    ContentsTooLarge { need: usize, capacity: usize },
+
+    #[error("the signed PDF must be written to a different file than the input")]
+    SameFile,
+
+    #[error("the input file changed while it was being signed")]
+    InputChanged,
+
+    #[error("the signature could not be made: {0}")]
+    Sign(#[from] crate::sign::SignError),
+
+    #[error("the signature could not be assembled: {0}")]
+    Cms(String),
+}
+
+impl PdfError {
+    pub(crate) fn damaged(msg: impl Into<String>) -> Self {
+        PdfError::Damaged(msg.into())
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        PdfError::InvalidRequest(msg.into())
+    }
+
+    /// The stable reason code this error reports at the edge.
+    pub fn reason(&self) -> Reason {
+        match self {
+            PdfError::Read { .. } | PdfError::Write { .. } | PdfError::InputChanged => {
+                Reason::IoError
+            }
+            PdfError::NotPdf(_)
+            | PdfError::Damaged(_)
+            | PdfError::Encrypted
+            | PdfError::NoChangesPermitted
+            | PdfError::CertificationForbids(_)
+            | PdfError::FieldAlreadySigned(_)
+            | PdfError::NotASignatureField(_)
+            | PdfError::CannotCertify => Reason::DocumentRefused,
+            PdfError::InvalidRequest(_) | PdfError::SameFile => Reason::InvalidRequest,
+            PdfError::ContentsTooLarge { .. } | PdfError::Cms(_) => Reason::Internal,
+            PdfError::Sign(e) => Error::from(e.clone()).reason,
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            PdfError::Read { .. } => "check that the file exists and that you may read it",
+            PdfError::Write { .. } => "check that the folder exists, has free space and that you may write to it",
+            PdfError::NotPdf(_) | PdfError::Damaged(_) => {
+                "open the file in a PDF viewer and save or print it to a new PDF, then sign that"
+            }
+            PdfError::Encrypted => "ask the sender for an unprotected copy, or remove the password in a PDF editor and sign the copy",
+            PdfError::NoChangesPermitted => {
+                "the author locked this document; ask them for a version that allows signing"
+            }
+            PdfError::CertificationForbids(_) => {
+                "sign into one of the document's empty signature fields"
+            }
+            PdfError::FieldAlreadySigned(_) | PdfError::NotASignatureField(_) => {
+                "choose an empty signature field, or leave the field unset to add a new one"
+            }
+            PdfError::CannotCertify => "sign without certifying",
+            PdfError::InvalidRequest(_) => "correct the request and try again",
+            PdfError::SameFile => "choose another output file name",
+            PdfError::InputChanged => "wait until the file is no longer being written, then sign again",
+            PdfError::ContentsTooLarge { .. } | PdfError::Cms(_) => "this is a bug in Mohor; please report it",
+            PdfError::Sign(_) => "",
+        }
+    }
+}
+
+impl From<PdfError> for Error {
+    fn from(e: PdfError) -> Self {
+        if let PdfError::Sign(s) = e {
+            return Error::from(s);
+        }
+        let hint = e.hint();
+        Error::new(e.reason(), e.to_string()).with_hint(hint)
+    }
+}

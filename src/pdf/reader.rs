@@ -1,0 +1,479 @@
+//! Lazy access to the objects of an existing PDF.
+//!
+//! Objects are loaded on demand through the cross-reference table and
+//! cached; signing touches a few dozen of them (trailer, catalog, form,
+//! the path down the page tree to one page), whatever the file's size.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::error::PdfError;
+use super::filters;
+use super::lexer::{Body, Lexer, ParseError};
+use super::object::{Dict, ObjRef, Object};
+use super::source::Source;
+use super::xref::{self, Entry, Xref};
+
+/// A loaded indirect object.
+#[derive(Clone, Debug)]
+pub enum Loaded {
+    Object(Object),
+    /// A stream: its dictionary and where its data starts in the file.
+    Stream(Dict, u64),
+}
+
+/// A decoded object stream: object number and offset of each member.
+struct ObjStm {
+    data: Vec<u8>,
+    first: usize,
+    members: Vec<(u32, usize)>,
+}
+
+/// How many decoded object streams to keep around.
+const OBJSTM_CACHE: usize = 4;
+/// Bound on following reference chains and tree depths.
+pub const MAX_DEPTH: usize = 64;
+
+pub struct Document {
+    src: Source,
+    pub xref: Xref,
+    cache: HashMap<ObjRef, Loaded>,
+    objstms: Vec<(u32, std::rc::Rc<ObjStm>)>,
+    /// The header's version ("1.7"), if the header is readable.
+    pub version: Option<String>,
+}
+
+/// One page, as found by walking the page tree.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub r: ObjRef,
+    pub dict: Dict,
+    /// The visible area (CropBox, else MediaBox), inherited where needed.
+    pub view_box: [f64; 4],
+    /// /Rotate in degrees, normalised to 0, 90, 180 or 270.
+    pub rotate: i64,
+}
+
+impl Document {
+    pub fn open(path: &Path) -> Result<Self, PdfError> {
+        let mut src = Source::open(path)?;
+        if src.len() == 0 {
+            return Err(PdfError::NotPdf("the file is empty".into()));
+        }
+        let head = src.read_at(0, 1024)?;
+        let version = xref::find(&head, b"%PDF-").map(|i| {
+            head[i + 5..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || **c == b'.')
+                .map(|&c| c as char)
+                .collect::<String>()
+        });
+        let tail = src.read_at(src.len().saturating_sub(1 << 16), 1 << 16)?;
+        if version.is_none() && xref::find(&tail, b"startxref").is_none() {
+            return Err(PdfError::NotPdf(
+                "it has neither a PDF header nor a cross-reference table".into(),
+            ));
+        }
+        let xref = xref::load(&mut src)?;
+        Ok(Document {
+            src,
+            xref,
+            cache: HashMap::new(),
+            objstms: Vec::new(),
+            version,
+        })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.src.len()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.src.path()
+    }
+
+    pub fn into_source(self) -> Source {
+        self.src
+    }
+
+    pub fn trailer(&self) -> &Dict {
+        &self.xref.trailer
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        self.xref.trailer.contains("Encrypt")
+    }
+
+    /// The reference of the document catalog.
+    pub fn root_ref(&self) -> Result<ObjRef, PdfError> {
+        self.xref
+            .trailer
+            .get("Root")
+            .and_then(Object::as_ref)
+            .ok_or_else(|| PdfError::damaged("the trailer has no /Root"))
+    }
+
+    /// Load an indirect object; free or missing objects are `null` (ISO 32000-1 7.3.10).
+    pub fn load(&mut self, r: ObjRef) -> Result<Loaded, PdfError> {
+        if let Some(l) = self.cache.get(&r) {
+            return Ok(l.clone());
+        }
+        let loaded = match self.xref.entries.get(&r.num).copied() {
+            None | Some(Entry::Free) => Loaded::Object(Object::Null),
+            Some(Entry::InFile { offset, gen }) => {
+                if gen != r.gen {
+                    Loaded::Object(Object::Null)
+                } else {
+                    self.load_in_file(r, offset)?
+                }
+            }
+            Some(Entry::InStream { stream, index }) => {
+                if r.gen != 0 {
+                    Loaded::Object(Object::Null)
+                } else {
+                    Loaded::Object(self.load_in_stream(r.num, stream, index)?)
+                }
+            }
+        };
+        self.cache.insert(r, loaded.clone());
+        Ok(loaded)
+    }
+
+    fn load_in_file(&mut self, r: ObjRef, offset: u64) -> Result<Loaded, PdfError> {
+        if offset >= self.src.len() {
+            return Err(PdfError::damaged(format!(
+                "object {} points past the end of the file",
+                r.num
+            )));
+        }
+        let (found, body) = self.src.parse_at(offset, |buf, complete| {
+            Lexer::window(buf, complete).parse_indirect()
+        })?;
+        if found != r {
+            return Err(PdfError::damaged(format!(
+                "the cross-reference table says object {} is at offset {offset}, but object {} is there",
+                r.num, found.num
+            )));
+        }
+        Ok(match body {
+            Body::Object(o) => Loaded::Object(o),
+            Body::Stream(d, pos) => Loaded::Stream(d, offset + pos as u64),
+        })
+    }
+
+    fn load_in_stream(&mut self, num: u32, stream: u32, index: u32) -> Result<Object, PdfError> {
+        let stm = self.objstm(stream)?;
+        let member = stm
+            .members
+            .get(index as usize)
+            .filter(|(n, _)| *n == num)
+            .or_else(|| stm.members.iter().find(|(n, _)| *n == num))
+            .copied();
+        let Some((_, off)) = member else {
+            return Err(PdfError::damaged(format!(
+                "object {num} is missing from object stream {stream}"
+            )));
+        };
+        let start = stm.first.checked_add(off).filter(|&s| s <= stm.data.len());
+        let Some(start) = start else {
+            return Err(PdfError::damaged(format!(
+                "object stream {stream} has a bad offset for object {num}"
+            )));
+        };
+        let mut buf = stm.data[start..].to_vec();
+        buf.push(b' ');
+        match Lexer::window(&buf, true).parse_object(0) {
+            Ok(o) => Ok(o),
+            Err(ParseError::Eof) => Err(PdfError::damaged(format!(
+                "object {num} in object stream {stream} is truncated"
+            ))),
+            Err(ParseError::Syntax(_, m)) => Err(PdfError::damaged(format!(
+                "object {num} in object stream {stream}: {m}"
+            ))),
+        }
+    }
+
+    fn objstm(&mut self, stream: u32) -> Result<std::rc::Rc<ObjStm>, PdfError> {
+        if let Some(i) = self.objstms.iter().position(|(n, _)| *n == stream) {
+            let hit = self.objstms.remove(i);
+            let rc = hit.1.clone();
+            self.objstms.push(hit);
+            return Ok(rc);
+        }
+        let bad = |m: &str| PdfError::damaged(format!("object stream {stream}: {m}"));
+        // Object streams always have generation 0 and are never themselves compressed.
+        let (dict, data_start) = match self.xref.entries.get(&stream).copied() {
+            Some(Entry::InFile { offset, gen: 0 }) => {
+                match self.load_in_file(ObjRef::new(stream, 0), offset)? {
+                    Loaded::Stream(d, s) => (d, s),
+                    Loaded::Object(_) => return Err(bad("not a stream")),
+                }
+            }
+            _ => return Err(bad("not found")),
+        };
+        if !dict.is_type("ObjStm") {
+            return Err(bad("not an object stream"));
+        }
+        let length = match dict.get("Length") {
+            Some(Object::Ref(r)) => {
+                let r = *r;
+                self.get(r)?.as_int().and_then(|v| u64::try_from(v).ok())
+            }
+            _ => None,
+        };
+        let raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
+        let data = filters::decode(&dict, &raw)?;
+        let n = dict
+            .get("N")
+            .and_then(Object::as_int)
+            .ok_or_else(|| bad("no /N"))?;
+        let first = dict
+            .get("First")
+            .and_then(Object::as_int)
+            .and_then(|v| usize::try_from(v).ok())
+            .filter(|&f| f <= data.len())
+            .ok_or_else(|| bad("bad /First"))?;
+        if n < 0 || n as usize > first {
+            return Err(bad("bad /N"));
+        }
+        let mut header = data[..first].to_vec();
+        header.push(b' ');
+        let mut lx = Lexer::window(&header, true);
+        let mut members = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let num = lx.read_uint().map_err(|_| bad("bad header"))?;
+            let off = lx.read_uint().map_err(|_| bad("bad header"))?;
+            let num = u32::try_from(num).map_err(|_| bad("bad header"))?;
+            members.push((num, off as usize));
+        }
+        let rc = std::rc::Rc::new(ObjStm {
+            data,
+            first,
+            members,
+        });
+        if self.objstms.len() >= OBJSTM_CACHE {
+            self.objstms.remove(0);
+        }
+        self.objstms.push((stream, rc.clone()));
+        Ok(rc)
+    }
+
+    /// A non-stream object. A stream where a plain object is expected means
+    /// the file is not what signing can work with.
+    pub fn get(&mut self, r: ObjRef) -> Result<Object, PdfError> {
+        match self.load(r)? {
+            Loaded::Object(o) => Ok(o),
+            Loaded::Stream(..) => Err(PdfError::damaged(format!(
+                "object {} is a stream where a dictionary or value was expected",
+                r.num
+            ))),
+        }
+    }
+
+    /// Follow references until a direct value.
+    pub fn resolve(&mut self, o: &Object) -> Result<Object, PdfError> {
+        let mut cur = o.clone();
+        for _ in 0..MAX_DEPTH {
+            match cur {
+                Object::Ref(r) => cur = self.get(r)?,
+                other => return Ok(other),
+            }
+        }
+        Err(PdfError::damaged("a reference chain loops"))
+    }
+
+    /// Resolve to a dictionary, or `None` when the value is absent/null.
+    pub fn resolve_dict(
+        &mut self,
+        o: Option<&Object>,
+        what: &str,
+    ) -> Result<Option<Dict>, PdfError> {
+        let Some(o) = o else { return Ok(None) };
+        match self.resolve(o)? {
+            Object::Dict(d) => Ok(Some(d)),
+            Object::Null => Ok(None),
+            _ => Err(PdfError::damaged(format!("{what} is not a dictionary"))),
+        }
+    }
+
+    pub fn catalog(&mut self) -> Result<Dict, PdfError> {
+        let r = self.root_ref()?;
+        match self.get(r)? {
+            Object::Dict(d) => Ok(d),
+            _ => Err(PdfError::damaged("the document catalog is missing")),
+        }
+    }
+
+    /// The page tree root's reference and dictionary.
+    fn pages_root(&mut self) -> Result<(ObjRef, Dict), PdfError> {
+        let cat = self.catalog()?;
+        let r = cat
+            .get("Pages")
+            .and_then(Object::as_ref)
+            .ok_or_else(|| PdfError::damaged("the catalog has no page tree"))?;
+        match self.get(r)? {
+            Object::Dict(d) => Ok((r, d)),
+            _ => Err(PdfError::damaged("the page tree root is missing")),
+        }
+    }
+
+    pub fn page_count(&mut self) -> Result<u32, PdfError> {
+        let (_, root) = self.pages_root()?;
+        root.get("Count")
+            .and_then(Object::as_int)
+            .and_then(|c| u32::try_from(c).ok())
+            .ok_or_else(|| PdfError::damaged("the page tree has no valid /Count"))
+    }
+
+    /// Find page `index` (0-based) by descending the tree with /Count,
+    /// loading only the nodes on the way and their direct children. Each
+    /// node visited is checked for loops and for counts that do not add up,
+    /// which is how damaged trees that validators would reject are caught.
+    pub fn page(&mut self, index: u32) -> Result<Page, PdfError> {
+        let (root_ref, root) = self.pages_root()?;
+        let mut node_ref = root_ref;
+        let mut node = root;
+        let mut remaining = u64::from(index);
+        let mut on_path: HashSet<ObjRef> = HashSet::from([root_ref]);
+        // Inheritable attributes, nearest ancestor last.
+        let mut chain: Vec<Dict> = Vec::new();
+        for _ in 0..MAX_DEPTH {
+            let count = node_count(&node, node_ref)?;
+            let kids: Vec<ObjRef> = match node.get("Kids").map(|k| self.resolve(k)).transpose()? {
+                Some(Object::Array(a)) => a
+                    .iter()
+                    .map(|k| {
+                        k.as_ref().ok_or_else(|| {
+                            PdfError::damaged("a page tree /Kids entry is not a reference")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(PdfError::damaged("a page tree node has no /Kids")),
+            };
+            if remaining >= count {
+                return Err(PdfError::damaged("the page tree counts do not add up"));
+            }
+            chain.push(node.clone());
+
+            // Flat trees (every kid a page) are common for large documents;
+            // take the direct route and check only the kid chosen.
+            if kids.len() as u64 == count {
+                let kr = kids[remaining as usize];
+                if let Object::Dict(kd) = self.get(kr)? {
+                    if is_leaf(&kd) && !on_path.contains(&kr) {
+                        return Ok(make_page(kr, kd, &chain));
+                    }
+                }
+            }
+
+            let mut sum = 0u64;
+            let mut chosen: Option<(ObjRef, Dict, bool)> = None;
+            for kr in kids {
+                if on_path.contains(&kr) {
+                    return Err(PdfError::damaged("the page tree contains a loop"));
+                }
+                let kd = match self.get(kr)? {
+                    Object::Dict(d) => d,
+                    _ => return Err(PdfError::damaged("a page tree node is not a dictionary")),
+                };
+                let (leaf, c) = if is_leaf(&kd) {
+                    (true, 1)
+                } else {
+                    (false, node_count(&kd, kr)?)
+                };
+                if chosen.is_none() && remaining < sum + c {
+                    remaining -= sum;
+                    chosen = Some((kr, kd, leaf));
+                }
+                sum += c;
+            }
+            if sum != count {
+                return Err(PdfError::damaged("the page tree counts do not add up"));
+            }
+            let Some((kr, kd, leaf)) = chosen else {
+                return Err(PdfError::damaged("page not found in the page tree"));
+            };
+            if leaf {
+                return Ok(make_page(kr, kd, &chain));
+            }
+            on_path.insert(kr);
+            node_ref = kr;
+            node = kd;
+        }
+        Err(PdfError::damaged("the page tree is too deep"))
+    }
+
+    /// Raw bytes of the input (for hashing and copying), in chunks.
+    pub fn source_mut(&mut self) -> &mut Source {
+        &mut self.src
+    }
+}
+
+fn is_leaf(d: &Dict) -> bool {
+    if d.is_type("Page") {
+        return true;
+    }
+    if d.is_type("Pages") {
+        return false;
+    }
+    !d.contains("Kids")
+}
+
+fn node_count(d: &Dict, r: ObjRef) -> Result<u64, PdfError> {
+    d.get("Count")
+        .and_then(Object::as_int)
+        .and_then(|c| u64::try_from(c).ok())
+        .ok_or_else(|| PdfError::damaged(format!("page tree node {} has no valid /Count", r.num)))
+}
+
+fn inherited<'a>(key: &str, page: &'a Dict, chain: &'a [Dict]) -> Option<&'a Object> {
+    page.get(key)
+        .or_else(|| chain.iter().rev().find_map(|d| d.get(key)))
+}
+
+fn rect_of(o: Option<&Object>) -> Option<[f64; 4]> {
+    let a = o?.as_array()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let v: Vec<f64> = a.iter().map(Object::as_number).collect::<Option<_>>()?;
+    Some([
+        v[0].min(v[2]),
+        v[1].min(v[3]),
+        v[0].max(v[2]),
+        v[1].max(v[3]),
+    ])
+}
+
+pub fn rect(o: Option<&Object>) -> Option<[f64; 4]> {
+    rect_of(o)
+}
+
+fn make_page(r: ObjRef, dict: Dict, chain: &[Dict]) -> Page {
+    // Boxes given as indirect arrays are rare; US Letter is the fallback
+    // the spec's own default would be closest to.
+    let media = rect_of(inherited("MediaBox", &dict, chain)).unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    let crop = rect_of(inherited("CropBox", &dict, chain)).map(|c| {
+        [
+            c[0].max(media[0]),
+            c[1].max(media[1]),
+            c[2].min(media[2]),
+            c[3].min(media[3]),
+        ]
+    });
+    let view_box = match crop {
+        Some(c) if c[2] > c[0] && c[3] > c[1] => c,
+        _ => media,
+    };
+    let rotate = inherited("Rotate", &dict, chain)
+        .and_then(Object::as_int)
+        .unwrap_or(0)
+        .rem_euclid(360);
+    let rotate = (rotate / 90) * 90;
+    Page {
+        r,
+        dict,
+        view_box,
+        rotate,
+    }
+}

@@ -1,0 +1,114 @@
+//! Positioned reads from the input file.
+//!
+//! The file is never loaded whole: each object is parsed from a small window
+//! read at its offset, and the window grows only while the parser reports
+//! that the object runs past its end. Memory therefore tracks the size of
+//! the objects signing looks at, not the size of the file.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::error::PdfError;
+use super::lexer::{PResult, ParseError};
+
+/// First window read for an object; most objects fit.
+const FIRST_WINDOW: usize = 4096;
+/// Largest window one object's syntax (not its stream data) may need.
+const MAX_WINDOW: usize = 32 << 20;
+
+pub struct Source {
+    file: File,
+    path: PathBuf,
+    len: u64,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Self, PdfError> {
+        let read_err = |source| PdfError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(read_err)?;
+        let meta = file.metadata().map_err(read_err)?;
+        if !meta.is_file() {
+            return Err(read_err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        Ok(Source {
+            file,
+            path: path.to_path_buf(),
+            len: meta.len(),
+        })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn into_file(self) -> File {
+        self.file
+    }
+
+    pub fn read_err(&self, source: io::Error) -> PdfError {
+        PdfError::Read {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Up to `n` bytes at `offset` (fewer at the end of the file).
+    pub fn read_at(&mut self, offset: u64, n: usize) -> Result<Vec<u8>, PdfError> {
+        if offset >= self.len {
+            return Ok(Vec::new());
+        }
+        let n = n.min((self.len - offset) as usize);
+        let mut buf = vec![0u8; n];
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.file.read_exact(&mut buf))
+            .map_err(|e| self.read_err(e))?;
+        Ok(buf)
+    }
+
+    /// Run `parse` over a window at `offset`, growing the window while the
+    /// parser runs out of input. `parse` gets the window and whether it
+    /// reaches the end of the file.
+    pub fn parse_at<T>(
+        &mut self,
+        offset: u64,
+        mut parse: impl FnMut(&[u8], bool) -> PResult<T>,
+    ) -> Result<T, PdfError> {
+        let mut window = FIRST_WINDOW;
+        loop {
+            let mut buf = self.read_at(offset, window)?;
+            let at_end = offset + buf.len() as u64 >= self.len;
+            if at_end {
+                // The lexer treats a token touching the window's end as
+                // possibly cut off; at the end of the file it is not.
+                buf.push(b'\n');
+            }
+            match parse(&buf, at_end) {
+                Ok(v) => return Ok(v),
+                Err(ParseError::Eof) if !at_end && window < MAX_WINDOW => window *= 4,
+                Err(ParseError::Eof) => {
+                    return Err(PdfError::damaged(format!(
+                        "an object at offset {offset} is truncated"
+                    )))
+                }
+                Err(ParseError::Syntax(pos, msg)) => {
+                    return Err(PdfError::damaged(format!(
+                        "{msg} at offset {}",
+                        offset + pos as u64
+                    )))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Helpers for the PDF signing tests: signers from the test PKI, and the
+//! three outside judges (qpdf, pyHanko, pdfsig) with their verdicts parsed.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mohor::pdf::{PdfSignOptions, VisibleStamp};
+use time::macros::datetime;
+
+#[path = "../common/mod.rs"]
+pub mod common;
+
+pub use common::{have_tool, pyhanko, test_dir, text, Fixture};
+
+pub const ISSUER: &str = "Test Class 3 CA 2026";
+
+pub fn corpus_dir() -> PathBuf {
+    common::repo().join("../shared/corpus/pdf")
+}
+
+pub fn corpus(name: &str) -> PathBuf {
+    corpus_dir().join(name)
+}
+
+pub fn fixture() -> &'static Fixture {
+    Fixture::shared()
+}
+
+pub fn signer(name: &str) -> mohor::sign::software::SoftwareSigner {
+    fixture().software_signer(name)
+}
+
+pub fn opts(name: &str) -> PdfSignOptions {
+    let cn = fixture().cert(name).cn;
+    let mut o = PdfSignOptions::new(cn, ISSUER);
+    o.signing_time = datetime!(2026-11-23 09:50:11 UTC);
+    o.reason = Some("Approved for payment of ₹ 1,20,000".into());
+    o.location = Some("New Delhi".into());
+    o
+}
+
+pub fn stamp(page: u32, x: f64, y: f64, w: f64, h: f64) -> Option<VisibleStamp> {
+    Some(VisibleStamp { page, x, y, w, h })
+}
+
+/// Are all three judges installed? (Loud skip locally, failure in CI.)
+pub fn judges_available() -> bool {
+    have_tool("qpdf") & have_tool("pdfsig") & have_tool("certutil") & pyhanko().is_some()
+}
+
+pub fn qpdf_check(file: &Path) -> (i32, String) {
+    let out = common::run(Command::new("qpdf").arg("--check").arg(file));
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+/// pyHanko's verdict on one signature field, from its summary line
+/// `FIELD:FINGERPRINT:INTACT:TRUSTED,UNTOUCHED`.
+#[derive(Debug, Clone)]
+pub struct HankoVerdict {
+    pub output: String,
+    pub line: String,
+    pub ok: bool,
+}
+
+impl HankoVerdict {
+    fn flags(&self) -> Vec<&str> {
+        self.line
+            .rsplit(':')
+            .take(2)
+            .flat_map(|p| p.split(','))
+            .collect()
+    }
+    pub fn intact(&self) -> bool {
+        self.flags().contains(&"INTACT")
+    }
+    pub fn trusted(&self) -> bool {
+        self.flags().contains(&"TRUSTED")
+    }
+    /// Untouched (the last signature) or only permitted changes since.
+    pub fn acceptable(&self) -> bool {
+        let f = self.flags();
+        f.contains(&"UNTOUCHED") || f.contains(&"ACCEPTABLE_MODIFICATIONS")
+    }
+    pub fn valid(&self) -> bool {
+        self.intact() && self.trusted() && self.acceptable()
+    }
+}
+
+/// Files pyHanko cannot read in its default strict mode whoever signs them
+/// (its strict parser rejects every hybrid cross-reference file).
+pub fn needs_lenient_pyhanko(file: &Path) -> bool {
+    let bytes = std::fs::read(file).unwrap_or_default();
+    bytes.windows(8).any(|w| w == b"/XRefStm")
+}
+
+fn pyhanko_cmd(file: &Path, pretty: bool) -> Command {
+    let py = pyhanko().expect("pyhanko");
+    let mut cmd = Command::new(py);
+    cmd.args([
+        "sign",
+        "validate",
+        "--no-revocation-check",
+        "--trust-replace",
+    ])
+    .arg("--trust")
+    .arg(fixture().root.as_path());
+    if needs_lenient_pyhanko(file) {
+        cmd.arg("--no-strict-syntax");
+    }
+    if pretty {
+        cmd.arg("--pretty-print");
+    }
+    cmd.arg(file);
+    cmd
+}
+
+/// pyHanko's verdict on `field`; the output includes the pretty report.
+pub fn pyhanko_validate(file: &Path, field: &str) -> HankoVerdict {
+    let out = common::run(&mut pyhanko_cmd(file, false));
+    let summary = text(&out);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_default()
+        .to_string();
+    let mut v = HankoVerdict {
+        output: summary,
+        line,
+        ok: out.status.success(),
+    };
+    if !v.valid() {
+        let pretty = common::run(&mut pyhanko_cmd(file, true));
+        v.output = format!("{}\n{}", v.output, text(&pretty));
+    }
+    v
+}
+
+/// pyHanko's summary flags for every signature, by field name.
+pub fn pyhanko_statuses(file: &Path) -> Vec<(String, String)> {
+    let out = common::run(&mut pyhanko_cmd(file, false));
+    text(&out)
+        .lines()
+        .filter_map(|l| {
+            let (field, rest) = l.split_once(':')?;
+            let flags = rest.split_once(':').map(|(_, f)| f)?;
+            Some((field.to_string(), flags.to_string()))
+        })
+        .collect()
+}
+
+/// pdfsig's report: one status line per signature, in file order.
+#[derive(Debug, Clone)]
+pub struct PdfsigReport {
+    pub output: String,
+    pub signatures: Vec<PdfsigSignature>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PdfsigSignature {
+    pub field: String,
+    pub validation: String,
+    pub certificate: String,
+    pub whole_file: bool,
+}
+
+impl PdfsigSignature {
+    pub fn valid(&self) -> bool {
+        self.validation == "Signature is Valid."
+    }
+}
+
+pub fn pdfsig(file: &Path) -> PdfsigReport {
+    let db = format!("sql:{}", fixture().nssdb.display());
+    let out = common::run(Command::new("pdfsig").arg("-nssdir").arg(&db).arg(file));
+    let output = text(&out);
+    let mut signatures: Vec<PdfsigSignature> = Vec::new();
+    for line in output.lines() {
+        let l = line.trim();
+        if l.starts_with("Signature #") {
+            signatures.push(PdfsigSignature {
+                field: String::new(),
+                validation: String::new(),
+                certificate: String::new(),
+                whole_file: false,
+            });
+        } else if let Some(s) = signatures.last_mut() {
+            if let Some(v) = l.strip_prefix("- Signature Field Name: ") {
+                s.field = v.to_string();
+            } else if let Some(v) = l.strip_prefix("- Signature Validation: ") {
+                s.validation = v.to_string();
+            } else if let Some(v) = l.strip_prefix("- Certificate Validation: ") {
+                s.certificate = v.to_string();
+            } else if l.starts_with("- Total document signed") {
+                s.whole_file = true;
+            }
+        }
+    }
+    PdfsigReport { output, signatures }
+}
+
+/// Field name → pdfsig validation text, for before/after comparisons.
+pub fn pdfsig_statuses(file: &Path) -> Vec<(String, String)> {
+    pdfsig(file)
+        .signatures
+        .into_iter()
+        .map(|s| (s.field, s.validation))
+        .collect()
+}
+
+/// Every check the brief asks of a freshly signed file, for the field just
+/// added. Returns a description of the first failure.
+pub fn judge_new_signature(file: &Path, field: &str, input_qpdf: i32) -> Result<(), String> {
+    let (code, out) = qpdf_check(file);
+    if !(code == 0 || (code == 3 && input_qpdf == 3)) {
+        return Err(format!(
+            "qpdf --check exit {code} (input {input_qpdf}):\n{out}"
+        ));
+    }
+    let v = pyhanko_validate(file, field);
+    if !v.valid() {
+        return Err(format!("pyHanko on {field}:\n{}", v.output));
+    }
+    let report = pdfsig(file);
+    let Some(sig) = report.signatures.iter().find(|s| s.field == field) else {
+        return Err(format!("pdfsig does not list {field}:\n{}", report.output));
+    };
+    if !sig.valid() || !sig.certificate.contains("Trusted") {
+        return Err(format!("pdfsig on {field}:\n{}", report.output));
+    }
+    Ok(())
+}
+
+pub fn artifacts_dir() -> PathBuf {
+    let d = common::repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&d).expect("create target/test-artifacts");
+    d
+}

@@ -33,3 +33,6 @@ pub mod protocol;
 pub mod server;
 pub mod state;
 pub mod token;
+pub mod pem;
+pub mod service;
+pub mod cli;

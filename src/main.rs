@@ -1,1 +1,20 @@
-fn main() {}
+//! `mohor`: parse arguments, run, map errors to exit codes (0 ok, 1 failed or
+//! refused, 2 usage — clap's own). Everything else lives in the library.
+
+use clap::Parser;
+
+fn main() {
+    let cli = mohor::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOHOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = mohor::cli::run(cli) {
+        eprintln!("mohor: {e}");
+        eprintln!("  ({})", e.reason);
+        std::process::exit(1);
+    }
+}

@@ -24,11 +24,11 @@ impl SoftwareSigner {
     /// `key_pem`: PKCS#8 PEM; `cert_pem`: the signer's certificate;
     /// `chain_pem`: zero or more CA certificates, nearest first.
     pub fn from_pem(key_pem: &str, cert_pem: &str, chain_pem: &str) -> Result<Self, String> {
-        let certificate = pem_certificates(cert_pem)?
+        let certificate = crate::pem::certificates(cert_pem.as_bytes())
             .into_iter()
             .next()
             .ok_or("no certificate in cert_pem")?;
-        let chain = pem_certificates(chain_pem)?;
+        let chain = crate::pem::certificates(chain_pem.as_bytes());
         let (key, algorithm) = if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(key_pem) {
             (
                 Key::Rsa(Box::new(k)),
@@ -60,29 +60,6 @@ impl SoftwareSigner {
         };
         Self::from_pem(&read(key)?, &read(cert)?, &read(chain)?)
     }
-}
-
-/// Every `CERTIFICATE` block of a PEM text, as DER.
-pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, String> {
-    use base64::Engine as _;
-    let mut out = Vec::new();
-    let mut body: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line == "-----BEGIN CERTIFICATE-----" {
-            body = Some(String::new());
-        } else if line == "-----END CERTIFICATE-----" {
-            let b = body.take().ok_or("END without BEGIN")?;
-            out.push(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b)
-                    .map_err(|e| e.to_string())?,
-            );
-        } else if let Some(b) = body.as_mut() {
-            b.push_str(line);
-        }
-    }
-    Ok(out)
 }
 
 impl Signer for SoftwareSigner {

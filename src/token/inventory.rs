@@ -276,7 +276,7 @@ pub fn usability(facts: &CertFacts, has_key: bool, now: OffsetDateTime) -> Vec<N
     if facts.is_ca {
         why.push(NotUsable::CaCertificate);
     }
-    if !facts.can_sign_by_key_usage() {
+    if !facts.is_ca && !facts.can_sign_by_key_usage() {
         why.push(NotUsable::NotForSigning);
     }
     if now > facts.not_after {

@@ -199,3 +199,106 @@ pub fn openssl_verify_detached(p7s: &Path, data: &Path, root: &Path) -> Output {
         .arg("-out")
         .arg("/dev/null"))
 }
+
+/// The `mohor` binary with a private MOHOR_HOME and the given SoftHSM config.
+pub fn mohor(home: &Path, softhsm_conf: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mohor"));
+    c.env("MOHOR_HOME", home)
+        .env("SOFTHSM2_CONF", softhsm_conf)
+        .env_remove("MOHOR_SIM_DIR")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// Run with `stdin_text` on standard input (for --pin-stdin).
+pub fn run_with_stdin(cmd: &mut Command, stdin_text: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn mohor");
+    if let Some(mut s) = child.stdin.take() {
+        let _ = s.write_all(stdin_text.as_bytes());
+    }
+    child.wait_with_output().expect("wait mohor")
+}
+
+/// No panic message, ever: a panic is a defect.
+pub fn assert_no_panic(out: &Output) {
+    let t = text(out);
+    assert!(!t.contains("panicked"), "mohor panicked:\n{t}");
+    assert_ne!(out.status.code(), Some(101), "mohor panicked:\n{t}");
+}
+
+pub fn json_out(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(out)))
+}
+
+/// A test's own token store behind the fault-injecting PKCS#11 module.
+pub struct SimSetup {
+    pub dir: PathBuf,
+    pub home: PathBuf,
+    pub conf: PathBuf,
+    pub sim: mohor_token_sim::harness::SimDir,
+    pub module: PathBuf,
+}
+
+impl SimSetup {
+    pub fn new(name: &str, control: serde_json::Value) -> SimSetup {
+        let fx = Fixture::shared();
+        let dir = test_dir(name);
+        let conf = fx.private_tokens(&dir);
+        let sim = mohor_token_sim::harness::SimDir::create(dir.join("sim"));
+        sim.update_control(&control);
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        SimSetup {
+            dir,
+            home,
+            conf,
+            sim,
+            module: mohor_token_sim::harness::cdylib_path(),
+        }
+    }
+
+    /// `mohor --module SIM ARGS...`
+    pub fn mohor(&self, args: &[&str]) -> Command {
+        let mut c = mohor(&self.home, &self.conf);
+        for (k, v) in self.sim.env() {
+            c.env(k, v);
+        }
+        c.arg("--module").arg(&self.module).args(args);
+        c
+    }
+
+    /// Detached signature of `data` with certificate `cert` and `pin` on stdin.
+    pub fn sign_detached(&self, data: &Path, out: &Path, cert: &str, pin: &str) -> Output {
+        let mut c = self.mohor(&["--pin-stdin", "sign", "--detached", "--cert", cert]);
+        c.arg(data).arg("-o").arg(out);
+        let o = run_with_stdin(&mut c, &format!("{pin}\n"));
+        assert_no_panic(&o);
+        o
+    }
+
+    pub fn pin_status(&self) -> serde_json::Value {
+        let out = run(&mut self.mohor(&["pin", "status", "--json"]));
+        assert!(out.status.success(), "{}", text(&out));
+        json_out(&out)
+    }
+
+    /// The ASHA-EPASS token's row of `pin status`.
+    pub fn asha_status(&self) -> serde_json::Value {
+        self.pin_status()["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == "ASHA-EPASS")
+            .cloned()
+            .expect("ASHA-EPASS in pin status")
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

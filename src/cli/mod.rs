@@ -1,0 +1,169 @@
+//! The `mohor` command line: argument parsing and one handler per command.
+//! `main.rs` only calls [`run`] and turns its result into an exit code.
+
+mod output;
+mod pin;
+mod sign;
+mod tokens;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::error::{Error, Reason, Result};
+use crate::service::Agent;
+use crate::state::{Dirs, StateStore};
+use crate::token::modules;
+use crate::token::Pkcs11Tokens;
+use crate::ui::Prompter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mohor",
+    version,
+    about = "Sign documents with your DSC token: PDF (PAdES) and detached CMS (CAdES) signatures.",
+    long_about = "Mohor signs with the Class 3 DSC on your USB token. Without a command it starts \
+                  the tray agent that web portals talk to; the commands below work from a terminal.\n\n\
+                  The PIN is typed at a hidden prompt (or read from standard input with --pin-stdin); \
+                  never pass it as an argument. Mohor stops before a token can be blocked by wrong PINs."
+)]
+pub struct Cli {
+    /// A PKCS#11 module to load in addition to the known DSC drivers (repeatable).
+    #[arg(long = "module", value_name = "PATH", global = true)]
+    pub modules: Vec<PathBuf>,
+
+    /// Config file (default: the OS config dir, or $MOHOR_HOME/config.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Read the PIN as one line from standard input instead of a hidden prompt (scripts).
+    #[arg(long, global = true)]
+    pub pin_stdin: bool,
+
+    /// Test hook: answer dialogs from a JSON-lines file (builds with feature scripted-prompts only).
+    #[cfg(feature = "scripted-prompts")]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub prompts: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List PKCS#11 modules, slots and tokens.
+    Tokens {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List certificates on the tokens present, with the id to use in --cert.
+    Certs {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a PDF (PAdES, incremental) or, with --detached, any file (CAdES .p7s).
+    Sign(sign::SignArgs),
+    /// Show or reset Mohor's wrong-PIN guard.
+    Pin {
+        #[command(subcommand)]
+        command: pin::PinCommand,
+    },
+}
+
+/// Everything a command needs from the outside world, built once.
+pub struct Env {
+    pub dirs: Dirs,
+    pub config: Config,
+    pub command_line_modules: Vec<PathBuf>,
+    pub pin_stdin: bool,
+    #[cfg(feature = "scripted-prompts")]
+    pub prompts: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_cli(cli: &Cli) -> Result<Env> {
+        let dirs = Dirs::resolve(cli.config.as_deref())?;
+        let config = Config::load(&dirs.config_file)?;
+        Ok(Env {
+            dirs,
+            config,
+            command_line_modules: cli.modules.clone(),
+            pin_stdin: cli.pin_stdin,
+            #[cfg(feature = "scripted-prompts")]
+            prompts: cli.prompts.clone(),
+        })
+    }
+
+    pub fn load_tokens(&self) -> Pkcs11Tokens {
+        let candidates = modules::candidates(&self.config.modules, &self.command_line_modules);
+        Pkcs11Tokens::load(&candidates)
+    }
+
+    /// A module named on the command line that did not load is the user's
+    /// explicit request failing: report it as an error (exit 1).
+    pub fn command_line_module_errors(&self, tokens: &Pkcs11Tokens) -> Option<Error> {
+        let failed: Vec<String> = tokens
+            .module_reports()
+            .iter()
+            .filter(|r| !r.loaded && self.command_line_modules.contains(&r.path))
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r.path.display(),
+                    r.error.as_deref().unwrap_or("failed")
+                )
+            })
+            .collect();
+        (!failed.is_empty()).then(|| {
+            Error::new(
+                Reason::ModuleError,
+                format!("could not load PKCS#11 module {}", failed.join("; ")),
+            )
+            .with_hint(
+                "check the path; it must be the token driver's PKCS#11 library (.so/.dll/.dylib)",
+            )
+        })
+    }
+
+    pub fn prompter(&self) -> Result<Arc<dyn Prompter>> {
+        #[cfg(feature = "scripted-prompts")]
+        if let Some(p) = &self.prompts {
+            return Ok(Arc::new(crate::ui::scripted::ScriptedPrompter::from_file(
+                p,
+            )?));
+        }
+        Ok(Arc::new(crate::ui::terminal::TerminalPrompter::new(
+            self.pin_stdin,
+        )))
+    }
+
+    pub fn agent(&self, tokens: Pkcs11Tokens) -> Result<Agent> {
+        let state = StateStore::open(&self.dirs.state_dir)?;
+        Agent::new(
+            tokens,
+            self.config.clone(),
+            state,
+            self.prompter()?,
+            Arc::new(SystemClock),
+        )
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let env = Env::from_cli(&cli)?;
+    match cli.command {
+        Some(Command::Tokens { json }) => tokens::tokens(&env, json),
+        Some(Command::Certs { json }) => tokens::certs(&env, json),
+        Some(Command::Sign(args)) => sign::sign(&env, &args),
+        Some(Command::Pin { command }) => pin::pin(&env, &command),
+        None => Err(Error::new(
+            Reason::InvalidRequest,
+            "the tray agent is not part of this build yet",
+        )
+        .with_hint("run `mohor serve` for the headless agent, or `mohor --help` for commands")),
+    }
+}

@@ -1,0 +1,177 @@
+//! The wrong-PIN guard from outside, as a person or script meets it: separate
+//! `mohor` processes against a token that really counts and locks (the
+//! fault-injecting PKCS#11 module over SoftHSM), and against plain SoftHSM.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const WRONG: &str = "000000";
+
+fn data(s: &SimSetup) -> std::path::PathBuf {
+    let p = s.dir.join("note.txt");
+    std::fs::write(&p, b"Bill 17/2026: please approve.\n").unwrap();
+    p
+}
+
+#[test]
+fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
+    let fx = Fixture::shared();
+    let s = SimSetup::new("guard_five", json!({"retry_limit": 8, "flags_mode": "spec"}));
+    let cert = fx.cert("rsa2048").id;
+    let data = data(&s);
+    let out = s.dir.join("out.p7s");
+
+    for i in 1..=5 {
+        let o = s.sign_detached(&data, &out, &cert, WRONG);
+        assert_eq!(o.status.code(), Some(1), "try {i}: {}", text(&o));
+        assert!(stderr(&o).contains("PIN_INCORRECT"), "try {i}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_GUARD_LOCKED"));
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("PIN_GUARD_LOCKED"), "{e}");
+    assert!(e.contains("contact your DSC provider to reset the PIN"), "{e}");
+    assert!(!out.exists());
+    // Exactly the five wrong PINs reached the token; the refusals cost nothing.
+    assert_eq!(s.sim.logins().len(), 5, "{:?}", s.sim.logins());
+
+    let status = s.asha_status();
+    assert_eq!(status["wrong_pins"], 5);
+    assert_eq!(status["state"], "soft-locked");
+
+    // The provider resets the PIN counter on the token; the official unlocks Mohor.
+    s.sim.reset_counters();
+    let serial = status["serial"].as_str().unwrap().to_string();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("only 3 wrong PIN(s) may remain"), "{}", text(&o));
+
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = openssl_verify_detached(&out, &data, &fx.root);
+    assert!(v.status.success(), "{}", text(&v));
+    assert_eq!(s.sim.logins().len(), 6);
+    let status = s.asha_status();
+    assert_eq!(status["wrong_pins"], 0);
+    assert_eq!(status["carried_from_before_unlock"], 0);
+    assert_eq!(status["state"], "ok");
+}
+
+#[test]
+fn plain_softhsm_which_never_locks_gets_the_same_refusal_at_five() {
+    let fx = Fixture::shared();
+    let dir = test_dir("guard_plain_softhsm");
+    let conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    let data = dir.join("note.txt");
+    std::fs::write(&data, b"x").unwrap();
+    let cert = fx.cert("ec256").id;
+    let sign = |pin: &str| {
+        let mut c = mohor(&home, &conf);
+        c.args(["--module", MODULE, "--pin-stdin", "sign", "--detached", "--cert", &cert])
+            .arg(&data)
+            .arg("-o")
+            .arg(dir.join("o.p7s"));
+        run_with_stdin(&mut c, &format!("{pin}\n"))
+    };
+    for _ in 0..5 {
+        assert!(stderr(&sign(WRONG)).contains("PIN_INCORRECT"));
+    }
+    let o = sign(&fx.user_pin);
+    assert_no_panic(&o);
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+}
+
+#[test]
+fn a_pin_of_impossible_length_costs_no_attempt() {
+    let fx = Fixture::shared();
+    let s = SimSetup::new("guard_length", json!({}));
+    let data = data(&s);
+    let o = s.sign_detached(&data, &s.dir.join("o.p7s"), &fx.cert("rsa2048").id, "12");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no try was used"), "{}", text(&o));
+    assert_eq!(s.sim.logins().len(), 0);
+    assert_eq!(s.asha_status()["wrong_pins"], 0);
+}
+
+#[test]
+fn token_removed_during_login_or_signing_is_reported_and_not_counted() {
+    let fx = Fixture::shared();
+    for during in ["C_Login", "C_Sign"] {
+        let s = SimSetup::new(&format!("guard_removed_{during}"), json!({"remove_on": during}));
+        let data = data(&s);
+        let out = s.dir.join("o.p7s");
+        let o = s.sign_detached(&data, &out, &fx.cert("rsa2048").id, &fx.user_pin);
+        assert_eq!(o.status.code(), Some(1), "{during}: {}", text(&o));
+        assert!(stderr(&o).contains("TOKEN_REMOVED"), "{during}: {}", stderr(&o));
+        assert!(stderr(&o).contains("insert the token again"), "{during}");
+        assert!(!out.exists());
+        assert_eq!(s.asha_status()["wrong_pins"], 0, "{during}: a removal is not a wrong PIN");
+
+        // While it is out, Mohor says so before asking for anything.
+        let o = s.sign_detached(&data, &out, &fx.cert("rsa2048").id, &fx.user_pin);
+        assert!(stderr(&o).contains("NO_MATCHING_CERTIFICATE") || stderr(&o).contains("TOKEN_NOT_PRESENT"), "{}", stderr(&o));
+
+        s.sim.set_removed(false);
+        let o = s.sign_detached(&data, &out, &fx.cert("rsa2048").id, &fx.user_pin);
+        assert!(o.status.success(), "{during} after re-insertion: {}", text(&o));
+        assert!(openssl_verify_detached(&out, &data, &fx.root).status.success());
+    }
+}
+
+#[cfg(feature = "scripted-prompts")]
+#[test]
+fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_prompts_again() {
+    let fx = Fixture::shared();
+    let s = SimSetup::new("guard_to_lock", json!({"retry_limit": 8, "flags_mode": "spec"}));
+    let data = data(&s);
+    let out = s.dir.join("o.p7s");
+    let cert = fx.cert("rsa2048").id;
+    for _ in 0..5 {
+        assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
+    }
+    // The official unlocks Mohor although the provider never reset the token.
+    let serial = s.asha_status()["serial"].as_str().unwrap().to_string();
+    assert!(run(&mut s.mohor(&["pin", "unlock", "--token", &serial])).status.success());
+    for _ in 0..2 {
+        assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
+    }
+    // From a script the last try is never used.
+    let o = s.sign_detached(&data, &out, &cert, WRONG);
+    assert!(stderr(&o).contains("USER_CANCELLED"), "{}", text(&o));
+    assert_eq!(s.sim.logins().len(), 7);
+
+    // A person who declines the warning sends nothing either.
+    let prompts = s.dir.join("decline.jsonl");
+    std::fs::write(&prompts, "{\"confirm_last_try\":\"no\"}\n{\"pin\":\"000000\"}\n").unwrap();
+    let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--detached", "--cert", &cert]);
+    let o = run(c.arg(&data).arg("-o").arg(&out));
+    assert!(stderr(&o).contains("USER_CANCELLED"), "{}", text(&o));
+    assert_eq!(s.sim.logins().len(), 7);
+
+    // On purpose: confirm, and type a wrong PIN.
+    let prompts = s.dir.join("confirm.jsonl");
+    std::fs::write(&prompts, "{\"confirm_last_try\":\"yes\"}\n{\"pin\":\"000000\"}\n").unwrap();
+    let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--detached", "--cert", &cert]);
+    let o = run(c.arg(&data).arg("-o").arg(&out));
+    assert_no_panic(&o);
+    assert_eq!(s.sim.logins().len(), 8);
+    let asked = std::fs::read_to_string(s.dir.join("confirm.jsonl.asked.jsonl")).unwrap();
+    assert!(asked.contains("\"attempts_left\":1"), "{asked}");
+    assert!(asked.contains("\"warning\":\"last-try\""), "{asked}");
+
+    // The token is locked now: Mohor says PIN_LOCKED and never asks for a PIN.
+    let prompts = s.dir.join("after.jsonl");
+    std::fs::write(&prompts, format!("{{\"pin\":\"{}\"}}\n", fx.user_pin)).unwrap();
+    let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--detached", "--cert", &cert]);
+    let o = run(c.arg(&data).arg("-o").arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("PIN_LOCKED"), "{}", text(&o));
+    assert!(!s.dir.join("after.jsonl.asked.jsonl").exists(), "Mohor prompted for a PIN of a locked token");
+    assert_eq!(s.sim.logins().len(), 8);
+    assert_eq!(s.asha_status()["state"], "token-locked");
+}

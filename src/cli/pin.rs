@@ -36,7 +36,7 @@ pub fn pin(env: &Env, command: &PinCommand) -> Result<()> {
                 let _ = writeln!(o, "No token present and no wrong PINs on record.");
             } else {
                 for r in rows {
-                    let _ = writeln!(o, 
+                    let _ = writeln!(o,
                         "token \"{}\" serial {}{}: {} wrong PIN(s) counted (limits: Mohor stops at {}, token blocks at {}) — {}{}",
                         r.label,
                         r.serial,
@@ -62,7 +62,7 @@ pub fn pin(env: &Env, command: &PinCommand) -> Result<()> {
                     "Unlocked token \"{}\" (serial {}). Mohor will ask for the PIN again.",
                     r.label, r.serial
                 );
-                let _ = writeln!(o, 
+                let _ = writeln!(o,
                     "Warning: if your provider did not actually reset the PIN, only {remaining} wrong PIN(s) may remain before the token is blocked for good. Mohor keeps counting the earlier {} until a PIN is accepted.",
                     r.count.carried
                 );

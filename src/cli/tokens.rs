@@ -73,7 +73,7 @@ pub fn tokens(env: &Env, json: bool) -> Result<()> {
             .map(|(_, s)| *s)
             .collect::<Vec<_>>()
             .join(", ");
-            let _ = writeln!(o, 
+            let _ = writeln!(o,
                 "\ntoken \"{}\"  serial {}  model {} ({})\n  slot {}  PIN length {}-{}  certificates: {}\n  wrong PINs counted by Mohor: {}{}",
                 t.token.label,
                 t.token.serial,

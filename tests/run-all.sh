@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs every test of Mohor (CI runs exactly this):
+#   bash tests/run-all.sh
+# On a fresh Debian 12 machine as root it installs what it needs first (tests/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup (apt packages, pyHanko venv, npm packages)"
+bash tests/setup.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "build (test hooks on: scripted-prompts, software-signer; the token simulator)"
+cargo build --workspace --all-features
+
+step "Rust tests: unit, CLI, token simulator, PDF corpus, server, desktop dialogs"
+cargo test --workspace --all-features -- --test-threads=2
+
+if [ -f tests/browser/package.json ]; then
+  step "browser end-to-end tests (Debian chromium + playwright-core)"
+  (cd tests/browser && npm test)
+fi
+step "all tests passed"

@@ -1,0 +1,126 @@
+//! `mohor sign IN.pdf -o OUT.pdf` with keys on the token: two officials sign
+//! one after the other in separate processes; qpdf, pyHanko and pdfsig judge.
+
+mod pdf_util;
+
+use pdf_util::common::{assert_no_panic, run_with_stdin, stderr, SimSetup};
+use pdf_util::*;
+use serde_json::json;
+
+fn sign(
+    s: &SimSetup,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    cert: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec!["--pin-stdin", "sign", "--cert", cert];
+    args.extend_from_slice(extra);
+    let mut c = s.mohor(&args);
+    c.arg(input).arg("-o").arg(output);
+    let o = run_with_stdin(&mut c, &format!("{}\n", fixture().user_pin));
+    assert_no_panic(&o);
+    o
+}
+
+#[test]
+fn two_officials_sign_one_note_on_their_tokens_and_every_judge_accepts_both() {
+    if !judges_available() {
+        return;
+    }
+    let fx = fixture();
+    let s = SimSetup::new("cli_pdf_two", json!({}));
+    let input = corpus("pyhanko-minimal-two-pages.pdf");
+    let before = std::fs::read(&input).unwrap();
+    let a = s.dir.join("a.pdf");
+    let b = s.dir.join("ab.pdf");
+    let o = sign(
+        &s,
+        &input,
+        &a,
+        &fx.cert("rsa2048").id,
+        &[
+            "--reason",
+            "Approved",
+            "--location",
+            "Bengaluru",
+            "--visible",
+            "1,40,40,220,70",
+        ],
+    );
+    assert!(o.status.success(), "{}", pdf_util::common::text(&o));
+    assert!(stderr(&o).contains("in field Signature1"), "{}", stderr(&o));
+    judge_new_signature(&a, "Signature1", 0).unwrap();
+
+    let o = sign(
+        &s,
+        &a,
+        &b,
+        &fx.cert("rsa4096").id,
+        &["--reason", "Sanctioned"],
+    );
+    assert!(o.status.success(), "{}", pdf_util::common::text(&o));
+    judge_new_signature(&b, "Signature2", 0).unwrap();
+    // The second signature is an incremental update: A's bytes are B's prefix,
+    // and A's signature is still fine in B.
+    let (a_bytes, b_bytes) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert!(b_bytes.len() > a_bytes.len());
+    assert_eq!(&b_bytes[..a_bytes.len()], &a_bytes[..]);
+    let v = pyhanko_validate(&b, "Signature1");
+    assert!(v.valid(), "{}", v.output);
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        before,
+        "the input was modified"
+    );
+    assert_eq!(s.sim.logins().len(), 2);
+}
+
+#[test]
+fn a_pdf_certified_against_changes_or_a_broken_file_is_refused_before_any_pin() {
+    let fx = fixture();
+    let s = SimSetup::new("cli_pdf_refused", json!({}));
+    for (name, expect) in [
+        // Certified with DocMDP P=1 and also encrypted (empty user password):
+        // either is a reason to refuse, and the message must name one.
+        (
+            "qpdf-minimal-signed-restricted.pdf",
+            &["no changes allowed", "encrypted"][..],
+        ),
+        ("qpdf-bad1.pdf", &["DOCUMENT_REFUSED"][..]),
+    ] {
+        let out = s.dir.join(format!("{name}.signed.pdf"));
+        let input = corpus(name);
+        let before = std::fs::read(&input).unwrap();
+        let o = sign(&s, &input, &out, &fx.cert("rsa2048").id, &[]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{name}: {}",
+            pdf_util::common::text(&o)
+        );
+        assert!(
+            stderr(&o).contains("DOCUMENT_REFUSED"),
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert!(
+            expect.iter().any(|e| stderr(&o).contains(e)),
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert!(!out.exists(), "{name}: output left behind");
+        assert_eq!(std::fs::read(&input).unwrap(), before);
+        let leftovers: Vec<_> = std::fs::read_dir(&s.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            .collect();
+        assert!(leftovers.is_empty(), "{name}: temp files left behind");
+    }
+    assert_eq!(
+        s.sim.logins().len(),
+        0,
+        "a PIN was asked for a document that cannot be signed"
+    );
+}

@@ -4,10 +4,10 @@
 //! the desktop agent, and (feature `scripted-prompts`) answers read from a
 //! JSON-lines file for tests.
 
+pub mod desktop;
 pub mod prompter;
 #[cfg(feature = "scripted-prompts")]
 pub mod scripted;
-pub mod desktop;
 pub mod terminal;
 
 pub use prompter::*;

@@ -51,7 +51,9 @@ pub struct ConsentRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentDecision {
     /// Approved, with the certificate finally chosen (by id).
-    Approve { certificate_id: String },
+    Approve {
+        certificate_id: String,
+    },
     Deny,
 }
 

@@ -1,7 +1,7 @@
 //! JSON-RPC 2.0 messages of the WebSocket protocol (pure: no I/O). See docs/PROTOCOL.md.
 //!
 //! A text frame becomes an [`Envelope`] (id, method, untyped params; PIN
-//! fields refused), then a typed [`Call`]: either something the server
+//! fields refused), then a typed [`Incoming`]: either something the server
 //! answers itself (`hello`, `cancel`, `upload.*`, `download.*`) or a
 //! [`Request`] for the backend. Every refusal is an [`RpcError`] ready to send.
 
@@ -16,7 +16,7 @@ mod spec;
 pub use blob::Blob;
 pub use jsonrpc::{code, Envelope, Rejected, RpcError};
 pub use request::{
-    Appearance, BatchItem, Call, CertificateFilter, DownloadRead, KeyUsage, Method, NoUploads,
+    Appearance, BatchItem, CertificateFilter, DownloadRead, Incoming, KeyUsage, Method, NoUploads,
     Request, SignData, SignHash, SignPdf, UploadBegin, UploadChunk, UploadResolver, Verify,
 };
 

@@ -3,7 +3,7 @@
 //! Parsing happens in two steps so that nothing is consumed before the whole
 //! request is known to be well-formed: serde reads the params into private
 //! `*Params` structs (`deny_unknown_fields` everywhere), then
-//! [`Call::from_envelope`] checks values, decodes base64 and resolves
+//! [`Incoming::from_envelope`] checks values, decodes base64 and resolves
 //! references to finished uploads through the caller's resolver.
 
 use base64::Engine as _;
@@ -218,7 +218,7 @@ pub struct DownloadRead {
 
 /// A fully parsed request of any method.
 #[derive(Debug, Clone)]
-pub enum Call {
+pub enum Incoming {
     Hello,
     /// Cancel the in-flight request with this id (same connection only).
     Cancel {
@@ -258,31 +258,31 @@ impl UploadResolver for NoUploads {
     }
 }
 
-impl Call {
+impl Incoming {
     /// Types the envelope's params for its method. Method-not-found and
     /// invalid-params errors come back as [`RpcError`]s ready to send.
     pub fn from_envelope(
         env: Envelope,
         uploads: &mut dyn UploadResolver,
-    ) -> Result<Call, RpcError> {
+    ) -> Result<Incoming, RpcError> {
         let method = Method::from_name(&env.method)
             .ok_or_else(|| RpcError::method_not_found(&env.method))?;
-        Call::parse(method, env.params, uploads)
+        Incoming::parse(method, env.params, uploads)
     }
 
     pub fn parse(
         method: Method,
         params: Value,
         uploads: &mut dyn UploadResolver,
-    ) -> Result<Call, RpcError> {
+    ) -> Result<Incoming, RpcError> {
         Ok(match method {
             Method::Hello => {
                 let _: Empty = params_of(method, params)?;
-                Call::Hello
+                Incoming::Hello
             }
             Method::Cancel => {
                 let p: CancelParams = params_of(method, params)?;
-                Call::Cancel { id: p.id }
+                Incoming::Cancel { id: p.id }
             }
             Method::UploadBegin => {
                 let p: UploadBeginParams = params_of(method, params)?;
@@ -294,14 +294,14 @@ impl Call {
                             "upload.begin: `sha256` must be 64 hex digits (the SHA-256 of the whole document)",
                         )
                     })?;
-                Call::UploadBegin(UploadBegin {
+                Incoming::UploadBegin(UploadBegin {
                     size: p.size,
                     sha256: sha,
                 })
             }
             Method::UploadChunk => {
                 let p: UploadChunkParams = params_of(method, params)?;
-                Call::UploadChunk(UploadChunk {
+                Incoming::UploadChunk(UploadChunk {
                     upload_id: p.upload_id,
                     offset: p.offset,
                     data: decode_b64(method, "data", &p.data)?,
@@ -309,46 +309,46 @@ impl Call {
             }
             Method::UploadCancel => {
                 let p: UploadIdParams = params_of(method, params)?;
-                Call::UploadCancel {
+                Incoming::UploadCancel {
                     upload_id: p.upload_id,
                 }
             }
             Method::DownloadRead => {
                 let p: DownloadReadParams = params_of(method, params)?;
-                Call::DownloadRead(DownloadRead {
+                Incoming::DownloadRead(DownloadRead {
                     download_id: p.download_id,
                     offset: p.offset,
                 })
             }
             Method::DownloadDiscard => {
                 let p: DownloadIdParams = params_of(method, params)?;
-                Call::DownloadDiscard {
+                Incoming::DownloadDiscard {
                     download_id: p.download_id,
                 }
             }
             Method::CertificatesList => {
                 let p: CertificatesListParams = params_of(method, params)?;
-                Call::Backend(Request::CertificatesList(filter(p.filter)?))
+                Incoming::Backend(Request::CertificatesList(filter(p.filter)?))
             }
             Method::SignPdf => {
                 let p: SignPdfParams = params_of(method, params)?;
-                Call::Backend(Request::SignPdf(sign_pdf(method, p, uploads)?))
+                Incoming::Backend(Request::SignPdf(sign_pdf(method, p, uploads)?))
             }
             Method::SignData => {
                 let p: SignDataParams = params_of(method, params)?;
-                Call::Backend(Request::SignData(sign_data(method, p, uploads)?))
+                Incoming::Backend(Request::SignData(sign_data(method, p, uploads)?))
             }
             Method::SignHash => {
                 let p: SignHashParams = params_of(method, params)?;
-                Call::Backend(Request::SignHash(sign_hash(method, p)?))
+                Incoming::Backend(Request::SignHash(sign_hash(method, p)?))
             }
             Method::SignBatch => {
                 let p: SignBatchParams = params_of(method, params)?;
-                Call::Backend(Request::SignBatch(sign_batch(p, uploads)?))
+                Incoming::Backend(Request::SignBatch(sign_batch(p, uploads)?))
             }
             Method::Verify => {
                 let p: VerifyParams = params_of(method, params)?;
-                Call::Backend(Request::Verify(Verify {
+                Incoming::Backend(Request::Verify(Verify {
                     document: p.document.resolve(method, "document", uploads)?,
                     data: p
                         .data

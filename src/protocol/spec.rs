@@ -25,19 +25,19 @@ impl UploadResolver for Uploads {
     }
 }
 
-fn call_with(method: &str, params: Value, uploads: &mut Uploads) -> Result<Call, RpcError> {
+fn call_with(method: &str, params: Value, uploads: &mut Uploads) -> Result<Incoming, RpcError> {
     let text = json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
     let env = Envelope::parse(&text).map_err(|r| r.error)?;
-    Call::from_envelope(env, uploads)
+    Incoming::from_envelope(env, uploads)
 }
 
-fn call(method: &str, params: Value) -> Result<Call, RpcError> {
+fn call(method: &str, params: Value) -> Result<Incoming, RpcError> {
     call_with(method, params, &mut Uploads::default())
 }
 
 fn request(method: &str, params: Value) -> Request {
     match call(method, params) {
-        Ok(Call::Backend(r)) => r,
+        Ok(Incoming::Backend(r)) => r,
         other => panic!("{method}: expected a backend request, got {other:?}"),
     }
 }
@@ -51,8 +51,8 @@ fn error(method: &str, params: Value) -> RpcError {
 
 #[test]
 fn hello_takes_no_params_and_announces_product_version_protocol_and_capabilities() {
-    assert!(matches!(call("hello", Value::Null), Ok(Call::Hello)));
-    assert!(matches!(call("hello", json!({})), Ok(Call::Hello)));
+    assert!(matches!(call("hello", Value::Null), Ok(Incoming::Hello)));
+    assert!(matches!(call("hello", json!({})), Ok(Incoming::Hello)));
     assert_eq!(error("hello", json!({"x":1})).code, code::INVALID_PARAMS);
     let h = hello_result();
     assert_eq!(h["product"], json!("Mohor"));
@@ -331,7 +331,7 @@ fn verify_takes_a_document_and_optional_detached_data() {
 #[test]
 fn cancel_names_the_request_id_to_cancel() {
     match call("cancel", json!({"id": "req-9"})) {
-        Ok(Call::Cancel { id }) => assert_eq!(id, json!("req-9")),
+        Ok(Incoming::Cancel { id }) => assert_eq!(id, json!("req-9")),
         other => panic!("{other:?}"),
     }
     assert_eq!(error("cancel", json!({})).code, code::INVALID_PARAMS);
@@ -349,7 +349,7 @@ fn a_binary_field_may_name_a_finished_upload_which_is_then_used_up() {
         &mut uploads,
     );
     match c {
-        Ok(Call::Backend(Request::SignPdf(p))) => {
+        Ok(Incoming::Backend(Request::SignPdf(p))) => {
             assert_eq!(p.document.as_bytes(), Some(&b"%PDF-big"[..]))
         }
         other => panic!("{other:?}"),
@@ -385,7 +385,7 @@ fn upload_messages_are_typed() {
         "upload.begin",
         json!({"size": 300_000_000u64, "sha256": sha}),
     ) {
-        Ok(Call::UploadBegin(b)) => {
+        Ok(Incoming::UploadBegin(b)) => {
             assert_eq!(b.size, 300_000_000);
             assert_eq!(b.sha256, [0xab; 32]);
         }
@@ -403,23 +403,23 @@ fn upload_messages_are_typed() {
         "upload.chunk",
         json!({"uploadId":"u1","offset":0,"data": b64(b"abc")}),
     ) {
-        Ok(Call::UploadChunk(c)) => assert_eq!(
+        Ok(Incoming::UploadChunk(c)) => assert_eq!(
             (c.upload_id.as_str(), c.offset, c.data.as_slice()),
             ("u1", 0, &b"abc"[..])
         ),
         other => panic!("{other:?}"),
     }
     match call("download.read", json!({"downloadId":"d1","offset":10})) {
-        Ok(Call::DownloadRead(d)) => assert_eq!((d.download_id.as_str(), d.offset), ("d1", 10)),
+        Ok(Incoming::DownloadRead(d)) => assert_eq!((d.download_id.as_str(), d.offset), ("d1", 10)),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
         call("upload.cancel", json!({"uploadId":"u1"})),
-        Ok(Call::UploadCancel { .. })
+        Ok(Incoming::UploadCancel { .. })
     ));
     assert!(matches!(
         call("download.discard", json!({"downloadId":"d1"})),
-        Ok(Call::DownloadDiscard { .. })
+        Ok(Incoming::DownloadDiscard { .. })
     ));
 }
 

@@ -1,0 +1,402 @@
+//! One upgraded connection: read requests, run backend calls on blocking
+//! threads, send each answer back on this connection only.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use super::backend::Call;
+use super::transfer::{spool_text, Spooled, Transfers};
+use super::Shared;
+use crate::protocol::jsonrpc::{failure, progress, success};
+use crate::protocol::transfer::download_stub;
+use crate::protocol::{self, Envelope, Incoming, Method, Request, RpcError};
+use crate::Reason;
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// How long a single send may take before the peer is considered gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to keep reading (and discarding) after closing, so the close
+/// frame reaches the peer instead of a TCP reset.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+enum Event {
+    Progress {
+        seq: u64,
+        stage: String,
+    },
+    Finished {
+        seq: u64,
+        outcome: Result<Payload, RpcError>,
+    },
+}
+
+/// A backend answer, rendered on the blocking thread.
+enum Payload {
+    /// The `result` member as JSON text.
+    Inline(String),
+    /// Too large for one frame: the `result` JSON text in a temp file.
+    Spooled(Spooled),
+}
+
+struct Flight {
+    seq: u64,
+    id: Value,
+    cancel: Arc<AtomicBool>,
+}
+
+enum End {
+    Gone,
+    TooLarge,
+    Unsupported,
+    Idle,
+    Shutdown,
+    Broken,
+}
+
+struct Conn {
+    shared: Arc<Shared>,
+    origin: String,
+    /// Requests waiting for the backend, by the JSON text of their id.
+    in_flight: HashMap<String, Flight>,
+    /// Blocking threads still running for this connection (cancelled ones
+    /// included, until the backend returns).
+    running: Arc<AtomicUsize>,
+    transfers: Transfers,
+    next_seq: u64,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+pub(crate) async fn run(
+    mut ws: Ws,
+    origin: String,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (events, mut event_rx) = mpsc::unbounded_channel();
+    let limits = shared.limits.clone();
+    let mut conn = Conn {
+        transfers: Transfers::new(limits.clone(), shared.spool_dir.clone()),
+        shared,
+        origin,
+        in_flight: HashMap::new(),
+        running: Arc::new(AtomicUsize::new(0)),
+        next_seq: 0,
+        events,
+    };
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(idle);
+    let end = loop {
+        tokio::select! {
+            incoming = ws.next() => {
+                let text = match incoming {
+                    None => break End::Gone,
+                    Some(Err(WsError::Capacity(_))) => break End::TooLarge,
+                    Some(Err(_)) => break End::Gone,
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(_))) => break End::Unsupported,
+                    Some(Ok(_)) => {
+                        idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+                        continue;
+                    }
+                };
+                idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+                let replies = conn.on_text(text.as_str()).await;
+                if !send_all(&mut ws, replies).await {
+                    break End::Broken;
+                }
+            }
+            Some(event) = event_rx.recv() => {
+                let replies = conn.on_event(event);
+                if !send_all(&mut ws, replies).await {
+                    break End::Broken;
+                }
+            }
+            () = &mut idle => {
+                if conn.in_flight.is_empty() {
+                    break End::Idle;
+                }
+                idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+            }
+            _ = shutdown.changed() => break End::Shutdown,
+        }
+    };
+    // Whatever ended the connection, its requests are abandoned.
+    for flight in conn.in_flight.values() {
+        flight.cancel.store(true, Ordering::SeqCst);
+    }
+    drop(conn);
+    match end {
+        End::Gone | End::Broken => {}
+        End::TooLarge => {
+            let reason = format!(
+                "message too large (max {} bytes); send large documents with upload.begin/upload.chunk",
+                limits.max_message_bytes
+            );
+            close_and_drain(ws, CloseCode::Size, &reason).await
+        }
+        End::Unsupported => {
+            close_and_drain(
+                ws,
+                CloseCode::Unsupported,
+                "binary frames are not supported; send JSON text",
+            )
+            .await
+        }
+        End::Idle => close_and_drain(ws, CloseCode::Normal, "idle").await,
+        End::Shutdown => close_and_drain(ws, CloseCode::Away, "Mohor is shutting down").await,
+    }
+}
+
+async fn send_all(ws: &mut Ws, texts: Vec<String>) -> bool {
+    for text in texts {
+        match tokio::time::timeout(WRITE_TIMEOUT, ws.send(Message::text(text))).await {
+            Ok(Ok(())) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Sends a close frame, shuts down our writing side and discards whatever the
+/// peer still sends until it closes: tungstenite stops reading after a
+/// capacity error, and without the drain the peer would see a reset (1006)
+/// instead of our close code.
+async fn close_and_drain(mut ws: Ws, code: CloseCode, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
+    let stream = ws.get_mut();
+    let _ = stream.shutdown().await;
+    let mut buf = vec![0u8; 64 * 1024];
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
+fn key(id: &Value) -> String {
+    id.to_string()
+}
+
+fn text(v: Value) -> String {
+    v.to_string()
+}
+
+impl Conn {
+    async fn on_text(&mut self, message: &str) -> Vec<String> {
+        let env = match Envelope::parse(message) {
+            Ok(env) => env,
+            Err(r) => return vec![text(failure(&r.id, &r.error))],
+        };
+        let id = env.id.clone();
+        let Some(method) = Method::from_name(&env.method) else {
+            return vec![text(failure(&id, &RpcError::method_not_found(&env.method)))];
+        };
+        if method.goes_to_backend() {
+            if self.in_flight.contains_key(&key(&id)) {
+                return vec![text(failure(
+                    &id,
+                    &RpcError::invalid_request(
+                        "a request with this id is still in flight on this connection",
+                    ),
+                ))];
+            }
+            if self.running.load(Ordering::SeqCst)
+                >= self.shared.limits.max_in_flight_per_connection
+            {
+                let e = RpcError::application(
+                    Reason::Busy,
+                    "Mohor is still working on this page's earlier requests",
+                )
+                .with_hint("wait for them to finish (or cancel them) and try again");
+                return vec![text(failure(&id, &e))];
+            }
+        }
+        let call = match Incoming::parse(method, env.params, &mut self.transfers) {
+            Ok(c) => c,
+            Err(e) => return vec![text(failure(&id, &e))],
+        };
+        let answer = match call {
+            Incoming::Hello => Ok(protocol::hello_result()),
+            Incoming::Cancel { id: target } => return self.cancel(&id, &target),
+            Incoming::UploadBegin(b) => self.transfers.begin(b),
+            Incoming::UploadChunk(c) => self.transfers.chunk(c).await,
+            Incoming::UploadCancel { upload_id } => self.transfers.cancel_upload(&upload_id),
+            Incoming::DownloadRead(r) => self.transfers.read(r).await,
+            Incoming::DownloadDiscard { download_id } => {
+                self.transfers.discard_download(&download_id)
+            }
+            Incoming::Backend(request) => {
+                self.start(id, request);
+                return Vec::new();
+            }
+        };
+        vec![text(match answer {
+            Ok(result) => success(&id, result),
+            Err(e) => failure(&id, &e),
+        })]
+    }
+
+    fn cancel(&mut self, id: &Value, target: &Value) -> Vec<String> {
+        match self.in_flight.remove(&key(target)) {
+            None => vec![text(success(id, json!({ "cancelled": false })))],
+            Some(flight) => {
+                flight.cancel.store(true, Ordering::SeqCst);
+                let e =
+                    RpcError::application(Reason::UserCancelled, "the page cancelled this request");
+                vec![
+                    text(failure(&flight.id, &e)),
+                    text(success(id, json!({ "cancelled": true }))),
+                ]
+            }
+        }
+    }
+
+    fn start(&mut self, id: Value, request: Request) {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.in_flight.insert(
+            key(&id),
+            Flight {
+                seq,
+                id: id.clone(),
+                cancel: Arc::clone(&cancel),
+            },
+        );
+        let progress_tx = self.events.clone();
+        let call = Call::new(self.origin.clone(), id, move |stage: &str| {
+            let _ = progress_tx.send(Event::Progress {
+                seq,
+                stage: stage.to_string(),
+            });
+        })
+        .with_cancel_flag(Arc::clone(&cancel));
+        let backend = Arc::clone(&self.shared.backend);
+        let running = Arc::clone(&self.running);
+        let max_inline = self.shared.limits.max_message_bytes.saturating_sub(1024);
+        let spool_dir = self.shared.spool_dir.clone();
+        running.fetch_add(1, Ordering::SeqCst);
+        let handle = tokio::task::spawn_blocking(move || {
+            let _running = RunningGuard(running);
+            let result = backend.handle(&call, request);
+            render(result, max_inline, &spool_dir)
+        });
+        let events = self.events.clone();
+        let timeout = self.shared.limits.request_timeout;
+        tokio::spawn(async move {
+            let outcome = match tokio::time::timeout(timeout, handle).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => Err(RpcError::application(
+                    Reason::Internal,
+                    "the request failed unexpectedly inside Mohor",
+                )
+                .with_hint("try again; if it keeps failing, report it with Mohor's log")),
+                Err(_) => {
+                    cancel.store(true, Ordering::SeqCst);
+                    Err(RpcError::application(
+                        Reason::Timeout,
+                        "the request took too long and was abandoned",
+                    )
+                    .with_hint("try again, and answer Mohor's dialogs when they appear"))
+                }
+            };
+            let _ = events.send(Event::Finished { seq, outcome });
+        });
+    }
+
+    fn take_flight(&mut self, seq: u64) -> Option<Flight> {
+        let k = self
+            .in_flight
+            .iter()
+            .find(|(_, f)| f.seq == seq)
+            .map(|(k, _)| k.clone())?;
+        self.in_flight.remove(&k)
+    }
+
+    fn on_event(&mut self, event: Event) -> Vec<String> {
+        match event {
+            Event::Progress { seq, stage } => {
+                if stage == protocol::stage::DONE {
+                    return Vec::new(); // sent by the server itself, right before the answer
+                }
+                match self.in_flight.values().find(|f| f.seq == seq) {
+                    Some(f) => vec![text(progress(&f.id, &stage))],
+                    None => Vec::new(),
+                }
+            }
+            Event::Finished { seq, outcome } => {
+                let Some(flight) = self.take_flight(seq) else {
+                    return Vec::new(); // already answered (cancelled)
+                };
+                let id = flight.id;
+                match outcome {
+                    Err(e) => vec![text(failure(&id, &e))],
+                    Ok(Payload::Inline(result)) => vec![
+                        text(progress(&id, protocol::stage::DONE)),
+                        format!(r#"{{"jsonrpc":"2.0","id":{},"result":{}}}"#, id, result),
+                    ],
+                    Ok(Payload::Spooled(s)) => {
+                        let size = s.len;
+                        match self.transfers.add_download(s) {
+                            Ok(download_id) => vec![
+                                text(progress(&id, protocol::stage::DONE)),
+                                text(success(&id, download_stub(&download_id, size))),
+                            ],
+                            Err(e) => vec![text(failure(&id, &e))],
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct RunningGuard(Arc<AtomicUsize>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Turns the backend's answer into the text to send (on the blocking thread).
+fn render(
+    result: crate::Result<Value>,
+    max_inline: usize,
+    spool_dir: &Option<std::path::PathBuf>,
+) -> Result<Payload, RpcError> {
+    let value = result.map_err(RpcError::from)?;
+    let result_text = serde_json::to_string(&value).map_err(|e| {
+        RpcError::application(
+            Reason::Internal,
+            format!("could not encode the answer: {e}"),
+        )
+    })?;
+    drop(value);
+    if result_text.len() <= max_inline {
+        Ok(Payload::Inline(result_text))
+    } else {
+        spool_text(&result_text, spool_dir).map(Payload::Spooled)
+    }
+}

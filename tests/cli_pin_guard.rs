@@ -18,7 +18,10 @@ fn data(s: &SimSetup) -> std::path::PathBuf {
 #[test]
 fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     let fx = Fixture::shared();
-    let s = SimSetup::new("guard_five", json!({"retry_limit": 8, "flags_mode": "spec"}));
+    let s = SimSetup::new(
+        "guard_five",
+        json!({"retry_limit": 8, "flags_mode": "spec"}),
+    );
     let cert = fx.cert("rsa2048").id;
     let data = data(&s);
     let out = s.dir.join("out.p7s");
@@ -26,7 +29,21 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     for i in 1..=5 {
         let o = s.sign_detached(&data, &out, &cert, WRONG);
         assert_eq!(o.status.code(), Some(1), "try {i}: {}", text(&o));
-        assert!(stderr(&o).contains("PIN_INCORRECT"), "try {i}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("PIN_INCORRECT"),
+            "try {i}: {}",
+            stderr(&o)
+        );
+        // The prompt said how many tries were left before this one.
+        if i > 1 {
+            let left = format!("{} tries left", 5 - (i - 1));
+            let last = "Last try: after one more wrong PIN Mohor will stop";
+            assert!(
+                stderr(&o).contains(&left) || (i == 5 && stderr(&o).contains(last)),
+                "try {i}: {}",
+                stderr(&o)
+            );
+        }
         assert!(!out.exists());
     }
     assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_GUARD_LOCKED"));
@@ -34,7 +51,10 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(e.contains("PIN_GUARD_LOCKED"), "{e}");
-    assert!(e.contains("contact your DSC provider to reset the PIN"), "{e}");
+    assert!(
+        e.contains("contact your DSC provider to reset the PIN"),
+        "{e}"
+    );
     assert!(!out.exists());
     // Exactly the five wrong PINs reached the token; the refusals cost nothing.
     assert_eq!(s.sim.logins().len(), 5, "{:?}", s.sim.logins());
@@ -48,7 +68,11 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     let serial = status["serial"].as_str().unwrap().to_string();
     let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("only 3 wrong PIN(s) may remain"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("only 3 wrong PIN(s) may remain"),
+        "{}",
+        text(&o)
+    );
 
     let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
     assert!(o.status.success(), "{}", text(&o));
@@ -72,10 +96,18 @@ fn plain_softhsm_which_never_locks_gets_the_same_refusal_at_five() {
     let cert = fx.cert("ec256").id;
     let sign = |pin: &str| {
         let mut c = mohor(&home, &conf);
-        c.args(["--module", MODULE, "--pin-stdin", "sign", "--detached", "--cert", &cert])
-            .arg(&data)
-            .arg("-o")
-            .arg(dir.join("o.p7s"));
+        c.args([
+            "--module",
+            MODULE,
+            "--pin-stdin",
+            "sign",
+            "--detached",
+            "--cert",
+            &cert,
+        ])
+        .arg(&data)
+        .arg("-o")
+        .arg(dir.join("o.p7s"));
         run_with_stdin(&mut c, &format!("{pin}\n"))
     };
     for _ in 0..5 {
@@ -102,24 +134,46 @@ fn a_pin_of_impossible_length_costs_no_attempt() {
 fn token_removed_during_login_or_signing_is_reported_and_not_counted() {
     let fx = Fixture::shared();
     for during in ["C_Login", "C_Sign"] {
-        let s = SimSetup::new(&format!("guard_removed_{during}"), json!({"remove_on": during}));
+        let s = SimSetup::new(
+            &format!("guard_removed_{during}"),
+            json!({"remove_on": during}),
+        );
         let data = data(&s);
         let out = s.dir.join("o.p7s");
         let o = s.sign_detached(&data, &out, &fx.cert("rsa2048").id, &fx.user_pin);
         assert_eq!(o.status.code(), Some(1), "{during}: {}", text(&o));
-        assert!(stderr(&o).contains("TOKEN_REMOVED"), "{during}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("TOKEN_REMOVED"),
+            "{during}: {}",
+            stderr(&o)
+        );
         assert!(stderr(&o).contains("insert the token again"), "{during}");
         assert!(!out.exists());
-        assert_eq!(s.asha_status()["wrong_pins"], 0, "{during}: a removal is not a wrong PIN");
+        assert_eq!(
+            s.asha_status()["wrong_pins"],
+            0,
+            "{during}: a removal is not a wrong PIN"
+        );
 
         // While it is out, Mohor says so before asking for anything.
         let o = s.sign_detached(&data, &out, &fx.cert("rsa2048").id, &fx.user_pin);
-        assert!(stderr(&o).contains("NO_MATCHING_CERTIFICATE") || stderr(&o).contains("TOKEN_NOT_PRESENT"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("NO_MATCHING_CERTIFICATE")
+                || stderr(&o).contains("TOKEN_NOT_PRESENT"),
+            "{}",
+            stderr(&o)
+        );
 
         s.sim.set_removed(false);
         let o = s.sign_detached(&data, &out, &fx.cert("rsa2048").id, &fx.user_pin);
-        assert!(o.status.success(), "{during} after re-insertion: {}", text(&o));
-        assert!(openssl_verify_detached(&out, &data, &fx.root).status.success());
+        assert!(
+            o.status.success(),
+            "{during} after re-insertion: {}",
+            text(&o)
+        );
+        assert!(openssl_verify_detached(&out, &data, &fx.root)
+            .status
+            .success());
     }
 }
 
@@ -127,7 +181,10 @@ fn token_removed_during_login_or_signing_is_reported_and_not_counted() {
 #[test]
 fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_prompts_again() {
     let fx = Fixture::shared();
-    let s = SimSetup::new("guard_to_lock", json!({"retry_limit": 8, "flags_mode": "spec"}));
+    let s = SimSetup::new(
+        "guard_to_lock",
+        json!({"retry_limit": 8, "flags_mode": "spec"}),
+    );
     let data = data(&s);
     let out = s.dir.join("o.p7s");
     let cert = fx.cert("rsa2048").id;
@@ -136,7 +193,9 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     }
     // The official unlocks Mohor although the provider never reset the token.
     let serial = s.asha_status()["serial"].as_str().unwrap().to_string();
-    assert!(run(&mut s.mohor(&["pin", "unlock", "--token", &serial])).status.success());
+    assert!(run(&mut s.mohor(&["pin", "unlock", "--token", &serial]))
+        .status
+        .success());
     for _ in 0..2 {
         assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
     }
@@ -147,16 +206,38 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
 
     // A person who declines the warning sends nothing either.
     let prompts = s.dir.join("decline.jsonl");
-    std::fs::write(&prompts, "{\"confirm_last_try\":\"no\"}\n{\"pin\":\"000000\"}\n").unwrap();
-    let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--detached", "--cert", &cert]);
+    std::fs::write(
+        &prompts,
+        "{\"confirm_last_try\":\"no\"}\n{\"pin\":\"000000\"}\n",
+    )
+    .unwrap();
+    let mut c = s.mohor(&[
+        "--prompts",
+        prompts.to_str().unwrap(),
+        "sign",
+        "--detached",
+        "--cert",
+        &cert,
+    ]);
     let o = run(c.arg(&data).arg("-o").arg(&out));
     assert!(stderr(&o).contains("USER_CANCELLED"), "{}", text(&o));
     assert_eq!(s.sim.logins().len(), 7);
 
     // On purpose: confirm, and type a wrong PIN.
     let prompts = s.dir.join("confirm.jsonl");
-    std::fs::write(&prompts, "{\"confirm_last_try\":\"yes\"}\n{\"pin\":\"000000\"}\n").unwrap();
-    let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--detached", "--cert", &cert]);
+    std::fs::write(
+        &prompts,
+        "{\"confirm_last_try\":\"yes\"}\n{\"pin\":\"000000\"}\n",
+    )
+    .unwrap();
+    let mut c = s.mohor(&[
+        "--prompts",
+        prompts.to_str().unwrap(),
+        "sign",
+        "--detached",
+        "--cert",
+        &cert,
+    ]);
     let o = run(c.arg(&data).arg("-o").arg(&out));
     assert_no_panic(&o);
     assert_eq!(s.sim.logins().len(), 8);
@@ -167,11 +248,21 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     // The token is locked now: Mohor says PIN_LOCKED and never asks for a PIN.
     let prompts = s.dir.join("after.jsonl");
     std::fs::write(&prompts, format!("{{\"pin\":\"{}\"}}\n", fx.user_pin)).unwrap();
-    let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--detached", "--cert", &cert]);
+    let mut c = s.mohor(&[
+        "--prompts",
+        prompts.to_str().unwrap(),
+        "sign",
+        "--detached",
+        "--cert",
+        &cert,
+    ]);
     let o = run(c.arg(&data).arg("-o").arg(&out));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("PIN_LOCKED"), "{}", text(&o));
-    assert!(!s.dir.join("after.jsonl.asked.jsonl").exists(), "Mohor prompted for a PIN of a locked token");
+    assert!(
+        !s.dir.join("after.jsonl.asked.jsonl").exists(),
+        "Mohor prompted for a PIN of a locked token"
+    );
     assert_eq!(s.sim.logins().len(), 8);
     assert_eq!(s.asha_status()["state"], "token-locked");
 }

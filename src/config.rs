@@ -116,10 +116,12 @@ impl Config {
 
     pub fn parse(text: &str) -> Result<Config, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut cfg = Config::default();
-        cfg.modules = raw.modules;
-        cfg.allowed_origins = raw.allowed_origins;
-        cfg.ca_certificates = raw.ca_certificates;
+        let mut cfg = Config {
+            modules: raw.modules,
+            allowed_origins: raw.allowed_origins,
+            ca_certificates: raw.ca_certificates,
+            ..Config::default()
+        };
         if let Some(p) = raw.port {
             if p < 1024 {
                 return Err(format!("port {p} is privileged; use 1024-65535"));

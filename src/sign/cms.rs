@@ -399,7 +399,7 @@ fn signature_algorithm_identifier(
 fn detached_data_encap() -> Result<Vec<u8>, CmsError> {
     // SEQUENCE { eContentType id-data } with no eContent: detached.
     let oid = ID_DATA.to_der()?;
-    Ok(tlv(Tag::Sequence, &oid)?)
+    tlv(Tag::Sequence, &oid)
 }
 
 fn signer_matches_certificate(info: &SignerInfo, cert_der: &[u8]) -> Result<bool, CmsError> {

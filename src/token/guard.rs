@@ -315,7 +315,7 @@ mod tests {
     fn per_model_limits_apply() {
         // ProxKey allows 15 wrong PINs; Mohor still stops at its soft limit.
         let proxkey = Limits { soft: 5, hard: 15 };
-        assert_eq!(ask(&decide(NONE, count(4, 0), proxkey)).2, false);
+        assert!(!ask(&decide(NONE, count(4, 0), proxkey)).2);
         assert_eq!(
             decide(NONE, count(5, 0), proxkey),
             Decision::Refuse(Refusal::SoftLimit { wrong: 5 })

@@ -208,7 +208,7 @@ mod tests {
     fn explicit_modules_are_kept_once_and_in_order() {
         let a = PathBuf::from("/nonexistent/a.so");
         let b = PathBuf::from("/nonexistent/b.so");
-        let c = candidates(&[a.clone()], &[b.clone(), a.clone()]);
+        let c = candidates(std::slice::from_ref(&a), &[b.clone(), a.clone()]);
         let paths: Vec<_> = c.iter().map(|c| c.path.clone()).collect();
         assert_eq!(paths, vec![a, b]);
         assert_eq!(c[0].source, ModuleSource::Config);

@@ -746,7 +746,7 @@ impl Signer for Pkcs11Signer {
 
 /// PKCS#11 returns ECDSA signatures as r || s; CMS wants DER Ecdsa-Sig-Value.
 pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, SignError> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return Err(SignError::Device(format!(
             "ECDSA signature of odd length {}",
             raw.len()

@@ -1,0 +1,268 @@
+//! The native dialogs under a private Xvfb display, driven like a person
+//! would: xdotool types and clicks, and the answers the `Prompter` returns
+//! are checked. Screenshots land in `target/test-artifacts/dialog-*.png`.
+//!
+//! Each test starts its own Xvfb and runs this same binary in child mode
+//! (`desktop_child_entry` with `MOHOR_DESKTOP_CHILD=<scenario>`), which opens
+//! the real desktop loop and asks one question.
+//!
+//! Skipped (loudly) only when Xvfb/xdotool/ImageMagick are missing and `CI`
+//! is unset.
+
+#[path = "desktop/harness.rs"]
+mod harness;
+#[path = "desktop/scenarios.rs"]
+mod scenarios;
+
+use std::time::Duration;
+
+use harness::{spawn_dialog, start_display};
+
+const ANSWER: Duration = Duration::from_secs(20);
+/// Dialog timeout for tests that do not test the timeout.
+const LONG: u64 = 90;
+
+/// Child mode: does nothing unless started by a test below.
+#[test]
+fn desktop_child_entry() {
+    let Ok(scenario) = std::env::var(scenarios::ENV_SCENARIO) else {
+        return;
+    };
+    let secs = std::env::var(scenarios::ENV_TIMEOUT)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(LONG);
+    scenarios::run(scenario, Duration::from_secs(secs));
+}
+
+#[test]
+fn consent_sign_with_the_other_certificate() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent", LONG);
+    let w = p.window("Signature request");
+    w.screenshot("consent");
+    // Alt+W focuses the certificate drop-down; open it and take the second entry.
+    w.key("alt+w");
+    w.key("space");
+    w.key("Down");
+    w.key("Return");
+    w.screenshot("consent-other-certificate");
+    w.click_from_bottom_right(55, 32); // "Sign"
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("approve:cert-b"));
+    p.finish();
+}
+
+#[test]
+fn consent_enter_cancels_because_cancel_is_the_default() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent", LONG);
+    let w = p.window("Signature request");
+    w.key("Return");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn consent_escape_denies() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent", LONG);
+    let w = p.window("Signature request");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    assert!(p.window_gone("Signature request", ANSWER));
+    p.finish();
+}
+
+#[test]
+fn consent_for_a_site_computed_hash_warns_and_can_be_approved() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-hash", LONG);
+    let w = p.window("Signature request");
+    w.screenshot("consent-hash");
+    w.click_from_bottom_right(55, 32); // "Sign"
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("approve:cert-a"));
+    p.finish();
+}
+
+#[test]
+fn consent_batch_from_the_command_line_window_destroyed_denies() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-batch", LONG);
+    let w = p.window("Signature request");
+    w.screenshot("consent-batch");
+    // The window vanishes without any button (as when the session kills it):
+    // the unanswered question must still come back as "deny".
+    w.destroy();
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn pin_ok_only_when_long_enough_and_returns_the_pin() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "pin", LONG);
+    let w = p.window("Enter token PIN");
+    w.type_text("12");
+    w.key("Return");
+    p.assert_no_answer(
+        Duration::from_secs(2),
+        "a 2-character PIN must not be accepted (minimum 4)",
+    );
+    w.type_text("345678");
+    w.screenshot("pin");
+    w.key("Return");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("pin:12345678"));
+    assert!(p.window_gone("Enter token PIN", ANSWER));
+    p.finish();
+}
+
+#[test]
+fn pin_escape_cancels() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "pin", LONG);
+    let w = p.window("Enter token PIN");
+    w.type_text("9999");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("cancel"));
+    p.finish();
+}
+
+#[test]
+fn pin_dialog_times_out_as_cancel() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "pin", 3);
+    let _w = p.window("Enter token PIN");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("cancel"));
+    assert!(p.window_gone("Enter token PIN", ANSWER));
+    p.finish();
+}
+
+#[test]
+fn pin_after_wrong_tries_shows_amber_warning() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "pin-amber", LONG);
+    let w = p.window("Enter token PIN");
+    w.type_text("4321");
+    w.screenshot("pin-amber");
+    w.key("Return");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("pin:4321"));
+    p.finish();
+}
+
+#[test]
+fn pin_last_try_shows_red_warning() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "pin-red", LONG);
+    let w = p.window("Enter token PIN");
+    w.screenshot("pin-red");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("cancel"));
+    p.finish();
+}
+
+#[test]
+fn last_try_needs_the_checkbox_before_continue() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "last-try", LONG);
+    let w = p.window("Last PIN attempt");
+    w.screenshot("last-try");
+    w.click_from_bottom_right(60, 32); // "Continue", still disabled
+    p.assert_no_answer(
+        Duration::from_secs(2),
+        "Continue must be disabled until \"I am sure of my PIN\" is ticked",
+    );
+    w.key("alt+s");
+    w.screenshot("last-try-ticked");
+    w.click_from_bottom_right(60, 32);
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("true"));
+    p.finish();
+}
+
+#[test]
+fn last_try_enter_cancels() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "last-try", LONG);
+    let w = p.window("Last PIN attempt");
+    w.key("alt+s");
+    w.key("Return");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("false"));
+    p.finish();
+}
+
+#[test]
+fn trust_site_enter_denies() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "trust", LONG);
+    let w = p.window("Allow website?");
+    w.screenshot("trust-site");
+    w.key("Return");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn trust_site_allow_button_allows() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "trust", LONG);
+    let w = p.window("Allow website?");
+    w.click_from_bottom_right(50, 32); // "Allow"
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("allow"));
+    p.finish();
+}
+
+#[test]
+fn trust_plain_http_site_warns_and_times_out_as_deny() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "trust-http", 4);
+    let w = p.window("Allow website?");
+    w.screenshot("trust-site-http");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn notice_closes_with_ok() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "notify", LONG);
+    assert_eq!(
+        p.answer(ANSWER).as_deref(),
+        Some("shown"),
+        "notify must not block the worker"
+    );
+    let w = p.window("Mohor");
+    w.screenshot("notice");
+    w.key("Return");
+    assert!(p.window_gone("Mohor", ANSWER), "OK must close the notice");
+}

@@ -1,0 +1,257 @@
+//! Abuse a local process (or a buggy page) could try, and that the server
+//! survives while a good client keeps being served.
+
+#[path = "ws_support.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures_util::SinkExt;
+use mohor::server::Limits;
+use serde_json::json;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+#[test]
+fn the_default_limits_are_the_documented_ones() {
+    let l = Limits::default();
+    assert_eq!(l.max_message_bytes, 16 << 20);
+    assert_eq!(l.max_connections, 64);
+    assert_eq!(l.handshake_timeout, Duration::from_secs(5));
+    assert_eq!(l.max_in_flight_per_connection, 4);
+    assert!(l.max_upload_bytes >= 200_000_000);
+}
+
+/// A frame header announcing 2 GB, then a little payload: the server must
+/// answer with close 1009 (not a reset), and keep serving others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2gb_declared_message_gets_close_1009_and_the_server_keeps_serving() -> TestResult {
+    let server = start(limits()).await?;
+    let mut good = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    hello_ok(&mut good).await?;
+
+    let mut bad = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let len: u64 = 2 << 30;
+    let mut frame = vec![0x81u8, 0x80 | 127];
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(&[1, 2, 3, 4]); // mask key
+    frame.extend_from_slice(&[b'x'; 4096]);
+    bad.get_mut().write_all(&frame).await?;
+    assert_eq!(expect_close(&mut bad).await?, 1009);
+
+    hello_ok(&mut good).await?;
+    let mut again = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    hello_ok(&mut again).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_message_over_the_limit_gets_close_1009() -> TestResult {
+    let server = start(Limits {
+        max_message_bytes: 1 << 20,
+        ..limits()
+    })
+    .await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"sign.data","params":{{"data":"{}"}}}}"#,
+        "A".repeat(2 << 20)
+    );
+    // The server may close before all of it is written; either way we must read 1009.
+    let _ = ws.send(Message::text(big)).await;
+    assert_eq!(expect_close(&mut ws).await?, 1009);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_frame_gets_close_1003() -> TestResult {
+    let server = start(limits()).await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    ws.send(Message::binary(vec![1u8, 2, 3])).await?;
+    assert_eq!(expect_close(&mut ws).await?, 1003);
+    Ok(())
+}
+
+/// 200 sockets that connect and say nothing (or half a request) must not
+/// lock a good client out: the oldest unfinished handshakes are dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_idle_connections_do_not_lock_out_a_good_client() -> TestResult {
+    let server = start(limits()).await?;
+    let mut early = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut idle = Vec::new();
+    for i in 0..200 {
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).await?;
+        if i % 2 == 0 {
+            s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .await?;
+        }
+        idle.push(s);
+    }
+    // Idle upgraded connections too (well below the connection limit).
+    let mut upgraded = Vec::new();
+    for _ in 0..20 {
+        upgraded.push(connect(server.port, Some(GOOD_ORIGIN)).await?);
+    }
+    hello_ok(&mut early).await?;
+    let started = Instant::now();
+    let mut late = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    for i in 0..20 {
+        let r = rpc(
+            &mut late,
+            json!(i),
+            "sign.data",
+            json!({"data": b64(b"hi")}),
+        )
+        .await?;
+        assert!(r["result"]["signature"].is_string(), "{r}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    hello_ok(&mut early).await?;
+    drop(idle);
+    drop(upgraded);
+    Ok(())
+}
+
+/// A client trickling its handshake one byte at a time is cut off at the
+/// handshake timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowloris_handshake_times_out() -> TestResult {
+    let server = start(Limits {
+        handshake_timeout: Duration::from_secs(1),
+        ..limits()
+    })
+    .await?;
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).await?;
+    let started = Instant::now();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nOrigin: {GOOD_ORIGIN}\r\nX-Slow: {}",
+        server.port,
+        "a".repeat(100)
+    );
+    let mut closed = false;
+    for b in request.bytes() {
+        if s.write_all(&[b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        // Has the server hung up?
+        let mut probe = [0u8; 16];
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(100), s.read(&mut probe)).await {
+            if matches!(r, Ok(0) | Err(_)) {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "the server kept a trickling handshake open");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // And a good client is still served.
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    hello_ok(&mut ws).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_connection_is_closed_normally() -> TestResult {
+    let server = start(Limits {
+        idle_timeout: Duration::from_millis(500),
+        ..limits()
+    })
+    .await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    hello_ok(&mut ws).await?;
+    assert_eq!(expect_close(&mut ws).await?, 1000);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_waiting_for_the_backend_is_not_idle() -> TestResult {
+    let server = start(Limits {
+        idle_timeout: Duration::from_millis(300),
+        ..limits()
+    })
+    .await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    send(
+        &mut ws,
+        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(b"slow")}}),
+    )
+    .await?;
+    let p = recv(&mut ws).await?;
+    assert_eq!(p["params"]["stage"], json!("waiting-for-consent"));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = rpc(&mut ws, json!(2), "cancel", json!({"id": 1})).await?;
+    assert_eq!(r["error"]["data"]["reason"], json!("USER_CANCELLED"), "{r}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_in_flight_are_answered_busy() -> TestResult {
+    let server = start(Limits {
+        max_in_flight_per_connection: 2,
+        ..limits()
+    })
+    .await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    for id in [1, 2] {
+        send(
+            &mut ws,
+            json!({"jsonrpc":"2.0","id":id,"method":"sign.data","params":{"data": b64(b"slow")}}),
+        )
+        .await?;
+    }
+    let r = rpc(&mut ws, json!(3), "sign.data", json!({"data": b64(b"x")})).await?;
+    assert_eq!(r["id"], json!(3));
+    assert_eq!(r["error"]["code"], json!(-32000));
+    assert_eq!(r["error"]["data"]["reason"], json!("BUSY"));
+    // hello is answered by the server itself and is never busy.
+    hello_ok(&mut ws).await?;
+    // Another connection has its own budget.
+    let mut other = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let r = rpc(
+        &mut other,
+        json!(1),
+        "sign.data",
+        json!({"data": b64(b"x")}),
+    )
+    .await?;
+    assert!(r["result"].is_object(), "{r}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_its_time_is_answered_timeout_and_cancelled() -> TestResult {
+    let server = start(Limits {
+        request_timeout: Duration::from_millis(300),
+        ..limits()
+    })
+    .await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let r = rpc(
+        &mut ws,
+        json!(1),
+        "sign.data",
+        json!({"data": b64(b"slow")}),
+    )
+    .await?;
+    assert_eq!(r["error"]["data"]["reason"], json!("TIMEOUT"), "{r}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        server
+            .backend
+            .saw_cancel
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    Ok(())
+}

@@ -310,24 +310,29 @@ pub fn visual_size(view_box: &Rect, rotate: i64) -> (f64, f64) {
 pub fn auto_place(view_box: &Rect, rotate: i64, taken: &[Rect]) -> Option<(Rect, f64, f64)> {
     let (pw, ph) = visual_size(view_box, rotate);
     let margin = (pw.min(ph) * 0.05).clamp(8.0, 36.0);
-    let sw = AUTO_W.min(pw - 2.0 * margin);
-    let sh = AUTO_H.min(ph - 2.0 * margin);
-    if sw < 40.0 || sh < 20.0 {
-        return None;
-    }
-    let mut y = margin;
-    while y + sh <= ph - margin {
-        let mut x = margin;
-        while x + sw <= pw - margin {
-            let visual = [x, y, x + sw, y + sh];
-            let user = visual_to_user(view_box, rotate, &visual);
-            let padded = [user[0] - 2.0, user[1] - 2.0, user[2] + 2.0, user[3] + 2.0];
-            if !taken.iter().any(|t| overlaps(&padded, t)) {
-                return Some((user, sw, sh));
-            }
-            x += sw + AUTO_GAP;
+    // Full size first; smaller stamps when the bottom of the page is full
+    // (small pages, many signatories).
+    for scale in [1.0, 0.8, 0.65, 0.5] {
+        let sw = (AUTO_W * scale).min(pw - 2.0 * margin);
+        let sh = (AUTO_H * scale).min(ph - 2.0 * margin);
+        if sw < 40.0 || sh < 20.0 {
+            return None;
         }
-        y += sh + AUTO_GAP;
+        let gap = AUTO_GAP * scale;
+        let mut y = margin;
+        while y + sh <= ph - margin {
+            let mut x = margin;
+            while x + sw <= pw - margin {
+                let visual = [x, y, x + sw, y + sh];
+                let user = visual_to_user(view_box, rotate, &visual);
+                let padded = [user[0] - 2.0, user[1] - 2.0, user[2] + 2.0, user[3] + 2.0];
+                if !taken.iter().any(|t| overlaps(&padded, t)) {
+                    return Some((user, sw, sh));
+                }
+                x += sw + gap;
+            }
+            y += sh + gap;
+        }
     }
     None
 }

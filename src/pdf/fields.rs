@@ -224,7 +224,7 @@ fn collect(
 
 /// DocMDP restrictions from the catalog's /Perms, falling back to the
 /// /Reference entries of existing signatures (some writers omit /Perms).
-fn docmdp(
+pub fn docmdp(
     doc: &mut Document,
     catalog: &Dict,
     fields: &[Field],

@@ -276,6 +276,16 @@ impl PreparedPdf {
 pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfError> {
     let mut doc = Document::open(input)?;
     if doc.is_encrypted() {
+        // Numbers and names are not encrypted, so a certification that
+        // forbids all changes can still be seen and named as the reason.
+        let p1 = doc
+            .catalog()
+            .and_then(|c| fields::docmdp(&mut doc, &c, &[]))
+            .ok()
+            .flatten();
+        if p1 == Some(DocMdp::NoChanges) {
+            return Err(PdfError::NoChangesPermitted);
+        }
         return Err(PdfError::Encrypted);
     }
     let input_len = doc.len();
@@ -766,6 +776,20 @@ fn build_revision(
         h.update(opts.signer_name.as_bytes());
         h.finish()[..16].to_vec()
     };
+    // Hybrid files: objects only the /XRefStm locates are written out
+    // plainly, so readers that ignore /XRefStm (and validators that
+    // mis-parse those object streams) see the whole document.
+    if doc.xref.hybrid_compressed.len() <= MAX_HYBRID_REWRITE {
+        for num in doc.xref.hybrid_compressed.clone() {
+            let r = ObjRef::new(num, 0);
+            if !w.has(r) {
+                let obj = doc.get(r)?;
+                w.object(r, &obj);
+            }
+        }
+    }
+
+    let extra = carried_trailer_entries(doc, &trailer);
     let info = TrailerInfo {
         root,
         info: trailer.get("Info").cloned(),
@@ -773,8 +797,46 @@ fn build_revision(
         id_second,
         prev: doc.xref.newest_offset,
         prev_size,
+        extra,
     };
     Ok(w.finish(doc.xref.kind, &info))
+}
+
+/// Above this many objects a hybrid file's compressed objects are left
+/// where they are (the rewrite is a courtesy, not a requirement).
+const MAX_HYBRID_REWRITE: usize = 5000;
+
+/// Previous trailer entries that are not about the cross-reference data
+/// itself. References to objects that no longer exist become `null` (which
+/// is what they mean) so strict readers do not stumble over them.
+fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
+    const OWN: &[&[u8]] = &[
+        b"Size",
+        b"Root",
+        b"Info",
+        b"ID",
+        b"Prev",
+        b"XRefStm",
+        b"Type",
+        b"W",
+        b"Index",
+        b"Filter",
+        b"DecodeParms",
+        b"Length",
+        b"Encrypt",
+    ];
+    trailer
+        .0
+        .iter()
+        .filter(|(k, _)| !OWN.contains(&k.as_slice()))
+        .map(|(k, v)| {
+            let v = match v {
+                Object::Ref(r) if !doc.exists(*r) => Object::Null,
+                other => other.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
 
 /// Add the widget to the page's /Annots: rewrite the /Annots array object

@@ -74,6 +74,18 @@ impl Document {
                 "it has neither a PDF header nor a cross-reference table".into(),
             ));
         }
+        // Validators refuse a file without a readable `%PDF-1.x` header,
+        // so a signature on it could never be checked.
+        let valid_version = version.as_deref().is_some_and(|v| {
+            let mut parts = v.split('.');
+            matches!(
+                (parts.next(), parts.next()),
+                (Some(a), Some(b)) if !a.is_empty() && !b.is_empty()
+            )
+        });
+        if !valid_version {
+            return Err(PdfError::damaged("the %PDF- header is missing or invalid"));
+        }
         let xref = xref::load(&mut src)?;
         Ok(Document {
             src,
@@ -111,6 +123,16 @@ impl Document {
             .get("Root")
             .and_then(Object::as_ref)
             .ok_or_else(|| PdfError::damaged("the trailer has no /Root"))
+    }
+
+    /// Whether the cross-reference data locates `r` (free and missing
+    /// objects, or a wrong generation, do not exist).
+    pub fn exists(&self, r: ObjRef) -> bool {
+        match self.xref.entries.get(&r.num) {
+            Some(Entry::InFile { gen, .. }) => *gen == r.gen,
+            Some(Entry::InStream { .. }) => r.gen == 0,
+            _ => false,
+        }
     }
 
     /// Load an indirect object; free or missing objects are `null` (ISO 32000-1 7.3.10).

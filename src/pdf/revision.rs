@@ -21,6 +21,9 @@ pub struct TrailerInfo {
     pub id_second: Vec<u8>,
     pub prev: u64,
     pub prev_size: u32,
+    /// Other entries of the previous trailer, carried forward as ISO
+    /// 32000-1 7.5.6 asks (an update's trailer repeats the previous one).
+    pub extra: Vec<(Vec<u8>, Object)>,
 }
 
 pub struct RevisionWriter {
@@ -58,6 +61,11 @@ impl RevisionWriter {
             next_num: first_free,
             sig: None,
         }
+    }
+
+    /// Whether this revision already holds a new version of `r`.
+    pub fn has(&self, r: ObjRef) -> bool {
+        self.offsets.iter().any(|(w, _)| *w == r)
     }
 
     pub fn alloc(&mut self) -> ObjRef {
@@ -115,7 +123,7 @@ impl RevisionWriter {
         } else {
             kind
         };
-        let mut trailer = Dict::new();
+        let mut trailer = Dict(t.extra.clone());
         let xref_ref = if kind == XrefKind::Stream {
             Some(self.alloc())
         } else {
@@ -232,6 +240,7 @@ mod tests {
             id_second: b"second".to_vec(),
             prev: 100,
             prev_size: 5,
+            extra: Vec::new(),
         }
     }
 

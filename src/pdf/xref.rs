@@ -41,6 +41,9 @@ pub struct Xref {
     pub sections: usize,
     /// Highest object number any section mentions.
     pub max_num: u32,
+    /// Objects that only the /XRefStm half of a hybrid section locates
+    /// (they live in object streams that pre-1.5 readers cannot see).
+    pub hybrid_compressed: Vec<u32>,
 }
 
 struct Section {
@@ -90,6 +93,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     let mut newest: Option<(Dict, XrefKind, u64)> = None;
     let mut sections = 0;
     let mut max_num = 0u32;
+    let mut hybrid_nums: HashSet<u32> = HashSet::new();
 
     while let Some(offset) = next {
         if !seen.insert(offset) {
@@ -116,6 +120,9 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
                     }
                     let mut local: HashMap<u32, Entry> = section.entries.iter().copied().collect();
                     for (num, e) in hybrid.entries {
+                        if matches!(e, Entry::InStream { .. }) {
+                            hybrid_nums.insert(num);
+                        }
                         match local.get(&num) {
                             Some(Entry::InFile { .. }) | Some(Entry::InStream { .. }) => {}
                             _ => {
@@ -144,6 +151,11 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     let Some((trailer, kind, newest_offset)) = newest else {
         return Err(PdfError::damaged("no cross-reference section"));
     };
+    let mut hybrid_compressed: Vec<u32> = hybrid_nums
+        .into_iter()
+        .filter(|n| matches!(entries.get(n), Some(Entry::InStream { .. })))
+        .collect();
+    hybrid_compressed.sort_unstable();
     Ok(Xref {
         entries,
         trailer,
@@ -151,6 +163,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
         newest_offset,
         sections,
         max_num,
+        hybrid_compressed,
     })
 }
 

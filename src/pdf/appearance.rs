@@ -18,9 +18,10 @@ pub struct StampText {
     pub issuer: String,
 }
 
-/// Default stamp size for automatic placement, in points.
-pub const AUTO_W: f64 = 200.0;
-pub const AUTO_H: f64 = 72.0;
+/// Default stamp size for automatic placement, in points: three fit side
+/// by side on A4 and US Letter within the margins.
+pub const AUTO_W: f64 = 172.0;
+pub const AUTO_H: f64 = 70.0;
 const AUTO_GAP: f64 = 10.0;
 
 /// Colours: a deep blue frame and name, grey details, a green tick.
@@ -236,7 +237,22 @@ fn fit<'a>(font: &Font, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Lin
 fn wrap(font: &Font, text: &str, size: f64, width: f64) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
-    for word in text.split_whitespace() {
+    // A lone symbol (₹, #, -) stays on the line of the word after it, so
+    // an amount never wraps away from its currency sign.
+    let mut words: Vec<String> = Vec::new();
+    let mut glue = false;
+    for w in text.split_whitespace() {
+        match words.last_mut() {
+            Some(last) if glue => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => words.push(w.to_string()),
+        }
+        let mut chars = w.chars();
+        glue = matches!((chars.next(), chars.next()), (Some(c), None) if !c.is_alphanumeric());
+    }
+    for word in words.iter().map(String::as_str) {
         let candidate = if cur.is_empty() {
             word.to_string()
         } else {
@@ -309,7 +325,7 @@ pub fn visual_size(view_box: &Rect, rotate: i64) -> (f64, f64) {
 /// rectangle in user space and the stamp's visual width and height.
 pub fn auto_place(view_box: &Rect, rotate: i64, taken: &[Rect]) -> Option<(Rect, f64, f64)> {
     let (pw, ph) = visual_size(view_box, rotate);
-    let margin = (pw.min(ph) * 0.05).clamp(8.0, 36.0);
+    let margin = (pw.min(ph) * 0.04).clamp(8.0, 28.0);
     // Full size first; smaller stamps when the bottom of the page is full
     // (small pages, many signatories).
     for scale in [1.0, 0.8, 0.65, 0.5] {
@@ -364,6 +380,14 @@ mod tests {
                 "{rot}: {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn currency_sign_stays_with_its_amount() {
+        let f = Font::dejavu_sans().unwrap();
+        let width = f.text_width("Approved for payment of", 8.0) + 2.0;
+        let lines = wrap(&f, "Approved for payment of ₹ 1,20,000", 8.0, width);
+        assert_eq!(lines, vec!["Approved for payment of", "₹ 1,20,000"]);
     }
 
     #[test]

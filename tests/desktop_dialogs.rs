@@ -16,7 +16,7 @@ mod scenarios;
 
 use std::time::Duration;
 
-use harness::{spawn_dialog, start_display};
+use harness::{spawn_dialog, spawn_without_display, start_display};
 
 const ANSWER: Duration = Duration::from_secs(20);
 /// Dialog timeout for tests that do not test the timeout.
@@ -265,4 +265,31 @@ fn notice_closes_with_ok() {
     w.screenshot("notice");
     w.key("Return");
     assert!(p.window_gone("Mohor", ANSWER), "OK must close the notice");
+}
+
+#[test]
+fn quit_while_a_question_is_open_denies_and_ends_the_loop() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "quit-while-open", LONG);
+    let _w = p.window("Signature request");
+    // The child quits by itself 4 s after asking.
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn without_a_display_the_error_says_what_to_do() {
+    let p = spawn_without_display("pin");
+    let answer = p.answer(Duration::from_secs(60)).unwrap_or_default();
+    assert!(answer.starts_with("error:INTERNAL|"), "got {answer:?}");
+    assert!(answer.contains("no graphical display"), "got {answer:?}");
+    assert!(
+        answer.contains(
+            "start with `mohor serve` for a headless agent, or run inside a desktop session"
+        ),
+        "got {answer:?}"
+    );
+    p.finish();
 }

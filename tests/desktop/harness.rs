@@ -38,8 +38,38 @@ pub struct Display {
 
 impl Drop for Display {
     fn drop(&mut self) {
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
+        stop_xvfb(&mut self.xvfb);
+    }
+}
+
+/// SIGTERM first, so Xvfb removes its lock file and socket; SIGKILL if it
+/// does not go.
+fn stop_xvfb(xvfb: &mut Child) {
+    let _ = Command::new("kill")
+        .arg(xvfb.id().to_string())
+        .stderr(Stdio::null())
+        .status();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Ok(Some(_)) = xvfb.try_wait() {
+            return;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+}
+
+/// Is display `n` held by a live X server? A lock file whose process is gone
+/// is stale (Xvfb itself replaces it).
+fn display_taken(n: u32) -> bool {
+    let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
+    match std::fs::read_to_string(&lock) {
+        Ok(pid) => match pid.trim().parse::<u32>() {
+            Ok(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+            Err(_) => true,
+        },
+        Err(_) => false,
     }
 }
 
@@ -63,11 +93,12 @@ pub fn start_display() -> Option<Display> {
     }
     for _ in 0..40 {
         let n = NEXT_DISPLAY.fetch_add(1, Ordering::SeqCst);
-        let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-        if lock.exists() || socket.exists() {
+        if display_taken(n) {
             continue;
         }
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        // A stale socket from a killed server would look like a live one.
+        let _ = std::fs::remove_file(&socket);
         let name = format!(":{n}");
         let Ok(mut xvfb) = Command::new("Xvfb")
             .args([&name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
@@ -87,8 +118,7 @@ pub fn start_display() -> Option<Display> {
             }
             sleep(Duration::from_millis(50));
         }
-        let _ = xvfb.kill();
-        let _ = xvfb.wait();
+        stop_xvfb(&mut xvfb);
     }
     panic!("could not start Xvfb on any display from :97 on");
 }
@@ -108,10 +138,23 @@ impl Drop for DialogProcess {
 }
 
 pub fn spawn_dialog(display: &Display, scenario: &str, timeout_secs: u64) -> DialogProcess {
+    let mut command = child_command(scenario, timeout_secs);
+    command.env("DISPLAY", &display.name);
+    spawn(command, &display.name)
+}
+
+/// The dialog process with no display at all (nothing to draw on).
+pub fn spawn_without_display(scenario: &str) -> DialogProcess {
+    let mut command = child_command(scenario, 5);
+    command.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
+    spawn(command, "")
+}
+
+fn child_command(scenario: &str, timeout_secs: u64) -> Command {
     let exe = std::env::current_exe().expect("path of the test binary");
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args([CHILD_TEST, "--exact", "--nocapture", "--test-threads=1"])
-        .env("DISPLAY", &display.name)
         .env(ENV_SCENARIO, scenario)
         .env(ENV_TIMEOUT, timeout_secs.to_string())
         // Client-side decorations: without a window manager, GTK then draws
@@ -121,9 +164,12 @@ pub fn spawn_dialog(display: &Display, scenario: &str, timeout_secs: u64) -> Dia
         .env("NO_AT_BRIDGE", "1")
         .env("GTK_THEME", "Adwaita")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the dialog process");
+        .stderr(Stdio::inherit());
+    command
+}
+
+fn spawn(mut command: Command, display: &str) -> DialogProcess {
+    let mut child = command.spawn().expect("start the dialog process");
     let stdout = child.stdout.take().expect("child stdout");
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -142,7 +188,7 @@ pub fn spawn_dialog(display: &Display, scenario: &str, timeout_secs: u64) -> Dia
     DialogProcess {
         child,
         lines,
-        display: display.name.clone(),
+        display: display.to_owned(),
     }
 }
 

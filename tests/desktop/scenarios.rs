@@ -3,6 +3,7 @@
 //! thread, prints the answer as `ANSWER <value>` and quits.
 
 use std::io::Write;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use mohor::ui::desktop::{run_desktop, GtkPrompter, TrayStatus};
@@ -121,49 +122,84 @@ fn answer(value: &str) {
     let _ = out.flush();
 }
 
-/// Runs one scenario; returns when the desktop loop has ended.
+fn consent_answer(decision: ConsentDecision) -> String {
+    match decision {
+        ConsentDecision::Approve { certificate_id } => format!("approve:{certificate_id}"),
+        ConsentDecision::Deny => "deny".to_owned(),
+    }
+}
+
+/// Asks the scenario's one question and returns the answer as text.
+fn ask(p: &dyn Prompter, scenario: &str) -> String {
+    match scenario {
+        s if s.starts_with("consent") => consent_answer(p.consent(&consent_request(s))),
+        s if s.starts_with("pin") => match p.pin(&pin_request(s)) {
+            Some(pin) => format!("pin:{}", pin.expose_secret()),
+            None => "cancel".to_owned(),
+        },
+        "last-try" => p.confirm_last_try(&pin_request("last-try")).to_string(),
+        s if s.starts_with("trust") => {
+            let origin = if s == "trust-http" {
+                "http://treasury.example.gov.in:8080"
+            } else {
+                "https://eproc.example.gov.in"
+            };
+            match p.trust_site(origin) {
+                TrustSiteDecision::Allow => "allow".to_owned(),
+                TrustSiteDecision::Deny => "deny".to_owned(),
+            }
+        }
+        other => format!("unknown-scenario:{other}"),
+    }
+}
+
+/// Runs one scenario; returns when the desktop loop has ended. The answer is
+/// printed after the loop ended, so it also proves that the loop ends.
 pub fn run(scenario: String, timeout: Duration) {
     let status = TrayStatus::listening(21760);
-    let quit = status.clone();
-    let result = run_desktop(status, move |_default| {
-        let p = GtkPrompter::new(timeout);
+    let control = status.clone();
+    let (done, answered) = mpsc::channel::<String>();
+    let result = run_desktop(status, move |default_prompter| {
+        // What the server thread does once it has bound its port.
+        control.set_port(21761);
         match scenario.as_str() {
-            s if s.starts_with("consent") => match p.consent(&consent_request(s)) {
-                ConsentDecision::Approve { certificate_id } => {
-                    answer(&format!("approve:{certificate_id}"))
-                }
-                ConsentDecision::Deny => answer("deny"),
-            },
-            s if s.starts_with("pin") => match p.pin(&pin_request(s)) {
-                Some(pin) => answer(&format!("pin:{}", pin.expose_secret())),
-                None => answer("cancel"),
-            },
-            "last-try" => answer(&p.confirm_last_try(&pin_request("last-try")).to_string()),
-            s if s.starts_with("trust") => {
-                let origin = if s == "trust-http" {
-                    "http://treasury.example.gov.in:8080"
-                } else {
-                    "https://eproc.example.gov.in"
-                };
-                match p.trust_site(origin) {
-                    TrustSiteDecision::Allow => answer("allow"),
-                    TrustSiteDecision::Deny => answer("deny"),
-                }
+            "quit-while-open" => {
+                // Quit (as from the tray menu) while a question is open: the
+                // question must come back "deny" and the loop must end.
+                let quitter = control.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_secs(4));
+                    quitter.request_quit();
+                });
+                let _ = done.send(ask(default_prompter.as_ref(), "consent"));
             }
             "notify" => {
+                let p = GtkPrompter::new(timeout);
                 p.notify(&Notice {
                     title: "Signed and saved".into(),
-                    body: "Tender 2025-117 technical bid.pdf was signed with the certificate of ANITA SHARMA.".into(),
+                    body: "Tender 2025-117 technical bid.pdf was signed with the certificate of \
+                           ANITA SHARMA."
+                        .into(),
                 });
+                // Printed at once: notify must not wait for the person.
                 answer("shown");
                 // Keep the loop alive so the notice can be looked at and closed.
                 std::thread::sleep(timeout + Duration::from_secs(5));
+                let _ = done.send("notice-over".to_owned());
+                control.request_quit();
             }
-            other => answer(&format!("unknown-scenario:{other}")),
+            other => {
+                let p = GtkPrompter::new(timeout);
+                let _ = done.send(ask(&p, other));
+                control.request_quit();
+            }
         }
-        quit.request_quit();
     });
-    if let Err(e) = result {
-        answer(&format!("error:{e}"));
+    match result {
+        Ok(()) => match answered.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => answer(&a),
+            Err(_) => answer("no-answer-after-the-loop-ended"),
+        },
+        Err(e) => answer(&format!("error:{}|{}|{}", e.reason, e.message, e.hint)),
     }
 }

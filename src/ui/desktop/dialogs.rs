@@ -116,9 +116,10 @@ fn warning_box(class: &str, icon: &str, sentence: &str, extra: Option<&str>) -> 
     let b = card(class);
     let row = gtk::Box::new(Orientation::Horizontal, 10);
     let image = gtk::Image::from_icon_name(Some(icon), gtk::IconSize::Dialog);
-    image.set_valign(Align::Start);
+    image.set_valign(Align::Center);
     row.add(&image);
     let column = gtk::Box::new(Orientation::Vertical, 4);
+    column.set_valign(Align::Center);
     let first = markup(&format!("<b>{}</b>", glib::markup_escape_text(sentence)));
     first.set_max_width_chars(TEXT_WIDTH - 6);
     column.add(&first);

@@ -274,11 +274,11 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
         body.add(&docs);
     }
 
-    if request
+    let unseen = request
         .documents
         .iter()
-        .any(|d| d.kind == DocumentKind::Hash)
-    {
+        .any(|d| d.kind == DocumentKind::Hash);
+    if unseen {
         body.add(&warning_box(
             "mohor-amber",
             "dialog-warning",
@@ -352,7 +352,10 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
 
     let cancel = dialog.add_button("Cancel", ResponseType::Cancel);
     let sign = dialog.add_button("Sign", ResponseType::Accept);
-    sign.style_context().add_class("suggested-action");
+    if !unseen {
+        // No blue "go ahead" look when the person cannot see what is signed.
+        sign.style_context().add_class("suggested-action");
+    }
     space_buttons(&sign);
     dialog.set_default_response(ResponseType::Cancel);
 

@@ -194,6 +194,8 @@ function signedName(name) {
 
 async function signText() {
   hideError();
+  $('text-result').hidden = true;
+  state.p7s = null;
   state.busy = true;
   updateButtons();
   const setStage = progress('text-progress');

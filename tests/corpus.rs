@@ -5,7 +5,7 @@
 
 mod pdf_util;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use mohor::pdf::{self, PdfError};
@@ -144,13 +144,11 @@ fn run_file(name: &str) -> Result<Outcome, String> {
     let dir = test_dir(&format!("corpus/{name}"));
     let a = dir.join("a.pdf");
     let b = dir.join("b.pdf");
-    match sign_and_judge(&input, &a, "rsa2048")? {
-        Some(reason) => return Ok(Outcome::Refused(reason)),
-        None => {}
+    if let Some(reason) = sign_and_judge(&input, &a, "rsa2048")? {
+        return Ok(Outcome::Refused(reason));
     }
-    match sign_and_judge(&a, &b, "ec256")? {
-        Some(reason) => return Err(format!("the second signatory was refused: {reason}")),
-        None => {}
+    if let Some(reason) = sign_and_judge(&a, &b, "ec256")? {
+        return Err(format!("the second signatory was refused: {reason}"));
     }
     // A's signature is still good after B's revision.
     let a_field = pdf::inspect(&a)
@@ -242,7 +240,7 @@ fn every_corpus_file_signs_or_is_refused_cleanly() {
         report.push_str(&format!("  {name:<50} {line}\n"));
     }
     eprintln!("{report}");
-    let summary = PathBuf::from(artifacts_dir()).join("corpus-report.txt");
+    let summary = artifacts_dir().join("corpus-report.txt");
     let _ = std::fs::write(&summary, &report);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

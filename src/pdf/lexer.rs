@@ -52,6 +52,7 @@ pub struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    #[cfg(test)]
     pub fn new(buf: &'a [u8]) -> Self {
         Lexer {
             buf,
@@ -67,14 +68,6 @@ impl<'a> Lexer<'a> {
             buf,
             pos: 0,
             complete,
-        }
-    }
-
-    pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Lexer {
-            buf,
-            pos,
-            complete: false,
         }
     }
 
@@ -492,6 +485,7 @@ impl<'a> Lexer<'a> {
     }
 }
 
+#[cfg(test)]
 /// Parse a direct object from a buffer that holds everything there is.
 /// The caller pads the buffer with whitespace so a final token is whole.
 pub fn parse_object(buf: &[u8]) -> PResult<Object> {

@@ -120,6 +120,8 @@ pub struct PdfInfo {
     pub encrypted: bool,
     /// Revisions (cross-reference sections) in the file.
     pub revisions: usize,
+    /// The version in the file header (`1.7`).
+    pub pdf_version: String,
 }
 
 /// The result of [`sign_file`].
@@ -140,6 +142,7 @@ pub fn inspect(input: &Path) -> Result<PdfInfo, PdfError> {
             docmdp: None,
             encrypted: true,
             revisions: doc.xref.sections,
+            pdf_version: doc.version.clone().unwrap_or_default(),
         });
     }
     let catalog = doc.catalog()?;
@@ -162,6 +165,7 @@ pub fn inspect(input: &Path) -> Result<PdfInfo, PdfError> {
         docmdp: form.docmdp.map(DocMdp::level),
         encrypted: false,
         revisions: doc.xref.sections,
+        pdf_version: doc.version.clone().unwrap_or_default(),
     })
 }
 

@@ -377,6 +377,10 @@ fn refusals_leave_nothing_behind_and_say_why() {
     let alias = dir.join(".").join("same.pdf");
     let err = sign(&copy, &alias, "rsa2048", &opts("rsa2048")).unwrap_err();
     assert!(matches!(err, PdfError::SameFile), "{err}");
+    let link = dir.join("hardlink.pdf");
+    std::fs::hard_link(&copy, &link).unwrap();
+    let err = sign(&copy, &link, "rsa2048", &opts("rsa2048")).unwrap_err();
+    assert!(matches!(err, PdfError::SameFile), "{err}");
 }
 
 #[test]

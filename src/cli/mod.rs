@@ -1,6 +1,7 @@
 //! The `mohor` command line: argument parsing and one handler per command.
 //! `main.rs` only calls [`run`] and turns its result into an exit code.
 
+mod agent;
 mod output;
 mod pin;
 mod sign;
@@ -66,6 +67,8 @@ pub enum Command {
     },
     /// Sign a PDF (PAdES, incremental) or, with --detached, any file (CAdES .p7s).
     Sign(sign::SignArgs),
+    /// Run the WebSocket server for web portals without the tray (headless).
+    Serve(agent::ServeArgs),
     /// Show or reset Mohor's wrong-PIN guard.
     Pin {
         #[command(subcommand)]
@@ -141,12 +144,16 @@ impl Env {
     }
 
     pub fn agent(&self, tokens: Pkcs11Tokens) -> Result<Agent> {
+        self.agent_with(tokens, self.prompter()?)
+    }
+
+    pub fn agent_with(&self, tokens: Pkcs11Tokens, prompter: Arc<dyn Prompter>) -> Result<Agent> {
         let state = StateStore::open(&self.dirs.state_dir)?;
         Agent::new(
             tokens,
             self.config.clone(),
             state,
-            self.prompter()?,
+            prompter,
             Arc::new(SystemClock),
         )
     }
@@ -160,10 +167,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Certs { json }) => tokens::certs(&env, json),
         Some(Command::Sign(args)) => sign::sign(&env, &args),
         Some(Command::Pin { command }) => pin::pin(&env, &command),
-        None => Err(Error::new(
-            Reason::InvalidRequest,
-            "the tray agent is not part of this build yet",
-        )
-        .with_hint("run `mohor serve` for the headless agent, or `mohor --help` for commands")),
+        Some(Command::Serve(args)) => agent::serve(&env, &args),
+        None => agent::tray(env).map_err(agent::no_tray_hint),
     }
 }

@@ -10,6 +10,8 @@
 //!   rolled back only when the failure was not about the PIN;
 //! - requests for one token run one at a time.
 
+pub mod web;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

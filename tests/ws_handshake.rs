@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mohor::server::{Limits, Server, ServerConfig};
+use mohor::server::{Backend, Limits, Server, ServerConfig};
 use support::*;
 
 /// (Origin header, accepted?) against the allow-list of `test_config`:
@@ -124,7 +124,7 @@ async fn an_unknown_https_site_is_offered_to_the_person_at_most_once_per_interva
     // Refused at once (the page cannot wait for a person), and asked in the background.
     let (status, _) = raw_handshake(server.port, Some(&host), Some(unknown)).await?;
     assert_eq!(status, 403);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(eventually(|| backend.asked.lock().is_ok_and(|a| !a.is_empty())).await);
     assert_eq!(
         *backend.asked.lock().map_err(|_| "poisoned")?,
         vec![unknown.to_string()]
@@ -154,7 +154,7 @@ async fn once_the_person_trusts_a_site_its_next_connection_is_accepted() -> Test
     let server = start_with(test_config(limits()), backend.clone()).await?;
     let site = "https://trusted-later.gov.in";
     assert!(connect(server.port, Some(site)).await.is_err());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(eventually(|| backend.is_trusted_site(site)).await);
     let mut ws = connect(server.port, Some(site)).await?;
     hello_ok(&mut ws).await?;
     Ok(())
@@ -163,6 +163,7 @@ async fn once_the_person_trusts_a_site_its_next_connection_is_accepted() -> Test
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_one_trust_prompt_at_a_time() -> TestResult {
     let backend = Arc::new(FakeBackend::default());
+    backend.ask_delay_ms.store(1500, Ordering::SeqCst);
     let server = start_with(test_config(limits()), backend.clone()).await?;
     let host = format!("127.0.0.1:{}", server.port);
     for i in 0..5 {

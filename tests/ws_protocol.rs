@@ -278,7 +278,12 @@ async fn a_duplicate_id_in_flight_is_refused() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_connection_gets_only_its_own_answers() -> TestResult {
-    let server = start(limits()).await?;
+    // Room for the slow request and ten quick ones in flight at once.
+    let server = start(Limits {
+        max_in_flight_per_connection: 16,
+        ..limits()
+    })
+    .await?;
     let mut a = connect(server.port, Some(GOOD_ORIGIN)).await?;
     let mut b = connect(server.port, Some("https://dept.example.gov.in")).await?;
     // A slow request on `a` does not hold up `b`.

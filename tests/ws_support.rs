@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub struct FakeBackend {
     pub handled: AtomicUsize,
     /// Whether the last sign.pdf document arrived spooled to a temp file.
     pub last_pdf_spooled: AtomicBool,
+    /// How long the person takes to answer "trust this site?" (default 200 ms).
+    pub ask_delay_ms: AtomicU64,
 }
 
 impl FakeBackend {
@@ -137,7 +139,11 @@ impl Backend for FakeBackend {
         if let Ok(mut a) = self.asked.lock() {
             a.push(origin.to_string());
         }
-        std::thread::sleep(Duration::from_millis(200)); // a person reading the dialog
+        let delay = match self.ask_delay_ms.load(Ordering::SeqCst) {
+            0 => 200,
+            ms => ms,
+        };
+        std::thread::sleep(Duration::from_millis(delay)); // a person reading the dialog
         let yes = self.allow_when_asked.load(Ordering::SeqCst);
         if yes {
             if let Ok(mut t) = self.trusted.lock() {
@@ -320,6 +326,17 @@ pub async fn raw_handshake(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("no status line in {text:?}"))?;
     Ok((status, text))
+}
+
+/// Waits up to 10 s for `cond`.
+pub async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 pub fn limits() -> Limits {

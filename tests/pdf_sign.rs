@@ -279,11 +279,18 @@ fn fields_are_filled_by_name_and_misuse_is_refused() {
     let text_field = pdf::inspect(&form).unwrap();
     assert!(text_field.signature_fields.is_empty());
     let mut t = opts("rsa2048");
-    t.field = Some("text".into());
-    let err = sign(&form, &dir.join("t.pdf"), "rsa2048", &t);
-    if let Err(PdfError::NotASignatureField(n)) = &err {
-        assert_eq!(n, "text");
-    }
+    t.field = Some("Text Box 1".into());
+    let out = dir.join("t.pdf");
+    let err = sign(&form, &out, "rsa2048", &t).unwrap_err();
+    assert!(
+        matches!(&err, PdfError::NotASignatureField(n) if n == "Text Box 1"),
+        "{err}"
+    );
+    assert_eq!(
+        mohor::Error::from(err).reason,
+        mohor::Reason::DocumentRefused
+    );
+    assert!(!out.exists());
     // Dots would make a name a path into the field hierarchy.
     let mut bad = opts("rsa2048");
     bad.field = Some("a.b".into());

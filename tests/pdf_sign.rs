@@ -265,7 +265,13 @@ fn fields_are_filled_by_name_and_misuse_is_refused() {
     let third = dir.join("third.pdf");
     let mut o3 = opts("rsa4096");
     o3.field = Some("Approver".into());
+    // A box over an existing signature's stamp is refused...
     o3.visible = stamp(1, 20.0, 80.0, 150.0, 55.0);
+    let err = sign(&second, &third, "rsa4096", &o3).unwrap_err();
+    assert!(err.to_string().contains("overlaps"), "{err}");
+    assert!(!third.exists());
+    // ...so the third signatory signs invisibly into a new named field.
+    o3.visible = None;
     let s = sign(&second, &third, "rsa4096", &o3).unwrap();
     assert_eq!(s.field_name, "Approver");
     judge_new_signature(&third, "Approver", 0).unwrap();

@@ -518,6 +518,21 @@ fn plan(doc: &mut Document, form: &Form, opts: &PdfSignOptions) -> Result<Plan, 
                 object::format_real(vb[1]),
             )));
         }
+        // A stamp over another signature's stamp would hide it from the
+        // people reading the page.
+        if let Some(r) = signature_rects(doc, &page, form)?
+            .iter()
+            .find(|r| appearance::overlaps(&rect, r))
+        {
+            return Err(PdfError::invalid(format!(
+                "the stamp box overlaps the signature field at {} {} {} {} on page {}; choose a free area",
+                object::format_real(r[0]),
+                object::format_real(r[1]),
+                object::format_real(r[2]),
+                object::format_real(r[3]),
+                v.page
+            )));
+        }
         let (w, h) = if page.rotate == 90 || page.rotate == 270 {
             (v.h, v.w)
         } else {

@@ -40,13 +40,13 @@ if [ ${#filtered[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
 fi
 
-# pyHanko's validator, in a venv of the repo's own (gitignored)
+# pyHanko's validator and a WebSocket client library, in a venv of the repo's own (gitignored)
 venv="$root/.venv"
-if [ ! -x "$venv/bin/pyhanko" ]; then
-  echo "setup: creating $venv with pyhanko"
-  python3 -m venv "$venv"
+if [ ! -x "$venv/bin/pyhanko" ] || ! "$venv/bin/python" -c 'import websockets' 2>/dev/null; then
+  echo "setup: preparing $venv (pyhanko, pyhanko-cli, websockets)"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q 'pyhanko[pkcs11]' pyhanko-cli
+  "$venv/bin/pip" install -q 'pyhanko[pkcs11]' pyhanko-cli websockets
 fi
 
 # playwright-core for the browser tests (Debian's chromium is the browser)

@@ -107,7 +107,8 @@ export async function stopProcess(child) {
 
 /** The test binary of tests/ws_fake_agent.rs (built if needed). */
 export async function fakeAgentBinary() {
-  const { stdout } = await run('cargo', ['test', '--test', 'ws_fake_agent', '--no-run', '--message-format=json'], {
+  // --all-features: the same build as tests/run-all.sh's `cargo test`, so nothing is rebuilt there.
+  const { stdout } = await run('cargo', ['test', '--all-features', '--test', 'ws_fake_agent', '--no-run', '--message-format=json'], {
     cwd: repoRoot,
     maxBuffer: 64 << 20,
   });
@@ -131,10 +132,11 @@ export async function startFakeAgent({ origins, idleMs } = {}) {
   return { child, port: Number(match[1]) };
 }
 
-/** The `mohor` binary with the scripted-prompts test hook (MOHOR_BIN, or built here). */
+/** The `mohor` binary with the scripted-prompts test hook (MOHOR_BIN, or built here
+ *  with --all-features like tests/run-all.sh, so that build is reused). */
 export async function mohorBinary() {
   if (process.env.MOHOR_BIN) return process.env.MOHOR_BIN;
-  await run('cargo', ['build', '--features', 'scripted-prompts', '--bin', 'mohor'], { cwd: repoRoot, maxBuffer: 64 << 20 });
+  await run('cargo', ['build', '--all-features', '--bin', 'mohor'], { cwd: repoRoot, maxBuffer: 64 << 20 });
   return path.join(targetDir, 'debug', 'mohor');
 }
 

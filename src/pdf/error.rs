@@ -58,7 +58,10 @@ pub enum PdfError {
     Sign(#[from] crate::sign::SignError),
 
     #[error("the signature could not be assembled: {0}")]
-    Cms(String),
+    Cms(crate::sign::cms::CmsError),
+
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl PdfError {
@@ -85,8 +88,9 @@ impl PdfError {
             | PdfError::NotASignatureField(_)
             | PdfError::CannotCertify => Reason::DocumentRefused,
             PdfError::InvalidRequest(_) | PdfError::SameFile => Reason::InvalidRequest,
-            PdfError::ContentsTooLarge { .. } | PdfError::Cms(_) => Reason::Internal,
+            PdfError::ContentsTooLarge { .. } | PdfError::Internal(_) => Reason::Internal,
             PdfError::Sign(e) => Error::from(e.clone()).reason,
+            PdfError::Cms(e) => Error::from(e.clone()).reason,
         }
     }
 
@@ -111,7 +115,10 @@ impl PdfError {
             PdfError::InvalidRequest(_) => "correct the request and try again",
             PdfError::SameFile => "choose another output file name",
             PdfError::InputChanged => "wait until the file is no longer being written, then sign again",
-            PdfError::ContentsTooLarge { .. } | PdfError::Cms(_) => "this is a bug in Mohor; please report it",
+            PdfError::ContentsTooLarge { .. } | PdfError::Internal(_) => {
+                "this is a bug in Mohor; please report it"
+            }
+            PdfError::Cms(_) => "",
             PdfError::Sign(_) => "",
         }
     }
@@ -119,8 +126,11 @@ impl PdfError {
 
 impl From<PdfError> for Error {
     fn from(e: PdfError) -> Self {
-        if let PdfError::Sign(s) = e {
-            return Error::from(s);
+        match e {
+            // The signing layer's own errors already say what to do.
+            PdfError::Sign(s) => return Error::from(s),
+            PdfError::Cms(c) => return Error::from(c),
+            _ => {}
         }
         let hint = e.hint();
         Error::new(e.reason(), e.to_string()).with_hint(hint)

@@ -250,7 +250,7 @@ impl PreparedPdf {
         let mut file = self
             .file
             .lock()
-            .map_err(|_| PdfError::Cms("the input file lock is poisoned".into()))?;
+            .map_err(|_| PdfError::Internal("the input file lock is poisoned".into()))?;
         self.check_unchanged(&file)?;
         file.seek(SeekFrom::Start(0)).map_err(rerr)?;
         let mut remaining = self.input_len;
@@ -332,7 +332,7 @@ pub fn sign_file(
     let digest = prepared.digest(signer.algorithm().digest())?;
     let der = cms::sign_digest(signer, &digest, &CmsProfile::pades()).map_err(|e| match e {
         CmsError::Sign(s) => PdfError::Sign(s),
-        other => PdfError::Cms(other.to_string()),
+        other => PdfError::Cms(other),
     })?;
     let werr = |source| PdfError::Write {
         path: output.to_path_buf(),
@@ -706,7 +706,7 @@ fn build_revision(
     let ap_ref = match plan.stamp {
         Some((_, sw, sh, rotate)) => {
             let font = font::Font::dejavu_sans()
-                .ok_or_else(|| PdfError::Cms("the built-in font is unreadable".into()))?;
+                .ok_or_else(|| PdfError::Internal("the built-in font is unreadable".into()))?;
             let text = StampText {
                 signer: opts.signer_name.clone(),
                 when: stamp_date(opts.signing_time),

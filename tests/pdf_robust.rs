@@ -81,7 +81,7 @@ fn truncated_and_corrupted_corpus_files_never_panic() {
         // Single-byte corruptions, biased towards the structural tail.
         for _ in 0..60 {
             let mut v = bytes.clone();
-            let pos = if rng.next() % 2 == 0 {
+            let pos = if rng.next() & 1 == 0 {
                 (rng.next() as usize) % n
             } else {
                 n - 1 - (rng.next() as usize) % n.min(400)

@@ -346,7 +346,7 @@ fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<Vec<(u32, Entry)>, P
             .ok_or_else(|| bad("invalid /Index"))?,
         None => vec![0, size],
     };
-    if index.len() % 2 != 0 {
+    if index.len() & 1 == 1 {
         return Err(bad("/Index has an odd length"));
     }
     let field = |bytes: &[u8]| bytes.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));

@@ -11,6 +11,7 @@ use time::macros::datetime;
 #[path = "../common/mod.rs"]
 pub mod common;
 
+#[allow(unused_imports)]
 pub use common::{have_tool, pyhanko, test_dir, text, Fixture};
 
 pub const ISSUER: &str = "Test Class 3 CA 2026";

@@ -41,10 +41,11 @@ before(async () => {
   await run('bash', [path.join(repoRoot, 'tests', 'fixtures', 'make-pki.sh'), fixture], { maxBuffer: 16 << 20 });
   pki = path.join(fixture, 'pki');
 
-  // The dialogs' answers, in order: sign the PDF, sign it again, sign the text.
+  // The dialogs' answers, in order: sign the PDF, sign it again, sign the
+  // text, sign the large PDF.
   const prompts = path.join(tmp, 'prompts.jsonl');
   const once = [JSON.stringify({ consent: 'approve' }), JSON.stringify({ pin: USER_PIN })];
-  writeFileSync(prompts, [...once, ...once, ...once].join('\n') + '\n');
+  writeFileSync(prompts, [...once, ...once, ...once, ...once].join('\n') + '\n');
 
   const webPort = await freePort();
   const strangerPort = await freePort();
@@ -147,6 +148,50 @@ test('the allowed demo page signs a PDF twice and a text through the real agent 
     await page.screenshot({ path: path.join(artifacts, 'demo-after-signing.png'), fullPage: true });
   } catch (e) {
     await page.screenshot({ path: path.join(artifacts, 'demo-failure.png'), fullPage: true }).catch(() => {});
+    e.message += `\n--- page console ---\n${consoleText()}\n--- mohor output ---\n${agent.output()}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a 20 MB PDF travels in chunks both ways through the demo page and comes back validly signed', async () => {
+  const context = await newContext(browser, pageOrigin);
+  const page = await context.newPage();
+  const consoleText = watchConsole(page);
+  const sent = { 'upload.chunk': 0, 'download.read': 0 };
+  page.on('websocket', (ws) =>
+    ws.on('framesent', ({ payload }) => {
+      const m = /"method":"(upload\.chunk|download\.read)"/.exec(String(payload).slice(0, 200));
+      if (m) sent[m[1]] += 1;
+    }),
+  );
+  try {
+    await page.goto(`${pageOrigin}/demo/?port=${agentPort}`);
+    await page.waitForFunction(() => document.querySelector('#certificate').options.length > 1, null, { timeout: 20_000 });
+    const big = path.join(tmp, 'large-bill.pdf');
+    writeFileSync(big, makePdf('Bill of quantities', 20 * 1024 * 1024));
+    await page.setInputFiles('#pdf-file', big);
+    await chooseCertificate(page, /^Asha Verma/i);
+    await page.click('#sign-pdf');
+    await page.waitForFunction(
+      () => document.querySelectorAll('#pdf-signatures li').length === 1 || !document.querySelector('#error').hidden,
+      null,
+      { timeout: 300_000 },
+    );
+    assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-pdf')]);
+    const signed = path.join(tmp, 'large-bill-signed.pdf');
+    await download.saveAs(signed);
+    const validation = await run(
+      PYHANKO,
+      ['sign', 'validate', '--trust', path.join(pki, 'root.pem'), '--trust-replace', '--no-revocation-check', signed],
+      { maxBuffer: 16 << 20 },
+    ).catch((e) => assert.fail(`pyHanko refused the signed PDF:\n${e.stdout}\n${e.stderr}`));
+    assert.match(validation.stdout, /:INTACT:TRUSTED/, validation.stdout);
+    assert.ok(sent['upload.chunk'] >= 5, `uploaded in chunks: ${JSON.stringify(sent)}`);
+    assert.ok(sent['download.read'] >= 5, `downloaded in pieces: ${JSON.stringify(sent)}`);
+  } catch (e) {
     e.message += `\n--- page console ---\n${consoleText()}\n--- mohor output ---\n${agent.output()}`;
     throw e;
   } finally {

@@ -178,9 +178,13 @@ export function watchConsole(page) {
   return () => lines.join('\n');
 }
 
-/** A small valid one-page PDF (text "Office order"), with a correct xref table. */
-export function makePdf(title = 'Office order No. 12/2026') {
-  const content = `BT /F1 18 Tf 72 720 Td (${title}) Tj ET\nBT /F1 12 Tf 72 690 Td (Approved for issue.) Tj ET\n`;
+/**
+ * A valid one-page PDF (text "Office order"), with a correct xref table.
+ * `padding` bytes of no-op operators (`q Q`) make it as large as a test needs.
+ */
+export function makePdf(title = 'Office order No. 12/2026', padding = 0) {
+  const text = `BT /F1 18 Tf 72 720 Td (${title}) Tj ET\nBT /F1 12 Tf 72 690 Td (Approved for issue.) Tj ET\n`;
+  const content = text + 'q Q\n'.repeat(Math.ceil(padding / 4));
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',

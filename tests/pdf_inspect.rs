@@ -35,6 +35,9 @@ fn reports_pages_fields_certification_and_encryption() {
 
     let encrypted = pdf::inspect(&corpus("pyhanko-minimal-aes256.pdf")).unwrap();
     assert!(encrypted.encrypted);
+    let locked = pdf::inspect(&corpus("qpdf-minimal-signed-restricted.pdf")).unwrap();
+    assert!(locked.encrypted);
+    assert_eq!(locked.docmdp, Some(1));
 
     let big = pdf::inspect(&corpus("pdfjs-tracemonkey.pdf")).unwrap();
     assert_eq!(big.page_count, 14);

@@ -136,10 +136,17 @@ pub struct SignedPdf {
 pub fn inspect(input: &Path) -> Result<PdfInfo, PdfError> {
     let mut doc = Document::open(input)?;
     if doc.is_encrypted() {
+        // Field names are encrypted strings, but numbers and names are not:
+        // the page count and a certification level can still be read.
+        let docmdp = doc
+            .catalog()
+            .and_then(|c| fields::docmdp(&mut doc, &c, &[]))
+            .ok()
+            .flatten();
         return Ok(PdfInfo {
             page_count: doc.page_count().unwrap_or(0),
             signature_fields: Vec::new(),
-            docmdp: None,
+            docmdp: docmdp.map(DocMdp::level),
             encrypted: true,
             revisions: doc.xref.sections,
             pdf_version: doc.version.clone().unwrap_or_default(),

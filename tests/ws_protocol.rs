@@ -154,6 +154,21 @@ async fn a_signature_comes_after_progress_notifications_ending_with_done() -> Te
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_certificates_sends_no_progress() -> TestResult {
+    let server = start(limits()).await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    send(
+        &mut ws,
+        json!({"jsonrpc":"2.0","id":1,"method":"certificates.list"}),
+    )
+    .await?;
+    let first = recv(&mut ws).await?;
+    assert_eq!(first["id"], json!(1), "the answer comes first: {first}");
+    assert!(first["result"]["certificates"].is_array());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_reaches_the_backend_typed() -> TestResult {
     let server = start(limits()).await?;
     let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;

@@ -55,6 +55,8 @@ struct Flight {
     seq: u64,
     id: Value,
     cancel: Arc<AtomicBool>,
+    /// Signing requests report progress, ending with `done`; listing does not.
+    reports_progress: bool,
 }
 
 enum End {
@@ -276,12 +278,20 @@ impl Conn {
         self.next_seq += 1;
         let seq = self.next_seq;
         let cancel = Arc::new(AtomicBool::new(false));
+        let reports_progress = matches!(
+            request,
+            Request::SignPdf(_)
+                | Request::SignData(_)
+                | Request::SignHash(_)
+                | Request::SignBatch(_)
+        );
         self.in_flight.insert(
             key(&id),
             Flight {
                 seq,
                 id: id.clone(),
                 cancel: Arc::clone(&cancel),
+                reports_progress,
             },
         );
         let progress_tx = self.events.clone();
@@ -350,23 +360,27 @@ impl Conn {
                     return Vec::new(); // already answered (cancelled)
                 };
                 let id = flight.id;
-                match outcome {
-                    Err(e) => vec![text(failure(&id, &e))],
-                    Ok(Payload::Inline(result)) => vec![
-                        text(progress(&id, protocol::stage::DONE)),
-                        format!(r#"{{"jsonrpc":"2.0","id":{},"result":{}}}"#, id, result),
-                    ],
+                let mut out = Vec::new();
+                let answer = match outcome {
+                    Err(e) => return vec![text(failure(&id, &e))],
+                    Ok(Payload::Inline(result)) => {
+                        format!(r#"{{"jsonrpc":"2.0","id":{},"result":{}}}"#, id, result)
+                    }
                     Ok(Payload::Spooled(s)) => {
                         let size = s.len;
                         match self.transfers.add_download(s) {
-                            Ok(download_id) => vec![
-                                text(progress(&id, protocol::stage::DONE)),
-                                text(success(&id, download_stub(&download_id, size))),
-                            ],
-                            Err(e) => vec![text(failure(&id, &e))],
+                            Ok(download_id) => {
+                                text(success(&id, download_stub(&download_id, size)))
+                            }
+                            Err(e) => return vec![text(failure(&id, &e))],
                         }
                     }
+                };
+                if flight.reports_progress {
+                    out.push(text(progress(&id, protocol::stage::DONE)));
                 }
+                out.push(answer);
+                out
             }
         }
     }

@@ -12,6 +12,14 @@ fn corpus(name: &str) -> PathBuf {
 
 #[test]
 fn reports_pages_fields_certification_and_encryption() {
+    if !corpus("").is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the test corpus is missing"
+        );
+        eprintln!("SKIPPED: the test corpus is missing");
+        return;
+    }
     let two_pages = pdf::inspect(&corpus("pyhanko-minimal-two-pages.pdf")).unwrap();
     assert_eq!(two_pages.page_count, 2);
     assert!(two_pages.signature_fields.is_empty());
@@ -45,6 +53,14 @@ fn reports_pages_fields_certification_and_encryption() {
 
 #[test]
 fn garbage_is_not_a_pdf() {
+    if !corpus("").is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the test corpus is missing"
+        );
+        eprintln!("SKIPPED: the test corpus is missing");
+        return;
+    }
     let e = pdf::inspect(&corpus("qpdf-bad1.pdf")).unwrap_err();
     let e: mohor::Error = e.into();
     assert_eq!(e.reason, mohor::Reason::DocumentRefused);

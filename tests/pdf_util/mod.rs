@@ -20,6 +20,21 @@ pub fn corpus_dir() -> PathBuf {
     common::repo().join("../shared/corpus/pdf")
 }
 
+/// Is the shared corpus there? Missing corpus: loud skip locally, failure in CI.
+pub fn corpus_available() -> bool {
+    if corpus_dir().is_dir() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("the test corpus {} is missing", corpus_dir().display());
+    }
+    eprintln!(
+        "SKIPPED: the test corpus {} is missing",
+        corpus_dir().display()
+    );
+    false
+}
+
 pub fn corpus(name: &str) -> PathBuf {
     corpus_dir().join(name)
 }

@@ -135,10 +135,7 @@ pub(crate) async fn run(
             _ = shutdown.changed() => break End::Shutdown,
         }
     };
-    // Whatever ended the connection, its requests are abandoned.
-    for flight in conn.in_flight.values() {
-        flight.cancel.store(true, Ordering::SeqCst);
-    }
+    // Whatever ended the connection, its requests are abandoned (see `Drop for Conn`).
     drop(conn);
     match end {
         End::Gone | End::Broken => {}
@@ -382,6 +379,16 @@ impl Conn {
                 out.push(answer);
                 out
             }
+        }
+    }
+}
+
+/// Cancels every request still in flight, however the connection ends: a
+/// close, an error, or the task being dropped when the runtime shuts down.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        for flight in self.in_flight.values() {
+            flight.cancel.store(true, Ordering::SeqCst);
         }
     }
 }

@@ -28,11 +28,11 @@ pub mod sign;
 pub mod ui;
 
 pub use error::{Error, Reason, Result};
+pub mod cli;
 pub mod config;
+pub mod pem;
 pub mod protocol;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod token;
-pub mod pem;
-pub mod service;
-pub mod cli;

@@ -7,7 +7,9 @@ use common::*;
 use std::process::Command;
 
 fn openssl_field(cert: &std::path::Path, flag: &str) -> String {
-    let out = run(Command::new("openssl").args(["x509", "-noout", flag, "-in"]).arg(cert));
+    let out = run(Command::new("openssl")
+        .args(["x509", "-noout", flag, "-in"])
+        .arg(cert));
     let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
     t.split_once('=').map(|(_, v)| v.to_string()).unwrap_or(t)
 }
@@ -33,7 +35,11 @@ fn certs_json_lists_every_certificate_with_its_facts_and_usability() {
         assert_eq!(c["subject_cn"], f.cn.as_str(), "{name}");
         assert_eq!(c["issuer_cn"], "Test Class 3 CA 2026", "{name}");
         assert_eq!(c["token"]["label"], f.token.as_str(), "{name}");
-        assert_eq!(c["serial"].as_str().unwrap(), openssl_field(&f.cert, "-serial"), "{name}");
+        assert_eq!(
+            c["serial"].as_str().unwrap(),
+            openssl_field(&f.cert, "-serial"),
+            "{name}"
+        );
         assert_eq!(c["cca_class"], "class3", "{name}");
         assert_eq!(c["cca_class_label"], "Class 3", "{name}");
         let not_after = time::OffsetDateTime::parse(
@@ -43,13 +49,20 @@ fn certs_json_lists_every_certificate_with_its_facts_and_usability() {
         .unwrap();
         let openssl_end = openssl_field(&f.cert, "-enddate");
         let year = not_after.year().to_string();
-        assert!(openssl_end.contains(&year), "{name}: {openssl_end} vs {not_after}");
+        assert!(
+            openssl_end.contains(&year),
+            "{name}: {openssl_end} vs {not_after}"
+        );
         assert_eq!(c["has_key"], true, "{name}");
     }
 
     let by = |name: &str| {
         let id = fx.cert(name).id;
-        certs.iter().find(|c| c["id"] == id.as_str()).unwrap().clone()
+        certs
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap()
+            .clone()
     };
     for name in ["rsa2048", "ec256", "pan", "rsa4096"] {
         assert_eq!(by(name)["usable"], true, "{name}: {:#}", by(name));
@@ -62,22 +75,34 @@ fn certs_json_lists_every_certificate_with_its_facts_and_usability() {
     let enc = by("enc");
     assert_eq!(enc["usable"], false);
     assert_eq!(enc["not_usable"], serde_json::json!(["not-for-signing"]));
-    assert!(enc["not_usable_text"].as_str().unwrap().contains("encryption"));
+    assert!(enc["not_usable_text"]
+        .as_str()
+        .unwrap()
+        .contains("encryption"));
     let expired = by("expired");
     assert_eq!(expired["usable"], false);
     assert_eq!(expired["not_usable"], serde_json::json!(["expired"]));
-    assert!(expired["not_usable_text"].as_str().unwrap().contains("expired"));
+    assert!(expired["not_usable_text"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
     assert_eq!(by("pan")["pan_hash"], fx.pan_hash.as_str());
     assert!(by("rsa2048")["pan_hash"].is_null());
     assert_eq!(by("rsa4096")["key_algorithm"], "RSA-4096");
     assert_eq!(by("ec256")["key_algorithm"], "EC P-256");
 
-    let cas: Vec<_> = certs.iter().filter(|c| c["subject_cn"] == "Test Class 3 CA 2026").collect();
+    let cas: Vec<_> = certs
+        .iter()
+        .filter(|c| c["subject_cn"] == "Test Class 3 CA 2026")
+        .collect();
     assert_eq!(cas.len(), 2);
     for ca in cas {
         assert_eq!(ca["usable"], false);
         assert_eq!(ca["has_key"], false);
-        assert!(ca["not_usable"].as_array().unwrap().contains(&serde_json::json!("no-private-key")));
+        assert!(ca["not_usable"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("no-private-key")));
     }
 }
 
@@ -88,9 +113,18 @@ fn certs_human_output_says_why_a_certificate_cannot_sign() {
     let out = run(mohor(&home, &fx.softhsm2_conf).args(["--module", MODULE, "certs"]));
     assert!(out.status.success(), "{}", text(&out));
     let t = String::from_utf8_lossy(&out.stdout);
-    assert!(t.contains(&format!("{}  Asha Verma  [can sign]", fx.cert("rsa2048").id)), "{t}");
+    assert!(
+        t.contains(&format!(
+            "{}  Asha Verma  [can sign]",
+            fx.cert("rsa2048").id
+        )),
+        "{t}"
+    );
     assert!(t.contains("cannot sign: it has expired"), "{t}");
-    assert!(t.contains("cannot sign: its key usage does not allow signing"), "{t}");
+    assert!(
+        t.contains("cannot sign: its key usage does not allow signing"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -100,14 +134,29 @@ fn tokens_lists_initialised_tokens_and_skips_the_empty_slot() {
     let out = run(mohor(&home, &fx.softhsm2_conf).args(["--module", MODULE, "tokens", "--json"]));
     assert!(out.status.success(), "{}", text(&out));
     let v = json_out(&out);
-    let labels: Vec<&str> = v["tokens"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();
+    let labels: Vec<&str> = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
     assert_eq!(labels.len(), 2, "{v:#}");
     assert!(labels.contains(&"ASHA-EPASS") && labels.contains(&"RAHUL-PROXKEY"));
-    let asha = v["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "ASHA-EPASS").unwrap();
+    let asha = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "ASHA-EPASS")
+        .unwrap();
     assert_eq!(asha["certificates"], 6);
     assert_eq!(asha["pin_min_len"], 4);
     assert_eq!(asha["mohor_wrong_pins"], 0);
-    let module = v["modules"].as_array().unwrap().iter().find(|m| m["path"] == MODULE).unwrap();
+    let module = v["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["path"] == MODULE)
+        .unwrap();
     assert_eq!(module["loaded"], true);
     assert_eq!(module["source"]["kind"], "command-line");
     assert_eq!(v["problems"], serde_json::json!([]));
@@ -119,7 +168,10 @@ fn missing_or_broken_modules_are_reported_with_exit_1_and_do_not_stop_the_others
     let home = test_dir("cli_bad_module");
     let broken = home.join("not-a-driver.so");
     std::fs::write(&broken, b"this is not a shared library").unwrap();
-    for bad in [std::path::PathBuf::from("/nonexistent/libcastle.so.1.0.0"), broken] {
+    for bad in [
+        std::path::PathBuf::from("/nonexistent/libcastle.so.1.0.0"),
+        broken,
+    ] {
         let out = run(mohor(&home, &fx.softhsm2_conf)
             .args(["--module", MODULE, "--module"])
             .arg(&bad)

@@ -16,8 +16,23 @@ pub struct AtomicFile {
     temp: tempfile::NamedTempFile,
 }
 
+/// Who may read the finished file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// A document the person will share: rw-r--r-- (minus the umask's effect
+    /// on later copies; like any file they save).
+    Document,
+    /// Mohor's own state (counters, trusted sites, audit log): owner only.
+    Private,
+}
+
 impl AtomicFile {
+    /// A signed document: readable like any file the person saves.
     pub fn create(target: &Path) -> io::Result<Self> {
+        Self::create_with(target, Visibility::Document)
+    }
+
+    pub fn create_with(target: &Path, visibility: Visibility) -> io::Result<Self> {
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -26,10 +41,21 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{file_name}."))
-            .suffix(".partial")
-            .tempfile_in(&dir)?;
+        let prefix = format!(".{file_name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = match visibility {
+                Visibility::Document => 0o644,
+                Visibility::Private => 0o600,
+            };
+            builder.permissions(fs::Permissions::from_mode(mode));
+        }
+        #[cfg(not(unix))]
+        let _ = visibility;
+        let temp = builder.tempfile_in(&dir)?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp,
@@ -56,9 +82,14 @@ impl Write for AtomicFile {
     }
 }
 
-/// Write `bytes` to `path` atomically.
+/// Write a document to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = AtomicFile::create(path)?;
+    write_atomic_as(path, bytes, Visibility::Document)
+}
+
+/// Write `bytes` to `path` atomically with the given visibility.
+pub fn write_atomic_as(path: &Path, bytes: &[u8], visibility: Visibility) -> io::Result<()> {
+    let mut f = AtomicFile::create_with(path, visibility)?;
     f.write_all(bytes)?;
     f.commit()
 }
@@ -91,6 +122,20 @@ mod tests {
         }
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn documents_are_readable_by_others_and_state_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let doc = dir.path().join("signed.pdf");
+        let state = dir.path().join("pin-counters.json");
+        write_atomic(&doc, b"%PDF").unwrap();
+        write_atomic_as(&state, b"{}", Visibility::Private).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&doc), 0o644);
+        assert_eq!(mode(&state), 0o600);
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl StateStore {
         let path = self.dir.join(name);
         let bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::internal(format!("encode {name}: {e}")))?;
-        crate::atomic::write_atomic(&path, &bytes)
+        crate::atomic::write_atomic_as(&path, &bytes, crate::atomic::Visibility::Private)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))
     }
 
@@ -213,9 +213,11 @@ impl StateStore {
             .map_err(|e| Error::internal(format!("encode audit entry: {e}")))?;
         line.push(b'\n');
         self.locked(|| {
-            let mut f: File = OpenOptions::new()
-                .create(true)
-                .append(true)
+            let mut options = OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f: File = options
                 .open(&path)
                 .map_err(|e| Error::io(format!("cannot open {}", path.display()), &e))?;
             f.write_all(&line)

@@ -74,6 +74,33 @@ fn two_officials_sign_one_note_on_their_tokens_and_every_judge_accepts_both() {
         "the input was modified"
     );
     assert_eq!(s.sim.logins().len(), 2);
+
+    // Signing into a field that is already signed is refused before the PIN.
+    let again = s.dir.join("again.pdf");
+    let o = sign(
+        &s,
+        &b,
+        &again,
+        &fx.cert("pan").id,
+        &["--field", "Signature1"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
+    assert!(!again.exists());
+    assert_eq!(
+        s.sim.logins().len(),
+        2,
+        "a PIN was asked for a signature that cannot be made"
+    );
+    // Signed documents are ordinary files others can read, like any saved file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&b).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+    }
 }
 
 #[test]

@@ -31,6 +31,9 @@ use crate::ui::{
     CertificateChoice, ConsentDecision, ConsentRequest, DocumentSummary, PinRequest, Prompter,
 };
 
+/// `/Contents` room for the dry run that checks a PDF before any dialog.
+const DRY_RUN_CAPACITY: usize = 16 * 1024;
+
 /// Where a request stands; sent to web pages as `progress` notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -683,6 +686,16 @@ impl Agent {
                 "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
             ));
         }
+        // A dry run of the revision (no output, no signer): a field that is
+        // already signed, a box off the page or a certification that forbids
+        // the change is refused now, not after the person typed the PIN.
+        let mut probe = crate::pdf::PdfSignOptions::new("Mohor dry run", "Mohor dry run");
+        probe.field = request.field.clone();
+        probe.visible = request.visible;
+        probe.visible_auto = request.visible_auto;
+        probe.certify = request.certify;
+        probe.contents_capacity = DRY_RUN_CAPACITY;
+        crate::pdf::prepare(input, &probe).map_err(Error::from)?;
         let size = std::fs::metadata(input)
             .map_err(|e| Error::io(format!("cannot read {}", input.display()), &e))?
             .len();

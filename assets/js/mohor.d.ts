@@ -1,7 +1,9 @@
 // Types for mohor.js, the client of the Mohor signing agent. See docs/PROTOCOL.md.
 
 export declare const DEFAULT_PORTS: readonly number[];
-/** Binary inputs up to this size travel inline; larger ones are uploaded in chunks. */
+/** Binary inputs up to this size (6 MiB, per field) travel inline; larger ones are uploaded in
+ *  chunks. One request's inline fields together must stay below 16 MiB as base64 (about 12 MiB
+ *  raw): upload items of a large signBatch / cosign first (docs/PROTOCOL.md, "When to upload"). */
 export declare const INLINE_LIMIT: number;
 export declare const STAGES: readonly Stage[];
 
@@ -72,7 +74,8 @@ export interface ConnectOptions {
 
 export interface CallOptions {
   onProgress?: (stage: Stage) => void;
-  /** Aborting sends `cancel`; the call then rejects with USER_CANCELLED. */
+  /** Aborting sends `cancel`; the call then rejects with USER_CANCELLED at once. A Mohor window
+   *  already open stays open until the person closes it (docs/PROTOCOL.md, "Cancelling"). */
   signal?: AbortSignal;
 }
 
@@ -99,7 +102,7 @@ export interface CertificateFilter {
   pan?: string;
 }
 
-/** As listed by the agent; fields beyond `id`, `subject`, `issuer` may grow. */
+/** As listed by the agent; every field is described in docs/PROTOCOL.md, "Certificate entries". */
 export interface Certificate {
   id: string;
   subject: string;
@@ -110,7 +113,10 @@ export interface Certificate {
   keyUsage?: string[];
   ccaClass?: string | null;
   token?: { label: string; serial: string };
+  /** True only if the certificate can sign now. Filters do not hide unusable certificates
+   *  (e.g. the encryption certificate beside the signing one): always check this. */
   usable?: boolean;
+  /** Why not, for a person; '' when usable. */
   notUsableText?: string;
   [more: string]: unknown;
 }
@@ -182,6 +188,8 @@ export declare class Mohor {
   signData(params: SignDataParams, opts?: UploadOptions): Promise<SignatureResult>;
   signHash(params: SignHashParams, opts?: CallOptions): Promise<SignatureResult>;
   signBatch(items: BatchItem[], opts?: UploadOptions): Promise<BatchResult>;
+  /** Not available in this version: hello's capabilities lack 'verify', and the call rejects
+   *  with INVALID_REQUEST (code -32602). */
   verify(params: { document: Bytes | UploadRef; data?: Bytes | UploadRef }, opts?: UploadOptions): Promise<unknown>;
   /** Uploads bytes in chunks; the id is used once as `{upload: id}` in a binary field. */
   upload(bytes: Uint8Array, onUpload?: (sentBytes: number, totalBytes: number) => void): Promise<string>;

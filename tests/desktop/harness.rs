@@ -75,6 +75,18 @@ fn display_taken(n: u32) -> bool {
 
 /// Starts Xvfb on a free display. `None` means "skip": only when the tools
 /// are missing and `CI` is unset. In CI a missing tool fails the test.
+/// True once the X server on `name` answers a request.
+fn display_answers(name: &str) -> bool {
+    Command::new("xdotool")
+        .arg("getdisplaygeometry")
+        .env("DISPLAY", name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
 pub fn start_display() -> Option<Display> {
     let missing: Vec<&str> = ["Xvfb", "xdotool", "import"]
         .into_iter()
@@ -110,7 +122,10 @@ pub fn start_display() -> Option<Display> {
         };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            if socket.exists() {
+            // The socket appears before the server accepts clients; a GTK
+            // client that connects too early fails and the test would wait
+            // for a window that never comes. Ask the server itself.
+            if socket.exists() && display_answers(&name) {
                 return Some(Display { name, xvfb });
             }
             if let Ok(Some(_)) = xvfb.try_wait() {

@@ -8,8 +8,13 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOHOR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // cryptoki logs every mechanism number it has no name for at
+                // error level; that is noise for a person, not a failure.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,cryptoki::mechanism=off")
+                }),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = mohor::cli::run(cli) {

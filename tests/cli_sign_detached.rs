@@ -6,18 +6,6 @@ use common::*;
 use serde_json::json;
 use std::process::Command;
 
-fn pyhanko_detached(p7s: &std::path::Path, data: &std::path::Path, root: &std::path::Path) -> Option<(bool, String)> {
-    let py = pyhanko()?;
-    let out = run(Command::new(py)
-        .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--trust"])
-        .arg(root)
-        .arg("--detached")
-        .arg(p7s)
-        .arg(data));
-    let t = text(&out);
-    Some((out.status.success() && t.contains("INTACT") && t.contains("TRUSTED") && !t.contains("UNTRUSTED"), t))
-}
-
 #[test]
 fn rsa2048_rsa4096_and_p256_on_the_token_verify_and_one_changed_byte_fails() {
     if !have_tool("openssl") {
@@ -41,12 +29,21 @@ fn rsa2048_rsa4096_and_p256_on_the_token_verify_and_one_changed_byte_fails() {
         let mut bytes = std::fs::read(&data).unwrap();
         bytes[10] ^= 0x20;
         std::fs::write(&changed, bytes).unwrap();
-        assert!(!openssl_verify_detached(&out, &changed, &fx.root).status.success(), "{name}");
+        assert!(
+            !openssl_verify_detached(&out, &changed, &fx.root)
+                .status
+                .success(),
+            "{name}"
+        );
         if let Some((ok, t)) = pyhanko_detached(&out, &changed, &fx.root) {
             assert!(!ok, "{name}: pyHanko accepted changed data: {t}");
         }
     }
-    assert_eq!(hex_sha256(&std::fs::read(&data).unwrap()), before, "input changed");
+    assert_eq!(
+        hex_sha256(&std::fs::read(&data).unwrap()),
+        before,
+        "input changed"
+    );
 }
 
 #[test]
@@ -58,17 +55,33 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
     let s = SimSetup::new("detached_cosign", json!({}));
     let data = s.dir.join("minutes.txt");
     std::fs::write(&data, b"Minutes of the purchase committee, 23 Nov 2026").unwrap();
-    let (a, b, c) = (s.dir.join("a.p7s"), s.dir.join("ab.p7s"), s.dir.join("abc.p7s"));
-    assert!(s.sign_detached(&data, &a, &fx.cert("rsa2048").id, &fx.user_pin).status.success());
+    let (a, b, c) = (
+        s.dir.join("a.p7s"),
+        s.dir.join("ab.p7s"),
+        s.dir.join("abc.p7s"),
+    );
+    assert!(s
+        .sign_detached(&data, &a, &fx.cert("rsa2048").id, &fx.user_pin)
+        .status
+        .success());
     for (old, new, name) in [(&a, &b, "ec256"), (&b, &c, "rsa4096")] {
-        let mut cmd = s.mohor(&["--pin-stdin", "sign", "--detached", "--cert", &fx.cert(name).id, "--cosign"]);
+        let mut cmd = s.mohor(&[
+            "--pin-stdin",
+            "sign",
+            "--detached",
+            "--cert",
+            &fx.cert(name).id,
+            "--cosign",
+        ]);
         cmd.arg(old).arg(&data).arg("-o").arg(new);
         let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
         assert!(o.status.success(), "{name}: {}", text(&o));
     }
     let v = openssl_verify_detached(&c, &data, &fx.root);
     assert!(v.status.success(), "{}", text(&v));
-    let infos = |p: &std::path::Path| mohor::sign::cms::raw_signer_infos(&std::fs::read(p).unwrap()).unwrap();
+    let infos = |p: &std::path::Path| {
+        mohor::sign::cms::raw_signer_infos(&std::fs::read(p).unwrap()).unwrap()
+    };
     let (ia, ib, ic) = (infos(&a), infos(&b), infos(&c));
     assert_eq!((ia.len(), ib.len(), ic.len()), (1, 2, 3));
     assert_eq!(ic[0], ia[0]);
@@ -76,20 +89,53 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
     // openssl names all three signers.
     let certs = s.dir.join("signers.pem");
     let o = run(Command::new("openssl")
-        .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-in"])
-        .arg(&c).arg("-content").arg(&data).arg("-signer").arg(&certs).arg("-out").arg("/dev/null"));
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-noverify",
+            "-in",
+        ])
+        .arg(&c)
+        .arg("-content")
+        .arg(&data)
+        .arg("-signer")
+        .arg(&certs)
+        .arg("-out")
+        .arg("/dev/null"));
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(&certs).unwrap().matches("BEGIN CERTIFICATE").count(), 3);
+    assert_eq!(
+        std::fs::read_to_string(&certs)
+            .unwrap()
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        3
+    );
 
-    // Co-signing a different file is refused and leaves nothing behind.
+    // Co-signing a different file is refused before the PIN and leaves nothing behind.
+    let logins_before = s.sim.logins().len();
     let other = s.dir.join("other.txt");
     std::fs::write(&other, b"something else").unwrap();
-    let mut cmd = s.mohor(&["--pin-stdin", "sign", "--detached", "--cert", &fx.cert("pan").id, "--cosign"]);
+    let mut cmd = s.mohor(&[
+        "--pin-stdin",
+        "sign",
+        "--detached",
+        "--cert",
+        &fx.cert("pan").id,
+        "--cosign",
+    ]);
     cmd.arg(&c).arg(&other).arg("-o").arg(s.dir.join("bad.p7s"));
     let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", text(&o));
     assert!(!s.dir.join("bad.p7s").exists());
+    assert_eq!(
+        s.sim.logins().len(),
+        logins_before,
+        "a PIN was spent on a refused co-signature"
+    );
 }
 
 #[test]
@@ -98,11 +144,18 @@ fn expired_and_encryption_only_certificates_are_refused_before_any_pin() {
     let s = SimSetup::new("detached_refused", json!({}));
     let data = s.dir.join("d.txt");
     std::fs::write(&data, b"d").unwrap();
-    for (name, why) in [("expired", "it has expired"), ("enc", "does not allow signing")] {
+    for (name, why) in [
+        ("expired", "it has expired"),
+        ("enc", "does not allow signing"),
+    ] {
         let out = s.dir.join("o.p7s");
         let o = s.sign_detached(&data, &out, &fx.cert(name).id, &fx.user_pin);
         assert_eq!(o.status.code(), Some(1));
-        assert!(stderr(&o).contains("CERTIFICATE_NOT_USABLE"), "{name}: {}", text(&o));
+        assert!(
+            stderr(&o).contains("CERTIFICATE_NOT_USABLE"),
+            "{name}: {}",
+            text(&o)
+        );
         assert!(stderr(&o).contains(why), "{name}: {}", text(&o));
         assert!(!out.exists());
     }
@@ -125,7 +178,12 @@ fn without_the_combined_mechanisms_mohor_hashes_itself_and_still_verifies() {
         let out = s.dir.join(format!("{name}.p7s"));
         let o = s.sign_detached(&data, &out, &fx.cert(name).id, &fx.user_pin);
         assert!(o.status.success(), "{name}: {}", text(&o));
-        assert!(openssl_verify_detached(&out, &data, &fx.root).status.success(), "{name}");
+        assert!(
+            openssl_verify_detached(&out, &data, &fx.root)
+                .status
+                .success(),
+            "{name}"
+        );
     }
     assert!(s.sim.errors().is_empty(), "{}", s.sim.errors());
 }
@@ -140,7 +198,11 @@ fn output_over_the_input_or_several_candidate_certificates_are_clear_errors() {
     c.arg(&data).arg("-o").arg(&data);
     let o = run_with_stdin(&mut c, "123456\n");
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("the output file is the input file"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("the output file is the input file"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(std::fs::read(&data).unwrap(), b"keep me");
 
     let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
@@ -148,7 +210,10 @@ fn output_over_the_input_or_several_candidate_certificates_are_clear_errors() {
     let o = run_with_stdin(&mut c, "123456\n");
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("NO_MATCHING_CERTIFICATE") && e.contains("--cert"), "{e}");
+    assert!(
+        e.contains("NO_MATCHING_CERTIFICATE") && e.contains("--cert"),
+        "{e}"
+    );
     assert!(e.contains(&fx.cert("rsa4096").id), "{e}");
     assert_eq!(s.sim.logins().len(), 0);
 }

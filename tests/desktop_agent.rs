@@ -23,6 +23,8 @@ mod common;
 mod ws;
 #[path = "desktop_agent/x11.rs"]
 mod x11;
+#[path = "common/xvfb.rs"]
+mod xvfb;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -13,6 +13,8 @@
 mod harness;
 #[path = "desktop/scenarios.rs"]
 mod scenarios;
+#[path = "common/xvfb.rs"]
+mod xvfb;
 
 use std::time::Duration;
 

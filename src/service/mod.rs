@@ -95,6 +95,26 @@ pub struct PdfRequest {
     pub certify: bool,
 }
 
+impl PdfRequest {
+    /// The PDF layer's options for this request and signer.
+    pub fn options(
+        &self,
+        signer_name: &str,
+        issuer_name: &str,
+        signing_time: time::OffsetDateTime,
+    ) -> crate::pdf::PdfSignOptions {
+        let mut opts = crate::pdf::PdfSignOptions::new(signer_name, issuer_name);
+        opts.signing_time = signing_time;
+        opts.reason = self.reason.clone();
+        opts.location = self.location.clone();
+        opts.field = self.field.clone();
+        opts.visible = self.visible;
+        opts.visible_auto = self.visible_auto;
+        opts.certify = self.certify;
+        opts
+    }
+}
+
 /// One row of `mohor pin status`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PinStatus {
@@ -587,43 +607,15 @@ impl Agent {
         display_name: &str,
         cosign: Option<&[u8]>,
     ) -> Result<Signed<Vec<u8>>> {
-        let size = std::fs::metadata(data)
-            .map_err(|e| Error::io(format!("cannot read {}", data.display()), &e))?
-            .len();
-        let fingerprint = hex::encode(digest_file(data, DigestAlgorithm::Sha256)?);
-        let doc = DocumentSummary {
-            name: display_name.to_string(),
-            kind: crate::ui::DocumentKind::Data,
-            size,
-            pages: None,
-            fingerprint_hex: fingerprint.clone(),
-        };
+        if let Some(existing) = cosign {
+            check_cosign(data, existing)?;
+        }
+        let doc = summarize(data, display_name, crate::ui::DocumentKind::Data, None)?;
+        let fingerprint = doc.fingerprint_hex.clone();
         let now = self.clock.now();
         let digest = self.config.digest;
         let result = self.with_signer(who, certificate_id, vec![doc], digest, |signer, _| {
-            let profile = CmsProfile::cades(now);
-            let der = match cosign {
-                None => {
-                    let d = digest_file(data, signer.algorithm().digest())?;
-                    cms::sign_digest(signer, &d, &profile)?
-                }
-                Some(existing) => {
-                    let mut failure = None;
-                    let mut digest_of = |alg: DigestAlgorithm| match digest_file(data, alg) {
-                        Ok(d) => d,
-                        Err(e) => {
-                            failure = Some(e);
-                            Vec::new()
-                        }
-                    };
-                    let out = cms::cosign(existing, signer, &mut digest_of, &profile);
-                    if let Some(e) = failure {
-                        return Err(e);
-                    }
-                    out?
-                }
-            };
-            Ok(der)
+            detached_cms(signer, data, cosign, &CmsProfile::cades(now))
         });
         self.audit(who, "sign.data", display_name, &fingerprint, &result);
         result
@@ -672,41 +664,14 @@ impl Agent {
         display_name: &str,
         request: &PdfRequest,
     ) -> Result<Signed<crate::pdf::SignedPdf>> {
-        let info = crate::pdf::inspect(input).map_err(Error::from)?;
-        if info.encrypted {
-            return Err(Error::new(
-                Reason::DocumentRefused,
-                "the PDF is encrypted; Mohor cannot sign it without the password",
-            )
-            .with_hint("ask the sender for an unencrypted copy"));
-        }
-        if info.docmdp == Some(1) {
-            return Err(Error::new(
-                Reason::DocumentRefused,
-                "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
-            ));
-        }
-        // A dry run of the revision (no output, no signer): a field that is
-        // already signed, a box off the page or a certification that forbids
-        // the change is refused now, not after the person typed the PIN.
-        let mut probe = crate::pdf::PdfSignOptions::new("Mohor dry run", "Mohor dry run");
-        probe.field = request.field.clone();
-        probe.visible = request.visible;
-        probe.visible_auto = request.visible_auto;
-        probe.certify = request.certify;
-        probe.contents_capacity = DRY_RUN_CAPACITY;
-        crate::pdf::prepare(input, &probe).map_err(Error::from)?;
-        let size = std::fs::metadata(input)
-            .map_err(|e| Error::io(format!("cannot read {}", input.display()), &e))?
-            .len();
-        let fingerprint = hex::encode(digest_file(input, DigestAlgorithm::Sha256)?);
-        let doc = DocumentSummary {
-            name: display_name.to_string(),
-            kind: crate::ui::DocumentKind::Pdf,
-            size,
-            pages: Some(info.page_count),
-            fingerprint_hex: fingerprint.clone(),
-        };
+        let info = check_pdf(input, request, self.clock.now())?;
+        let doc = summarize(
+            input,
+            display_name,
+            crate::ui::DocumentKind::Pdf,
+            Some(info.page_count),
+        )?;
+        let fingerprint = doc.fingerprint_hex.clone();
         let now = self.clock.now();
         let result = self.with_signer(
             who,
@@ -714,15 +679,7 @@ impl Agent {
             vec![doc],
             self.config.digest,
             |signer, cert| {
-                let mut opts =
-                    crate::pdf::PdfSignOptions::new(&cert.facts.subject_cn, &cert.facts.issuer_cn);
-                opts.signing_time = now;
-                opts.reason = request.reason.clone();
-                opts.location = request.location.clone();
-                opts.field = request.field.clone();
-                opts.visible = request.visible;
-                opts.visible_auto = request.visible_auto;
-                opts.certify = request.certify;
+                let opts = request.options(&cert.facts.subject_cn, &cert.facts.issuer_cn, now);
                 crate::pdf::sign_file(input, output, signer, &opts).map_err(Error::from)
             },
         );
@@ -770,6 +727,103 @@ fn not_usable(c: &CertificateEntry) -> Error {
         ),
     )
     .with_hint("choose a signing certificate that is valid today; `mohor certs` lists them")
+}
+
+/// What the consent dialog shows about a file: name, kind, size, pages, SHA-256.
+pub fn summarize(
+    path: &Path,
+    name: &str,
+    kind: crate::ui::DocumentKind,
+    pages: Option<u32>,
+) -> Result<DocumentSummary> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?
+        .len();
+    Ok(DocumentSummary {
+        name: name.to_string(),
+        kind,
+        size,
+        pages,
+        fingerprint_hex: hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
+    })
+}
+
+/// A detached CAdES signature over the file `data`, or a co-signature added
+/// to `existing` (every earlier signer is checked against the same file).
+pub fn detached_cms(
+    signer: &mut dyn Signer,
+    data: &Path,
+    existing: Option<&[u8]>,
+    profile: &CmsProfile,
+) -> Result<Vec<u8>> {
+    match existing {
+        None => {
+            let d = digest_file(data, signer.algorithm().digest())?;
+            Ok(cms::sign_digest(signer, &d, profile)?)
+        }
+        Some(existing) => with_file_digests(data, |digest_of| {
+            Ok(cms::cosign(existing, signer, digest_of, profile)?)
+        }),
+    }
+}
+
+/// Run `f` with a digest callback over the file `data` for CMS code that
+/// cannot fail through its callback: the first read error wins over `f`'s
+/// outcome.
+fn with_file_digests<T>(
+    data: &Path,
+    f: impl FnOnce(&mut dyn FnMut(DigestAlgorithm) -> Vec<u8>) -> Result<T>,
+) -> Result<T> {
+    let mut failure = None;
+    let mut digest_of = |alg: DigestAlgorithm| match digest_file(data, alg) {
+        Ok(d) => d,
+        Err(e) => {
+            failure.get_or_insert(e);
+            Vec::new()
+        }
+    };
+    let out = f(&mut digest_of);
+    match failure {
+        Some(e) => Err(e),
+        None => out,
+    }
+}
+
+/// Refuse, before any dialog, a co-signature over other data than the
+/// earlier signers signed.
+pub fn check_cosign(data: &Path, existing: &[u8]) -> Result<()> {
+    with_file_digests(data, |digest_of| {
+        Ok(cms::check_cosign_content(existing, digest_of)?)
+    })
+}
+
+/// A PDF Mohor can sign as asked: not encrypted, not certified against
+/// changes, and a dry run of the revision (no output, no signer) succeeds —
+/// so an already-signed field, a box off the page or a forbidding
+/// certification never costs a PIN.
+pub fn check_pdf(
+    input: &Path,
+    request: &PdfRequest,
+    now: time::OffsetDateTime,
+) -> Result<crate::pdf::PdfInfo> {
+    let info = crate::pdf::inspect(input).map_err(Error::from)?;
+    if info.encrypted {
+        return Err(Error::new(
+            Reason::DocumentRefused,
+            "the PDF is encrypted; Mohor cannot sign it without the password",
+        )
+        .with_hint("ask the sender for an unencrypted copy"));
+    }
+    if info.docmdp == Some(1) {
+        return Err(Error::new(
+            Reason::DocumentRefused,
+            "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
+        ));
+    }
+    let mut probe = request.options("Mohor dry run", "Mohor dry run", now);
+    probe.contents_capacity = DRY_RUN_CAPACITY;
+    crate::pdf::prepare(input, &probe).map_err(Error::from)?;
+    Ok(info)
 }
 
 /// Digest of a file, streamed (never loads it whole).

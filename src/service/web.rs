@@ -51,6 +51,14 @@ fn blob_path(blob: &Blob, dir: &Path, name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Name the batch item (1-based, as people count) in an error.
+fn item_error(index: usize, e: Error) -> Error {
+    Error {
+        message: format!("item {}: {}", index + 1, e.message),
+        ..e
+    }
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -255,14 +263,9 @@ impl WebBackend {
             let (cert, summary, input) = match item {
                 BatchItem::Pdf(p) => {
                     let input = blob_path(&p.document, dir.path(), &format!("{i}.pdf"))?;
-                    let info = crate::pdf::inspect(&input).map_err(Error::from)?;
-                    if info.encrypted || info.docmdp == Some(1) {
-                        return Err(Error::new(
-                            Reason::DocumentRefused,
-                            format!("item {}: the PDF cannot be signed (encrypted or certified against changes)", i + 1),
-                        ));
-                    }
-                    let s = summary(
+                    let info = super::check_pdf(&input, &Self::pdf_request(p), self.agent.now())
+                        .map_err(|e| item_error(i, e))?;
+                    let s = super::summarize(
                         &input,
                         &display_name(&p.file_name),
                         crate::ui::DocumentKind::Pdf,
@@ -272,7 +275,11 @@ impl WebBackend {
                 }
                 BatchItem::Data(d) => {
                     let input = blob_path(&d.data, dir.path(), &format!("{i}.bin"))?;
-                    let s = summary(
+                    if let Some(existing) = &d.cosign {
+                        super::check_cosign(&input, &existing.to_vec()?)
+                            .map_err(|e| item_error(i, e))?;
+                    }
+                    let s = super::summarize(
                         &input,
                         &format!("data item {}", i + 1),
                         crate::ui::DocumentKind::Data,
@@ -322,17 +329,11 @@ impl WebBackend {
                 for (i, (item, input)) in items.iter().zip(&prepared).enumerate() {
                     let value = match (item, input) {
                         (BatchItem::Pdf(p), Some(input)) => {
-                            let req = Self::pdf_request(p);
-                            let mut opts = crate::pdf::PdfSignOptions::new(
+                            let opts = Self::pdf_request(p).options(
                                 &cert.facts.subject_cn,
                                 &cert.facts.issuer_cn,
+                                now,
                             );
-                            opts.signing_time = now;
-                            opts.reason = req.reason;
-                            opts.location = req.location;
-                            opts.visible = req.visible;
-                            opts.visible_auto = req.visible_auto;
-                            opts.certify = req.certify;
                             let out = dir.path().join(format!("{i}.signed.pdf"));
                             let r = crate::pdf::sign_file(input, &out, signer, &opts)
                                 .map_err(Error::from)?;
@@ -341,35 +342,16 @@ impl WebBackend {
                             json!({"document": b64(&bytes), "field": r.field_name})
                         }
                         (BatchItem::Data(d), Some(input)) => {
-                            let profile = crate::sign::cms::CmsProfile::cades(now);
-                            let der = match &d.cosign {
-                                None => {
-                                    let dg =
-                                        super::digest_file(input, signer.algorithm().digest())?;
-                                    crate::sign::cms::sign_digest(signer, &dg, &profile)?
-                                }
-                                Some(existing) => {
-                                    let existing = existing.to_vec()?;
-                                    let mut failure = None;
-                                    let mut digest_of = |alg| match super::digest_file(input, alg) {
-                                        Ok(d) => d,
-                                        Err(e) => {
-                                            failure = Some(e);
-                                            Vec::new()
-                                        }
-                                    };
-                                    let out = crate::sign::cms::cosign(
-                                        &existing,
-                                        signer,
-                                        &mut digest_of,
-                                        &profile,
-                                    );
-                                    if let Some(e) = failure {
-                                        return Err(e);
-                                    }
-                                    out?
-                                }
+                            let existing = match &d.cosign {
+                                Some(blob) => Some(blob.to_vec()?),
+                                None => None,
                             };
+                            let der = super::detached_cms(
+                                signer,
+                                input,
+                                existing.as_deref(),
+                                &crate::sign::cms::CmsProfile::cades(now),
+                            )?;
                             json!({"signature": b64(&der)})
                         }
                         (BatchItem::Hash(h), _) => {
@@ -393,27 +375,6 @@ impl WebBackend {
             "certificateId": signed.certificate_id,
         }))
     }
-}
-
-fn summary(
-    path: &Path,
-    name: &str,
-    kind: crate::ui::DocumentKind,
-    pages: Option<u32>,
-) -> Result<crate::ui::DocumentSummary> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io("cannot read the document", &e))?
-        .len();
-    Ok(crate::ui::DocumentSummary {
-        name: name.to_string(),
-        kind,
-        size,
-        pages,
-        fingerprint_hex: hex::encode(super::digest_file(
-            path,
-            crate::sign::DigestAlgorithm::Sha256,
-        )?),
-    })
 }
 
 impl Backend for WebBackend {

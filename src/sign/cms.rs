@@ -140,23 +140,7 @@ pub fn cosign(
 ) -> Result<Vec<u8>, CmsError> {
     let mut parts = SignedDataParts::parse(existing)?;
     let new_cert = signer.certificate().to_vec();
-    for (index, raw) in parts.signer_infos.iter().enumerate() {
-        let info = SignerInfo::from_der(raw).map_err(|e| CmsError::BadExisting(e.to_string()))?;
-        let alg = DigestAlgorithm::from_oid(&info.digest_alg.oid).ok_or_else(|| {
-            CmsError::BadExisting(format!(
-                "signer {index} uses unsupported digest {}",
-                info.digest_alg.oid
-            ))
-        })?;
-        let signed = message_digest_attribute(&info)
-            .ok_or_else(|| CmsError::BadExisting(format!("signer {index} has no messageDigest")))?;
-        if signed != digest_of(alg) {
-            return Err(CmsError::ContentMismatch { index });
-        }
-        if signer_matches_certificate(&info, &new_cert)? {
-            return Err(CmsError::AlreadySigned);
-        }
-    }
+    check_existing_signers(&parts, Some(&new_cert), digest_of)?;
     let digest = signer.algorithm().digest();
     let content_digest = digest_of(digest);
     let signer_info = build_signer_info(signer, &content_digest, profile)?;
@@ -173,6 +157,45 @@ pub fn cosign(
     }
     parts.signer_infos.push(signer_info);
     parts.to_content_info()
+}
+
+/// Check, before anyone is asked for a PIN, that `existing` is a detached
+/// SignedData whose every signer signed the content `digest_of` describes.
+pub fn check_cosign_content(
+    existing: &[u8],
+    digest_of: &mut dyn FnMut(DigestAlgorithm) -> Vec<u8>,
+) -> Result<(), CmsError> {
+    let parts = SignedDataParts::parse(existing)?;
+    check_existing_signers(&parts, None, digest_of)
+}
+
+/// Every earlier signer signed this content (and, with `new_cert`, none of
+/// them is the certificate about to sign).
+fn check_existing_signers(
+    parts: &SignedDataParts,
+    new_cert: Option<&[u8]>,
+    digest_of: &mut dyn FnMut(DigestAlgorithm) -> Vec<u8>,
+) -> Result<(), CmsError> {
+    for (index, raw) in parts.signer_infos.iter().enumerate() {
+        let info = SignerInfo::from_der(raw).map_err(|e| CmsError::BadExisting(e.to_string()))?;
+        let alg = DigestAlgorithm::from_oid(&info.digest_alg.oid).ok_or_else(|| {
+            CmsError::BadExisting(format!(
+                "signer {index} uses unsupported digest {}",
+                info.digest_alg.oid
+            ))
+        })?;
+        let signed = message_digest_attribute(&info)
+            .ok_or_else(|| CmsError::BadExisting(format!("signer {index} has no messageDigest")))?;
+        if signed != digest_of(alg) {
+            return Err(CmsError::ContentMismatch { index });
+        }
+        if let Some(cert) = new_cert {
+            if signer_matches_certificate(&info, cert)? {
+                return Err(CmsError::AlreadySigned);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Upper bound of the DER size `sign_digest` produces for this signer (sizes

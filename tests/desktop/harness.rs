@@ -5,7 +5,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -18,125 +17,7 @@ pub const CHILD_TEST: &str = "desktop_child_entry";
 /// How long a dialog may take to appear (cold GTK start on a busy machine).
 const APPEAR: Duration = Duration::from_secs(60);
 
-static NEXT_DISPLAY: AtomicU32 = AtomicU32::new(97);
-
-fn tool_exists(name: &str) -> bool {
-    Command::new(name)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|_| true)
-        .unwrap_or(false)
-}
-
-/// A private X server; killed when dropped.
-pub struct Display {
-    pub name: String,
-    xvfb: Child,
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        stop_xvfb(&mut self.xvfb);
-    }
-}
-
-/// SIGTERM first, so Xvfb removes its lock file and socket; SIGKILL if it
-/// does not go.
-fn stop_xvfb(xvfb: &mut Child) {
-    let _ = Command::new("kill")
-        .arg(xvfb.id().to_string())
-        .stderr(Stdio::null())
-        .status();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
-        if let Ok(Some(_)) = xvfb.try_wait() {
-            return;
-        }
-        sleep(Duration::from_millis(50));
-    }
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
-}
-
-/// Is display `n` held by a live X server? A lock file whose process is gone
-/// is stale (Xvfb itself replaces it).
-fn display_taken(n: u32) -> bool {
-    let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
-    match std::fs::read_to_string(&lock) {
-        Ok(pid) => match pid.trim().parse::<u32>() {
-            Ok(pid) => Path::new(&format!("/proc/{pid}")).exists(),
-            Err(_) => true,
-        },
-        Err(_) => false,
-    }
-}
-
-/// Starts Xvfb on a free display. `None` means "skip": only when the tools
-/// are missing and `CI` is unset. In CI a missing tool fails the test.
-/// True once the X server on `name` answers a request.
-fn display_answers(name: &str) -> bool {
-    Command::new("xdotool")
-        .arg("getdisplaygeometry")
-        .env("DISPLAY", name)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-pub fn start_display() -> Option<Display> {
-    let missing: Vec<&str> = ["Xvfb", "xdotool", "import"]
-        .into_iter()
-        .filter(|t| !tool_exists(t))
-        .collect();
-    if !missing.is_empty() {
-        let message = format!(
-            "desktop dialog tests need {} (apt-get install xvfb xdotool imagemagick)",
-            missing.join(", ")
-        );
-        if std::env::var_os("CI").is_some() {
-            panic!("{message}; they must run in CI");
-        }
-        eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
-        return None;
-    }
-    for _ in 0..40 {
-        let n = NEXT_DISPLAY.fetch_add(1, Ordering::SeqCst);
-        if display_taken(n) {
-            continue;
-        }
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-        // A stale socket from a killed server would look like a live one.
-        let _ = std::fs::remove_file(&socket);
-        let name = format!(":{n}");
-        let Ok(mut xvfb) = Command::new("Xvfb")
-            .args([&name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        else {
-            continue;
-        };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            // The socket appears before the server accepts clients; a GTK
-            // client that connects too early fails and the test would wait
-            // for a window that never comes. Ask the server itself.
-            if socket.exists() && display_answers(&name) {
-                return Some(Display { name, xvfb });
-            }
-            if let Ok(Some(_)) = xvfb.try_wait() {
-                break; // taken by someone else; try the next number
-            }
-            sleep(Duration::from_millis(50));
-        }
-        stop_xvfb(&mut xvfb);
-    }
-    panic!("could not start Xvfb on any display from :97 on");
-}
+pub use crate::xvfb::{start_display, Display};
 
 /// The dialog process: this test binary, running [`CHILD_TEST`].
 pub struct DialogProcess {

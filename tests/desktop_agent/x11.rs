@@ -3,109 +3,16 @@
 //! `tests/desktop/harness.rs`, but for windows of any process (here the
 //! desktop agent itself), with screenshots named by the caller.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
+
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 /// How long a dialog may take to appear (cold GTK start on a busy machine).
 pub const APPEAR: Duration = Duration::from_secs(60);
 
-fn tool_exists(name: &str) -> bool {
-    Command::new(name)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-/// A private X server; stopped when dropped.
-pub struct Display {
-    pub name: String,
-    xvfb: Child,
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        // SIGTERM (by this child's pid) first, so Xvfb removes its lock file
-        // and socket; SIGKILL if it does not go.
-        let _ = Command::new("kill")
-            .arg(self.xvfb.id().to_string())
-            .stderr(Stdio::null())
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.xvfb.try_wait() {
-                return;
-            }
-            sleep(Duration::from_millis(50));
-        }
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
-    }
-}
-
-/// Starts Xvfb on a display it picks itself (`-displayfd`: no race with
-/// other tests choosing numbers). `None` means "skip": only when a tool is
-/// missing and `CI` is unset; in CI a missing tool fails the test.
-pub fn start_display() -> Option<Display> {
-    let missing: Vec<&str> = ["Xvfb", "xdotool", "import"]
-        .into_iter()
-        .filter(|t| !tool_exists(t))
-        .collect();
-    if !missing.is_empty() {
-        let message = format!(
-            "the desktop agent test needs {} (apt-get install xvfb xdotool imagemagick)",
-            missing.join(", ")
-        );
-        if std::env::var_os("CI").is_some() {
-            panic!("{message}; it must run in CI");
-        }
-        eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
-        return None;
-    }
-    // Xvfb writes the display number to fd 1 once it accepts clients.
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start Xvfb");
-    let stdout = xvfb.stdout.take().expect("Xvfb stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let number = rx
-        .recv_timeout(Duration::from_secs(30))
-        .ok()
-        .and_then(|line| line.trim().parse::<u32>().ok());
-    match number {
-        Some(n) => Some(Display {
-            name: format!(":{n}"),
-            xvfb,
-        }),
-        None => {
-            let _ = xvfb.kill();
-            let _ = xvfb.wait();
-            panic!("Xvfb did not report a display number within 30 s");
-        }
-    }
-}
+pub use crate::xvfb::{start_display, Display};
 
 impl Display {
     fn xdotool(&self, args: &[&str]) -> String {

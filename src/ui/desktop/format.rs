@@ -158,11 +158,13 @@ pub fn timeout_note(d: Duration, what_happens: &str) -> String {
     )
 }
 
-/// "Tries left before the token is blocked: 3", when known.
+/// "Tries left: 3", when known. The number counts down to whichever comes
+/// first, Mohor's own stop or the token's block, so the line names neither;
+/// the warning sentence beside it says which one is near.
 pub fn attempts_line(attempts_left: Option<u32>) -> Option<String> {
     attempts_left.map(|n| match n {
-        1 => "This is the last try before the token is blocked.".to_owned(),
-        n => format!("Tries left before the token is blocked: {n}"),
+        1 => "This is your last try.".to_owned(),
+        n => format!("Tries left: {n}"),
     })
 }
 
@@ -341,10 +343,7 @@ mod tests {
         assert!(pin_warning_text(&r).is_some_and(|t| t.contains("last try")));
         r.warning_text = "Careful.".into();
         assert_eq!(pin_warning_text(&r).as_deref(), Some("Careful."));
-        assert_eq!(
-            attempts_line(Some(3)).as_deref(),
-            Some("Tries left before the token is blocked: 3")
-        );
+        assert_eq!(attempts_line(Some(3)).as_deref(), Some("Tries left: 3"));
         assert_eq!(attempts_line(None), None);
     }
 }

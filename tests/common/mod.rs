@@ -302,3 +302,27 @@ impl SimSetup {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// pyHanko's verdict on a detached signature: `Some((intact_and_trusted, output))`,
+/// or `None` when pyHanko is not installed (and not in CI).
+pub fn pyhanko_detached(p7s: &Path, data: &Path, root: &Path) -> Option<(bool, String)> {
+    let py = pyhanko()?;
+    let out = run(Command::new(py)
+        .args([
+            "sign",
+            "validate",
+            "--no-revocation-check",
+            "--trust-replace",
+            "--trust",
+        ])
+        .arg(root)
+        .arg("--detached")
+        .arg(p7s)
+        .arg(data));
+    let t = text(&out);
+    let good = out.status.success()
+        && t.contains("INTACT")
+        && t.contains("TRUSTED")
+        && !t.contains("UNTRUSTED");
+    Some((good, t))
+}

@@ -177,6 +177,29 @@ fn token_removed_during_login_or_signing_is_reported_and_not_counted() {
     }
 }
 
+/// `mohor --prompts NAME.jsonl sign --detached` with these dialog answers.
+#[cfg(feature = "scripted-prompts")]
+fn sign_scripted(
+    s: &SimSetup,
+    name: &str,
+    answers: &str,
+    cert: &str,
+    data: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::Output {
+    let prompts = s.dir.join(format!("{name}.jsonl"));
+    std::fs::write(&prompts, answers).unwrap();
+    let mut c = s.mohor(&[
+        "--prompts",
+        prompts.to_str().unwrap(),
+        "sign",
+        "--detached",
+        "--cert",
+        cert,
+    ]);
+    run(c.arg(data).arg("-o").arg(out))
+}
+
 #[cfg(feature = "scripted-prompts")]
 #[test]
 fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_prompts_again() {
@@ -205,40 +228,26 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     assert_eq!(s.sim.logins().len(), 7);
 
     // A person who declines the warning sends nothing either.
-    let prompts = s.dir.join("decline.jsonl");
-    std::fs::write(
-        &prompts,
+    let o = sign_scripted(
+        &s,
+        "decline",
         "{\"confirm_last_try\":\"no\"}\n{\"pin\":\"000000\"}\n",
-    )
-    .unwrap();
-    let mut c = s.mohor(&[
-        "--prompts",
-        prompts.to_str().unwrap(),
-        "sign",
-        "--detached",
-        "--cert",
         &cert,
-    ]);
-    let o = run(c.arg(&data).arg("-o").arg(&out));
+        &data,
+        &out,
+    );
     assert!(stderr(&o).contains("USER_CANCELLED"), "{}", text(&o));
     assert_eq!(s.sim.logins().len(), 7);
 
     // On purpose: confirm, and type a wrong PIN.
-    let prompts = s.dir.join("confirm.jsonl");
-    std::fs::write(
-        &prompts,
+    let o = sign_scripted(
+        &s,
+        "confirm",
         "{\"confirm_last_try\":\"yes\"}\n{\"pin\":\"000000\"}\n",
-    )
-    .unwrap();
-    let mut c = s.mohor(&[
-        "--prompts",
-        prompts.to_str().unwrap(),
-        "sign",
-        "--detached",
-        "--cert",
         &cert,
-    ]);
-    let o = run(c.arg(&data).arg("-o").arg(&out));
+        &data,
+        &out,
+    );
     assert_no_panic(&o);
     assert_eq!(s.sim.logins().len(), 8);
     let asked = std::fs::read_to_string(s.dir.join("confirm.jsonl.asked.jsonl")).unwrap();
@@ -246,17 +255,8 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     assert!(asked.contains("\"warning\":\"last-try\""), "{asked}");
 
     // The token is locked now: Mohor says PIN_LOCKED and never asks for a PIN.
-    let prompts = s.dir.join("after.jsonl");
-    std::fs::write(&prompts, format!("{{\"pin\":\"{}\"}}\n", fx.user_pin)).unwrap();
-    let mut c = s.mohor(&[
-        "--prompts",
-        prompts.to_str().unwrap(),
-        "sign",
-        "--detached",
-        "--cert",
-        &cert,
-    ]);
-    let o = run(c.arg(&data).arg("-o").arg(&out));
+    let after = format!("{{\"pin\":\"{}\"}}\n", fx.user_pin);
+    let o = sign_scripted(&s, "after", &after, &cert, &data, &out);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("PIN_LOCKED"), "{}", text(&o));
     assert!(

@@ -44,13 +44,13 @@ fn consent_sign_with_the_other_certificate() {
     };
     let p = spawn_dialog(&display, "consent", LONG);
     let w = p.window("Signature request");
-    w.screenshot("consent");
+    w.screenshot(&harness::artifacts(), "dialog-consent");
     // Alt+W focuses the certificate drop-down; open it and take the second entry.
     w.key("alt+w");
     w.key("space");
     w.key("Down");
     w.key("Return");
-    w.screenshot("consent-other-certificate");
+    w.screenshot(&harness::artifacts(), "dialog-consent-other-certificate");
     w.click_from_bottom_right(55, 32); // "Sign"
     assert_eq!(p.answer(ANSWER).as_deref(), Some("approve:cert-b"));
     p.finish();
@@ -88,7 +88,7 @@ fn consent_for_a_site_computed_hash_warns_and_can_be_approved() {
     };
     let p = spawn_dialog(&display, "consent-hash", LONG);
     let w = p.window("Signature request");
-    w.screenshot("consent-hash");
+    w.screenshot(&harness::artifacts(), "dialog-consent-hash");
     w.click_from_bottom_right(55, 32); // "Sign"
     assert_eq!(p.answer(ANSWER).as_deref(), Some("approve:cert-a"));
     p.finish();
@@ -101,7 +101,7 @@ fn consent_batch_from_the_command_line_window_destroyed_denies() {
     };
     let p = spawn_dialog(&display, "consent-batch", LONG);
     let w = p.window("Signature request");
-    w.screenshot("consent-batch");
+    w.screenshot(&harness::artifacts(), "dialog-consent-batch");
     // The window vanishes without any button (as when the session kills it):
     // the unanswered question must still come back as "deny".
     w.destroy();
@@ -123,7 +123,7 @@ fn pin_ok_only_when_long_enough_and_returns_the_pin() {
         "a 2-character PIN must not be accepted (minimum 4)",
     );
     w.type_text("345678");
-    w.screenshot("pin");
+    w.screenshot(&harness::artifacts(), "dialog-pin");
     w.key("Return");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("pin:12345678"));
     assert!(p.window_gone("Enter token PIN", ANSWER));
@@ -163,7 +163,7 @@ fn pin_after_wrong_tries_shows_amber_warning() {
     let p = spawn_dialog(&display, "pin-amber", LONG);
     let w = p.window("Enter token PIN");
     w.type_text("4321");
-    w.screenshot("pin-amber");
+    w.screenshot(&harness::artifacts(), "dialog-pin-amber");
     w.key("Return");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("pin:4321"));
     p.finish();
@@ -176,7 +176,7 @@ fn pin_last_try_shows_red_warning() {
     };
     let p = spawn_dialog(&display, "pin-red", LONG);
     let w = p.window("Enter token PIN");
-    w.screenshot("pin-red");
+    w.screenshot(&harness::artifacts(), "dialog-pin-red");
     w.key("Escape");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("cancel"));
     p.finish();
@@ -189,14 +189,14 @@ fn last_try_needs_the_checkbox_before_continue() {
     };
     let p = spawn_dialog(&display, "last-try", LONG);
     let w = p.window("Last PIN attempt");
-    w.screenshot("last-try");
+    w.screenshot(&harness::artifacts(), "dialog-last-try");
     w.click_from_bottom_right(60, 32); // "Continue", still disabled
     p.assert_no_answer(
         Duration::from_secs(2),
         "Continue must be disabled until \"I am sure of my PIN\" is ticked",
     );
     w.key("alt+s");
-    w.screenshot("last-try-ticked");
+    w.screenshot(&harness::artifacts(), "dialog-last-try-ticked");
     w.click_from_bottom_right(60, 32);
     assert_eq!(p.answer(ANSWER).as_deref(), Some("true"));
     p.finish();
@@ -222,7 +222,7 @@ fn trust_site_enter_denies() {
     };
     let p = spawn_dialog(&display, "trust", LONG);
     let w = p.window("Allow website?");
-    w.screenshot("trust-site");
+    w.screenshot(&harness::artifacts(), "dialog-trust-site");
     w.key("Return");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
     p.finish();
@@ -247,7 +247,7 @@ fn trust_plain_http_site_warns_and_times_out_as_deny() {
     };
     let p = spawn_dialog(&display, "trust-http", 4);
     let w = p.window("Allow website?");
-    w.screenshot("trust-site-http");
+    w.screenshot(&harness::artifacts(), "dialog-trust-site-http");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
     p.finish();
 }
@@ -264,7 +264,7 @@ fn notice_closes_with_ok() {
         "notify must not block the worker"
     );
     let w = p.window("Mohor");
-    w.screenshot("notice");
+    w.screenshot(&harness::artifacts(), "dialog-notice");
     w.key("Return");
     assert!(p.window_gone("Mohor", ANSWER), "OK must close the notice");
 }

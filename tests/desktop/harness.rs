@@ -14,10 +14,7 @@ use super::scenarios::{ENV_SCENARIO, ENV_TIMEOUT};
 /// The name of the test function that runs in child mode.
 pub const CHILD_TEST: &str = "desktop_child_entry";
 
-/// How long a dialog may take to appear (cold GTK start on a busy machine).
-const APPEAR: Duration = Duration::from_secs(60);
-
-pub use crate::xvfb::{start_display, Display};
+pub use crate::xvfb::{start_display, Display, Window, APPEAR};
 
 /// The dialog process: this test binary, running [`CHILD_TEST`].
 pub struct DialogProcess {
@@ -101,48 +98,15 @@ impl DialogProcess {
         }
     }
 
-    fn xdotool(&self, args: &[&str]) -> String {
-        let out = Command::new("xdotool")
-            .args(args)
-            .env("DISPLAY", &self.display)
-            .output()
-            .expect("run xdotool");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// The id of the visible window titled exactly `title`, waiting for it.
     pub fn window(&self, title: &str) -> Window {
-        let pattern = format!("^{}$", regex_escape(title));
-        let started = Instant::now();
-        while started.elapsed() < APPEAR {
-            let found = self.xdotool(&["search", "--onlyvisible", "--name", &pattern]);
-            if let Some(id) = found.split_whitespace().next() {
-                let window = Window {
-                    id: id.to_owned(),
-                    display: self.display.clone(),
-                };
-                // Let GTK finish the first frame before anyone looks or types.
-                sleep(Duration::from_millis(700));
-                window.focus();
-                return window;
-            }
-            sleep(Duration::from_millis(200));
-        }
-        panic!("no window titled {title:?} appeared within {APPEAR:?}");
+        crate::xvfb::find_window(&self.display, title, APPEAR, || {})
+            .unwrap_or_else(|| panic!("no window titled {title:?} appeared within {APPEAR:?}"))
     }
 
     /// True once no visible window titled `title` is left.
     pub fn window_gone(&self, title: &str, within: Duration) -> bool {
-        let pattern = format!("^{}$", regex_escape(title));
-        let started = Instant::now();
-        while started.elapsed() < within {
-            let found = self.xdotool(&["search", "--onlyvisible", "--name", &pattern]);
-            if found.trim().is_empty() {
-                return true;
-            }
-            sleep(Duration::from_millis(200));
-        }
-        false
+        crate::xvfb::window_gone(&self.display, title, within)
     }
 
     /// Ends the dialog process and checks it exited cleanly.
@@ -159,127 +123,7 @@ impl DialogProcess {
     }
 }
 
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if "\\^$.|?*+()[]{}".contains(c) {
-                vec!['\\', c]
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
-/// One X window of the dialog process.
-pub struct Window {
-    pub id: String,
-    display: String,
-}
-
-pub struct Geometry {
-    pub x: i64,
-    pub y: i64,
-    pub width: i64,
-    pub height: i64,
-}
-
-impl Window {
-    fn run(&self, program: &str, args: &[&str]) {
-        let status = Command::new(program)
-            .args(args)
-            .env("DISPLAY", &self.display)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap_or_else(|e| panic!("run {program}: {e}"));
-        assert!(status.success(), "{program} {args:?} failed");
-    }
-
-    pub fn focus(&self) {
-        self.run("xdotool", &["windowfocus", "--sync", &self.id]);
-    }
-
-    pub fn key(&self, keys: &str) {
-        self.run("xdotool", &["key", "--clearmodifiers", keys]);
-        sleep(Duration::from_millis(300));
-    }
-
-    pub fn type_text(&self, text: &str) {
-        self.run("xdotool", &["type", "--delay", "60", text]);
-        sleep(Duration::from_millis(300));
-    }
-
-    pub fn geometry(&self) -> Geometry {
-        let out = Command::new("xdotool")
-            .args(["getwindowgeometry", "--shell", &self.id])
-            .env("DISPLAY", &self.display)
-            .output()
-            .expect("xdotool getwindowgeometry");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let get = |key: &str| -> i64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or_else(|| panic!("no {key} in window geometry: {text}"))
-        };
-        Geometry {
-            x: get("X"),
-            y: get("Y"),
-            width: get("WIDTH"),
-            height: get("HEIGHT"),
-        }
-    }
-
-    /// Clicks at a point measured from the window's bottom-right corner
-    /// (where the dialog buttons are).
-    pub fn click_from_bottom_right(&self, left: i64, up: i64) {
-        let g = self.geometry();
-        let (x, y) = ((g.width - left).to_string(), (g.height - up).to_string());
-        self.run(
-            "xdotool",
-            &["mousemove", "--window", &self.id, &x, &y, "click", "1"],
-        );
-        sleep(Duration::from_millis(400));
-    }
-
-    /// Destroys the X window from outside the application.
-    pub fn destroy(&self) {
-        self.run("xdotool", &["windowclose", &self.id]);
-    }
-
-    /// Saves the screen around this window to
-    /// `target/test-artifacts/dialog-<name>.png` and returns the path.
-    pub fn screenshot(&self, name: &str) -> PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-        std::fs::create_dir_all(&dir).expect("create target/test-artifacts");
-        let path = dir.join(format!("dialog-{name}.png"));
-        // Park the pointer away from the buttons so no hover shows.
-        self.run("xdotool", &["mousemove", "0", "0"]);
-        sleep(Duration::from_millis(300));
-        let g = self.geometry();
-        let margin = 12;
-        let crop = format!(
-            "{}x{}+{}+{}",
-            g.width + 2 * margin,
-            g.height + 2 * margin,
-            (g.x - margin).max(0),
-            (g.y - margin).max(0)
-        );
-        let target = path.to_string_lossy().into_owned();
-        self.run(
-            "import",
-            &[
-                "-display",
-                &self.display,
-                "-window",
-                "root",
-                "-crop",
-                &crop,
-                "+repage",
-                &target,
-            ],
-        );
-        assert!(path.exists(), "screenshot {target} not written");
-        path
-    }
+/// Where screenshots go: `target/test-artifacts/`.
+pub fn artifacts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts")
 }

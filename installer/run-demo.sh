@@ -27,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v cargo >/dev/null; then
-  echo "run-demo: the Rust toolchain (cargo, 1.85 or newer, from rustup) is needed to build Mohor" >&2
+  echo "run-demo: the Rust toolchain (cargo, 1.89 or newer, from rustup) is needed to build Mohor" >&2
   exit 1
 fi
 

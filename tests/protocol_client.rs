@@ -419,3 +419,91 @@ fn client_written_from_the_protocol_reference_signs_everything() {
         "the consent never named {ORIGIN}:\n{asked}"
     );
 }
+
+#[path = "desktop_agent/ws.rs"]
+#[allow(dead_code)]
+mod ws;
+
+/// `sign.batch`: one consent and one PIN for every item, and items may name
+/// the same certificate by different prefixes of its id; two different
+/// certificates in one batch are refused before anyone is asked.
+#[test]
+fn a_batch_asks_once_and_items_may_name_one_certificate_by_any_prefix() {
+    use base64::Engine as _;
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let fx = Fixture::shared();
+    let dir = common::test_dir("protocol_batch");
+    let conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&home, &conf, &prompts, &dir);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let id = fx.cert("rsa2048").id;
+    let first = b"Batch item one: sanction order 12/2026".to_vec();
+    let second = b"Batch item two: hashed by the portal".to_vec();
+    let digest = mohor::sign::DigestAlgorithm::Sha256.digest(&second);
+    let reply = c.call(
+        serde_json::json!(1),
+        "sign.batch",
+        Some(serde_json::json!({"items": [
+            {"method": "sign.data", "params": {"data": b64(&first), "certificateId": &id[..8]}},
+            {"method": "sign.hash", "params": {"digest": b64(&digest), "digestAlgorithm": "sha256", "certificateId": id}},
+        ]})),
+    );
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    assert_eq!(results.len(), 2, "{:#}", reply.answer);
+    assert_eq!(reply.result()["certificateId"], id.as_str());
+    for (i, (result, content)) in results.iter().zip([&first, &second]).enumerate() {
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(result["signature"].as_str().expect("signature"))
+            .expect("base64");
+        let (p7s, data) = (dir.join(format!("{i}.p7s")), dir.join(format!("{i}.txt")));
+        std::fs::write(&p7s, sig).unwrap();
+        std::fs::write(&data, content).unwrap();
+        let v = common::openssl_verify_detached(&p7s, &data, &fx.root);
+        assert!(v.status.success(), "item {i}: {}", common::text(&v));
+    }
+    let asked =
+        || std::fs::read_to_string(dir.join("prompts.jsonl.asked.jsonl")).unwrap_or_default();
+    let dialogs: Vec<String> = asked().lines().map(str::to_owned).collect();
+    assert_eq!(
+        dialogs.len(),
+        2,
+        "one consent and one PIN for the whole batch: {dialogs:#?}"
+    );
+    assert!(
+        dialogs[0].contains("\"dialog\":\"consent\"") && dialogs[1].contains("\"dialog\":\"pin\"")
+    );
+
+    let other = fx.cert("ec256").id;
+    let reply = c.call(
+        serde_json::json!(2),
+        "sign.batch",
+        Some(serde_json::json!({"items": [
+            {"method": "sign.data", "params": {"data": b64(&first), "certificateId": id}},
+            {"method": "sign.data", "params": {"data": b64(&second), "certificateId": other}},
+        ]})),
+    );
+    assert_eq!(reply.reason(), "INVALID_REQUEST", "{:#}", reply.answer);
+    assert_eq!(
+        asked().lines().count(),
+        2,
+        "a refused batch showed a dialog"
+    );
+    drop(server);
+}

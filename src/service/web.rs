@@ -259,6 +259,7 @@ impl WebBackend {
         let mut documents = Vec::new();
         let mut prepared = Vec::new();
         let mut certificate_id: Option<String> = None;
+        let scan = self.agent.scan();
         for (i, item) in items.iter().enumerate() {
             let (cert, summary, input) = match item {
                 BatchItem::Pdf(p) => {
@@ -306,14 +307,22 @@ impl WebBackend {
                     (h.certificate_id.clone(), s, None)
                 }
             };
-            match (&certificate_id, cert) {
-                (None, Some(c)) => certificate_id = Some(c),
-                (Some(a), Some(b)) if *a != b => {
-                    return Err(Error::invalid_request(
-                        "all items of a batch are signed with one certificate",
-                    ))
+            // Items may name the certificate by different prefixes of its
+            // id; what must agree is the certificate they resolve to.
+            if let Some(given) = cert {
+                let resolved = self
+                    .agent
+                    .select(&scan, Some(&given))
+                    .map_err(|e| item_error(i, e))?;
+                match &certificate_id {
+                    None => certificate_id = Some(resolved.id.clone()),
+                    Some(first) if *first != resolved.id => {
+                        return Err(Error::invalid_request(
+                            "all items of a batch are signed with one certificate",
+                        ))
+                    }
+                    Some(_) => {}
                 }
-                _ => {}
             }
             documents.push(summary);
             prepared.push(input);

@@ -266,3 +266,30 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     assert_eq!(s.sim.logins().len(), 8);
     assert_eq!(s.asha_status()["state"], "token-locked");
 }
+
+#[test]
+fn a_proxkey_blocks_later_so_unlock_counts_against_its_own_limit() {
+    let fx = Fixture::shared();
+    // ProxKey tokens allow 15 wrong PINs; Mohor still stops at 5.
+    let s = SimSetup::new(
+        "guard_proxkey",
+        json!({"retry_limit": 15, "token_model": "ProxKey"}),
+    );
+    let data = data(&s);
+    let out = s.dir.join("o.p7s");
+    let cert = fx.cert("rsa2048").id;
+    for _ in 0..5 {
+        assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
+    }
+    let status = s.asha_status();
+    assert_eq!(status["hard_limit"], 15);
+    assert_eq!(status["state"], "soft-locked");
+    let serial = status["serial"].as_str().unwrap().to_string();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("only 10 wrong PIN(s) may remain"),
+        "{}",
+        text(&o)
+    );
+}

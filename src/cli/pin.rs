@@ -54,9 +54,16 @@ pub fn pin(env: &Env, command: &PinCommand) -> Result<()> {
         }
         PinCommand::Unlock { token } => {
             let changed = agent.unlock(token)?;
+            // The hard limit depends on the token model (ProxKey allows 15);
+            // the status rows know the model of a token that is present.
+            let status = agent.pin_status()?;
             for r in changed {
-                let limits = agent.config().limits_for("");
-                let remaining = limits.hard.saturating_sub(r.count.carried);
+                let hard = status
+                    .iter()
+                    .find(|s| s.serial == r.serial && s.label == r.label)
+                    .map(|s| s.hard_limit)
+                    .unwrap_or_else(|| agent.config().default_limits.hard);
+                let remaining = hard.saturating_sub(r.count.carried);
                 let _ = writeln!(
                     o,
                     "Unlocked token \"{}\" (serial {}). Mohor will ask for the PIN again.",

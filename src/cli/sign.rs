@@ -39,6 +39,10 @@ pub struct SignArgs {
     /// PDF: certify the document (first signatory; later ones may only fill signature fields).
     #[arg(long, conflicts_with = "detached")]
     pub certify: bool,
+    /// PDF: open an encrypted PDF with the password on the first line of FILE
+    /// (a file, never an argument, so it stays out of the process list and history).
+    #[arg(long, value_name = "FILE", conflicts_with = "detached")]
+    pub pdf_password_file: Option<PathBuf>,
 }
 
 pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
@@ -86,6 +90,11 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
         visible: args.visible.as_deref().map(parse_visible).transpose()?,
         visible_auto: false,
         certify: args.certify,
+        password: args
+            .pdf_password_file
+            .as_deref()
+            .map(read_password_file)
+            .transpose()?,
     };
     let signed = agent.sign_pdf_file(
         &who,
@@ -103,6 +112,17 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
         args.output.display()
     );
     Ok(())
+}
+
+/// The first line of `path` (without its line ending) as a PDF password.
+fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword> {
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?,
+    );
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok(crate::pdf::PdfPassword::new(line.to_vec()))
 }
 
 /// `PAGE,X,Y,W,H` → a stamp box.

@@ -19,8 +19,14 @@ pub enum PdfError {
     #[error("the PDF is damaged ({0}); Mohor does not sign damaged files")]
     Damaged(String),
 
-    #[error("the PDF is encrypted; Mohor cannot sign it without the password")]
+    #[error("the PDF is encrypted; give its password with --pdf-password-file FILE")]
     Encrypted,
+
+    #[error("the password does not open this PDF")]
+    WrongPassword,
+
+    #[error("the PDF is encrypted in a way Mohor cannot sign: {0}")]
+    UnsupportedEncryption(String),
 
     #[error(
         "the document is certified with \"no changes allowed\" (DocMDP P=1): \
@@ -82,6 +88,8 @@ impl PdfError {
             PdfError::NotPdf(_)
             | PdfError::Damaged(_)
             | PdfError::Encrypted
+            | PdfError::WrongPassword
+            | PdfError::UnsupportedEncryption(_)
             | PdfError::NoChangesPermitted
             | PdfError::CertificationForbids(_)
             | PdfError::FieldAlreadySigned(_)
@@ -101,7 +109,9 @@ impl PdfError {
             PdfError::NotPdf(_) | PdfError::Damaged(_) => {
                 "open the file in a PDF viewer and save or print it to a new PDF, then sign that"
             }
-            PdfError::Encrypted => "ask the sender for an unprotected copy, or remove the password in a PDF editor and sign the copy",
+            PdfError::Encrypted => "put the PDF's password on the first line of a file and pass it with --pdf-password-file, or ask the sender for an unprotected copy",
+            PdfError::WrongPassword => "check the password (user or owner) with the sender; it is the first line of the password file",
+            PdfError::UnsupportedEncryption(_) => "ask the sender for an unprotected copy, or remove the password in a PDF editor and sign the copy",
             PdfError::NoChangesPermitted => {
                 "the author locked this document; ask them for a version that allows signing"
             }

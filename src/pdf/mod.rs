@@ -15,6 +15,7 @@
 //! [`sign_file`] runs the whole chain for the CLI and the server.
 
 mod appearance;
+mod crypt;
 mod error;
 mod fields;
 mod filters;
@@ -82,6 +83,29 @@ pub struct PdfSignOptions {
     /// Bytes reserved for the CMS (DER). [`sign_file`] uses
     /// `cms::max_encoded_len` of the signer when this is 0.
     pub contents_capacity: usize,
+    /// The password (user or owner) of an encrypted PDF; ignored for a
+    /// plain one.
+    pub password: Option<PdfPassword>,
+}
+
+/// A PDF password: zeroed when dropped, never printed.
+#[derive(Clone)]
+pub struct PdfPassword(zeroize::Zeroizing<Vec<u8>>);
+
+impl PdfPassword {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        PdfPassword(zeroize::Zeroizing::new(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PdfPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PdfPassword(..)")
+    }
 }
 
 impl PdfSignOptions {
@@ -97,6 +121,7 @@ impl PdfSignOptions {
             visible_auto: false,
             certify: false,
             contents_capacity: 0,
+            password: None,
         }
     }
 }
@@ -134,8 +159,22 @@ pub struct SignedPdf {
 
 /// Page count, signature fields, certification and encryption of a PDF.
 pub fn inspect(input: &Path) -> Result<PdfInfo, PdfError> {
+    inspect_with_password(input, None)
+}
+
+/// [`inspect`], opening an encrypted PDF with `password` (so its fields
+/// can be read). A wrong password is an error; no password gives what can
+/// be seen without one.
+pub fn inspect_with_password(
+    input: &Path,
+    password: Option<&PdfPassword>,
+) -> Result<PdfInfo, PdfError> {
     let mut doc = Document::open(input)?;
-    if doc.is_encrypted() {
+    let encrypted = doc.is_encrypted();
+    if encrypted && password.is_some() {
+        doc.unlock(password.map(PdfPassword::as_bytes))?;
+    }
+    if encrypted && password.is_none() {
         // Field names are encrypted strings, but numbers and names are not:
         // the page count and a certification level can still be read.
         let docmdp = doc
@@ -170,7 +209,7 @@ pub fn inspect(input: &Path) -> Result<PdfInfo, PdfError> {
             })
             .collect(),
         docmdp: form.docmdp.map(DocMdp::level),
-        encrypted: false,
+        encrypted,
         revisions: doc.xref.sections,
         pdf_version: doc.version.clone().unwrap_or_default(),
     })
@@ -286,7 +325,8 @@ impl PreparedPdf {
 /// Lay out the new revision for signing `input` as `opts` asks.
 pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfError> {
     let mut doc = Document::open(input)?;
-    if doc.is_encrypted() {
+    let password = opts.password.as_ref().map(PdfPassword::as_bytes);
+    if doc.is_encrypted() && password.is_none() {
         // Numbers and names are not encrypted, so a certification that
         // forbids all changes can still be seen and named as the reason.
         let p1 = doc
@@ -299,6 +339,7 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
         }
         return Err(PdfError::Encrypted);
     }
+    doc.unlock(password)?;
     let input_len = doc.len();
     let catalog = doc.catalog()?;
     let form = Form::read(&mut doc, &catalog)?;
@@ -673,6 +714,7 @@ fn build_revision(
         .unwrap_or(0);
     let first_free = prev_size.max(doc.xref.max_num.saturating_add(1));
     let mut w = RevisionWriter::new(input_len, newline, first_free);
+    w.encrypt_with(doc.crypt().cloned());
 
     let sig_ref = w.alloc();
     let mut sig = Dict::new()
@@ -845,6 +887,8 @@ const MAX_HYBRID_REWRITE: usize = 5000;
 /// Previous trailer entries that are not about the cross-reference data
 /// itself. References to objects that no longer exist become `null` (which
 /// is what they mean) so strict readers do not stumble over them.
+/// /Encrypt is carried too: the update is encrypted with the same key, and
+/// a trailer without it would make readers take the new strings as plain.
 fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
     const OWN: &[&[u8]] = &[
         b"Size",
@@ -859,7 +903,6 @@ fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Obje
         b"Filter",
         b"DecodeParms",
         b"Length",
-        b"Encrypt",
     ];
     trailer
         .0

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use super::crypt::Crypt;
 use super::error::PdfError;
 use super::filters;
 use super::lexer::{Body, Lexer, ParseError};
@@ -41,6 +42,10 @@ pub struct Document {
     objstms: Vec<(u32, std::rc::Rc<ObjStm>)>,
     /// The header's version ("1.7"), if the header is readable.
     pub version: Option<String>,
+    /// The security handler, once [`Document::unlock`] opened it.
+    crypt: Option<Crypt>,
+    /// The /Encrypt dictionary's own object: its strings are never encrypted.
+    encrypt_ref: Option<ObjRef>,
 }
 
 /// One page, as found by walking the page tree.
@@ -93,7 +98,42 @@ impl Document {
             cache: HashMap::new(),
             objstms: Vec::new(),
             version,
+            crypt: None,
+            encrypt_ref: None,
         })
+    }
+
+    /// Open an encrypted document with `password` so its strings and
+    /// object streams read decrypted. Nothing to do for a plain document.
+    pub fn unlock(&mut self, password: Option<&[u8]>) -> Result<(), PdfError> {
+        if !self.is_encrypted() || self.crypt.is_some() {
+            return Ok(());
+        }
+        let Some(password) = password else {
+            return Err(PdfError::Encrypted);
+        };
+        let encrypt = match self.xref.trailer.get("Encrypt").cloned() {
+            Some(Object::Ref(r)) => {
+                self.encrypt_ref = Some(r);
+                self.get(r)?
+            }
+            Some(other) => other,
+            None => return Err(PdfError::Encrypted),
+        };
+        let Object::Dict(encrypt) = encrypt else {
+            return Err(PdfError::damaged("the /Encrypt entry is not a dictionary"));
+        };
+        let crypt = Crypt::open(&encrypt, password)?.ok_or(PdfError::WrongPassword)?;
+        // Anything read before now holds encrypted strings.
+        self.cache.clear();
+        self.objstms.clear();
+        self.crypt = Some(crypt);
+        Ok(())
+    }
+
+    /// The opened security handler, for encrypting the new revision.
+    pub fn crypt(&self) -> Option<&Crypt> {
+        self.crypt.as_ref()
     }
 
     pub fn len(&self) -> u64 {
@@ -146,7 +186,9 @@ impl Document {
                 if gen != r.gen {
                     Loaded::Object(Object::Null)
                 } else {
-                    self.load_in_file(r, offset)?
+                    let mut l = self.load_in_file(r, offset)?;
+                    self.decrypt_loaded(r, &mut l)?;
+                    l
                 }
             }
             Some(Entry::InStream { stream, index }) => {
@@ -159,6 +201,21 @@ impl Document {
         };
         self.cache.insert(r, loaded.clone());
         Ok(loaded)
+    }
+
+    /// Decrypt the strings of an object read directly from the file
+    /// (members of object streams are decrypted with their stream instead).
+    fn decrypt_loaded(&self, r: ObjRef, l: &mut Loaded) -> Result<(), PdfError> {
+        let Some(c) = &self.crypt else { return Ok(()) };
+        if Some(r) == self.encrypt_ref {
+            return Ok(());
+        }
+        match l {
+            Loaded::Object(o) => c.decrypt_strings(o),
+            // Cross-reference streams are never encrypted (7.6.1).
+            Loaded::Stream(d, _) if d.is_type("XRef") => Ok(()),
+            Loaded::Stream(d, _) => c.decrypt_dict(d),
+        }
     }
 
     fn load_in_file(&mut self, r: ObjRef, offset: u64) -> Result<Loaded, PdfError> {
@@ -243,7 +300,11 @@ impl Document {
             }
             _ => None,
         };
-        let raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
+        let mut raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
+        // Encryption wraps the filtered data: decrypt, then decode (7.6.1).
+        if let Some(c) = &self.crypt {
+            raw = c.decrypt_stream(&raw)?;
+        }
         let data = filters::decode(&dict, &raw)?;
         let n = dict
             .get("N")

@@ -4,6 +4,7 @@
 //! Every byte of it is written here, so the positions of `/ByteRange` and
 //! `/Contents` are known exactly rather than searched for afterwards.
 
+use super::crypt::Crypt;
 use super::object::{write_dict, write_object, Dict, ObjRef, Object};
 use super::xref::XrefKind;
 
@@ -33,6 +34,9 @@ pub struct RevisionWriter {
     offsets: Vec<(ObjRef, u64)>,
     next_num: u32,
     sig: Option<(usize, usize, usize)>,
+    /// The document's security handler: strings and streams of new objects
+    /// are encrypted with its key, as every reader of the file expects.
+    crypt: Option<Crypt>,
 }
 
 /// The finished revision and where its placeholders are (relative to `bytes`).
@@ -60,7 +64,13 @@ impl RevisionWriter {
             offsets: Vec::new(),
             next_num: first_free,
             sig: None,
+            crypt: None,
         }
+    }
+
+    /// Encrypt what is written from now on (an encrypted document's update).
+    pub fn encrypt_with(&mut self, crypt: Option<Crypt>) {
+        self.crypt = crypt;
     }
 
     /// Whether this revision already holds a new version of `r`.
@@ -82,11 +92,26 @@ impl RevisionWriter {
 
     pub fn object(&mut self, r: ObjRef, obj: &Object) {
         self.begin(r);
-        write_object(obj, &mut self.buf);
+        match &self.crypt {
+            Some(c) => write_object(&c.encrypt_strings(obj), &mut self.buf),
+            None => write_object(obj, &mut self.buf),
+        }
         self.buf.extend_from_slice(b"\nendobj\n");
     }
 
     pub fn stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
+        match &self.crypt {
+            Some(c) => {
+                let (dict, data) = (c.encrypt_dict(&dict), c.encrypt_stream(data));
+                self.raw_stream(r, dict, &data);
+            }
+            None => self.raw_stream(r, dict, data),
+        }
+    }
+
+    /// A stream written as given: cross-reference streams are never
+    /// encrypted (ISO 32000-1 7.6.1).
+    fn raw_stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
         self.begin(r);
         let dict = dict.with("Length", Object::Int(data.len() as i64));
         write_dict(&dict, &mut self.buf);
@@ -99,7 +124,11 @@ impl RevisionWriter {
     /// `/Contents` placeholders sized for `capacity` bytes of CMS.
     pub fn signature(&mut self, r: ObjRef, entries: &Dict, capacity: usize) {
         self.begin(r);
-        write_dict(entries, &mut self.buf);
+        // /Contents, added below, is the one string never encrypted (7.6.1).
+        match &self.crypt {
+            Some(c) => write_dict(&c.encrypt_dict(entries), &mut self.buf),
+            None => write_dict(entries, &mut self.buf),
+        }
         // Reopen the dictionary to append the two placeholders.
         self.buf.truncate(self.buf.len() - 2);
         self.buf.extend_from_slice(b"/ByteRange [");
@@ -191,7 +220,7 @@ impl RevisionWriter {
                 }
                 // The xref stream's own entry was already counted in `offsets`.
                 let offsets_len = self.offsets.len();
-                self.stream(xr, d, &data);
+                self.raw_stream(xr, d, &data);
                 self.offsets.truncate(offsets_len);
             }
         }

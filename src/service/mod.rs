@@ -93,6 +93,8 @@ pub struct PdfRequest {
     pub visible: Option<crate::pdf::VisibleStamp>,
     pub visible_auto: bool,
     pub certify: bool,
+    /// The password of an encrypted PDF (user or owner).
+    pub password: Option<crate::pdf::PdfPassword>,
 }
 
 impl PdfRequest {
@@ -111,6 +113,7 @@ impl PdfRequest {
         opts.visible = self.visible;
         opts.visible_auto = self.visible_auto;
         opts.certify = self.certify;
+        opts.password = self.password.clone();
         opts
     }
 }
@@ -797,7 +800,7 @@ pub fn check_cosign(data: &Path, existing: &[u8]) -> Result<()> {
     })
 }
 
-/// A PDF Mohor can sign as asked: not encrypted, not certified against
+/// A PDF Mohor can sign as asked: opened by the password if encrypted, not certified against
 /// changes, and a dry run of the revision (no output, no signer) succeeds —
 /// so an already-signed field, a box off the page or a forbidding
 /// certification never costs a PIN.
@@ -806,13 +809,11 @@ pub fn check_pdf(
     request: &PdfRequest,
     now: time::OffsetDateTime,
 ) -> Result<crate::pdf::PdfInfo> {
-    let info = crate::pdf::inspect(input).map_err(Error::from)?;
-    if info.encrypted {
-        return Err(Error::new(
-            Reason::DocumentRefused,
-            "the PDF is encrypted; Mohor cannot sign it without the password",
-        )
-        .with_hint("ask the sender for an unencrypted copy"));
+    // A wrong password fails here, before any PIN is asked for.
+    let info =
+        crate::pdf::inspect_with_password(input, request.password.as_ref()).map_err(Error::from)?;
+    if info.encrypted && request.password.is_none() {
+        return Err(Error::from(crate::pdf::PdfError::Encrypted));
     }
     if info.docmdp == Some(1) {
         return Err(Error::new(

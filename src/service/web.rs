@@ -188,6 +188,8 @@ impl WebBackend {
             visible,
             visible_auto,
             certify: p.certify,
+            // The browser protocol carries no PDF password.
+            password: None,
         }
     }
 

@@ -1,0 +1,232 @@
+//! Encrypted PDFs (AES-256, R6): signed with the password by two
+//! signatories, judged by qpdf, pyHanko and pdfsig given the password;
+//! refused cleanly without it or with a wrong one.
+#![cfg(feature = "software-signer")]
+
+mod pdf_util;
+
+use std::path::Path;
+use std::process::Command;
+
+use mohor::error::Reason;
+use mohor::pdf::{self, PdfPassword, PdfSignOptions};
+use pdf_util::*;
+
+/// Corpus files and a password that opens each (pyHanko's test suite
+/// uses `usersecret`; qpdf's file names its user and owner passwords).
+const FILES: &[(&str, &str)] = &[
+    ("pyhanko-minimal-aes256.pdf", "usersecret"),
+    ("qpdf-enc-XI-R6_V5_U_view_O_master.pdf", "view"),
+    ("qpdf-enc-XI-R6_V5_U_view_O_master.pdf", "master"),
+];
+
+fn opts_pw(who: &str, pw: Option<&str>) -> PdfSignOptions {
+    let mut o = opts(who);
+    o.password = pw.map(|p| PdfPassword::new(p.as_bytes().to_vec()));
+    o
+}
+
+fn qpdf_check_pw(file: &Path, pw: &str) -> (i32, String) {
+    let out = common::run(
+        Command::new("qpdf")
+            .arg("--check")
+            .arg(format!("--password={pw}"))
+            .arg(file),
+    );
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+/// pyHanko's summary line for `field`, e.g. `Signature1:…:INTACT:TRUSTED,UNTOUCHED`.
+fn pyhanko_line(file: &Path, pw: &str, field: &str) -> (String, String) {
+    let py = pyhanko().expect("pyhanko");
+    let out = common::run(
+        Command::new(py)
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--password",
+                pw,
+            ])
+            .arg("--trust")
+            .arg(fixture().root.as_path())
+            .arg(file),
+    );
+    let t = text(&out);
+    let line = t
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .unwrap_or_default()
+        .to_string();
+    (line, t)
+}
+
+fn pyhanko_ok(line: &str, last: bool) -> bool {
+    let flags: Vec<&str> = line
+        .rsplit(':')
+        .take(2)
+        .flat_map(|p| p.split(','))
+        .collect();
+    let changes = if last {
+        flags.contains(&"UNTOUCHED") || flags.contains(&"ACCEPTABLE_MODIFICATIONS")
+    } else {
+        flags.contains(&"ACCEPTABLE_MODIFICATIONS")
+    };
+    flags.contains(&"INTACT") && flags.contains(&"TRUSTED") && changes
+}
+
+/// pdfsig's validation line for every signature, in file order.
+fn pdfsig_pw(file: &Path, pw: &str) -> (Vec<String>, String) {
+    let db = format!("sql:{}", fixture().nssdb.display());
+    let out = common::run(
+        Command::new("pdfsig")
+            // pdfsig takes the owner password under its own option.
+            .arg(if pw == "master" { "-opw" } else { "-upw" })
+            .arg(pw)
+            .arg("-nssdir")
+            .arg(&db)
+            .arg(file),
+    );
+    let t = text(&out);
+    let v = t
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- Signature Validation: "))
+        .map(str::to_string)
+        .collect();
+    (v, t)
+}
+
+fn judge(file: &Path, pw: &str, input_qpdf: i32, fields: &[&str]) {
+    let (code, out) = qpdf_check_pw(file, pw);
+    assert!(
+        code == 0 || (code == 3 && input_qpdf == 3),
+        "qpdf --check exit {code} (input {input_qpdf}) on {}:\n{out}",
+        file.display()
+    );
+    for (i, f) in fields.iter().enumerate() {
+        let (line, all) = pyhanko_line(file, pw, f);
+        assert!(
+            pyhanko_ok(&line, i + 1 == fields.len()),
+            "pyHanko on {f} in {}:\n{all}",
+            file.display()
+        );
+    }
+    let (v, all) = pdfsig_pw(file, pw);
+    assert_eq!(
+        v.len(),
+        fields.len(),
+        "pdfsig on {}:\n{all}",
+        file.display()
+    );
+    assert!(
+        v.iter().all(|s| s == "Signature is Valid."),
+        "pdfsig on {}:\n{all}",
+        file.display()
+    );
+}
+
+#[test]
+fn encrypted_files_sign_twice_with_the_password() {
+    if !corpus_available() || !judges_available() {
+        return;
+    }
+    let dir = test_dir("pdf_encrypted_twice");
+    for (i, (name, pw)) in FILES.iter().enumerate() {
+        let input = corpus(name);
+        let (input_qpdf, _) = qpdf_check_pw(&input, pw);
+        let a = dir.join(format!("{i}-a.pdf"));
+        let b = dir.join(format!("{i}-b.pdf"));
+
+        let info =
+            pdf::inspect_with_password(&input, Some(&PdfPassword::new(pw.as_bytes().to_vec())))
+                .expect("inspect with the password");
+        assert!(info.encrypted);
+
+        let mut s1 = signer("rsa2048");
+        let first = pdf::sign_file(&input, &a, &mut s1, &opts_pw("rsa2048", Some(pw)))
+            .unwrap_or_else(|e| panic!("{name}: first signature: {e}"));
+        judge(&a, pw, input_qpdf, &[&first.field_name]);
+
+        // The second signatory names the first field wrongly on purpose:
+        // a decrypted /T must be found and refused as already signed.
+        let mut again = opts_pw("rsa4096", Some(pw));
+        again.field = Some(first.field_name.clone());
+        let mut s2 = signer("rsa4096");
+        let err = pdf::sign_file(&a, &b, &mut s2, &again).expect_err("field already signed");
+        assert!(
+            matches!(err, pdf::PdfError::FieldAlreadySigned(_)),
+            "{name}: {err}"
+        );
+
+        // A visible stamp: its appearance stream must be encrypted too.
+        let mut visible = opts_pw("rsa4096", Some(pw));
+        visible.visible_auto = true;
+        let mut s2 = signer("rsa4096");
+        let second = pdf::sign_file(&a, &b, &mut s2, &visible)
+            .unwrap_or_else(|e| panic!("{name}: second signature: {e}"));
+        assert_ne!(second.field_name, first.field_name);
+        judge(&b, pw, input_qpdf, &[&first.field_name, &second.field_name]);
+        let a_bytes = std::fs::read(&a).expect("read a");
+        let b_bytes = std::fs::read(&b).expect("read b");
+        assert_eq!(&b_bytes[..a_bytes.len()], &a_bytes[..]);
+        // /Contents is never encrypted: the CMS is there in the clear.
+        let text = String::from_utf8_lossy(&b_bytes[a_bytes.len()..]);
+        assert!(text.contains("/Contents <30"), "{name}");
+        assert!(
+            text.contains("/Encrypt"),
+            "{name}: the trailer lost /Encrypt"
+        );
+    }
+}
+
+#[test]
+fn encrypted_files_are_refused_without_or_with_a_wrong_password() {
+    if !corpus_available() {
+        return;
+    }
+    let dir = test_dir("pdf_encrypted_refused");
+    for (i, (name, _)) in FILES.iter().enumerate() {
+        let input = corpus(name);
+        for (j, pw) in [None, Some("not-the-password")].into_iter().enumerate() {
+            let out = dir.join(format!("{i}-{j}.pdf"));
+            let mut s = signer("rsa2048");
+            let err =
+                pdf::sign_file(&input, &out, &mut s, &opts_pw("rsa2048", pw)).expect_err("refused");
+            let e = mohor::error::Error::from(err);
+            assert_eq!(e.reason, Reason::DocumentRefused, "{name}: {}", e.message);
+            let want = if pw.is_some() {
+                "the password does not open this PDF"
+            } else {
+                "--pdf-password-file"
+            };
+            assert!(e.message.contains(want), "{name}: {}", e.message);
+            assert!(!out.exists(), "{name}: a refused file left output behind");
+        }
+        // The service refuses before any signer (and PIN) is involved.
+        let req = mohor::service::PdfRequest::default();
+        let now = time::OffsetDateTime::now_utc();
+        let e = mohor::service::check_pdf(&input, &req, now).expect_err("refused");
+        assert_eq!(e.reason, Reason::DocumentRefused);
+        let req = mohor::service::PdfRequest {
+            password: Some(PdfPassword::new(b"nope".to_vec())),
+            ..Default::default()
+        };
+        let e = mohor::service::check_pdf(&input, &req, now).expect_err("refused");
+        assert_eq!(e.reason, Reason::DocumentRefused);
+        assert!(
+            e.message.contains("password does not open"),
+            "{}",
+            e.message
+        );
+    }
+    for (name, pw) in FILES {
+        let req = mohor::service::PdfRequest {
+            password: Some(PdfPassword::new(pw.as_bytes().to_vec())),
+            ..Default::default()
+        };
+        let info = mohor::service::check_pdf(&corpus(name), &req, time::OffsetDateTime::now_utc())
+            .unwrap_or_else(|e| panic!("{name}: {}", e.message));
+        assert!(info.encrypted);
+    }
+}

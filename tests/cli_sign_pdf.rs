@@ -151,3 +151,58 @@ fn a_pdf_certified_against_changes_or_a_broken_file_is_refused_before_any_pin() 
         "a PIN was asked for a document that cannot be signed"
     );
 }
+
+#[test]
+fn an_encrypted_pdf_signs_on_the_token_with_its_password_from_a_file() {
+    if !judges_available() {
+        return;
+    }
+    let fx = fixture();
+    let s = SimSetup::new("cli_pdf_encrypted", json!({}));
+    let input = corpus("qpdf-enc-XI-R6_V5_U_view_O_master.pdf");
+    let password = s.dir.join("pdf-password");
+    std::fs::write(&password, "view\n").unwrap();
+    let out = s.dir.join("signed.pdf");
+
+    // Without the password: refused before any PIN, nothing written.
+    let o = sign(&s, &input, &out, &fx.cert("rsa2048").id, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--pdf-password-file"), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert_eq!(s.sim.logins().len(), 0);
+
+    let o = sign(
+        &s,
+        &input,
+        &out,
+        &fx.cert("rsa2048").id,
+        &["--pdf-password-file", password.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", pdf_util::common::text(&o));
+    let q = std::process::Command::new("qpdf")
+        .args(["--check", "--password=view"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(q.status.code(), Some(0), "{}", pdf_util::common::text(&q));
+    let p = std::process::Command::new(pdf_util::common::repo().join(".venv/bin/pyhanko"))
+        .args([
+            "sign",
+            "validate",
+            "--password",
+            "view",
+            "--no-revocation-check",
+            "--trust-replace",
+            "--trust",
+        ])
+        .arg(&fx.root)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let t = pdf_util::common::text(&p);
+    assert!(
+        p.status.success() && t.contains("INTACT") && !t.contains("UNTRUSTED"),
+        "{t}"
+    );
+    assert_eq!(s.sim.logins().len(), 1);
+}

@@ -1,23 +1,13 @@
 //! `pdf::inspect` on known corpus files.
 
-use std::path::PathBuf;
+mod pdf_util;
 
 use mohor::pdf;
-
-fn corpus(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/pdf")
-        .join(name)
-}
+use pdf_util::{corpus, corpus_available};
 
 #[test]
 fn reports_pages_fields_certification_and_encryption() {
-    if !corpus("").is_dir() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the test corpus is missing"
-        );
-        eprintln!("SKIPPED: the test corpus is missing");
+    if !corpus_available() {
         return;
     }
     let two_pages = pdf::inspect(&corpus("pyhanko-minimal-two-pages.pdf")).unwrap();
@@ -53,12 +43,7 @@ fn reports_pages_fields_certification_and_encryption() {
 
 #[test]
 fn garbage_is_not_a_pdf() {
-    if !corpus("").is_dir() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the test corpus is missing"
-        );
-        eprintln!("SKIPPED: the test corpus is missing");
+    if !corpus_available() {
         return;
     }
     let e = pdf::inspect(&corpus("qpdf-bad1.pdf")).unwrap_err();

@@ -326,3 +326,30 @@ pub fn pyhanko_detached(p7s: &Path, data: &Path, root: &Path) -> Option<(bool, S
         && !t.contains("UNTRUSTED");
     Some((good, t))
 }
+
+/// How many signers' certificates `openssl cms -verify -signer` writes out
+/// for a detached signature (openssl's own count of the SignerInfos it checked).
+pub fn openssl_signer_count(p7s: &Path, data: &Path, into: &Path) -> usize {
+    let out = run(Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-noverify",
+            "-in",
+        ])
+        .arg(p7s)
+        .arg("-content")
+        .arg(data)
+        .arg("-signer")
+        .arg(into)
+        .arg("-out")
+        .arg("/dev/null"));
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::read_to_string(into)
+        .unwrap_or_default()
+        .matches("BEGIN CERTIFICATE")
+        .count()
+}

@@ -54,11 +54,11 @@ fn run_server(
 ) -> Result<()> {
     let agent = Arc::new(env.agent_with(env.load_tokens(), prompter)?);
     let backend = Arc::new(WebBackend::new(agent));
-    if let Some(dir) = server_config(env, args).spool_dir {
-        std::fs::create_dir_all(&dir)
+    let config = server_config(env, args);
+    if let Some(dir) = &config.spool_dir {
+        std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), &e))?;
     }
-    let config = server_config(env, args);
     runtime()?.block_on(async move {
         let bound = Server::bind(config, backend).await?;
         on_bound(bound.port());

@@ -71,17 +71,36 @@ pub struct PinRecord {
     pub last_success: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// One line of the audit log: one item of one request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
+    /// RFC 3339.
     pub time: String,
-    /// `cli` or the web origin.
+    /// `command line` (older logs: `cli`) or the web origin.
     pub origin: String,
+    /// `sign.pdf`, `sign.data` or `sign.hash`.
     pub action: String,
+    /// The document's name as shown to the person.
     pub document: String,
+    /// SHA-256 of the document (for `sign.hash`, the digest the site sent), hex.
     pub sha256: String,
+    /// Certificate id, when one was chosen.
     pub certificate: String,
+    /// Subject CN of that certificate.
+    #[serde(default)]
+    pub signer: String,
     /// `ok` or a reason code.
     pub result: String,
+    /// Where the item stood in a batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchPosition>,
+}
+
+/// Item `item` (1-based) of a batch of `of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BatchPosition {
+    pub item: u32,
+    pub of: u32,
 }
 
 /// The state directory.
@@ -224,6 +243,36 @@ impl StateStore {
                 .and_then(|_| f.sync_data())
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))
         })
+    }
+}
+
+impl StateStore {
+    /// The last `limit` entries of the audit log, oldest first. A damaged
+    /// line (a crash in the middle of an append on a file system without
+    /// atomic appends) is skipped, never fatal.
+    pub fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
+        use std::io::BufRead;
+        let path = self.dir.join(AUDIT_FILE);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), &e)),
+        };
+        let mut tail = std::collections::VecDeque::with_capacity(limit.min(1024));
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?;
+            let Ok(entry) = serde_json::from_str::<AuditEntry>(&line) else {
+                continue;
+            };
+            if limit == 0 {
+                continue;
+            }
+            if tail.len() == limit {
+                tail.pop_front();
+            }
+            tail.push_back(entry);
+        }
+        Ok(tail.into())
     }
 }
 

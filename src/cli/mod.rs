@@ -2,6 +2,7 @@
 //! `main.rs` only calls [`run`] and turns its result into an exit code.
 
 mod agent;
+mod history;
 mod output;
 mod pin;
 mod sign;
@@ -66,9 +67,17 @@ pub enum Command {
         json: bool,
     },
     /// Sign a PDF (PAdES, incremental) or, with --detached, any file (CAdES .p7s).
-    Sign(sign::SignArgs),
+    Sign(Box<sign::SignArgs>),
     /// Run the WebSocket server for web portals without the tray (headless).
     Serve(agent::ServeArgs),
+    /// The audit log: every signing request, newest first.
+    History {
+        #[arg(long)]
+        json: bool,
+        /// Show at most N entries.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+    },
     /// Show or reset Mohor's wrong-PIN guard.
     Pin {
         #[command(subcommand)]
@@ -150,7 +159,7 @@ impl Env {
     pub fn agent_with(&self, tokens: Pkcs11Tokens, prompter: Arc<dyn Prompter>) -> Result<Agent> {
         let state = StateStore::open(&self.dirs.state_dir)?;
         Agent::new(
-            tokens,
+            Box::new(tokens),
             self.config.clone(),
             state,
             prompter,
@@ -167,6 +176,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Certs { json }) => tokens::certs(&env, json),
         Some(Command::Sign(args)) => sign::sign(&env, &args),
         Some(Command::Pin { command }) => pin::pin(&env, &command),
+        Some(Command::History { json, limit }) => history::history(&env, json, limit),
         Some(Command::Serve(args)) => agent::serve(&env, &args),
         None => agent::tray(env).map_err(agent::no_tray_hint),
     }

@@ -6,15 +6,20 @@ use clap::Args;
 
 use super::Env;
 use crate::error::{Error, Reason, Result};
-use crate::service::Requester;
+use crate::service::{DataItem, Item, Job, Outcome, Output, PdfItem, PdfRequest, Requester};
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The document to sign (never modified).
-    pub input: PathBuf,
+    /// The documents to sign (never modified). Several need --out-dir.
+    #[arg(required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
     /// Where to write the signed PDF or the .p7s (written atomically).
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "OUT", required_unless_present = "out_dir")]
+    pub output: Option<PathBuf>,
+    /// Batch: write each signed file into DIR under its own name (a .p7s gets
+    /// `.p7s` added); one consent, one PIN, one result line per file.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub out_dir: Option<PathBuf>,
     /// Certificate id from `mohor certs` (optional when only one can sign).
     #[arg(long, value_name = "ID")]
     pub cert: Option<String>,
@@ -22,7 +27,7 @@ pub struct SignArgs {
     #[arg(long)]
     pub detached: bool,
     /// With --detached: add this signer to an existing .p7s over the same file.
-    #[arg(long, value_name = "OLD.p7s", requires = "detached")]
+    #[arg(long, value_name = "OLD.p7s", requires = "detached", conflicts_with = "out_dir")]
     pub cosign: Option<PathBuf>,
     /// PDF: reason shown in the signature.
     #[arg(long, value_name = "TEXT", conflicts_with = "detached")]
@@ -45,45 +50,155 @@ pub struct SignArgs {
     pub pdf_password_file: Option<PathBuf>,
 }
 
+/// One file of the command line and where its result goes.
+struct Planned {
+    input: PathBuf,
+    output: PathBuf,
+}
+
 pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
-    refuse_same_file(&args.input, &args.output)?;
+    let planned = plan(args)?;
+    for p in &planned {
+        refuse_same_file(&p.input, &p.output)?;
+    }
     let tokens = env.load_tokens();
     if let Some(e) = env.command_line_module_errors(&tokens) {
         return Err(e);
     }
     let agent = env.agent(tokens)?;
-    let who = Requester::cli();
-    let name = args
-        .input
+    let request = pdf_request(args)?;
+    let cosign = match &args.cosign {
+        Some(p) => Some(
+            std::fs::read(p).map_err(|e| Error::io(format!("cannot read {}", p.display()), &e))?,
+        ),
+        None => None,
+    };
+    let items = planned
+        .iter()
+        .map(|p| {
+            let name = display_name(&p.input);
+            if args.detached {
+                Item::Data(DataItem {
+                    input: p.input.clone(),
+                    name,
+                    cosign: cosign.clone(),
+                })
+            } else {
+                Item::Pdf(PdfItem {
+                    input: p.input.clone(),
+                    output: p.output.clone(),
+                    name,
+                    request: request.clone(),
+                })
+            }
+        })
+        .collect();
+    let job = Job {
+        items,
+        certificate_ids: args.cert.clone().into_iter().collect(),
+        batch: args.out_dir.is_some(),
+    };
+    let outcome = agent.sign(&Requester::cli(), &job)?;
+    report(&planned, outcome)
+}
+
+/// Write the detached signatures and say one line per file; exit 1 if any failed.
+fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
+    let mut failed = 0usize;
+    for (p, result) in planned.iter().zip(outcome.items) {
+        let written = result.and_then(|output| match output {
+            Output::Cms(der) => crate::atomic::write_atomic(&p.output, &der)
+                .map(|()| String::new())
+                .map_err(|e| Error::io(format!("cannot write {}", p.output.display()), &e)),
+            Output::Pdf(signed) => Ok(format!(" in field {}", signed.field_name)),
+        });
+        match written {
+            Ok(field) => eprintln!(
+                "Signed {} as {}{field} → {}",
+                p.input.display(),
+                outcome.signer,
+                p.output.display()
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("Not signed {}: {e} [{}]", p.input.display(), e.reason);
+            }
+        }
+    }
+    match (failed, planned.len()) {
+        (0, _) => Ok(()),
+        // A single file's error was already said in full above.
+        (_, 1) => Err(Error::new(Reason::DocumentRefused, "the file was not signed")),
+        (n, all) => Err(Error::new(
+            Reason::DocumentRefused,
+            format!("{n} of {all} files were not signed"),
+        )
+        .with_hint("each line above says why; the other files are signed")),
+    }
+}
+
+/// The output of each input: `-o` for one file, `DIR/name` for a batch.
+fn plan(args: &SignArgs) -> Result<Vec<Planned>> {
+    match (&args.output, &args.out_dir) {
+        (Some(output), None) => match args.input.as_slice() {
+            [input] => Ok(vec![Planned {
+                input: input.clone(),
+                output: output.clone(),
+            }]),
+            _ => Err(Error::new(
+                Reason::InvalidRequest,
+                "several files need --out-dir DIR, not -o",
+            )),
+        },
+        (None, Some(dir)) => {
+            if !dir.is_dir() {
+                return Err(Error::new(
+                    Reason::IoError,
+                    format!("{} is not a directory", dir.display()),
+                )
+                .with_hint("create the output directory first"));
+            }
+            let mut planned: Vec<Planned> = Vec::new();
+            for input in &args.input {
+                let mut name = input
+                    .file_name()
+                    .ok_or_else(|| {
+                        Error::invalid_request(format!("{} names no file", input.display()))
+                    })?
+                    .to_os_string();
+                if args.detached {
+                    name.push(".p7s");
+                }
+                let output = dir.join(name);
+                if planned.iter().any(|p| p.output == output) {
+                    return Err(Error::invalid_request(format!(
+                        "two inputs would be written to {}; rename one",
+                        output.display()
+                    )));
+                }
+                planned.push(Planned {
+                    input: input.clone(),
+                    output,
+                });
+            }
+            Ok(planned)
+        }
+        _ => Err(Error::new(
+            Reason::InvalidRequest,
+            "give either -o OUT (one file) or --out-dir DIR",
+        )),
+    }
+}
+
+fn display_name(input: &Path) -> String {
+    input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| args.input.display().to_string());
-    if args.detached {
-        let existing = match &args.cosign {
-            Some(p) => Some(
-                std::fs::read(p)
-                    .map_err(|e| Error::io(format!("cannot read {}", p.display()), &e))?,
-            ),
-            None => None,
-        };
-        let signed = agent.sign_data_file(
-            &who,
-            args.cert.as_deref(),
-            &args.input,
-            &name,
-            existing.as_deref(),
-        )?;
-        crate::atomic::write_atomic(&args.output, &signed.output)
-            .map_err(|e| Error::io(format!("cannot write {}", args.output.display()), &e))?;
-        eprintln!(
-            "Signed {} as {} → {}",
-            args.input.display(),
-            signed.signer,
-            args.output.display()
-        );
-        return Ok(());
-    }
-    let request = crate::service::PdfRequest {
+        .unwrap_or_else(|| input.display().to_string())
+}
+
+fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
+    Ok(PdfRequest {
         reason: args.reason.clone(),
         location: args.location.clone(),
         field: args.field.clone(),
@@ -95,23 +210,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
             .as_deref()
             .map(read_password_file)
             .transpose()?,
-    };
-    let signed = agent.sign_pdf_file(
-        &who,
-        args.cert.as_deref(),
-        &args.input,
-        &args.output,
-        &name,
-        &request,
-    )?;
-    eprintln!(
-        "Signed {} as {} in field {} → {}",
-        args.input.display(),
-        signed.signer,
-        signed.output.field_name,
-        args.output.display()
-    );
-    Ok(())
+    })
 }
 
 /// The first line of `path` (without its line ending) as a PDF password.

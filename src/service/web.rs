@@ -1,5 +1,6 @@
-//! The WebSocket server's backend: typed protocol requests → the same
-//! [`Agent`] handlers the CLI uses. Documents that arrive in memory are
+//! The WebSocket adapter: typed protocol requests → a [`Job`] for the one
+//! pipeline the CLI uses too, and its [`Outcome`] → the JSON answer. Nothing
+//! here decides anything about signing. Documents that arrive in memory are
 //! spooled to a private temporary directory, because the PDF and CMS layers
 //! stream from files (a 200 MB bill is never held twice).
 
@@ -9,9 +10,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::pipeline::{DataItem, HashItem, Item, Job, Outcome, Output, PdfItem};
 use super::{Agent, PdfRequest, Requester, Stage};
 use crate::error::{Error, Reason, Result};
-use crate::protocol::{Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, Request};
+use crate::protocol::{
+    Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, Request, SignData, SignHash, SignPdf,
+};
 use crate::server::{Backend, Call};
 use crate::token::inventory::{self, CcaClass};
 use crate::token::CertificateEntry;
@@ -49,14 +53,6 @@ fn blob_path(blob: &Blob, dir: &Path, name: &str) -> Result<PathBuf> {
     std::io::copy(&mut reader, &mut f)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
     Ok(path)
-}
-
-/// Name the batch item (1-based, as people count) in an error.
-fn item_error(index: usize, e: Error) -> Error {
-    Error {
-        message: format!("item {}: {}", index + 1, e.message),
-        ..e
-    }
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -160,7 +156,7 @@ impl WebBackend {
         json!({ "certificates": list })
     }
 
-    fn pdf_request(p: &crate::protocol::SignPdf) -> PdfRequest {
+    fn pdf_request(p: &SignPdf) -> PdfRequest {
         let (visible, visible_auto) = match p.appearance {
             None => (None, false),
             Some(Appearance::Auto) => (None, true),
@@ -193,199 +189,126 @@ impl WebBackend {
         }
     }
 
-    fn sign_pdf(&self, who: &Requester<'_>, p: &crate::protocol::SignPdf) -> Result<Value> {
-        let dir = self.scratch()?;
-        let input = blob_path(&p.document, dir.path(), "input.pdf")?;
-        let output = dir.path().join("signed.pdf");
-        let signed = self.agent.sign_pdf_file(
-            who,
-            p.certificate_id.as_deref(),
-            &input,
-            &output,
-            &display_name(&p.file_name),
-            &Self::pdf_request(p),
-        )?;
-        let bytes =
-            std::fs::read(&output).map_err(|e| Error::io("cannot read the signed document", &e))?;
-        Ok(json!({
-            "document": b64(&bytes),
-            "signer": signed.signer,
-            "certificateId": signed.certificate_id,
-            "field": signed.output.field_name,
+    fn pdf_item(p: &SignPdf, dir: &Path, index: usize) -> Result<Item> {
+        Ok(Item::Pdf(PdfItem {
+            input: blob_path(&p.document, dir, &format!("{index}.pdf"))?,
+            output: dir.join(format!("{index}.signed.pdf")),
+            name: display_name(&p.file_name),
+            request: Self::pdf_request(p),
         }))
     }
 
-    fn sign_data(&self, who: &Requester<'_>, d: &crate::protocol::SignData) -> Result<Value> {
-        let dir = self.scratch()?;
-        let input = blob_path(&d.data, dir.path(), "data.bin")?;
-        let existing = match &d.cosign {
-            Some(b) => Some(b.to_vec()?),
-            None => None,
-        };
-        let signed = self.agent.sign_data_file(
-            who,
-            d.certificate_id.as_deref(),
-            &input,
-            "data from the page",
-            existing.as_deref(),
-        )?;
-        Ok(json!({
-            "signature": b64(&signed.output),
-            "signer": signed.signer,
-            "certificateId": signed.certificate_id,
+    fn data_item(d: &SignData, dir: &Path, index: usize, name: String) -> Result<Item> {
+        Ok(Item::Data(DataItem {
+            input: blob_path(&d.data, dir, &format!("{index}.bin"))?,
+            name,
+            cosign: d.cosign.as_ref().map(Blob::to_vec).transpose()?,
         }))
     }
 
-    fn sign_hash(&self, who: &Requester<'_>, h: &crate::protocol::SignHash) -> Result<Value> {
-        let signed = self.agent.sign_hash(
-            who,
-            h.certificate_id.as_deref(),
-            &h.digest,
-            h.digest_algorithm,
-        )?;
-        Ok(json!({
-            "signature": b64(&signed.output),
-            "signer": signed.signer,
-            "certificateId": signed.certificate_id,
-        }))
+    fn hash_item(h: &SignHash) -> Item {
+        Item::Hash(HashItem {
+            digest: h.digest.clone(),
+            algorithm: h.digest_algorithm,
+        })
     }
 
-    /// One consent and one PIN for every item: the items are signed with one
-    /// logged-in signer inside a single `with_signer`.
-    fn sign_batch(&self, who: &Requester<'_>, items: &[BatchItem]) -> Result<Value> {
-        if items.is_empty() {
-            return Err(Error::invalid_request("sign.batch needs at least one item"));
-        }
-        let dir = self.scratch()?;
-        let digest = self.agent.config().digest;
-        let mut documents = Vec::new();
-        let mut prepared = Vec::new();
-        let mut certificate_id: Option<String> = None;
-        let scan = self.agent.scan();
-        for (i, item) in items.iter().enumerate() {
-            let (cert, summary, input) = match item {
-                BatchItem::Pdf(p) => {
-                    let input = blob_path(&p.document, dir.path(), &format!("{i}.pdf"))?;
-                    let info = super::check_pdf(&input, &Self::pdf_request(p), self.agent.now())
-                        .map_err(|e| item_error(i, e))?;
-                    let s = super::summarize(
-                        &input,
-                        &display_name(&p.file_name),
-                        crate::ui::DocumentKind::Pdf,
-                        Some(info.page_count),
-                    )?;
-                    (p.certificate_id.clone(), s, Some(input))
-                }
-                BatchItem::Data(d) => {
-                    let input = blob_path(&d.data, dir.path(), &format!("{i}.bin"))?;
-                    if let Some(existing) = &d.cosign {
-                        super::check_cosign(&input, &existing.to_vec()?)
-                            .map_err(|e| item_error(i, e))?;
-                    }
-                    let s = super::summarize(
-                        &input,
-                        &format!("data item {}", i + 1),
-                        crate::ui::DocumentKind::Data,
-                        None,
-                    )?;
-                    (d.certificate_id.clone(), s, Some(input))
-                }
-                BatchItem::Hash(h) => {
-                    if h.digest_algorithm != digest {
-                        return Err(Error::invalid_request(format!(
-                            "item {}: a batch signs with {}; send {} digests",
-                            i + 1,
-                            digest.name(),
-                            digest.name()
-                        )));
-                    }
-                    let s = crate::ui::DocumentSummary {
-                        name: format!("{} digest", h.digest_algorithm.name()),
-                        kind: crate::ui::DocumentKind::Hash,
-                        size: h.digest.len() as u64,
-                        pages: None,
-                        fingerprint_hex: hex::encode(&h.digest),
+    /// The translation of one request into a job; `dir` holds its files.
+    fn job(request: &Request, dir: &Path) -> Result<Option<Job>> {
+        let job = match request {
+            Request::SignPdf(p) => Job::single(Self::pdf_item(p, dir, 0)?, p.certificate_id.as_deref()),
+            Request::SignData(d) => Job::single(
+                Self::data_item(d, dir, 0, "data from the page".into())?,
+                d.certificate_id.as_deref(),
+            ),
+            Request::SignHash(h) => Job::single(Self::hash_item(h), h.certificate_id.as_deref()),
+            Request::SignBatch(items) => {
+                let mut job = Job {
+                    items: Vec::with_capacity(items.len()),
+                    certificate_ids: Vec::new(),
+                    batch: true,
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let (translated, id) = match item {
+                        BatchItem::Pdf(p) => (Self::pdf_item(p, dir, i)?, &p.certificate_id),
+                        BatchItem::Data(d) => (
+                            Self::data_item(d, dir, i, format!("data item {}", i + 1))?,
+                            &d.certificate_id,
+                        ),
+                        BatchItem::Hash(h) => (Self::hash_item(h), &h.certificate_id),
                     };
-                    (h.certificate_id.clone(), s, None)
+                    job.items.push(translated);
+                    job.certificate_ids.extend(id.clone());
                 }
-            };
-            // Items may name the certificate by different prefixes of its
-            // id; what must agree is the certificate they resolve to.
-            if let Some(given) = cert {
-                let resolved = self
-                    .agent
-                    .select(&scan, Some(&given))
-                    .map_err(|e| item_error(i, e))?;
-                match &certificate_id {
-                    None => certificate_id = Some(resolved.id.clone()),
-                    Some(first) if *first != resolved.id => {
-                        return Err(Error::invalid_request(
-                            "all items of a batch are signed with one certificate",
-                        ))
-                    }
-                    Some(_) => {}
-                }
+                job
             }
-            documents.push(summary);
-            prepared.push(input);
+            _ => return Ok(None),
+        };
+        Ok(Some(job))
+    }
+
+    /// The JSON of one signed item.
+    fn output_json(output: Output, item: &Item) -> Result<Value> {
+        match (output, item) {
+            (Output::Pdf(signed), Item::Pdf(p)) => {
+                let bytes = std::fs::read(&p.output)
+                    .map_err(|e| Error::io("cannot read the signed document", &e))?;
+                Ok(json!({"document": b64(&bytes), "field": signed.field_name}))
+            }
+            (Output::Cms(der), _) => Ok(json!({"signature": b64(&der)})),
+            (Output::Pdf(_), _) => Err(Error::internal("a signed PDF for an item that is not a PDF")),
         }
-        let now = self.agent.now();
-        let signed = self.agent.with_signer(
-            who,
-            certificate_id.as_deref(),
-            documents,
-            digest,
-            |signer, cert| {
-                let mut results = Vec::new();
-                for (i, (item, input)) in items.iter().zip(&prepared).enumerate() {
-                    let value = match (item, input) {
-                        (BatchItem::Pdf(p), Some(input)) => {
-                            let opts = Self::pdf_request(p).options(
-                                &cert.facts.subject_cn,
-                                &cert.facts.issuer_cn,
-                                now,
-                            );
-                            let out = dir.path().join(format!("{i}.signed.pdf"));
-                            let r = crate::pdf::sign_file(input, &out, signer, &opts)
-                                .map_err(Error::from)?;
-                            let bytes = std::fs::read(&out)
-                                .map_err(|e| Error::io("cannot read the signed document", &e))?;
-                            json!({"document": b64(&bytes), "field": r.field_name})
-                        }
-                        (BatchItem::Data(d), Some(input)) => {
-                            let existing = match &d.cosign {
-                                Some(blob) => Some(blob.to_vec()?),
-                                None => None,
-                            };
-                            let der = super::detached_cms(
-                                signer,
-                                input,
-                                existing.as_deref(),
-                                &crate::sign::cms::CmsProfile::cades(now),
-                            )?;
-                            json!({"signature": b64(&der)})
-                        }
-                        (BatchItem::Hash(h), _) => {
-                            let der = crate::sign::cms::sign_digest(
-                                signer,
-                                &h.digest,
-                                &crate::sign::cms::CmsProfile::cades(now),
-                            )?;
-                            json!({"signature": b64(&der)})
-                        }
-                        _ => return Err(Error::internal("batch item without its prepared input")),
-                    };
-                    results.push(value);
-                }
-                Ok(results)
-            },
-        )?;
+    }
+
+    /// The answer: a single request's fields, or a batch's per-item results.
+    fn answer(job: &Job, outcome: Outcome) -> Result<Value> {
+        let signer = outcome.signer.clone();
+        let certificate_id = outcome.certificate_id.clone();
+        let mut results = Vec::with_capacity(outcome.items.len());
+        for (result, item) in outcome.items.into_iter().zip(&job.items) {
+            results.push(match result {
+                Ok(output) => Self::output_json(output, item),
+                Err(e) => Err(e),
+            });
+        }
+        if !job.batch {
+            let mut value = results
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::internal("a single request produced no result"))??;
+            if let Value::Object(map) = &mut value {
+                map.insert("signer".into(), json!(signer));
+                map.insert("certificateId".into(), json!(certificate_id));
+            }
+            return Ok(value);
+        }
+        let results: Vec<Value> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| json!({"error": item_error_json(&e)})))
+            .collect();
         Ok(json!({
-            "results": signed.output,
-            "signer": signed.signer,
-            "certificateId": signed.certificate_id,
+            "results": results,
+            "signer": signer,
+            "certificateId": certificate_id,
         }))
     }
+
+    fn sign(&self, who: &Requester<'_>, request: &Request) -> Result<Value> {
+        let dir = self.scratch()?;
+        let Some(job) = Self::job(request, dir.path())? else {
+            return Err(Error::internal("not a signing request"));
+        };
+        let outcome = self.agent.sign(who, &job)?;
+        Self::answer(&job, outcome)
+    }
+}
+
+/// A batch item's error, shaped like a JSON-RPC error's `message` and `data`.
+fn item_error_json(e: &Error) -> Value {
+    json!({
+        "message": e.message,
+        "data": {"reason": e.reason.as_str(), "hint": e.hint},
+    })
 }
 
 impl Backend for WebBackend {
@@ -404,10 +327,10 @@ impl Backend for WebBackend {
         };
         match &request {
             Request::CertificatesList(filter) => Ok(self.certificates(filter)),
-            Request::SignPdf(p) => self.sign_pdf(&who, p),
-            Request::SignData(d) => self.sign_data(&who, d),
-            Request::SignHash(h) => self.sign_hash(&who, h),
-            Request::SignBatch(items) => self.sign_batch(&who, items),
+            Request::SignPdf(_)
+            | Request::SignData(_)
+            | Request::SignHash(_)
+            | Request::SignBatch(_) => self.sign(&who, &request),
             Request::Verify(_) => Err(Error::new(
                 Reason::InvalidRequest,
                 "verification is not available in this version of Mohor",

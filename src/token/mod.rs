@@ -8,5 +8,9 @@ pub mod guard;
 pub mod inventory;
 pub mod modules;
 pub mod pkcs11;
+pub mod seam;
+#[cfg(feature = "software-signer")]
+pub mod fake;
 
 pub use pkcs11::{CertificateEntry, Pkcs11Tokens, Scan, TokenError, TokenRef, TokenReport};
+pub use seam::{TokenSession, TokenSigner, Tokens};

@@ -14,6 +14,9 @@ pub struct DocumentSummary {
     pub pages: Option<u32>,
     /// SHA-256 of the document (for `Hash`: the digest the site sent, hex).
     pub fingerprint_hex: String,
+    /// In a batch: why this document will not be signed (preflight refused it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -45,6 +45,7 @@ fn pdf(name: &str, size: u64, pages: u32) -> DocumentSummary {
         size,
         pages: Some(pages),
         fingerprint_hex: FP.into(),
+        refused: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 pages: None,
                 fingerprint_hex: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"
                     .into(),
+                refused: None,
             }],
             certificate: cert_a(),
             alternatives: vec![],
@@ -75,6 +77,7 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                     pages: None,
                     fingerprint_hex:
                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+                    refused: None,
                 },
             ],
             certificate: cert_a(),

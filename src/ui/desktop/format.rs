@@ -295,6 +295,7 @@ mod tests {
             size: 2048,
             pages: Some(3),
             fingerprint_hex: String::new(),
+            refused: None,
         };
         assert_eq!(document_facts(&doc), "PDF document  ·  2.0 KB  ·  3 pages");
         doc.pages = Some(1);

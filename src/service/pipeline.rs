@@ -1,0 +1,468 @@
+//! The request pipeline. Every signing method — `sign.pdf`, `sign.data`,
+//! `sign.hash`, `sign.batch`, `mohor sign` — is a [`Job`] of one or more
+//! [`Item`]s that goes through the same stages:
+//!
+//! ```text
+//!  preflight every item (no dialog, no token)
+//!    → choose the certificate → consent (web requests) → guard → PIN → one C_Login
+//!    → sign each item that passed preflight → audit every item → answer
+//! ```
+//!
+//! One exit: [`Agent::sign`] audits every item whatever happened — signed,
+//! refused in preflight, cancelled, failed — before it returns. An item that
+//! fails never costs the others: its result is its own error.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Reason, Result};
+use crate::sign::cms::{self, CmsProfile};
+use crate::sign::{DigestAlgorithm, Signer};
+use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
+use crate::ui::{ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary};
+
+use super::{preflight, Agent, PdfRequest, Requester, Stage};
+
+/// A PDF to sign as an incremental update, written atomically to `output`.
+pub struct PdfItem {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Shown to the person and written to the audit log (never a path to open).
+    pub name: String,
+    pub request: PdfRequest,
+}
+
+/// Any file, signed as detached CMS (optionally added to an earlier one).
+pub struct DataItem {
+    pub input: PathBuf,
+    pub name: String,
+    pub cosign: Option<Vec<u8>>,
+}
+
+/// A digest computed by the caller.
+pub struct HashItem {
+    pub digest: Vec<u8>,
+    pub algorithm: DigestAlgorithm,
+}
+
+pub enum Item {
+    Pdf(PdfItem),
+    Data(DataItem),
+    Hash(HashItem),
+}
+
+impl Item {
+    /// The method name the audit log records.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Item::Pdf(_) => "sign.pdf",
+            Item::Data(_) => "sign.data",
+            Item::Hash(_) => "sign.hash",
+        }
+    }
+}
+
+/// One request: its items and the certificates they name.
+pub struct Job {
+    pub items: Vec<Item>,
+    /// Certificate ids the request names (a batch may name one per item);
+    /// they must all resolve to the same certificate.
+    pub certificate_ids: Vec<String>,
+    /// A batch answers per item; a single request fails as a whole.
+    pub batch: bool,
+}
+
+impl Job {
+    /// A request for one item.
+    pub fn single(item: Item, certificate_id: Option<&str>) -> Job {
+        Job {
+            items: vec![item],
+            certificate_ids: certificate_id.map(str::to_string).into_iter().collect(),
+            batch: false,
+        }
+    }
+}
+
+/// What one signed item produced.
+#[derive(Debug)]
+pub enum Output {
+    /// The signed PDF is at the item's `output` path.
+    Pdf(crate::pdf::SignedPdf),
+    /// A detached CMS signature, DER.
+    Cms(Vec<u8>),
+}
+
+/// The answer to a job: who signed, and one result per item, in order.
+#[derive(Debug)]
+pub struct Outcome {
+    pub signer: String,
+    pub certificate_id: String,
+    pub items: Vec<Result<Output>>,
+}
+
+impl Outcome {
+    /// The only item's result, for single requests.
+    pub fn into_single(self) -> Result<(Output, String, String)> {
+        let Outcome {
+            signer,
+            certificate_id,
+            items,
+        } = self;
+        match items.into_iter().next() {
+            Some(Ok(output)) => Ok((output, signer, certificate_id)),
+            Some(Err(e)) => Err(e),
+            None => Err(Error::internal("a single request produced no result")),
+        }
+    }
+}
+
+/// What preflight found about one item.
+pub(super) struct Prepared {
+    pub summary: DocumentSummary,
+    pub verdict: Result<()>,
+}
+
+/// What the audit needs to know about how far a job got.
+#[derive(Default)]
+pub(super) struct Progress {
+    pub certificate: Option<(String, String)>,
+}
+
+impl Agent {
+    /// Run `job` through the pipeline; audit every item on the way out.
+    pub fn sign(&self, who: &Requester<'_>, job: &Job) -> Result<Outcome> {
+        let now = self.clock.now();
+        let digest = self.job_digest(job);
+        let prepared: Vec<Prepared> = job
+            .items
+            .iter()
+            .map(|item| self.preflight(item, digest, now))
+            .collect();
+        let mut progress = Progress::default();
+        let result = self.run(who, job, &prepared, digest, now, &mut progress);
+        self.audit_job(who, job, &prepared, &progress, &result);
+        result
+    }
+
+    /// The digest the signer uses: the configured one, or a lone hash's own.
+    fn job_digest(&self, job: &Job) -> DigestAlgorithm {
+        match job.items.as_slice() {
+            [Item::Hash(h)] => h.algorithm,
+            _ => self.config.digest,
+        }
+    }
+
+    fn preflight(
+        &self,
+        item: &Item,
+        digest: DigestAlgorithm,
+        now: time::OffsetDateTime,
+    ) -> Prepared {
+        match item {
+            Item::Pdf(p) => {
+                let checked = preflight::check_pdf(&p.input, &p.request, now);
+                let pages = checked.as_ref().ok().map(|info| info.page_count);
+                summarized(
+                    preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages),
+                    &p.name,
+                    DocumentKind::Pdf,
+                    checked.map(|_| ()),
+                )
+            }
+            Item::Data(d) => {
+                let checked = match &d.cosign {
+                    Some(existing) => preflight::check_cosign(&d.input, existing),
+                    None => Ok(()),
+                };
+                summarized(
+                    preflight::summarize(&d.input, &d.name, DocumentKind::Data, None),
+                    &d.name,
+                    DocumentKind::Data,
+                    checked,
+                )
+            }
+            Item::Hash(h) => {
+                let verdict = if h.digest.len() != h.algorithm.len() {
+                    Err(Error::invalid_request(format!(
+                        "a {} digest has {} bytes, not {}",
+                        h.algorithm.name(),
+                        h.algorithm.len(),
+                        h.digest.len()
+                    )))
+                } else if h.algorithm != digest {
+                    Err(Error::invalid_request(format!(
+                        "this request signs with {}; send a {} digest",
+                        digest.name(),
+                        digest.name()
+                    )))
+                } else {
+                    Ok(())
+                };
+                Prepared {
+                    summary: DocumentSummary {
+                        name: format!("{} digest", h.algorithm.name()),
+                        kind: DocumentKind::Hash,
+                        size: h.digest.len() as u64,
+                        pages: None,
+                        fingerprint_hex: hex::encode(&h.digest),
+                        refused: None,
+                    },
+                    verdict,
+                }
+                .with_refusal_shown()
+            }
+        }
+    }
+
+    /// Every stage after preflight.
+    fn run(
+        &self,
+        who: &Requester<'_>,
+        job: &Job,
+        prepared: &[Prepared],
+        digest: DigestAlgorithm,
+        now: time::OffsetDateTime,
+        progress: &mut Progress,
+    ) -> Result<Outcome> {
+        if job.items.is_empty() {
+            return Err(Error::invalid_request("the request has no document to sign"));
+        }
+        if let Some(refusal) = nothing_to_sign(job, prepared) {
+            return Err(refusal);
+        }
+        let scan = self.scan();
+        let proposed = self.propose_certificate(who, &scan, &job.certificate_ids)?;
+        progress.certificate = Some((proposed.id.clone(), proposed.facts.subject_cn.clone()));
+        let cert = self.consent(who, &scan, proposed, prepared)?;
+        progress.certificate = Some((cert.id.clone(), cert.facts.subject_cn.clone()));
+        check_cancelled(who)?;
+
+        let lock = self.token_lock(&cert.token);
+        let _one_at_a_time = match lock.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let chain = self.chain_for(&scan, cert);
+        let (session, pin) = self.login_guarded(who, cert)?;
+        let mut signer = session
+            .into_signer(cert, chain, digest, self.config.rsa_pss, pin)
+            .map_err(Error::from)?;
+        (who.progress)(Stage::Signing);
+        let items = self.sign_items(who, job, prepared, &mut signer, cert, now);
+        (who.progress)(Stage::Done);
+        Ok(Outcome {
+            signer: cert.facts.subject_cn.clone(),
+            certificate_id: cert.id.clone(),
+            items,
+        })
+    }
+
+    /// The certificate named by the request (every name must agree), or for
+    /// a web page without a preference the first usable one (the person may
+    /// switch in the consent dialog), or on the command line the only one.
+    fn propose_certificate<'s>(
+        &self,
+        who: &Requester<'_>,
+        scan: &'s Scan,
+        ids: &[String],
+    ) -> Result<&'s CertificateEntry> {
+        let mut chosen: Option<&CertificateEntry> = None;
+        for id in ids {
+            let c = self.select(scan, Some(id))?;
+            match chosen {
+                Some(first) if first.id != c.id => {
+                    return Err(Error::invalid_request(
+                        "all items of a request are signed with one certificate",
+                    ))
+                }
+                _ => chosen = Some(c),
+            }
+        }
+        if let Some(c) = chosen {
+            return Ok(c);
+        }
+        match who.origin {
+            Some(_) => match scan.certificates.iter().find(|c| c.usable) {
+                Some(c) => Ok(c),
+                None => self.select(scan, None),
+            },
+            None => self.select(scan, None),
+        }
+    }
+
+    /// Web requests: the person sees every document (and what will not be
+    /// signed, and why) and approves with a certificate of their choice.
+    fn consent<'s>(
+        &self,
+        who: &Requester<'_>,
+        scan: &'s Scan,
+        proposed: &'s CertificateEntry,
+        prepared: &[Prepared],
+    ) -> Result<&'s CertificateEntry> {
+        if who.origin.is_none() {
+            return Ok(proposed);
+        }
+        (who.progress)(Stage::WaitingForConsent);
+        let request = ConsentRequest {
+            origin: who.origin.map(str::to_string),
+            documents: prepared.iter().map(|p| p.summary.clone()).collect(),
+            certificate: Self::choice(proposed),
+            alternatives: scan
+                .certificates
+                .iter()
+                .filter(|c| c.usable && c.id != proposed.id)
+                .map(Self::choice)
+                .collect(),
+        };
+        match self.prompter.consent(&request) {
+            ConsentDecision::Deny => Err(Error::new(
+                Reason::UserCancelled,
+                "the signature was declined",
+            )),
+            ConsentDecision::Approve { certificate_id } => {
+                self.select(scan, Some(&certificate_id))
+            }
+        }
+    }
+
+    /// Sign every item that passed preflight with the one logged-in signer.
+    fn sign_items(
+        &self,
+        who: &Requester<'_>,
+        job: &Job,
+        prepared: &[Prepared],
+        signer: &mut TokenSigner,
+        cert: &CertificateEntry,
+        now: time::OffsetDateTime,
+    ) -> Vec<Result<Output>> {
+        let mut results = Vec::with_capacity(job.items.len());
+        // Once the token is gone every later item would fail the same way.
+        let mut token_gone: Option<Error> = None;
+        for (item, prep) in job.items.iter().zip(prepared) {
+            let result = if let Err(e) = &prep.verdict {
+                Err(e.clone())
+            } else if let Some(e) = &token_gone {
+                Err(e.clone())
+            } else if (who.is_cancelled)() {
+                Err(cancelled())
+            } else {
+                let r = sign_item(signer.as_mut(), cert, item, now);
+                if let Err(e) = &r {
+                    if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
+                        token_gone = Some(e.clone());
+                    }
+                }
+                r
+            };
+            results.push(result);
+        }
+        results
+    }
+
+    /// One request at a time per token in this process.
+    fn token_lock(&self, token: &TokenRef) -> Arc<Mutex<()>> {
+        let mut locks = match self.token_locks.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        locks
+            .entry(token.counter_key())
+            .or_insert_with(|| Arc::new(Mutex::new(())))
+            .clone()
+    }
+}
+
+impl Prepared {
+    /// A refused item says so in the consent dialog.
+    fn with_refusal_shown(mut self) -> Self {
+        if let Err(e) = &self.verdict {
+            self.summary.refused = Some(e.message.clone());
+        }
+        self
+    }
+}
+
+/// A summary for the consent dialog even when the file cannot be read.
+fn summarized(
+    summary: Result<DocumentSummary>,
+    name: &str,
+    kind: DocumentKind,
+    verdict: Result<()>,
+) -> Prepared {
+    let (summary, verdict) = match (summary, verdict) {
+        (Ok(s), v) => (s, v),
+        (Err(read), v) => (
+            DocumentSummary {
+                name: name.to_string(),
+                kind,
+                size: 0,
+                pages: None,
+                fingerprint_hex: String::new(),
+                refused: None,
+            },
+            v.and(Err(read)),
+        ),
+    };
+    Prepared { summary, verdict }.with_refusal_shown()
+}
+
+/// A single request whose item was refused fails with that refusal; a batch
+/// fails only when no item can be signed.
+fn nothing_to_sign(job: &Job, prepared: &[Prepared]) -> Option<Error> {
+    let refusals: Vec<&Error> = prepared
+        .iter()
+        .filter_map(|p| p.verdict.as_ref().err())
+        .collect();
+    if refusals.len() < prepared.len() {
+        return None;
+    }
+    let first = refusals.first()?;
+    if !job.batch {
+        return Some((*first).clone());
+    }
+    Some(Error {
+        message: format!(
+            "none of the {} items can be signed; item 1: {}",
+            prepared.len(),
+            first.message
+        ),
+        ..(*first).clone()
+    })
+}
+
+fn cancelled() -> Error {
+    Error::new(Reason::UserCancelled, "the request was cancelled")
+}
+
+fn check_cancelled(who: &Requester<'_>) -> Result<()> {
+    if (who.is_cancelled)() {
+        Err(cancelled())
+    } else {
+        Ok(())
+    }
+}
+
+fn sign_item(
+    signer: &mut dyn Signer,
+    cert: &CertificateEntry,
+    item: &Item,
+    now: time::OffsetDateTime,
+) -> Result<Output> {
+    let profile = CmsProfile::cades(now);
+    match item {
+        Item::Pdf(p) => {
+            let opts = p
+                .request
+                .options(&cert.facts.subject_cn, &cert.facts.issuer_cn, now);
+            crate::pdf::sign_file(&p.input, &p.output, signer, &opts)
+                .map(Output::Pdf)
+                .map_err(Error::from)
+        }
+        Item::Data(d) => {
+            preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile).map(Output::Cms)
+        }
+        Item::Hash(h) => cms::sign_digest(signer, &h.digest, &profile)
+            .map(Output::Cms)
+            .map_err(Error::from),
+    }
+}

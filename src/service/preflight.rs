@@ -1,0 +1,131 @@
+//! Preflight: what can be known about a document before anyone is asked
+//! anything — its summary for the consent dialog, whether the PDF can be
+//! signed as asked (a dry run), whether a co-signature covers the same data —
+//! and the streamed digests the signing stage needs.
+
+use std::path::Path;
+
+use crate::error::{Error, Reason, Result};
+use crate::sign::cms::{self, CmsProfile};
+use crate::sign::{DigestAlgorithm, Signer};
+use crate::ui::DocumentSummary;
+
+use super::PdfRequest;
+
+/// `/Contents` room for the dry run that checks a PDF before any dialog.
+const DRY_RUN_CAPACITY: usize = 16 * 1024;
+
+/// What the consent dialog shows about a file: name, kind, size, pages, SHA-256.
+pub fn summarize(
+    path: &Path,
+    name: &str,
+    kind: crate::ui::DocumentKind,
+    pages: Option<u32>,
+) -> Result<DocumentSummary> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?
+        .len();
+    Ok(DocumentSummary {
+        name: name.to_string(),
+        kind,
+        size,
+        pages,
+        fingerprint_hex: hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
+        refused: None,
+    })
+}
+
+/// A detached CAdES signature over the file `data`, or a co-signature added
+/// to `existing` (every earlier signer is checked against the same file).
+pub fn detached_cms(
+    signer: &mut dyn Signer,
+    data: &Path,
+    existing: Option<&[u8]>,
+    profile: &CmsProfile,
+) -> Result<Vec<u8>> {
+    match existing {
+        None => {
+            let d = digest_file(data, signer.algorithm().digest())?;
+            Ok(cms::sign_digest(signer, &d, profile)?)
+        }
+        Some(existing) => with_file_digests(data, |digest_of| {
+            Ok(cms::cosign(existing, signer, digest_of, profile)?)
+        }),
+    }
+}
+
+/// Run `f` with a digest callback over the file `data` for CMS code that
+/// cannot fail through its callback: the first read error wins over `f`'s
+/// outcome.
+fn with_file_digests<T>(
+    data: &Path,
+    f: impl FnOnce(&mut dyn FnMut(DigestAlgorithm) -> Vec<u8>) -> Result<T>,
+) -> Result<T> {
+    let mut failure = None;
+    let mut digest_of = |alg: DigestAlgorithm| match digest_file(data, alg) {
+        Ok(d) => d,
+        Err(e) => {
+            failure.get_or_insert(e);
+            Vec::new()
+        }
+    };
+    let out = f(&mut digest_of);
+    match failure {
+        Some(e) => Err(e),
+        None => out,
+    }
+}
+
+/// Refuse, before any dialog, a co-signature over other data than the
+/// earlier signers signed.
+pub fn check_cosign(data: &Path, existing: &[u8]) -> Result<()> {
+    with_file_digests(data, |digest_of| {
+        Ok(cms::check_cosign_content(existing, digest_of)?)
+    })
+}
+
+/// A PDF Mohor can sign as asked: opened by the password if encrypted, not certified against
+/// changes, and a dry run of the revision (no output, no signer) succeeds —
+/// so an already-signed field, a box off the page or a forbidding
+/// certification never costs a PIN.
+pub fn check_pdf(
+    input: &Path,
+    request: &PdfRequest,
+    now: time::OffsetDateTime,
+) -> Result<crate::pdf::PdfInfo> {
+    // A wrong password fails here, before any PIN is asked for.
+    let info =
+        crate::pdf::inspect_with_password(input, request.password.as_ref()).map_err(Error::from)?;
+    if info.encrypted && request.password.is_none() {
+        return Err(Error::from(crate::pdf::PdfError::Encrypted));
+    }
+    if info.docmdp == Some(1) {
+        return Err(Error::new(
+            Reason::DocumentRefused,
+            "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
+        ));
+    }
+    let mut probe = request.options("Mohor dry run", "Mohor dry run", now);
+    probe.contents_capacity = DRY_RUN_CAPACITY;
+    crate::pdf::prepare(input, &probe).map_err(Error::from)?;
+    Ok(info)
+}
+
+/// Digest of a file, streamed (never loads it whole).
+pub fn digest_file(path: &Path, alg: DigestAlgorithm) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), &e))?;
+    let mut h = alg.hasher();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finish())
+}

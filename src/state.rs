@@ -260,7 +260,8 @@ impl StateStore {
         };
         let mut tail = std::collections::VecDeque::with_capacity(limit.min(1024));
         for line in std::io::BufReader::new(file).lines() {
-            let line = line.map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?;
+            let line =
+                line.map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?;
             let Ok(entry) = serde_json::from_str::<AuditEntry>(&line) else {
                 continue;
             };

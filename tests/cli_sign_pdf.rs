@@ -206,3 +206,85 @@ fn an_encrypted_pdf_signs_on_the_token_with_its_password_from_a_file() {
     );
     assert_eq!(s.sim.logins().len(), 1);
 }
+
+#[test]
+fn a_batch_from_the_command_line_signs_the_good_files_reports_the_damaged_one_and_history_lists_all(
+) {
+    if !judges_available() {
+        return;
+    }
+    let fx = fixture();
+    let s = SimSetup::new("cli_pdf_batch", json!({}));
+    let inputs = s.dir.join("in");
+    let out = s.dir.join("out");
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let a = inputs.join("a.pdf");
+    let b = inputs.join("b-damaged.pdf");
+    let c = inputs.join("c.pdf");
+    std::fs::copy(corpus("pyhanko-minimal-two-pages.pdf"), &a).unwrap();
+    std::fs::write(&b, b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n").unwrap();
+    std::fs::copy(corpus("pyhanko-base.pdf"), &c).unwrap();
+    let damaged_before = std::fs::read(&b).unwrap();
+
+    let mut cmd = s.mohor(&[
+        "--pin-stdin",
+        "sign",
+        "--cert",
+        &fx.cert("rsa2048").id,
+        "--reason",
+        "Approved",
+        "--out-dir",
+    ]);
+    cmd.arg(&out).arg(&a).arg(&b).arg(&c);
+    let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
+    assert_no_panic(&o);
+    // One file failed: exit 1, one line per file, the others signed.
+    assert_eq!(o.status.code(), Some(1), "{}", pdf_util::common::text(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("Signed") && e.contains("a.pdf") && e.contains("c.pdf"),
+        "{e}"
+    );
+    assert!(
+        e.contains("Not signed") && e.contains("DOCUMENT_REFUSED"),
+        "{e}"
+    );
+    assert!(e.contains("1 of 3 files were not signed"), "{e}");
+    for name in ["a.pdf", "c.pdf"] {
+        judge_new_signature(&out.join(name), "Signature1", 0).unwrap();
+    }
+    assert!(!out.join("b-damaged.pdf").exists());
+    assert_eq!(std::fs::read(&b).unwrap(), damaged_before);
+    // One PIN, one login for the whole batch.
+    let logins = s.sim.logins();
+    assert_eq!(logins.len(), 1, "{logins:?}");
+
+    let h = pdf_util::common::json_out(&run_with_stdin(&mut s.mohor(&["history", "--json"]), ""));
+    let entries = h["entries"].as_array().expect("entries");
+    let rows: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["document"].as_str().unwrap_or("").to_string(),
+                e["result"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    // Newest first.
+    assert_eq!(
+        rows,
+        [
+            ("c.pdf".to_string(), "ok".to_string()),
+            ("b-damaged.pdf".to_string(), "DOCUMENT_REFUSED".to_string()),
+            ("a.pdf".to_string(), "ok".to_string()),
+        ]
+    );
+    assert!(entries
+        .iter()
+        .all(|e| e["origin"] == "command line" && e["batch"]["of"] == 3));
+    let o = run_with_stdin(&mut s.mohor(&["history", "--limit", "1"]), "");
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("signed") && text.contains("c.pdf"), "{text}");
+}

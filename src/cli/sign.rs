@@ -27,7 +27,12 @@ pub struct SignArgs {
     #[arg(long)]
     pub detached: bool,
     /// With --detached: add this signer to an existing .p7s over the same file.
-    #[arg(long, value_name = "OLD.p7s", requires = "detached", conflicts_with = "out_dir")]
+    #[arg(
+        long,
+        value_name = "OLD.p7s",
+        requires = "detached",
+        conflicts_with = "out_dir"
+    )]
     pub cosign: Option<PathBuf>,
     /// PDF: reason shown in the signature.
     #[arg(long, value_name = "TEXT", conflicts_with = "detached")]
@@ -128,7 +133,10 @@ fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
     match (failed, planned.len()) {
         (0, _) => Ok(()),
         // A single file's error was already said in full above.
-        (_, 1) => Err(Error::new(Reason::DocumentRefused, "the file was not signed")),
+        (_, 1) => Err(Error::new(
+            Reason::DocumentRefused,
+            "the file was not signed",
+        )),
         (n, all) => Err(Error::new(
             Reason::DocumentRefused,
             format!("{n} of {all} files were not signed"),

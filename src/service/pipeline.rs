@@ -225,7 +225,9 @@ impl Agent {
         progress: &mut Progress,
     ) -> Result<Outcome> {
         if job.items.is_empty() {
-            return Err(Error::invalid_request("the request has no document to sign"));
+            return Err(Error::invalid_request(
+                "the request has no document to sign",
+            ));
         }
         if let Some(refusal) = nothing_to_sign(job, prepared) {
             return Err(refusal);
@@ -319,9 +321,7 @@ impl Agent {
                 Reason::UserCancelled,
                 "the signature was declined",
             )),
-            ConsentDecision::Approve { certificate_id } => {
-                self.select(scan, Some(&certificate_id))
-            }
+            ConsentDecision::Approve { certificate_id } => self.select(scan, Some(&certificate_id)),
         }
     }
 
@@ -458,9 +458,8 @@ fn sign_item(
                 .map(Output::Pdf)
                 .map_err(Error::from)
         }
-        Item::Data(d) => {
-            preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile).map(Output::Cms)
-        }
+        Item::Data(d) => preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)
+            .map(Output::Cms),
         Item::Hash(h) => cms::sign_digest(signer, &h.digest, &profile)
             .map(Output::Cms)
             .map_err(Error::from),

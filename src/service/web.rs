@@ -216,7 +216,9 @@ impl WebBackend {
     /// The translation of one request into a job; `dir` holds its files.
     fn job(request: &Request, dir: &Path) -> Result<Option<Job>> {
         let job = match request {
-            Request::SignPdf(p) => Job::single(Self::pdf_item(p, dir, 0)?, p.certificate_id.as_deref()),
+            Request::SignPdf(p) => {
+                Job::single(Self::pdf_item(p, dir, 0)?, p.certificate_id.as_deref())
+            }
             Request::SignData(d) => Job::single(
                 Self::data_item(d, dir, 0, "data from the page".into())?,
                 d.certificate_id.as_deref(),
@@ -256,7 +258,9 @@ impl WebBackend {
                 Ok(json!({"document": b64(&bytes), "field": signed.field_name}))
             }
             (Output::Cms(der), _) => Ok(json!({"signature": b64(&der)})),
-            (Output::Pdf(_), _) => Err(Error::internal("a signed PDF for an item that is not a PDF")),
+            (Output::Pdf(_), _) => Err(Error::internal(
+                "a signed PDF for an item that is not a PDF",
+            )),
         }
     }
 

@@ -4,13 +4,13 @@
 //! `guard` and `inventory` are pure; `pkcs11` is the only file that speaks
 //! cryptoki; `modules` is the table of known drivers.
 
+#[cfg(feature = "software-signer")]
+pub mod fake;
 pub mod guard;
 pub mod inventory;
 pub mod modules;
 pub mod pkcs11;
 pub mod seam;
-#[cfg(feature = "software-signer")]
-pub mod fake;
 
 pub use pkcs11::{CertificateEntry, Pkcs11Tokens, Scan, TokenError, TokenRef, TokenReport};
 pub use seam::{TokenSession, TokenSigner, Tokens};

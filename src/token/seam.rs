@@ -22,8 +22,11 @@ pub trait Tokens: Send + Sync {
     /// Fresh token info (the PIN flags change as PINs are typed).
     fn token_status(&self, token: &TokenRef) -> Result<TokenReport, TokenError>;
     /// Exactly one `C_Login` with `pin`; the caller has asked the guard.
-    fn login(&self, token: &TokenRef, pin: &SecretString)
-        -> Result<Box<dyn TokenSession>, TokenError>;
+    fn login(
+        &self,
+        token: &TokenRef,
+        pin: &SecretString,
+    ) -> Result<Box<dyn TokenSession>, TokenError>;
 }
 
 /// A logged-in session on one token.
@@ -73,7 +76,8 @@ impl TokenSession for super::pkcs11::LoggedIn {
         prefer_pss: bool,
         pin: SecretString,
     ) -> Result<TokenSigner, TokenError> {
-        let mut signer = super::pkcs11::LoggedIn::into_signer(*self, cert, chain, digest, prefer_pss)?;
+        let mut signer =
+            super::pkcs11::LoggedIn::into_signer(*self, cert, chain, digest, prefer_pss)?;
         if signer.needs_context_login() {
             signer.set_context_pin(pin);
         }

@@ -171,7 +171,9 @@ export type BatchItem =
   | { method: 'sign.hash'; params: SignHashParams };
 
 export interface BatchResult {
-  results: Array<{ document?: Uint8Array; signature?: Uint8Array; field?: string; [more: string]: unknown }>;
+  /** In item order: a signed item has `document` (+ `field`) or `signature`; an item Mohor did
+   *  not sign has only `error` (refused before the consent, or failed while signing). */
+  results: Array<{ document?: Uint8Array; signature?: Uint8Array; field?: string; error?: MohorError; [more: string]: unknown }>;
   signer?: string;
   certificateId?: string;
 }

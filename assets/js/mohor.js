@@ -395,6 +395,8 @@ export class Mohor {
    * @param {Array<{method: 'sign.pdf'|'sign.data'|'sign.hash', params: object}>} items
    *        binary fields as for signPdf / signData / signHash
    * Resolves with {results: [...]} in item order; `document` / `signature` decoded to Uint8Array.
+   * An item Mohor did not sign is `{error: MohorError}` (its reason and hint); the others are
+   * signed all the same, so check each result.
    */
   async signBatch(items, opts = {}) {
     const wire = [];
@@ -411,6 +413,10 @@ export class Mohor {
     const r = await this.call('sign.batch', { items: wire }, opts);
     const results = (r.results || []).map((x) => {
       const out = { ...x };
+      if (x.error) {
+        const data = x.error.data || {};
+        out.error = new MohorError(x.error.message || 'not signed', { reason: data.reason, hint: data.hint });
+      }
       if (typeof x.document === 'string') out.document = fromBase64(x.document);
       if (typeof x.signature === 'string') out.signature = fromBase64(x.signature);
       return out;

@@ -507,3 +507,76 @@ fn a_batch_asks_once_and_items_may_name_one_certificate_by_any_prefix() {
     );
     drop(server);
 }
+
+/// A batch with a damaged PDF among good items: the good ones are signed, the
+/// bad one answers its own error, the consent listed it as "will not be
+/// signed", and the audit log has every item.
+#[test]
+fn a_batch_answers_per_item_and_a_damaged_document_costs_the_others_nothing() {
+    use base64::Engine as _;
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let fx = Fixture::shared();
+    let dir = common::test_dir("protocol_batch_per_item");
+    let conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&home, &conf, &prompts, &dir);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let id = fx.cert("rsa2048").id;
+    let text = b"Sanction order 12/2026".to_vec();
+    let reply = c.call(
+        serde_json::json!(1),
+        "sign.batch",
+        Some(serde_json::json!({"items": [
+            {"method": "sign.data", "params": {"data": b64(&text), "certificateId": id}},
+            {"method": "sign.pdf", "params": {"document": b64(b"%PDF-1.7\n%%EOF\n"), "fileName": "broken.pdf"}},
+            {"method": "sign.hash", "params": {"digest": b64(&[9u8; 48]), "digestAlgorithm": "sha384"}},
+        ]})),
+    );
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    assert_eq!(results.len(), 3, "{:#}", reply.answer);
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(results[0]["signature"].as_str().expect("signature"))
+        .expect("base64");
+    let (p7s, data) = (dir.join("0.p7s"), dir.join("0.txt"));
+    std::fs::write(&p7s, sig).unwrap();
+    std::fs::write(&data, &text).unwrap();
+    let v = common::openssl_verify_detached(&p7s, &data, &fx.root);
+    assert!(v.status.success(), "{}", common::text(&v));
+    assert_eq!(results[1]["error"]["data"]["reason"], "DOCUMENT_REFUSED");
+    assert_eq!(results[2]["error"]["data"]["reason"], "INVALID_REQUEST");
+    assert!(results[1].get("document").is_none());
+
+    let asked = std::fs::read_to_string(dir.join("prompts.jsonl.asked.jsonl")).unwrap();
+    let consent: serde_json::Value =
+        serde_json::from_str(asked.lines().next().expect("consent asked")).unwrap();
+    let docs = consent["request"]["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 3);
+    assert!(docs[1]["refused"].is_string() && docs[2]["refused"].is_string());
+
+    let audit = std::fs::read_to_string(home.join("state/audit.jsonl")).unwrap();
+    let outcomes: Vec<String> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["result"].to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["\"ok\"", "\"DOCUMENT_REFUSED\"", "\"INVALID_REQUEST\""]
+    );
+    drop(server);
+}

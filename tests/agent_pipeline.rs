@@ -3,6 +3,7 @@
 //! (the cryptoki adapter is tested against SoftHSM and token-sim elsewhere).
 //! qpdf, pyHanko and OpenSSL judge what it writes.
 #![cfg(all(feature = "software-signer", feature = "scripted-prompts"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod pdf_util;
 

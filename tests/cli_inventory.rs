@@ -1,5 +1,6 @@
 //! `mohor tokens` and `mohor certs` against SoftHSM tokens filled with
 //! openssl + softhsm2-util + pkcs11-tool (not by Mohor).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

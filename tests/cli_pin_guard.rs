@@ -1,6 +1,7 @@
 //! The wrong-PIN guard from outside, as a person or script meets it: separate
 //! `mohor` processes against a token that really counts and locks (the
 //! fault-injecting PKCS#11 module over SoftHSM), and against plain SoftHSM.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

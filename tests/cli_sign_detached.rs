@@ -1,4 +1,5 @@
 //! `mohor sign --detached` on SoftHSM tokens, judged by openssl and pyHanko.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

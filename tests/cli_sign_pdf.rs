@@ -1,5 +1,6 @@
 //! `mohor sign IN.pdf -o OUT.pdf` with keys on the token: two officials sign
 //! one after the other in separate processes; qpdf, pyHanko and pdfsig judge.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod pdf_util;
 

@@ -1,6 +1,7 @@
 //! The CMS core with a software key: what the signing pipeline produces is
 //! judged by openssl and pyHanko, not by our own parser.
 #![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

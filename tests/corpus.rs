@@ -2,6 +2,7 @@
 //! two signatories, with every judge satisfied) or is refused cleanly.
 //! See `../shared/corpus/README.md` for what each file must get.
 #![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod pdf_util;
 

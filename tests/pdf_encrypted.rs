@@ -2,6 +2,7 @@
 //! signatories, judged by qpdf, pyHanko and pdfsig given the password;
 //! refused cleanly without it or with a wrong one.
 #![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod pdf_util;
 

@@ -1,4 +1,5 @@
 //! `pdf::inspect` on known corpus files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod pdf_util;
 

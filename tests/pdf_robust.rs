@@ -1,5 +1,6 @@
 //! Hostile and broken input: the reader must answer with an error (or a
 //! valid result), never panic, hang or allocate without bound.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

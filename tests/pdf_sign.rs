@@ -1,5 +1,6 @@
 //! End-to-end PAdES signing: Mohor signs, qpdf/pyHanko/pdfsig judge.
 #![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod pdf_util;
 

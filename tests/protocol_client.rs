@@ -5,6 +5,7 @@
 //! by tools nobody here wrote: pyHanko and qpdf for the PDFs, `openssl cms -verify`
 //! for the detached signatures.
 #![cfg(feature = "scripted-prompts")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 

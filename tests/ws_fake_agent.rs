@@ -7,6 +7,7 @@
 //!
 //! prints `PORT <n>` and serves until its standard input closes
 //! (`FAKE_AGENT_PORT` picks the port, `FAKE_AGENT_IDLE_MS` the idle timeout).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 #[path = "ws_support.rs"]
 mod support;

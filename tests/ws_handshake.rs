@@ -1,5 +1,6 @@
 //! Who may open a connection: Origin and Host rules, checked before the
 //! upgrade; refusals are a bare 403 that reveals nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 #[path = "ws_support.rs"]
 mod support;

@@ -1,5 +1,6 @@
 //! Abuse a local process (or a buggy page) could try, and that the server
 //! survives while a good client keeps being served.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 #[path = "ws_support.rs"]
 mod support;

@@ -1,5 +1,6 @@
 //! The JSON-RPC protocol over a real connection: error codes, progress,
 //! cancellation, isolation between connections, chunked transfers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 #[path = "ws_support.rs"]
 mod support;

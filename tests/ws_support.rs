@@ -2,6 +2,7 @@
 //! backend answering from fixed data, a real loopback server on an ephemeral
 //! port, and small WebSocket / raw-HTTP clients.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -5,6 +5,7 @@ mod agent;
 mod output;
 mod pin;
 mod sign;
+mod sites;
 mod tokens;
 
 use std::path::PathBuf;
@@ -74,6 +75,8 @@ pub enum Command {
         #[command(subcommand)]
         command: pin::PinCommand,
     },
+    /// List the web sites you allowed to ask for signatures, or remove one.
+    Sites(sites::SitesArgs),
 }
 
 /// Everything a command needs from the outside world, built once.
@@ -168,6 +171,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Sign(args)) => sign::sign(&env, &args),
         Some(Command::Pin { command }) => pin::pin(&env, &command),
         Some(Command::Serve(args)) => agent::serve(&env, &args),
+        Some(Command::Sites(args)) => sites::sites(&env, &args),
         None => agent::tray(env).map_err(agent::no_tray_hint),
     }
 }

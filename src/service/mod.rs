@@ -10,6 +10,8 @@
 //!   rolled back only when the failure was not about the PIN;
 //! - requests for one token run one at a time.
 
+pub mod consent;
+pub mod trust;
 pub mod web;
 
 use std::collections::HashMap;
@@ -28,7 +30,8 @@ use crate::token::guard::{self, Decision, Refusal};
 use crate::token::inventory;
 use crate::token::{CertificateEntry, Pkcs11Tokens, Scan, TokenError, TokenRef, TokenReport};
 use crate::ui::{
-    CertificateChoice, ConsentDecision, ConsentRequest, DocumentSummary, PinRequest, Prompter,
+    CancelToken, CertificateChoice, ConsentDecision, ConsentRequest, DocumentSummary, PinRequest,
+    Prompter,
 };
 
 /// `/Contents` room for the dry run that checks a PDF before any dialog.
@@ -424,7 +427,10 @@ impl Agent {
                     .map(Self::choice)
                     .collect(),
             };
-            match self.prompter.consent(&request) {
+            match self
+                .prompter
+                .consent(&request, &CancelToken::new(who.is_cancelled))
+            {
                 ConsentDecision::Deny => {
                     return Err(Error::new(
                         Reason::UserCancelled,
@@ -518,13 +524,20 @@ impl Agent {
             max_len: report.pin_max_len,
         };
         (who.progress)(Stage::WaitingForPin);
-        if confirm && !self.prompter.confirm_last_try(&request) {
+        if confirm
+            && !self
+                .prompter
+                .confirm_last_try(&request, &CancelToken::new(who.is_cancelled))
+        {
             return Err(Error::new(
                 Reason::UserCancelled,
                 "the last PIN try was not confirmed; nothing was sent to the token",
             ));
         }
-        let pin = self.prompter.pin(&request).ok_or_else(|| {
+        let pin = self
+            .prompter
+            .pin(&request, &CancelToken::new(who.is_cancelled))
+            .ok_or_else(|| {
             Error::new(
                 Reason::UserCancelled,
                 "PIN entry was cancelled; nothing was sent to the token",
@@ -640,13 +653,7 @@ impl Agent {
                 digest.len()
             )));
         }
-        let doc = DocumentSummary {
-            name: format!("{} digest", algorithm.name()),
-            kind: crate::ui::DocumentKind::Hash,
-            size: digest.len() as u64,
-            pages: None,
-            fingerprint_hex: hex::encode(digest),
-        };
+        let doc = DocumentSummary::site_digest(algorithm, digest);
         let now = self.clock.now();
         let result = self.with_signer(who, certificate_id, vec![doc], algorithm, |signer, _| {
             Ok(cms::sign_digest(signer, digest, &CmsProfile::cades(now))?)
@@ -673,7 +680,8 @@ impl Agent {
             display_name,
             crate::ui::DocumentKind::Pdf,
             Some(info.page_count),
-        )?;
+        )?
+        .with_signature(consent::pdf_signature_details(request));
         let fingerprint = doc.fingerprint_hex.clone();
         let now = self.clock.now();
         let result = self.with_signer(
@@ -742,13 +750,13 @@ pub fn summarize(
     let size = std::fs::metadata(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?
         .len();
-    Ok(DocumentSummary {
-        name: name.to_string(),
+    Ok(DocumentSummary::new(
+        name,
         kind,
         size,
         pages,
-        fingerprint_hex: hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
-    })
+        hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
+    ))
 }
 
 /// A detached CAdES signature over the file `data`, or a co-signature added

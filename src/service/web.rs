@@ -15,15 +15,20 @@ use crate::protocol::{Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, 
 use crate::server::{Backend, Call};
 use crate::token::inventory::{self, CcaClass};
 use crate::token::CertificateEntry;
-use crate::ui::TrustSiteDecision;
 
 pub struct WebBackend {
     agent: Arc<Agent>,
+    trust_prompts: super::trust::TrustPromptLimiter,
 }
 
 impl WebBackend {
     pub fn new(agent: Arc<Agent>) -> Self {
-        WebBackend { agent }
+        let trust_prompts =
+            super::trust::TrustPromptLimiter::new(agent.config().trust_prompts_per_minute);
+        WebBackend {
+            agent,
+            trust_prompts,
+        }
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir> {
@@ -273,7 +278,10 @@ impl WebBackend {
                         &display_name(&p.file_name),
                         crate::ui::DocumentKind::Pdf,
                         Some(info.page_count),
-                    )?;
+                    )?
+                    .with_signature(super::consent::pdf_signature_details(
+                        &Self::pdf_request(p),
+                    ));
                     (p.certificate_id.clone(), s, Some(input))
                 }
                 BatchItem::Data(d) => {
@@ -299,13 +307,8 @@ impl WebBackend {
                             digest.name()
                         )));
                     }
-                    let s = crate::ui::DocumentSummary {
-                        name: format!("{} digest", h.digest_algorithm.name()),
-                        kind: crate::ui::DocumentKind::Hash,
-                        size: h.digest.len() as u64,
-                        pages: None,
-                        fingerprint_hex: hex::encode(&h.digest),
-                    };
+                    let s =
+                        crate::ui::DocumentSummary::site_digest(h.digest_algorithm, &h.digest);
                     (h.certificate_id.clone(), s, None)
                 }
             };
@@ -417,17 +420,20 @@ impl Backend for WebBackend {
     }
 
     fn is_trusted_site(&self, origin: &str) -> bool {
+        let ttl = self.agent.config().site_trust();
         self.agent
             .state()
-            .trusted_sites()
-            .map(|s| s.iter().any(|o| o == origin))
+            .is_trusted_site(origin, self.agent.now(), ttl)
             .unwrap_or(false)
     }
 
     fn ask_trust_site(&self, origin: &str) -> bool {
-        match self.agent.prompter().trust_site(origin) {
-            TrustSiteDecision::Allow => self.agent.state().add_trusted_site(origin).is_ok(),
-            TrustSiteDecision::Deny => false,
+        match super::trust::ask(&self.agent, &self.trust_prompts, origin) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(%origin, "not trusted: {e}");
+                false
+            }
         }
     }
 }

@@ -6,7 +6,12 @@
 //! out, or the next line answers a different dialog, the dialog cancels.
 //!
 //! Every question asked is appended to `FILE.asked.jsonl` (without answers
-//! that are PINs), so tests can check what a person would have seen.
+//! that are PINs), so tests can check what a person would have seen: the
+//! request itself, and for consent the lines a terminal would print
+//! (`"shown"`), with every fact of the signature in words.
+//!
+//! A question whose request was already cancelled is logged with
+//! `"cancelled": true` and answered cancel without using a line of the file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,16 +49,16 @@ impl ScriptedPrompter {
     }
 
     fn log(&self, dialog: &str, request: serde_json::Value) {
+        self.log_entry(serde_json::json!({"dialog": dialog, "request": request}));
+    }
+
+    fn log_entry(&self, entry: serde_json::Value) {
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.asked_log)
         {
-            let _ = writeln!(
-                f,
-                "{}",
-                serde_json::json!({"dialog": dialog, "request": request})
-            );
+            let _ = writeln!(f, "{entry}");
         }
     }
 
@@ -70,8 +75,16 @@ impl ScriptedPrompter {
 }
 
 impl Prompter for ScriptedPrompter {
-    fn consent(&self, request: &ConsentRequest) -> ConsentDecision {
-        self.log("consent", serde_json::to_value(request).unwrap_or_default());
+    fn consent(&self, request: &ConsentRequest, cancel: &CancelToken<'_>) -> ConsentDecision {
+        self.log_entry(serde_json::json!({
+            "dialog": "consent",
+            "request": serde_json::to_value(request).unwrap_or_default(),
+            "shown": crate::ui::consent_text::consent_lines(request),
+            "cancelled": cancel.is_cancelled(),
+        }));
+        if cancel.is_cancelled() {
+            return ConsentDecision::Deny;
+        }
         match self.next("consent") {
             Some(v) if v["consent"] == "approve" => ConsentDecision::Approve {
                 certificate_id: v["certificate"]
@@ -83,17 +96,23 @@ impl Prompter for ScriptedPrompter {
         }
     }
 
-    fn pin(&self, request: &PinRequest) -> Option<SecretString> {
+    fn pin(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> Option<SecretString> {
         self.log("pin", serde_json::to_value(request).unwrap_or_default());
+        if cancel.is_cancelled() {
+            return None;
+        }
         let v = self.next("pin")?;
         v["pin"].as_str().map(|s| SecretString::from(s.to_string()))
     }
 
-    fn confirm_last_try(&self, request: &PinRequest) -> bool {
+    fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool {
         self.log(
             "confirm_last_try",
             serde_json::to_value(request).unwrap_or_default(),
         );
+        if cancel.is_cancelled() {
+            return false;
+        }
         matches!(self.next("confirm_last_try"), Some(v) if v["confirm_last_try"] == "yes")
     }
 

@@ -344,18 +344,34 @@ mod tests {
         let t0 = datetime!(2026-11-30 10:00 UTC);
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::open(dir.path()).unwrap();
-        s.add_trusted_site("https://eoffice.gov.in", t0, ttl).unwrap();
-        s.add_trusted_site("https://eoffice.gov.in", t0, ttl).unwrap();
+        s.add_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap();
+        s.add_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap();
         let listed = s.trusted_sites(t0, ttl).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].until, t0 + ttl);
-        assert!(s.is_trusted_site("https://eoffice.gov.in", t0 + ttl - time::Duration::SECOND, ttl).unwrap());
-        assert!(!s.is_trusted_site("https://eoffice.gov.in", t0 + ttl, ttl).unwrap());
+        assert!(s
+            .is_trusted_site(
+                "https://eoffice.gov.in",
+                t0 + ttl - time::Duration::SECOND,
+                ttl
+            )
+            .unwrap());
+        assert!(!s
+            .is_trusted_site("https://eoffice.gov.in", t0 + ttl, ttl)
+            .unwrap());
         assert!(s.trusted_sites(t0 + ttl, ttl).unwrap().is_empty());
 
-        assert!(s.remove_trusted_site("https://eoffice.gov.in", t0, ttl).unwrap());
-        assert!(!s.remove_trusted_site("https://eoffice.gov.in", t0, ttl).unwrap());
-        assert!(!s.is_trusted_site("https://eoffice.gov.in", t0, ttl).unwrap());
+        assert!(s
+            .remove_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap());
+        assert!(!s
+            .remove_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap());
+        assert!(!s
+            .is_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap());
     }
 
     #[test]
@@ -364,7 +380,11 @@ mod tests {
         let ttl = time::Duration::days(90);
         let t0 = datetime!(2026-11-30 10:00 UTC);
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(SITES_FILE), br#"["https://eoffice.gov.in"]"#).unwrap();
+        fs::write(
+            dir.path().join(SITES_FILE),
+            br#"["https://eoffice.gov.in"]"#,
+        )
+        .unwrap();
         let s = StateStore::open(dir.path()).unwrap();
         let first = s.trusted_sites(t0, ttl).unwrap();
         assert_eq!(first.len(), 1);

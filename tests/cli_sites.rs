@@ -49,7 +49,11 @@ fn time_of(v: &Value) -> OffsetDateTime {
 fn an_old_list_is_migrated_listed_with_since_and_until_and_a_site_removed() {
     let home = home("cli_sites_migrate");
     let file = home.join("state/trusted-sites.json");
-    std::fs::write(&file, r#"["https://eoffice.gov.in","https://old.example.gov.in"]"#).unwrap();
+    std::fs::write(
+        &file,
+        r#"["https://eoffice.gov.in","https://old.example.gov.in"]"#,
+    )
+    .unwrap();
 
     let before = OffsetDateTime::now_utc() - time::Duration::MINUTE;
     let sites = listed(&home);
@@ -57,7 +61,11 @@ fn an_old_list_is_migrated_listed_with_since_and_until_and_a_site_removed() {
     for s in &sites {
         let (since, until) = (time_of(&s["since"]), time_of(&s["until"]));
         assert!(since >= before, "{s}");
-        assert_eq!(until - since, time::Duration::days(90), "default expiry: {s}");
+        assert_eq!(
+            until - since,
+            time::Duration::days(90),
+            "default expiry: {s}"
+        );
     }
     assert_eq!(sites[0]["origin"], "https://eoffice.gov.in");
     // Migrated on disk, so the next listing keeps the same dates.
@@ -67,7 +75,10 @@ fn an_old_list_is_migrated_listed_with_since_and_until_and_a_site_removed() {
 
     let human = mohor(&home, &["sites"]);
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.contains("https://old.example.gov.in  allowed "), "{text}");
+    assert!(
+        text.contains("https://old.example.gov.in  allowed "),
+        "{text}"
+    );
     assert!(text.contains(", until "), "{text}");
 
     // Typed as a person might: upper case and a trailing slash.
@@ -82,7 +93,10 @@ fn an_old_list_is_migrated_listed_with_since_and_until_and_a_site_removed() {
     assert_eq!(again.status.code(), Some(1), "{again:?}");
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("is not a trusted site"), "{err}");
-    assert!(err.contains("mohor sites"), "the hint names the list: {err}");
+    assert!(
+        err.contains("mohor sites"),
+        "the hint names the list: {err}"
+    );
 }
 
 #[test]
@@ -102,7 +116,11 @@ fn expired_sites_are_not_listed_and_the_expiry_is_configurable() {
     assert_eq!(sites[0]["until"], "2099-01-01T00:00:00Z");
 
     // A migrated list gets the configured 30 days.
-    std::fs::write(home.join("state/trusted-sites.json"), r#"["https://a.gov.in"]"#).unwrap();
+    std::fs::write(
+        home.join("state/trusted-sites.json"),
+        r#"["https://a.gov.in"]"#,
+    )
+    .unwrap();
     let sites = listed(&home);
     assert_eq!(
         time_of(&sites[0]["until"]) - time_of(&sites[0]["since"]),

@@ -71,6 +71,19 @@ fn consent_shows_everything_the_signature_carries() {
     p.finish();
 }
 
+#[test]
+fn consent_says_which_documents_will_not_be_signed() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-refused", LONG);
+    let w = p.window("Signature request");
+    w.screenshot(&harness::artifacts(), "dialog-consent-refused");
+    w.click_from_bottom_right(55, 32); // "Sign"
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("approve:cert-a"));
+    p.finish();
+}
+
 /// "deny@4.1s" → ("deny", 4.1)
 fn timed(answer: &str) -> (String, f64) {
     let (what, secs) = answer.split_once('@').unwrap_or((answer, ""));
@@ -111,7 +124,10 @@ fn pin_closes_when_the_page_cancels() {
     let answer = p.answer(ANSWER).unwrap_or_default();
     let (what, secs) = timed(&answer);
     assert_eq!(what, "cancel", "got {answer:?}");
-    assert!(secs < scenarios::CANCEL_AFTER.as_secs_f64() + 3.0, "{answer:?}");
+    assert!(
+        secs < scenarios::CANCEL_AFTER.as_secs_f64() + 3.0,
+        "{answer:?}"
+    );
     assert!(p.window_gone("Enter token PIN", Duration::from_secs(2)));
     p.finish();
 }

@@ -417,8 +417,9 @@ pub fn shown_optional(
 ) -> Result<Option<String>, RpcError> {
     match value {
         None => Ok(None),
-        Some(v) => display_text::clean_optional(v, max)
-            .map_err(|why| refused_text(method, field, &why)),
+        Some(v) => {
+            display_text::clean_optional(v, max).map_err(|why| refused_text(method, field, &why))
+        }
     }
 }
 

@@ -462,10 +462,22 @@ fn page_text_shown_to_the_person_passes_the_display_filter() {
 fn page_text_with_nothing_visible_is_refused() {
     let doc = b64(b"%PDF");
     for (params, field) in [
-        (json!({"document": doc, "fileName":"\u{200b}\u{3164}"}), "fileName"),
-        (json!({"document": doc, "fileName":" \u{2800} "}), "fileName"),
-        (json!({"document": doc, "fileName":"a.pdf", "reason":"\u{2060}\u{180e}"}), "reason"),
-        (json!({"document": doc, "fileName":"a.pdf", "location":"\u{feff}"}), "location"),
+        (
+            json!({"document": doc, "fileName":"\u{200b}\u{3164}"}),
+            "fileName",
+        ),
+        (
+            json!({"document": doc, "fileName":" \u{2800} "}),
+            "fileName",
+        ),
+        (
+            json!({"document": doc, "fileName":"a.pdf", "reason":"\u{2060}\u{180e}"}),
+            "reason",
+        ),
+        (
+            json!({"document": doc, "fileName":"a.pdf", "location":"\u{feff}"}),
+            "location",
+        ),
     ] {
         let e = error("sign.pdf", params.clone());
         assert_eq!(e.reason, Reason::InvalidRequest, "{params}");

@@ -538,11 +538,11 @@ impl Agent {
             .prompter
             .pin(&request, &CancelToken::new(who.is_cancelled))
             .ok_or_else(|| {
-            Error::new(
-                Reason::UserCancelled,
-                "PIN entry was cancelled; nothing was sent to the token",
-            )
-        })?;
+                Error::new(
+                    Reason::UserCancelled,
+                    "PIN entry was cancelled; nothing was sent to the token",
+                )
+            })?;
         let len = pin.expose_secret().chars().count();
         if !guard::pin_length_ok(len, report.pin_min_len, report.pin_max_len) {
             return Err(Error::new(

@@ -58,7 +58,9 @@ impl TrustPromptLimiter {
     pub fn begin(&self, now: OffsetDateTime) -> Result<PromptSlot<'_>> {
         let mut s = self.lock();
         if s.showing {
-            return Err(refused("another \"trust this site?\" question is on screen"));
+            return Err(refused(
+                "another \"trust this site?\" question is on screen",
+            ));
         }
         while s.started.front().is_some_and(|t| now - *t >= WINDOW) {
             s.started.pop_front();

@@ -279,9 +279,7 @@ impl WebBackend {
                         crate::ui::DocumentKind::Pdf,
                         Some(info.page_count),
                     )?
-                    .with_signature(super::consent::pdf_signature_details(
-                        &Self::pdf_request(p),
-                    ));
+                    .with_signature(super::consent::pdf_signature_details(&Self::pdf_request(p)));
                     (p.certificate_id.clone(), s, Some(input))
                 }
                 BatchItem::Data(d) => {
@@ -307,8 +305,7 @@ impl WebBackend {
                             digest.name()
                         )));
                     }
-                    let s =
-                        crate::ui::DocumentSummary::site_digest(h.digest_algorithm, &h.digest);
+                    let s = crate::ui::DocumentSummary::site_digest(h.digest_algorithm, &h.digest);
                     (h.certificate_id.clone(), s, None)
                 }
             };

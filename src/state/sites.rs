@@ -111,14 +111,21 @@ mod tests {
     #[test]
     fn an_old_plain_list_becomes_records_that_expire() {
         let now = datetime!(2026-11-30 10:00 UTC);
-        let old: Stored = serde_json::from_str(r#"["https://a.gov.in","https://a.gov.in","https://b.gov.in"]"#).unwrap();
+        let old: Stored =
+            serde_json::from_str(r#"["https://a.gov.in","https://a.gov.in","https://b.gov.in"]"#)
+                .unwrap();
         assert!(old.is_old_format());
         let records = old.into_records(now, 90 * DAY);
         assert_eq!(records.len(), 2, "duplicates merged");
-        assert!(records.iter().all(|r| r.since == now && r.until == now + 90 * DAY));
+        assert!(records
+            .iter()
+            .all(|r| r.since == now && r.until == now + 90 * DAY));
 
         let text = serde_json::to_string(&records).unwrap();
-        assert!(text.contains("\"since\":\"2026-11-30T10:00:00Z\""), "{text}");
+        assert!(
+            text.contains("\"since\":\"2026-11-30T10:00:00Z\""),
+            "{text}"
+        );
         let again: Stored = serde_json::from_str(&text).unwrap();
         assert!(!again.is_old_format());
         assert_eq!(again.into_records(now, DAY), records);
@@ -150,6 +157,9 @@ mod tests {
 
     #[test]
     fn typed_origins_are_normalised() {
-        assert_eq!(normalise_origin(" https://EOffice.gov.in/ "), "https://eoffice.gov.in");
+        assert_eq!(
+            normalise_origin(" https://EOffice.gov.in/ "),
+            "https://eoffice.gov.in"
+        );
     }
 }

@@ -36,10 +36,7 @@ pub fn fingerprint_caption(doc: &DocumentSummary) -> String {
             "{} fingerprint sent by the site:",
             digest_label(doc.fingerprint_algorithm)
         ),
-        _ => format!(
-            "Fingerprint ({}):",
-            digest_label(doc.fingerprint_algorithm)
-        ),
+        _ => format!("Fingerprint ({}):", digest_label(doc.fingerprint_algorithm)),
     }
 }
 
@@ -100,7 +97,10 @@ pub fn signature_rows(d: &SignatureDetails) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("Reason", given(&d.reason)),
         ("Location", given(&d.location)),
-        ("Certification", certification_words(d.certification).to_owned()),
+        (
+            "Certification",
+            certification_words(d.certification).to_owned(),
+        ),
         ("Stamp", stamp_words(&d.stamp)),
         (
             "Field",
@@ -152,7 +152,7 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
                 hash_warning(d.fingerprint_algorithm)
             ));
         }
-        if let Some(sig) = &d.signature {
+        if let Some(sig) = d.signature.as_ref().filter(|_| d.refused.is_none()) {
             for (label, value) in signature_rows(sig) {
                 lines.push(format!("    {label}: {value}"));
             }
@@ -194,10 +194,14 @@ mod tests {
         ] {
             assert!(certification_words(Some(level)).contains("later changes limited to"));
         }
-        assert!(certification_words(Some(Certification::FormFillingAndComments))
-            .contains("comments"));
+        assert!(
+            certification_words(Some(Certification::FormFillingAndComments)).contains("comments")
+        );
         for p in 1..=3 {
-            assert_eq!(Certification::from_docmdp(p).map(Certification::docmdp), Some(p));
+            assert_eq!(
+                Certification::from_docmdp(p).map(Certification::docmdp),
+                Some(p)
+            );
         }
         assert_eq!(Certification::from_docmdp(4), None);
     }
@@ -225,14 +229,20 @@ mod tests {
         assert!(bare.contains(&("Reason", "(none)".to_owned())));
         assert!(bare.contains(&("Stamp", "Invisible (no stamp on the pages)".to_owned())));
         assert!(bare.contains(&("Field", "a new signature field".to_owned())));
-        assert_eq!(stamp_words(&Stamp::Auto), "Visible stamp on the last page, placed by Mohor");
+        assert_eq!(
+            stamp_words(&Stamp::Auto),
+            "Visible stamp on the last page, placed by Mohor"
+        );
     }
 
     #[test]
     fn a_site_digest_names_its_real_algorithm_and_warns() {
         let doc = DocumentSummary::site_digest(DigestAlgorithm::Sha512, &[0xab; 64]);
         assert_eq!(doc.name, "SHA-512 digest");
-        assert_eq!(fingerprint_caption(&doc), "SHA-512 fingerprint sent by the site:");
+        assert_eq!(
+            fingerprint_caption(&doc),
+            "SHA-512 fingerprint sent by the site:"
+        );
         let request = ConsentRequest {
             origin: Some("https://gst.example.gov.in".into()),
             documents: vec![doc],
@@ -246,10 +256,19 @@ mod tests {
             alternatives: vec![],
         };
         let text = consent_lines(&request).join("\n");
-        assert!(text.contains("SHA-512 fingerprint sent by the site"), "{text}");
-        assert!(text.contains("Mohor cannot show you what you are signing"), "{text}");
+        assert!(
+            text.contains("SHA-512 fingerprint sent by the site"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Mohor cannot show you what you are signing"),
+            "{text}"
+        );
         assert!(!text.contains("SHA-256"), "{text}");
-        assert!(!text.contains('\u{202e}'), "bidi control reached the text: {text}");
+        assert!(
+            !text.contains('\u{202e}'),
+            "bidi control reached the text: {text}"
+        );
     }
 
     #[test]

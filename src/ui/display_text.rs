@@ -163,9 +163,8 @@ pub fn clean(text: &str, max_chars: usize) -> String {
                     .iter()
                     .copied()
                     .find(|&n| classify(n) != Class::Drop);
-                let between_indic = !pending_space
-                    && last_kept.is_some_and(is_indic)
-                    && next.is_some_and(is_indic);
+                let between_indic =
+                    !pending_space && last_kept.is_some_and(is_indic) && next.is_some_and(is_indic);
                 if !between_indic {
                     continue;
                 }
@@ -273,7 +272,11 @@ mod tests {
             ("ZWNJ in Malayalam kept", "ന്\u{200c}റ", "ന്\u{200c}റ"),
             ("ZWJ between Latin dropped", "a\u{200d}b", "ab"),
             ("ZWNJ at the end dropped", "क\u{200c}", "क"),
-            ("stacked marks cut", "e\u{301}\u{301}\u{301}\u{301}\u{301}x", "e\u{301}\u{301}\u{301}x"),
+            (
+                "stacked marks cut",
+                "e\u{301}\u{301}\u{301}\u{301}\u{301}x",
+                "e\u{301}\u{301}\u{301}x",
+            ),
             ("a lone mark at the start", "\u{301}a", "a"),
             ("only invisible", "\u{200b}\u{3164}\u{2800}", ""),
         ];
@@ -293,7 +296,10 @@ mod tests {
     #[test]
     fn required_text_must_show_something() {
         assert_eq!(clean_required("note.pdf", 255).as_deref(), Ok("note.pdf"));
-        assert_eq!(clean_required(" \u{200b}\u{3164} ", 255), Err(TextRefusal::Blank));
+        assert_eq!(
+            clean_required(" \u{200b}\u{3164} ", 255),
+            Err(TextRefusal::Blank)
+        );
         assert_eq!(clean_required("", 255), Err(TextRefusal::Blank));
         assert_eq!(
             clean_required(&"a".repeat(256), 255),

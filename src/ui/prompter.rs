@@ -54,7 +54,10 @@ impl DocumentSummary {
         DocumentSummary {
             fingerprint_algorithm: algorithm,
             ..DocumentSummary::new(
-                format!("{} digest", crate::ui::consent_text::digest_label(algorithm)),
+                format!(
+                    "{} digest",
+                    crate::ui::consent_text::digest_label(algorithm)
+                ),
                 DocumentKind::Hash,
                 digest.len() as u64,
                 None,

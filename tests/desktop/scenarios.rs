@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use mohor::ui::desktop::{run_desktop, GtkPrompter, TrayStatus};
 use mohor::sign::DigestAlgorithm;
+use mohor::ui::desktop::{run_desktop, GtkPrompter, TrayStatus};
 use mohor::ui::{
     CancelToken, CertificateChoice, Certification, ConsentDecision, ConsentRequest, DocumentKind,
     DocumentSummary, Notice, PinRequest, PinWarning, Prompter, SignatureDetails, Stamp,
@@ -79,6 +79,17 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 DigestAlgorithm::Sha512,
                 &[0x3a; 64],
             )],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-refused" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: vec![
+                pdf("Movement order 2025-31.pdf", 81_920, 1),
+                pdf("Old certified order.pdf", 90_112, 2).with_refusal(
+                    "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
+                ),
+            ],
             certificate: cert_a(),
             alternatives: vec![],
         },

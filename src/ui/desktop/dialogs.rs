@@ -245,11 +245,21 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
         ));
         b.add(&with_class(refused, "mohor-refused"));
     }
-    if let Some(sig) = &doc.signature {
+    // A document that will not be signed needs no signature details.
+    if let Some(sig) = doc.signature.as_ref().filter(|_| doc.refused.is_none()) {
+        // What the signature says in the person's name stands out: the
+        // reason, and a certification that limits later changes.
+        let stands_out = |label: &str| {
+            label == "Reason" || (label == "Certification" && sig.certification.is_some())
+        };
         let rows: Vec<(&str, gtk::Label)> = consent_text::signature_rows(sig)
             .into_iter()
             .map(|(label, value)| {
-                let value = text(&value);
+                let value = if stands_out(label) && value != "(none)" {
+                    markup(&format!("<b>{}</b>", glib::markup_escape_text(&value)))
+                } else {
+                    text(&value)
+                };
                 value.set_max_width_chars(TEXT_WIDTH - 12);
                 (label, value)
             })
@@ -303,11 +313,26 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
         )),
     ));
 
+    let refused = request
+        .documents
+        .iter()
+        .filter(|d| d.refused.is_some())
+        .count();
+    if refused > 0 {
+        body.add(&warning_box(
+            "mohor-amber",
+            "dialog-warning",
+            &format::refused_summary(refused, n),
+            Some("Each one says why below. Sign signs the others."),
+        ));
+    }
+
     let docs = gtk::Box::new(Orientation::Vertical, 8);
     for doc in &request.documents {
         docs.add(&document_card(doc));
     }
-    if n > 2 {
+    // More than one document: a scrolled list, so the buttons stay on screen.
+    if n > 1 {
         let scroller = gtk::ScrolledWindow::new(gtk::Adjustment::NONE, gtk::Adjustment::NONE);
         scroller.set_policy(gtk::PolicyType::Never, gtk::PolicyType::Automatic);
         scroller.set_propagate_natural_height(true);

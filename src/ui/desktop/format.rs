@@ -40,6 +40,15 @@ pub fn documents_phrase(n: usize) -> String {
     }
 }
 
+/// "1 of 4 documents will not be signed."
+pub fn refused_summary(refused: usize, total: usize) -> String {
+    if total == 1 {
+        "This document will not be signed.".to_owned()
+    } else {
+        format!("{refused} of {total} documents will not be signed.")
+    }
+}
+
 /// Sizes the way file managers show them: "512 bytes", "245.3 KB", "4.1 MB".
 pub fn human_size(bytes: u64) -> String {
     const KB: f64 = 1024.0;
@@ -220,6 +229,15 @@ mod tests {
         assert!(!is_insecure_origin("http://localhost:3000"));
         assert!(!is_insecure_origin("http://127.0.0.1:8000"));
         assert!(!is_insecure_origin("http://[::1]:8000"));
+    }
+
+    #[test]
+    fn refused_documents_are_counted() {
+        assert_eq!(
+            refused_summary(1, 4),
+            "1 of 4 documents will not be signed."
+        );
+        assert_eq!(refused_summary(1, 1), "This document will not be signed.");
     }
 
     #[test]

@@ -111,7 +111,82 @@ pub fn ask(agent: &Agent, limiter: &TrustPromptLimiter, origin: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::{CancelToken, ConsentDecision, ConsentRequest, Notice, PinRequest, Prompter};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
     use time::macros::datetime;
+
+    /// Answers every "trust this site?" with `answer` and counts the questions.
+    struct Person {
+        answer: TrustSiteDecision,
+        asked: AtomicUsize,
+    }
+
+    impl Prompter for Person {
+        fn consent(&self, _: &ConsentRequest, _: &CancelToken<'_>) -> ConsentDecision {
+            ConsentDecision::Deny
+        }
+        fn pin(&self, _: &PinRequest, _: &CancelToken<'_>) -> Option<secrecy::SecretString> {
+            None
+        }
+        fn confirm_last_try(&self, _: &PinRequest, _: &CancelToken<'_>) -> bool {
+            false
+        }
+        fn trust_site(&self, _: &str) -> TrustSiteDecision {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            self.answer
+        }
+        fn notify(&self, _: &Notice) {}
+    }
+
+    fn agent(
+        answer: TrustSiteDecision,
+        now: OffsetDateTime,
+    ) -> (Agent, Arc<Person>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let person = Arc::new(Person {
+            answer,
+            asked: AtomicUsize::new(0),
+        });
+        let agent = Agent::new(
+            crate::token::Pkcs11Tokens::load(&[]),
+            crate::config::Config::default(),
+            crate::state::StateStore::open(dir.path()).unwrap(),
+            Arc::clone(&person) as Arc<dyn Prompter>,
+            Arc::new(crate::clock::FixedClock(now)),
+        )
+        .unwrap();
+        (agent, person, dir)
+    }
+
+    #[test]
+    fn an_allowed_site_is_stored_for_90_days_and_not_asked_again() {
+        let now = datetime!(2026-11-30 10:00 UTC);
+        let (agent, person, _dir) = agent(TrustSiteDecision::Allow, now);
+        let limiter = TrustPromptLimiter::new(3);
+        let site = ask(&agent, &limiter, "https://a.gov.in").unwrap();
+        assert_eq!((site.since, site.until), (now, now + Duration::days(90)));
+        let again = ask(&agent, &limiter, "https://a.gov.in").unwrap();
+        assert_eq!(again, site);
+        assert_eq!(person.asked.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn thirty_subdomains_get_three_questions_and_the_rest_are_refused_unasked() {
+        let now = datetime!(2026-11-30 10:00 UTC);
+        let (agent, person, _dir) = agent(TrustSiteDecision::Deny, now);
+        let limiter = TrustPromptLimiter::new(3);
+        for i in 0..30 {
+            let e = ask(&agent, &limiter, &format!("https://s{i}.evil.example")).unwrap_err();
+            assert_eq!(e.reason, Reason::OriginNotAllowed);
+        }
+        assert_eq!(person.asked.load(Ordering::SeqCst), 3);
+        assert!(agent
+            .state()
+            .trusted_sites(now, agent.config().site_trust())
+            .unwrap()
+            .is_empty());
+    }
 
     #[test]
     fn one_prompt_at_a_time() {

@@ -25,6 +25,17 @@ struct RawConfig {
     pin: RawPin,
     #[serde(default)]
     signing: RawSigning,
+    #[serde(default)]
+    sites: RawSites,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSites {
+    /// Days a site allowed at the "trust this site?" prompt stays trusted.
+    trust_days: Option<u32>,
+    /// "Trust this site?" prompts per minute, all origins together.
+    prompts_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -70,7 +81,17 @@ pub struct Config {
     pub model_limits: Vec<ModelLimits>,
     pub digest: DigestAlgorithm,
     pub rsa_pss: bool,
+    /// How long a site the person allowed stays trusted (`[sites] trust_days`).
+    pub site_trust_days: u32,
+    /// At most this many "trust this site?" prompts a minute, all origins
+    /// together (`[sites] prompts_per_minute`); more are refused unasked.
+    pub trust_prompts_per_minute: u32,
 }
+
+/// Default `[sites] trust_days`.
+pub const DEFAULT_SITE_TRUST_DAYS: u32 = 90;
+/// Default `[sites] prompts_per_minute`.
+pub const DEFAULT_TRUST_PROMPTS_PER_MINUTE: u32 = 3;
 
 impl Default for Config {
     fn default() -> Self {
@@ -83,6 +104,8 @@ impl Default for Config {
             model_limits: default_model_limits(),
             digest: DigestAlgorithm::Sha256,
             rsa_pss: false,
+            site_trust_days: DEFAULT_SITE_TRUST_DAYS,
+            trust_prompts_per_minute: DEFAULT_TRUST_PROMPTS_PER_MINUTE,
         }
     }
 }
@@ -151,7 +174,24 @@ impl Config {
                 .ok_or_else(|| format!("signing.digest \"{d}\": use sha256, sha384 or sha512"))?;
         }
         cfg.rsa_pss = raw.signing.rsa_pss;
+        if let Some(days) = raw.sites.trust_days {
+            if !(1..=3650).contains(&days) {
+                return Err(format!("sites.trust_days = {days}: use 1 to 3650 days"));
+            }
+            cfg.site_trust_days = days;
+        }
+        if let Some(n) = raw.sites.prompts_per_minute {
+            if !(1..=60).contains(&n) {
+                return Err(format!("sites.prompts_per_minute = {n}: use 1 to 60"));
+            }
+            cfg.trust_prompts_per_minute = n;
+        }
         Ok(cfg)
+    }
+
+    /// How long a site the person allowed stays trusted.
+    pub fn site_trust(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.site_trust_days))
     }
 
     /// The limits for a token model (first matching entry, else the default).
@@ -212,5 +252,15 @@ mod tests {
         assert!(Config::parse("prot = 1\n").is_err());
         assert!(Config::parse("port = 80\n").is_err());
         assert!(Config::parse("[signing]\ndigest = \"md5\"\n").is_err());
+        assert!(Config::parse("[sites]\ntrust_days = 0\n").is_err());
+        assert!(Config::parse("[sites]\nprompts_per_minute = 0\n").is_err());
+    }
+
+    #[test]
+    fn trusted_sites_expire_after_90_days_unless_configured() {
+        assert_eq!(Config::default().site_trust(), time::Duration::days(90));
+        let c = Config::parse("[sites]\ntrust_days = 30\nprompts_per_minute = 5\n").unwrap();
+        assert_eq!(c.site_trust(), time::Duration::days(30));
+        assert_eq!(c.trust_prompts_per_minute, 5);
     }
 }

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Reason};
 use crate::token::guard::Count;
 
+mod sites;
+pub use sites::{normalise_origin, TrustedSite};
+
 /// The directories Mohor uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirs {
@@ -210,18 +213,80 @@ impl StateStore {
         })
     }
 
-    pub fn trusted_sites(&self) -> Result<Vec<String>, Error> {
-        self.read_json(SITES_FILE)
+    /// The sites trusted at `now` (expired ones are left out). An old plain
+    /// list of origins is migrated, and written back, on first read; `ttl`
+    /// is how long a migrated site stays trusted.
+    pub fn trusted_sites(
+        &self,
+        now: time::OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<Vec<TrustedSite>, Error> {
+        let stored: sites::Stored = self.read_json(SITES_FILE)?;
+        let mut records = if stored.is_old_format() {
+            self.change_sites(now, ttl, |_| ())?
+        } else {
+            stored.into_records(now, ttl)
+        };
+        records.retain(|s| s.is_current(now));
+        Ok(records)
     }
 
-    pub fn add_trusted_site(&self, origin: &str) -> Result<(), Error> {
+    pub fn is_trusted_site(
+        &self,
+        origin: &str,
+        now: time::OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .trusted_sites(now, ttl)?
+            .iter()
+            .any(|s| s.origin == origin))
+    }
+
+    /// Trust `origin` from `now` for `ttl` (renews an existing entry).
+    pub fn add_trusted_site(
+        &self,
+        origin: &str,
+        now: time::OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<TrustedSite, Error> {
+        let mut added = None;
+        self.change_sites(now, ttl, |list| {
+            added = Some(sites::allow(list, origin, now, ttl));
+        })?;
+        added.ok_or_else(|| Error::internal("the trusted site was not recorded"))
+    }
+
+    /// Forget `origin`; false if it was not trusted (or had expired).
+    pub fn remove_trusted_site(
+        &self,
+        origin: &str,
+        now: time::OffsetDateTime,
+        ttl: time::Duration,
+    ) -> Result<bool, Error> {
+        let mut found = false;
+        self.change_sites(now, ttl, |list| {
+            let before = list.len();
+            list.retain(|s| s.origin != origin);
+            found = list.len() != before;
+        })?;
+        Ok(found)
+    }
+
+    /// Read (migrating), drop expired entries, apply `f`, write: under the lock.
+    fn change_sites(
+        &self,
+        now: time::OffsetDateTime,
+        ttl: time::Duration,
+        f: impl FnOnce(&mut Vec<TrustedSite>),
+    ) -> Result<Vec<TrustedSite>, Error> {
         self.locked(|| {
-            let mut sites: Vec<String> = self.read_json(SITES_FILE)?;
-            if !sites.iter().any(|s| s == origin) {
-                sites.push(origin.to_string());
-                self.write_json(SITES_FILE, &sites)?;
-            }
-            Ok(())
+            let stored: sites::Stored = self.read_json(SITES_FILE)?;
+            let mut list = stored.into_records(now, ttl);
+            sites::prune(&mut list, now);
+            f(&mut list);
+            self.write_json(SITES_FILE, &list)?;
+            Ok(list)
         })
     }
 
@@ -323,11 +388,61 @@ mod tests {
     }
 
     #[test]
-    fn trusted_sites_are_remembered_once() {
+    fn trusted_sites_are_remembered_once_and_expire() {
+        use time::macros::datetime;
+        let ttl = time::Duration::days(90);
+        let t0 = datetime!(2026-11-30 10:00 UTC);
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::open(dir.path()).unwrap();
-        s.add_trusted_site("https://eoffice.gov.in").unwrap();
-        s.add_trusted_site("https://eoffice.gov.in").unwrap();
-        assert_eq!(s.trusted_sites().unwrap(), vec!["https://eoffice.gov.in"]);
+        s.add_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap();
+        s.add_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap();
+        let listed = s.trusted_sites(t0, ttl).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].until, t0 + ttl);
+        assert!(s
+            .is_trusted_site(
+                "https://eoffice.gov.in",
+                t0 + ttl - time::Duration::SECOND,
+                ttl
+            )
+            .unwrap());
+        assert!(!s
+            .is_trusted_site("https://eoffice.gov.in", t0 + ttl, ttl)
+            .unwrap());
+        assert!(s.trusted_sites(t0 + ttl, ttl).unwrap().is_empty());
+
+        assert!(s
+            .remove_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap());
+        assert!(!s
+            .remove_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap());
+        assert!(!s
+            .is_trusted_site("https://eoffice.gov.in", t0, ttl)
+            .unwrap());
+    }
+
+    #[test]
+    fn an_old_list_of_origins_is_migrated_once() {
+        use time::macros::datetime;
+        let ttl = time::Duration::days(90);
+        let t0 = datetime!(2026-11-30 10:00 UTC);
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(SITES_FILE),
+            br#"["https://eoffice.gov.in"]"#,
+        )
+        .unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        let first = s.trusted_sites(t0, ttl).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].since, first[0].until), (t0, t0 + ttl));
+        // Written back: a later read keeps the migration time.
+        let later = s.trusted_sites(t0 + time::Duration::days(1), ttl).unwrap();
+        assert_eq!(later, first);
+        let text = fs::read_to_string(dir.path().join(SITES_FILE)).unwrap();
+        assert!(text.contains("\"until\""), "{text}");
     }
 }

@@ -173,7 +173,7 @@ fn a_batch_signs_the_good_documents_and_answers_the_damaged_one_with_its_own_err
         .as_array()
         .expect("documents");
     assert_eq!(docs.len(), 3);
-    assert!(docs[0].get("refused").is_none(), "{docs:?}");
+    assert!(docs[0]["refused"].is_null(), "{docs:?}");
     assert!(
         docs[1]["refused"].as_str().is_some_and(|r| !r.is_empty()),
         "{docs:?}"

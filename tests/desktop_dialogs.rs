@@ -58,6 +58,82 @@ fn consent_sign_with_the_other_certificate() {
 }
 
 #[test]
+fn consent_shows_everything_the_signature_carries() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-details", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: reason, location, certification, stamp, field, UIN
+    // and QR payload must be readable, and the file name's RLO shown as �.
+    w.screenshot(&harness::artifacts(), "dialog-consent-details");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn consent_says_which_documents_will_not_be_signed() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-refused", LONG);
+    let w = p.window("Signature request");
+    w.screenshot(&harness::artifacts(), "dialog-consent-refused");
+    w.click_from_bottom_right(55, 32); // "Sign"
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("approve:cert-a"));
+    p.finish();
+}
+
+/// "deny@4.1s" → ("deny", 4.1)
+fn timed(answer: &str) -> (String, f64) {
+    let (what, secs) = answer.split_once('@').unwrap_or((answer, ""));
+    let secs = secs.trim_end_matches('s').parse().unwrap_or(f64::MAX);
+    (what.to_owned(), secs)
+}
+
+#[test]
+fn consent_closes_when_the_page_cancels() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-cancelled", LONG);
+    let _w = p.window("Signature request");
+    let answer = p.answer(ANSWER).unwrap_or_default();
+    let (what, secs) = timed(&answer);
+    assert_eq!(what, "deny", "got {answer:?}");
+    let cancelled_at = scenarios::CANCEL_AFTER.as_secs_f64();
+    assert!(
+        secs >= cancelled_at && secs < cancelled_at + 3.0,
+        "the dialog must close soon after the cancel (at {cancelled_at}s), not at its {LONG}s timeout: {answer:?}"
+    );
+    assert!(
+        p.window_gone("Signature request", Duration::from_secs(2)),
+        "the consent window is still on screen after the page cancelled"
+    );
+    p.finish();
+}
+
+#[test]
+fn pin_closes_when_the_page_cancels() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "pin-cancelled", LONG);
+    let w = p.window("Enter token PIN");
+    w.type_text("12");
+    let answer = p.answer(ANSWER).unwrap_or_default();
+    let (what, secs) = timed(&answer);
+    assert_eq!(what, "cancel", "got {answer:?}");
+    assert!(
+        secs < scenarios::CANCEL_AFTER.as_secs_f64() + 3.0,
+        "{answer:?}"
+    );
+    assert!(p.window_gone("Enter token PIN", Duration::from_secs(2)));
+    p.finish();
+}
+
+#[test]
 fn consent_enter_cancels_because_cancel_is_the_default() {
     let Some(display) = start_display() else {
         return;

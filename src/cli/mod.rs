@@ -6,6 +6,7 @@ mod history;
 mod output;
 mod pin;
 mod sign;
+mod sites;
 mod tokens;
 
 use std::path::PathBuf;
@@ -83,6 +84,8 @@ pub enum Command {
         #[command(subcommand)]
         command: pin::PinCommand,
     },
+    /// List the web sites you allowed to ask for signatures, or remove one.
+    Sites(sites::SitesArgs),
 }
 
 /// Everything a command needs from the outside world, built once.
@@ -178,6 +181,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Pin { command }) => pin::pin(&env, &command),
         Some(Command::History { json, limit }) => history::history(&env, json, limit),
         Some(Command::Serve(args)) => agent::serve(&env, &args),
+        Some(Command::Sites(args)) => sites::sites(&env, &args),
         None => agent::tray(env).map_err(agent::no_tray_hint),
     }
 }

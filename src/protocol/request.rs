@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::blob::Blob;
 use super::jsonrpc::{Envelope, RpcError};
 use crate::sign::DigestAlgorithm;
+use crate::ui::display_text;
 
 /// Every method name Mohor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -396,6 +397,36 @@ fn check_text(method: Method, field: &str, value: &str, max: usize) -> Result<()
     Ok(())
 }
 
+/// Page text that must show something: through the display filter; refused
+/// when too long or blank after filtering.
+pub fn shown_required(
+    method: Method,
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Result<String, RpcError> {
+    display_text::clean_required(value, max).map_err(|why| refused_text(method, field, &why))
+}
+
+/// Optional page text: empty means absent; otherwise as [`shown_required`].
+pub fn shown_optional(
+    method: Method,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, RpcError> {
+    match value {
+        None => Ok(None),
+        Some(v) => {
+            display_text::clean_optional(v, max).map_err(|why| refused_text(method, field, &why))
+        }
+    }
+}
+
+fn refused_text(method: Method, field: &str, why: &display_text::TextRefusal) -> RpcError {
+    RpcError::invalid_params(format!("{}: `{field}` {why}", method.name()))
+}
+
 fn check_opt(
     method: Method,
     field: &str,
@@ -452,23 +483,23 @@ fn sign_pdf(
     p: SignPdfParams,
     uploads: &mut dyn UploadResolver,
 ) -> Result<SignPdf, RpcError> {
-    if p.file_name.trim().is_empty() {
-        return Err(RpcError::invalid_params(format!(
-            "{}: `fileName` must not be empty",
-            method.name()
-        )));
-    }
+    // Text a person will see in the consent dialog, that the audit log keeps
+    // and that the signature carries: filtered here, once, so all three agree.
+    // (Line breaks and other C0/C1 controls stay refused outright.)
     check_text(method, "fileName", &p.file_name, MAX_FILE_NAME_LEN)?;
-    check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
     check_opt(method, "reason", &p.reason, MAX_TEXT_LEN)?;
     check_opt(method, "location", &p.location, MAX_TEXT_LEN)?;
+    let file_name = shown_required(method, "fileName", &p.file_name, MAX_FILE_NAME_LEN)?;
+    check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    let reason = shown_optional(method, "reason", p.reason.as_deref(), MAX_TEXT_LEN)?;
+    let location = shown_optional(method, "location", p.location.as_deref(), MAX_TEXT_LEN)?;
     let appearance = p.appearance.map(|a| appearance(method, a)).transpose()?;
     Ok(SignPdf {
         document: p.document.resolve(method, "document", uploads)?,
-        file_name: p.file_name,
+        file_name,
         certificate_id: p.certificate_id,
-        reason: p.reason,
-        location: p.location,
+        reason,
+        location,
         appearance,
         certify: p.certify.unwrap_or(false),
     })

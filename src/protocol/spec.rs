@@ -431,3 +431,62 @@ fn a_pin_in_params_is_refused_before_the_method_is_even_looked_at() {
         r.is_err_and(|r| r.error.code == code::INVALID_REQUEST && r.error.message.contains("PIN"))
     );
 }
+
+#[test]
+fn page_text_shown_to_the_person_passes_the_display_filter() {
+    match request(
+        "sign.pdf",
+        json!({"document": b64(b"%PDF"), "fileName":"invoice\u{202e}fdp.exe\u{200b}",
+               "reason":"I hereby\u{2028}resign\u{3164}", "location":"  New\u{2029}Delhi  "}),
+    ) {
+        Request::SignPdf(p) => {
+            assert_eq!(p.file_name, "invoice\u{fffd}fdp.exe");
+            assert_eq!(p.reason.as_deref(), Some("I hereby resign"));
+            assert_eq!(p.location.as_deref(), Some("New Delhi"));
+        }
+        r => panic!("{r:?}"),
+    }
+    match request(
+        "sign.pdf",
+        json!({"document": b64(b"%PDF"), "fileName":"a.pdf", "reason":"", "location":" "}),
+    ) {
+        Request::SignPdf(p) => {
+            assert_eq!(p.reason, None, "an empty reason is no reason");
+            assert_eq!(p.location, None);
+        }
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn page_text_with_nothing_visible_is_refused() {
+    let doc = b64(b"%PDF");
+    for (params, field) in [
+        (
+            json!({"document": doc, "fileName":"\u{200b}\u{3164}"}),
+            "fileName",
+        ),
+        (
+            json!({"document": doc, "fileName":" \u{2800} "}),
+            "fileName",
+        ),
+        (
+            json!({"document": doc, "fileName":"a.pdf", "reason":"\u{2060}\u{180e}"}),
+            "reason",
+        ),
+        (
+            json!({"document": doc, "fileName":"a.pdf", "location":"\u{feff}"}),
+            "location",
+        ),
+    ] {
+        let e = error("sign.pdf", params.clone());
+        assert_eq!(e.reason, Reason::InvalidRequest, "{params}");
+        assert!(e.message.contains(field), "{params}: {}", e.message);
+    }
+    // Inside a batch too.
+    let e = error(
+        "sign.batch",
+        json!({"items":[{"method":"sign.pdf","params":{"document": doc, "fileName":"\u{200b}"}}]}),
+    );
+    assert_eq!(e.reason, Reason::InvalidRequest);
+}

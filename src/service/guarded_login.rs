@@ -7,7 +7,7 @@ use super::{Agent, Requester, Stage};
 use crate::error::{Error, Reason, Result};
 use crate::token::guard::{self, Decision, Refusal};
 use crate::token::{CertificateEntry, TokenError, TokenSession};
-use crate::ui::PinRequest;
+use crate::ui::{CancelToken, PinRequest};
 
 impl Agent {
     /// The guard, the PIN dialog and exactly one `C_Login`.
@@ -58,18 +58,25 @@ impl Agent {
             max_len: report.pin_max_len,
         };
         (who.progress)(Stage::WaitingForPin);
-        if confirm && !self.prompter.confirm_last_try(&request) {
+        if confirm
+            && !self
+                .prompter
+                .confirm_last_try(&request, &CancelToken::new(who.is_cancelled))
+        {
             return Err(Error::new(
                 Reason::UserCancelled,
                 "the last PIN try was not confirmed; nothing was sent to the token",
             ));
         }
-        let pin = self.prompter.pin(&request).ok_or_else(|| {
-            Error::new(
-                Reason::UserCancelled,
-                "PIN entry was cancelled; nothing was sent to the token",
-            )
-        })?;
+        let pin = self
+            .prompter
+            .pin(&request, &CancelToken::new(who.is_cancelled))
+            .ok_or_else(|| {
+                Error::new(
+                    Reason::UserCancelled,
+                    "PIN entry was cancelled; nothing was sent to the token",
+                )
+            })?;
         let len = pin.expose_secret().chars().count();
         if !guard::pin_length_ok(len, report.pin_min_len, report.pin_max_len) {
             return Err(Error::new(

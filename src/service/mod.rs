@@ -17,11 +17,13 @@
 //!   written to the audit log at one exit.
 
 mod audit;
+pub mod consent;
 mod guarded_login;
 mod pin_status;
 pub mod pipeline;
 mod preflight;
 mod select;
+pub mod trust;
 pub mod web;
 
 use std::collections::HashMap;

@@ -19,7 +19,7 @@ use crate::error::{Error, Reason, Result};
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
-use crate::ui::{ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary};
+use crate::ui::{CancelToken, ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary};
 
 use super::{preflight, Agent, PdfRequest, Requester, Stage};
 
@@ -162,12 +162,15 @@ impl Agent {
             Item::Pdf(p) => {
                 let checked = preflight::check_pdf(&p.input, &p.request, now);
                 let pages = checked.as_ref().ok().map(|info| info.page_count);
-                summarized(
+                let mut prepared = summarized(
                     preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages),
                     &p.name,
                     DocumentKind::Pdf,
                     checked.map(|_| ()),
-                )
+                );
+                prepared.summary.signature =
+                    Some(super::consent::pdf_signature_details(&p.request));
+                prepared
             }
             Item::Data(d) => {
                 let checked = match &d.cosign {
@@ -199,14 +202,7 @@ impl Agent {
                     Ok(())
                 };
                 Prepared {
-                    summary: DocumentSummary {
-                        name: format!("{} digest", h.algorithm.name()),
-                        kind: DocumentKind::Hash,
-                        size: h.digest.len() as u64,
-                        pages: None,
-                        fingerprint_hex: hex::encode(&h.digest),
-                        refused: None,
-                    },
+                    summary: DocumentSummary::site_digest(h.algorithm, &h.digest),
                     verdict,
                 }
                 .with_refusal_shown()
@@ -316,7 +312,10 @@ impl Agent {
                 .map(Self::choice)
                 .collect(),
         };
-        match self.prompter.consent(&request) {
+        match self
+            .prompter
+            .consent(&request, &CancelToken::new(who.is_cancelled))
+        {
             ConsentDecision::Deny => Err(Error::new(
                 Reason::UserCancelled,
                 "the signature was declined",
@@ -392,14 +391,7 @@ fn summarized(
     let (summary, verdict) = match (summary, verdict) {
         (Ok(s), v) => (s, v),
         (Err(read), v) => (
-            DocumentSummary {
-                name: name.to_string(),
-                kind,
-                size: 0,
-                pages: None,
-                fingerprint_hex: String::new(),
-                refused: None,
-            },
+            DocumentSummary::new(name, kind, 0, None, ""),
             v.and(Err(read)),
         ),
     };

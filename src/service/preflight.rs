@@ -25,14 +25,13 @@ pub fn summarize(
     let size = std::fs::metadata(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?
         .len();
-    Ok(DocumentSummary {
-        name: name.to_string(),
+    Ok(DocumentSummary::new(
+        name,
         kind,
         size,
         pages,
-        fingerprint_hex: hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
-        refused: None,
-    })
+        hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
+    ))
 }
 
 /// A detached CAdES signature over the file `data`, or a co-signature added

@@ -19,15 +19,20 @@ use crate::protocol::{
 use crate::server::{Backend, Call};
 use crate::token::inventory::{self, CcaClass};
 use crate::token::CertificateEntry;
-use crate::ui::TrustSiteDecision;
 
 pub struct WebBackend {
     agent: Arc<Agent>,
+    trust_prompts: super::trust::TrustPromptLimiter,
 }
 
 impl WebBackend {
     pub fn new(agent: Arc<Agent>) -> Self {
-        WebBackend { agent }
+        let trust_prompts =
+            super::trust::TrustPromptLimiter::new(agent.config().trust_prompts_per_minute);
+        WebBackend {
+            agent,
+            trust_prompts,
+        }
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir> {
@@ -57,16 +62,6 @@ fn blob_path(blob: &Blob, dir: &Path, name: &str) -> Result<PathBuf> {
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A file name from a web page is only ever shown, never used as a path.
-fn display_name(name: &str) -> String {
-    let cleaned: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
-    if cleaned.trim().is_empty() {
-        "document".to_string()
-    } else {
-        cleaned
-    }
 }
 
 pub fn certificate_json(c: &CertificateEntry) -> Value {
@@ -193,7 +188,9 @@ impl WebBackend {
         Ok(Item::Pdf(PdfItem {
             input: blob_path(&p.document, dir, &format!("{index}.pdf"))?,
             output: dir.join(format!("{index}.signed.pdf")),
-            name: display_name(&p.file_name),
+            // Already through the display filter at the protocol boundary;
+            // only ever shown, never used as a path.
+            name: p.file_name.clone(),
             request: Self::pdf_request(p),
         }))
     }
@@ -344,17 +341,20 @@ impl Backend for WebBackend {
     }
 
     fn is_trusted_site(&self, origin: &str) -> bool {
+        let ttl = self.agent.config().site_trust();
         self.agent
             .state()
-            .trusted_sites()
-            .map(|s| s.iter().any(|o| o == origin))
+            .is_trusted_site(origin, self.agent.now(), ttl)
             .unwrap_or(false)
     }
 
     fn ask_trust_site(&self, origin: &str) -> bool {
-        match self.agent.prompter().trust_site(origin) {
-            TrustSiteDecision::Allow => self.agent.state().add_trusted_site(origin).is_ok(),
-            TrustSiteDecision::Deny => false,
+        match super::trust::ask(&self.agent, &self.trust_prompts, origin) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(%origin, "not trusted: {e}");
+                false
+            }
         }
     }
 }

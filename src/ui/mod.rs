@@ -4,7 +4,9 @@
 //! the desktop agent, and (feature `scripted-prompts`) answers read from a
 //! JSON-lines file for tests.
 
+pub mod consent_text;
 pub mod desktop;
+pub mod display_text;
 pub mod prompter;
 #[cfg(feature = "scripted-prompts")]
 pub mod scripted;

@@ -2,8 +2,10 @@
 
 use secrecy::SecretString;
 
+use crate::sign::DigestAlgorithm;
+
 /// What is about to be signed, as shown in the consent dialog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DocumentSummary {
     /// File name as given by the caller (never trusted as a path).
     pub name: String,
@@ -12,11 +14,136 @@ pub struct DocumentSummary {
     pub size: u64,
     /// Page count for PDFs, when known.
     pub pages: Option<u32>,
-    /// SHA-256 of the document (for `Hash`: the digest the site sent, hex).
+    /// The document's fingerprint, hex (for `Hash`: the digest the site sent).
     pub fingerprint_hex: String,
-    /// In a batch: why this document will not be signed (preflight refused it).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The algorithm of `fingerprint_hex`: SHA-256 for a document Mohor
+    /// hashed itself; for `Hash`, the algorithm the site named.
+    pub fingerprint_algorithm: DigestAlgorithm,
+    /// What the signature itself will say (PDF signatures); `None` for
+    /// detached signatures, which carry nothing but the signer.
+    pub signature: Option<SignatureDetails>,
+    /// This item will not be signed, and why (e.g. a batch item that failed
+    /// its checks): shown as "Will not be signed: …" so the person approves
+    /// the others knowing it.
     pub refused: Option<String>,
+}
+
+impl DocumentSummary {
+    /// A document Mohor hashed itself (SHA-256), with nothing else to show yet.
+    pub fn new(
+        name: impl Into<String>,
+        kind: DocumentKind,
+        size: u64,
+        pages: Option<u32>,
+        sha256_hex: impl Into<String>,
+    ) -> DocumentSummary {
+        DocumentSummary {
+            name: name.into(),
+            kind,
+            size,
+            pages,
+            fingerprint_hex: sha256_hex.into(),
+            fingerprint_algorithm: DigestAlgorithm::Sha256,
+            signature: None,
+            refused: None,
+        }
+    }
+
+    /// A digest computed by the site (`sign.hash`): the person cannot see the document.
+    pub fn site_digest(algorithm: DigestAlgorithm, digest: &[u8]) -> DocumentSummary {
+        DocumentSummary {
+            fingerprint_algorithm: algorithm,
+            ..DocumentSummary::new(
+                format!(
+                    "{} digest",
+                    crate::ui::consent_text::digest_label(algorithm)
+                ),
+                DocumentKind::Hash,
+                digest.len() as u64,
+                None,
+                hex::encode(digest),
+            )
+        }
+    }
+
+    pub fn with_signature(mut self, details: SignatureDetails) -> DocumentSummary {
+        self.signature = Some(details);
+        self
+    }
+
+    pub fn with_refusal(mut self, why: impl Into<String>) -> DocumentSummary {
+        self.refused = Some(why.into());
+        self
+    }
+}
+
+/// Everything a PDF signature writes into the document besides the
+/// signature value: the person consents to all of it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SignatureDetails {
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// `None`: an approval signature; otherwise a certification that limits
+    /// later changes.
+    pub certification: Option<Certification>,
+    pub stamp: Stamp,
+    /// The signature field by name; `None`: Mohor adds a new field.
+    pub field: Option<String>,
+    /// A certificate-issuance stamp's unique number, printed in the stamp.
+    pub uin: Option<String>,
+    /// Text the stamp shows as a QR code.
+    pub qr: Option<String>,
+}
+
+/// The DocMDP level of a certification signature (ISO 32000-1 12.8.2.2):
+/// which later changes keep the certification valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Certification {
+    /// P=1: no changes at all.
+    NoChanges,
+    /// P=2: filling in forms and signing.
+    FormFilling,
+    /// P=3: also comments (annotations).
+    FormFillingAndComments,
+}
+
+impl Certification {
+    pub fn from_docmdp(p: u8) -> Option<Certification> {
+        match p {
+            1 => Some(Certification::NoChanges),
+            2 => Some(Certification::FormFilling),
+            3 => Some(Certification::FormFillingAndComments),
+            _ => None,
+        }
+    }
+
+    pub fn docmdp(self) -> u8 {
+        match self {
+            Certification::NoChanges => 1,
+            Certification::FormFilling => 2,
+            Certification::FormFillingAndComments => 3,
+        }
+    }
+}
+
+/// Where the signature shows on the pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Stamp {
+    /// No stamp: the signature shows only in a PDF reader's signature panel.
+    #[default]
+    Invisible,
+    /// On the last page, where Mohor finds room.
+    Auto,
+    /// A box in PDF points from the lower-left corner of `page` (1-based).
+    At {
+        page: u32,
+        x: f64,
+        y: f64,
+        width: f64,
+        height: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -40,7 +167,7 @@ pub struct CertificateChoice {
 }
 
 /// Everything the consent dialog must show.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ConsentRequest {
     /// Requesting web origin; `None` for the local command line.
     pub origin: Option<String>,
@@ -98,15 +225,50 @@ pub struct Notice {
     pub body: String,
 }
 
+/// Whether the request a question belongs to was withdrawn (the page sent
+/// `cancel`, its connection closed, or the request timed out). A prompter
+/// polls it while the question is open and closes the question when it
+/// turns true, answering cancel/deny.
+#[derive(Clone, Copy)]
+pub struct CancelToken<'a> {
+    cancelled: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl<'a> CancelToken<'a> {
+    pub fn new(cancelled: &'a (dyn Fn() -> bool + Sync)) -> CancelToken<'a> {
+        CancelToken { cancelled }
+    }
+
+    /// For questions nobody can withdraw (the local command line).
+    pub fn never() -> CancelToken<'static> {
+        CancelToken {
+            cancelled: &|| false,
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        (self.cancelled)()
+    }
+}
+
+impl std::fmt::Debug for CancelToken<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
 /// Everything Mohor ever asks a person. Calls block until answered; a
-/// prompter that cannot ask (no display, script ran out) answers cancel/deny.
+/// prompter that cannot ask (no display, script ran out) answers cancel/deny,
+/// and so does every question whose `cancel` turns true while it is open.
 pub trait Prompter: Send + Sync {
-    fn consent(&self, request: &ConsentRequest) -> ConsentDecision;
+    fn consent(&self, request: &ConsentRequest, cancel: &CancelToken<'_>) -> ConsentDecision;
     /// `None` = cancelled.
-    fn pin(&self, request: &PinRequest) -> Option<SecretString>;
+    fn pin(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> Option<SecretString>;
     /// Explicit confirmation before the last try that may block the token for
     /// good. `true` only on an explicit yes.
-    fn confirm_last_try(&self, request: &PinRequest) -> bool;
+    fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool;
     fn trust_site(&self, origin: &str) -> TrustSiteDecision;
     fn notify(&self, notice: &Notice);
 }

@@ -9,6 +9,20 @@ use secrecy::SecretString;
 use zeroize::Zeroize;
 
 use super::prompter::*;
+use super::{consent_text, display_text};
+
+/// One line of terminal output, filtered (see [`display_text::clean`]).
+/// Leading indentation is kept, since the filter would trim it.
+fn terminal_safe(line: &str) -> String {
+    let body = line.trim_start_matches(' ');
+    let indent = line.len() - body.len();
+    let mut out = " ".repeat(indent);
+    out.push_str(&display_text::clean(body, 4000));
+    if line.ends_with(' ') && !out.ends_with(' ') {
+        out.push(' '); // a question's trailing space before the answer
+    }
+    out
+}
 
 pub struct TerminalPrompter {
     pin_from_stdin: bool,
@@ -25,16 +39,19 @@ impl TerminalPrompter {
         }
     }
 
+    /// Every line goes through the display filter: text from a page or a
+    /// token (names, reasons, labels) never reaches the terminal with bidi
+    /// controls, escape sequences or invisible characters in it.
     fn say(&self, text: &str) {
         let mut err = std::io::stderr();
-        let _ = writeln!(err, "{text}");
+        let _ = writeln!(err, "{}", terminal_safe(text));
     }
 
     fn ask_line(&self, question: &str) -> Option<String> {
         if self.pin_from_stdin || !std::io::stdin().is_terminal() {
             return None;
         }
-        eprint!("{question}");
+        eprint!("{}", terminal_safe(question));
         let _ = std::io::stderr().flush();
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).ok()?;
@@ -43,18 +60,12 @@ impl TerminalPrompter {
 }
 
 impl Prompter for TerminalPrompter {
-    fn consent(&self, request: &ConsentRequest) -> ConsentDecision {
-        self.say(&format!(
-            "{} asks to sign with {} ({}):",
-            request.origin.as_deref().unwrap_or("This command"),
-            request.certificate.subject_cn,
-            request.certificate.issuer_cn
-        ));
-        for d in &request.documents {
-            self.say(&format!(
-                "  {} ({} bytes, SHA-256 {})",
-                d.name, d.size, d.fingerprint_hex
-            ));
+    fn consent(&self, request: &ConsentRequest, cancel: &CancelToken<'_>) -> ConsentDecision {
+        if cancel.is_cancelled() {
+            return ConsentDecision::Deny;
+        }
+        for line in consent_text::consent_lines(request) {
+            self.say(&line);
         }
         match self.ask_line("Sign? [y/N] ") {
             Some(a) if a.eq_ignore_ascii_case("y") || a.eq_ignore_ascii_case("yes") => {
@@ -66,7 +77,10 @@ impl Prompter for TerminalPrompter {
         }
     }
 
-    fn pin(&self, request: &PinRequest) -> Option<SecretString> {
+    fn pin(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> Option<SecretString> {
+        if cancel.is_cancelled() {
+            return None;
+        }
         if !request.warning_text.is_empty() {
             self.say(&format!("Warning: {}", request.warning_text));
         }
@@ -82,15 +96,18 @@ impl Prompter for TerminalPrompter {
             line.zeroize();
             return (!pin.is_empty()).then(|| SecretString::from(pin));
         }
-        let question = format!(
+        let question = terminal_safe(&format!(
             "PIN for token \"{}\" ({}): ",
             request.token_label, request.certificate_cn
-        );
+        ));
         let pin = rpassword::prompt_password(question).ok()?;
         (!pin.is_empty()).then(|| SecretString::from(pin))
     }
 
-    fn confirm_last_try(&self, request: &PinRequest) -> bool {
+    fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool {
+        if cancel.is_cancelled() {
+            return false;
+        }
         self.say(&format!("Warning: {}", request.warning_text));
         if self.pin_from_stdin {
             self.say("Refusing to use the last try from a script: run the command in a terminal to confirm it.");
@@ -105,5 +122,19 @@ impl Prompter for TerminalPrompter {
 
     fn notify(&self, notice: &Notice) {
         self.say(&format!("{}: {}", notice.title, notice.body));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn terminal_lines_never_carry_controls_or_bidi() {
+        assert_eq!(
+            terminal_safe("  a\u{1b}[2Jb \u{202e}c\u{2028}d"),
+            "  a[2Jb \u{fffd}c d"
+        );
+        assert_eq!(terminal_safe("Sign? [y/N] "), "Sign? [y/N] ");
     }
 }

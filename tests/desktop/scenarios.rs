@@ -3,13 +3,16 @@
 //! thread, prints the answer as `ANSWER <value>` and quits.
 
 use std::io::Write;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
+use mohor::sign::DigestAlgorithm;
 use mohor::ui::desktop::{run_desktop, GtkPrompter, TrayStatus};
 use mohor::ui::{
-    CertificateChoice, ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary, Notice,
-    PinRequest, PinWarning, Prompter, TrustSiteDecision,
+    CancelToken, CertificateChoice, Certification, ConsentDecision, ConsentRequest, DocumentKind,
+    DocumentSummary, Notice, PinRequest, PinWarning, Prompter, SignatureDetails, Stamp,
+    TrustSiteDecision,
 };
 use secrecy::ExposeSecret;
 
@@ -38,14 +41,33 @@ fn cert_b() -> CertificateChoice {
     }
 }
 
+/// How long after asking the "-cancelled" scenarios withdraw their request.
+pub const CANCEL_AFTER: Duration = Duration::from_secs(4);
+
 fn pdf(name: &str, size: u64, pages: u32) -> DocumentSummary {
-    DocumentSummary {
-        name: name.into(),
-        kind: DocumentKind::Pdf,
-        size,
-        pages: Some(pages),
-        fingerprint_hex: FP.into(),
-        refused: None,
+    DocumentSummary::new(name, DocumentKind::Pdf, size, Some(pages), FP)
+        .with_signature(SignatureDetails::default())
+}
+
+/// A signature that carries everything a page can ask for.
+fn full_signature() -> SignatureDetails {
+    SignatureDetails {
+        reason: Some(
+            "I hereby resign from the post of Section Officer with effect from 1 December 2026"
+                .into(),
+        ),
+        location: Some("Nirman Bhawan, New Delhi".into()),
+        certification: Some(Certification::FormFilling),
+        stamp: Stamp::At {
+            page: 2,
+            x: 360.0,
+            y: 72.0,
+            width: 200.0,
+            height: 60.0,
+        },
+        field: Some("Employee signature".into()),
+        uin: Some("AMD0152022000001".into()),
+        qr: Some("https://verify.example.gov.in/c/AMD0152022000001".into()),
     }
 }
 
@@ -53,15 +75,34 @@ fn consent_request(scenario: &str) -> ConsentRequest {
     match scenario {
         "consent-hash" => ConsentRequest {
             origin: Some("https://gst.example.gov.in".into()),
-            documents: vec![DocumentSummary {
-                name: "GSTR-3B return, March 2025".into(),
-                kind: DocumentKind::Hash,
-                size: 32,
-                pages: None,
-                fingerprint_hex: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"
-                    .into(),
-                refused: None,
-            }],
+            documents: vec![DocumentSummary::site_digest(
+                DigestAlgorithm::Sha512,
+                &[0x3a; 64],
+            )],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-refused" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: vec![
+                pdf("Movement order 2025-31.pdf", 81_920, 1),
+                pdf("Old certified order.pdf", 90_112, 2).with_refusal(
+                    "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
+                ),
+            ],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-details" | "consent-cancelled" => ConsentRequest {
+            origin: Some("https://hr.example.gov.in".into()),
+            documents: vec![DocumentSummary::new(
+                "Resignation \u{202e}fdp.exe\u{2028}note.pdf",
+                DocumentKind::Pdf,
+                48_211,
+                Some(2),
+                FP,
+            )
+            .with_signature(full_signature())],
             certificate: cert_a(),
             alternatives: vec![],
         },
@@ -70,15 +111,16 @@ fn consent_request(scenario: &str) -> ConsentRequest {
             documents: vec![
                 pdf("Sanction order 2025-117.pdf", 251_187, 3),
                 pdf("Annexure A - beneficiary list.pdf", 1_884_112, 41),
-                DocumentSummary {
-                    name: "payment-file-2025-04.csv".into(),
-                    kind: DocumentKind::Data,
-                    size: 18_430,
-                    pages: None,
-                    fingerprint_hex:
-                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
-                    refused: None,
-                },
+                DocumentSummary::new(
+                    "payment-file-2025-04.csv",
+                    DocumentKind::Data,
+                    18_430,
+                    None,
+                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                ),
+                pdf("Old certified order.pdf", 90_112, 2).with_refusal(
+                    "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
+                ),
             ],
             certificate: cert_a(),
             alternatives: vec![],
@@ -132,15 +174,40 @@ fn consent_answer(decision: ConsentDecision) -> String {
     }
 }
 
-/// Asks the scenario's one question and returns the answer as text.
+/// Asks the scenario's one question and returns the answer as text. A
+/// scenario ending in "-cancelled" withdraws its request [`CANCEL_AFTER`]
+/// after asking (as when the page sends `cancel`) and adds how long the
+/// question took to come back: "deny@4.1s".
 fn ask(p: &dyn Prompter, scenario: &str) -> String {
+    let withdrawn = Arc::new(AtomicBool::new(false));
+    let asked = Instant::now();
+    if scenario.ends_with("-cancelled") {
+        let flag = Arc::clone(&withdrawn);
+        std::thread::spawn(move || {
+            std::thread::sleep(CANCEL_AFTER);
+            flag.store(true, Ordering::SeqCst);
+        });
+    }
+    let is_cancelled = move || withdrawn.load(Ordering::SeqCst);
+    let cancel = CancelToken::new(&is_cancelled);
+    let answer = ask_once(p, scenario, &cancel);
+    if scenario.ends_with("-cancelled") {
+        format!("{answer}@{:.1}s", asked.elapsed().as_secs_f64())
+    } else {
+        answer
+    }
+}
+
+fn ask_once(p: &dyn Prompter, scenario: &str, cancel: &CancelToken<'_>) -> String {
     match scenario {
-        s if s.starts_with("consent") => consent_answer(p.consent(&consent_request(s))),
-        s if s.starts_with("pin") => match p.pin(&pin_request(s)) {
+        s if s.starts_with("consent") => consent_answer(p.consent(&consent_request(s), cancel)),
+        s if s.starts_with("pin") => match p.pin(&pin_request(s), cancel) {
             Some(pin) => format!("pin:{}", pin.expose_secret()),
             None => "cancel".to_owned(),
         },
-        "last-try" => p.confirm_last_try(&pin_request("last-try")).to_string(),
+        "last-try" => p
+            .confirm_last_try(&pin_request("last-try"), cancel)
+            .to_string(),
         s if s.starts_with("trust") => {
             let origin = if s == "trust-http" {
                 "http://treasury.example.gov.in:8080"

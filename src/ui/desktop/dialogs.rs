@@ -19,6 +19,7 @@ use secrecy::SecretString;
 use super::format;
 use super::gtk_prompter::Reply;
 use super::style;
+use crate::ui::consent_text;
 use crate::ui::{
     CertificateChoice, ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary, Notice,
     PinRequest, PinWarning, TrustSiteDecision,
@@ -26,6 +27,11 @@ use crate::ui::{
 
 /// The response a dialog gets when its timeout passes.
 const TIMED_OUT: ResponseType = ResponseType::Other(4242);
+/// The response a dialog gets when its request was cancelled (the page sent
+/// `cancel` or went away): answered like cancel/deny.
+const WITHDRAWN: ResponseType = ResponseType::Other(4243);
+/// How often an open dialog checks whether its request was withdrawn.
+const WITHDRAWN_POLL: Duration = Duration::from_millis(100);
 /// Width in characters that wrapped text is laid out for.
 const TEXT_WIDTH: i32 = 56;
 
@@ -153,11 +159,13 @@ fn dim(sentence: &str) -> gtk::Label {
     with_class(text(sentence), "mohor-dim")
 }
 
-/// Shows the dialog, arms the timeout and routes exactly one answer to `reply`.
+/// Shows the dialog, arms the timeout and the withdrawal watch, and routes
+/// exactly one answer to `reply`.
 ///
 /// `decide` turns the response into the answer; it also runs for the
-/// timeout (with [`TIMED_OUT`]) and for Escape / closing the window (with
-/// `DeleteEvent`), which every dialog treats as cancel/deny.
+/// timeout (with [`TIMED_OUT`]), for a cancelled request (with
+/// [`WITHDRAWN`]) and for Escape / closing the window (with `DeleteEvent`),
+/// which every dialog treats as cancel/deny.
 fn ask<T: 'static>(
     dialog: &gtk::Dialog,
     timeout: Duration,
@@ -165,8 +173,26 @@ fn ask<T: 'static>(
     focus: &impl IsA<gtk::Widget>,
     decide: impl Fn(&gtk::Dialog, ResponseType) -> T + 'static,
 ) {
+    let withdrawn = reply.withdrawn_flag();
     let reply = Rc::new(RefCell::new(Some(reply)));
     let timer: Rc<RefCell<Option<SourceId>>> = Rc::new(RefCell::new(None));
+    {
+        let weak = dialog.downgrade();
+        let open = Rc::clone(&reply);
+        glib::timeout_add_local(WITHDRAWN_POLL, move || {
+            let Some(dialog) = weak.upgrade() else {
+                return glib::ControlFlow::Break;
+            };
+            if open.borrow().is_none() {
+                return glib::ControlFlow::Break; // answered already
+            }
+            if withdrawn.load(std::sync::atomic::Ordering::SeqCst) {
+                dialog.response(WITHDRAWN);
+                return glib::ControlFlow::Break;
+            }
+            glib::ControlFlow::Continue
+        });
+    }
     {
         let weak = dialog.downgrade();
         let timer_slot = Rc::clone(&timer);
@@ -189,6 +215,8 @@ fn ask<T: 'static>(
         }
         if response == TIMED_OUT {
             tracing::info!("\"{title}\" was not answered in time; treated as cancel");
+        } else if response == WITHDRAWN {
+            tracing::info!("\"{title}\" closed: the request was cancelled");
         }
         reply.send(decide(dialog, response));
         dialog.close();
@@ -210,8 +238,36 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
     name.set_selectable(false);
     b.add(&name);
     b.add(&text(&format::document_facts(doc)));
+    if let Some(why) = &doc.refused {
+        let refused = markup(&format!(
+            "<b>{}</b>",
+            glib::markup_escape_text(&consent_text::refused_line(why))
+        ));
+        b.add(&with_class(refused, "mohor-refused"));
+    }
+    // A document that will not be signed needs no signature details.
+    if let Some(sig) = doc.signature.as_ref().filter(|_| doc.refused.is_none()) {
+        // What the signature says in the person's name stands out: the
+        // reason, and a certification that limits later changes.
+        let stands_out = |label: &str| {
+            label == "Reason" || (label == "Certification" && sig.certification.is_some())
+        };
+        let rows: Vec<(&str, gtk::Label)> = consent_text::signature_rows(sig)
+            .into_iter()
+            .map(|(label, value)| {
+                let value = if stands_out(label) && value != "(none)" {
+                    markup(&format!("<b>{}</b>", glib::markup_escape_text(&value)))
+                } else {
+                    text(&value)
+                };
+                value.set_max_width_chars(TEXT_WIDTH - 12);
+                (label, value)
+            })
+            .collect();
+        b.add(&facts_grid(&rows));
+    }
     b.add(&with_class(
-        text(format::fingerprint_caption(doc.kind)),
+        text(&consent_text::fingerprint_caption(doc)),
         "mohor-dim",
     ));
     let fingerprint = with_class(
@@ -257,11 +313,26 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
         )),
     ));
 
+    let refused = request
+        .documents
+        .iter()
+        .filter(|d| d.refused.is_some())
+        .count();
+    if refused > 0 {
+        body.add(&warning_box(
+            "mohor-amber",
+            "dialog-warning",
+            &format::refused_summary(refused, n),
+            Some("Each one says why below. Sign signs the others."),
+        ));
+    }
+
     let docs = gtk::Box::new(Orientation::Vertical, 8);
     for doc in &request.documents {
         docs.add(&document_card(doc));
     }
-    if n > 2 {
+    // More than one document: a scrolled list, so the buttons stay on screen.
+    if n > 1 {
         let scroller = gtk::ScrolledWindow::new(gtk::Adjustment::NONE, gtk::Adjustment::NONE);
         scroller.set_policy(gtk::PolicyType::Never, gtk::PolicyType::Automatic);
         scroller.set_propagate_natural_height(true);
@@ -277,12 +348,13 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
     let unseen = request
         .documents
         .iter()
-        .any(|d| d.kind == DocumentKind::Hash);
-    if unseen {
+        .find(|d| d.kind == DocumentKind::Hash)
+        .map(|d| d.fingerprint_algorithm);
+    if let Some(algorithm) = unseen {
         body.add(&warning_box(
             "mohor-amber",
             "dialog-warning",
-            format::HASH_WARNING,
+            &consent_text::hash_warning(algorithm),
             None,
         ));
     }
@@ -352,7 +424,7 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
 
     let cancel = dialog.add_button("Cancel", ResponseType::Cancel);
     let sign = dialog.add_button("Sign", ResponseType::Accept);
-    if !unseen {
+    if unseen.is_none() {
         // No blue "go ahead" look when the person cannot see what is signed.
         sign.style_context().add_class("suggested-action");
     }

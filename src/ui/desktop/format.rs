@@ -13,31 +13,9 @@ pub fn requester(origin: Option<&str>) -> String {
 }
 
 /// Text from outside (file names, origins, certificate names) made safe to
-/// show: control and bidirectional-override characters, which could disguise
-/// "invoice\u{202e}fdp.exe" as "invoiceexe.pdf", become a visible "\u{fffd}",
-/// and very long text is shortened.
+/// show: the one display filter, [`crate::ui::display_text::clean`].
 pub fn display_safe(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            let bidi = matches!(
-                c,
-                '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-            );
-            if c.is_control() || bidi {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if cleaned.chars().count() > max_chars {
-        let mut short: String = cleaned.chars().take(max_chars.saturating_sub(1)).collect();
-        short.push('…');
-        short
-    } else {
-        cleaned
-    }
+    crate::ui::display_text::clean(text, max_chars)
 }
 
 /// A web origin on plain `http://` (not a loopback address): worth a word of caution.
@@ -59,6 +37,15 @@ pub fn documents_phrase(n: usize) -> String {
         "this document".to_owned()
     } else {
         format!("these {n} documents")
+    }
+}
+
+/// "1 of 4 documents will not be signed."
+pub fn refused_summary(refused: usize, total: usize) -> String {
+    if total == 1 {
+        "This document will not be signed.".to_owned()
+    } else {
+        format!("{refused} of {total} documents will not be signed.")
     }
 }
 
@@ -101,14 +88,6 @@ pub fn document_facts(doc: &DocumentSummary) -> String {
     parts.join("  ·  ")
 }
 
-/// The caption above the fingerprint.
-pub fn fingerprint_caption(kind: DocumentKind) -> &'static str {
-    match kind {
-        DocumentKind::Hash => "Fingerprint sent by the site:",
-        _ => "Fingerprint (SHA-256):",
-    }
-}
-
 /// Hex grouped in blocks of 4 characters, 8 blocks a line:
 /// `9f86 d081 884c 7d65 9a2f eaa0 c55a d015` and so on. Anything that is not
 /// a hex digit is dropped, so a hostile "fingerprint" cannot inject text.
@@ -132,9 +111,6 @@ pub fn grouped_fingerprint(hex: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
-
-pub const HASH_WARNING: &str = "This site computed the document itself; Mohor cannot show you \
-what you are signing. Approve only if you trust this site.";
 
 pub const LAST_TRY_TEXT: &str = "The next wrong PIN will block this token for good. A blocked \
 DSC cannot be unblocked; a new one must be bought. Continue only if you are sure of the PIN.";
@@ -240,7 +216,7 @@ mod tests {
             display_safe("invoice\u{202e}fdp.exe", 100),
             "invoice\u{fffd}fdp.exe"
         );
-        assert_eq!(display_safe("a\nb\tc", 100), "a\u{fffd}b\u{fffd}c");
+        assert_eq!(display_safe("a\nb\tc", 100), "a b c");
         assert_eq!(display_safe("abcdef", 4), "abc…");
         assert_eq!(display_safe("परियोजना.pdf", 100), "परियोजना.pdf");
     }
@@ -253,6 +229,15 @@ mod tests {
         assert!(!is_insecure_origin("http://localhost:3000"));
         assert!(!is_insecure_origin("http://127.0.0.1:8000"));
         assert!(!is_insecure_origin("http://[::1]:8000"));
+    }
+
+    #[test]
+    fn refused_documents_are_counted() {
+        assert_eq!(
+            refused_summary(1, 4),
+            "1 of 4 documents will not be signed."
+        );
+        assert_eq!(refused_summary(1, 1), "This document will not be signed.");
     }
 
     #[test]
@@ -289,14 +274,7 @@ mod tests {
 
     #[test]
     fn facts_skip_size_for_a_bare_digest() {
-        let mut doc = DocumentSummary {
-            name: "a.pdf".into(),
-            kind: DocumentKind::Pdf,
-            size: 2048,
-            pages: Some(3),
-            fingerprint_hex: String::new(),
-            refused: None,
-        };
+        let mut doc = DocumentSummary::new("a.pdf", DocumentKind::Pdf, 2048, Some(3), "");
         assert_eq!(document_facts(&doc), "PDF document  ·  2.0 KB  ·  3 pages");
         doc.pages = Some(1);
         assert_eq!(document_facts(&doc), "PDF document  ·  2.0 KB  ·  1 page");

@@ -7,20 +7,32 @@
 //! if the dialog disappears without one (window destroyed, loop stopped), the
 //! guard answers cancel/deny when it is dropped, and the waiting side has its
 //! own deadline on top.
+//!
+//! While a question is open the worker polls the request's [`CancelToken`];
+//! when the page cancels (or its connection closes) it marks the [`Reply`]
+//! withdrawn, and the dialog, which watches that mark on the GTK side, closes
+//! itself answering cancel/deny.
 
-use std::sync::mpsc;
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use gtk::glib;
 use secrecy::SecretString;
 
 use super::dialogs;
-use crate::ui::{ConsentDecision, ConsentRequest, Notice, PinRequest, Prompter, TrustSiteDecision};
+use crate::ui::{
+    CancelToken, ConsentDecision, ConsentRequest, Notice, PinRequest, Prompter, TrustSiteDecision,
+};
 
 /// Extra wait on the worker side beyond the dialog's own timeout, for a busy
 /// or stalled GTK loop. After it the worker answers cancel/deny by itself.
 const GRACE: Duration = Duration::from_secs(15);
+/// How often the worker looks at the request's cancel token.
+const POLL: Duration = Duration::from_millis(100);
+/// How long a withdrawn question may take to close its window.
+const WITHDRAW_WAIT: Duration = Duration::from_secs(5);
 
 /// Native dialogs for the desktop agent. `Send + Sync`; its methods block the
 /// calling (worker) thread until the person answers or the timeout passes.
@@ -58,8 +70,26 @@ impl GtkPrompter {
         self.timeout
     }
 
-    /// Posts `show` to the GTK loop and waits for its answer.
-    fn ask<T, F>(&self, what: &str, fallback: fn() -> T, show: F) -> T
+    /// Waits for the previous question to be answered; gives up (`None`)
+    /// if this request is cancelled meanwhile.
+    fn wait_turn(&self, cancel: &CancelToken<'_>) -> Option<MutexGuard<'_, ()>> {
+        loop {
+            match self.turn.try_lock() {
+                Ok(turn) => return Some(turn),
+                Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    if cancel.is_cancelled() {
+                        return None;
+                    }
+                    std::thread::sleep(POLL);
+                }
+            }
+        }
+    }
+
+    /// Posts `show` to the GTK loop and waits for its answer, or for the
+    /// request to be cancelled (then the dialog is closed).
+    fn ask<T, F>(&self, what: &str, cancel: &CancelToken<'_>, fallback: fn() -> T, show: F) -> T
     where
         T: Send + 'static,
         F: FnOnce(Reply<T>, Duration) + Send + 'static,
@@ -76,9 +106,15 @@ impl GtkPrompter {
             );
             return fallback();
         }
-        let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(_turn) = self.wait_turn(cancel) else {
+            return fallback();
+        };
+        if cancel.is_cancelled() {
+            return fallback();
+        }
         let (tx, rx) = mpsc::channel();
         let reply = Reply::new(tx, fallback);
+        let withdrawn = reply.withdrawn_flag();
         let timeout = self.timeout;
         glib::idle_add_once(move || {
             if super::loop_running() {
@@ -86,39 +122,56 @@ impl GtkPrompter {
             }
             // else: `reply` is dropped here and answers the fallback.
         });
-        match rx.recv_timeout(timeout + GRACE) {
-            Ok(answer) => answer,
-            Err(_) => {
+        let deadline = Instant::now() + timeout + GRACE;
+        loop {
+            match rx.recv_timeout(POLL) {
+                Ok(answer) => return answer,
+                Err(RecvTimeoutError::Disconnected) => return fallback(),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if cancel.is_cancelled() {
+                tracing::info!("the {what} question was withdrawn: its request was cancelled");
+                withdrawn.store(true, Ordering::SeqCst);
+                // Wait for the window to close, so that no later question
+                // opens while this one is still on screen. Whatever it
+                // answered, the request is gone: cancel.
+                let _ = rx.recv_timeout(WITHDRAW_WAIT);
+                return fallback();
+            }
+            if Instant::now() >= deadline {
                 tracing::warn!("the {what} dialog gave no answer in time; answered \"cancel\"");
-                fallback()
+                return fallback();
             }
         }
     }
 }
 
 impl Prompter for GtkPrompter {
-    fn consent(&self, request: &ConsentRequest) -> ConsentDecision {
+    fn consent(&self, request: &ConsentRequest, cancel: &CancelToken<'_>) -> ConsentDecision {
         let request = request.clone();
         self.ask(
             "signature consent",
+            cancel,
             || ConsentDecision::Deny,
             move |reply, timeout| dialogs::consent(request, timeout, reply),
         )
     }
 
-    fn pin(&self, request: &PinRequest) -> Option<SecretString> {
+    fn pin(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> Option<SecretString> {
         let request = request.clone();
         self.ask(
             "PIN",
+            cancel,
             || None,
             move |reply, timeout| dialogs::pin(request, timeout, reply),
         )
     }
 
-    fn confirm_last_try(&self, request: &PinRequest) -> bool {
+    fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool {
         let request = request.clone();
         self.ask(
             "last-try confirmation",
+            cancel,
             || false,
             move |reply, timeout| dialogs::confirm_last_try(request, timeout, reply),
         )
@@ -126,8 +179,11 @@ impl Prompter for GtkPrompter {
 
     fn trust_site(&self, origin: &str) -> TrustSiteDecision {
         let origin = origin.to_owned();
+        // The handshake that raised this question is already refused; nothing
+        // can withdraw it except its own timeout.
         self.ask(
             "trust site",
+            &CancelToken::never(),
             || TrustSiteDecision::Deny,
             move |reply, timeout| dialogs::trust_site(origin, timeout, reply),
         )
@@ -159,6 +215,9 @@ impl Prompter for GtkPrompter {
 pub struct Reply<T> {
     tx: Option<mpsc::Sender<T>>,
     fallback: fn() -> T,
+    /// Set by the waiting worker when the request was cancelled: the dialog
+    /// must close and answer the fallback.
+    withdrawn: Arc<AtomicBool>,
 }
 
 impl<T> Reply<T> {
@@ -166,7 +225,13 @@ impl<T> Reply<T> {
         Reply {
             tx: Some(tx),
             fallback,
+            withdrawn: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The mark the dialog watches (GTK side) and the worker sets.
+    pub fn withdrawn_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.withdrawn)
     }
 
     pub fn send(mut self, answer: T) {
@@ -214,8 +279,8 @@ mod tests {
             min_len: 4,
             max_len: 8,
         };
-        assert!(p.pin(&pin).is_none());
-        assert!(!p.confirm_last_try(&pin));
+        assert!(p.pin(&pin, &CancelToken::never()).is_none());
+        assert!(!p.confirm_last_try(&pin, &CancelToken::never()));
         assert_eq!(p.trust_site("https://x.example"), TrustSiteDecision::Deny);
         p.notify(&Notice {
             title: "t".into(),

@@ -72,6 +72,7 @@ const CSS: &str = r#"
     border-radius: 6px;
     padding: 10px 12px;
 }
+.mohor-refused { color: #a51d2d; }
 .mohor-amber {
     background-color: #fff4d4;
     border: 1px solid #c88800;

@@ -1,0 +1,306 @@
+//! The words every prompter uses for what a signature carries, so the GTK
+//! dialog, the terminal and the scripted log say the same thing. Pure
+//! functions; all outside text passes through [`display_text::clean`].
+
+use super::display_text::clean;
+use super::prompter::{
+    Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp,
+};
+use crate::sign::DigestAlgorithm;
+
+/// Longest reason/location/field/stamp text shown (the protocol refuses longer).
+pub const MAX_SHOWN: usize = 500;
+
+/// "SHA-256", as people write it.
+pub fn digest_label(algorithm: DigestAlgorithm) -> &'static str {
+    match algorithm {
+        DigestAlgorithm::Sha256 => "SHA-256",
+        DigestAlgorithm::Sha384 => "SHA-384",
+        DigestAlgorithm::Sha512 => "SHA-512",
+    }
+}
+
+/// The warning for a digest computed by the site.
+pub fn hash_warning(algorithm: DigestAlgorithm) -> String {
+    format!(
+        "This site computed the {} fingerprint itself; Mohor cannot show you what you are \
+         signing. Approve only if you trust this site.",
+        digest_label(algorithm)
+    )
+}
+
+/// The caption above a fingerprint, naming its real algorithm.
+pub fn fingerprint_caption(doc: &DocumentSummary) -> String {
+    match doc.kind {
+        DocumentKind::Hash => format!(
+            "{} fingerprint sent by the site:",
+            digest_label(doc.fingerprint_algorithm)
+        ),
+        _ => format!("Fingerprint ({}):", digest_label(doc.fingerprint_algorithm)),
+    }
+}
+
+/// What a certification allows afterwards, in words.
+pub fn certification_words(certification: Option<Certification>) -> &'static str {
+    match certification {
+        None => "No (an ordinary approval signature)",
+        Some(Certification::NoChanges) => {
+            "Certifies the document: no later changes at all, not even another signature"
+        }
+        Some(Certification::FormFilling) => {
+            "Certifies the document: later changes limited to filling in forms and adding signatures"
+        }
+        Some(Certification::FormFillingAndComments) => {
+            "Certifies the document: later changes limited to filling in forms, adding signatures and comments"
+        }
+    }
+}
+
+/// A PDF coordinate as people read it: "36" or "36.5".
+fn points(v: f64) -> String {
+    let rounded = (v * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
+}
+
+/// Where the signature shows.
+pub fn stamp_words(stamp: &Stamp) -> String {
+    match stamp {
+        Stamp::Invisible => "Invisible (no stamp on the pages)".to_owned(),
+        Stamp::Auto => "Visible stamp on the last page, placed by Mohor".to_owned(),
+        Stamp::At {
+            page,
+            x,
+            y,
+            width,
+            height,
+        } => format!(
+            "Visible stamp on page {page}, {} × {} pt, {} pt from the left and {} pt from the bottom",
+            points(*width),
+            points(*height),
+            points(*x),
+            points(*y)
+        ),
+    }
+}
+
+/// Label and value rows for a PDF signature, in the order they are shown.
+/// Absent reason/location are shown as absent, so nobody assumes a default.
+pub fn signature_rows(d: &SignatureDetails) -> Vec<(&'static str, String)> {
+    let given = |v: &Option<String>| match v {
+        Some(t) => clean(t, MAX_SHOWN),
+        None => "(none)".to_owned(),
+    };
+    let mut rows = vec![
+        ("Reason", given(&d.reason)),
+        ("Location", given(&d.location)),
+        (
+            "Certification",
+            certification_words(d.certification).to_owned(),
+        ),
+        ("Stamp", stamp_words(&d.stamp)),
+        (
+            "Field",
+            match &d.field {
+                Some(f) => clean(f, MAX_SHOWN),
+                None => "a new signature field".to_owned(),
+            },
+        ),
+    ];
+    if let Some(uin) = &d.uin {
+        rows.push(("UIN", clean(uin, MAX_SHOWN)));
+    }
+    if let Some(qr) = &d.qr {
+        rows.push(("QR code", clean(qr, MAX_SHOWN)));
+    }
+    rows
+}
+
+pub fn refused_line(why: &str) -> String {
+    format!("Will not be signed: {}", clean(why, MAX_SHOWN))
+}
+
+/// Everything a consent question says, as plain lines: the terminal prints
+/// them and the scripted prompter logs them.
+pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
+    let who = match &request.origin {
+        Some(o) => clean(o, 200),
+        None => "This command".to_owned(),
+    };
+    let mut lines = vec![format!(
+        "{who} asks to sign with {} ({}, token {}):",
+        clean(&request.certificate.subject_cn, 200),
+        clean(&request.certificate.issuer_cn, 200),
+        clean(&request.certificate.token_label, 200),
+    )];
+    for d in &request.documents {
+        lines.push(format!("  {} ({} bytes)", clean(&d.name, 255), d.size));
+        if let Some(why) = &d.refused {
+            lines.push(format!("    {}", refused_line(why)));
+        }
+        lines.push(format!(
+            "    {} {}",
+            fingerprint_caption(d),
+            clean(&d.fingerprint_hex, 200)
+        ));
+        if d.kind == DocumentKind::Hash {
+            lines.push(format!(
+                "    Warning: {}",
+                hash_warning(d.fingerprint_algorithm)
+            ));
+        }
+        if let Some(sig) = d.signature.as_ref().filter(|_| d.refused.is_none()) {
+            for (label, value) in signature_rows(sig) {
+                lines.push(format!("    {label}: {value}"));
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::CertificateChoice;
+
+    fn details() -> SignatureDetails {
+        SignatureDetails {
+            reason: Some("I hereby resign\u{2028}effective today".into()),
+            location: Some("New Delhi".into()),
+            certification: Some(Certification::FormFilling),
+            stamp: Stamp::At {
+                page: 2,
+                x: 36.0,
+                y: 700.25,
+                width: 200.0,
+                height: 60.0,
+            },
+            field: Some("Approver\u{202e}1".into()),
+            uin: Some("AMD0152022000001".into()),
+            qr: Some("https://verify.example.gov.in/AMD0152022000001".into()),
+        }
+    }
+
+    #[test]
+    fn every_certification_level_is_put_in_words() {
+        assert!(certification_words(None).contains("approval"));
+        assert!(certification_words(Some(Certification::NoChanges)).contains("no later changes"));
+        for level in [
+            Certification::FormFilling,
+            Certification::FormFillingAndComments,
+        ] {
+            assert!(certification_words(Some(level)).contains("later changes limited to"));
+        }
+        assert!(
+            certification_words(Some(Certification::FormFillingAndComments)).contains("comments")
+        );
+        for p in 1..=3 {
+            assert_eq!(
+                Certification::from_docmdp(p).map(Certification::docmdp),
+                Some(p)
+            );
+        }
+        assert_eq!(Certification::from_docmdp(4), None);
+    }
+
+    #[test]
+    fn rows_carry_every_fact_and_are_filtered() {
+        let rows = signature_rows(&details());
+        let find = |l: &str| rows.iter().find(|(k, _)| *k == l).map(|(_, v)| v.clone());
+        assert_eq!(
+            find("Reason").as_deref(),
+            Some("I hereby resign effective today")
+        );
+        assert_eq!(find("Location").as_deref(), Some("New Delhi"));
+        assert!(find("Certification").is_some_and(|c| c.contains("filling in forms")));
+        assert_eq!(
+            find("Stamp").as_deref(),
+            Some("Visible stamp on page 2, 200 × 60 pt, 36 pt from the left and 700.3 pt from the bottom")
+        );
+        assert_eq!(find("Field").as_deref(), Some("Approver\u{fffd}1"));
+        assert_eq!(find("UIN").as_deref(), Some("AMD0152022000001"));
+        assert!(find("QR code").is_some_and(|q| q.ends_with("AMD0152022000001")));
+
+        let bare = signature_rows(&SignatureDetails::default());
+        assert_eq!(bare.len(), 5, "no UIN/QR rows when the stamp has none");
+        assert!(bare.contains(&("Reason", "(none)".to_owned())));
+        assert!(bare.contains(&("Stamp", "Invisible (no stamp on the pages)".to_owned())));
+        assert!(bare.contains(&("Field", "a new signature field".to_owned())));
+        assert_eq!(
+            stamp_words(&Stamp::Auto),
+            "Visible stamp on the last page, placed by Mohor"
+        );
+    }
+
+    #[test]
+    fn a_site_digest_names_its_real_algorithm_and_warns() {
+        let doc = DocumentSummary::site_digest(DigestAlgorithm::Sha512, &[0xab; 64]);
+        assert_eq!(doc.name, "SHA-512 digest");
+        assert_eq!(
+            fingerprint_caption(&doc),
+            "SHA-512 fingerprint sent by the site:"
+        );
+        let request = ConsentRequest {
+            origin: Some("https://gst.example.gov.in".into()),
+            documents: vec![doc],
+            certificate: CertificateChoice {
+                id: "c".into(),
+                subject_cn: "ANITA\u{202e}SHARMA".into(),
+                issuer_cn: "CA".into(),
+                token_label: "T".into(),
+                validity: String::new(),
+            },
+            alternatives: vec![],
+        };
+        let text = consent_lines(&request).join("\n");
+        assert!(
+            text.contains("SHA-512 fingerprint sent by the site"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Mohor cannot show you what you are signing"),
+            "{text}"
+        );
+        assert!(!text.contains("SHA-256"), "{text}");
+        assert!(
+            !text.contains('\u{202e}'),
+            "bidi control reached the text: {text}"
+        );
+    }
+
+    #[test]
+    fn consent_lines_show_the_signature_and_a_refused_item() {
+        let doc = DocumentSummary::new("note.pdf", DocumentKind::Pdf, 10, Some(1), "00ff")
+            .with_signature(details());
+        let refused = DocumentSummary::new("b.pdf", DocumentKind::Pdf, 5, Some(1), "11")
+            .with_refusal("the PDF is certified with \"no changes allowed\"");
+        let request = ConsentRequest {
+            origin: None,
+            documents: vec![doc, refused],
+            certificate: CertificateChoice {
+                id: "c".into(),
+                subject_cn: "S".into(),
+                issuer_cn: "I".into(),
+                token_label: "T".into(),
+                validity: String::new(),
+            },
+            alternatives: vec![],
+        };
+        let text = consent_lines(&request).join("\n");
+        for want in [
+            "Reason: I hereby resign effective today",
+            "Location: New Delhi",
+            "Certification: Certifies the document: later changes limited to",
+            "Stamp: Visible stamp on page 2",
+            "UIN: AMD0152022000001",
+            "QR code: https://verify.example.gov.in/AMD0152022000001",
+            "Will not be signed: the PDF is certified",
+            "Fingerprint (SHA-256): 00ff",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! What a page asks for is what the person sees and what the document says:
+//! a real `mohor serve` (SoftHSM fixture token, scripted dialogs) gets
+//! `sign.pdf` requests over WebSocket with a reason, location, certification
+//! and stamp. The scripted prompter's log (what a person would have read)
+//! must name each of them, filtered; the signed PDF must carry the same
+//! filtered text (and `pdfsig` must find its signature valid); a file name
+//! with nothing visible is refused before any window.
+#![cfg(feature = "scripted-prompts")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+#[path = "desktop_agent/ws.rs"]
+#[allow(dead_code)]
+mod ws;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use common::{Fixture, MODULE};
+
+const ORIGIN: &str = "http://127.0.0.1:8765";
+
+/// `mohor serve`, killed (by its own pid) when the test ends.
+struct Serve {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(home: &Path, softhsm_conf: &Path, prompts: &Path) -> Serve {
+    let mut child = common::mohor(home, softhsm_conf)
+        .arg("--module")
+        .arg(MODULE)
+        .arg("--prompts")
+        .arg(prompts)
+        .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn mohor serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let first = match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(Some(Ok(line))) => line,
+        other => panic!("mohor serve printed no first line: {other:?}"),
+    };
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    Serve { child, port }
+}
+
+/// A one-page PDF with a correct cross-reference table.
+fn tiny_pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn asked(prompts: &Path) -> Vec<Value> {
+    let mut log = prompts.as_os_str().to_owned();
+    log.push(".asked.jsonl");
+    std::fs::read_to_string(PathBuf::from(log))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("log line is JSON"))
+        .collect()
+}
+
+#[test]
+fn the_consent_names_everything_the_signature_carries_and_the_pdf_says_the_same() {
+    let fx = Fixture::shared();
+    let dir = common::test_dir("ws_consent");
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        ),
+    )
+    .expect("prompts");
+    let server = serve(&home, &softhsm_conf, &prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let cert_id = fx.cert("rsa2048").id;
+
+    // Nothing visible in the name: refused before any window.
+    let refused = c.call(
+        json!(1),
+        "sign.pdf",
+        Some(json!({"document": b64(&tiny_pdf()), "fileName": "\u{200b}\u{3164}"})),
+    );
+    assert_eq!(refused.reason(), "INVALID_REQUEST", "{:#}", refused.answer);
+    assert!(
+        asked(&prompts).is_empty(),
+        "a window was shown: {:?}",
+        asked(&prompts)
+    );
+
+    let reply = c.call(
+        json!(2),
+        "sign.pdf",
+        Some(json!({
+            "document": b64(&tiny_pdf()),
+            "fileName": "note\u{202e}fdp.exe.pdf",
+            "certificateId": cert_id,
+            "reason": "I hereby\u{2028}resign\u{200b} from my post",
+            "location": "Nirman Bhawan,\u{2029}New Delhi",
+            "certify": true,
+            "appearance": {"page": 1, "x": 300, "y": 60, "width": 220, "height": 70},
+        })),
+    );
+    let signed = b64_decode(reply.result()["document"].as_str().expect("document"));
+
+    let log = asked(&prompts);
+    let consent = log
+        .iter()
+        .find(|e| e["dialog"] == "consent")
+        .expect("a consent question");
+    let shown = consent["shown"].to_string();
+    for fact in [
+        ORIGIN,
+        "note\u{fffd}fdp.exe.pdf",
+        "Reason: I hereby resign from my post",
+        "Location: Nirman Bhawan, New Delhi",
+        "Certification: Certifies the document: later changes limited to filling in forms and adding signatures",
+        "Stamp: Visible stamp on page 1, 220 × 70 pt, 300 pt from the left and 60 pt from the bottom",
+    ] {
+        assert!(shown.contains(fact), "{fact:?} not shown:\n{shown}");
+    }
+    assert!(
+        !shown.contains('\u{202e}') && !shown.contains('\u{2028}'),
+        "{shown}"
+    );
+
+    let out = dir.join("signed.pdf");
+    std::fs::write(&out, &signed).expect("write signed.pdf");
+    // The document carries what was shown, not what the page sent.
+    let text = String::from_utf8_lossy(&signed);
+    assert!(
+        text.contains("(I hereby resign from my post)"),
+        "reason in the PDF"
+    );
+    assert!(
+        text.contains("(Nirman Bhawan, New Delhi)"),
+        "location in the PDF"
+    );
+    assert!(text.contains("/DocMDP"), "certified");
+    // And the signature over it holds, by a judge nobody here wrote.
+    if common::have_tool("pdfsig") {
+        let report = common::text(&common::run(std::process::Command::new("pdfsig").arg(&out)));
+        assert!(report.contains("Signature is Valid."), "{report}");
+    }
+
+    let audit = std::fs::read_to_string(home.join("state/audit.jsonl")).expect("audit log");
+    assert!(audit.contains("note\u{fffd}fdp.exe.pdf"), "{audit}");
+    assert!(!audit.contains('\u{202e}'), "{audit}");
+    c.close();
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
+}

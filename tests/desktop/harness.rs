@@ -19,6 +19,7 @@ pub use crate::xvfb::{start_display, Display, Window, APPEAR};
 /// The dialog process: this test binary, running [`CHILD_TEST`].
 pub struct DialogProcess {
     child: Child,
+    stdin: Option<std::process::ChildStdin>,
     lines: mpsc::Receiver<String>,
     pub display: String,
 }
@@ -56,6 +57,7 @@ fn child_command(scenario: &str, timeout_secs: u64) -> Command {
         .env("GDK_BACKEND", "x11")
         .env("NO_AT_BRIDGE", "1")
         .env("GTK_THEME", "Adwaita")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     command
@@ -64,6 +66,7 @@ fn child_command(scenario: &str, timeout_secs: u64) -> Command {
 fn spawn(mut command: Command, display: &str) -> DialogProcess {
     let mut child = command.spawn().expect("start the dialog process");
     let stdout = child.stdout.take().expect("child stdout");
+    let stdin = child.stdin.take();
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -80,12 +83,22 @@ fn spawn(mut command: Command, display: &str) -> DialogProcess {
     });
     DialogProcess {
         child,
+        stdin,
         lines,
         display: display.to_owned(),
     }
 }
 
 impl DialogProcess {
+    /// Tell the dialog process to act now (withdraw the request, or quit):
+    /// the scenarios that wait for the parent do so once the window is seen.
+    pub fn go(&mut self) {
+        use std::io::Write;
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = stdin.write_all(b"go\n").and_then(|()| stdin.flush());
+        }
+    }
+
     /// The answer the prompter returned, if one came within `within`.
     pub fn answer(&self, within: Duration) -> Option<String> {
         self.lines.recv_timeout(within).ok()

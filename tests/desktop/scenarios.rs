@@ -3,8 +3,7 @@
 //! thread, prints the answer as `ANSWER <value>` and quits.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mohor::sign::DigestAlgorithm;
@@ -41,8 +40,14 @@ fn cert_b() -> CertificateChoice {
     }
 }
 
-/// How long after asking the "-cancelled" scenarios withdraw their request.
-pub const CANCEL_AFTER: Duration = Duration::from_secs(4);
+/// The "-cancelled" and "quit-while-open" scenarios act when the parent
+/// says so on their standard input (once it has seen the window), not after
+/// a fixed delay: on a loaded machine a window can take longer than any
+/// delay to appear.
+fn wait_for_parent() {
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
 
 fn pdf(name: &str, size: u64, pages: u32) -> DocumentSummary {
     DocumentSummary::new(name, DocumentKind::Pdf, size, Some(pages), FP)
@@ -175,26 +180,30 @@ fn consent_answer(decision: ConsentDecision) -> String {
 }
 
 /// Asks the scenario's one question and returns the answer as text. A
-/// scenario ending in "-cancelled" withdraws its request [`CANCEL_AFTER`]
-/// after asking (as when the page sends `cancel`) and adds how long the
-/// question took to come back: "deny@4.1s".
+/// scenario ending in "-cancelled" withdraws its request when the parent
+/// says so (as when the page sends `cancel`) and adds how long after that the
+/// question came back: "deny@0.3s" ("deny@never" if it came back before).
 fn ask(p: &dyn Prompter, scenario: &str) -> String {
-    let withdrawn = Arc::new(AtomicBool::new(false));
-    let asked = Instant::now();
+    let withdrawn_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     if scenario.ends_with("-cancelled") {
-        let flag = Arc::clone(&withdrawn);
+        let at = Arc::clone(&withdrawn_at);
         std::thread::spawn(move || {
-            std::thread::sleep(CANCEL_AFTER);
-            flag.store(true, Ordering::SeqCst);
+            wait_for_parent();
+            if let Ok(mut at) = at.lock() {
+                *at = Some(Instant::now());
+            }
         });
     }
-    let is_cancelled = move || withdrawn.load(Ordering::SeqCst);
+    let flag = Arc::clone(&withdrawn_at);
+    let is_cancelled = move || flag.lock().map(|at| at.is_some()).unwrap_or(false);
     let cancel = CancelToken::new(&is_cancelled);
     let answer = ask_once(p, scenario, &cancel);
-    if scenario.ends_with("-cancelled") {
-        format!("{answer}@{:.1}s", asked.elapsed().as_secs_f64())
-    } else {
-        answer
+    if !scenario.ends_with("-cancelled") {
+        return answer;
+    }
+    match withdrawn_at.lock().ok().and_then(|at| *at) {
+        Some(at) => format!("{answer}@{:.1}s", at.elapsed().as_secs_f64()),
+        None => format!("{answer}@never"),
     }
 }
 
@@ -238,7 +247,7 @@ pub fn run(scenario: String, timeout: Duration) {
                 // question must come back "deny" and the loop must end.
                 let quitter = control.clone();
                 std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_secs(4));
+                    wait_for_parent();
                     quitter.request_quit();
                 });
                 let _ = done.send(ask(default_prompter.as_ref(), "consent"));

@@ -146,6 +146,9 @@ pub fn certs(env: &Env, json: bool) -> Result<()> {
             if f.pan_hash.is_some() {
                 let _ = writeln!(o, "  carries a PAN hash");
             }
+            if let Some(note) = c.key_note() {
+                let _ = writeln!(o, "  {note}");
+            }
             let _ = writeln!(o);
         }
         emit(&o);

@@ -10,13 +10,12 @@
 //!   rolled back only when the failure was not about the PIN;
 //! - requests for one token run one at a time.
 
+mod guarded_login;
 pub mod web;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -26,10 +25,8 @@ use crate::sign::{DigestAlgorithm, Signer};
 use crate::state::{AuditEntry, PinRecord, StateStore};
 use crate::token::guard::{self, Decision, Refusal};
 use crate::token::inventory;
-use crate::token::{CertificateEntry, Pkcs11Tokens, Scan, TokenError, TokenRef, TokenReport};
-use crate::ui::{
-    CertificateChoice, ConsentDecision, ConsentRequest, DocumentSummary, PinRequest, Prompter,
-};
+use crate::token::{CertificateEntry, Pkcs11Tokens, Scan, TokenRef, TokenReport};
+use crate::ui::{CertificateChoice, ConsentDecision, ConsentRequest, DocumentSummary, Prompter};
 
 /// `/Contents` room for the dry run that checks a PDF before any dialog.
 const DRY_RUN_CAPACITY: usize = 16 * 1024;
@@ -197,6 +194,8 @@ impl Agent {
     /// Guard state of every token Mohor has seen or sees now.
     pub fn pin_status(&self) -> Result<Vec<PinStatus>> {
         let scan = self.scan();
+        let present: Vec<_> = scan.tokens.iter().map(|t| t.token.identity()).collect();
+        self.state.adopt_legacy_records(&present)?;
         let records = self.state.pin_records()?;
         let mut rows = Vec::new();
         let mut seen = Vec::new();
@@ -208,11 +207,7 @@ impl Agent {
         }
         for (key, rec) in records {
             if !seen.contains(&key) {
-                let token = TokenRef {
-                    module: rec.module.clone().into(),
-                    serial: rec.serial.clone(),
-                    label: rec.label.clone(),
-                };
+                let token = rec.token_ref();
                 rows.push(self.status_row(&rec, None, &token));
             }
         }
@@ -229,7 +224,7 @@ impl Agent {
         let limits = self.config.limits_for(&model);
         let mut flags = report.map(|r| r.pin_flags).unwrap_or_default();
         flags.locked |= rec.token_locked_seen;
-        let (state, message) = match guard::decide(flags, rec.count, limits) {
+        let (state, message) = match guard::decide(flags, &rec.count, limits) {
             Decision::Refuse(r) => {
                 let (msg, hint) = guard::refusal_message(r, &token.label, &token.serial);
                 let s = if matches!(r, Refusal::TokenLocked) {
@@ -468,136 +463,6 @@ impl Agent {
             signer: cert.facts.subject_cn.clone(),
             certificate_id: cert.id.clone(),
         })
-    }
-
-    /// The guard, the PIN dialog and exactly one `C_Login`.
-    fn login_guarded(
-        &self,
-        who: &Requester<'_>,
-        cert: &CertificateEntry,
-    ) -> Result<(crate::token::pkcs11::LoggedIn, SecretString)> {
-        let report = self.tokens.token_status(&cert.token).map_err(Error::from)?;
-        let key = cert.token.counter_key();
-        let record = self.state.pin_record(&key)?;
-        let limits = self.config.limits_for(&report.model);
-        let mut flags = report.pin_flags;
-        flags.locked |= record.token_locked_seen;
-
-        let (attempts_left, warning, warning_text, confirm) =
-            match guard::decide(flags, record.count, limits) {
-                Decision::Refuse(refusal) => {
-                    let (msg, hint) =
-                        guard::refusal_message(refusal, &cert.token.label, &cert.token.serial);
-                    let reason = match refusal {
-                        Refusal::TokenLocked => Reason::PinLocked,
-                        Refusal::SoftLimit { .. } | Refusal::HardLimit { .. } => {
-                            Reason::PinGuardLocked
-                        }
-                    };
-                    return Err(Error::new(reason, msg).with_hint(hint));
-                }
-                Decision::Ask {
-                    attempts_left,
-                    warning,
-                    warning_text,
-                    confirm_permanent_block,
-                } => (
-                    attempts_left,
-                    warning,
-                    warning_text,
-                    confirm_permanent_block,
-                ),
-            };
-        let request = PinRequest {
-            token_label: cert.token.label.clone(),
-            certificate_cn: cert.facts.subject_cn.clone(),
-            attempts_left,
-            warning,
-            warning_text,
-            min_len: report.pin_min_len,
-            max_len: report.pin_max_len,
-        };
-        (who.progress)(Stage::WaitingForPin);
-        if confirm && !self.prompter.confirm_last_try(&request) {
-            return Err(Error::new(
-                Reason::UserCancelled,
-                "the last PIN try was not confirmed; nothing was sent to the token",
-            ));
-        }
-        let pin = self.prompter.pin(&request).ok_or_else(|| {
-            Error::new(
-                Reason::UserCancelled,
-                "PIN entry was cancelled; nothing was sent to the token",
-            )
-        })?;
-        let len = pin.expose_secret().chars().count();
-        if !guard::pin_length_ok(len, report.pin_min_len, report.pin_max_len) {
-            return Err(Error::new(
-                Reason::PinIncorrect,
-                format!(
-                    "the PIN must have {} to {} characters; it was not sent to the token, so no try was used",
-                    report.pin_min_len, report.pin_max_len
-                ),
-            ));
-        }
-        if (who.is_cancelled)() {
-            return Err(Error::new(
-                Reason::UserCancelled,
-                "the request was cancelled",
-            ));
-        }
-
-        // Count the try before making it: if Mohor dies inside C_Login the
-        // attempt is still on record.
-        let now = self.clock.now().to_string();
-        self.state.update_pin(&key, |r| {
-            r.module = cert.token.module.display().to_string();
-            r.serial = cert.token.serial.clone();
-            r.label = cert.token.label.clone();
-            r.count.wrong = r.count.wrong.saturating_add(1);
-            r.last_wrong = Some(now.clone());
-        })?;
-        match self.tokens.login(&cert.token, &pin) {
-            Ok(session) => {
-                self.state.update_pin(&key, |r| {
-                    r.count = guard::Count::default();
-                    r.token_locked_seen = false;
-                    r.last_wrong = None;
-                    r.last_success = Some(now.clone());
-                })?;
-                Ok((session, pin))
-            }
-            Err(TokenError::PinIncorrect) => {
-                let rec = self.state.pin_record(&key)?;
-                let after = guard::decide(report.pin_flags, rec.count, limits);
-                let hint = match after {
-                    Decision::Refuse(r) => {
-                        guard::refusal_message(r, &cert.token.label, &cert.token.serial).1
-                    }
-                    Decision::Ask {
-                        attempts_left: Some(n),
-                        ..
-                    } => format!(
-                        "{n} tries left before Mohor stops; check the PIN before trying again"
-                    ),
-                    Decision::Ask { .. } => "check the PIN before trying again".to_string(),
-                };
-                Err(Error::new(Reason::PinIncorrect, "the PIN is incorrect").with_hint(hint))
-            }
-            Err(TokenError::PinLocked) => {
-                self.state.update_pin(&key, |r| {
-                    r.token_locked_seen = true;
-                })?;
-                Err(Error::from(TokenError::PinLocked))
-            }
-            Err(other) => {
-                // Not about the PIN (removed, driver error, length): roll back.
-                self.state.update_pin(&key, |r| {
-                    r.count.wrong = r.count.wrong.saturating_sub(1);
-                })?;
-                Err(Error::from(other))
-            }
-        }
     }
 
     /// Detached CAdES over a file (streamed), optionally co-signing an

@@ -69,6 +69,14 @@ impl ScriptedPrompter {
     }
 }
 
+/// A PIN request as logged: its fields and the budget sentence a person
+/// would read.
+fn pin_request_shown(request: &PinRequest) -> serde_json::Value {
+    let mut v = serde_json::to_value(request).unwrap_or_default();
+    v["budget_text"] = serde_json::json!(request.budget_text());
+    v
+}
+
 impl Prompter for ScriptedPrompter {
     fn consent(&self, request: &ConsentRequest) -> ConsentDecision {
         self.log("consent", serde_json::to_value(request).unwrap_or_default());
@@ -84,16 +92,13 @@ impl Prompter for ScriptedPrompter {
     }
 
     fn pin(&self, request: &PinRequest) -> Option<SecretString> {
-        self.log("pin", serde_json::to_value(request).unwrap_or_default());
+        self.log("pin", pin_request_shown(request));
         let v = self.next("pin")?;
         v["pin"].as_str().map(|s| SecretString::from(s.to_string()))
     }
 
     fn confirm_last_try(&self, request: &PinRequest) -> bool {
-        self.log(
-            "confirm_last_try",
-            serde_json::to_value(request).unwrap_or_default(),
-        );
+        self.log("confirm_last_try", pin_request_shown(request));
         matches!(self.next("confirm_last_try"), Some(v) if v["confirm_last_try"] == "yes")
     }
 

@@ -34,15 +34,19 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
             "try {i}: {}",
             stderr(&o)
         );
-        // The prompt said how many tries were left before this one.
+        // The prompt named both limits before this try: wrong PINs before
+        // Mohor stops and before the token blocks for good.
         if i > 1 {
-            let left = format!("{} tries left", 5 - (i - 1));
-            let last = "Last try: after one more wrong PIN Mohor will stop";
-            assert!(
-                stderr(&o).contains(&left) || (i == 5 && stderr(&o).contains(last)),
-                "try {i}: {}",
-                stderr(&o)
+            let used = i - 1;
+            let more = if 5 - used == 1 { "PIN" } else { "PINs" };
+            let both = format!(
+                "Mohor stops asking after {} more wrong {more}; the token blocks for good after {}.",
+                5 - used,
+                8 - used
             );
+            assert!(stderr(&o).contains(&both), "try {i}: {}", stderr(&o));
+            let last = "Last try: after one more wrong PIN Mohor will stop";
+            assert_eq!(stderr(&o).contains(last), i == 5, "try {i}: {}", stderr(&o));
         }
         assert!(!out.exists());
     }
@@ -251,7 +255,11 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     assert_no_panic(&o);
     assert_eq!(s.sim.logins().len(), 8);
     let asked = std::fs::read_to_string(s.dir.join("confirm.jsonl.asked.jsonl")).unwrap();
-    assert!(asked.contains("\"attempts_left\":1"), "{asked}");
+    assert!(asked.contains("\"until_token_blocks\":1"), "{asked}");
+    assert!(
+        asked.contains("The token blocks for good after 1 more wrong PIN"),
+        "{asked}"
+    );
     assert!(asked.contains("\"warning\":\"last-try\""), "{asked}");
 
     // The token is locked now: Mohor says PIN_LOCKED and never asks for a PIN.

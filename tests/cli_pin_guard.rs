@@ -301,3 +301,60 @@ fn a_proxkey_blocks_later_so_unlock_counts_against_its_own_limit() {
         text(&o)
     );
 }
+
+/// A state file from before counters were keyed by the token's identity:
+/// one record per module path and label. Mohor folds the records of the
+/// token's serial into one, adding their wrong PINs, so the soft stop comes
+/// as early as the worst case says.
+#[test]
+fn old_per_module_records_merge_into_one_count_that_never_loses_a_wrong_pin() {
+    let fx = Fixture::shared();
+    let s = SimSetup::new("guard_legacy_state", json!({"retry_limit": 8}));
+    let tokens = json_out(&run(&mut s.mohor(&["tokens", "--json"])));
+    let serial = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "ASHA-EPASS")
+        .and_then(|t| t["serial"].as_str())
+        .unwrap()
+        .to_string();
+    let module = s.module.display().to_string();
+    let state = s.home.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let old = json!({
+        format!("{module}|{serial}|ASHA-EPASS"): {
+            "wrong": 3, "carried": 0, "module": module, "serial": serial,
+            "label": "ASHA-EPASS", "token_locked_seen": false
+        },
+        format!("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so|{serial}|ASHA-EPASS (User PIN)"): {
+            "wrong": 1, "carried": 0, "module": "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+            "serial": serial, "label": "ASHA-EPASS (User PIN)", "token_locked_seen": false
+        }
+    });
+    std::fs::write(state.join("pin-counters.json"), old.to_string()).unwrap();
+
+    let status = s.asha_status();
+    assert_eq!(status["wrong_pins"], 4, "{status:#}");
+    assert_eq!(status["state"], "last-try");
+    let rows = s.pin_status()["tokens"].as_array().unwrap().len();
+    assert_eq!(rows, 2, "one row per token (ASHA-EPASS, RAHUL-PROXKEY)");
+
+    // One more wrong PIN reaches the token, then Mohor stops.
+    let data = data(&s);
+    let out = s.dir.join("o.p7s");
+    let cert = fx.cert("rsa2048").id;
+    assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(s.sim.logins().len(), 1);
+
+    // `pin unlock` still works by serial, and the count carries.
+    s.sim.reset_counters();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s.asha_status()["carried_from_before_unlock"], 5);
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s.asha_status()["carried_from_before_unlock"], 0);
+}

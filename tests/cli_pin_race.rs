@@ -355,6 +355,64 @@ mod with_agent {
         }
     }
 
+    /// Seven wrong PINs on the token; four people confirm the last try and
+    /// type a wrong PIN at the same moment. One booking holds the last try:
+    /// exactly one PIN reaches the token, the others are refused before
+    /// `C_Login`.
+    #[test]
+    fn the_confirmed_last_try_is_used_by_one_process_only() {
+        let fx = Fixture::shared();
+        let cert = fx.cert("rsa2048").id;
+        for round in 0..ROUNDS {
+            let s = SimSetup::new(&format!("race_last_try_{round}"), json!({"retry_limit": 8}));
+            unlocked_after_five_then(&s, 2);
+            s.sim
+                .update_control(&json!({"latency_ms_per_function": {"C_Login": 300}}));
+            let data = data(&s);
+            let children: Vec<Child> = (0..4)
+                .map(|n| {
+                    let prompts = s.dir.join(format!("sure-{n}.jsonl"));
+                    std::fs::write(
+                        &prompts,
+                        format!("{{\"confirm_last_try\":\"yes\"}}\n{{\"pin\":\"{WRONG}\"}}\n"),
+                    )
+                    .unwrap();
+                    s.mohor(&["--prompts"])
+                        .arg(&prompts)
+                        .args(["sign", "--detached", "--cert", &cert])
+                        .arg(&data)
+                        .arg("-o")
+                        .arg(s.dir.join(format!("sure-{n}.p7s")))
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .expect("spawn mohor")
+                })
+                .collect();
+            let said: Vec<String> = children
+                .into_iter()
+                .map(|c| {
+                    let o = c.wait_with_output().expect("wait");
+                    assert_no_panic(&o);
+                    stderr(&o)
+                })
+                .collect();
+            assert_eq!(wrong_logins(&s), 8, "round {round}: {said:#?}");
+            assert!(
+                s.sim
+                    .logins()
+                    .iter()
+                    .all(|l| l["result"] != "CKR_PIN_LOCKED"),
+                "round {round}: a PIN was sent to a token already blocked: {said:#?}"
+            );
+            let refused = said
+                .iter()
+                .filter(|e| e.contains("PIN_GUARD_LOCKED"))
+                .count();
+            assert_eq!(refused, 3, "round {round}: {said:#?}");
+        }
+    }
+
     /// The race from the review, made deterministic: a command line shows
     /// "2 more wrong PINs" and waits for the PIN; meanwhile the agent takes a
     /// wrong PIN. The PIN typed afterwards would be the token's last try: it

@@ -14,7 +14,7 @@ mod common;
 #[allow(dead_code)]
 mod ws;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 
@@ -184,9 +184,10 @@ fn a_second_module_path_over_the_same_token_shares_the_counter() {
     }
 }
 
-/// The token has seen `wrong` wrong PINs and Mohor was unlocked after five
-/// of them without the provider resetting anything: `8 - wrong` tries remain
-/// on the token, and the last one needs the confirmation.
+/// Five wrong PINs, `mohor pin unlock` although the provider reset nothing,
+/// then `extra` more: `3 - extra` tries remain on the token, and the last
+/// one needs the confirmation.
+#[cfg_attr(not(feature = "scripted-prompts"), allow(dead_code))]
 fn unlocked_after_five_then(s: &SimSetup, extra: usize) {
     let fx = Fixture::shared();
     let cert = fx.cert("rsa2048").id;
@@ -207,6 +208,7 @@ fn unlocked_after_five_then(s: &SimSetup, extra: usize) {
 mod with_agent {
     use super::*;
     use crate::ws;
+    use std::io::{BufRead, BufReader};
     use std::sync::mpsc;
     use std::time::Duration;
 

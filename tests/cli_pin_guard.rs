@@ -49,6 +49,16 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
             assert_eq!(stderr(&o).contains(last), i == 5, "try {i}: {}", stderr(&o));
         }
         assert!(!out.exists());
+        if i == 2 {
+            // `pin status` names both numbers too.
+            let status = s.asha_status();
+            assert_eq!(status["state"], "warn");
+            assert_eq!(
+                status["message"],
+                "A wrong PIN was entered before. Mohor stops asking after 3 more wrong PINs; \
+                 the token blocks for good after 6."
+            );
+        }
     }
     assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_GUARD_LOCKED"));
     let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);

@@ -21,7 +21,7 @@ use crate::error::{Error, Reason, Result};
 use crate::token::guard::{self, Blocked, Decision, Limits, Outcome, PinFlags, Refusal};
 use crate::token::pkcs11::LoggedIn;
 use crate::token::{CertificateEntry, TokenError, TokenRef, TokenReport};
-use crate::ui::PinRequest;
+use crate::ui::{PinRequest, PinWarning};
 
 impl Agent {
     /// The guard, the PIN dialog and exactly one `C_Login`.
@@ -212,7 +212,14 @@ fn pin_request(
                 until_mohor_stops: Some(until_mohor_stops),
                 until_token_blocks,
                 warning,
-                warning_text,
+                // Every prompter shows the two numbers from the fields
+                // above; the decision's sentence repeats them (for `pin
+                // status`), so the prompt gets its first words only.
+                warning_text: if warning == PinWarning::AttemptsUsed {
+                    format!("{} Type the PIN carefully.", guard::ATTEMPTS_USED_HEADLINE)
+                } else {
+                    warning_text
+                },
                 min_len: report.pin_min_len,
                 max_len: report.pin_max_len,
             },

@@ -186,16 +186,9 @@ pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
                 .to_string(),
         )
     } else if total > 0 || flags.count_low {
-        // The numbers travel beside the sentence (`until_mohor_stops`,
-        // `until_token_blocks`), and every prompter names both.
-        let text = match until_token_blocks {
-            Some(_) => "A wrong PIN was entered before. Type the PIN carefully.",
-            None => {
-                "A wrong PIN was entered before, also outside Mohor (the token does not say \
-                     how many). Type the PIN carefully."
-            }
-        };
-        (PinWarning::AttemptsUsed, text.to_string())
+        let budget = budget_sentence(Some(until_mohor_stops), until_token_blocks);
+        let text = format!("{ATTEMPTS_USED_HEADLINE} {}", budget.unwrap_or_default());
+        (PinWarning::AttemptsUsed, text.trim_end().to_string())
     } else {
         (PinWarning::None, String::new())
     };
@@ -207,6 +200,42 @@ pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
         warning,
         warning_text,
         confirm_permanent_block: permanent_next,
+    }
+}
+
+/// The first words of the warning after wrong PINs; the PIN prompt shows
+/// them above the two numbers (see [`budget_sentence`]).
+pub const ATTEMPTS_USED_HEADLINE: &str = "A wrong PIN was entered before.";
+
+/// Both numbers in one plain sentence: how many more wrong PINs before
+/// Mohor stops asking, and before the token blocks for good.
+pub fn budget_sentence(
+    until_mohor_stops: Option<u32>,
+    until_token_blocks: Option<u32>,
+) -> Option<String> {
+    let pins = |n: u32| {
+        if n == 1 {
+            "1 more wrong PIN".to_string()
+        } else {
+            format!("{n} more wrong PINs")
+        }
+    };
+    match (until_mohor_stops, until_token_blocks) {
+        (Some(m), Some(t)) if m < t => Some(format!(
+            "Mohor stops asking after {}; the token blocks for good after {t}.",
+            pins(m)
+        )),
+        (Some(_), Some(t)) => Some(format!(
+            "The token blocks for good after {}; Mohor cannot stop before that.",
+            pins(t)
+        )),
+        (Some(m), None) => Some(format!(
+            "Mohor stops asking after {}. The token may block sooner: it reports wrong PINs \
+             that Mohor did not count.",
+            pins(m)
+        )),
+        (None, Some(t)) => Some(format!("The token blocks for good after {}.", pins(t))),
+        (None, None) => None,
     }
 }
 

@@ -90,30 +90,7 @@ impl PinRequest {
     /// Both numbers in one plain sentence, for every prompter:
     /// "Mohor stops asking after 2 more wrong PINs; the token blocks for good after 5."
     pub fn budget_text(&self) -> Option<String> {
-        let pins = |n: u32| {
-            if n == 1 {
-                "1 more wrong PIN".to_string()
-            } else {
-                format!("{n} more wrong PINs")
-            }
-        };
-        match (self.until_mohor_stops, self.until_token_blocks) {
-            (Some(m), Some(t)) if m < t => Some(format!(
-                "Mohor stops asking after {}; the token blocks for good after {t}.",
-                pins(m)
-            )),
-            (Some(_), Some(t)) => Some(format!(
-                "The token blocks for good after {}; Mohor cannot stop before that.",
-                pins(t)
-            )),
-            (Some(m), None) => Some(format!(
-                "Mohor stops asking after {}. The token may block sooner: it reports wrong PINs \
-                 that Mohor did not count.",
-                pins(m)
-            )),
-            (None, Some(t)) => Some(format!("The token blocks for good after {}.", pins(t))),
-            (None, None) => None,
-        }
+        crate::token::guard::budget_sentence(self.until_mohor_stops, self.until_token_blocks)
     }
 }
 

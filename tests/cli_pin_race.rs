@@ -184,6 +184,43 @@ fn a_second_module_path_over_the_same_token_shares_the_counter() {
     }
 }
 
+/// A process killed while its PIN is on the way to the token: the try it
+/// booked stays counted, so the next process cannot take a sixth.
+#[test]
+fn a_process_killed_inside_c_login_leaves_its_try_counted() {
+    let fx = Fixture::shared();
+    let cert = fx.cert("rsa2048").id;
+    let s = SimSetup::new("race_killed_in_login", json!({"retry_limit": 8}));
+    let data = data(&s);
+    let out = s.dir.join("o.p7s");
+    for _ in 0..4 {
+        assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
+    }
+    s.sim
+        .update_control(&json!({"latency_ms_per_function": {"C_Login": 20000}}));
+    let mut victim = spawn_sign(&s, &s.module, &cert, &data, 9);
+    if let Some(mut stdin) = victim.stdin.take() {
+        stdin.write_all(format!("{WRONG}\n").as_bytes()).unwrap();
+    }
+    // Wait until the try is booked (it is written before C_Login), then kill.
+    let counters = s.home.join("state/pin-counters.json");
+    let booked = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::read_to_string(&counters).is_ok_and(|t| t.contains("in_flight"))
+    });
+    assert!(booked, "the try was never booked");
+    victim.kill().unwrap();
+    let _ = victim.wait();
+    s.sim
+        .update_control(&json!({"latency_ms_per_function": {"C_Login": 0}}));
+
+    // 4 wrong + 1 booked by the dead process: Mohor's limit is reached.
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(s.asha_status()["state"], "soft-locked");
+    assert!(s.sim.logins().len() <= 5);
+}
+
 /// Five wrong PINs, `mohor pin unlock` although the provider reset nothing,
 /// then `extra` more: `3 - extra` tries remain on the token, and the last
 /// one needs the confirmation.

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Reason};
 use crate::token::guard::Count;
+use crate::token::{TokenIdentity, TokenRef};
 
 mod sites;
 pub use sites::{normalise_origin, TrustedSite};
@@ -57,14 +58,23 @@ impl Dirs {
     }
 }
 
-/// Mohor's record for one token's PIN.
+/// Mohor's record for one token's PIN, keyed by the token's identity
+/// ([`TokenIdentity::counter_key`]).
+///
+/// Records written before counters were keyed by identity have no
+/// `identity` and the key `module|serial|label`; the first transaction on a
+/// token of the same serial folds them into its record (see
+/// [`StateStore::transact_pin`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PinRecord {
     #[serde(flatten)]
     pub count: Count,
+    /// The module the token was last used through (for display).
     pub module: String,
     pub serial: String,
     pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<TokenIdentity>,
     /// The token answered CKR_PIN_LOCKED once: never prompt again until unlock.
     #[serde(default)]
     pub token_locked_seen: bool,
@@ -72,6 +82,69 @@ pub struct PinRecord {
     pub last_wrong: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success: Option<String>,
+}
+
+impl PinRecord {
+    /// The token this record is about, as far as the record knows it.
+    pub fn token_ref(&self) -> TokenRef {
+        let (manufacturer, model) = match &self.identity {
+            Some(i) => (i.manufacturer.clone(), i.model.clone()),
+            None => (String::new(), String::new()),
+        };
+        TokenRef {
+            module: self.module.clone().into(),
+            serial: self.serial.clone(),
+            label: self.label.clone(),
+            manufacturer,
+            model,
+        }
+    }
+
+    /// Remember how the token was seen last (module, label, identity).
+    pub fn note_token(&mut self, token: &TokenRef) {
+        self.module = token.module.display().to_string();
+        self.serial = token.serial.clone();
+        self.label = token.label.clone();
+        self.identity = Some(token.identity());
+    }
+
+    /// Fold an older record of the same token into this one without losing
+    /// a wrong PIN: counts add up, a lock seen by either stays seen.
+    fn absorb(&mut self, old: &PinRecord) {
+        self.count = self.count.merged_pessimistically(&old.count);
+        self.token_locked_seen |= old.token_locked_seen;
+        if self.last_wrong < old.last_wrong {
+            self.last_wrong = old.last_wrong.clone();
+        }
+        if self.serial.is_empty() {
+            self.serial = old.serial.clone();
+            self.label = old.label.clone();
+            self.module = old.module.clone();
+        }
+    }
+}
+
+/// Fold every legacy record (no identity) of `identity`'s serial into the
+/// record under its identity key. Returns whether anything changed.
+fn adopt_legacy(all: &mut BTreeMap<String, PinRecord>, identity: &TokenIdentity) -> bool {
+    let legacy: Vec<String> = all
+        .iter()
+        .filter(|(_, r)| r.identity.is_none() && r.serial == identity.serial)
+        .map(|(k, _)| k.clone())
+        .collect();
+    if legacy.is_empty() {
+        return false;
+    }
+    let key = identity.counter_key();
+    let mut merged = all.remove(&key).unwrap_or_default();
+    for k in legacy {
+        if let Some(old) = all.remove(&k) {
+            merged.absorb(&old);
+        }
+    }
+    merged.identity = Some(identity.clone());
+    all.insert(key, merged);
+    true
 }
 
 /// One line of the audit log: one item of one request.
@@ -177,19 +250,49 @@ impl StateStore {
         Ok(self.pin_records()?.remove(key).unwrap_or_default())
     }
 
-    /// Change one token's record atomically; returns the new record.
-    pub fn update_pin(
+    /// One transaction on a token's record, under the state lock across
+    /// processes: read, fold in legacy records of the same serial, let `f`
+    /// change the record, write it back if anything changed. Whatever `f`
+    /// decides is decided on the count as it is at this moment.
+    pub fn transact_pin<T>(
         &self,
-        key: &str,
-        f: impl FnOnce(&mut PinRecord),
-    ) -> Result<PinRecord, Error> {
+        identity: &TokenIdentity,
+        f: impl FnOnce(&mut PinRecord) -> T,
+    ) -> Result<T, Error> {
         self.locked(|| {
             let mut all: BTreeMap<String, PinRecord> = self.read_json(PIN_FILE)?;
-            let rec = all.entry(key.to_string()).or_default();
-            f(rec);
-            let out = rec.clone();
-            self.write_json(PIN_FILE, &all)?;
+            let adopted = adopt_legacy(&mut all, identity);
+            let key = identity.counter_key();
+            let before = all.get(&key).cloned();
+            let mut rec = before.clone().unwrap_or_default();
+            let out = f(&mut rec);
+            let changed = match &before {
+                Some(b) => *b != rec,
+                None => rec != PinRecord::default(),
+            };
+            if changed {
+                all.insert(key, rec);
+            }
+            if adopted || changed {
+                self.write_json(PIN_FILE, &all)?;
+            }
             Ok(out)
+        })
+    }
+
+    /// Fold legacy records into the identity records of the tokens present
+    /// (so `pin status` and `tokens` show one count per token).
+    pub fn adopt_legacy_records(&self, present: &[TokenIdentity]) -> Result<(), Error> {
+        self.locked(|| {
+            let mut all: BTreeMap<String, PinRecord> = self.read_json(PIN_FILE)?;
+            let mut changed = false;
+            for identity in present {
+                changed |= adopt_legacy(&mut all, identity);
+            }
+            if changed {
+                self.write_json(PIN_FILE, &all)?;
+            }
+            Ok(())
         })
     }
 
@@ -346,35 +449,104 @@ impl StateStore {
 mod tests {
     use super::*;
 
+    fn token(module: &str, label: &str) -> TokenRef {
+        TokenRef {
+            module: module.into(),
+            serial: "S1".into(),
+            label: label.into(),
+            manufacturer: "Longmai".into(),
+            model: "ePass2003".into(),
+        }
+    }
+
+    fn one_wrong(s: &StateStore, t: &TokenRef) {
+        s.transact_pin(&t.identity(), |r| {
+            r.note_token(t);
+            r.count.wrong += 1;
+        })
+        .unwrap();
+    }
+
     #[test]
     fn counts_survive_reopening_and_unlock_carries_them() {
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::open(dir.path()).unwrap();
+        let t = token("/usr/lib/libcastle.so", "L");
         for _ in 0..3 {
-            s.update_pin("m|S1|L", |r| {
-                r.serial = "S1".into();
-                r.count.wrong += 1;
-            })
-            .unwrap();
+            one_wrong(&s, &t);
         }
         let s2 = StateStore::open(dir.path()).unwrap();
         assert_eq!(
-            s2.pin_record("m|S1|L").unwrap().count,
-            Count {
-                wrong: 3,
-                carried: 0
-            }
+            s2.pin_record(&t.counter_key()).unwrap().count,
+            Count::new(3, 0)
         );
         let changed = s2.unlock("S1").unwrap();
         assert_eq!(changed.len(), 1);
         assert_eq!(
-            s2.pin_record("m|S1|L").unwrap().count,
-            Count {
-                wrong: 0,
-                carried: 3
-            }
+            s2.pin_record(&t.counter_key()).unwrap().count,
+            Count::new(0, 3)
         );
         assert!(s2.unlock("other").unwrap().is_empty());
+    }
+
+    /// The same token through the vendor's module and OpenSC (another path,
+    /// another label) is one counter.
+    #[test]
+    fn one_token_through_two_modules_is_one_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        one_wrong(&s, &token("/usr/lib/libcastle.so", "DSC"));
+        one_wrong(&s, &token("/usr/lib/opensc-pkcs11.so", "DSC (User PIN)"));
+        let all = s.pin_records().unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all.values().next().unwrap().count.wrong, 2);
+    }
+
+    #[test]
+    fn a_transaction_that_changes_nothing_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        s.transact_pin(&token("m", "L").identity(), |_| ()).unwrap();
+        assert!(!dir.path().join(PIN_FILE).exists());
+    }
+
+    /// State files from before identity keys: records of the same serial
+    /// (one per module path and label) fold into the identity record, their
+    /// wrong PINs added, at the first transaction or status.
+    #[test]
+    fn legacy_records_of_one_serial_merge_pessimistically() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{
+          "/usr/lib/libcastle.so|S1|DSC": {"wrong": 2, "carried": 1, "module": "/usr/lib/libcastle.so", "serial": "S1", "label": "DSC", "token_locked_seen": false},
+          "/usr/lib/opensc-pkcs11.so|S1|DSC (User PIN)": {"wrong": 1, "carried": 0, "module": "/usr/lib/opensc-pkcs11.so", "serial": "S1", "label": "DSC (User PIN)", "token_locked_seen": false},
+          "/usr/lib/libcastle.so|S2|Other": {"wrong": 4, "carried": 0, "module": "/usr/lib/libcastle.so", "serial": "S2", "label": "Other", "token_locked_seen": false}
+        }"#;
+        fs::write(dir.path().join(PIN_FILE), old).unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        let t = token("/usr/lib/libcastle.so", "DSC");
+        // Reading alone changes nothing: the status of an absent token
+        // still shows its legacy record.
+        assert_eq!(s.pin_records().unwrap().len(), 3);
+        let count = s.transact_pin(&t.identity(), |r| r.count.clone()).unwrap();
+        assert_eq!(count, Count::new(3, 1));
+        let all = s.pin_records().unwrap();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[&t.counter_key()].identity, Some(t.identity()));
+        assert_eq!(all["/usr/lib/libcastle.so|S2|Other"].count.wrong, 4);
+        // Unlock by serial still works on both kinds.
+        assert_eq!(s.unlock("S1").unwrap()[0].count, Count::new(0, 4));
+        assert_eq!(s.unlock("S2").unwrap()[0].count, Count::new(0, 4));
+        // adopt_legacy_records folds the other one when its token is seen.
+        let other = TokenIdentity {
+            manufacturer: "Longmai".into(),
+            model: "ePass2003".into(),
+            serial: "S2".into(),
+        };
+        s.adopt_legacy_records(std::slice::from_ref(&other))
+            .unwrap();
+        let all = s.pin_records().unwrap();
+        assert_eq!(all[&other.counter_key()].count, Count::new(0, 4));
+        assert!(!all.contains_key("/usr/lib/libcastle.so|S2|Other"));
     }
 
     #[test]

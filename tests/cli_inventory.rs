@@ -100,10 +100,10 @@ fn certs_json_lists_every_certificate_with_its_facts_and_usability() {
     for ca in cas {
         assert_eq!(ca["usable"], false);
         assert_eq!(ca["has_key"], false);
-        assert!(ca["not_usable"]
-            .as_array()
-            .unwrap()
-            .contains(&serde_json::json!("no-private-key")));
+        // No key is visible before login; that alone no longer refuses a
+        // certificate (its key is checked after the PIN), being a CA does.
+        assert_eq!(ca["key_check"], "after-pin");
+        assert_eq!(ca["not_usable"], serde_json::json!(["ca-certificate"]));
     }
 }
 

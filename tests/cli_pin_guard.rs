@@ -35,17 +35,31 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
             "try {i}: {}",
             stderr(&o)
         );
-        // The prompt said how many tries were left before this one.
+        // The prompt named both limits before this try: wrong PINs before
+        // Mohor stops and before the token blocks for good.
         if i > 1 {
-            let left = format!("{} tries left", 5 - (i - 1));
-            let last = "Last try: after one more wrong PIN Mohor will stop";
-            assert!(
-                stderr(&o).contains(&left) || (i == 5 && stderr(&o).contains(last)),
-                "try {i}: {}",
-                stderr(&o)
+            let used = i - 1;
+            let more = if 5 - used == 1 { "PIN" } else { "PINs" };
+            let both = format!(
+                "Mohor stops asking after {} more wrong {more}; the token blocks for good after {}.",
+                5 - used,
+                8 - used
             );
+            assert!(stderr(&o).contains(&both), "try {i}: {}", stderr(&o));
+            let last = "Last try: after one more wrong PIN Mohor will stop";
+            assert_eq!(stderr(&o).contains(last), i == 5, "try {i}: {}", stderr(&o));
         }
         assert!(!out.exists());
+        if i == 2 {
+            // `pin status` names both numbers too.
+            let status = s.asha_status();
+            assert_eq!(status["state"], "warn");
+            assert_eq!(
+                status["message"],
+                "A wrong PIN was entered before. Mohor stops asking after 3 more wrong PINs; \
+                 the token blocks for good after 6."
+            );
+        }
     }
     assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_GUARD_LOCKED"));
     let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
@@ -252,7 +266,11 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     assert_no_panic(&o);
     assert_eq!(s.sim.logins().len(), 8);
     let asked = std::fs::read_to_string(s.dir.join("confirm.jsonl.asked.jsonl")).unwrap();
-    assert!(asked.contains("\"attempts_left\":1"), "{asked}");
+    assert!(asked.contains("\"until_token_blocks\":1"), "{asked}");
+    assert!(
+        asked.contains("The token blocks for good after 1 more wrong PIN"),
+        "{asked}"
+    );
     assert!(asked.contains("\"warning\":\"last-try\""), "{asked}");
 
     // The token is locked now: Mohor says PIN_LOCKED and never asks for a PIN.
@@ -293,4 +311,61 @@ fn a_proxkey_blocks_later_so_unlock_counts_against_its_own_limit() {
         "{}",
         text(&o)
     );
+}
+
+/// A state file from before counters were keyed by the token's identity:
+/// one record per module path and label. Mohor folds the records of the
+/// token's serial into one, adding their wrong PINs, so the soft stop comes
+/// as early as the worst case says.
+#[test]
+fn old_per_module_records_merge_into_one_count_that_never_loses_a_wrong_pin() {
+    let fx = Fixture::shared();
+    let s = SimSetup::new("guard_legacy_state", json!({"retry_limit": 8}));
+    let tokens = json_out(&run(&mut s.mohor(&["tokens", "--json"])));
+    let serial = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "ASHA-EPASS")
+        .and_then(|t| t["serial"].as_str())
+        .unwrap()
+        .to_string();
+    let module = s.module.display().to_string();
+    let state = s.home.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let old = json!({
+        format!("{module}|{serial}|ASHA-EPASS"): {
+            "wrong": 3, "carried": 0, "module": module, "serial": serial,
+            "label": "ASHA-EPASS", "token_locked_seen": false
+        },
+        format!("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so|{serial}|ASHA-EPASS (User PIN)"): {
+            "wrong": 1, "carried": 0, "module": "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+            "serial": serial, "label": "ASHA-EPASS (User PIN)", "token_locked_seen": false
+        }
+    });
+    std::fs::write(state.join("pin-counters.json"), old.to_string()).unwrap();
+
+    let status = s.asha_status();
+    assert_eq!(status["wrong_pins"], 4, "{status:#}");
+    assert_eq!(status["state"], "last-try");
+    let rows = s.pin_status()["tokens"].as_array().unwrap().len();
+    assert_eq!(rows, 2, "one row per token (ASHA-EPASS, RAHUL-PROXKEY)");
+
+    // One more wrong PIN reaches the token, then Mohor stops.
+    let data = data(&s);
+    let out = s.dir.join("o.p7s");
+    let cert = fx.cert("rsa2048").id;
+    assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(s.sim.logins().len(), 1);
+
+    // `pin unlock` still works by serial, and the count carries.
+    s.sim.reset_counters();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s.asha_status()["carried_from_before_unlock"], 5);
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s.asha_status()["carried_from_before_unlock"], 0);
 }

@@ -13,6 +13,8 @@ pub fn tokens(env: &Env, json: bool) -> Result<()> {
     let tokens = env.load_tokens();
     let scan = tokens.scan(time::OffsetDateTime::now_utc());
     let state = StateStore::open(&env.dirs.state_dir)?;
+    let present: Vec<_> = scan.tokens.iter().map(|t| t.token.identity()).collect();
+    state.adopt_legacy_records(&present)?;
     let records = state.pin_records()?;
     let mut o = String::new();
     let rows: Vec<serde_json::Value> = scan
@@ -145,6 +147,9 @@ pub fn certs(env: &Env, json: bool) -> Result<()> {
             }
             if f.pan_hash.is_some() {
                 let _ = writeln!(o, "  carries a PAN hash");
+            }
+            if let Some(note) = c.key_note() {
+                let _ = writeln!(o, "  {note}");
             }
             let _ = writeln!(o);
         }

@@ -1,13 +1,26 @@
-//! The guarded login: the wrong-PIN guard's decision, the PIN dialog and
-//! exactly one `C_Login`, with the try counted before it is made.
+//! The guard, the PIN dialog and exactly one `C_Login`, as a transaction on
+//! the wrong-PIN count that every Mohor process shares.
+//!
+//! 1. First look (before any dialog): may a PIN be asked for at all, how
+//!    loudly, and must the person confirm a try that may block the token?
+//! 2. The PIN is typed. Meanwhile another process (the tray agent, another
+//!    command line) may have used tries.
+//! 3. Under the state lock the decision is taken again on the count as it is
+//!    now and the try is booked ([`guard::reserve`]): a booked try counts as
+//!    wrong for everyone else until it is settled, so no two processes can use
+//!    the same last try, and five concurrent wrong PINs are all Mohor sends.
+//!    If the try now needs a confirmation that was not given, the person is
+//!    asked (a script is refused); the PIN is never sent without it.
+//! 4. One `C_Login`, then [`guard::settle`] records the answer. A crash in
+//!    between leaves the booked try counted.
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Agent, Requester, Stage};
 use crate::error::{Error, Reason, Result};
-use crate::token::guard::{self, Decision, Refusal};
-use crate::token::{CertificateEntry, TokenError, TokenSession};
-use crate::ui::{CancelToken, PinRequest};
+use crate::token::guard::{self, Blocked, Decision, Limits, Outcome, PinFlags, Refusal};
+use crate::token::{CertificateEntry, TokenError, TokenRef, TokenReport, TokenSession};
+use crate::ui::{CancelToken, PinRequest, PinWarning};
 
 impl Agent {
     /// The guard, the PIN dialog and exactly one `C_Login`.
@@ -16,58 +29,32 @@ impl Agent {
         who: &Requester<'_>,
         cert: &CertificateEntry,
     ) -> Result<(Box<dyn TokenSession>, SecretString)> {
-        let report = self.tokens.token_status(&cert.token).map_err(Error::from)?;
-        let key = cert.token.counter_key();
-        let record = self.state.pin_record(&key)?;
+        let token = &cert.token;
+        let identity = token.identity();
+        let report = self.tokens.token_status(token).map_err(Error::from)?;
         let limits = self.config.limits_for(&report.model);
-        let mut flags = report.pin_flags;
-        flags.locked |= record.token_locked_seen;
 
-        let (attempts_left, warning, warning_text, confirm) =
-            match guard::decide(flags, record.count, limits) {
-                Decision::Refuse(refusal) => {
-                    let (msg, hint) =
-                        guard::refusal_message(refusal, &cert.token.label, &cert.token.serial);
-                    let reason = match refusal {
-                        Refusal::TokenLocked => Reason::PinLocked,
-                        Refusal::SoftLimit { .. } | Refusal::HardLimit { .. } => {
-                            Reason::PinGuardLocked
-                        }
-                    };
-                    return Err(Error::new(reason, msg).with_hint(hint));
-                }
-                Decision::Ask {
-                    attempts_left,
-                    warning,
-                    warning_text,
-                    confirm_permanent_block,
-                } => (
-                    attempts_left,
-                    warning,
-                    warning_text,
-                    confirm_permanent_block,
-                ),
-            };
-        let request = PinRequest {
-            token_label: cert.token.label.clone(),
-            certificate_cn: cert.facts.subject_cn.clone(),
-            attempts_left,
-            warning,
-            warning_text,
-            min_len: report.pin_min_len,
-            max_len: report.pin_max_len,
-        };
+        // 1. First look.
+        let record = self.state.transact_pin(&identity, |r| r.clone())?;
+        let flags = with_lock_seen(report.pin_flags, record.token_locked_seen);
+        let decision = guard::decide(flags, &record.count, limits);
+        let (request, confirm) = pin_request(decision, cert, &report)?;
         (who.progress)(Stage::WaitingForPin);
-        if confirm
-            && !self
+        let mut confirmed = false;
+        if confirm {
+            if !self
                 .prompter
                 .confirm_last_try(&request, &CancelToken::new(who.is_cancelled))
-        {
-            return Err(Error::new(
-                Reason::UserCancelled,
-                "the last PIN try was not confirmed; nothing was sent to the token",
-            ));
+            {
+                return Err(Error::new(
+                    Reason::UserCancelled,
+                    "the last PIN try was not confirmed; nothing was sent to the token",
+                ));
+            }
+            confirmed = true;
         }
+
+        // 2. The PIN.
         let pin = self
             .prompter
             .pin(&request, &CancelToken::new(who.is_cancelled))
@@ -94,56 +81,182 @@ impl Agent {
             ));
         }
 
-        // Count the try before making it: if Mohor dies inside C_Login the
-        // attempt is still on record.
+        // 3. Decide again and book the try, under the lock.
+        let (booking, flags) = self.book_try(who, cert, &report, limits, confirmed)?;
+
+        // 4. Exactly one C_Login, then settle.
+        let result = self.tokens.login(token, &pin);
+        let outcome = match &result {
+            Ok(_) => Outcome::Accepted,
+            Err(TokenError::PinIncorrect) => Outcome::PinIncorrect,
+            Err(TokenError::PinLocked) => Outcome::PinLocked,
+            Err(_) => Outcome::NotJudged,
+        };
         let now = self.clock.now().to_string();
-        self.state.update_pin(&key, |r| {
-            r.module = cert.token.module.display().to_string();
-            r.serial = cert.token.serial.clone();
-            r.label = cert.token.label.clone();
-            r.count.wrong = r.count.wrong.saturating_add(1);
-            r.last_wrong = Some(now.clone());
-        })?;
-        match self.tokens.login(&cert.token, &pin) {
-            Ok(session) => {
-                self.state.update_pin(&key, |r| {
-                    r.count = guard::Count::default();
-                    r.token_locked_seen = false;
+        let after = self.state.transact_pin(&identity, |r| {
+            r.count = guard::settle(&r.count, booking, outcome);
+            r.token_locked_seen = outcome.token_locked_seen(r.token_locked_seen);
+            match outcome {
+                Outcome::Accepted => {
                     r.last_wrong = None;
                     r.last_success = Some(now.clone());
-                })?;
-                Ok((session, pin))
+                }
+                Outcome::PinIncorrect => r.last_wrong = Some(now.clone()),
+                Outcome::PinLocked | Outcome::NotJudged => {}
             }
+            r.count.clone()
+        })?;
+        match result {
+            Ok(session) => Ok((session, pin)),
             Err(TokenError::PinIncorrect) => {
-                let rec = self.state.pin_record(&key)?;
-                let after = guard::decide(report.pin_flags, rec.count, limits);
-                let hint = match after {
-                    Decision::Refuse(r) => {
-                        guard::refusal_message(r, &cert.token.label, &cert.token.serial).1
+                let hint = match guard::decide(flags, &after, limits) {
+                    Decision::Refuse(r) => guard::refusal_message(r, &token.label, &token.serial).1,
+                    ask => {
+                        let budget = pin_request(ask, cert, &report)
+                            .ok()
+                            .and_then(|(r, _)| r.budget_text())
+                            .unwrap_or_default();
+                        format!("{budget} Check the PIN before trying again.")
+                            .trim_start()
+                            .to_string()
                     }
-                    Decision::Ask {
-                        attempts_left: Some(n),
-                        ..
-                    } => format!(
-                        "{n} tries left before Mohor stops; check the PIN before trying again"
-                    ),
-                    Decision::Ask { .. } => "check the PIN before trying again".to_string(),
                 };
                 Err(Error::new(Reason::PinIncorrect, "the PIN is incorrect").with_hint(hint))
             }
-            Err(TokenError::PinLocked) => {
-                self.state.update_pin(&key, |r| {
-                    r.token_locked_seen = true;
-                })?;
-                Err(Error::from(TokenError::PinLocked))
-            }
-            Err(other) => {
-                // Not about the PIN (removed, driver error, length): roll back.
-                self.state.update_pin(&key, |r| {
-                    r.count.wrong = r.count.wrong.saturating_sub(1);
-                })?;
-                Err(Error::from(other))
+            Err(e) => Err(Error::from(e)),
+        }
+    }
+
+    /// Step 3: book one try on the count as it is now. When the count rose
+    /// while the PIN was typed so far that this try may block the token for
+    /// good, the person must confirm that first (once). Returns the booking
+    /// and the token flags it was decided on.
+    fn book_try(
+        &self,
+        who: &Requester<'_>,
+        cert: &CertificateEntry,
+        report: &TokenReport,
+        limits: Limits,
+        mut confirmed: bool,
+    ) -> Result<(u64, PinFlags)> {
+        let token = &cert.token;
+        let identity = token.identity();
+        loop {
+            // The token's own flags may have changed too.
+            let token_flags = self
+                .tokens
+                .token_status(token)
+                .map_err(Error::from)?
+                .pin_flags;
+            let id = booking_id();
+            let now = self.clock.now().unix_timestamp();
+            let booked = self.state.transact_pin(&identity, |r| {
+                let flags = with_lock_seen(token_flags, r.token_locked_seen);
+                match guard::reserve(flags, &r.count, limits, confirmed, id, now) {
+                    Ok(next) => {
+                        r.count = next;
+                        r.note_token(token);
+                        Ok(flags)
+                    }
+                    Err(blocked) => Err((blocked, guard::decide(flags, &r.count, limits))),
+                }
+            })?;
+            match booked {
+                Ok(flags) => return Ok((id, flags)),
+                Err((Blocked::Refused(refusal), _)) => return Err(refusal_error(refusal, token)),
+                Err((Blocked::NeedsConfirmation, now_decision)) => {
+                    let (mut request, _) = pin_request(now_decision, cert, report)?;
+                    request.warning_text = format!(
+                        "While the PIN was typed, wrong PINs were counted elsewhere (another \
+                         Mohor window or command). {}",
+                        request.warning_text
+                    );
+                    if confirmed
+                        || !self
+                            .prompter
+                            .confirm_last_try(&request, &CancelToken::new(who.is_cancelled))
+                    {
+                        return Err(Error::new(
+                            Reason::UserCancelled,
+                            "while the PIN was typed, other wrong PINs were counted for this token: \
+                             the next wrong PIN may now block it for good, and that was not confirmed. \
+                             The PIN was not sent to the token",
+                        )
+                        .with_hint(
+                            "check `mohor pin status`; to use the last try, run the command in a \
+                             terminal (or sign from the Mohor window) and confirm it",
+                        ));
+                    }
+                    confirmed = true;
+                }
             }
         }
     }
+}
+
+fn with_lock_seen(mut flags: PinFlags, lock_seen: bool) -> PinFlags {
+    flags.locked |= lock_seen;
+    flags
+}
+
+/// The PIN dialog's content for a decision to ask, and whether the person
+/// must confirm first; a refusal becomes its error.
+fn pin_request(
+    decision: Decision,
+    cert: &CertificateEntry,
+    report: &TokenReport,
+) -> Result<(PinRequest, bool)> {
+    match decision {
+        Decision::Refuse(refusal) => Err(refusal_error(refusal, &cert.token)),
+        Decision::Ask {
+            until_mohor_stops,
+            until_token_blocks,
+            warning,
+            warning_text,
+            confirm_permanent_block,
+            ..
+        } => Ok((
+            PinRequest {
+                token_label: cert.token.label.clone(),
+                certificate_cn: cert.facts.subject_cn.clone(),
+                until_mohor_stops: Some(until_mohor_stops),
+                until_token_blocks,
+                warning,
+                // Every prompter shows the two numbers from the fields
+                // above; the decision's sentence repeats them (for `pin
+                // status`), so the prompt gets its first words only.
+                warning_text: if warning == PinWarning::AttemptsUsed {
+                    format!("{} Type the PIN carefully.", guard::ATTEMPTS_USED_HEADLINE)
+                } else {
+                    warning_text
+                },
+                min_len: report.pin_min_len,
+                max_len: report.pin_max_len,
+            },
+            confirm_permanent_block,
+        )),
+    }
+}
+
+fn refusal_error(refusal: Refusal, token: &TokenRef) -> Error {
+    let (msg, hint) = guard::refusal_message(refusal, &token.label, &token.serial);
+    let reason = match refusal {
+        Refusal::TokenLocked => Reason::PinLocked,
+        Refusal::SoftLimit { .. } | Refusal::HardLimit { .. } => Reason::PinGuardLocked,
+    };
+    Error::new(reason, msg).with_hint(hint)
+}
+
+/// A booking id no other process will choose (random; the process id and
+/// the time if the OS has no randomness to give).
+fn booking_id() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_ok() {
+        return u64::from_le_bytes(bytes);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (u64::from(std::process::id()) << 32)
 }

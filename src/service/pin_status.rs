@@ -28,6 +28,8 @@ impl Agent {
     /// Guard state of every token Mohor has seen or sees now.
     pub fn pin_status(&self) -> Result<Vec<PinStatus>> {
         let scan = self.scan();
+        let present: Vec<_> = scan.tokens.iter().map(|t| t.token.identity()).collect();
+        self.state.adopt_legacy_records(&present)?;
         let records = self.state.pin_records()?;
         let mut rows = Vec::new();
         let mut seen = Vec::new();
@@ -39,11 +41,7 @@ impl Agent {
         }
         for (key, rec) in records {
             if !seen.contains(&key) {
-                let token = TokenRef {
-                    module: rec.module.clone().into(),
-                    serial: rec.serial.clone(),
-                    label: rec.label.clone(),
-                };
+                let token = rec.token_ref();
                 rows.push(self.status_row(&rec, None, &token));
             }
         }
@@ -60,7 +58,7 @@ impl Agent {
         let limits = self.config.limits_for(&model);
         let mut flags = report.map(|r| r.pin_flags).unwrap_or_default();
         flags.locked |= rec.token_locked_seen;
-        let (state, message) = match guard::decide(flags, rec.count, limits) {
+        let (state, message) = match guard::decide(flags, &rec.count, limits) {
             Decision::Refuse(r) => {
                 let (msg, hint) = guard::refusal_message(r, &token.label, &token.serial);
                 let s = if matches!(r, Refusal::TokenLocked) {

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::guard::PinFlags;
 use super::inventory;
-use super::pkcs11::{CertificateEntry, ModuleReport, Scan, TokenError, TokenRef, TokenReport};
+use super::pkcs11::{
+    CertificateEntry, KeyCheck, ModuleReport, Scan, TokenError, TokenRef, TokenReport,
+};
 use super::seam::{TokenSession, TokenSigner, Tokens};
 use crate::sign::software::SoftwareSigner;
 use crate::sign::DigestAlgorithm;
@@ -109,6 +111,8 @@ impl FakeTokens {
             module: MODULE.into(),
             serial: spec.serial.clone(),
             label: spec.label.clone(),
+            manufacturer: spec.manufacturer.clone(),
+            model: spec.model.clone(),
         }
     }
 
@@ -150,6 +154,7 @@ fn entry(token: &TokenRef, key: &FakeKey, now: time::OffsetDateTime) -> Option<C
         object_id: facts.fingerprint_sha256[..8].to_string(),
         label: facts.subject_cn.clone(),
         has_key: true,
+        key_check: KeyCheck::Seen,
         usable: not_usable.is_empty(),
         not_usable,
         facts,
@@ -181,6 +186,7 @@ impl Tokens for FakeTokens {
                                 object_id: String::new(),
                                 label: facts.subject_cn.clone(),
                                 has_key: false,
+                                key_check: KeyCheck::Seen,
                                 usable: false,
                                 not_usable,
                                 facts,

@@ -1,4 +1,4 @@
-//! The wrong-PIN guard: a pure decision, no I/O.
+//! The wrong-PIN guard: pure decisions and transitions, no I/O.
 //!
 //! A DSC token blocks for good after 8 wrong PINs (a new DSC must be bought);
 //! after 5 the official must call the provider to reset the PIN. Many tokens
@@ -6,8 +6,19 @@
 //! consecutive wrong PINs per token and decides, before any `C_Login`, whether
 //! to ask for a PIN at all, how loudly to warn, and whether the person must
 //! explicitly confirm a try that could block the token for ever.
+//!
+//! Several Mohor processes (the tray agent, command lines) may use one token
+//! at once, so a try is a transaction on the persisted count: [`reserve`]
+//! decides and books the try under the state lock before `C_Login`, and
+//! [`settle`] records what the token answered. A booked try counts as wrong
+//! until it is settled, so two processes can never both use the last try,
+//! and a process that dies inside `C_Login` leaves its try counted.
 
 use crate::ui::PinWarning;
+
+/// A booked try older than this is from a process that died inside
+/// `C_Login` (a login takes seconds): it becomes an ordinary wrong PIN.
+pub const STALE_AFTER_SECS: i64 = 600;
 
 /// What the token itself reports (`CK_TOKEN_INFO.flags`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,8 +46,17 @@ impl Default for Limits {
     }
 }
 
+/// One try booked by a process that is about to send, or is sending, a PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reservation {
+    /// Random, chosen by the booking process; settles exactly this try.
+    pub id: u64,
+    /// Unix time (seconds) of the booking.
+    pub since: i64,
+}
+
 /// Mohor's persisted count for one token.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Count {
     /// Consecutive wrong PINs since the last successful login or unlock.
     pub wrong: u32,
@@ -44,12 +64,45 @@ pub struct Count {
     /// reset should have cleared them on the token, but Mohor cannot know,
     /// so they still count against the hard limit until a login succeeds.
     pub carried: u32,
+    /// Tries booked and not yet settled: each counts as a wrong PIN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<Reservation>,
 }
 
 impl Count {
+    pub fn new(wrong: u32, carried: u32) -> Count {
+        Count {
+            wrong,
+            carried,
+            in_flight: Vec::new(),
+        }
+    }
+
+    fn in_flight_count(&self) -> u32 {
+        u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Wrong PINs since the last success or unlock, booked tries included.
+    pub fn since_unlock(&self) -> u32 {
+        self.wrong.saturating_add(self.in_flight_count())
+    }
+
     /// Wrong PINs the token may have seen, at worst.
     pub fn pessimistic_total(&self) -> u32 {
-        self.wrong.saturating_add(self.carried)
+        self.since_unlock().saturating_add(self.carried)
+    }
+
+    /// Two records of one token (seen under different keys before the
+    /// counters were keyed by identity) as one: every wrong PIN of either
+    /// may have reached the token, so they add up.
+    pub fn merged_pessimistically(&self, other: &Count) -> Count {
+        let mut in_flight = self.in_flight.clone();
+        in_flight.extend(other.in_flight.iter().copied());
+        Count {
+            wrong: self.wrong.saturating_add(other.wrong),
+            carried: self.carried.saturating_add(other.carried),
+            in_flight,
+        }
     }
 }
 
@@ -69,20 +122,27 @@ pub enum Decision {
     Refuse(Refusal),
     /// Ask for the PIN, showing this.
     Ask {
-        /// Tries left before Mohor or the token stops accepting PINs, at
-        /// worst; `None` = unknown (the token says some were used, Mohor did
-        /// not see them).
+        /// The smaller of the two numbers below; `None` when the token's is
+        /// unknown.
         attempts_left: Option<u32>,
+        /// Wrong PINs after which Mohor stops asking (its soft limit, or
+        /// earlier when the hard limit comes first).
+        until_mohor_stops: u32,
+        /// Wrong PINs after which the token blocks for good, at worst;
+        /// `None` = unknown (the token says wrong PINs were typed that Mohor
+        /// did not see).
+        until_token_blocks: Option<u32>,
         warning: PinWarning,
         warning_text: String,
         /// The next wrong PIN may block the token for good: the person must
-        /// confirm explicitly before the PIN dialog.
+        /// confirm explicitly before the PIN is sent.
         confirm_permanent_block: bool,
     },
 }
 
-/// Decide what to do before asking for a PIN.
-pub fn decide(flags: PinFlags, count: Count, limits: Limits) -> Decision {
+/// Decide what to do before asking for a PIN (and again, under the state
+/// lock, before sending it: see [`reserve`]).
+pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
     if flags.locked {
         return Decision::Refuse(Refusal::TokenLocked);
     }
@@ -90,22 +150,26 @@ pub fn decide(flags: PinFlags, count: Count, limits: Limits) -> Decision {
     if total >= limits.hard {
         return Decision::Refuse(Refusal::HardLimit { total });
     }
-    if count.wrong >= limits.soft {
-        return Decision::Refuse(Refusal::SoftLimit { wrong: count.wrong });
+    let since_unlock = count.since_unlock();
+    if since_unlock >= limits.soft {
+        return Decision::Refuse(Refusal::SoftLimit {
+            wrong: since_unlock,
+        });
     }
 
     let before_block = limits.hard - total;
-    let before_soft = limits.soft - count.wrong;
-    let by_count = before_block.min(before_soft);
+    let before_soft = limits.soft - since_unlock;
     let permanent_next = flags.final_try || before_block == 1;
-    let attempts_left = if flags.final_try {
+    let until_token_blocks = if flags.final_try {
         Some(1)
     } else if flags.count_low && total == 0 {
         // Someone else typed wrong PINs: Mohor cannot say how many remain.
         None
     } else {
-        Some(by_count)
+        Some(before_block)
     };
+    let until_mohor_stops = before_soft.min(until_token_blocks.unwrap_or(before_block));
+    let attempts_left = until_token_blocks.map(|t| t.min(until_mohor_stops));
 
     let (warning, warning_text) = if permanent_next {
         (
@@ -122,23 +186,152 @@ pub fn decide(flags: PinFlags, count: Count, limits: Limits) -> Decision {
                 .to_string(),
         )
     } else if total > 0 || flags.count_low {
-        let text = match attempts_left {
-            Some(n) => format!("A wrong PIN was entered before. {n} tries left."),
-            None => "A wrong PIN was entered before (the token does not say how many tries \
-                     are left). Type carefully."
-                .to_string(),
-        };
-        (PinWarning::AttemptsUsed, text)
+        let budget = budget_sentence(Some(until_mohor_stops), until_token_blocks);
+        let text = format!("{ATTEMPTS_USED_HEADLINE} {}", budget.unwrap_or_default());
+        (PinWarning::AttemptsUsed, text.trim_end().to_string())
     } else {
         (PinWarning::None, String::new())
     };
 
     Decision::Ask {
         attempts_left,
+        until_mohor_stops,
+        until_token_blocks,
         warning,
         warning_text,
         confirm_permanent_block: permanent_next,
     }
+}
+
+/// The first words of the warning after wrong PINs; the PIN prompt shows
+/// them above the two numbers (see [`budget_sentence`]).
+pub const ATTEMPTS_USED_HEADLINE: &str = "A wrong PIN was entered before.";
+
+/// Both numbers in one plain sentence: how many more wrong PINs before
+/// Mohor stops asking, and before the token blocks for good.
+pub fn budget_sentence(
+    until_mohor_stops: Option<u32>,
+    until_token_blocks: Option<u32>,
+) -> Option<String> {
+    let pins = |n: u32| {
+        if n == 1 {
+            "1 more wrong PIN".to_string()
+        } else {
+            format!("{n} more wrong PINs")
+        }
+    };
+    match (until_mohor_stops, until_token_blocks) {
+        (Some(m), Some(t)) if m < t => Some(format!(
+            "Mohor stops asking after {}; the token blocks for good after {t}.",
+            pins(m)
+        )),
+        (Some(_), Some(t)) => Some(format!(
+            "The token blocks for good after {}; Mohor cannot stop before that.",
+            pins(t)
+        )),
+        (Some(m), None) => Some(format!(
+            "Mohor stops asking after {}. The token may block sooner: it reports wrong PINs \
+             that Mohor did not count.",
+            pins(m)
+        )),
+        (None, Some(t)) => Some(format!("The token blocks for good after {}.", pins(t))),
+        (None, None) => None,
+    }
+}
+
+/// Why a try could not be booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// No PIN may be sent now.
+    Refused(Refusal),
+    /// The try may block the token for good and the person has not
+    /// confirmed that (the count rose while the PIN was being typed).
+    NeedsConfirmation,
+}
+
+/// Book one try: the decision re-taken on the count as it is now (booked
+/// tries of other processes included). `confirmed` = the person explicitly
+/// accepted that this try may block the token for good. On success the
+/// returned count holds the booking `id`; the caller must write it before
+/// `C_Login` and [`settle`] it afterwards.
+pub fn reserve(
+    flags: PinFlags,
+    count: &Count,
+    limits: Limits,
+    confirmed: bool,
+    id: u64,
+    now: i64,
+) -> Result<Count, Blocked> {
+    let count = expire_stale(count, now);
+    match decide(flags, &count, limits) {
+        Decision::Refuse(r) => Err(Blocked::Refused(r)),
+        Decision::Ask {
+            confirm_permanent_block: true,
+            ..
+        } if !confirmed => Err(Blocked::NeedsConfirmation),
+        Decision::Ask { .. } => {
+            let mut next = count;
+            next.in_flight.push(Reservation { id, since: now });
+            Ok(next)
+        }
+    }
+}
+
+/// What the token answered to a booked try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `C_Login` succeeded: the token's own counter is back to zero.
+    Accepted,
+    /// `CKR_PIN_INCORRECT`.
+    PinIncorrect,
+    /// `CKR_PIN_LOCKED`: the PIN was not even checked.
+    PinLocked,
+    /// Anything else (token removed, driver error): no PIN was judged.
+    NotJudged,
+}
+
+impl Outcome {
+    /// What the record's "token answered PIN_LOCKED" mark becomes.
+    pub fn token_locked_seen(self, before: bool) -> bool {
+        match self {
+            Outcome::Accepted => false,
+            Outcome::PinLocked => true,
+            Outcome::PinIncorrect | Outcome::NotJudged => before,
+        }
+    }
+}
+
+/// Record the token's answer to the try booked as `id`. A wrong PIN keeps
+/// the try; a success clears the count (other processes' bookings stay:
+/// their answers are still to come); anything else gives the try back.
+/// A booking that is gone (expired as stale) was already counted as wrong:
+/// a wrong PIN still adds one, so the count errs on the safe side.
+pub fn settle(count: &Count, id: u64, outcome: Outcome) -> Count {
+    let mut next = count.clone();
+    next.in_flight.retain(|r| r.id != id);
+    match outcome {
+        Outcome::Accepted => {
+            next.wrong = 0;
+            next.carried = 0;
+        }
+        Outcome::PinIncorrect => next.wrong = next.wrong.saturating_add(1),
+        Outcome::PinLocked | Outcome::NotJudged => {}
+    }
+    next
+}
+
+/// Bookings older than [`STALE_AFTER_SECS`] (or from a clock that jumped)
+/// belong to a process that died inside `C_Login`: they become wrong PINs.
+pub fn expire_stale(count: &Count, now: i64) -> Count {
+    let mut next = count.clone();
+    let (stale, live): (Vec<Reservation>, Vec<Reservation>) = count
+        .in_flight
+        .iter()
+        .partition(|r| r.since.abs_diff(now) >= STALE_AFTER_SECS.unsigned_abs());
+    next.in_flight = live;
+    let stale = u32::try_from(stale.len()).unwrap_or(u32::MAX);
+    next.wrong = next.wrong.saturating_add(stale);
+    next
 }
 
 /// Is the PIN's length acceptable to the token? Checked before `C_Login` so a
@@ -191,7 +384,7 @@ mod tests {
         locked: false,
     };
     fn count(wrong: u32, carried: u32) -> Count {
-        Count { wrong, carried }
+        Count::new(wrong, carried)
     }
 
     fn ask(d: &Decision) -> (Option<u32>, PinWarning, bool) {
@@ -209,7 +402,7 @@ mod tests {
     #[test]
     fn fresh_token_is_asked_without_warning() {
         assert_eq!(
-            ask(&decide(NONE, count(0, 0), L)),
+            ask(&decide(NONE, &count(0, 0), L)),
             (Some(5), PinWarning::None, false)
         );
     }
@@ -225,7 +418,7 @@ mod tests {
         ];
         for (wrong, left, warning) in table {
             assert_eq!(
-                ask(&decide(NONE, count(wrong, 0), L)),
+                ask(&decide(NONE, &count(wrong, 0), L)),
                 (left, warning, false),
                 "wrong={wrong}"
             );
@@ -236,7 +429,7 @@ mod tests {
     fn soft_limit_refuses_before_any_login() {
         for wrong in [5, 6, 7] {
             assert_eq!(
-                decide(NONE, count(wrong, 0), L),
+                decide(NONE, &count(wrong, 0), L),
                 Decision::Refuse(Refusal::SoftLimit { wrong })
             );
         }
@@ -249,7 +442,10 @@ mod tests {
             ..NONE
         };
         for c in [count(0, 0), count(3, 0), count(0, 5)] {
-            assert_eq!(decide(locked, c, L), Decision::Refuse(Refusal::TokenLocked));
+            assert_eq!(
+                decide(locked, &c, L),
+                Decision::Refuse(Refusal::TokenLocked)
+            );
         }
     }
 
@@ -262,11 +458,11 @@ mod tests {
         };
         // Even when Mohor saw nothing (another program burnt the tries).
         assert_eq!(
-            ask(&decide(final_try, count(0, 0), L)),
+            ask(&decide(final_try, &count(0, 0), L)),
             (Some(1), PinWarning::LastTry, true)
         );
         assert_eq!(
-            ask(&decide(final_try, count(2, 0), L)),
+            ask(&decide(final_try, &count(2, 0), L)),
             (Some(1), PinWarning::LastTry, true)
         );
     }
@@ -278,12 +474,12 @@ mod tests {
             ..NONE
         };
         assert_eq!(
-            ask(&decide(low, count(0, 0), L)),
+            ask(&decide(low, &count(0, 0), L)),
             (None, PinWarning::AttemptsUsed, false)
         );
         // With Mohor's own count the number is known.
         assert_eq!(
-            ask(&decide(low, count(2, 0), L)),
+            ask(&decide(low, &count(2, 0), L)),
             (Some(3), PinWarning::AttemptsUsed, false)
         );
     }
@@ -300,13 +496,13 @@ mod tests {
         ];
         for ((w, c), expected) in table {
             assert_eq!(
-                ask(&decide(NONE, count(w, c), L)),
+                ask(&decide(NONE, &count(w, c), L)),
                 expected,
                 "wrong={w} carried={c}"
             );
         }
         assert_eq!(
-            decide(NONE, count(3, 5), L),
+            decide(NONE, &count(3, 5), L),
             Decision::Refuse(Refusal::HardLimit { total: 8 })
         );
     }
@@ -315,18 +511,212 @@ mod tests {
     fn per_model_limits_apply() {
         // ProxKey allows 15 wrong PINs; Mohor still stops at its soft limit.
         let proxkey = Limits { soft: 5, hard: 15 };
-        assert!(!ask(&decide(NONE, count(4, 0), proxkey)).2);
+        assert!(!ask(&decide(NONE, &count(4, 0), proxkey)).2);
         assert_eq!(
-            decide(NONE, count(5, 0), proxkey),
+            decide(NONE, &count(5, 0), proxkey),
             Decision::Refuse(Refusal::SoftLimit { wrong: 5 })
         );
         // A strict model where soft == hard - 1: the soft last try is also the
         // permanent one and needs confirmation.
         let strict = Limits { soft: 3, hard: 3 };
         assert_eq!(
-            ask(&decide(NONE, count(2, 0), strict)),
+            ask(&decide(NONE, &count(2, 0), strict)),
             (Some(1), PinWarning::LastTry, true)
         );
+    }
+
+    fn booked(wrong: u32, carried: u32, ids: &[u64]) -> Count {
+        let mut c = count(wrong, carried);
+        c.in_flight = ids
+            .iter()
+            .map(|&id| Reservation { id, since: T0 })
+            .collect();
+        c
+    }
+    const T0: i64 = 1_700_000_000;
+
+    fn numbers(d: &Decision) -> (u32, Option<u32>) {
+        match d {
+            Decision::Ask {
+                until_mohor_stops,
+                until_token_blocks,
+                ..
+            } => (*until_mohor_stops, *until_token_blocks),
+            Decision::Refuse(r) => panic!("expected Ask, got Refuse({r:?})"),
+        }
+    }
+
+    /// Both numbers the PIN dialog shows: wrong PINs before Mohor stops and
+    /// before the token blocks for good.
+    #[test]
+    fn the_dialog_gets_both_numbers() {
+        let low = PinFlags {
+            count_low: true,
+            ..NONE
+        };
+        let final_try = PinFlags {
+            final_try: true,
+            count_low: true,
+            ..NONE
+        };
+        let table = [
+            // (flags, wrong, carried) → (until Mohor stops, until token blocks)
+            ((NONE, 0, 0), (5, Some(8))),
+            ((NONE, 3, 0), (2, Some(5))),
+            ((low, 3, 0), (2, Some(5))),
+            ((NONE, 0, 5), (3, Some(3))),
+            ((NONE, 1, 5), (2, Some(2))),
+            ((low, 0, 0), (5, None)),
+            ((final_try, 0, 0), (1, Some(1))),
+        ];
+        for ((flags, w, c), expected) in table {
+            assert_eq!(
+                numbers(&decide(flags, &count(w, c), L)),
+                expected,
+                "flags={flags:?} wrong={w} carried={c}"
+            );
+        }
+    }
+
+    /// Booked tries count as wrong PINs for every decision.
+    #[test]
+    fn booked_tries_count_as_wrong() {
+        assert_eq!(
+            numbers(&decide(NONE, &booked(1, 0, &[7, 8]), L)),
+            (2, Some(5))
+        );
+        assert_eq!(
+            decide(NONE, &booked(3, 0, &[7, 8]), L),
+            Decision::Refuse(Refusal::SoftLimit { wrong: 5 })
+        );
+        assert_eq!(
+            decide(NONE, &booked(0, 5, &[7, 8, 9]), L),
+            Decision::Refuse(Refusal::HardLimit { total: 8 })
+        );
+    }
+
+    /// `reserve` as a table: the count as it is under the lock, whether the
+    /// person confirmed a permanent try → booked, or why not.
+    #[test]
+    fn reserve_table() {
+        let final_try = PinFlags {
+            final_try: true,
+            count_low: true,
+            ..NONE
+        };
+        let table: [(PinFlags, Count, bool, Result<u32, Blocked>); 9] = [
+            (NONE, booked(0, 0, &[]), false, Ok(1)),
+            (NONE, booked(3, 0, &[]), false, Ok(4)),
+            // The fifth try while four are booked elsewhere: allowed, it is
+            // Mohor's own last one, not the token's.
+            (NONE, booked(0, 0, &[1, 2, 3, 4]), false, Ok(5)),
+            // A sixth concurrent try: refused, whoever booked the others.
+            (
+                NONE,
+                booked(1, 0, &[1, 2, 3, 4]),
+                false,
+                Err(Blocked::Refused(Refusal::SoftLimit { wrong: 5 })),
+            ),
+            // The token's last try needs the confirmation...
+            (
+                NONE,
+                booked(2, 5, &[]),
+                false,
+                Err(Blocked::NeedsConfirmation),
+            ),
+            (NONE, booked(2, 5, &[]), true, Ok(8)),
+            // ...and once one process has booked it, nobody else gets it.
+            (
+                NONE,
+                booked(2, 5, &[1]),
+                true,
+                Err(Blocked::Refused(Refusal::HardLimit { total: 8 })),
+            ),
+            (
+                final_try,
+                booked(0, 0, &[]),
+                false,
+                Err(Blocked::NeedsConfirmation),
+            ),
+            (
+                PinFlags {
+                    locked: true,
+                    ..NONE
+                },
+                booked(0, 0, &[]),
+                true,
+                Err(Blocked::Refused(Refusal::TokenLocked)),
+            ),
+        ];
+        for (i, (flags, before, confirmed, expected)) in table.into_iter().enumerate() {
+            let got =
+                reserve(flags, &before, L, confirmed, 42, T0 + 1).map(|c| c.pessimistic_total());
+            assert_eq!(got, expected, "row {i}");
+            if let Ok(c) = reserve(flags, &before, L, confirmed, 42, T0 + 1) {
+                assert!(c.in_flight.contains(&Reservation {
+                    id: 42,
+                    since: T0 + 1
+                }));
+            }
+        }
+    }
+
+    /// `settle` as a table: (before, outcome for booking 1) → (wrong, carried, still booked).
+    #[test]
+    fn settle_table() {
+        let table = [
+            (booked(2, 0, &[1]), Outcome::PinIncorrect, (3, 0, vec![])),
+            (booked(2, 3, &[1]), Outcome::Accepted, (0, 0, vec![])),
+            (booked(2, 0, &[1]), Outcome::NotJudged, (2, 0, vec![])),
+            (booked(2, 0, &[1]), Outcome::PinLocked, (2, 0, vec![])),
+            // Another process's booking survives a success: its answer is
+            // still to come and may be a wrong PIN after this success.
+            (booked(2, 0, &[1, 9]), Outcome::Accepted, (0, 0, vec![9])),
+            (
+                booked(0, 0, &[9, 1]),
+                Outcome::PinIncorrect,
+                (1, 0, vec![9]),
+            ),
+            // A booking already expired as stale: a wrong PIN still counts.
+            (booked(3, 0, &[]), Outcome::PinIncorrect, (4, 0, vec![])),
+            (booked(3, 0, &[]), Outcome::NotJudged, (3, 0, vec![])),
+        ];
+        for (i, (before, outcome, (wrong, carried, left))) in table.into_iter().enumerate() {
+            let after = settle(&before, 1, outcome);
+            let ids: Vec<u64> = after.in_flight.iter().map(|r| r.id).collect();
+            assert_eq!(
+                (after.wrong, after.carried, ids),
+                (wrong, carried, left),
+                "row {i}"
+            );
+        }
+        assert!(Outcome::PinLocked.token_locked_seen(false));
+        assert!(!Outcome::Accepted.token_locked_seen(true));
+        assert!(Outcome::NotJudged.token_locked_seen(true));
+    }
+
+    /// A process that died inside `C_Login` leaves its try counted: first as
+    /// a booking, later as a wrong PIN.
+    #[test]
+    fn a_crash_inside_c_login_leaves_the_try_counted() {
+        let left_behind = reserve(NONE, &count(1, 0), L, false, 5, T0).unwrap();
+        assert_eq!(left_behind.pessimistic_total(), 2);
+        let soon = expire_stale(&left_behind, T0 + 30);
+        assert_eq!(soon, left_behind);
+        let later = expire_stale(&left_behind, T0 + STALE_AFTER_SECS);
+        assert_eq!((later.wrong, later.in_flight.len()), (2, 0));
+        // Reserving later expires it on the way.
+        let next = reserve(NONE, &left_behind, L, false, 6, T0 + 3600).unwrap();
+        assert_eq!((next.wrong, next.in_flight.len()), (2, 1));
+    }
+
+    #[test]
+    fn merging_two_records_of_one_token_never_loses_a_wrong_pin() {
+        let a = booked(2, 1, &[1]);
+        let b = booked(3, 0, &[2]);
+        let m = a.merged_pessimistically(&b);
+        assert_eq!((m.wrong, m.carried, m.in_flight.len()), (5, 1, 2));
+        assert_eq!(m.pessimistic_total(), 8);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use secrecy::SecretString;
 
 use super::guard::PinFlags;
 use super::inventory::{self, CertFacts, NotUsable};
+use super::key_match::{self, CertKey, KeyFacts, Verdict};
 use super::modules::{ModuleCandidate, ModuleSource};
 use crate::sign::{DigestAlgorithm, SignError, SignatureAlgorithm, Signer};
 
@@ -33,18 +34,54 @@ pub struct ModuleReport {
     pub error: Option<String>,
 }
 
-/// Which token: stable across re-insertion (slot ids are not).
+/// What a token is, whichever driver shows it: the same token seen through
+/// the vendor's module and through OpenSC is one token with one wrong-PIN
+/// count. The label is left out: a person may rename the token, and drivers
+/// decorate it (OpenSC adds "(User PIN)").
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct TokenIdentity {
+    pub manufacturer: String,
+    pub model: String,
+    pub serial: String,
+}
+
+impl TokenIdentity {
+    /// Key of Mohor's wrong-PIN counter for this token.
+    pub fn counter_key(&self) -> String {
+        format!("token:{}|{}|{}", self.manufacturer, self.model, self.serial)
+    }
+}
+
+/// Which token, through which module: stable across re-insertion (slot ids
+/// are not).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct TokenRef {
     pub module: PathBuf,
     pub serial: String,
     pub label: String,
+    /// Shown in [`TokenReport`]; here only for the identity.
+    #[serde(skip)]
+    pub manufacturer: String,
+    #[serde(skip)]
+    pub model: String,
 }
 
 impl TokenRef {
-    /// Key of Mohor's wrong-PIN counter for this token.
+    pub fn identity(&self) -> TokenIdentity {
+        TokenIdentity {
+            manufacturer: self.manufacturer.clone(),
+            model: self.model.clone(),
+            serial: self.serial.clone(),
+        }
+    }
+
+    /// Key of Mohor's wrong-PIN counter for this token (and of the lock that
+    /// lets one request at a time use it): the token's identity, not the
+    /// module path or the label.
     pub fn counter_key(&self) -> String {
-        format!("{}|{}|{}", self.module.display(), self.serial, self.label)
+        self.identity().counter_key()
     }
 }
 
@@ -70,7 +107,13 @@ pub struct CertificateEntry {
     /// CKA_ID, hex.
     pub object_id: String,
     pub label: String,
+    /// A private or public key with the certificate's CKA_ID is visible
+    /// before login.
     pub has_key: bool,
+    /// When the private key is checked: now, or after the PIN (private
+    /// objects are invisible before login and some tokens keep no public
+    /// key beside them).
+    pub key_check: KeyCheck,
     pub usable: bool,
     pub not_usable: Vec<NotUsable>,
     #[serde(flatten)]
@@ -79,7 +122,26 @@ pub struct CertificateEntry {
     pub der: Vec<u8>,
 }
 
+/// See [`CertificateEntry::key_check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyCheck {
+    /// A key object with the certificate's CKA_ID was seen before login.
+    Seen,
+    /// Nothing with the certificate's CKA_ID is visible before login: the
+    /// private key is looked for after the PIN.
+    AfterPin,
+}
+
 impl CertificateEntry {
+    /// A note for a person about the key, when there is one to make.
+    pub fn key_note(&self) -> Option<&'static str> {
+        match self.key_check {
+            KeyCheck::Seen => None,
+            KeyCheck::AfterPin => Some("key checked after the PIN"),
+        }
+    }
+
     /// Sentence for a person: why this certificate cannot sign.
     pub fn not_usable_text(&self) -> String {
         self.not_usable
@@ -111,7 +173,7 @@ pub enum TokenError {
     PinLocked,
     #[error("the PIN has a length the token does not accept")]
     PinLength,
-    #[error("the private key for this certificate is not on the token")]
+    #[error("the token holds no private key for this certificate (checked after the PIN)")]
     KeyMissing,
     #[error("the certificate is no longer on the token")]
     CertificateGone,
@@ -152,7 +214,12 @@ impl From<TokenError> for crate::Error {
             TokenError::PinLocked => crate::Error::new(Reason::PinLocked, msg)
                 .with_hint("contact your DSC provider: the token's PIN is blocked"),
             TokenError::PinLength => crate::Error::new(Reason::PinIncorrect, msg),
-            TokenError::KeyMissing | TokenError::CertificateGone | TokenError::NoMechanism(_) => {
+            TokenError::KeyMissing => crate::Error::new(Reason::CertificateNotUsable, msg)
+                .with_hint(
+                    "the certificate was written to the token without its key, or the key was \
+                     deleted; choose another certificate, or ask your DSC provider to re-issue it",
+                ),
+            TokenError::CertificateGone | TokenError::NoMechanism(_) => {
                 crate::Error::new(Reason::CertificateNotUsable, msg)
                     .with_hint("choose another certificate")
             }
@@ -210,9 +277,13 @@ impl Pkcs11Tokens {
         &self.reports
     }
 
-    /// Tokens and certificates present now.
+    /// Tokens and certificates present now. A token seen through a second
+    /// module (OpenSC beside the vendor's driver) is listed for each module,
+    /// but its certificates once, through the first: it is one token, and one
+    /// certificate must not become two choices.
     pub fn scan(&self, now: time::OffsetDateTime) -> Scan {
         let mut scan = Scan::default();
+        let mut seen: Vec<TokenIdentity> = Vec::new();
         for m in &self.modules {
             let slots = match m.ctx.get_slots_with_token() {
                 Ok(s) => s,
@@ -225,6 +296,12 @@ impl Pkcs11Tokens {
             for slot in slots {
                 match read_token(m, slot) {
                     Ok(Some(report)) => {
+                        let identity = report.token.identity();
+                        if !identity.serial.is_empty() && seen.contains(&identity) {
+                            scan.tokens.push(report);
+                            continue;
+                        }
+                        seen.push(identity);
                         match read_certificates(m, slot, &report.token, now) {
                             Ok(certs) => scan.certificates.extend(certs),
                             Err(e) => scan.problems.push(format!(
@@ -281,8 +358,12 @@ impl Pkcs11Tokens {
         let slots = m.ctx.get_slots_with_token().map_err(TokenError::from_ck)?;
         for slot in slots {
             if let Ok(info) = m.ctx.get_token_info(slot) {
-                if info.serial_number().trim() == token.serial && info.label().trim() == token.label
-                {
+                let here = TokenIdentity {
+                    manufacturer: info.manufacturer_id().trim().to_string(),
+                    model: info.model().trim().to_string(),
+                    serial: info.serial_number().trim().to_string(),
+                };
+                if here == token.identity() {
                     return Ok((m, slot));
                 }
             }
@@ -322,6 +403,8 @@ fn read_token(m: &LoadedModule, slot: Slot) -> Result<Option<TokenReport>, Token
             module: m.path.clone(),
             serial: info.serial_number().trim().to_string(),
             label: info.label().trim().to_string(),
+            manufacturer: info.manufacturer_id().trim().to_string(),
+            model: info.model().trim().to_string(),
         },
         slot_id: slot.id(),
         model: info.model().trim().to_string(),
@@ -408,7 +491,9 @@ fn read_certificates(
 ) -> Result<Vec<CertificateEntry>, TokenError> {
     let session = m.ctx.open_ro_session(slot).map_err(TokenError::from_ck)?;
     // Private keys are usually private objects, invisible before login; the
-    // public key a DSC token keeps beside them is the visible witness.
+    // public key a DSC token keeps beside them is the visible witness. When
+    // there is none (some enrolment tools write no public key) the
+    // certificate is still offered: its key is looked for after the PIN.
     let mut key_ids = object_ids(&session, ObjectClass::PRIVATE_KEY)?;
     key_ids.extend(object_ids(&session, ObjectClass::PUBLIC_KEY)?);
     let mut out = Vec::new();
@@ -419,13 +504,19 @@ fn read_certificates(
             Err(_) => continue,
         };
         let has_key = !raw.id.is_empty() && key_ids.contains(&raw.id);
-        let not_usable = inventory::usability(&facts, has_key, now);
+        let key_check = if has_key {
+            KeyCheck::Seen
+        } else {
+            KeyCheck::AfterPin
+        };
+        let not_usable = inventory::usability(&facts, true, now);
         out.push(CertificateEntry {
             id: facts.id(),
             token: token.clone(),
             object_id: hex::encode(&raw.id),
             label: raw.label,
             has_key,
+            key_check,
             usable: not_usable.is_empty(),
             not_usable,
             facts,
@@ -559,7 +650,8 @@ pub struct LoggedIn {
 
 impl LoggedIn {
     /// A signer for `cert`, re-checking that the token still holds that
-    /// certificate and the private key paired with it by CKA_ID.
+    /// certificate, and finding its private key now that private objects are
+    /// visible: by CKA_ID, confirmed by the public key (see [`find_private_key`]).
     pub fn into_signer(
         self,
         cert: &CertificateEntry,
@@ -574,14 +666,7 @@ impl LoggedIn {
         if !still_there {
             return Err(TokenError::CertificateGone);
         }
-        let keys = self
-            .session
-            .find_objects(&[
-                Attribute::Class(ObjectClass::PRIVATE_KEY),
-                Attribute::Id(id),
-            ])
-            .map_err(TokenError::from_ck)?;
-        let key = *keys.first().ok_or(TokenError::KeyMissing)?;
+        let key = find_private_key(&self.session, &id, &cert.der)?;
         let always_authenticate = self
             .session
             .get_attributes(key, &[AttributeType::AlwaysAuthenticate])
@@ -616,6 +701,93 @@ impl Drop for LoggedIn {
         // Leave no authenticated session behind, whatever happened.
         let _ = self.session.logout();
     }
+}
+
+/// The private key of the certificate `cert_der`, looked for after login:
+/// among the keys with its CKA_ID first (all keys when it has none or none
+/// fits), each judged against the certificate's public key. The public half
+/// comes from the private key object (RSA modulus; EC point where the token
+/// shows it) or else from a public key object with the same CKA_ID. An EC key
+/// whose point the token hides anywhere is accepted on its CKA_ID when the
+/// curve agrees. No fitting key is [`TokenError::KeyMissing`].
+fn find_private_key(
+    session: &Session,
+    id: &[u8],
+    cert_der: &[u8],
+) -> Result<ObjectHandle, TokenError> {
+    let cert_key = CertKey::from_certificate(cert_der).ok_or(TokenError::KeyMissing)?;
+    let by_id = if id.is_empty() {
+        Vec::new()
+    } else {
+        session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Id(id.to_vec()),
+            ])
+            .map_err(TokenError::from_ck)?
+    };
+    let twin = if id.is_empty() {
+        None
+    } else {
+        session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PUBLIC_KEY),
+                Attribute::Id(id.to_vec()),
+            ])
+            .map_err(TokenError::from_ck)?
+            .first()
+            .map(|h| key_facts(session, *h))
+    };
+    let mut curve_only = None;
+    for key in &by_id {
+        let mut facts = key_facts(session, *key);
+        if facts.ec_point.is_none() {
+            facts.ec_point = twin.as_ref().and_then(|t| t.ec_point.clone());
+        }
+        match key_match::judge(&cert_key, &facts) {
+            Verdict::Same => return Ok(*key),
+            Verdict::CurveOnly => curve_only = curve_only.or(Some(*key)),
+            Verdict::Different => {}
+        }
+    }
+    if let Some(key) = curve_only {
+        return Ok(key);
+    }
+    // The CKA_ID pairing is missing or wrong: any private key that is
+    // provably the certificate's will do.
+    let all = session
+        .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+        .map_err(TokenError::from_ck)?;
+    all.into_iter()
+        .filter(|k| !by_id.contains(k))
+        .find(|k| key_match::judge(&cert_key, &key_facts(session, *k)) == Verdict::Same)
+        .ok_or(TokenError::KeyMissing)
+}
+
+/// The public parts a token shows of one key object; unreadable ones are left out.
+fn key_facts(session: &Session, key: ObjectHandle) -> KeyFacts {
+    let attrs = session
+        .get_attributes(
+            key,
+            &[
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
+                AttributeType::EcPoint,
+                AttributeType::EcParams,
+            ],
+        )
+        .unwrap_or_default();
+    let mut facts = KeyFacts::default();
+    for a in attrs {
+        match a {
+            Attribute::Modulus(m) => facts.modulus = Some(m),
+            Attribute::PublicExponent(e) => facts.public_exponent = Some(e),
+            Attribute::EcPoint(p) => facts.ec_point = Some(p),
+            Attribute::EcParams(p) => facts.ec_params = Some(p),
+            _ => {}
+        }
+    }
+    facts
 }
 
 /// A token-backed [`Signer`].

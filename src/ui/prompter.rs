@@ -203,13 +203,25 @@ pub enum PinWarning {
 pub struct PinRequest {
     pub token_label: String,
     pub certificate_cn: String,
-    /// The more pessimistic of the token's flags and Mohor's own count; `None` = unknown.
-    pub attempts_left: Option<u32>,
+    /// How many more wrong PINs before Mohor stops asking for this token's
+    /// PIN (its own limit, or the token's if that comes first).
+    pub until_mohor_stops: Option<u32>,
+    /// How many more wrong PINs before the token blocks for good, at worst;
+    /// `None` = unknown (the token reports wrong PINs Mohor did not count).
+    pub until_token_blocks: Option<u32>,
     pub warning: PinWarning,
     /// Human sentence for the warning (empty for `PinWarning::None`).
     pub warning_text: String,
     pub min_len: usize,
     pub max_len: usize,
+}
+
+impl PinRequest {
+    /// Both numbers in one plain sentence, for every prompter:
+    /// "Mohor stops asking after 2 more wrong PINs; the token blocks for good after 5."
+    pub fn budget_text(&self) -> Option<String> {
+        crate::token::guard::budget_sentence(self.until_mohor_stops, self.until_token_blocks)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,4 +283,54 @@ pub trait Prompter: Send + Sync {
     fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool;
     fn trust_site(&self, origin: &str) -> TrustSiteDecision;
     fn notify(&self, notice: &Notice);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(mohor: Option<u32>, token: Option<u32>) -> PinRequest {
+        PinRequest {
+            token_label: "T".into(),
+            certificate_cn: "C".into(),
+            until_mohor_stops: mohor,
+            until_token_blocks: token,
+            warning: PinWarning::AttemptsUsed,
+            warning_text: String::new(),
+            min_len: 4,
+            max_len: 16,
+        }
+    }
+
+    #[test]
+    fn the_budget_sentence_names_both_limits() {
+        let table = [
+            (
+                (Some(2), Some(5)),
+                Some("Mohor stops asking after 2 more wrong PINs; the token blocks for good after 5."),
+            ),
+            (
+                (Some(1), Some(4)),
+                Some("Mohor stops asking after 1 more wrong PIN; the token blocks for good after 4."),
+            ),
+            (
+                (Some(1), Some(1)),
+                Some("The token blocks for good after 1 more wrong PIN; Mohor cannot stop before that."),
+            ),
+            ((None, Some(3)), Some("The token blocks for good after 3 more wrong PINs.")),
+            ((None, None), None),
+        ];
+        for ((m, t), expected) in table {
+            assert_eq!(
+                request(m, t).budget_text().as_deref(),
+                expected,
+                "{m:?} {t:?}"
+            );
+        }
+        let unknown = request(Some(5), None).budget_text().unwrap_or_default();
+        assert!(
+            unknown.starts_with("Mohor stops asking after 5 more wrong PINs."),
+            "{unknown}"
+        );
+    }
 }

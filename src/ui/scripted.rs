@@ -74,6 +74,14 @@ impl ScriptedPrompter {
     }
 }
 
+/// A PIN request as logged: its fields and the budget sentence a person
+/// would read.
+fn pin_request_shown(request: &PinRequest) -> serde_json::Value {
+    let mut v = serde_json::to_value(request).unwrap_or_default();
+    v["budget_text"] = serde_json::json!(request.budget_text());
+    v
+}
+
 impl Prompter for ScriptedPrompter {
     fn consent(&self, request: &ConsentRequest, cancel: &CancelToken<'_>) -> ConsentDecision {
         self.log_entry(serde_json::json!({
@@ -97,7 +105,7 @@ impl Prompter for ScriptedPrompter {
     }
 
     fn pin(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> Option<SecretString> {
-        self.log("pin", serde_json::to_value(request).unwrap_or_default());
+        self.log("pin", pin_request_shown(request));
         if cancel.is_cancelled() {
             return None;
         }
@@ -106,10 +114,7 @@ impl Prompter for ScriptedPrompter {
     }
 
     fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool {
-        self.log(
-            "confirm_last_try",
-            serde_json::to_value(request).unwrap_or_default(),
-        );
+        self.log("confirm_last_try", pin_request_shown(request));
         if cancel.is_cancelled() {
             return false;
         }

@@ -84,6 +84,11 @@ impl Prompter for TerminalPrompter {
         if !request.warning_text.is_empty() {
             self.say(&format!("Warning: {}", request.warning_text));
         }
+        if request.warning != PinWarning::None {
+            if let Some(budget) = request.budget_text() {
+                self.say(&budget);
+            }
+        }
         if self.pin_from_stdin {
             let mut used = self.stdin_used.lock().ok()?;
             if *used {
@@ -109,6 +114,9 @@ impl Prompter for TerminalPrompter {
             return false;
         }
         self.say(&format!("Warning: {}", request.warning_text));
+        if let Some(budget) = request.budget_text() {
+            self.say(&budget);
+        }
         if self.pin_from_stdin {
             self.say("Refusing to use the last try from a script: run the command in a terminal to confirm it.");
             return false;

@@ -143,7 +143,8 @@ fn pin_request(scenario: &str) -> PinRequest {
     let base = PinRequest {
         token_label: "ePass2003 (Anita)".into(),
         certificate_cn: "ANITA SHARMA".into(),
-        attempts_left: None,
+        until_mohor_stops: None,
+        until_token_blocks: None,
         warning: PinWarning::None,
         warning_text: String::new(),
         min_len: 4,
@@ -151,13 +152,15 @@ fn pin_request(scenario: &str) -> PinRequest {
     };
     match scenario {
         "pin-amber" => PinRequest {
-            attempts_left: Some(5),
+            until_mohor_stops: Some(2),
+            until_token_blocks: Some(5),
             warning: PinWarning::AttemptsUsed,
             warning_text: "A wrong PIN was typed 3 times for this token.".into(),
             ..base
         },
         "pin-red" | "last-try" => PinRequest {
-            attempts_left: Some(1),
+            until_mohor_stops: Some(1),
+            until_token_blocks: Some(1),
             warning: PinWarning::LastTry,
             warning_text: "The next wrong PIN blocks this token for good.".into(),
             ..base

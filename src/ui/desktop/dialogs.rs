@@ -504,8 +504,8 @@ pub fn pin(request: PinRequest, timeout: Duration, reply: Reply<Option<SecretStr
         body.add(&dim(&hint));
     }
 
-    let mut attempts = format::attempts_line(request.attempts_left);
-    if request.warning == PinWarning::LastTry && request.attempts_left == Some(1) {
+    let mut attempts = format::attempts_line(&request);
+    if request.warning == PinWarning::LastTry && request.until_token_blocks == Some(1) {
         attempts = None; // the red sentence already says it
     }
     match (request.warning, format::pin_warning_text(&request)) {

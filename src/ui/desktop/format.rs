@@ -134,14 +134,11 @@ pub fn timeout_note(d: Duration, what_happens: &str) -> String {
     )
 }
 
-/// "Tries left: 3", when known. The number counts down to whichever comes
-/// first, Mohor's own stop or the token's block, so the line names neither;
-/// the warning sentence beside it says which one is near.
-pub fn attempts_line(attempts_left: Option<u32>) -> Option<String> {
-    attempts_left.map(|n| match n {
-        1 => "This is your last try.".to_owned(),
-        n => format!("Tries left: {n}"),
-    })
+/// The line under the warning: how many more wrong PINs before Mohor stops
+/// and before the token blocks for good, both named (one "tries left" number
+/// cannot say which limit it counts down to).
+pub fn attempts_line(request: &PinRequest) -> Option<String> {
+    request.budget_text()
 }
 
 /// The warning sentence for the PIN dialog; the caller's text, or a default
@@ -202,7 +199,8 @@ mod tests {
         PinRequest {
             token_label: "T".into(),
             certificate_cn: "C".into(),
-            attempts_left: None,
+            until_mohor_stops: None,
+            until_token_blocks: None,
             warning: PinWarning::None,
             warning_text: String::new(),
             min_len: min,
@@ -322,7 +320,12 @@ mod tests {
         assert!(pin_warning_text(&r).is_some_and(|t| t.contains("last try")));
         r.warning_text = "Careful.".into();
         assert_eq!(pin_warning_text(&r).as_deref(), Some("Careful."));
-        assert_eq!(attempts_line(Some(3)).as_deref(), Some("Tries left: 3"));
-        assert_eq!(attempts_line(None), None);
+        assert_eq!(attempts_line(&r), None);
+        r.until_mohor_stops = Some(2);
+        r.until_token_blocks = Some(5);
+        assert_eq!(
+            attempts_line(&r).as_deref(),
+            Some("Mohor stops asking after 2 more wrong PINs; the token blocks for good after 5.")
+        );
     }
 }

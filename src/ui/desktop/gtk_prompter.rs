@@ -273,7 +273,8 @@ mod tests {
         let pin = PinRequest {
             token_label: "T".into(),
             certificate_cn: "C".into(),
-            attempts_left: Some(3),
+            until_mohor_stops: Some(3),
+            until_token_blocks: Some(6),
             warning: PinWarning::None,
             warning_text: String::new(),
             min_len: 4,

@@ -1,0 +1,309 @@
+//! Certificates whose private key is invisible before login (a private
+//! object, and no public-key twin beside it: some enrolment tools write
+//! none). Mohor offers them ("key checked after the PIN"), finds the key after
+//! login by CKA_ID and public key, and says clearly when it is really absent.
+//! Tokens are made with `pkcs11-tool` on SoftHSM; signatures are judged by
+//! `openssl cms -verify`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use mohor_token_sim::harness::SoftHsm;
+
+const PIN: &str = "246810";
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+fn tool(hsm: &SoftHsm, args: &[&str]) -> std::process::Output {
+    let o = run(Command::new("pkcs11-tool")
+        .args(["--module", SOFTHSM, "--login", "--pin", PIN])
+        .args(args)
+        .envs(hsm.env()));
+    assert!(o.status.success(), "pkcs11-tool {args:?}: {}", text(&o));
+    o
+}
+
+fn openssl(args: &[&str]) {
+    let o = run(Command::new("openssl").args(args));
+    assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
+}
+
+/// A certificate from the fixture's sub-CA for the public key in `pub_der`.
+fn issue_for(dir: &Path, name: &str, cn: &str, pub_der: &Path) -> PathBuf {
+    let fx = Fixture::shared();
+    let pki = fx.dir.join("pki");
+    let pub_pem = dir.join(format!("{name}.pub.pem"));
+    let cert_pem = dir.join(format!("{name}.cert.pem"));
+    let cert_der = dir.join(format!("{name}.cert.der"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    openssl(&[
+        "pkey",
+        "-pubin",
+        "-inform",
+        "DER",
+        "-in",
+        &s(pub_der),
+        "-out",
+        &s(&pub_pem),
+    ]);
+    openssl(&[
+        "x509",
+        "-new",
+        "-subj",
+        &format!("/C=IN/O=Government of Test/CN={cn}"),
+        "-force_pubkey",
+        &s(&pub_pem),
+        "-CA",
+        &s(&pki.join("subca.pem")),
+        "-CAkey",
+        &s(&pki.join("subca.key.pem")),
+        "-days",
+        "365",
+        "-sha256",
+        "-extfile",
+        &s(&pki.join("openssl.cnf")),
+        "-extensions",
+        "v3_sign",
+        "-out",
+        &s(&cert_pem),
+    ]);
+    openssl(&[
+        "x509",
+        "-in",
+        &s(&cert_pem),
+        "-outform",
+        "DER",
+        "-out",
+        &s(&cert_der),
+    ]);
+    cert_der
+}
+
+fn certs_json(home: &Path, hsm: &SoftHsm) -> serde_json::Value {
+    let o = run(mohor(home, hsm.conf()).args(["--module", SOFTHSM, "certs", "--json"]));
+    assert!(o.status.success(), "{}", text(&o));
+    json_out(&o)
+}
+
+fn cert_row<'a>(certs: &'a serde_json::Value, cn: &str) -> &'a serde_json::Value {
+    certs["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject_cn"] == cn)
+        .unwrap_or_else(|| panic!("{cn} not listed: {certs:#}"))
+}
+
+fn sign(home: &Path, hsm: &SoftHsm, cert: &str, data: &Path, out: &Path) -> std::process::Output {
+    let o = run_with_stdin(
+        mohor(home, hsm.conf())
+            .args([
+                "--module",
+                SOFTHSM,
+                "--pin-stdin",
+                "sign",
+                "--detached",
+                "--cert",
+                cert,
+            ])
+            .arg(data)
+            .arg("-o")
+            .arg(out),
+        &format!("{PIN}\n"),
+    );
+    assert_no_panic(&o);
+    o
+}
+
+#[test]
+fn a_key_without_its_public_twin_signs_and_a_missing_key_is_a_clear_error() {
+    if !have_tool("pkcs11-tool") || !have_tool("openssl") {
+        return;
+    }
+    let fx = Fixture::shared();
+    let dir = test_dir("hidden_key");
+    let hsm = SoftHsm::create(dir.join("hsm"), PIN);
+    let home = dir.join("home");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    // The sub-CA on the token, as on a real DSC token.
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&fx.dir.join("pki/subca.cert.der")),
+            "--type",
+            "cert",
+            "--id",
+            "ca01",
+            "--label",
+            "Test Class 3 CA 2026",
+        ],
+    );
+
+    // 1. A key pair made on the token; its certificate; then the public key
+    //    object deleted: before login nothing with CKA_ID 01 is visible.
+    hsm.generate_rsa_key("01", "hidden");
+    let pub_der = dir.join("hidden.pub.der");
+    tool(
+        &hsm,
+        &[
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--id",
+            "01",
+            "-o",
+            &s(&pub_der),
+        ],
+    );
+    let cert = issue_for(&dir, "hidden", "Kavya Hidden", &pub_der);
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&cert),
+            "--type",
+            "cert",
+            "--id",
+            "01",
+            "--label",
+            "hidden",
+        ],
+    );
+    tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "01"]);
+
+    // The same for an EC key (SoftHSM shows no EC point on a private key:
+    // only its curve can be compared).
+    hsm.generate_ec_key("04", "ec-hidden");
+    let ec_pub = dir.join("ec-hidden.pub.der");
+    tool(
+        &hsm,
+        &[
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--id",
+            "04",
+            "-o",
+            &s(&ec_pub),
+        ],
+    );
+    let ec_cert = issue_for(&dir, "ec-hidden", "Esha Curve", &ec_pub);
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&ec_cert),
+            "--type",
+            "cert",
+            "--id",
+            "04",
+            "--label",
+            "ec-hidden",
+        ],
+    );
+    tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "04"]);
+
+    // 2. A certificate whose key is really absent (CKA_ID 02, no key at all).
+    hsm.generate_rsa_key("09", "elsewhere");
+    let other_pub = dir.join("elsewhere.pub.der");
+    tool(
+        &hsm,
+        &[
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--id",
+            "09",
+            "-o",
+            &s(&other_pub),
+        ],
+    );
+    let orphan = issue_for(&dir, "orphan", "Omar Orphan", &other_pub);
+    tool(
+        &hsm,
+        &["--delete-object", "--type", "privkey", "--id", "09"],
+    );
+    tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "09"]);
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&orphan),
+            "--type",
+            "cert",
+            "--id",
+            "02",
+            "--label",
+            "orphan",
+        ],
+    );
+
+    // 3. A certificate paired by CKA_ID with somebody else's key (03).
+    hsm.generate_rsa_key("03", "mismatch");
+    let fixture_cert = fx.dir.join("pki/rsa2048.cert.der");
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&fixture_cert),
+            "--type",
+            "cert",
+            "--id",
+            "03",
+            "--label",
+            "wrong-pair",
+        ],
+    );
+    tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "03"]);
+
+    // The inventory offers all of them, saying the key is checked after the PIN.
+    let certs = certs_json(&home, &hsm);
+    for cn in ["Kavya Hidden", "Esha Curve", "Omar Orphan", "Asha Verma"] {
+        let row = cert_row(&certs, cn);
+        assert_eq!(row["usable"], true, "{row:#}");
+        assert_eq!(row["key_check"], "after-pin", "{row:#}");
+    }
+    let o = run(mohor(&home, hsm.conf()).args(["--module", SOFTHSM, "certs"]));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("key checked after the PIN"),
+        "{}",
+        text(&o)
+    );
+
+    // The hidden key signs; openssl accepts the signature.
+    let data = dir.join("memo.txt");
+    std::fs::write(&data, b"Memo 3/2026: hidden keys sign too.\n").unwrap();
+    let id = |cn: &str| cert_row(&certs, cn)["id"].as_str().unwrap().to_string();
+    for cn in ["Kavya Hidden", "Esha Curve"] {
+        let out = dir.join(format!("{cn}.p7s"));
+        let o = sign(&home, &hsm, &id(cn), &data, &out);
+        assert!(o.status.success(), "{cn}: {}", text(&o));
+        let v = openssl_verify_detached(&out, &data, &fx.root);
+        assert!(v.status.success(), "{cn}: {}", text(&v));
+    }
+
+    // A missing key and a wrong pairing: CERTIFICATE_NOT_USABLE after the
+    // PIN, with what to do, no output, and no wrong PIN counted.
+    for cn in ["Omar Orphan", "Asha Verma"] {
+        let out = dir.join(format!("{cn}.p7s"));
+        let o = sign(&home, &hsm, &id(cn), &data, &out);
+        assert_eq!(o.status.code(), Some(1), "{cn}: {}", text(&o));
+        let e = stderr(&o);
+        assert!(e.contains("CERTIFICATE_NOT_USABLE"), "{cn}: {e}");
+        assert!(
+            e.contains("no private key for this certificate"),
+            "{cn}: {e}"
+        );
+        assert!(e.contains("choose another certificate"), "{cn}: {e}");
+        assert!(!out.exists(), "{cn}");
+        let status =
+            run(mohor(&home, hsm.conf()).args(["--module", SOFTHSM, "pin", "status", "--json"]));
+        let status = json_out(&status);
+        assert_eq!(status["tokens"][0]["wrong_pins"], 0, "{cn}: {status:#}");
+    }
+}

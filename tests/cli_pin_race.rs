@@ -181,6 +181,24 @@ fn a_second_module_path_over_the_same_token_shares_the_counter() {
                 .filter(|c| c["id"] == fx.cert("rsa2048").id.as_str())
                 .count();
             assert_eq!(listed, 1, "{}", text(&o));
+            // …and the guard shows one token, one count.
+            let o = run(mohor(&s.home, &s.conf)
+                .envs(s.sim.env())
+                .arg("--module")
+                .arg(&first)
+                .arg("--module")
+                .arg(&second)
+                .args(["pin", "status", "--json"]));
+            let token = fx.cert("rsa2048").token;
+            let rows: Vec<serde_json::Value> = json_out(&o)["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["label"] == token.as_str())
+                .cloned()
+                .collect();
+            assert_eq!(rows.len(), 1, "{}", text(&o));
+            assert_eq!(rows[0]["wrong_pins"], wrong_logins(&s), "{}", text(&o));
         }
     }
 }

@@ -35,6 +35,10 @@ impl Agent {
         let mut seen = Vec::new();
         for t in &scan.tokens {
             let key = t.token.counter_key();
+            // One token seen through two drivers is one row: one counter.
+            if seen.contains(&key) {
+                continue;
+            }
             let rec = records.get(&key).cloned().unwrap_or_default();
             rows.push(self.status_row(&rec, Some(t), &t.token));
             seen.push(key);

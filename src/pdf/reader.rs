@@ -51,7 +51,9 @@ pub struct Document {
 /// One page, as found by walking the page tree.
 #[derive(Clone, Debug)]
 pub struct Page {
-    pub r: ObjRef,
+    /// `None` for a page written inline in its parent's /Kids: it cannot
+    /// be updated on its own, so it gets no new annotation.
+    pub r: Option<ObjRef>,
     pub dict: Dict,
     /// The visible area (CropBox, else MediaBox), inherited where needed.
     pub view_box: [f64; 4],
@@ -104,14 +106,13 @@ impl Document {
     }
 
     /// Open an encrypted document with `password` so its strings and
-    /// object streams read decrypted. Nothing to do for a plain document.
+    /// object streams read decrypted; without one, with the empty user
+    /// password, which is how readers open most protected documents
+    /// without asking. Nothing to do for a plain document.
     pub fn unlock(&mut self, password: Option<&[u8]>) -> Result<(), PdfError> {
         if !self.is_encrypted() || self.crypt.is_some() {
             return Ok(());
         }
-        let Some(password) = password else {
-            return Err(PdfError::Encrypted);
-        };
         let encrypt = match self.xref.trailer.get("Encrypt").cloned() {
             Some(Object::Ref(r)) => {
                 self.encrypt_ref = Some(r);
@@ -123,7 +124,18 @@ impl Document {
         let Object::Dict(encrypt) = encrypt else {
             return Err(PdfError::damaged("the /Encrypt entry is not a dictionary"));
         };
-        let crypt = Crypt::open(&encrypt, password)?.ok_or(PdfError::WrongPassword)?;
+        let id0 = match self.xref.trailer.get("ID") {
+            Some(Object::Array(a)) => a.first().and_then(Object::as_str).unwrap_or(b"").to_vec(),
+            _ => Vec::new(),
+        };
+        let crypt = match (
+            Crypt::open(&encrypt, &id0, password.unwrap_or(b""))?,
+            password,
+        ) {
+            (Some(c), _) => c,
+            (None, Some(_)) => return Err(PdfError::WrongPassword),
+            (None, None) => return Err(PdfError::Encrypted),
+        };
         // Anything read before now holds encrypted strings.
         self.cache.clear();
         self.objstms.clear();
@@ -211,10 +223,10 @@ impl Document {
             return Ok(());
         }
         match l {
-            Loaded::Object(o) => c.decrypt_strings(o),
+            Loaded::Object(o) => c.decrypt_strings(r, o),
             // Cross-reference streams are never encrypted (7.6.1).
             Loaded::Stream(d, _) if d.is_type("XRef") => Ok(()),
-            Loaded::Stream(d, _) => c.decrypt_dict(d),
+            Loaded::Stream(d, _) => c.decrypt_dict(r, d),
         }
     }
 
@@ -272,6 +284,33 @@ impl Document {
         }
     }
 
+    /// A stream's dictionary and decoded data, decrypted unless
+    /// `encrypted` is false (metadata left plain by /EncryptMetadata false).
+    /// `None` when `r` is not a stream in the file.
+    pub fn stream(
+        &mut self,
+        r: ObjRef,
+        encrypted: bool,
+    ) -> Result<Option<(Dict, Vec<u8>)>, PdfError> {
+        let (dict, data_start) = match self.load(r)? {
+            Loaded::Stream(d, s) => (d, s),
+            Loaded::Object(_) => return Ok(None),
+        };
+        let length = match dict.get("Length") {
+            Some(Object::Ref(l)) => {
+                let l = *l;
+                self.get(l)?.as_int().and_then(|v| u64::try_from(v).ok())
+            }
+            _ => None,
+        };
+        let mut raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
+        if let (Some(c), true) = (&self.crypt, encrypted) {
+            raw = c.decrypt_stream(r, &raw)?;
+        }
+        let data = filters::decode(&dict, &raw)?;
+        Ok(Some((dict, data)))
+    }
+
     fn objstm(&mut self, stream: u32) -> Result<std::rc::Rc<ObjStm>, PdfError> {
         if let Some(i) = self.objstms.iter().position(|(n, _)| *n == stream) {
             let hit = self.objstms.remove(i);
@@ -303,7 +342,7 @@ impl Document {
         let mut raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
         // Encryption wraps the filtered data: decrypt, then decode (7.6.1).
         if let Some(c) = &self.crypt {
-            raw = c.decrypt_stream(&raw)?;
+            raw = c.decrypt_stream(ObjRef::new(stream, 0), &raw)?;
         }
         let data = filters::decode(&dict, &raw)?;
         let n = dict
@@ -412,9 +451,11 @@ impl Document {
     /// loading only the nodes on the way and their direct children. Each
     /// node visited is checked for loops and for counts that do not add up,
     /// which is how damaged trees that validators would reject are caught.
+    /// Kids written inline (not as references) are accepted, as readers
+    /// accept them; such a page has no reference of its own.
     pub fn page(&mut self, index: u32) -> Result<Page, PdfError> {
         let (root_ref, root) = self.pages_root()?;
-        let mut node_ref = root_ref;
+        let mut node_ref = Some(root_ref);
         let mut node = root;
         let mut remaining = u64::from(index);
         let mut on_path: HashSet<ObjRef> = HashSet::from([root_ref]);
@@ -422,15 +463,8 @@ impl Document {
         let mut chain: Vec<Dict> = Vec::new();
         for _ in 0..MAX_DEPTH {
             let count = node_count(&node, node_ref)?;
-            let kids: Vec<ObjRef> = match node.get("Kids").map(|k| self.resolve(k)).transpose()? {
-                Some(Object::Array(a)) => a
-                    .iter()
-                    .map(|k| {
-                        k.as_ref().ok_or_else(|| {
-                            PdfError::damaged("a page tree /Kids entry is not a reference")
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
+            let kids: Vec<Object> = match node.get("Kids").map(|k| self.resolve(k)).transpose()? {
+                Some(Object::Array(a)) => a,
                 _ => return Err(PdfError::damaged("a page tree node has no /Kids")),
             };
             if remaining >= count {
@@ -441,24 +475,20 @@ impl Document {
             // Flat trees (every kid a page) are common for large documents;
             // take the direct route and check only the kid chosen.
             if kids.len() as u64 == count {
-                let kr = kids[remaining as usize];
-                if let Object::Dict(kd) = self.get(kr)? {
-                    if is_leaf(&kd) && !on_path.contains(&kr) {
-                        return Ok(make_page(kr, kd, &chain));
-                    }
+                let (kr, kd) = self.page_kid(&kids[remaining as usize])?;
+                let looped = kr.is_some_and(|r| on_path.contains(&r));
+                if is_leaf(&kd) && !looped {
+                    return Ok(make_page(kr, kd, &chain));
                 }
             }
 
             let mut sum = 0u64;
-            let mut chosen: Option<(ObjRef, Dict, bool)> = None;
-            for kr in kids {
-                if on_path.contains(&kr) {
+            let mut chosen: Option<(Option<ObjRef>, Dict, bool)> = None;
+            for kid in &kids {
+                let (kr, kd) = self.page_kid(kid)?;
+                if kr.is_some_and(|r| on_path.contains(&r)) {
                     return Err(PdfError::damaged("the page tree contains a loop"));
                 }
-                let kd = match self.get(kr)? {
-                    Object::Dict(d) => d,
-                    _ => return Err(PdfError::damaged("a page tree node is not a dictionary")),
-                };
                 let (leaf, c) = if is_leaf(&kd) {
                     (true, 1)
                 } else {
@@ -479,11 +509,28 @@ impl Document {
             if leaf {
                 return Ok(make_page(kr, kd, &chain));
             }
-            on_path.insert(kr);
+            if let Some(r) = kr {
+                on_path.insert(r);
+            }
             node_ref = kr;
             node = kd;
         }
         Err(PdfError::damaged("the page tree is too deep"))
+    }
+
+    /// A /Kids entry: a reference to a node (the usual form) or a node
+    /// written inline.
+    fn page_kid(&mut self, kid: &Object) -> Result<(Option<ObjRef>, Dict), PdfError> {
+        match kid {
+            Object::Ref(r) => match self.get(*r)? {
+                Object::Dict(d) => Ok((Some(*r), d)),
+                _ => Err(PdfError::damaged("a page tree node is not a dictionary")),
+            },
+            Object::Dict(d) => Ok((None, d.clone())),
+            _ => Err(PdfError::damaged(
+                "a page tree /Kids entry is neither a page nor a reference to one",
+            )),
+        }
     }
 
     /// Raw bytes of the input (for hashing and copying), in chunks.
@@ -502,11 +549,16 @@ fn is_leaf(d: &Dict) -> bool {
     !d.contains("Kids")
 }
 
-fn node_count(d: &Dict, r: ObjRef) -> Result<u64, PdfError> {
+fn node_count(d: &Dict, r: Option<ObjRef>) -> Result<u64, PdfError> {
     d.get("Count")
         .and_then(Object::as_int)
         .and_then(|c| u64::try_from(c).ok())
-        .ok_or_else(|| PdfError::damaged(format!("page tree node {} has no valid /Count", r.num)))
+        .ok_or_else(|| {
+            let which = r.map_or("an inline page tree node".to_string(), |r| {
+                format!("page tree node {}", r.num)
+            });
+            PdfError::damaged(format!("{which} has no valid /Count"))
+        })
 }
 
 fn inherited<'a>(key: &str, page: &'a Dict, chain: &'a [Dict]) -> Option<&'a Object> {
@@ -532,7 +584,7 @@ pub fn rect(o: Option<&Object>) -> Option<[f64; 4]> {
     rect_of(o)
 }
 
-fn make_page(r: ObjRef, dict: Dict, chain: &[Dict]) -> Page {
+fn make_page(r: Option<ObjRef>, dict: Dict, chain: &[Dict]) -> Page {
     // Boxes given as indirect arrays are rare; US Letter is the fallback
     // the spec's own default would be closest to.
     let media = rect_of(inherited("MediaBox", &dict, chain)).unwrap_or([0.0, 0.0, 612.0, 792.0]);

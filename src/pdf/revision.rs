@@ -93,7 +93,7 @@ impl RevisionWriter {
     pub fn object(&mut self, r: ObjRef, obj: &Object) {
         self.begin(r);
         match &self.crypt {
-            Some(c) => write_object(&c.encrypt_strings(obj), &mut self.buf),
+            Some(c) => write_object(&c.encrypt_strings(r, obj), &mut self.buf),
             None => write_object(obj, &mut self.buf),
         }
         self.buf.extend_from_slice(b"\nendobj\n");
@@ -102,11 +102,16 @@ impl RevisionWriter {
     pub fn stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
         match &self.crypt {
             Some(c) => {
-                let (dict, data) = (c.encrypt_dict(&dict), c.encrypt_stream(data));
+                let (dict, data) = (c.encrypt_dict(r, &dict), c.encrypt_stream(r, data));
                 self.raw_stream(r, dict, &data);
             }
             None => self.raw_stream(r, dict, data),
         }
+    }
+
+    /// A stream never encrypted: metadata under /EncryptMetadata false.
+    pub fn plain_stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
+        self.raw_stream(r, dict, data);
     }
 
     /// A stream written as given: cross-reference streams are never
@@ -126,7 +131,7 @@ impl RevisionWriter {
         self.begin(r);
         // /Contents, added below, is the one string never encrypted (7.6.1).
         match &self.crypt {
-            Some(c) => write_dict(&c.encrypt_dict(entries), &mut self.buf),
+            Some(c) => write_dict(&c.encrypt_dict(r, entries), &mut self.buf),
             None => write_dict(entries, &mut self.buf),
         }
         // Reopen the dictionary to append the two placeholders.

@@ -150,6 +150,9 @@ pub struct SignPdf {
     pub appearance: Option<Appearance>,
     /// A certification (DocMDP) signature rather than an approval signature.
     pub certify: bool,
+    /// The password (user or owner) of an encrypted PDF; zeroed when
+    /// dropped and never printed.
+    pub password: Option<crate::pdf::PdfPassword>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -240,6 +243,8 @@ pub enum Incoming {
 pub const MAX_FILE_NAME_LEN: usize = 255;
 pub const MAX_TEXT_LEN: usize = 500;
 pub const MAX_ID_FIELD_LEN: usize = 512;
+/// The longest PDF password: 127 bytes of UTF-8 (ISO 32000-2 7.6.4.3.3).
+pub const MAX_PDF_PASSWORD_LEN: usize = 127;
 pub const MAX_BATCH_ITEMS: usize = 100;
 
 /// Looks up a finished upload by id and takes it (an upload is used once).
@@ -462,6 +467,15 @@ fn sign_pdf(
     check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
     check_opt(method, "reason", &p.reason, MAX_TEXT_LEN)?;
     check_opt(method, "location", &p.location, MAX_TEXT_LEN)?;
+    if p.password
+        .as_ref()
+        .is_some_and(|pw| pw.len() > MAX_PDF_PASSWORD_LEN)
+    {
+        return Err(RpcError::invalid_params(format!(
+            "{}: `password` is longer than {MAX_PDF_PASSWORD_LEN} bytes",
+            method.name()
+        )));
+    }
     let appearance = p.appearance.map(|a| appearance(method, a)).transpose()?;
     Ok(SignPdf {
         document: p.document.resolve(method, "document", uploads)?,
@@ -471,6 +485,11 @@ fn sign_pdf(
         location: p.location,
         appearance,
         certify: p.certify.unwrap_or(false),
+        password: p.password.map(|mut pw| {
+            let kept = crate::pdf::PdfPassword::new(pw.as_bytes().to_vec());
+            zeroize::Zeroize::zeroize(&mut pw);
+            kept
+        }),
     })
 }
 
@@ -729,6 +748,8 @@ struct SignPdfParams {
     appearance: Option<Value>,
     #[serde(default)]
     certify: Option<bool>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 #[derive(Deserialize)]

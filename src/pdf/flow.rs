@@ -26,9 +26,6 @@ pub struct PreparedPdf {
     path: PathBuf,
     /// The whole input file's length, bytes before `%PDF-` included.
     input_len: u64,
-    /// Bytes before `%PDF-`: copied to the output but, like every offset
-    /// in the file, not counted by `/ByteRange`, which starts at the header.
-    header_offset: u64,
     modified: Option<SystemTime>,
     appended: Appended,
     field_name: String,
@@ -50,11 +47,12 @@ impl PreparedPdf {
         self.appended.byte_range
     }
 
-    /// Digest of the signed byte ranges: the whole input from its header
-    /// on, then the new revision except the `/Contents` hex string.
+    /// Digest of the signed byte ranges: the whole input (bytes before
+    /// `%PDF-` included), then the new revision except the `/Contents`
+    /// hex string.
     pub fn digest(&self, alg: DigestAlgorithm) -> Result<Vec<u8>, PdfError> {
         let mut h = alg.hasher();
-        self.stream_input(self.header_offset, |chunk| {
+        self.stream_input(|chunk| {
             h.update(chunk);
             Ok(())
         })?;
@@ -77,7 +75,7 @@ impl PreparedPdf {
             path: PathBuf::from("output"),
             source,
         };
-        self.stream_input(0, |chunk| out.write_all(chunk).map_err(werr))?;
+        self.stream_input(|chunk| out.write_all(chunk).map_err(werr))?;
         let a = &self.appended;
         let mut contents = Vec::with_capacity(a.contents_len);
         contents.push(b'<');
@@ -91,11 +89,10 @@ impl PreparedPdf {
         Ok(())
     }
 
-    /// The input's bytes from `from` on, in chunks, checking it has not
-    /// changed since `prepare`.
+    /// The input's bytes, in chunks, checking it has not changed since
+    /// `prepare`.
     fn stream_input(
         &self,
-        from: u64,
         mut sink: impl FnMut(&[u8]) -> Result<(), PdfError>,
     ) -> Result<(), PdfError> {
         let rerr = |source| PdfError::Read {
@@ -107,8 +104,8 @@ impl PreparedPdf {
             .lock()
             .map_err(|_| PdfError::Internal("the input file lock is poisoned".into()))?;
         self.check_unchanged(&file)?;
-        file.seek(SeekFrom::Start(from)).map_err(rerr)?;
-        let mut remaining = self.input_len.saturating_sub(from);
+        file.seek(SeekFrom::Start(0)).map_err(rerr)?;
+        let mut remaining = self.input_len;
         let mut buf = vec![0u8; COPY_CHUNK];
         while remaining > 0 {
             let n = (remaining.min(COPY_CHUNK as u64)) as usize;
@@ -150,13 +147,14 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
         }
         return Err(e);
     }
-    if doc.crypt().is_some_and(|c| !c.permits_signing()) {
-        return Err(PdfError::SigningNotPermitted);
-    }
-    let header_offset = doc.source_mut().header_offset();
-    let input_len = header_offset + doc.len();
+    // Offsets in the file count from `%PDF-`; its length from byte 0.
+    let input_len = doc.source_mut().header_offset() + doc.len();
     let catalog = doc.catalog()?;
     let form = Form::read(&mut doc, &catalog)?;
+    // A certification that forbids every change is the more basic reason.
+    if form.docmdp != Some(DocMdp::NoChanges) && doc.crypt().is_some_and(|c| !c.permits_signing()) {
+        return Err(PdfError::SigningNotPermitted);
+    }
     let plan = plan(&mut doc, &form, opts)?;
     let appended = build_revision(&mut doc, &catalog, &form, &plan, opts)?;
 
@@ -167,7 +165,6 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
         file: Mutex::new(file),
         path,
         input_len,
-        header_offset,
         modified,
         appended,
         field_name: plan.field_name,

@@ -37,6 +37,10 @@ pub struct RevisionWriter {
     /// The document's security handler: strings and streams of new objects
     /// are encrypted with its key, as every reader of the file expects.
     crypt: Option<Crypt>,
+    /// Bytes before `%PDF-`. Object offsets count from the header, as the
+    /// file's own cross-reference data does; `/ByteRange` counts from the
+    /// first byte of the file, as validators hash it.
+    header_offset: u64,
 }
 
 /// The finished revision and where its placeholders are (relative to `bytes`).
@@ -65,7 +69,13 @@ impl RevisionWriter {
             next_num: first_free,
             sig: None,
             crypt: None,
+            header_offset: 0,
         }
+    }
+
+    /// The file has `n` bytes before its `%PDF-` header.
+    pub fn header_offset(&mut self, n: u64) {
+        self.header_offset = n;
     }
 
     /// Encrypt what is written from now on (an encrypted document's update).
@@ -233,8 +243,8 @@ impl RevisionWriter {
             .extend_from_slice(format!("startxref\n{xref_offset}\n%%EOF\n").as_bytes());
 
         let (br_at, contents_at, contents_len) = self.sig.unwrap_or((0, 0, 0));
-        let total = self.base + self.buf.len() as u64;
-        let a = self.base + contents_at as u64;
+        let total = self.header_offset + self.base + self.buf.len() as u64;
+        let a = self.header_offset + self.base + contents_at as u64;
         let b = a + contents_len as u64;
         let byte_range = [0, a, b, total - b];
         if contents_len > 0 {

@@ -55,6 +55,7 @@ pub(super) fn build_revision(
     let first_free = prev_size.max(doc.xref.max_num.saturating_add(1));
     let mut w = RevisionWriter::new(input_len, newline, first_free);
     w.encrypt_with(doc.crypt().cloned());
+    w.header_offset(doc.source_mut().header_offset());
 
     let sig_ref = w.alloc();
     let sig = signature_dict(doc, plan, opts, doc.root_ref()?)?;

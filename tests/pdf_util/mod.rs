@@ -10,6 +10,7 @@ use time::macros::datetime;
 
 #[path = "../common/mod.rs"]
 pub mod common;
+pub mod variants;
 
 #[allow(unused_imports)]
 pub use common::{have_tool, pyhanko, test_dir, text, Fixture};

@@ -101,9 +101,11 @@ impl Crypt {
                 };
                 (legacy::open(&params, password), strings, streams)
             }
-            _ => return Err(unsupported(&format!(
+            _ => {
+                return Err(unsupported(&format!(
                 "its standard security handler version (V {v}, R {r}) is not one ISO 32000 defines"
-            ))),
+            )))
+            }
         };
         let Some(opened) = opened else {
             return Ok(None);

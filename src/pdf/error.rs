@@ -19,7 +19,10 @@ pub enum PdfError {
     #[error("the PDF is damaged ({0}); Mohor does not sign damaged files")]
     Damaged(String),
 
-    #[error("the PDF is encrypted; give its password with --pdf-password-file FILE")]
+    #[error(
+        "the PDF is encrypted and does not open without its password; give it with \
+         --pdf-password-file FILE (or `password` in a sign.pdf request)"
+    )]
     Encrypted,
 
     #[error("the password does not open this PDF")]

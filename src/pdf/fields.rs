@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use super::error::PdfError;
 use super::object::{decode_text, Dict, ObjRef, Object};
-use super::reader::{self, Document};
+use super::pages;
+use super::reader::Document;
 
 /// Bounds on the field tree, against hostile or broken forms.
 const MAX_FIELD_DEPTH: usize = 32;
@@ -280,7 +281,7 @@ fn docmdp_of_sig(doc: &mut Document, sig: &Dict) -> Result<Option<DocMdp>, PdfEr
 
 /// A widget's rectangle, normalised, or `None` when it has no area.
 pub fn visible_rect(d: &Dict) -> Option<[f64; 4]> {
-    reader::rect(d.get("Rect")).filter(|r| (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0)
+    pages::rect(d.get("Rect")).filter(|r| (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0)
 }
 
 /// The fields a FieldMDP transform locks (ISO 32000-1 12.8.2.4, Table 256).

@@ -17,7 +17,7 @@
 //! Files: `options` (what callers pass and get), `flow` (prepare, digest,
 //! write), `plan` (where the signature goes), `update` (the revision's
 //! objects), `inspect`; below them the reader (`source`, `lexer`, `xref`,
-//! `reader`, `crypt`), the form (`fields`) and the writer (`revision`,
+//! `reader`, `pages`, `crypt`, `metadata`), the form (`fields`) and the writer (`revision`,
 //! `appearance`, `font`).
 
 mod appearance;
@@ -32,6 +32,7 @@ mod lexer;
 mod metadata;
 mod object;
 mod options;
+mod pages;
 mod plan;
 mod reader;
 mod revision;

@@ -6,7 +6,8 @@ use super::error::PdfError;
 use super::fields::{self, DocMdp, Field, Form};
 use super::object::{self, Dict, ObjRef, Object};
 use super::options::PdfSignOptions;
-use super::reader::{Document, Page};
+use super::pages::Page;
+use super::reader::Document;
 
 /// Where the signature goes, decided before anything is written.
 pub(super) struct Plan {

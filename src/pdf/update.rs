@@ -12,8 +12,9 @@ use super::font;
 use super::metadata;
 use super::object::{text_string, Dict, ObjRef, Object};
 use super::options::PdfSignOptions;
+use super::pages::Page;
 use super::plan::{Plan, Target};
-use super::reader::{Document, Page};
+use super::reader::Document;
 use super::revision::{Appended, RevisionWriter, TrailerInfo};
 
 use crate::sign::DigestAlgorithm;

@@ -168,6 +168,10 @@ pub(super) fn build_revision(
         Some(Object::Array(a)) => a.first().and_then(Object::as_str).map(<[u8]>::to_vec),
         _ => None,
     };
+    // RC4/AES-128 keys are made from the first /ID; an encrypted file
+    // without one was keyed with the empty string, which an empty first
+    // element keeps (a new identifier would change every reader's key).
+    let id_first = id_first.or_else(|| doc.crypt().map(|_| Vec::new()));
     let id_second = {
         let mut h = DigestAlgorithm::Sha256.hasher();
         h.update(&input_len.to_be_bytes());

@@ -1,6 +1,7 @@
-//! Encrypted PDFs (AES-256, R6): signed with the password by two
-//! signatories, judged by qpdf, pyHanko and pdfsig given the password;
-//! refused cleanly without it or with a wrong one.
+//! Encrypted PDFs (AES-256, and RC4/AES-128 made by qpdf): signed with the
+//! password, or the empty user password, by two signatories, judged by
+//! qpdf, pyHanko and pdfsig given the password; refused cleanly without it,
+//! with a wrong one, or when the permissions forbid filling in forms.
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
@@ -230,4 +231,110 @@ fn encrypted_files_are_refused_without_or_with_a_wrong_password() {
             .unwrap_or_else(|e| panic!("{name}: {}", e.message));
         assert!(info.encrypted);
     }
+}
+
+/// qpdf-encrypted copies of a corpus file with the older handlers.
+fn legacy(dir: &Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let out = dir.join(format!("{name}.pdf"));
+    let o = common::run(
+        Command::new("qpdf")
+            .arg("--allow-weak-crypto")
+            .arg("--encrypt")
+            .args(args)
+            .arg("--")
+            .arg(corpus("pyhanko-minimal-with-field.pdf"))
+            .arg(&out),
+    );
+    assert!(o.status.success(), "qpdf --encrypt {args:?}: {}", text(&o));
+    out
+}
+
+#[test]
+fn older_handlers_open_with_the_empty_user_password_and_keep_their_protection() {
+    if !corpus_available() || !judges_available() {
+        return;
+    }
+    let dir = test_dir("pdf_encrypted_legacy");
+    for (name, args) in [
+        ("rc4-40", &["", "owner", "40"][..]),
+        ("rc4-128", &["", "owner", "128", "--use-aes=n"][..]),
+        ("aes-128", &["", "owner", "128", "--use-aes=y"][..]),
+    ] {
+        let input = legacy(&dir, name, args);
+        // The service's dry run (before any PIN) lets it through too.
+        let req = mohor::service::PdfRequest::default();
+        mohor::service::check_pdf(&input, &req, time::OffsetDateTime::now_utc())
+            .unwrap_or_else(|e| panic!("{name}: {}", e.message));
+        let out = dir.join(format!("{name}-signed.pdf"));
+        let signed = pdf::sign_file(
+            &input,
+            &out,
+            &mut signer("rsa2048"),
+            &opts_pw("rsa2048", None),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // qpdf, pyHanko and pdfsig open it with the empty password; it is
+        // still encrypted the same way.
+        judge(&out, "", 0, &[&signed.field_name]);
+        let show = |f: &Path| {
+            let o = common::run(Command::new("qpdf").arg("--show-encryption").arg(f));
+            text(&o).lines().take(2).collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(show(&input), show(&out), "{name}");
+        assert!(show(&out).starts_with("R = "), "{name}: {}", show(&out));
+    }
+}
+
+#[test]
+fn a_user_whose_permissions_forbid_forms_is_refused_and_the_owner_signs() {
+    if !corpus_available() || !judges_available() {
+        return;
+    }
+    let dir = test_dir("pdf_encrypted_permissions");
+    let input = legacy(
+        &dir,
+        "locked",
+        &[
+            "user",
+            "owner",
+            "128",
+            "--use-aes=y",
+            "--form=n",
+            "--annotate=n",
+        ],
+    );
+    let out = dir.join("out.pdf");
+    let err = pdf::sign_file(
+        &input,
+        &out,
+        &mut signer("rsa2048"),
+        &opts_pw("rsa2048", Some("user")),
+    )
+    .expect_err("the user may not fill in forms");
+    assert!(matches!(err, pdf::PdfError::SigningNotPermitted), "{err}");
+    assert!(!out.exists());
+    let err = pdf::sign_file(
+        &input,
+        &out,
+        &mut signer("rsa2048"),
+        &opts_pw("rsa2048", Some("wrong")),
+    )
+    .expect_err("wrong password");
+    assert!(matches!(err, pdf::PdfError::WrongPassword), "{err}");
+    let err = pdf::sign_file(
+        &input,
+        &out,
+        &mut signer("rsa2048"),
+        &opts_pw("rsa2048", None),
+    )
+    .expect_err("no password");
+    assert!(matches!(err, pdf::PdfError::Encrypted), "{err}");
+    let signed = pdf::sign_file(
+        &input,
+        &out,
+        &mut signer("rsa2048"),
+        &opts_pw("rsa2048", Some("owner")),
+    )
+    .expect("the owner may");
+    judge(&out, "user", 0, &[&signed.field_name]);
 }

@@ -133,6 +133,11 @@ export interface SignPdfParams {
   appearance?: Appearance;
   /** A certification signature (no changes allowed afterwards except form filling and signatures). */
   certify?: boolean;
+  /**
+   * The password (user or owner, at most 127 bytes) of an encrypted PDF. Without it Mohor tries
+   * the empty user password, as readers do. The signed PDF stays encrypted with the same password.
+   */
+  password?: string;
 }
 
 export interface SignPdfResult {

@@ -19,11 +19,20 @@ pub enum PdfError {
     #[error("the PDF is damaged ({0}); Mohor does not sign damaged files")]
     Damaged(String),
 
-    #[error("the PDF is encrypted; give its password with --pdf-password-file FILE")]
+    #[error(
+        "the PDF is encrypted and does not open without its password; give it with \
+         --pdf-password-file FILE (or `password` in a sign.pdf request)"
+    )]
     Encrypted,
 
     #[error("the password does not open this PDF")]
     WrongPassword,
+
+    #[error(
+        "the PDF's permissions, set by its author, do not allow filling in forms or signing \
+         with the password given"
+    )]
+    SigningNotPermitted,
 
     #[error("the PDF is encrypted in a way Mohor cannot sign: {0}")]
     UnsupportedEncryption(String),
@@ -37,8 +46,17 @@ pub enum PdfError {
     #[error("{0}")]
     CertificationForbids(String),
 
+    #[error("{0}")]
+    CannotStamp(String),
+
     #[error("the signature field \"{0}\" is already signed")]
     FieldAlreadySigned(String),
+
+    #[error(
+        "the signature field \"{field}\" is locked by the signature in \"{by}\" (FieldMDP): \
+         filling it would invalidate that signature"
+    )]
+    FieldLocked { field: String, by: String },
 
     #[error("the form field \"{0}\" is not a signature field")]
     NotASignatureField(String),
@@ -90,9 +108,12 @@ impl PdfError {
             | PdfError::Encrypted
             | PdfError::WrongPassword
             | PdfError::UnsupportedEncryption(_)
+            | PdfError::SigningNotPermitted
             | PdfError::NoChangesPermitted
             | PdfError::CertificationForbids(_)
+            | PdfError::CannotStamp(_)
             | PdfError::FieldAlreadySigned(_)
+            | PdfError::FieldLocked { .. }
             | PdfError::NotASignatureField(_)
             | PdfError::CannotCertify => Reason::DocumentRefused,
             PdfError::InvalidRequest(_) | PdfError::SameFile => Reason::InvalidRequest,
@@ -111,6 +132,7 @@ impl PdfError {
             }
             PdfError::Encrypted => "put the PDF's password on the first line of a file and pass it with --pdf-password-file, or ask the sender for an unprotected copy",
             PdfError::WrongPassword => "check the password (user or owner) with the sender; it is the first line of the password file",
+            PdfError::SigningNotPermitted => "give the owner password with --pdf-password-file, or ask the author for a copy that allows signing",
             PdfError::UnsupportedEncryption(_) => "ask the sender for an unprotected copy, or remove the password in a PDF editor and sign the copy",
             PdfError::NoChangesPermitted => {
                 "the author locked this document; ask them for a version that allows signing"
@@ -118,6 +140,8 @@ impl PdfError {
             PdfError::CertificationForbids(_) => {
                 "sign into one of the document's empty signature fields"
             }
+            PdfError::CannotStamp(_) => "sign without a visible stamp, or put the stamp on another page",
+            PdfError::FieldLocked { .. } => "sign into a field no signature locks, or leave the field unset to add a new one",
             PdfError::FieldAlreadySigned(_) | PdfError::NotASignatureField(_) => {
                 "choose an empty signature field, or leave the field unset to add a new one"
             }

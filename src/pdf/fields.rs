@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use super::error::PdfError;
 use super::object::{decode_text, Dict, ObjRef, Object};
-use super::reader::{self, Document};
+use super::pages;
+use super::reader::Document;
 
 /// Bounds on the field tree, against hostile or broken forms.
 const MAX_FIELD_DEPTH: usize = 32;
@@ -280,5 +281,100 @@ fn docmdp_of_sig(doc: &mut Document, sig: &Dict) -> Result<Option<DocMdp>, PdfEr
 
 /// A widget's rectangle, normalised, or `None` when it has no area.
 pub fn visible_rect(d: &Dict) -> Option<[f64; 4]> {
-    reader::rect(d.get("Rect")).filter(|r| (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0)
+    pages::rect(d.get("Rect")).filter(|r| (r[2] - r[0]).abs() > 0.0 && (r[3] - r[1]).abs() > 0.0)
+}
+
+/// The fields a FieldMDP transform locks (ISO 32000-1 12.8.2.4, Table 256).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lock {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl Lock {
+    /// Read a lock dictionary or FieldMDP /TransformParams. An unknown
+    /// /Action is read as `All`: a lock Mohor does not understand must not
+    /// be taken as no lock.
+    pub fn from_params(doc: &mut Document, params: &Dict) -> Result<Lock, PdfError> {
+        let names = match params.get("Fields") {
+            Some(f) => doc
+                .resolve(f)?
+                .as_array()
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|o| o.as_str().map(decode_text))
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(match params.get("Action").and_then(Object::as_name) {
+            Some(b"Include") => Lock::Include(names),
+            Some(b"Exclude") => Lock::Exclude(names),
+            _ => Lock::All,
+        })
+    }
+
+    /// Whether field `name` is locked (a name locks its descendants too).
+    pub fn covers(&self, name: &str) -> bool {
+        let listed = |names: &[String]| {
+            names
+                .iter()
+                .any(|n| name == n || name.starts_with(&format!("{n}.")))
+        };
+        match self {
+            Lock::All => true,
+            Lock::Include(names) => listed(names),
+            Lock::Exclude(names) => !listed(names),
+        }
+    }
+}
+
+/// The locks that signed signature fields hold: the FieldMDP references of
+/// their signatures, and their own /Lock dictionaries. Each comes with the
+/// name of the field that holds it.
+pub fn field_locks(doc: &mut Document, fields: &[Field]) -> Result<Vec<(String, Lock)>, PdfError> {
+    let mut out = Vec::new();
+    for f in fields.iter().filter(|f| f.is_signature() && f.signed) {
+        if let Some(lock) = doc.resolve_dict(f.dict.get("Lock"), "a signature field's /Lock")? {
+            out.push((f.name.clone(), Lock::from_params(doc, &lock)?));
+        }
+        let Some(sig) = doc.resolve_dict(f.dict.get("V"), "a signature value")? else {
+            continue;
+        };
+        let refs = match sig.get("Reference") {
+            Some(r) => doc.resolve(r)?,
+            None => continue,
+        };
+        for entry in refs.as_array().unwrap_or(&[]) {
+            let Some(sigref) = doc.resolve_dict(Some(entry), "a signature reference")? else {
+                continue;
+            };
+            if !sigref
+                .get("TransformMethod")
+                .is_some_and(|m| m.is_name("FieldMDP"))
+            {
+                continue;
+            }
+            let params = doc
+                .resolve_dict(sigref.get("TransformParams"), "/TransformParams")?
+                .unwrap_or_default();
+            out.push((f.name.clone(), Lock::from_params(doc, &params)?));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_cover_listed_fields_and_their_kids() {
+        let inc = Lock::Include(vec!["a".into(), "b.c".into()]);
+        assert!(inc.covers("a") && inc.covers("a.x") && inc.covers("b.c"));
+        assert!(!inc.covers("ab") && !inc.covers("b"));
+        let exc = Lock::Exclude(vec!["Sig2".into()]);
+        assert!(exc.covers("Sig3") && !exc.covers("Sig2"));
+        assert!(Lock::All.covers("anything"));
+    }
 }

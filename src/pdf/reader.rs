@@ -3,8 +3,9 @@
 //! Objects are loaded on demand through the cross-reference table and
 //! cached; signing touches a few dozen of them (trailer, catalog, form,
 //! the path down the page tree to one page), whatever the file's size.
+//! The page tree itself is walked in `pages`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::crypt::Crypt;
@@ -46,17 +47,6 @@ pub struct Document {
     crypt: Option<Crypt>,
     /// The /Encrypt dictionary's own object: its strings are never encrypted.
     encrypt_ref: Option<ObjRef>,
-}
-
-/// One page, as found by walking the page tree.
-#[derive(Clone, Debug)]
-pub struct Page {
-    pub r: ObjRef,
-    pub dict: Dict,
-    /// The visible area (CropBox, else MediaBox), inherited where needed.
-    pub view_box: [f64; 4],
-    /// /Rotate in degrees, normalised to 0, 90, 180 or 270.
-    pub rotate: i64,
 }
 
 impl Document {
@@ -104,14 +94,13 @@ impl Document {
     }
 
     /// Open an encrypted document with `password` so its strings and
-    /// object streams read decrypted. Nothing to do for a plain document.
+    /// object streams read decrypted; without one, with the empty user
+    /// password, which is how readers open most protected documents
+    /// without asking. Nothing to do for a plain document.
     pub fn unlock(&mut self, password: Option<&[u8]>) -> Result<(), PdfError> {
         if !self.is_encrypted() || self.crypt.is_some() {
             return Ok(());
         }
-        let Some(password) = password else {
-            return Err(PdfError::Encrypted);
-        };
         let encrypt = match self.xref.trailer.get("Encrypt").cloned() {
             Some(Object::Ref(r)) => {
                 self.encrypt_ref = Some(r);
@@ -123,7 +112,18 @@ impl Document {
         let Object::Dict(encrypt) = encrypt else {
             return Err(PdfError::damaged("the /Encrypt entry is not a dictionary"));
         };
-        let crypt = Crypt::open(&encrypt, password)?.ok_or(PdfError::WrongPassword)?;
+        let id0 = match self.xref.trailer.get("ID") {
+            Some(Object::Array(a)) => a.first().and_then(Object::as_str).unwrap_or(b"").to_vec(),
+            _ => Vec::new(),
+        };
+        let crypt = match (
+            Crypt::open(&encrypt, &id0, password.unwrap_or(b""))?,
+            password,
+        ) {
+            (Some(c), _) => c,
+            (None, Some(_)) => return Err(PdfError::WrongPassword),
+            (None, None) => return Err(PdfError::Encrypted),
+        };
         // Anything read before now holds encrypted strings.
         self.cache.clear();
         self.objstms.clear();
@@ -211,10 +211,10 @@ impl Document {
             return Ok(());
         }
         match l {
-            Loaded::Object(o) => c.decrypt_strings(o),
+            Loaded::Object(o) => c.decrypt_strings(r, o),
             // Cross-reference streams are never encrypted (7.6.1).
             Loaded::Stream(d, _) if d.is_type("XRef") => Ok(()),
-            Loaded::Stream(d, _) => c.decrypt_dict(d),
+            Loaded::Stream(d, _) => c.decrypt_dict(r, d),
         }
     }
 
@@ -272,6 +272,33 @@ impl Document {
         }
     }
 
+    /// A stream's dictionary and decoded data, decrypted unless
+    /// `encrypted` is false (metadata left plain by /EncryptMetadata false).
+    /// `None` when `r` is not a stream in the file.
+    pub fn stream(
+        &mut self,
+        r: ObjRef,
+        encrypted: bool,
+    ) -> Result<Option<(Dict, Vec<u8>)>, PdfError> {
+        let (dict, data_start) = match self.load(r)? {
+            Loaded::Stream(d, s) => (d, s),
+            Loaded::Object(_) => return Ok(None),
+        };
+        let length = match dict.get("Length") {
+            Some(Object::Ref(l)) => {
+                let l = *l;
+                self.get(l)?.as_int().and_then(|v| u64::try_from(v).ok())
+            }
+            _ => None,
+        };
+        let mut raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
+        if let (Some(c), true) = (&self.crypt, encrypted) {
+            raw = c.decrypt_stream(r, &raw)?;
+        }
+        let data = filters::decode(&dict, &raw)?;
+        Ok(Some((dict, data)))
+    }
+
     fn objstm(&mut self, stream: u32) -> Result<std::rc::Rc<ObjStm>, PdfError> {
         if let Some(i) = self.objstms.iter().position(|(n, _)| *n == stream) {
             let hit = self.objstms.remove(i);
@@ -303,7 +330,7 @@ impl Document {
         let mut raw = xref::read_stream_data(&mut self.src, &dict, data_start, length)?;
         // Encryption wraps the filtered data: decrypt, then decode (7.6.1).
         if let Some(c) = &self.crypt {
-            raw = c.decrypt_stream(&raw)?;
+            raw = c.decrypt_stream(ObjRef::new(stream, 0), &raw)?;
         }
         let data = filters::decode(&dict, &raw)?;
         let n = dict
@@ -387,176 +414,8 @@ impl Document {
         }
     }
 
-    /// The page tree root's reference and dictionary.
-    fn pages_root(&mut self) -> Result<(ObjRef, Dict), PdfError> {
-        let cat = self.catalog()?;
-        let r = cat
-            .get("Pages")
-            .and_then(Object::as_ref)
-            .ok_or_else(|| PdfError::damaged("the catalog has no page tree"))?;
-        match self.get(r)? {
-            Object::Dict(d) => Ok((r, d)),
-            _ => Err(PdfError::damaged("the page tree root is missing")),
-        }
-    }
-
-    pub fn page_count(&mut self) -> Result<u32, PdfError> {
-        let (_, root) = self.pages_root()?;
-        root.get("Count")
-            .and_then(Object::as_int)
-            .and_then(|c| u32::try_from(c).ok())
-            .ok_or_else(|| PdfError::damaged("the page tree has no valid /Count"))
-    }
-
-    /// Find page `index` (0-based) by descending the tree with /Count,
-    /// loading only the nodes on the way and their direct children. Each
-    /// node visited is checked for loops and for counts that do not add up,
-    /// which is how damaged trees that validators would reject are caught.
-    pub fn page(&mut self, index: u32) -> Result<Page, PdfError> {
-        let (root_ref, root) = self.pages_root()?;
-        let mut node_ref = root_ref;
-        let mut node = root;
-        let mut remaining = u64::from(index);
-        let mut on_path: HashSet<ObjRef> = HashSet::from([root_ref]);
-        // Inheritable attributes, nearest ancestor last.
-        let mut chain: Vec<Dict> = Vec::new();
-        for _ in 0..MAX_DEPTH {
-            let count = node_count(&node, node_ref)?;
-            let kids: Vec<ObjRef> = match node.get("Kids").map(|k| self.resolve(k)).transpose()? {
-                Some(Object::Array(a)) => a
-                    .iter()
-                    .map(|k| {
-                        k.as_ref().ok_or_else(|| {
-                            PdfError::damaged("a page tree /Kids entry is not a reference")
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
-                _ => return Err(PdfError::damaged("a page tree node has no /Kids")),
-            };
-            if remaining >= count {
-                return Err(PdfError::damaged("the page tree counts do not add up"));
-            }
-            chain.push(node.clone());
-
-            // Flat trees (every kid a page) are common for large documents;
-            // take the direct route and check only the kid chosen.
-            if kids.len() as u64 == count {
-                let kr = kids[remaining as usize];
-                if let Object::Dict(kd) = self.get(kr)? {
-                    if is_leaf(&kd) && !on_path.contains(&kr) {
-                        return Ok(make_page(kr, kd, &chain));
-                    }
-                }
-            }
-
-            let mut sum = 0u64;
-            let mut chosen: Option<(ObjRef, Dict, bool)> = None;
-            for kr in kids {
-                if on_path.contains(&kr) {
-                    return Err(PdfError::damaged("the page tree contains a loop"));
-                }
-                let kd = match self.get(kr)? {
-                    Object::Dict(d) => d,
-                    _ => return Err(PdfError::damaged("a page tree node is not a dictionary")),
-                };
-                let (leaf, c) = if is_leaf(&kd) {
-                    (true, 1)
-                } else {
-                    (false, node_count(&kd, kr)?)
-                };
-                if chosen.is_none() && remaining < sum + c {
-                    remaining -= sum;
-                    chosen = Some((kr, kd, leaf));
-                }
-                sum += c;
-            }
-            if sum != count {
-                return Err(PdfError::damaged("the page tree counts do not add up"));
-            }
-            let Some((kr, kd, leaf)) = chosen else {
-                return Err(PdfError::damaged("page not found in the page tree"));
-            };
-            if leaf {
-                return Ok(make_page(kr, kd, &chain));
-            }
-            on_path.insert(kr);
-            node_ref = kr;
-            node = kd;
-        }
-        Err(PdfError::damaged("the page tree is too deep"))
-    }
-
     /// Raw bytes of the input (for hashing and copying), in chunks.
     pub fn source_mut(&mut self) -> &mut Source {
         &mut self.src
-    }
-}
-
-fn is_leaf(d: &Dict) -> bool {
-    if d.is_type("Page") {
-        return true;
-    }
-    if d.is_type("Pages") {
-        return false;
-    }
-    !d.contains("Kids")
-}
-
-fn node_count(d: &Dict, r: ObjRef) -> Result<u64, PdfError> {
-    d.get("Count")
-        .and_then(Object::as_int)
-        .and_then(|c| u64::try_from(c).ok())
-        .ok_or_else(|| PdfError::damaged(format!("page tree node {} has no valid /Count", r.num)))
-}
-
-fn inherited<'a>(key: &str, page: &'a Dict, chain: &'a [Dict]) -> Option<&'a Object> {
-    page.get(key)
-        .or_else(|| chain.iter().rev().find_map(|d| d.get(key)))
-}
-
-fn rect_of(o: Option<&Object>) -> Option<[f64; 4]> {
-    let a = o?.as_array()?;
-    if a.len() != 4 {
-        return None;
-    }
-    let v: Vec<f64> = a.iter().map(Object::as_number).collect::<Option<_>>()?;
-    Some([
-        v[0].min(v[2]),
-        v[1].min(v[3]),
-        v[0].max(v[2]),
-        v[1].max(v[3]),
-    ])
-}
-
-pub fn rect(o: Option<&Object>) -> Option<[f64; 4]> {
-    rect_of(o)
-}
-
-fn make_page(r: ObjRef, dict: Dict, chain: &[Dict]) -> Page {
-    // Boxes given as indirect arrays are rare; US Letter is the fallback
-    // the spec's own default would be closest to.
-    let media = rect_of(inherited("MediaBox", &dict, chain)).unwrap_or([0.0, 0.0, 612.0, 792.0]);
-    let crop = rect_of(inherited("CropBox", &dict, chain)).map(|c| {
-        [
-            c[0].max(media[0]),
-            c[1].max(media[1]),
-            c[2].min(media[2]),
-            c[3].min(media[3]),
-        ]
-    });
-    let view_box = match crop {
-        Some(c) if c[2] > c[0] && c[3] > c[1] => c,
-        _ => media,
-    };
-    let rotate = inherited("Rotate", &dict, chain)
-        .and_then(Object::as_int)
-        .unwrap_or(0)
-        .rem_euclid(360);
-    let rotate = (rotate / 90) * 90;
-    Page {
-        r,
-        dict,
-        view_box,
-        rotate,
     }
 }

@@ -37,6 +37,10 @@ pub struct RevisionWriter {
     /// The document's security handler: strings and streams of new objects
     /// are encrypted with its key, as every reader of the file expects.
     crypt: Option<Crypt>,
+    /// Bytes before `%PDF-`. Object offsets count from the header, as the
+    /// file's own cross-reference data does; `/ByteRange` counts from the
+    /// first byte of the file, as validators hash it.
+    header_offset: u64,
 }
 
 /// The finished revision and where its placeholders are (relative to `bytes`).
@@ -65,7 +69,13 @@ impl RevisionWriter {
             next_num: first_free,
             sig: None,
             crypt: None,
+            header_offset: 0,
         }
+    }
+
+    /// The file has `n` bytes before its `%PDF-` header.
+    pub fn header_offset(&mut self, n: u64) {
+        self.header_offset = n;
     }
 
     /// Encrypt what is written from now on (an encrypted document's update).
@@ -93,7 +103,7 @@ impl RevisionWriter {
     pub fn object(&mut self, r: ObjRef, obj: &Object) {
         self.begin(r);
         match &self.crypt {
-            Some(c) => write_object(&c.encrypt_strings(obj), &mut self.buf),
+            Some(c) => write_object(&c.encrypt_strings(r, obj), &mut self.buf),
             None => write_object(obj, &mut self.buf),
         }
         self.buf.extend_from_slice(b"\nendobj\n");
@@ -102,11 +112,16 @@ impl RevisionWriter {
     pub fn stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
         match &self.crypt {
             Some(c) => {
-                let (dict, data) = (c.encrypt_dict(&dict), c.encrypt_stream(data));
+                let (dict, data) = (c.encrypt_dict(r, &dict), c.encrypt_stream(r, data));
                 self.raw_stream(r, dict, &data);
             }
             None => self.raw_stream(r, dict, data),
         }
+    }
+
+    /// A stream never encrypted: metadata under /EncryptMetadata false.
+    pub fn plain_stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
+        self.raw_stream(r, dict, data);
     }
 
     /// A stream written as given: cross-reference streams are never
@@ -126,7 +141,7 @@ impl RevisionWriter {
         self.begin(r);
         // /Contents, added below, is the one string never encrypted (7.6.1).
         match &self.crypt {
-            Some(c) => write_dict(&c.encrypt_dict(entries), &mut self.buf),
+            Some(c) => write_dict(&c.encrypt_dict(r, entries), &mut self.buf),
             None => write_dict(entries, &mut self.buf),
         }
         // Reopen the dictionary to append the two placeholders.
@@ -228,8 +243,8 @@ impl RevisionWriter {
             .extend_from_slice(format!("startxref\n{xref_offset}\n%%EOF\n").as_bytes());
 
         let (br_at, contents_at, contents_len) = self.sig.unwrap_or((0, 0, 0));
-        let total = self.base + self.buf.len() as u64;
-        let a = self.base + contents_at as u64;
+        let total = self.header_offset + self.base + self.buf.len() as u64;
+        let a = self.header_offset + self.base + contents_at as u64;
         let b = a + contents_len as u64;
         let byte_range = [0, a, b, total - b];
         if contents_len > 0 {

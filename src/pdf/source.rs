@@ -4,6 +4,11 @@
 //! read at its offset, and the window grows only while the parser reports
 //! that the object runs past its end. Memory therefore tracks the size of
 //! the objects signing looks at, not the size of the file.
+//!
+//! Some files carry bytes before `%PDF-` (mail gateways and some generators
+//! prepend them). Readers take every offset in such a file relative to the
+//! header, so a `Source` does too: offset 0 is the `%`, and [`Source::len`]
+//! counts from there. Only [`Source::header_offset`] knows the difference.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -16,10 +21,15 @@ use super::lexer::{PResult, ParseError};
 const FIRST_WINDOW: usize = 4096;
 /// Largest window one object's syntax (not its stream data) may need.
 const MAX_WINDOW: usize = 32 << 20;
+/// Readers look for `%PDF-` in the first 1024 bytes and nowhere else.
+const HEADER_SEARCH: usize = 1024;
 
 pub struct Source {
     file: File,
     path: PathBuf,
+    /// Bytes before `%PDF-`: the origin of every offset in the file.
+    base: u64,
+    /// Length from the header on.
     len: u64,
 }
 
@@ -37,15 +47,28 @@ impl Source {
                 "not a regular file",
             )));
         }
-        Ok(Source {
+        let mut src = Source {
             file,
             path: path.to_path_buf(),
+            base: 0,
             len: meta.len(),
-        })
+        };
+        let head = src.read_at(0, HEADER_SEARCH)?;
+        if let Some(at) = head.windows(5).position(|w| w == b"%PDF-") {
+            src.base = at as u64;
+            src.len -= at as u64;
+        }
+        Ok(src)
     }
 
+    /// Length of the PDF from its header on (offsets run from 0 to this).
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// How many bytes precede `%PDF-` in the file (0 for most files).
+    pub fn header_offset(&self) -> u64 {
+        self.base
     }
 
     pub fn path(&self) -> &Path {
@@ -63,7 +86,7 @@ impl Source {
         }
     }
 
-    /// Up to `n` bytes at `offset` (fewer at the end of the file).
+    /// Up to `n` bytes at `offset` from the header (fewer at the end of the file).
     pub fn read_at(&mut self, offset: u64, n: usize) -> Result<Vec<u8>, PdfError> {
         if offset >= self.len {
             return Ok(Vec::new());
@@ -71,7 +94,7 @@ impl Source {
         let n = n.min((self.len - offset) as usize);
         let mut buf = vec![0u8; n];
         self.file
-            .seek(SeekFrom::Start(offset))
+            .seek(SeekFrom::Start(self.base + offset))
             .and_then(|_| self.file.read_exact(&mut buf))
             .map_err(|e| self.read_err(e))?;
         Ok(buf)

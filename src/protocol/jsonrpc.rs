@@ -158,7 +158,11 @@ impl Envelope {
             id: salvaged_id.clone(),
             error,
         };
-        if let Some(path) = find_secret_field(&value) {
+        // A PDF's own password is not a token secret: `sign.pdf` takes one
+        // in `params.password` (it opens an encrypted document).
+        let pdf_password =
+            (value.get("method") == Some(&Value::from("sign.pdf"))).then_some("params.password");
+        if let Some(path) = find_secret_field_except(&value, pdf_password) {
             return Err(reject(pin_refused(&path)));
         }
         match &value {
@@ -252,7 +256,13 @@ const SECRET_FIELD_NAMES: &[&str] = &[
 
 /// The JSON path of the first member anywhere in `value` whose name is a PIN.
 pub fn find_secret_field(value: &Value) -> Option<String> {
-    fn walk(value: &Value, path: &mut Vec<String>) -> Option<String> {
+    find_secret_field_except(value, None)
+}
+
+/// [`find_secret_field`], passing over the member at `allowed` (a path
+/// such as `params.password`).
+pub fn find_secret_field_except(value: &Value, allowed: Option<&str>) -> Option<String> {
+    fn walk(value: &Value, path: &mut Vec<String>, allowed: Option<&str>) -> Option<String> {
         match value {
             Value::Object(map) => {
                 for (key, v) in map {
@@ -262,10 +272,12 @@ pub fn find_secret_field(value: &Value) -> Option<String> {
                         .flat_map(char::to_lowercase)
                         .collect();
                     path.push(truncate(key, 32));
-                    if SECRET_FIELD_NAMES.contains(&norm.as_str()) {
+                    if SECRET_FIELD_NAMES.contains(&norm.as_str())
+                        && Some(path.join(".").as_str()) != allowed
+                    {
                         return Some(path.join("."));
                     }
-                    if let Some(found) = walk(v, path) {
+                    if let Some(found) = walk(v, path, allowed) {
                         return Some(found);
                     }
                     path.pop();
@@ -275,7 +287,7 @@ pub fn find_secret_field(value: &Value) -> Option<String> {
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
                     path.push(i.to_string());
-                    if let Some(found) = walk(v, path) {
+                    if let Some(found) = walk(v, path, allowed) {
                         return Some(found);
                     }
                     path.pop();
@@ -285,7 +297,7 @@ pub fn find_secret_field(value: &Value) -> Option<String> {
             _ => None,
         }
     }
-    walk(value, &mut Vec::new())
+    walk(value, &mut Vec::new(), allowed)
 }
 
 fn pin_refused(path: &str) -> RpcError {

@@ -151,6 +151,9 @@ pub struct SignPdf {
     pub appearance: Option<Appearance>,
     /// A certification (DocMDP) signature rather than an approval signature.
     pub certify: bool,
+    /// The password (user or owner) of an encrypted PDF; zeroed when
+    /// dropped and never printed.
+    pub password: Option<crate::pdf::PdfPassword>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,6 +244,8 @@ pub enum Incoming {
 pub const MAX_FILE_NAME_LEN: usize = 255;
 pub const MAX_TEXT_LEN: usize = 500;
 pub const MAX_ID_FIELD_LEN: usize = 512;
+/// The longest PDF password: 127 bytes of UTF-8 (ISO 32000-2 7.6.4.3.3).
+pub const MAX_PDF_PASSWORD_LEN: usize = 127;
 pub const MAX_BATCH_ITEMS: usize = 100;
 
 /// Looks up a finished upload by id and takes it (an upload is used once).
@@ -493,6 +498,15 @@ fn sign_pdf(
     check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
     let reason = shown_optional(method, "reason", p.reason.as_deref(), MAX_TEXT_LEN)?;
     let location = shown_optional(method, "location", p.location.as_deref(), MAX_TEXT_LEN)?;
+    if p.password
+        .as_ref()
+        .is_some_and(|pw| pw.len() > MAX_PDF_PASSWORD_LEN)
+    {
+        return Err(RpcError::invalid_params(format!(
+            "{}: `password` is longer than {MAX_PDF_PASSWORD_LEN} bytes",
+            method.name()
+        )));
+    }
     let appearance = p.appearance.map(|a| appearance(method, a)).transpose()?;
     Ok(SignPdf {
         document: p.document.resolve(method, "document", uploads)?,
@@ -502,6 +516,11 @@ fn sign_pdf(
         location,
         appearance,
         certify: p.certify.unwrap_or(false),
+        password: p.password.map(|mut pw| {
+            let kept = crate::pdf::PdfPassword::new(pw.as_bytes().to_vec());
+            zeroize::Zeroize::zeroize(&mut pw);
+            kept
+        }),
     })
 }
 
@@ -760,6 +779,8 @@ struct SignPdfParams {
     appearance: Option<Value>,
     #[serde(default)]
     certify: Option<bool>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 #[derive(Deserialize)]

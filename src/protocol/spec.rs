@@ -176,6 +176,45 @@ fn sign_pdf_defaults_to_an_invisible_approval_signature() {
 }
 
 #[test]
+fn sign_pdf_takes_a_pdf_password_and_nothing_else_does() {
+    match request(
+        "sign.pdf",
+        json!({"document": b64(b"%PDF"), "fileName":"a.pdf", "password":"user-secret"}),
+    ) {
+        Request::SignPdf(p) => {
+            let pw = p.password.as_ref().map(|pw| pw.as_bytes().to_vec());
+            assert_eq!(pw.as_deref(), Some(&b"user-secret"[..]));
+            assert!(!format!("{p:?}").contains("user-secret"), "never printed");
+        }
+        r => panic!("{r:?}"),
+    }
+    let doc = b64(b"%PDF");
+    // Elsewhere a password is still a secret Mohor never takes from a page,
+    // and inside sign.pdf only `params.password` is, as a string.
+    for (method, params) in [
+        ("sign.data", json!({"data": doc, "password":"x"})),
+        (
+            "sign.pdf",
+            json!({"document": doc, "fileName":"a.pdf", "appearance": {"password":"x"}}),
+        ),
+        (
+            "sign.batch",
+            json!({"items":[{"method":"sign.pdf","params":{"document": doc, "fileName":"a.pdf", "password":"x"}}]}),
+        ),
+    ] {
+        let e = error(method, params.clone());
+        assert_eq!(e.code, code::INVALID_REQUEST, "{params}");
+    }
+    for params in [
+        json!({"document": doc, "fileName":"a.pdf", "password": 5}),
+        json!({"document": doc, "fileName":"a.pdf", "password": "p".repeat(128)}),
+    ] {
+        let e = error("sign.pdf", params.clone());
+        assert_eq!(e.code, code::INVALID_PARAMS, "{params}");
+    }
+}
+
+#[test]
 fn sign_pdf_refuses_bad_params_as_invalid_params() {
     let doc = b64(b"%PDF");
     for params in [

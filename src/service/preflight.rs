@@ -95,9 +95,6 @@ pub fn check_pdf(
     // A wrong password fails here, before any PIN is asked for.
     let info =
         crate::pdf::inspect_with_password(input, request.password.as_ref()).map_err(Error::from)?;
-    if info.encrypted && request.password.is_none() {
-        return Err(Error::from(crate::pdf::PdfError::Encrypted));
-    }
     if info.docmdp == Some(1) {
         return Err(Error::new(
             Reason::DocumentRefused,

@@ -179,8 +179,7 @@ impl WebBackend {
             visible,
             visible_auto,
             certify: p.certify,
-            // The browser protocol carries no PDF password.
-            password: None,
+            password: p.password.clone(),
         }
     }
 

@@ -10,6 +10,7 @@ use time::macros::datetime;
 
 #[path = "../common/mod.rs"]
 pub mod common;
+pub mod variants;
 
 #[allow(unused_imports)]
 pub use common::{have_tool, pyhanko, test_dir, text, Fixture};
@@ -278,4 +279,88 @@ pub fn artifacts_dir() -> PathBuf {
     let d = common::repo().join("target/test-artifacts");
     std::fs::create_dir_all(&d).expect("create target/test-artifacts");
     d
+}
+
+/// Sign `input` into `output` with pyHanko's own signer (a second,
+/// independent PAdES writer), as `who` from the test PKI, into a new
+/// invisible field `field`.
+pub fn pyhanko_addsig(input: &Path, output: &Path, field: &str, who: &str) -> Result<(), String> {
+    let py = pyhanko().ok_or("pyhanko is not installed")?;
+    let c = fixture().cert(who);
+    let mut cmd = Command::new(py);
+    cmd.args(["sign", "addsig", "--field", field]);
+    if needs_lenient_pyhanko(input) {
+        cmd.arg("--no-strict-syntax");
+    }
+    cmd.arg("pemder")
+        .arg("--key")
+        .arg(&c.key)
+        .arg("--cert")
+        .arg(&c.cert)
+        .arg("--chain")
+        .arg(&fixture().chain)
+        .arg("--no-pass");
+    cmd.arg(input).arg(output);
+    let out = common::run(&mut cmd);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("pyhanko sign addsig failed:\n{}", text(&out)))
+    }
+}
+
+/// pyHanko's summary for every signature (`FIELD:…:INTACT:TRUSTED,…`),
+/// opening an encrypted file with `password`.
+pub fn pyhanko_lines(file: &Path, password: Option<&str>) -> String {
+    let mut cmd = pyhanko_cmd_pw(file, password);
+    text(&common::run(&mut cmd))
+}
+
+fn pyhanko_cmd_pw(file: &Path, password: Option<&str>) -> Command {
+    let py = pyhanko().expect("pyhanko");
+    let mut cmd = Command::new(py);
+    cmd.args([
+        "sign",
+        "validate",
+        "--no-revocation-check",
+        "--trust-replace",
+    ])
+    .arg("--trust")
+    .arg(fixture().root.as_path());
+    if needs_lenient_pyhanko(file) {
+        cmd.arg("--no-strict-syntax");
+    }
+    if let Some(pw) = password {
+        cmd.args(["--password", pw]);
+    }
+    cmd.arg(file);
+    cmd
+}
+
+/// Every signature pyHanko lists is intact and trusted, the newest one
+/// untouched or acceptably extended, every earlier one only acceptably
+/// modified since. Returns pyHanko's output when not.
+pub fn all_signatures_acceptable(
+    file: &Path,
+    password: Option<&str>,
+    expected: usize,
+) -> Result<(), String> {
+    let out = pyhanko_lines(file, password);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.matches(':').count() >= 3 && !l.starts_with(' '))
+        .collect();
+    let ok = |l: &str| {
+        let flags: Vec<&str> = l.rsplit(':').take(2).flat_map(|p| p.split(',')).collect();
+        flags.contains(&"INTACT")
+            && flags.contains(&"TRUSTED")
+            && (flags.contains(&"UNTOUCHED") || flags.contains(&"ACCEPTABLE_MODIFICATIONS"))
+    };
+    if lines.len() != expected || !lines.iter().all(|l| ok(l)) {
+        return Err(format!(
+            "pyHanko on {} (expected {expected} acceptable signatures):\n{out}",
+            file.display()
+        ));
+    }
+    Ok(())
 }

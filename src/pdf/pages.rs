@@ -1,0 +1,204 @@
+//! The page tree: the page count, and one page found by descending the
+//! tree with /Count, with its inherited boxes and rotation.
+
+use std::collections::HashSet;
+
+use super::error::PdfError;
+use super::object::{Dict, ObjRef, Object};
+use super::reader::{Document, MAX_DEPTH};
+
+/// One page, as found by walking the page tree.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// `None` for a page written inline in its parent's /Kids: it cannot
+    /// be updated on its own, so it gets no new annotation.
+    pub r: Option<ObjRef>,
+    pub dict: Dict,
+    /// The visible area (CropBox, else MediaBox), inherited where needed.
+    pub view_box: [f64; 4],
+    /// /Rotate in degrees, normalised to 0, 90, 180 or 270.
+    pub rotate: i64,
+}
+
+impl Document {
+    /// The page tree root's reference and dictionary.
+    fn pages_root(&mut self) -> Result<(ObjRef, Dict), PdfError> {
+        let cat = self.catalog()?;
+        let r = cat
+            .get("Pages")
+            .and_then(Object::as_ref)
+            .ok_or_else(|| PdfError::damaged("the catalog has no page tree"))?;
+        match self.get(r)? {
+            Object::Dict(d) => Ok((r, d)),
+            _ => Err(PdfError::damaged("the page tree root is missing")),
+        }
+    }
+
+    pub fn page_count(&mut self) -> Result<u32, PdfError> {
+        let (_, root) = self.pages_root()?;
+        root.get("Count")
+            .and_then(Object::as_int)
+            .and_then(|c| u32::try_from(c).ok())
+            .ok_or_else(|| PdfError::damaged("the page tree has no valid /Count"))
+    }
+
+    /// Find page `index` (0-based) by descending the tree with /Count,
+    /// loading only the nodes on the way and their direct children. Each
+    /// node visited is checked for loops and for counts that do not add up,
+    /// which is how damaged trees that validators would reject are caught.
+    /// Kids written inline (not as references) are accepted, as readers
+    /// accept them; such a page has no reference of its own.
+    pub fn page(&mut self, index: u32) -> Result<Page, PdfError> {
+        let (root_ref, root) = self.pages_root()?;
+        let mut node_ref = Some(root_ref);
+        let mut node = root;
+        let mut remaining = u64::from(index);
+        let mut on_path: HashSet<ObjRef> = HashSet::from([root_ref]);
+        // Inheritable attributes, nearest ancestor last.
+        let mut chain: Vec<Dict> = Vec::new();
+        for _ in 0..MAX_DEPTH {
+            let count = node_count(&node, node_ref)?;
+            let kids: Vec<Object> = match node.get("Kids").map(|k| self.resolve(k)).transpose()? {
+                Some(Object::Array(a)) => a,
+                _ => return Err(PdfError::damaged("a page tree node has no /Kids")),
+            };
+            if remaining >= count {
+                return Err(PdfError::damaged("the page tree counts do not add up"));
+            }
+            chain.push(node.clone());
+
+            // Flat trees (every kid a page) are common for large documents;
+            // take the direct route and check only the kid chosen.
+            if kids.len() as u64 == count {
+                let (kr, kd) = self.page_kid(&kids[remaining as usize])?;
+                let looped = kr.is_some_and(|r| on_path.contains(&r));
+                if is_leaf(&kd) && !looped {
+                    return Ok(make_page(kr, kd, &chain));
+                }
+            }
+
+            let mut sum = 0u64;
+            let mut chosen: Option<(Option<ObjRef>, Dict, bool)> = None;
+            for kid in &kids {
+                let (kr, kd) = self.page_kid(kid)?;
+                if kr.is_some_and(|r| on_path.contains(&r)) {
+                    return Err(PdfError::damaged("the page tree contains a loop"));
+                }
+                let (leaf, c) = if is_leaf(&kd) {
+                    (true, 1)
+                } else {
+                    (false, node_count(&kd, kr)?)
+                };
+                if chosen.is_none() && remaining < sum + c {
+                    remaining -= sum;
+                    chosen = Some((kr, kd, leaf));
+                }
+                sum += c;
+            }
+            if sum != count {
+                return Err(PdfError::damaged("the page tree counts do not add up"));
+            }
+            let Some((kr, kd, leaf)) = chosen else {
+                return Err(PdfError::damaged("page not found in the page tree"));
+            };
+            if leaf {
+                return Ok(make_page(kr, kd, &chain));
+            }
+            if let Some(r) = kr {
+                on_path.insert(r);
+            }
+            node_ref = kr;
+            node = kd;
+        }
+        Err(PdfError::damaged("the page tree is too deep"))
+    }
+
+    /// A /Kids entry: a reference to a node (the usual form) or a node
+    /// written inline.
+    fn page_kid(&mut self, kid: &Object) -> Result<(Option<ObjRef>, Dict), PdfError> {
+        match kid {
+            Object::Ref(r) => match self.get(*r)? {
+                Object::Dict(d) => Ok((Some(*r), d)),
+                _ => Err(PdfError::damaged("a page tree node is not a dictionary")),
+            },
+            Object::Dict(d) => Ok((None, d.clone())),
+            _ => Err(PdfError::damaged(
+                "a page tree /Kids entry is neither a page nor a reference to one",
+            )),
+        }
+    }
+}
+
+fn is_leaf(d: &Dict) -> bool {
+    if d.is_type("Page") {
+        return true;
+    }
+    if d.is_type("Pages") {
+        return false;
+    }
+    !d.contains("Kids")
+}
+
+fn node_count(d: &Dict, r: Option<ObjRef>) -> Result<u64, PdfError> {
+    d.get("Count")
+        .and_then(Object::as_int)
+        .and_then(|c| u64::try_from(c).ok())
+        .ok_or_else(|| {
+            let which = r.map_or("an inline page tree node".to_string(), |r| {
+                format!("page tree node {}", r.num)
+            });
+            PdfError::damaged(format!("{which} has no valid /Count"))
+        })
+}
+
+fn inherited<'a>(key: &str, page: &'a Dict, chain: &'a [Dict]) -> Option<&'a Object> {
+    page.get(key)
+        .or_else(|| chain.iter().rev().find_map(|d| d.get(key)))
+}
+
+fn rect_of(o: Option<&Object>) -> Option<[f64; 4]> {
+    let a = o?.as_array()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let v: Vec<f64> = a.iter().map(Object::as_number).collect::<Option<_>>()?;
+    Some([
+        v[0].min(v[2]),
+        v[1].min(v[3]),
+        v[0].max(v[2]),
+        v[1].max(v[3]),
+    ])
+}
+
+pub fn rect(o: Option<&Object>) -> Option<[f64; 4]> {
+    rect_of(o)
+}
+
+fn make_page(r: Option<ObjRef>, dict: Dict, chain: &[Dict]) -> Page {
+    // Boxes given as indirect arrays are rare; US Letter is the fallback
+    // the spec's own default would be closest to.
+    let media = rect_of(inherited("MediaBox", &dict, chain)).unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    let crop = rect_of(inherited("CropBox", &dict, chain)).map(|c| {
+        [
+            c[0].max(media[0]),
+            c[1].max(media[1]),
+            c[2].min(media[2]),
+            c[3].min(media[3]),
+        ]
+    });
+    let view_box = match crop {
+        Some(c) if c[2] > c[0] && c[3] > c[1] => c,
+        _ => media,
+    };
+    let rotate = inherited("Rotate", &dict, chain)
+        .and_then(Object::as_int)
+        .unwrap_or(0)
+        .rem_euclid(360);
+    let rotate = (rotate / 90) * 90;
+    Page {
+        r,
+        dict,
+        view_box,
+        rotate,
+    }
+}

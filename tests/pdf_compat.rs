@@ -1,0 +1,223 @@
+//! Structures readers accept that Mohor used to refuse or sign wrongly:
+//! inline page-tree kids, signature fields whose widget is a kid, FieldMDP
+//! locks, and bytes before `%PDF-`. Each signed file is judged by qpdf,
+//! pyHanko and pdfsig.
+#![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod pdf_util;
+
+use std::path::{Path, PathBuf};
+
+use mohor::pdf::{self, PdfError};
+use pdf_util::*;
+
+/// A classic-xref PDF from its objects (numbered from 1, catalog first).
+fn write_pdf(path: &Path, objects: &[&str]) {
+    let mut pdf = String::from("%PDF-1.7\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for o in offsets {
+        pdf.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> \
+         <00112233445566778899aabbccddeeff>] >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    std::fs::write(path, pdf).expect("write test PDF");
+}
+
+/// Every judge on the new signature; `input` decides which qpdf verdict
+/// is acceptable (qpdf warns about some structures readers accept).
+fn judged(file: &Path, field: &str, input: &Path) {
+    if let Err(e) = judge_new_signature(file, field, qpdf_check(input).0) {
+        panic!("{}: {e}", file.display());
+    }
+}
+
+fn ready(name: &str) -> Option<PathBuf> {
+    (judges_available()).then(|| test_dir(&format!("pdf_compat/{name}")))
+}
+
+/// Page 1 inline in /Kids, page 2 an object of its own.
+const INLINE_KID: &[&str] = &[
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Count 2 /Kids [<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> 3 0 R] >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+];
+
+#[test]
+fn a_page_tree_with_an_inline_kid_signs_invisibly_on_a_page_object() {
+    let Some(dir) = ready("inline-kid") else {
+        return;
+    };
+    let input = dir.join("in.pdf");
+    write_pdf(&input, INLINE_KID);
+    let a = dir.join("a.pdf");
+    let b = dir.join("b.pdf");
+    let signed = pdf::sign_file(&input, &a, &mut signer("rsa2048"), &opts("rsa2048"))
+        .expect("an invisible signature does not need the inline page");
+    judged(&a, &signed.field_name, &input);
+    // The last page is an object: a stamp there is fine too.
+    let mut o = opts("ec256");
+    o.visible_auto = true;
+    let second = pdf::sign_file(&a, &b, &mut signer("ec256"), &o).expect("stamp on page 2");
+    judged(&b, &second.field_name, &input);
+    assert_eq!(pdf::inspect(&b).expect("inspect").page_count, 2);
+}
+
+#[test]
+fn a_stamp_on_an_inline_page_is_refused_saying_why() {
+    let Some(dir) = ready("inline-kid-stamp") else {
+        return;
+    };
+    let input = dir.join("in.pdf");
+    write_pdf(&input, INLINE_KID);
+    let mut o = opts("rsa2048");
+    o.visible = stamp(1, 36.0, 36.0, 200.0, 60.0);
+    let out = dir.join("out.pdf");
+    match pdf::sign_file(&input, &out, &mut signer("rsa2048"), &o) {
+        Err(e @ PdfError::CannotStamp(_)) => {
+            assert!(
+                e.to_string()
+                    .contains("page 1 is written inside its parent"),
+                "{e}"
+            );
+            assert_eq!(mohor::Error::from(e).reason, mohor::Reason::DocumentRefused);
+        }
+        other => panic!("expected CannotStamp, got {other:?}"),
+    }
+    assert!(!out.exists());
+}
+
+/// A signature field "Approval" whose widget is a kid with its own box,
+/// and "Second" locked by Approval's /Lock.
+const KID_WIDGET_AND_LOCK: &[&str] = &[
+    "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R 6 0 R] >> >>",
+    "<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [5 0 R 7 0 R] >>",
+    "<< /FT /Sig /T (Approval) /Kids [5 0 R] /Lock 8 0 R >>",
+    "<< /Type /Annot /Subtype /Widget /Parent 4 0 R /P 3 0 R /Rect [36 700 256 760] /F 4 >>",
+    "<< /FT /Sig /T (Second) /Kids [7 0 R] >>",
+    "<< /Type /Annot /Subtype /Widget /Parent 6 0 R /P 3 0 R /Rect [300 700 520 760] /F 4 >>",
+    "<< /Type /SigFieldLock /Action /Include /Fields [(Second)] >>",
+];
+
+#[test]
+fn a_field_whose_widget_is_a_kid_gets_its_stamp_and_its_lock() {
+    let Some(dir) = ready("kid-widget") else {
+        return;
+    };
+    let input = dir.join("in.pdf");
+    write_pdf(&input, KID_WIDGET_AND_LOCK);
+    let a = dir.join("a.pdf");
+    let mut o = opts("rsa2048");
+    o.field = Some("Approval".into());
+    let signed = pdf::sign_file(&input, &a, &mut signer("rsa2048"), &o).expect("signs Approval");
+    assert_eq!(signed.field_name, "Approval");
+    // pdfsig reports a field whose widget is a kid as "not signed" whoever
+    // signs it (pyHanko's own signature there gets the same), so here
+    // qpdf and pyHanko judge.
+    assert_eq!(qpdf_check(&a).0, 0, "{}", qpdf_check(&a).1);
+    let hanko = pyhanko_validate(&a, "Approval");
+    assert!(hanko.valid(), "{}", hanko.output);
+    let revision = std::fs::read(&a).expect("read")
+        [std::fs::metadata(&input).expect("len").len() as usize..]
+        .to_vec();
+    let revision = String::from_utf8_lossy(&revision);
+    // The kid widget (object 5) is rewritten with an appearance.
+    let widget = revision
+        .split("\n5 0 obj")
+        .nth(1)
+        .expect("widget 5 rewritten");
+    assert!(
+        widget.split("endobj").next().unwrap_or("").contains("/AP"),
+        "{revision}"
+    );
+    // The lock became the signature's FieldMDP transform.
+    assert!(
+        revision.contains("/TransformMethod /FieldMDP"),
+        "{revision}"
+    );
+    assert!(
+        revision.contains("/Action /Include") && revision.contains("/Fields [(Second)]"),
+        "{revision}"
+    );
+    // pyHanko reads the same lock from the signature.
+    let fieldmdp = common::run(
+        std::process::Command::new(common::repo().join(".venv/bin/python"))
+            .arg("-c")
+            .arg(
+                "import sys\n\
+                 from pyhanko.pdf_utils.reader import PdfFileReader\n\
+                 r = PdfFileReader(open(sys.argv[1], 'rb'))\n\
+                 print(r.embedded_signatures[0].fieldmdp)",
+            )
+            .arg(&a),
+    );
+    let fieldmdp = text(&fieldmdp);
+    assert!(
+        fieldmdp.contains("INCLUDE") && fieldmdp.contains("['Second']"),
+        "{fieldmdp}"
+    );
+
+    // Now Second is locked by Approval's signature: filling it is refused.
+    let mut o = opts("ec256");
+    o.field = Some("Second".into());
+    let b = dir.join("b.pdf");
+    match pdf::sign_file(&a, &b, &mut signer("ec256"), &o) {
+        Err(PdfError::FieldLocked { field, by }) => {
+            assert_eq!((field.as_str(), by.as_str()), ("Second", "Approval"));
+        }
+        other => panic!("expected FieldLocked, got {other:?}"),
+    }
+    assert!(!b.exists());
+    // A new field is not locked.
+    let b = dir.join("b2.pdf");
+    let second = pdf::sign_file(&a, &b, &mut signer("ec256"), &opts("ec256")).expect("new field");
+    judged(&b, &second.field_name, &input);
+    let hanko = pyhanko_validate(&b, "Approval");
+    assert!(hanko.valid(), "{}", hanko.output);
+}
+
+#[test]
+fn bytes_before_the_header_are_kept_and_signed_over() {
+    let Some(dir) = ready("junk") else { return };
+    if !corpus_available() {
+        return;
+    }
+    let mut bytes = b"Received: from gateway\r\n".repeat(30);
+    bytes.extend(std::fs::read(corpus("pyhanko-minimal.pdf")).expect("corpus file"));
+    let input = dir.join("in.pdf");
+    std::fs::write(&input, &bytes).expect("write");
+    let a = dir.join("a.pdf");
+    let b = dir.join("b.pdf");
+    pdf::sign_file(&input, &a, &mut signer("rsa2048"), &opts("rsa2048")).expect("first");
+    pdf::sign_file(&a, &b, &mut signer("ec256"), &opts("ec256")).expect("second");
+    let out = std::fs::read(&b).expect("read");
+    assert!(
+        out.starts_with(&bytes),
+        "the prepended bytes are kept as they were"
+    );
+    assert_eq!(qpdf_check(&b).0, 0, "{}", qpdf_check(&b).1);
+    let report = pdfsig(&b);
+    assert_eq!(report.signatures.len(), 2, "{}", report.output);
+    for s in &report.signatures {
+        assert!(
+            s.valid() && s.certificate.contains("Trusted"),
+            "{}",
+            report.output
+        );
+    }
+    // The last signature covers the whole file, prepended bytes included.
+    assert!(report.signatures[1].whole_file, "{}", report.output);
+}

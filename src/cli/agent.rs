@@ -2,12 +2,14 @@
 //! front of the same service the CLI uses.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::Env;
 use crate::error::{Error, Result};
-use crate::server::{Server, ServerConfig};
+use crate::server::workdir::RunDirs;
+use crate::server::{Limits, Server, ServerConfig};
 use crate::service::web::WebBackend;
 use crate::ui::Prompter;
 
@@ -34,9 +36,44 @@ fn server_config(env: &Env, args: &ServeArgs) -> ServerConfig {
             }),
         allowed_origins: origins,
         spool_dir: Some(env.dirs.state_dir.join("spool")),
+        limits: Limits {
+            max_spool_bytes_total: env.config.max_spool_bytes,
+            ..Limits::default()
+        },
         ..ServerConfig::default()
     }
 }
+
+/// Resolves on SIGTERM or SIGINT (Ctrl+C; on Windows only Ctrl+C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            // Without handlers the default action (exit) still applies.
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// How long a stop waits for requests still running (a dialog may stay
+/// open for minutes; their files are removed regardless).
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -45,25 +82,36 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }
 
-/// Bind, report the port, serve until the server stops.
+/// Bind, report the port, serve until the server fails or a stop signal
+/// comes; then remove every document this agent still holds.
 fn run_server(
     env: &Env,
     args: &ServeArgs,
     prompter: Arc<dyn Prompter>,
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
+    // Private folders, and what a killed agent left behind removed, before
+    // the first page can connect.
+    let run = RunDirs::claim(&env.dirs.state_dir)?;
     let agent = Arc::new(env.agent_with(env.load_tokens(), prompter)?);
-    let backend = Arc::new(WebBackend::new(agent));
-    let config = server_config(env, args);
-    if let Some(dir) = &config.spool_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), &e))?;
-    }
-    runtime()?.block_on(async move {
+    let backend = Arc::new(WebBackend::new(agent).with_scratch_dir(run.tmp().to_path_buf()));
+    let mut config = server_config(env, args);
+    config.spool_dir = Some(run.spool().to_path_buf());
+    let rt = runtime()?;
+    let result = rt.block_on(async move {
         let bound = Server::bind(config, backend).await?;
         on_bound(bound.port());
+        let stop = bound.shutdown_handle();
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stop signal: closing connections and removing documents in transit");
+            stop.shutdown();
+        });
         bound.run().await
-    })
+    });
+    rt.shutdown_timeout(STOP_GRACE);
+    run.remove();
+    result
 }
 
 pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
@@ -95,8 +143,9 @@ pub fn tray(env: Env) -> Result<()> {
             if let Ok(mut f) = failure_in.lock() {
                 *f = Some(e);
             }
-            for_agent.request_quit();
         }
+        // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
+        for_agent.request_quit();
     })?;
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {

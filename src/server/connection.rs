@@ -16,8 +16,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::answer::{Answer, AnswerText};
 use super::backend::Call;
-use super::transfer::{spool_text, Spooled, Transfers};
+use super::transfer::Transfers;
 use super::Shared;
 use crate::protocol::jsonrpc::{failure, progress, success};
 use crate::protocol::transfer::download_stub;
@@ -47,8 +48,8 @@ enum Event {
 enum Payload {
     /// The `result` member as JSON text.
     Inline(String),
-    /// Too large for one frame: the `result` JSON text in a temp file.
-    Spooled(Spooled),
+    /// Too large for one frame: the `result` JSON text, read as it is downloaded.
+    Download(AnswerText),
 }
 
 struct Flight {
@@ -90,7 +91,11 @@ pub(crate) async fn run(
     let (events, mut event_rx) = mpsc::unbounded_channel();
     let limits = shared.limits.clone();
     let mut conn = Conn {
-        transfers: Transfers::new(limits.clone(), shared.spool_dir.clone()),
+        transfers: Transfers::new(
+            limits.clone(),
+            shared.spool_dir.clone(),
+            Arc::clone(&shared.spool_budget),
+        ),
         shared,
         origin,
         in_flight: HashMap::new(),
@@ -302,12 +307,11 @@ impl Conn {
         let backend = Arc::clone(&self.shared.backend);
         let running = Arc::clone(&self.running);
         let max_inline = self.shared.limits.max_message_bytes.saturating_sub(1024);
-        let spool_dir = self.shared.spool_dir.clone();
         running.fetch_add(1, Ordering::SeqCst);
         let handle = tokio::task::spawn_blocking(move || {
             let _running = RunningGuard(running);
             let result = backend.handle(&call, request);
-            render(result, max_inline, &spool_dir)
+            render(result, max_inline)
         });
         let events = self.events.clone();
         let timeout = self.shared.limits.request_timeout;
@@ -363,9 +367,9 @@ impl Conn {
                     Ok(Payload::Inline(result)) => {
                         format!(r#"{{"jsonrpc":"2.0","id":{},"result":{}}}"#, id, result)
                     }
-                    Ok(Payload::Spooled(s)) => {
-                        let size = s.len;
-                        match self.transfers.add_download(s) {
+                    Ok(Payload::Download(t)) => {
+                        let size = t.len();
+                        match self.transfers.add_download(t) {
                             Ok(download_id) => {
                                 text(success(&id, download_stub(&download_id, size)))
                             }
@@ -401,23 +405,16 @@ impl Drop for RunningGuard {
     }
 }
 
-/// Turns the backend's answer into the text to send (on the blocking thread).
-fn render(
-    result: crate::Result<Value>,
-    max_inline: usize,
-    spool_dir: &Option<std::path::PathBuf>,
-) -> Result<Payload, RpcError> {
-    let value = result.map_err(RpcError::from)?;
-    let result_text = serde_json::to_string(&value).map_err(|e| {
-        RpcError::application(
-            Reason::Internal,
-            format!("could not encode the answer: {e}"),
-        )
-    })?;
-    drop(value);
-    if result_text.len() <= max_inline {
-        Ok(Payload::Inline(result_text))
+/// Turns the backend's answer into the text to send (on the blocking
+/// thread): whole when it fits in one frame, else left in its files for
+/// `download.read`. Attached files are base64-encoded as they are read.
+fn render(result: crate::Result<Answer>, max_inline: usize) -> Result<Payload, RpcError> {
+    let text = result.and_then(Answer::into_text).map_err(RpcError::from)?;
+    if text.len() <= max_inline as u64 {
+        text.read_to_string().map(Payload::Inline).map_err(|e| {
+            RpcError::application(Reason::IoError, format!("could not read the answer: {e}"))
+        })
     } else {
-        spool_text(&result_text, spool_dir).map(Payload::Spooled)
+        Ok(Payload::Download(text))
     }
 }

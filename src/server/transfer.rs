@@ -1,13 +1,17 @@
-//! Per-connection uploads and downloads, spooled to temp files when large so
-//! a connection holds at most a few MiB in memory.
+//! Per-connection uploads and downloads. Large uploads are spooled to
+//! private temp files; downloads are read from the answer's files (base64 made
+//! on the way), so a connection holds at most a few MiB in memory.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::answer::AnswerText;
+use super::budget::{Reservation, SpoolBudget};
 use super::Limits;
 use crate::protocol::transfer::utf8_prefix_len;
 use crate::protocol::{Blob, DownloadRead, RpcError, UploadBegin, UploadChunk, UploadResolver};
@@ -26,23 +30,24 @@ struct Upload {
     received: u64,
     sink: Sink,
     complete: bool,
+    /// The declared size, held against the server-wide cap.
+    reservation: Reservation,
 }
 
 struct Download {
-    file: tempfile::NamedTempFile,
+    /// `None` only while a read is running on a blocking thread.
+    text: Option<AnswerText>,
+    /// Bytes read from `text` but held back so no piece splits a character.
+    carry: Vec<u8>,
     size: u64,
     next: u64,
-}
-
-/// A response spooled to disk by [`spool_text`].
-pub(crate) struct Spooled {
-    pub file: tempfile::NamedTempFile,
-    pub len: u64,
+    _reservation: Reservation,
 }
 
 pub(crate) struct Transfers {
     limits: Limits,
     spool_dir: Option<PathBuf>,
+    budget: Arc<SpoolBudget>,
     uploads: HashMap<String, Upload>,
     downloads: HashMap<String, Download>,
     next_id: u64,
@@ -65,23 +70,16 @@ fn io_failure(what: &str, e: &std::io::Error) -> RpcError {
         .with_hint("check free disk space in the temp folder and try again")
 }
 
-/// Writes `text` to a new spool file (runs on a blocking thread).
-pub(crate) fn spool_text(text: &str, dir: &Option<PathBuf>) -> Result<Spooled, RpcError> {
-    let mut file = new_temp(dir).map_err(|e| io_failure("could not create a temp file", &e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| io_failure("could not write the answer to a temp file", &e))?;
-    Ok(Spooled {
-        file,
-        len: text.len() as u64,
-    })
-}
-
 impl Transfers {
-    pub(crate) fn new(limits: Limits, spool_dir: Option<PathBuf>) -> Transfers {
+    pub(crate) fn new(
+        limits: Limits,
+        spool_dir: Option<PathBuf>,
+        budget: Arc<SpoolBudget>,
+    ) -> Transfers {
         Transfers {
             limits,
             spool_dir,
+            budget,
             uploads: HashMap::new(),
             downloads: HashMap::new(),
             next_id: 0,
@@ -128,6 +126,14 @@ impl Transfers {
             )
             .with_hint("use the uploads you started, or cancel them, before starting more"));
         }
+        // Reserved before a byte is written: the cap holds across connections.
+        let Some(reservation) = self.budget.try_reserve(b.size) else {
+            return Err(RpcError::application(
+                Reason::TooLarge,
+                "Mohor already holds too much data for pages; try again when other signings are done",
+            )
+            .with_hint("the administrator can raise `max_spool_mib` in Mohor's config file"));
+        };
         let sink = if b.size <= self.limits.memory_spool_threshold {
             Sink::Memory(Vec::with_capacity(usize::try_from(b.size).unwrap_or(0)))
         } else {
@@ -145,6 +151,7 @@ impl Transfers {
                 received: 0,
                 sink,
                 complete: false,
+                reservation,
             },
         );
         Ok(json!({ "uploadId": id, "chunkSize": self.limits.chunk_bytes }))
@@ -234,26 +241,31 @@ impl Transfers {
             .ok_or_else(|| unknown("upload", id))
     }
 
-    /// Registers a spooled answer; returns its download id.
-    pub(crate) fn add_download(&mut self, s: Spooled) -> Result<String, RpcError> {
-        if self.downloads.len() >= self.limits.max_transfers_per_connection
-            || self.spooled_bytes() + s.len > self.limits.max_spool_bytes_per_connection
-        {
-            return Err(RpcError::application(
+    /// Registers an answer too large for one frame; returns its download id.
+    pub(crate) fn add_download(&mut self, text: AnswerText) -> Result<String, RpcError> {
+        let size = text.len();
+        let too_large = || {
+            RpcError::application(
                 Reason::TooLarge,
                 "the answer is too large to hold for this connection",
             )
-            .with_hint(
-                "read or discard earlier downloads (download.read / download.discard) first",
-            ));
+            .with_hint("read or discard earlier downloads (download.read / download.discard) first")
+        };
+        if self.downloads.len() >= self.limits.max_transfers_per_connection
+            || self.spooled_bytes() + size > self.limits.max_spool_bytes_per_connection
+        {
+            return Err(too_large());
         }
+        let reservation = self.budget.try_reserve(size).ok_or_else(too_large)?;
         let id = self.fresh_id("d");
         self.downloads.insert(
             id.clone(),
             Download {
-                file: s.file,
-                size: s.len,
+                text: Some(text),
+                carry: Vec::new(),
+                size,
                 next: 0,
+                _reservation: reservation,
             },
         );
         Ok(id)
@@ -271,25 +283,36 @@ impl Transfers {
             )));
         }
         let want = usize::try_from((d.size - d.next).min(chunk as u64)).unwrap_or(chunk);
-        let mut reader = d
-            .file
-            .reopen()
-            .map_err(|e| io_failure("could not read the answer's temp file", &e))?;
-        let offset = d.next;
-        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            reader.seek(SeekFrom::Start(offset))?;
-            let mut buf = vec![0u8; want];
-            reader.read_exact(&mut buf)?;
-            Ok(buf)
+        let Some(mut source) = d.text.take() else {
+            return Err(RpcError::application(
+                Reason::Internal,
+                "download in a bad state",
+            ));
+        };
+        let mut buf = std::mem::take(&mut d.carry);
+        let read = tokio::task::spawn_blocking(move || {
+            let have = buf.len();
+            buf.resize(want.max(have), 0);
+            let r = source.read_exact(&mut buf[have..]);
+            (source, buf, r)
         })
         .await;
         let mut buf = match read {
-            Ok(Ok(buf)) => buf,
-            Ok(Err(e)) => return Err(io_failure("could not read the answer's temp file", &e)),
-            Err(_) => return Err(RpcError::application(Reason::Internal, "reading failed")),
+            Ok((source, buf, Ok(()))) => {
+                d.text = Some(source);
+                buf
+            }
+            Ok((_, _, Err(e))) => {
+                self.downloads.remove(&r.download_id);
+                return Err(io_failure("could not read the answer's file", &e));
+            }
+            Err(_) => {
+                self.downloads.remove(&r.download_id);
+                return Err(RpcError::application(Reason::Internal, "reading failed"));
+            }
         };
         let keep = utf8_prefix_len(&buf);
-        buf.truncate(keep);
+        d.carry = buf.split_off(keep);
         let text = String::from_utf8(buf)
             .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
         d.next += keep as u64;
@@ -336,7 +359,8 @@ impl UploadResolver for Transfers {
             Sink::File(Some(mut f)) => {
                 f.flush()
                     .map_err(|e| io_failure("could not store the upload", &e))?;
-                Ok(Blob::from_temp_file(f, up.size))
+                // The reservation lives as long as the spool file does.
+                Ok(Blob::from_temp_file(f, up.size).holding(up.reservation))
             }
             Sink::File(None) => Err(RpcError::application(
                 Reason::Internal,

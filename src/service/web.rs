@@ -1,7 +1,8 @@
 //! The WebSocket server's backend: typed protocol requests → the same
 //! [`Agent`] handlers the CLI uses. Documents that arrive in memory are
 //! spooled to a private temporary directory, because the PDF and CMS layers
-//! stream from files (a 200 MB bill is never held twice).
+//! stream from files (a 200 MB bill is never held twice). Signed documents
+//! are answered from their files ([`Answer::attach_base64`]), never read whole.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,28 +13,45 @@ use serde_json::{json, Value};
 use super::{Agent, PdfRequest, Requester, Stage};
 use crate::error::{Error, Reason, Result};
 use crate::protocol::{Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, Request};
-use crate::server::{Backend, Call};
+use crate::server::workdir::{private_dir, private_file};
+use crate::server::{Answer, Backend, Call};
 use crate::token::inventory::{self, CcaClass};
 use crate::token::CertificateEntry;
 use crate::ui::TrustSiteDecision;
 
 pub struct WebBackend {
     agent: Arc<Agent>,
+    /// Where per-request folders go (the agent's own run folder).
+    scratch_base: PathBuf,
 }
 
 impl WebBackend {
     pub fn new(agent: Arc<Agent>) -> Self {
-        WebBackend { agent }
+        let scratch_base = agent.state().dir().join("tmp");
+        WebBackend {
+            agent,
+            scratch_base,
+        }
     }
 
+    /// Puts per-request folders under `dir` (see [`crate::server::workdir`]).
+    pub fn with_scratch_dir(mut self, dir: PathBuf) -> Self {
+        self.scratch_base = dir;
+        self
+    }
+
+    /// A private (0700) folder for one request, removed when dropped.
     fn scratch(&self) -> Result<tempfile::TempDir> {
-        let base = self.agent.state().dir().join("tmp");
-        std::fs::create_dir_all(&base)
+        let base = &self.scratch_base;
+        private_dir(base)
             .map_err(|e| Error::io(format!("cannot create {}", base.display()), &e))?;
-        tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix("request-")
-            .tempdir_in(&base)
-            .map_err(|e| Error::io("cannot create a temporary directory", &e))
+            .tempdir_in(base)
+            .map_err(|e| Error::io("cannot create a temporary directory", &e))?;
+        private_dir(dir.path())
+            .map_err(|e| Error::io("cannot protect a temporary directory", &e))?;
+        Ok(dir)
     }
 }
 
@@ -44,7 +62,7 @@ fn blob_path(blob: &Blob, dir: &Path, name: &str) -> Result<PathBuf> {
     }
     let path = dir.join(name);
     let mut reader = blob.reader()?;
-    let mut f = std::fs::File::create(&path)
+    let mut f = private_file(&path)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
     std::io::copy(&mut reader, &mut f)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
@@ -193,7 +211,7 @@ impl WebBackend {
         }
     }
 
-    fn sign_pdf(&self, who: &Requester<'_>, p: &crate::protocol::SignPdf) -> Result<Value> {
+    fn sign_pdf(&self, who: &Requester<'_>, p: &crate::protocol::SignPdf) -> Result<Answer> {
         let dir = self.scratch()?;
         let input = blob_path(&p.document, dir.path(), "input.pdf")?;
         let output = dir.path().join("signed.pdf");
@@ -205,14 +223,16 @@ impl WebBackend {
             &display_name(&p.file_name),
             &Self::pdf_request(p),
         )?;
-        let bytes =
-            std::fs::read(&output).map_err(|e| Error::io("cannot read the signed document", &e))?;
-        Ok(json!({
-            "document": b64(&bytes),
+        let mut answer = Answer::new();
+        let document = answer.attach_base64(&output)?;
+        answer.set_result(json!({
+            "document": document,
             "signer": signed.signer,
             "certificateId": signed.certificate_id,
             "field": signed.output.field_name,
-        }))
+        }));
+        answer.keep_alive(dir);
+        Ok(answer)
     }
 
     fn sign_data(&self, who: &Requester<'_>, d: &crate::protocol::SignData) -> Result<Value> {
@@ -252,7 +272,7 @@ impl WebBackend {
 
     /// One consent and one PIN for every item: the items are signed with one
     /// logged-in signer inside a single `with_signer`.
-    fn sign_batch(&self, who: &Requester<'_>, items: &[BatchItem]) -> Result<Value> {
+    fn sign_batch(&self, who: &Requester<'_>, items: &[BatchItem]) -> Result<Answer> {
         if items.is_empty() {
             return Err(Error::invalid_request("sign.batch needs at least one item"));
         }
@@ -330,6 +350,7 @@ impl WebBackend {
             prepared.push(input);
         }
         let now = self.agent.now();
+        let mut answer = Answer::new();
         let signed = self.agent.with_signer(
             who,
             certificate_id.as_deref(),
@@ -348,9 +369,7 @@ impl WebBackend {
                             let out = dir.path().join(format!("{i}.signed.pdf"));
                             let r = crate::pdf::sign_file(input, &out, signer, &opts)
                                 .map_err(Error::from)?;
-                            let bytes = std::fs::read(&out)
-                                .map_err(|e| Error::io("cannot read the signed document", &e))?;
-                            json!({"document": b64(&bytes), "field": r.field_name})
+                            json!({"document": answer.attach_base64(&out)?, "field": r.field_name})
                         }
                         (BatchItem::Data(d), Some(input)) => {
                             let existing = match &d.cosign {
@@ -380,16 +399,18 @@ impl WebBackend {
                 Ok(results)
             },
         )?;
-        Ok(json!({
+        answer.set_result(json!({
             "results": signed.output,
             "signer": signed.signer,
             "certificateId": signed.certificate_id,
-        }))
+        }));
+        answer.keep_alive(dir);
+        Ok(answer)
     }
 }
 
 impl Backend for WebBackend {
-    fn handle(&self, call: &Call, request: Request) -> Result<Value> {
+    fn handle(&self, call: &Call, request: Request) -> Result<Answer> {
         let progress = |stage: Stage| {
             // `done` is sent by the server itself before the answer.
             if stage != Stage::Done {
@@ -403,10 +424,10 @@ impl Backend for WebBackend {
             is_cancelled: &is_cancelled,
         };
         match &request {
-            Request::CertificatesList(filter) => Ok(self.certificates(filter)),
+            Request::CertificatesList(filter) => Ok(self.certificates(filter).into()),
             Request::SignPdf(p) => self.sign_pdf(&who, p),
-            Request::SignData(d) => self.sign_data(&who, d),
-            Request::SignHash(h) => self.sign_hash(&who, h),
+            Request::SignData(d) => self.sign_data(&who, d).map(Answer::from),
+            Request::SignHash(h) => self.sign_hash(&who, h).map(Answer::from),
             Request::SignBatch(items) => self.sign_batch(&who, items),
             Request::Verify(_) => Err(Error::new(
                 Reason::InvalidRequest,

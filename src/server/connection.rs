@@ -21,7 +21,7 @@ use super::backend::Call;
 use super::transfer::Transfers;
 use super::Shared;
 use crate::protocol::jsonrpc::{failure, progress, success};
-use crate::protocol::transfer::download_stub;
+use crate::protocol::transfer::{download_stub, UploadChunkText};
 use crate::protocol::{self, Envelope, Incoming, Method, Request, RpcError};
 use crate::Reason;
 
@@ -236,6 +236,17 @@ impl Conn {
                 return vec![text(failure(&id, &e))];
             }
         }
+        if method == Method::UploadChunk {
+            // Decoded straight into the upload's file, not into memory first.
+            let answer = match UploadChunkText::parse(env.params) {
+                Ok(c) => self.transfers.chunk(c).await,
+                Err(e) => Err(e),
+            };
+            return vec![text(match answer {
+                Ok(result) => success(&id, result),
+                Err(e) => failure(&id, &e),
+            })];
+        }
         let call = match Incoming::parse(method, env.params, &mut self.transfers) {
             Ok(c) => c,
             Err(e) => return vec![text(failure(&id, &e))],
@@ -244,9 +255,17 @@ impl Conn {
             Incoming::Hello => Ok(protocol::hello_result()),
             Incoming::Cancel { id: target } => return self.cancel(&id, &target),
             Incoming::UploadBegin(b) => self.transfers.begin(b),
-            Incoming::UploadChunk(c) => self.transfers.chunk(c).await,
+            Incoming::UploadChunk(_) => Err(RpcError::application(
+                Reason::Internal,
+                "upload.chunk is answered before typed parsing",
+            )),
             Incoming::UploadCancel { upload_id } => self.transfers.cancel_upload(&upload_id),
-            Incoming::DownloadRead(r) => self.transfers.read(r).await,
+            Incoming::DownloadRead(r) => {
+                return vec![match self.transfers.read(r, &id).await {
+                    Ok(message) => message,
+                    Err(e) => text(failure(&id, &e)),
+                }]
+            }
             Incoming::DownloadDiscard { download_id } => {
                 self.transfers.discard_download(&download_id)
             }

@@ -13,8 +13,10 @@ use sha2::{Digest, Sha256};
 use super::answer::AnswerText;
 use super::budget::{Reservation, SpoolBudget};
 use super::Limits;
-use crate::protocol::transfer::utf8_prefix_len;
-use crate::protocol::{Blob, DownloadRead, RpcError, UploadBegin, UploadChunk, UploadResolver};
+use crate::protocol::transfer::{
+    decoded_len, for_each_decoded, utf8_prefix_len, PieceError, UploadChunkText,
+};
+use crate::protocol::{Blob, DownloadRead, RpcError, UploadBegin, UploadResolver};
 use crate::Reason;
 
 enum Sink {
@@ -37,8 +39,9 @@ struct Upload {
 struct Download {
     /// `None` only while a read is running on a blocking thread.
     text: Option<AnswerText>,
-    /// Bytes read from `text` but held back so no piece splits a character.
-    carry: Vec<u8>,
+    /// Reused for every piece; between reads it holds the (at most 3) bytes
+    /// held back so that no piece splits a character.
+    buf: Vec<u8>,
     size: u64,
     next: u64,
     _reservation: Reservation,
@@ -157,7 +160,10 @@ impl Transfers {
         Ok(json!({ "uploadId": id, "chunkSize": self.limits.chunk_bytes }))
     }
 
-    pub(crate) async fn chunk(&mut self, c: UploadChunk) -> Result<Value, RpcError> {
+    /// `upload.chunk`: checks the chunk whole (base64, offset, length)
+    /// before a byte is stored, then decodes it piece by piece into the
+    /// upload's file (or memory, for small uploads) and its running hash.
+    pub(crate) async fn chunk(&mut self, c: UploadChunkText) -> Result<Value, RpcError> {
         let chunk_bytes = self.limits.chunk_bytes;
         let Some(up) = self.uploads.get_mut(&c.upload_id) else {
             return Err(unknown("upload", &c.upload_id));
@@ -174,11 +180,17 @@ impl Transfers {
                 up.received, c.offset
             )));
         }
-        let len = c.data.len() as u64;
+        // 4/3 of the largest chunk, plus padding: anything longer is refused unread.
+        if c.data.len() > chunk_bytes.div_ceil(3) * 4 {
+            return Err(too_many_bytes(chunk_bytes));
+        }
+        let len = decoded_len(&c.data).map_err(|e| {
+            RpcError::invalid_params(format!(
+                "upload.chunk: `data` is not valid base64 (standard alphabet, padded): {e}"
+            ))
+        })?;
         if len == 0 || len > chunk_bytes as u64 {
-            return Err(RpcError::invalid_params(format!(
-                "upload.chunk: a chunk carries 1 to {chunk_bytes} bytes"
-            )));
+            return Err(too_many_bytes(chunk_bytes));
         }
         if up.received + len > up.size {
             return Err(RpcError::invalid_params(format!(
@@ -186,9 +198,16 @@ impl Transfers {
                 up.size
             )));
         }
-        up.hasher.update(&c.data);
-        match &mut up.sink {
-            Sink::Memory(v) => v.extend_from_slice(&c.data),
+        let stored = match &mut up.sink {
+            Sink::Memory(v) => {
+                let mut buf = Vec::new();
+                for_each_decoded(&c.data, &mut buf, |piece| {
+                    up.hasher.update(piece);
+                    v.extend_from_slice(piece);
+                    Ok::<(), std::io::Error>(())
+                })
+                .map_err(piece_failure)
+            }
             Sink::File(slot) => {
                 let Some(mut file) = slot.take() else {
                     return Err(RpcError::application(
@@ -196,29 +215,34 @@ impl Transfers {
                         "upload in a bad state",
                     ));
                 };
+                let mut hasher = up.hasher.clone();
                 let data = c.data;
                 let joined = tokio::task::spawn_blocking(move || {
-                    let r = file.write_all(&data);
-                    (file, r)
+                    let mut buf = Vec::new();
+                    let r = for_each_decoded(&data, &mut buf, |piece| {
+                        hasher.update(piece);
+                        file.write_all(piece)
+                    });
+                    (file, hasher, r)
                 })
                 .await;
                 match joined {
-                    Ok((file, r)) => {
+                    Ok((file, hasher, r)) => {
                         *slot = Some(file);
-                        if let Err(e) = r {
-                            self.uploads.remove(&c.upload_id);
-                            return Err(io_failure("could not store the uploaded chunk", &e));
-                        }
+                        up.hasher = hasher;
+                        r.map_err(piece_failure)
                     }
-                    Err(_) => {
-                        self.uploads.remove(&c.upload_id);
-                        return Err(RpcError::application(
-                            Reason::Internal,
-                            "storing the chunk failed",
-                        ));
-                    }
+                    Err(_) => Err(RpcError::application(
+                        Reason::Internal,
+                        "storing the chunk failed",
+                    )),
                 }
             }
+        };
+        if let Err(e) = stored {
+            // Partly stored: the upload can no longer be continued.
+            self.uploads.remove(&c.upload_id);
+            return Err(e);
         }
         up.received += len;
         if up.received == up.size {
@@ -262,7 +286,7 @@ impl Transfers {
             id.clone(),
             Download {
                 text: Some(text),
-                carry: Vec::new(),
+                buf: Vec::new(),
                 size,
                 next: 0,
                 _reservation: reservation,
@@ -271,7 +295,9 @@ impl Transfers {
         Ok(id)
     }
 
-    pub(crate) async fn read(&mut self, r: DownloadRead) -> Result<Value, RpcError> {
+    /// `download.read`: the next piece of the answer's text, as the whole
+    /// response message (built once, straight from the read buffer).
+    pub(crate) async fn read(&mut self, r: DownloadRead, id: &Value) -> Result<String, RpcError> {
         let chunk = self.limits.chunk_bytes;
         let Some(d) = self.downloads.get_mut(&r.download_id) else {
             return Err(unknown("download", &r.download_id));
@@ -283,45 +309,37 @@ impl Transfers {
             )));
         }
         let want = usize::try_from((d.size - d.next).min(chunk as u64)).unwrap_or(chunk);
-        let Some(mut source) = d.text.take() else {
+        let Some(source) = d.text.take() else {
             return Err(RpcError::application(
                 Reason::Internal,
                 "download in a bad state",
             ));
         };
-        let mut buf = std::mem::take(&mut d.carry);
-        let read = tokio::task::spawn_blocking(move || {
-            let have = buf.len();
-            buf.resize(want.max(have), 0);
-            let r = source.read_exact(&mut buf[have..]);
-            (source, buf, r)
-        })
-        .await;
-        let mut buf = match read {
-            Ok((source, buf, Ok(()))) => {
-                d.text = Some(source);
-                buf
-            }
-            Ok((_, _, Err(e))) => {
+        let buf = std::mem::take(&mut d.buf);
+        let next = d.next;
+        let size = d.size;
+        let id = id.clone();
+        let joined =
+            tokio::task::spawn_blocking(move || read_piece(source, buf, want, next, size, &id))
+                .await;
+        let (source, buf, piece) = match joined {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
                 self.downloads.remove(&r.download_id);
-                return Err(io_failure("could not read the answer's file", &e));
+                return Err(e);
             }
             Err(_) => {
                 self.downloads.remove(&r.download_id);
                 return Err(RpcError::application(Reason::Internal, "reading failed"));
             }
         };
-        let keep = utf8_prefix_len(&buf);
-        d.carry = buf.split_off(keep);
-        let text = String::from_utf8(buf)
-            .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
-        d.next += keep as u64;
-        let done = d.next == d.size;
-        let next = d.next;
-        if done {
+        d.text = Some(source);
+        d.buf = buf;
+        d.next += piece.len;
+        if d.next == d.size {
             self.downloads.remove(&r.download_id);
         }
-        Ok(json!({ "text": text, "next": next, "done": done }))
+        Ok(piece.message)
     }
 
     pub(crate) fn discard_download(&mut self, id: &str) -> Result<Value, RpcError> {
@@ -329,6 +347,68 @@ impl Transfers {
             .remove(id)
             .map(|_| json!({}))
             .ok_or_else(|| unknown("download", id))
+    }
+}
+
+/// One `download.read` answer.
+struct Piece {
+    /// Bytes of the answer's text it carries.
+    len: u64,
+    /// The whole response message.
+    message: String,
+}
+
+/// Reads the piece at `next` (runs on a blocking thread): `buf` starts with
+/// the bytes held back last time; returns it with this time's held-back bytes.
+fn read_piece(
+    mut source: AnswerText,
+    mut buf: Vec<u8>,
+    want: usize,
+    next: u64,
+    size: u64,
+    id: &Value,
+) -> Result<(AnswerText, Vec<u8>, Piece), RpcError> {
+    let have = buf.len();
+    buf.resize(want.max(have), 0);
+    source
+        .read_exact(&mut buf[have..])
+        .map_err(|e| io_failure("could not read the answer's file", &e))?;
+    let keep = utf8_prefix_len(&buf);
+    let text = std::str::from_utf8(&buf[..keep])
+        .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
+    let len = keep as u64;
+    let done = next + len == size;
+    let mut message = Vec::with_capacity(keep + keep / 16 + 160);
+    let encoded = (|| -> serde_json::Result<()> {
+        message.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        serde_json::to_writer(&mut message, id)?;
+        message.extend_from_slice(br#","result":{"text":"#);
+        serde_json::to_writer(&mut message, text)?;
+        message
+            .extend_from_slice(format!(r#","next":{},"done":{done}}}}}"#, next + len).as_bytes());
+        Ok(())
+    })();
+    encoded
+        .map_err(|e| RpcError::application(Reason::Internal, format!("could not encode: {e}")))?;
+    let message = String::from_utf8(message)
+        .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
+    buf.copy_within(keep.., 0);
+    buf.truncate(buf.len() - keep);
+    Ok((source, buf, Piece { len, message }))
+}
+
+fn too_many_bytes(chunk_bytes: usize) -> RpcError {
+    RpcError::invalid_params(format!(
+        "upload.chunk: a chunk carries 1 to {chunk_bytes} bytes"
+    ))
+}
+
+fn piece_failure(e: PieceError<std::io::Error>) -> RpcError {
+    match e {
+        PieceError::Base64(m) => RpcError::invalid_params(format!(
+            "upload.chunk: `data` is not valid base64 (standard alphabet, padded): {m}"
+        )),
+        PieceError::Sink(e) => io_failure("could not store the uploaded chunk", &e),
     }
 }
 

@@ -75,8 +75,13 @@ async fn stop_signal() {
 /// open for minutes; their files are removed regardless).
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
+/// One thread runs every connection (the slow work — dialogs, the token, file
+/// reads — runs on blocking threads). Besides being plenty for a loopback
+/// server, it keeps the multi-MiB message buffers in one malloc arena: with a
+/// worker per core, glibc kept freed buffers in each worker's arena and a
+/// 200 MB signing peaked several MiB higher (docs/PERFORMANCE.md).
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))

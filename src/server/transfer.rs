@@ -318,11 +318,8 @@ impl Transfers {
         let buf = std::mem::take(&mut d.buf);
         let next = d.next;
         let size = d.size;
-        let id = id.clone();
-        let joined =
-            tokio::task::spawn_blocking(move || read_piece(source, buf, want, next, size, &id))
-                .await;
-        let (source, buf, piece) = match joined {
+        let joined = tokio::task::spawn_blocking(move || read_piece(source, buf, want)).await;
+        let (source, mut buf) = match joined {
             Ok(Ok(done)) => done,
             Ok(Err(e)) => {
                 self.downloads.remove(&r.download_id);
@@ -334,7 +331,12 @@ impl Transfers {
             }
         };
         d.text = Some(source);
+        // Built here rather than on the blocking thread: large buffers are
+        // then allocated and freed by one thread, which keeps glibc from
+        // holding freed memory in several arenas.
+        let piece = piece_message(&mut buf, next, size, id);
         d.buf = buf;
+        let piece = piece?;
         d.next += piece.len;
         if d.next == d.size {
             self.downloads.remove(&r.download_id);
@@ -358,22 +360,25 @@ struct Piece {
     message: String,
 }
 
-/// Reads the piece at `next` (runs on a blocking thread): `buf` starts with
-/// the bytes held back last time; returns it with this time's held-back bytes.
+/// Reads up to `want` bytes of the answer (on a blocking thread) after the
+/// bytes `buf` already holds (those held back last time).
 fn read_piece(
     mut source: AnswerText,
     mut buf: Vec<u8>,
     want: usize,
-    next: u64,
-    size: u64,
-    id: &Value,
-) -> Result<(AnswerText, Vec<u8>, Piece), RpcError> {
+) -> Result<(AnswerText, Vec<u8>), RpcError> {
     let have = buf.len();
     buf.resize(want.max(have), 0);
     source
         .read_exact(&mut buf[have..])
         .map_err(|e| io_failure("could not read the answer's file", &e))?;
-    let keep = utf8_prefix_len(&buf);
+    Ok((source, buf))
+}
+
+/// The response carrying the text in `buf` that ends on a character
+/// boundary; leaves the rest (at most 3 bytes) in `buf` for the next piece.
+fn piece_message(buf: &mut Vec<u8>, next: u64, size: u64, id: &Value) -> Result<Piece, RpcError> {
+    let keep = utf8_prefix_len(buf);
     let text = std::str::from_utf8(&buf[..keep])
         .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
     let len = keep as u64;
@@ -394,7 +399,7 @@ fn read_piece(
         .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
     buf.copy_within(keep.., 0);
     buf.truncate(buf.len() - keep);
-    Ok((source, buf, Piece { len, message }))
+    Ok(Piece { len, message })
 }
 
 fn too_many_bytes(chunk_bytes: usize) -> RpcError {

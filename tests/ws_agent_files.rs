@@ -326,29 +326,27 @@ fn wait_for_documents_in_transit(state: &Path) {
 
 /// The answer to `id`, downloading it when it came as a `$download` stub.
 async fn answer_of(ws: &mut Ws, id: &str) -> R<Value> {
+    let r = recv_answer(ws).await?;
+    if r["id"] != json!(id) {
+        return Err(format!("expected the answer to {id}, got {r}").into());
+    }
+    let Some(stub) = r["result"].get("$download") else {
+        return Ok(r["result"].clone());
+    };
+    let mut text = String::new();
+    let mut offset = 0u64;
     loop {
-        let r = recv_answer(ws).await?;
-        if r["id"] != json!(id) {
-            return Err(format!("expected the answer to {id}, got {r}").into());
-        }
-        let Some(stub) = r["result"].get("$download") else {
-            return Ok(r["result"].clone());
-        };
-        let mut text = String::new();
-        let mut offset = 0u64;
-        loop {
-            let d = rpc(
-                ws,
-                json!("d"),
-                "download.read",
-                json!({"downloadId": stub["downloadId"], "offset": offset}),
-            )
-            .await?;
-            text.push_str(d["result"]["text"].as_str().ok_or(format!("{d}"))?);
-            offset = d["result"]["next"].as_u64().ok_or("next")?;
-            if d["result"]["done"] == json!(true) {
-                return Ok(serde_json::from_str(&text)?);
-            }
+        let d = rpc(
+            ws,
+            json!("d"),
+            "download.read",
+            json!({"downloadId": stub["downloadId"], "offset": offset}),
+        )
+        .await?;
+        text.push_str(d["result"]["text"].as_str().ok_or(format!("{d}"))?);
+        offset = d["result"]["next"].as_u64().ok_or("next")?;
+        if d["result"]["done"] == json!(true) {
+            return Ok(serde_json::from_str(&text)?);
         }
     }
 }

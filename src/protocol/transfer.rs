@@ -82,7 +82,7 @@ pub fn for_each_decoded<E>(
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), PieceError<E>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(PieceError::Base64(
             "the length is not a multiple of 4 (standard base64 is padded)".into(),
         ));
@@ -140,7 +140,7 @@ mod tests {
             assert_eq!(decoded_len(&text), Ok(len as u64));
         }
         // Valid pieces joined are not valid base64: padding mid-text.
-        let joined = format!("{}{}", "QQ==".repeat(1), "QUJD".repeat(20_000));
+        let joined = format!("QQ=={}", "QUJD".repeat(20_000));
         for bad in [
             "QQ=",
             "QQ",

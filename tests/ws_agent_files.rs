@@ -4,6 +4,9 @@
 //! SIGTERM removes the files of a request in flight; what a killed agent left
 //! is gone after a restart; and `MOHOR_LOG=trace` never writes the document.
 //!
+//! The tray start (`mohor` with no command, on a private Xvfb display) stops
+//! the same way on SIGTERM, with a request waiting at its real consent window.
+//!
 //! A dialog is held open by making the scripted prompter's question log
 //! (`prompts.jsonl.asked.jsonl`) a FIFO: the prompter blocks opening it until
 //! the test reads it.
@@ -12,7 +15,10 @@
 mod common;
 #[path = "ws_support.rs"]
 mod support;
+#[path = "common/xvfb.rs"]
+mod xvfb;
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -508,5 +514,67 @@ async fn a_killed_agents_leftovers_are_gone_after_a_restart() -> R<()> {
     );
     signal(&second, "TERM");
     wait_exit(&mut second, Duration::from_secs(20));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_flight() -> R<()> {
+    let Some(display) = xvfb::start_display() else {
+        return Ok(());
+    };
+    let s = Setup::new("ws_agent_files_tray", 1);
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port();
+    std::fs::write(
+        s.home.join("config.toml"),
+        format!("allowed_origins = [\"{ORIGIN}\"]\nport = {port}\n"),
+    )?;
+    let child = Command::new(env!("CARGO_BIN_EXE_mohor"))
+        .arg("--module")
+        .arg(MODULE)
+        .env("MOHOR_HOME", &s.home)
+        .env("SOFTHSM2_CONF", &s.softhsm_conf)
+        .env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", s.dir.join("no-session-bus").display()),
+        )
+        .env("GDK_BACKEND", "x11")
+        .env("NO_AT_BRIDGE", "1")
+        .env_remove("MOHOR_SIM_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&s.log)?)
+        .spawn()?;
+    let mut agent = Agent { child, port };
+    let mut ws = None;
+    for _ in 0..600 {
+        if let Ok(c) = connect(agent.port, Some(ORIGIN)).await {
+            ws = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut ws = ws.ok_or("the tray agent never listened")?;
+    let data = base64::engine::general_purpose::STANDARD.encode(MARKER.repeat(1000));
+    send(
+        &mut ws,
+        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": data}}),
+    )
+    .await?;
+    // The consent window is open; the data waits in its request folder.
+    wait_for("the request's file", Duration::from_secs(60), || {
+        !documents_below(&s.state().join("tmp")).is_empty()
+    });
+    signal(&agent, "TERM");
+    let status = wait_exit(&mut agent, Duration::from_secs(30));
+    assert!(status.success(), "the tray agent exited with {status}");
+    let left: Vec<PathBuf> = documents_below(&s.state().join("tmp"))
+        .into_iter()
+        .chain(documents_below(&s.state().join("spool")))
+        .collect();
+    assert!(left.is_empty(), "left after SIGTERM: {left:?}");
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use tokio::sync::Notify;
 
 use super::Env;
 use crate::error::{Error, Result};
@@ -93,6 +94,7 @@ fn run_server(
     env: &Env,
     args: &ServeArgs,
     prompter: Arc<dyn Prompter>,
+    quit: Arc<Notify>,
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
     // Private folders, and what a killed agent left behind removed, before
@@ -108,8 +110,11 @@ fn run_server(
         on_bound(bound.port());
         let stop = bound.shutdown_handle();
         tokio::spawn(async move {
-            stop_signal().await;
-            tracing::info!("stop signal: closing connections and removing documents in transit");
+            tokio::select! {
+                () = stop_signal() => {}
+                () = quit.notified() => {}
+            }
+            tracing::info!("stopping: closing connections and removing documents in transit");
             stop.shutdown();
         });
         bound.run().await
@@ -121,7 +126,7 @@ fn run_server(
 
 pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
     let prompter = env.prompter()?;
-    run_server(env, args, prompter, |port| {
+    run_server(env, args, prompter, Arc::new(Notify::new()), |port| {
         // The first line names the port (scripts and tests read it).
         super::output::emit(&format!("Mohor is listening on ws://127.0.0.1:{port}\n"));
     })
@@ -134,13 +139,18 @@ pub fn tray(env: Env) -> Result<()> {
     let for_agent = status.clone();
     let failure: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
     let failure_in = Arc::clone(&failure);
+    // "Quit Mohor" ends the desktop loop; the server then stops the same way
+    // as on SIGTERM (its documents in transit removed) before the process ends.
+    let quit = Arc::new(Notify::new());
+    let quit_in = Arc::clone(&quit);
+    let (stopped_tx, stopped) = std::sync::mpsc::channel::<()>();
     run_desktop(status, move |prompter| {
         let args = ServeArgs {
             port: None,
             allow_origins: vec![],
         };
         let bound_status = for_agent.clone();
-        let result = run_server(&env, &args, prompter, move |port| {
+        let result = run_server(&env, &args, prompter, quit_in, move |port| {
             bound_status.set_port(port)
         });
         if let Err(e) = result {
@@ -151,7 +161,11 @@ pub fn tray(env: Env) -> Result<()> {
         }
         // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
         for_agent.request_quit();
+        let _ = stopped_tx.send(());
     })?;
+    quit.notify_one();
+    // Disconnected at once if the server thread never ran.
+    let _ = stopped.recv_timeout(STOP_GRACE * 5);
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {
         Some(e) => Err(e),

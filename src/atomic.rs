@@ -20,7 +20,9 @@ pub struct AtomicFile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
     /// A document the person will share: rw-r--r-- (minus the umask's effect
-    /// on later copies; like any file they save).
+    /// on later copies; like any file they save) — but owner-only when its
+    /// folder is owner-only (a document in transit in Mohor's state folder
+    /// must not become readable when it is moved or copied out).
     Document,
     /// Mohor's own state (counters, trusted sites, audit log): owner only.
     Private,
@@ -48,8 +50,8 @@ impl AtomicFile {
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = match visibility {
-                Visibility::Document => 0o644,
-                Visibility::Private => 0o600,
+                Visibility::Document if !in_private_dir(&dir) => 0o644,
+                Visibility::Document | Visibility::Private => 0o600,
             };
             builder.permissions(fs::Permissions::from_mode(mode));
         }
@@ -94,6 +96,13 @@ pub fn write_atomic_as(path: &Path, bytes: &[u8], visibility: Visibility) -> io:
     f.commit()
 }
 
+/// Whether only the owner may enter `dir` (mode `rwx------` or stricter).
+#[cfg(unix)]
+fn in_private_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 == 0)
+}
+
 #[cfg(unix)]
 fn sync_parent_dir(path: &Path) {
     // Best effort: the rename is already atomic; syncing the directory makes
@@ -136,6 +145,20 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&doc), 0o644);
         assert_eq!(mode(&state), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_document_written_into_a_private_folder_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        let doc = dir.path().join("signed.pdf");
+        write_atomic(&doc, b"%PDF").unwrap();
+        assert_eq!(
+            fs::metadata(&doc).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

@@ -11,6 +11,10 @@ use crate::token::guard::Limits;
 /// The port the agent listens on first (contract).
 pub const DEFAULT_PORT: u16 = 21760;
 
+/// Default cap on documents held for web pages at once (uploads and unread
+/// downloads of every connection): room for a few 200 MB documents.
+pub const DEFAULT_MAX_SPOOL_MIB: u64 = 1024;
+
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -21,6 +25,7 @@ struct RawConfig {
     #[serde(default)]
     ca_certificates: Vec<PathBuf>,
     port: Option<u16>,
+    max_spool_mib: Option<u64>,
     #[serde(default)]
     pin: RawPin,
     #[serde(default)]
@@ -77,6 +82,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub ca_certificates: Vec<PathBuf>,
     pub port: u16,
+    /// `max_spool_mib`, in bytes.
+    pub max_spool_bytes: u64,
     pub default_limits: Limits,
     pub model_limits: Vec<ModelLimits>,
     pub digest: DigestAlgorithm,
@@ -100,6 +107,7 @@ impl Default for Config {
             allowed_origins: vec![],
             ca_certificates: vec![],
             port: DEFAULT_PORT,
+            max_spool_bytes: DEFAULT_MAX_SPOOL_MIB << 20,
             default_limits: Limits::default(),
             model_limits: default_model_limits(),
             digest: DigestAlgorithm::Sha256,
@@ -150,6 +158,15 @@ impl Config {
                 return Err(format!("port {p} is privileged; use 1024-65535"));
             }
             cfg.port = p;
+        }
+        if let Some(mib) = raw.max_spool_mib {
+            // At least one chunk; at most 1 TiB (and no overflow in bytes).
+            if !(1..=1 << 20).contains(&mib) {
+                return Err(format!(
+                    "max_spool_mib = {mib}: use 1 to 1048576 (MiB held for web pages at once)"
+                ));
+            }
+            cfg.max_spool_bytes = mib << 20;
         }
         cfg.default_limits = limits(
             raw.pin.soft_limit,
@@ -246,11 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn the_spool_cap_defaults_to_one_gib_and_is_set_in_mib() {
+        assert_eq!(Config::default().max_spool_bytes, 1 << 30);
+        assert_eq!(
+            Config::parse("max_spool_mib = 300\n").map(|c| c.max_spool_bytes),
+            Ok(300 << 20)
+        );
+    }
+
+    #[test]
     fn unsafe_or_unknown_settings_are_refused() {
         assert!(Config::parse("[pin]\nsoft_limit = 8\nhard_limit = 8\n").is_err());
         assert!(Config::parse("[pin]\nsoft_limit = 0\n").is_err());
         assert!(Config::parse("prot = 1\n").is_err());
         assert!(Config::parse("port = 80\n").is_err());
+        assert!(Config::parse("max_spool_mib = 0\n").is_err());
         assert!(Config::parse("[signing]\ndigest = \"md5\"\n").is_err());
         assert!(Config::parse("[sites]\ntrust_days = 0\n").is_err());
         assert!(Config::parse("[sites]\nprompts_per_minute = 0\n").is_err());

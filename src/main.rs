@@ -6,14 +6,10 @@ use clap::Parser;
 fn main() {
     let cli = mohor::cli::Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOHOR_LOG")
-                // cryptoki logs every mechanism number it has no name for at
-                // error level; that is noise for a person, not a failure.
-                .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("warn,cryptoki::mechanism=off")
-                }),
-        )
+        // Never document bytes or PINs, whatever MOHOR_LOG says.
+        .with_env_filter(mohor::server::log_filter(
+            std::env::var("MOHOR_LOG").ok().as_deref(),
+        ))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();

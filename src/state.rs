@@ -192,7 +192,8 @@ const LOCK_FILE: &str = "state.lock";
 
 impl StateStore {
     pub fn open(dir: &Path) -> Result<Self, Error> {
-        fs::create_dir_all(dir)
+        // Owner-only: documents in transit live below it (server::workdir).
+        crate::server::workdir::private_dir(dir)
             .map_err(|e| Error::io(format!("cannot create state dir {}", dir.display()), &e))?;
         Ok(StateStore {
             dir: dir.to_path_buf(),
@@ -206,10 +207,11 @@ impl StateStore {
     /// Run `f` holding the exclusive state lock (across processes).
     fn locked<T>(&self, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
         let path = self.dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock = options
             .open(&path)
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), &e))?;
         lock.lock()

@@ -256,3 +256,55 @@ async fn a_request_over_its_time_is_answered_timeout_and_cancelled() -> TestResu
     );
     Ok(())
 }
+
+/// The server-wide cap on held documents: reserved at `upload.begin`, before
+/// any byte is written, across connections; freed when an upload goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spool_cap_holds_across_connections_and_the_server_keeps_serving() -> TestResult {
+    let server = start(Limits {
+        max_spool_bytes_total: 3 << 20,
+        ..limits()
+    })
+    .await?;
+    let sha = "00".repeat(32);
+    let begin = |size: u64| json!({"size": size, "sha256": sha});
+    let mut first = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut second = connect(server.port, Some(GOOD_ORIGIN)).await?;
+
+    let r = rpc(&mut first, json!(1), "upload.begin", begin(2 << 20)).await?;
+    let held = r["result"]["uploadId"].clone();
+    assert!(held.is_string(), "{r}");
+    let r = rpc(&mut second, json!(1), "upload.begin", begin(2 << 20)).await?;
+    assert_eq!(r["error"]["data"]["reason"], json!("TOO_LARGE"), "{r}");
+    // What still fits is accepted; the refused connection is not closed.
+    let r = rpc(&mut second, json!(2), "upload.begin", begin(1 << 20)).await?;
+    assert!(r["result"]["uploadId"].is_string(), "{r}");
+    hello_ok(&mut second).await?;
+
+    // Cancelling the first upload gives its bytes back.
+    let r = rpc(
+        &mut first,
+        json!(2),
+        "upload.cancel",
+        json!({"uploadId": held}),
+    )
+    .await?;
+    assert_eq!(r["result"], json!({}), "{r}");
+    let r = rpc(&mut second, json!(3), "upload.begin", begin(2 << 20)).await?;
+    assert!(r["result"]["uploadId"].is_string(), "{r}");
+
+    // A closed connection gives back everything it held.
+    drop(second);
+    let mut third = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut freed = false;
+    for _ in 0..100 {
+        let r = rpc(&mut third, json!(1), "upload.begin", begin(3 << 20)).await?;
+        if r["result"]["uploadId"].is_string() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the closed connection's uploads still count");
+    hello_ok(&mut first).await
+}

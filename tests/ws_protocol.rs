@@ -566,3 +566,98 @@ async fn an_answer_larger_than_a_frame_is_downloaded_in_pieces() -> TestResult {
     assert_eq!(r["error"]["code"], json!(-32602));
     Ok(())
 }
+
+/// Reads a `$download` answer to its end; returns the parsed result.
+async fn download(ws: &mut Ws, stub: &Value) -> Result<Value, Box<dyn std::error::Error>> {
+    let id = stub["downloadId"].clone();
+    let size = stub["size"].as_u64().ok_or(format!("no size: {stub}"))?;
+    let mut text = String::new();
+    let mut offset = 0u64;
+    loop {
+        let r = rpc(
+            ws,
+            json!("d"),
+            "download.read",
+            json!({"downloadId": id, "offset": offset}),
+        )
+        .await?;
+        text.push_str(r["result"]["text"].as_str().ok_or(format!("{r}"))?);
+        offset = r["result"]["next"].as_u64().ok_or("next")?;
+        if r["result"]["done"] == json!(true) {
+            break;
+        }
+    }
+    assert_eq!(offset, size);
+    assert_eq!(text.len() as u64, size, "size counts bytes of the text");
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// Answers whose document is a file (as the real backend answers a signed
+/// PDF): the base64 is made from the file on the way, inline when it fits
+/// one frame, through download.read when not, with every byte intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_answered_from_its_file_arrives_intact_inline_and_as_a_download() -> TestResult {
+    let server = start(Limits {
+        max_message_bytes: 1 << 20,
+        chunk_bytes: 300 << 10,
+        memory_spool_threshold: 256 << 10,
+        ..limits()
+    })
+    .await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let signer = "ASHA \"VERMA\" मोहर";
+
+    let small = big_document(100_001);
+    let r = rpc(
+        &mut ws,
+        json!(1),
+        "sign.pdf",
+        json!({"document": b64(&small), "fileName": "FILE:small.pdf"}),
+    )
+    .await?;
+    assert_eq!(r["result"]["document"], json!(b64(&small)), "inline");
+    assert_eq!(r["result"]["signer"], json!(signer));
+
+    // 2 MB of raw bytes: ~2.7 MB of base64, well over the 1 MiB frame.
+    let big = big_document(2_000_002);
+    let id = upload(&mut ws, &big).await?;
+    let r = rpc(
+        &mut ws,
+        json!(2),
+        "sign.pdf",
+        json!({"document": {"upload": id}, "fileName": "FILE:big.pdf"}),
+    )
+    .await?;
+    let stub = &r["result"]["$download"];
+    assert!(stub.is_object(), "{r}");
+    let result = download(&mut ws, stub).await?;
+    assert_eq!(result["signer"], json!(signer));
+    let document = result["document"].as_str().ok_or("no document")?;
+    assert!(unb64(document) == big, "the downloaded document differs");
+    hello_ok(&mut ws).await
+}
+
+/// `"params":{"pin":…},"params":{}`: serde_json alone would keep the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_members_are_invalid_requests_and_the_connection_stays_usable() -> TestResult {
+    let server = start(limits()).await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    for text in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"pin":"1234"},"params":{"data":"AA=="}}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"sign.data","params":{"data":"AA==","data":"AQ=="}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"hello","method":"hello"}"#,
+    ] {
+        let r = error_of(&mut ws, text).await?;
+        assert_eq!(r["error"]["code"], json!(-32600), "{text}: {r}");
+        assert_eq!(r["error"]["data"]["reason"], json!("INVALID_REQUEST"));
+    }
+    // A PIN without a duplicate is still refused as before.
+    let r = error_of(
+        &mut ws,
+        r#"{"jsonrpc":"2.0","id":4,"method":"sign.data","params":{"data":"AA==","pin":"1234"}}"#,
+    )
+    .await?;
+    assert_eq!(r["error"]["code"], json!(-32600), "{r}");
+    assert_eq!(server.backend.handled.load(Ordering::SeqCst), 0);
+    hello_ok(&mut ws).await
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use mohor::protocol::{BatchItem, Request};
-use mohor::server::{Backend, Call, Limits, Server, ServerConfig, ShutdownHandle};
+use mohor::server::{Answer, Backend, Call, Limits, Server, ServerConfig, ShutdownHandle};
 use mohor::{Error, Reason};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -86,8 +86,45 @@ impl FakeBackend {
 }
 
 impl Backend for FakeBackend {
-    fn handle(&self, call: &Call, request: Request) -> mohor::Result<Value> {
+    fn handle(&self, call: &Call, request: Request) -> mohor::Result<Answer> {
         self.handled.fetch_add(1, Ordering::SeqCst);
+        if let Request::SignPdf(p) = &request {
+            if p.file_name.starts_with("FILE:") {
+                return self.answer_from_file(p);
+            }
+        }
+        self.answer(call, request).map(Answer::from)
+    }
+
+    fn is_trusted_site(&self, origin: &str) -> bool {
+        self.trusted
+            .lock()
+            .map(|t| t.contains(origin))
+            .unwrap_or(false)
+    }
+
+    fn ask_trust_site(&self, origin: &str) -> bool {
+        self.ask_trust_site_impl(origin)
+    }
+}
+
+impl FakeBackend {
+    /// `sign.pdf` with `fileName` `FILE:…`: answers the document (written to
+    /// a temp file) as an attached file, like the real backend does.
+    fn answer_from_file(&self, p: &mohor::protocol::SignPdf) -> mohor::Result<Answer> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", &e))?;
+        let path = dir.path().join("signed.pdf");
+        let mut reader = p.document.reader()?;
+        let mut f = std::fs::File::create(&path).map_err(|e| Error::io("create", &e))?;
+        std::io::copy(&mut reader, &mut f).map_err(|e| Error::io("copy", &e))?;
+        let mut answer = Answer::new();
+        let document = answer.attach_base64(&path)?;
+        answer.set_result(json!({ "document": document, "signer": "ASHA \"VERMA\" मोहर" }));
+        answer.keep_alive(dir);
+        Ok(answer)
+    }
+
+    fn answer(&self, call: &Call, request: Request) -> mohor::Result<Value> {
         match request {
             Request::CertificatesList(filter) => Ok(json!({
                 "certificates": [{"id": "c1", "subject": "ASHA VERMA", "issuer": "Test Sub-CA", "filterClass": filter.class}]
@@ -129,14 +166,7 @@ impl Backend for FakeBackend {
         }
     }
 
-    fn is_trusted_site(&self, origin: &str) -> bool {
-        self.trusted
-            .lock()
-            .map(|t| t.contains(origin))
-            .unwrap_or(false)
-    }
-
-    fn ask_trust_site(&self, origin: &str) -> bool {
+    fn ask_trust_site_impl(&self, origin: &str) -> bool {
         if let Ok(mut a) = self.asked.lock() {
             a.push(origin.to_string());
         }

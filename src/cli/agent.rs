@@ -2,12 +2,15 @@
 //! front of the same service the CLI uses.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
+use tokio::sync::Notify;
 
 use super::Env;
 use crate::error::{Error, Result};
-use crate::server::{Server, ServerConfig};
+use crate::server::workdir::RunDirs;
+use crate::server::{Limits, Server, ServerConfig};
 use crate::service::web::WebBackend;
 use crate::ui::Prompter;
 
@@ -34,41 +37,96 @@ fn server_config(env: &Env, args: &ServeArgs) -> ServerConfig {
             }),
         allowed_origins: origins,
         spool_dir: Some(env.dirs.state_dir.join("spool")),
+        limits: Limits {
+            max_spool_bytes_total: env.config.max_spool_bytes,
+            ..Limits::default()
+        },
         ..ServerConfig::default()
     }
 }
 
+/// Resolves on SIGTERM or SIGINT (Ctrl+C; on Windows only Ctrl+C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            // Without handlers the default action (exit) still applies.
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// How long a stop waits for requests still running (a dialog may stay
+/// open for minutes; their files are removed regardless).
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// One thread runs every connection (the slow work — dialogs, the token, file
+/// reads — runs on blocking threads). Besides being plenty for a loopback
+/// server, it keeps the multi-MiB message buffers in one malloc arena: with a
+/// worker per core, glibc kept freed buffers in each worker's arena and a
+/// 200 MB signing peaked several MiB higher (docs/PERFORMANCE.md).
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }
 
-/// Bind, report the port, serve until the server stops.
+/// Bind, report the port, serve until the server fails or a stop signal
+/// comes; then remove every document this agent still holds.
 fn run_server(
     env: &Env,
     args: &ServeArgs,
     prompter: Arc<dyn Prompter>,
+    quit: Arc<Notify>,
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
+    // Private folders, and what a killed agent left behind removed, before
+    // the first page can connect.
+    let run = RunDirs::claim(&env.dirs.state_dir)?;
     let agent = Arc::new(env.agent_with(env.load_tokens(), prompter)?);
-    let backend = Arc::new(WebBackend::new(agent));
-    let config = server_config(env, args);
-    if let Some(dir) = &config.spool_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), &e))?;
-    }
-    runtime()?.block_on(async move {
+    let backend = Arc::new(WebBackend::new(agent).with_scratch_dir(run.tmp().to_path_buf()));
+    let mut config = server_config(env, args);
+    config.spool_dir = Some(run.spool().to_path_buf());
+    let rt = runtime()?;
+    let result = rt.block_on(async move {
         let bound = Server::bind(config, backend).await?;
         on_bound(bound.port());
+        let stop = bound.shutdown_handle();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop_signal() => {}
+                () = quit.notified() => {}
+            }
+            tracing::info!("stopping: closing connections and removing documents in transit");
+            stop.shutdown();
+        });
         bound.run().await
-    })
+    });
+    rt.shutdown_timeout(STOP_GRACE);
+    run.remove();
+    result
 }
 
 pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
     let prompter = env.prompter()?;
-    run_server(env, args, prompter, |port| {
+    run_server(env, args, prompter, Arc::new(Notify::new()), |port| {
         // The first line names the port (scripts and tests read it).
         super::output::emit(&format!("Mohor is listening on ws://127.0.0.1:{port}\n"));
     })
@@ -81,13 +139,18 @@ pub fn tray(env: Env) -> Result<()> {
     let for_agent = status.clone();
     let failure: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
     let failure_in = Arc::clone(&failure);
+    // "Quit Mohor" ends the desktop loop; the server then stops the same way
+    // as on SIGTERM (its documents in transit removed) before the process ends.
+    let quit = Arc::new(Notify::new());
+    let quit_in = Arc::clone(&quit);
+    let (stopped_tx, stopped) = std::sync::mpsc::channel::<()>();
     run_desktop(status, move |prompter| {
         let args = ServeArgs {
             port: None,
             allow_origins: vec![],
         };
         let bound_status = for_agent.clone();
-        let result = run_server(&env, &args, prompter, move |port| {
+        let result = run_server(&env, &args, prompter, quit_in, move |port| {
             bound_status.set_port(port)
         });
         if let Err(e) = result {
@@ -95,9 +158,14 @@ pub fn tray(env: Env) -> Result<()> {
             if let Ok(mut f) = failure_in.lock() {
                 *f = Some(e);
             }
-            for_agent.request_quit();
         }
+        // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
+        for_agent.request_quit();
+        let _ = stopped_tx.send(());
     })?;
+    quit.notify_one();
+    // Disconnected at once if the server thread never ran.
+    let _ = stopped.recv_timeout(STOP_GRACE * 5);
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {
         Some(e) => Err(e),

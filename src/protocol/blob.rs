@@ -5,6 +5,7 @@
 //! to an unnamed-to-others temp file (mode 0600, deleted on drop) so a
 //! connection's memory stays bounded. The backend reads either the same way.
 
+use std::any::Any;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -22,6 +23,9 @@ enum Repr {
     File {
         file: Arc<tempfile::NamedTempFile>,
         len: u64,
+        /// Dropped with the last clone, together with the file (the
+        /// server's reservation of the file's bytes against its cap).
+        _held: Option<Arc<dyn Any + Send + Sync>>,
     },
 }
 
@@ -36,7 +40,21 @@ impl Blob {
         Blob(Repr::File {
             file: Arc::new(file),
             len,
+            _held: None,
         })
+    }
+
+    /// Keeps `guard` alive exactly as long as the spooled file (no effect on
+    /// a blob in memory).
+    pub fn holding(self, guard: impl Any + Send + Sync) -> Self {
+        match self.0 {
+            Repr::File { file, len, .. } => Blob(Repr::File {
+                file,
+                len,
+                _held: Some(Arc::new(guard)),
+            }),
+            memory => Blob(memory),
+        }
     }
 
     pub fn len(&self) -> u64 {
@@ -70,7 +88,7 @@ impl Blob {
     pub fn reader(&self) -> Result<Box<dyn Read + Send + '_>> {
         match &self.0 {
             Repr::Memory(bytes) => Ok(Box::new(bytes.as_slice())),
-            Repr::File { file, len } => {
+            Repr::File { file, len, .. } => {
                 let f = file
                     .reopen()
                     .map_err(|e| Error::io("reading the uploaded document", &e))?;

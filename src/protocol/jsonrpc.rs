@@ -149,9 +149,16 @@ pub struct Rejected {
 impl Envelope {
     /// Parses one text frame. Any error is answered with [`Rejected::id`].
     pub fn parse(text: &str) -> Result<Envelope, Rejected> {
-        let value: Value = serde_json::from_str(text).map_err(|e| Rejected {
+        use super::strict_json::{self, StrictError};
+        let value = strict_json::parse(text).map_err(|e| Rejected {
+            // With a duplicate the id itself may be ambiguous: answer to null.
             id: Value::Null,
-            error: RpcError::parse_error(e),
+            error: match e {
+                StrictError::Syntax(e) => RpcError::parse_error(e),
+                StrictError::Duplicate(name) => RpcError::invalid_request(format!(
+                    "the request names the member {name} twice in one object; send each member once"
+                )),
+            },
         })?;
         let salvaged_id = salvage_id(&value);
         let reject = |error: RpcError| Rejected {
@@ -435,6 +442,27 @@ mod tests {
                 Some(json!(1)),
                 "answered to the request's id"
             );
+        }
+    }
+
+    #[test]
+    fn a_duplicate_member_anywhere_is_an_invalid_request_answered_to_id_null() {
+        for text in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"pin":"1234"},"params":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"hello"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data":"AA==","data":"AQ=="}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"sign.batch","params":{"items":[{"method":"sign.data","method":"sign.hash"}]}}"#,
+        ] {
+            let r = parse(text).err();
+            assert_eq!(
+                r.as_ref().map(|r| r.error.code),
+                Some(code::INVALID_REQUEST),
+                "{text}"
+            );
+            assert!(r
+                .as_ref()
+                .is_some_and(|r| r.error.message.contains("twice")));
+            assert_eq!(r.map(|r| r.id), Some(Value::Null));
         }
     }
 

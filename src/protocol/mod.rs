@@ -8,6 +8,7 @@
 pub mod blob;
 pub mod jsonrpc;
 pub mod request;
+mod strict_json;
 pub mod transfer;
 
 #[cfg(test)]

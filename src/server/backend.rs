@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::answer::Answer;
 use crate::protocol::Request;
 
 /// Answers requests. Implementations must be cheap to share across threads.
@@ -15,7 +16,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Report progress with [`Call::progress`] and give up early (answer
     /// `USER_CANCELLED`) when [`Call::is_cancelled`] turns true: the page
     /// cancelled, the connection closed, or the request timed out.
-    fn handle(&self, call: &Call, request: Request) -> crate::Result<Value>;
+    /// A plain `Value` converts with `Answer::from`; large documents are
+    /// attached as files ([`Answer::attach_base64`]) and streamed.
+    fn handle(&self, call: &Call, request: Request) -> crate::Result<Answer>;
 
     /// Whether the person already trusted this origin (serialised form,
     /// e.g. `https://eoffice.gov.in`). Called during the handshake on the

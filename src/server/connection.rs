@@ -16,11 +16,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::answer::{Answer, AnswerText};
 use super::backend::Call;
-use super::transfer::{spool_text, Spooled, Transfers};
+use super::transfer::Transfers;
 use super::Shared;
 use crate::protocol::jsonrpc::{failure, progress, success};
-use crate::protocol::transfer::download_stub;
+use crate::protocol::transfer::{download_stub, UploadChunkText};
 use crate::protocol::{self, Envelope, Incoming, Method, Request, RpcError};
 use crate::Reason;
 
@@ -47,8 +48,8 @@ enum Event {
 enum Payload {
     /// The `result` member as JSON text.
     Inline(String),
-    /// Too large for one frame: the `result` JSON text in a temp file.
-    Spooled(Spooled),
+    /// Too large for one frame: the `result` JSON text, read as it is downloaded.
+    Download(AnswerText),
 }
 
 struct Flight {
@@ -90,7 +91,11 @@ pub(crate) async fn run(
     let (events, mut event_rx) = mpsc::unbounded_channel();
     let limits = shared.limits.clone();
     let mut conn = Conn {
-        transfers: Transfers::new(limits.clone(), shared.spool_dir.clone()),
+        transfers: Transfers::new(
+            limits.clone(),
+            shared.spool_dir.clone(),
+            Arc::clone(&shared.spool_budget),
+        ),
         shared,
         origin,
         in_flight: HashMap::new(),
@@ -231,6 +236,17 @@ impl Conn {
                 return vec![text(failure(&id, &e))];
             }
         }
+        if method == Method::UploadChunk {
+            // Decoded straight into the upload's file, not into memory first.
+            let answer = match UploadChunkText::parse(env.params) {
+                Ok(c) => self.transfers.chunk(c).await,
+                Err(e) => Err(e),
+            };
+            return vec![text(match answer {
+                Ok(result) => success(&id, result),
+                Err(e) => failure(&id, &e),
+            })];
+        }
         let call = match Incoming::parse(method, env.params, &mut self.transfers) {
             Ok(c) => c,
             Err(e) => return vec![text(failure(&id, &e))],
@@ -239,9 +255,17 @@ impl Conn {
             Incoming::Hello => Ok(protocol::hello_result()),
             Incoming::Cancel { id: target } => return self.cancel(&id, &target),
             Incoming::UploadBegin(b) => self.transfers.begin(b),
-            Incoming::UploadChunk(c) => self.transfers.chunk(c).await,
+            Incoming::UploadChunk(_) => Err(RpcError::application(
+                Reason::Internal,
+                "upload.chunk is answered before typed parsing",
+            )),
             Incoming::UploadCancel { upload_id } => self.transfers.cancel_upload(&upload_id),
-            Incoming::DownloadRead(r) => self.transfers.read(r).await,
+            Incoming::DownloadRead(r) => {
+                return vec![match self.transfers.read(r, &id).await {
+                    Ok(message) => message,
+                    Err(e) => text(failure(&id, &e)),
+                }]
+            }
             Incoming::DownloadDiscard { download_id } => {
                 self.transfers.discard_download(&download_id)
             }
@@ -302,12 +326,11 @@ impl Conn {
         let backend = Arc::clone(&self.shared.backend);
         let running = Arc::clone(&self.running);
         let max_inline = self.shared.limits.max_message_bytes.saturating_sub(1024);
-        let spool_dir = self.shared.spool_dir.clone();
         running.fetch_add(1, Ordering::SeqCst);
         let handle = tokio::task::spawn_blocking(move || {
             let _running = RunningGuard(running);
             let result = backend.handle(&call, request);
-            render(result, max_inline, &spool_dir)
+            render(result, max_inline)
         });
         let events = self.events.clone();
         let timeout = self.shared.limits.request_timeout;
@@ -363,9 +386,9 @@ impl Conn {
                     Ok(Payload::Inline(result)) => {
                         format!(r#"{{"jsonrpc":"2.0","id":{},"result":{}}}"#, id, result)
                     }
-                    Ok(Payload::Spooled(s)) => {
-                        let size = s.len;
-                        match self.transfers.add_download(s) {
+                    Ok(Payload::Download(t)) => {
+                        let size = t.len();
+                        match self.transfers.add_download(t) {
                             Ok(download_id) => {
                                 text(success(&id, download_stub(&download_id, size)))
                             }
@@ -401,23 +424,16 @@ impl Drop for RunningGuard {
     }
 }
 
-/// Turns the backend's answer into the text to send (on the blocking thread).
-fn render(
-    result: crate::Result<Value>,
-    max_inline: usize,
-    spool_dir: &Option<std::path::PathBuf>,
-) -> Result<Payload, RpcError> {
-    let value = result.map_err(RpcError::from)?;
-    let result_text = serde_json::to_string(&value).map_err(|e| {
-        RpcError::application(
-            Reason::Internal,
-            format!("could not encode the answer: {e}"),
-        )
-    })?;
-    drop(value);
-    if result_text.len() <= max_inline {
-        Ok(Payload::Inline(result_text))
+/// Turns the backend's answer into the text to send (on the blocking
+/// thread): whole when it fits in one frame, else left in its files for
+/// `download.read`. Attached files are base64-encoded as they are read.
+fn render(result: crate::Result<Answer>, max_inline: usize) -> Result<Payload, RpcError> {
+    let text = result.and_then(Answer::into_text).map_err(RpcError::from)?;
+    if text.len() <= max_inline as u64 {
+        text.read_to_string().map(Payload::Inline).map_err(|e| {
+            RpcError::application(Reason::IoError, format!("could not read the answer: {e}"))
+        })
     } else {
-        spool_text(&result_text, spool_dir).map(Payload::Spooled)
+        Ok(Payload::Download(text))
     }
 }

@@ -23,11 +23,15 @@
 //! # }
 //! ```
 
+pub mod answer;
 pub mod backend;
+mod budget;
 mod connection;
 mod handshake;
+mod log_filter;
 pub mod origin;
 mod transfer;
+pub mod workdir;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -39,7 +43,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+pub use answer::Answer;
 pub use backend::{Backend, Call};
+pub use log_filter::log_filter;
 pub use origin::{Origin, OriginPattern, OriginPolicy};
 
 use crate::{Error, Reason, Result};
@@ -77,6 +83,9 @@ pub struct Limits {
     pub max_transfers_per_connection: usize,
     /// Bytes of uploads and downloads held for one connection.
     pub max_spool_bytes_per_connection: u64,
+    /// Bytes of uploads and downloads held for all connections together
+    /// (config `max_spool_mib`); reserved before the bytes arrive.
+    pub max_spool_bytes_total: u64,
     /// One "trust this site?" prompt per origin per this interval.
     pub trust_prompt_interval: Duration,
 }
@@ -96,6 +105,7 @@ impl Default for Limits {
             memory_spool_threshold: 4 << 20,
             max_transfers_per_connection: 4,
             max_spool_bytes_per_connection: 2 << 30,
+            max_spool_bytes_total: 1 << 30,
             trust_prompt_interval: Duration::from_secs(600),
         }
     }
@@ -135,6 +145,7 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) ask_unknown_sites: bool,
     pub(crate) spool_dir: Option<PathBuf>,
+    pub(crate) spool_budget: Arc<budget::SpoolBudget>,
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) trust: handshake::TrustPrompts,
     pending: Mutex<Pending>,
@@ -203,6 +214,7 @@ impl Server {
             trust: handshake::TrustPrompts::new(limits.trust_prompt_interval),
             ask_unknown_sites: config.ask_unknown_sites,
             spool_dir: config.spool_dir,
+            spool_budget: budget::SpoolBudget::new(limits.max_spool_bytes_total),
             pending: Mutex::new(Pending::default()),
             limits,
         });

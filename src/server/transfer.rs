@@ -1,16 +1,22 @@
-//! Per-connection uploads and downloads, spooled to temp files when large so
-//! a connection holds at most a few MiB in memory.
+//! Per-connection uploads and downloads. Large uploads are spooled to
+//! private temp files; downloads are read from the answer's files (base64 made
+//! on the way), so a connection holds at most a few MiB in memory.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::answer::AnswerText;
+use super::budget::{Reservation, SpoolBudget};
 use super::Limits;
-use crate::protocol::transfer::utf8_prefix_len;
-use crate::protocol::{Blob, DownloadRead, RpcError, UploadBegin, UploadChunk, UploadResolver};
+use crate::protocol::transfer::{
+    decoded_len, for_each_decoded, utf8_prefix_len, PieceError, UploadChunkText,
+};
+use crate::protocol::{Blob, DownloadRead, RpcError, UploadBegin, UploadResolver};
 use crate::Reason;
 
 enum Sink {
@@ -26,23 +32,25 @@ struct Upload {
     received: u64,
     sink: Sink,
     complete: bool,
+    /// The declared size, held against the server-wide cap.
+    reservation: Reservation,
 }
 
 struct Download {
-    file: tempfile::NamedTempFile,
+    /// `None` only while a read is running on a blocking thread.
+    text: Option<AnswerText>,
+    /// Reused for every piece; between reads it holds the (at most 3) bytes
+    /// held back so that no piece splits a character.
+    buf: Vec<u8>,
     size: u64,
     next: u64,
-}
-
-/// A response spooled to disk by [`spool_text`].
-pub(crate) struct Spooled {
-    pub file: tempfile::NamedTempFile,
-    pub len: u64,
+    _reservation: Reservation,
 }
 
 pub(crate) struct Transfers {
     limits: Limits,
     spool_dir: Option<PathBuf>,
+    budget: Arc<SpoolBudget>,
     uploads: HashMap<String, Upload>,
     downloads: HashMap<String, Download>,
     next_id: u64,
@@ -65,23 +73,16 @@ fn io_failure(what: &str, e: &std::io::Error) -> RpcError {
         .with_hint("check free disk space in the temp folder and try again")
 }
 
-/// Writes `text` to a new spool file (runs on a blocking thread).
-pub(crate) fn spool_text(text: &str, dir: &Option<PathBuf>) -> Result<Spooled, RpcError> {
-    let mut file = new_temp(dir).map_err(|e| io_failure("could not create a temp file", &e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| io_failure("could not write the answer to a temp file", &e))?;
-    Ok(Spooled {
-        file,
-        len: text.len() as u64,
-    })
-}
-
 impl Transfers {
-    pub(crate) fn new(limits: Limits, spool_dir: Option<PathBuf>) -> Transfers {
+    pub(crate) fn new(
+        limits: Limits,
+        spool_dir: Option<PathBuf>,
+        budget: Arc<SpoolBudget>,
+    ) -> Transfers {
         Transfers {
             limits,
             spool_dir,
+            budget,
             uploads: HashMap::new(),
             downloads: HashMap::new(),
             next_id: 0,
@@ -128,6 +129,14 @@ impl Transfers {
             )
             .with_hint("use the uploads you started, or cancel them, before starting more"));
         }
+        // Reserved before a byte is written: the cap holds across connections.
+        let Some(reservation) = self.budget.try_reserve(b.size) else {
+            return Err(RpcError::application(
+                Reason::TooLarge,
+                "Mohor already holds too much data for pages; try again when other signings are done",
+            )
+            .with_hint("the administrator can raise `max_spool_mib` in Mohor's config file"));
+        };
         let sink = if b.size <= self.limits.memory_spool_threshold {
             Sink::Memory(Vec::with_capacity(usize::try_from(b.size).unwrap_or(0)))
         } else {
@@ -145,12 +154,16 @@ impl Transfers {
                 received: 0,
                 sink,
                 complete: false,
+                reservation,
             },
         );
         Ok(json!({ "uploadId": id, "chunkSize": self.limits.chunk_bytes }))
     }
 
-    pub(crate) async fn chunk(&mut self, c: UploadChunk) -> Result<Value, RpcError> {
+    /// `upload.chunk`: checks the chunk whole (base64, offset, length)
+    /// before a byte is stored, then decodes it piece by piece into the
+    /// upload's file (or memory, for small uploads) and its running hash.
+    pub(crate) async fn chunk(&mut self, c: UploadChunkText) -> Result<Value, RpcError> {
         let chunk_bytes = self.limits.chunk_bytes;
         let Some(up) = self.uploads.get_mut(&c.upload_id) else {
             return Err(unknown("upload", &c.upload_id));
@@ -167,11 +180,17 @@ impl Transfers {
                 up.received, c.offset
             )));
         }
-        let len = c.data.len() as u64;
+        // 4/3 of the largest chunk, plus padding: anything longer is refused unread.
+        if c.data.len() > chunk_bytes.div_ceil(3) * 4 {
+            return Err(too_many_bytes(chunk_bytes));
+        }
+        let len = decoded_len(&c.data).map_err(|e| {
+            RpcError::invalid_params(format!(
+                "upload.chunk: `data` is not valid base64 (standard alphabet, padded): {e}"
+            ))
+        })?;
         if len == 0 || len > chunk_bytes as u64 {
-            return Err(RpcError::invalid_params(format!(
-                "upload.chunk: a chunk carries 1 to {chunk_bytes} bytes"
-            )));
+            return Err(too_many_bytes(chunk_bytes));
         }
         if up.received + len > up.size {
             return Err(RpcError::invalid_params(format!(
@@ -179,9 +198,16 @@ impl Transfers {
                 up.size
             )));
         }
-        up.hasher.update(&c.data);
-        match &mut up.sink {
-            Sink::Memory(v) => v.extend_from_slice(&c.data),
+        let stored = match &mut up.sink {
+            Sink::Memory(v) => {
+                let mut buf = Vec::new();
+                for_each_decoded(&c.data, &mut buf, |piece| {
+                    up.hasher.update(piece);
+                    v.extend_from_slice(piece);
+                    Ok::<(), std::io::Error>(())
+                })
+                .map_err(piece_failure)
+            }
             Sink::File(slot) => {
                 let Some(mut file) = slot.take() else {
                     return Err(RpcError::application(
@@ -189,29 +215,34 @@ impl Transfers {
                         "upload in a bad state",
                     ));
                 };
+                let mut hasher = up.hasher.clone();
                 let data = c.data;
                 let joined = tokio::task::spawn_blocking(move || {
-                    let r = file.write_all(&data);
-                    (file, r)
+                    let mut buf = Vec::new();
+                    let r = for_each_decoded(&data, &mut buf, |piece| {
+                        hasher.update(piece);
+                        file.write_all(piece)
+                    });
+                    (file, hasher, r)
                 })
                 .await;
                 match joined {
-                    Ok((file, r)) => {
+                    Ok((file, hasher, r)) => {
                         *slot = Some(file);
-                        if let Err(e) = r {
-                            self.uploads.remove(&c.upload_id);
-                            return Err(io_failure("could not store the uploaded chunk", &e));
-                        }
+                        up.hasher = hasher;
+                        r.map_err(piece_failure)
                     }
-                    Err(_) => {
-                        self.uploads.remove(&c.upload_id);
-                        return Err(RpcError::application(
-                            Reason::Internal,
-                            "storing the chunk failed",
-                        ));
-                    }
+                    Err(_) => Err(RpcError::application(
+                        Reason::Internal,
+                        "storing the chunk failed",
+                    )),
                 }
             }
+        };
+        if let Err(e) = stored {
+            // Partly stored: the upload can no longer be continued.
+            self.uploads.remove(&c.upload_id);
+            return Err(e);
         }
         up.received += len;
         if up.received == up.size {
@@ -234,32 +265,39 @@ impl Transfers {
             .ok_or_else(|| unknown("upload", id))
     }
 
-    /// Registers a spooled answer; returns its download id.
-    pub(crate) fn add_download(&mut self, s: Spooled) -> Result<String, RpcError> {
-        if self.downloads.len() >= self.limits.max_transfers_per_connection
-            || self.spooled_bytes() + s.len > self.limits.max_spool_bytes_per_connection
-        {
-            return Err(RpcError::application(
+    /// Registers an answer too large for one frame; returns its download id.
+    pub(crate) fn add_download(&mut self, text: AnswerText) -> Result<String, RpcError> {
+        let size = text.len();
+        let too_large = || {
+            RpcError::application(
                 Reason::TooLarge,
                 "the answer is too large to hold for this connection",
             )
-            .with_hint(
-                "read or discard earlier downloads (download.read / download.discard) first",
-            ));
+            .with_hint("read or discard earlier downloads (download.read / download.discard) first")
+        };
+        if self.downloads.len() >= self.limits.max_transfers_per_connection
+            || self.spooled_bytes() + size > self.limits.max_spool_bytes_per_connection
+        {
+            return Err(too_large());
         }
+        let reservation = self.budget.try_reserve(size).ok_or_else(too_large)?;
         let id = self.fresh_id("d");
         self.downloads.insert(
             id.clone(),
             Download {
-                file: s.file,
-                size: s.len,
+                text: Some(text),
+                buf: Vec::new(),
+                size,
                 next: 0,
+                _reservation: reservation,
             },
         );
         Ok(id)
     }
 
-    pub(crate) async fn read(&mut self, r: DownloadRead) -> Result<Value, RpcError> {
+    /// `download.read`: the next piece of the answer's text, as the whole
+    /// response message (built once, straight from the read buffer).
+    pub(crate) async fn read(&mut self, r: DownloadRead, id: &Value) -> Result<String, RpcError> {
         let chunk = self.limits.chunk_bytes;
         let Some(d) = self.downloads.get_mut(&r.download_id) else {
             return Err(unknown("download", &r.download_id));
@@ -271,34 +309,39 @@ impl Transfers {
             )));
         }
         let want = usize::try_from((d.size - d.next).min(chunk as u64)).unwrap_or(chunk);
-        let mut reader = d
-            .file
-            .reopen()
-            .map_err(|e| io_failure("could not read the answer's temp file", &e))?;
-        let offset = d.next;
-        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            reader.seek(SeekFrom::Start(offset))?;
-            let mut buf = vec![0u8; want];
-            reader.read_exact(&mut buf)?;
-            Ok(buf)
-        })
-        .await;
-        let mut buf = match read {
-            Ok(Ok(buf)) => buf,
-            Ok(Err(e)) => return Err(io_failure("could not read the answer's temp file", &e)),
-            Err(_) => return Err(RpcError::application(Reason::Internal, "reading failed")),
+        let Some(source) = d.text.take() else {
+            return Err(RpcError::application(
+                Reason::Internal,
+                "download in a bad state",
+            ));
         };
-        let keep = utf8_prefix_len(&buf);
-        buf.truncate(keep);
-        let text = String::from_utf8(buf)
-            .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
-        d.next += keep as u64;
-        let done = d.next == d.size;
+        let buf = std::mem::take(&mut d.buf);
         let next = d.next;
-        if done {
+        let size = d.size;
+        let joined = tokio::task::spawn_blocking(move || read_piece(source, buf, want)).await;
+        let (source, mut buf) = match joined {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                self.downloads.remove(&r.download_id);
+                return Err(e);
+            }
+            Err(_) => {
+                self.downloads.remove(&r.download_id);
+                return Err(RpcError::application(Reason::Internal, "reading failed"));
+            }
+        };
+        d.text = Some(source);
+        // Built here rather than on the blocking thread: large buffers are
+        // then allocated and freed by one thread, which keeps glibc from
+        // holding freed memory in several arenas.
+        let piece = piece_message(&mut buf, next, size, id);
+        d.buf = buf;
+        let piece = piece?;
+        d.next += piece.len;
+        if d.next == d.size {
             self.downloads.remove(&r.download_id);
         }
-        Ok(json!({ "text": text, "next": next, "done": done }))
+        Ok(piece.message)
     }
 
     pub(crate) fn discard_download(&mut self, id: &str) -> Result<Value, RpcError> {
@@ -306,6 +349,71 @@ impl Transfers {
             .remove(id)
             .map(|_| json!({}))
             .ok_or_else(|| unknown("download", id))
+    }
+}
+
+/// One `download.read` answer.
+struct Piece {
+    /// Bytes of the answer's text it carries.
+    len: u64,
+    /// The whole response message.
+    message: String,
+}
+
+/// Reads up to `want` bytes of the answer (on a blocking thread) after the
+/// bytes `buf` already holds (those held back last time).
+fn read_piece(
+    mut source: AnswerText,
+    mut buf: Vec<u8>,
+    want: usize,
+) -> Result<(AnswerText, Vec<u8>), RpcError> {
+    let have = buf.len();
+    buf.resize(want.max(have), 0);
+    source
+        .read_exact(&mut buf[have..])
+        .map_err(|e| io_failure("could not read the answer's file", &e))?;
+    Ok((source, buf))
+}
+
+/// The response carrying the text in `buf` that ends on a character
+/// boundary; leaves the rest (at most 3 bytes) in `buf` for the next piece.
+fn piece_message(buf: &mut Vec<u8>, next: u64, size: u64, id: &Value) -> Result<Piece, RpcError> {
+    let keep = utf8_prefix_len(buf);
+    let text = std::str::from_utf8(&buf[..keep])
+        .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
+    let len = keep as u64;
+    let done = next + len == size;
+    let mut message = Vec::with_capacity(keep + keep / 16 + 160);
+    let encoded = (|| -> serde_json::Result<()> {
+        message.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        serde_json::to_writer(&mut message, id)?;
+        message.extend_from_slice(br#","result":{"text":"#);
+        serde_json::to_writer(&mut message, text)?;
+        message
+            .extend_from_slice(format!(r#","next":{},"done":{done}}}}}"#, next + len).as_bytes());
+        Ok(())
+    })();
+    encoded
+        .map_err(|e| RpcError::application(Reason::Internal, format!("could not encode: {e}")))?;
+    let message = String::from_utf8(message)
+        .map_err(|_| RpcError::application(Reason::Internal, "the answer is not UTF-8"))?;
+    buf.copy_within(keep.., 0);
+    buf.truncate(buf.len() - keep);
+    Ok(Piece { len, message })
+}
+
+fn too_many_bytes(chunk_bytes: usize) -> RpcError {
+    RpcError::invalid_params(format!(
+        "upload.chunk: a chunk carries 1 to {chunk_bytes} bytes"
+    ))
+}
+
+fn piece_failure(e: PieceError<std::io::Error>) -> RpcError {
+    match e {
+        PieceError::Base64(m) => RpcError::invalid_params(format!(
+            "upload.chunk: `data` is not valid base64 (standard alphabet, padded): {m}"
+        )),
+        PieceError::Sink(e) => io_failure("could not store the uploaded chunk", &e),
     }
 }
 
@@ -336,7 +444,8 @@ impl UploadResolver for Transfers {
             Sink::File(Some(mut f)) => {
                 f.flush()
                     .map_err(|e| io_failure("could not store the upload", &e))?;
-                Ok(Blob::from_temp_file(f, up.size))
+                // The reservation lives as long as the spool file does.
+                Ok(Blob::from_temp_file(f, up.size).holding(up.reservation))
             }
             Sink::File(None) => Err(RpcError::application(
                 Reason::Internal,

@@ -2,7 +2,8 @@
 //! pipeline the CLI uses too, and its [`Outcome`] → the JSON answer. Nothing
 //! here decides anything about signing. Documents that arrive in memory are
 //! spooled to a private temporary directory, because the PDF and CMS layers
-//! stream from files (a 200 MB bill is never held twice).
+//! stream from files (a 200 MB bill is never held twice). Signed documents
+//! are answered from their files ([`Answer::attach_base64`]), never read whole.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,33 +17,48 @@ use crate::error::{Error, Reason, Result};
 use crate::protocol::{
     Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, Request, SignData, SignHash, SignPdf,
 };
-use crate::server::{Backend, Call};
+use crate::server::workdir::{private_dir, private_file};
+use crate::server::{Answer, Backend, Call};
 use crate::token::inventory::{self, CcaClass};
 use crate::token::CertificateEntry;
 
 pub struct WebBackend {
     agent: Arc<Agent>,
     trust_prompts: super::trust::TrustPromptLimiter,
+    /// Where per-request folders go (the agent's own run folder).
+    scratch_base: PathBuf,
 }
 
 impl WebBackend {
     pub fn new(agent: Arc<Agent>) -> Self {
         let trust_prompts =
             super::trust::TrustPromptLimiter::new(agent.config().trust_prompts_per_minute);
+        let scratch_base = agent.state().dir().join("tmp");
         WebBackend {
             agent,
             trust_prompts,
+            scratch_base,
         }
     }
 
+    /// Puts per-request folders under `dir` (see [`crate::server::workdir`]).
+    pub fn with_scratch_dir(mut self, dir: PathBuf) -> Self {
+        self.scratch_base = dir;
+        self
+    }
+
+    /// A private (0700) folder for one request, removed when dropped.
     fn scratch(&self) -> Result<tempfile::TempDir> {
-        let base = self.agent.state().dir().join("tmp");
-        std::fs::create_dir_all(&base)
+        let base = &self.scratch_base;
+        private_dir(base)
             .map_err(|e| Error::io(format!("cannot create {}", base.display()), &e))?;
-        tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix("request-")
-            .tempdir_in(&base)
-            .map_err(|e| Error::io("cannot create a temporary directory", &e))
+            .tempdir_in(base)
+            .map_err(|e| Error::io("cannot create a temporary directory", &e))?;
+        private_dir(dir.path())
+            .map_err(|e| Error::io("cannot protect a temporary directory", &e))?;
+        Ok(dir)
     }
 }
 
@@ -53,7 +69,7 @@ fn blob_path(blob: &Blob, dir: &Path, name: &str) -> Result<PathBuf> {
     }
     let path = dir.join(name);
     let mut reader = blob.reader()?;
-    let mut f = std::fs::File::create(&path)
+    let mut f = private_file(&path)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
     std::io::copy(&mut reader, &mut f)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))?;
@@ -245,14 +261,13 @@ impl WebBackend {
         Ok(Some(job))
     }
 
-    /// The JSON of one signed item.
-    fn output_json(output: Output, item: &Item) -> Result<Value> {
+    /// The JSON of one signed item; a signed PDF is attached from its file.
+    fn output_json(answer: &mut Answer, output: Output, item: &Item) -> Result<Value> {
         match (output, item) {
-            (Output::Pdf(signed), Item::Pdf(p)) => {
-                let bytes = std::fs::read(&p.output)
-                    .map_err(|e| Error::io("cannot read the signed document", &e))?;
-                Ok(json!({"document": b64(&bytes), "field": signed.field_name}))
-            }
+            (Output::Pdf(signed), Item::Pdf(p)) => Ok(json!({
+                "document": answer.attach_base64(&p.output)?,
+                "field": signed.field_name,
+            })),
             (Output::Cms(der), _) => Ok(json!({"signature": b64(&der)})),
             (Output::Pdf(_), _) => Err(Error::internal(
                 "a signed PDF for an item that is not a PDF",
@@ -261,13 +276,13 @@ impl WebBackend {
     }
 
     /// The answer: a single request's fields, or a batch's per-item results.
-    fn answer(job: &Job, outcome: Outcome) -> Result<Value> {
+    fn answer(job: &Job, outcome: Outcome, answer: &mut Answer) -> Result<Value> {
         let signer = outcome.signer.clone();
         let certificate_id = outcome.certificate_id.clone();
         let mut results = Vec::with_capacity(outcome.items.len());
         for (result, item) in outcome.items.into_iter().zip(&job.items) {
             results.push(match result {
-                Ok(output) => Self::output_json(output, item),
+                Ok(output) => Self::output_json(answer, output, item),
                 Err(e) => Err(e),
             });
         }
@@ -293,13 +308,18 @@ impl WebBackend {
         }))
     }
 
-    fn sign(&self, who: &Requester<'_>, request: &Request) -> Result<Value> {
+    fn sign(&self, who: &Requester<'_>, request: &Request) -> Result<Answer> {
         let dir = self.scratch()?;
         let Some(job) = Self::job(request, dir.path())? else {
             return Err(Error::internal("not a signing request"));
         };
         let outcome = self.agent.sign(who, &job)?;
-        Self::answer(&job, outcome)
+        let mut answer = Answer::new();
+        let result = Self::answer(&job, outcome, &mut answer)?;
+        answer.set_result(result);
+        // The signed files are read while the answer is sent.
+        answer.keep_alive(dir);
+        Ok(answer)
     }
 }
 
@@ -312,7 +332,7 @@ fn item_error_json(e: &Error) -> Value {
 }
 
 impl Backend for WebBackend {
-    fn handle(&self, call: &Call, request: Request) -> Result<Value> {
+    fn handle(&self, call: &Call, request: Request) -> Result<Answer> {
         let progress = |stage: Stage| {
             // `done` is sent by the server itself before the answer.
             if stage != Stage::Done {
@@ -326,7 +346,7 @@ impl Backend for WebBackend {
             is_cancelled: &is_cancelled,
         };
         match &request {
-            Request::CertificatesList(filter) => Ok(self.certificates(filter)),
+            Request::CertificatesList(filter) => Ok(self.certificates(filter).into()),
             Request::SignPdf(_)
             | Request::SignData(_)
             | Request::SignHash(_)

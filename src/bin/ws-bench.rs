@@ -1,0 +1,531 @@
+//! WebSocket signing benchmark: large PDFs signed through a real
+//! `mohor serve` (SoftHSM token, scripted dialogs), with the agent's peak RSS.
+//!
+//! ```text
+//! cargo build --release --features scripted-prompts --bin mohor --bin ws-bench
+//! target/release/ws-bench [--sizes 100,200] [--dir target/ws-bench]
+//! ```
+//!
+//! For each size (MB): generates a deterministic PDF (7 KB of page text per
+//! page), starts `mohor serve` from the same folder as this binary with a
+//! fresh MOHOR_HOME, uploads the PDF in chunks, signs it, downloads the answer
+//! straight into a file (base64 decoded on the way), reads the agent's VmHWM
+//! from /proc, stops it with SIGTERM, and validates the output with
+//! `.venv/bin/pyhanko sign validate`. The throwaway PKI and SoftHSM tokens
+//! come from `tests/fixtures/make-pki.sh`. Numbers: docs/PERFORMANCE.md.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sha2::Digest as _;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+type R<T> = Result<T, String>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+const ORIGIN: &str = "http://127.0.0.1:8765";
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+/// Bytes of page text per page.
+const PAGE_TEXT: usize = 7_000;
+/// Pages per intermediate page-tree node.
+const FANOUT: usize = 64;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("ws-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> R<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let dir = PathBuf::from(opt("--dir").unwrap_or_else(|| "target/ws-bench".into()));
+    let sizes: Vec<u64> = opt("--sizes")
+        .unwrap_or_else(|| "100,200".into())
+        .split(',')
+        .map(|s| s.trim().parse::<u64>().map_err(err))
+        .collect::<R<_>>()?;
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let pki = fixture(&dir)?;
+    let exe = std::env::current_exe().map_err(err)?;
+    let mohor = exe.with_file_name("mohor");
+    if !mohor.exists() {
+        return Err(format!(
+            "{} is missing (build it with the bench)",
+            mohor.display()
+        ));
+    }
+    let rt = tokio::runtime::Runtime::new().map_err(err)?;
+    let mut rows = Vec::new();
+    for mb in sizes {
+        let pdf = dir.join(format!("input-{mb}mb.pdf"));
+        if !pdf.exists() {
+            eprintln!("generating {} ...", pdf.display());
+            generate(&pdf, mb * 1_000_000)?;
+        }
+        eprintln!("signing {} over the WebSocket ...", pdf.display());
+        let row = rt.block_on(one(&mohor, &pki, &dir, &pdf, mb))?;
+        rows.push(row);
+    }
+    println!(
+        "{:>8} {:>8} {:>10} {:>9} {:>11} {:>17} {:>9}",
+        "input MB", "pages", "upload s", "sign s", "download s", "agent VmHWM MiB", "pyHanko"
+    );
+    for r in rows {
+        println!("{r}");
+    }
+    Ok(())
+}
+
+struct Pki {
+    softhsm_conf: PathBuf,
+    tokens: PathBuf,
+    root: PathBuf,
+    cert_id: String,
+    pin: String,
+}
+
+/// The test PKI and tokens (made once, reused).
+fn fixture(dir: &Path) -> R<Pki> {
+    let out = dir.join("pki");
+    if !out.join("fixture.json").exists() {
+        std::fs::create_dir_all(&out).map_err(err)?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make-pki.sh");
+        let ok = Command::new("bash")
+            .arg(script)
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .map_err(err)?
+            .success();
+        if !ok {
+            return Err("make-pki.sh failed".into());
+        }
+    }
+    let text = std::fs::read_to_string(out.join("fixture.json")).map_err(err)?;
+    let v: Value = serde_json::from_str(&text).map_err(err)?;
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or(format!("fixture.json has no {p}"))
+    };
+    Ok(Pki {
+        softhsm_conf: PathBuf::from(s("/softhsm2_conf")?),
+        tokens: out.join("tokens"),
+        root: PathBuf::from(s("/root")?),
+        cert_id: s("/certs/rsa2048/id")?,
+        pin: s("/user_pin")?,
+    })
+}
+
+struct Row {
+    mb: u64,
+    pages: usize,
+    upload: f64,
+    sign: f64,
+    download: f64,
+    /// VmHWM when connected, after the upload, after signing, at the end.
+    hwm_kib: [u64; 4],
+    verdict: String,
+}
+
+impl std::fmt::Display for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>8} {:>8} {:>10.1} {:>9.1} {:>11.1} {:>17.1} {:>9}   (idle {:.1}, after upload {:.1}, after sign {:.1})",
+            self.mb,
+            self.pages,
+            self.upload,
+            self.sign,
+            self.download,
+            self.hwm_kib[3] as f64 / 1024.0,
+            self.verdict,
+            self.hwm_kib[0] as f64 / 1024.0,
+            self.hwm_kib[1] as f64 / 1024.0,
+            self.hwm_kib[2] as f64 / 1024.0
+        )
+    }
+}
+
+/// Stops the agent however the run ends.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn one(mohor: &Path, pki: &Pki, dir: &Path, pdf: &Path, mb: u64) -> R<Row> {
+    let work = dir.join(format!("run-{mb}mb"));
+    let _ = std::fs::remove_dir_all(&work);
+    let home = work.join("home");
+    std::fs::create_dir_all(&home).map_err(err)?;
+    // A private copy of the tokens: SoftHSM writes to them.
+    let tokens = work.join("tokens");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(&pki.tokens)
+        .arg(&tokens)
+        .status()
+        .map_err(err)?;
+    if !copied.success() {
+        return Err("copying the tokens failed".into());
+    }
+    let conf = work.join("softhsm2.conf");
+    let base = std::fs::read_to_string(&pki.softhsm_conf).map_err(err)?;
+    let replaced: String = base
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("directories.tokendir") {
+                format!("directories.tokendir = {}\n", tokens.display())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&conf, replaced).map_err(err)?;
+    let prompts = work.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!("{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n", pki.pin),
+    )
+    .map_err(err)?;
+
+    let mut child = Command::new(mohor)
+        .arg("--module")
+        .arg(MODULE)
+        .arg("--prompts")
+        .arg(&prompts)
+        .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
+        .env("MOHOR_HOME", &home)
+        .env("SOFTHSM2_CONF", &conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(File::create(work.join("serve.stderr")).map_err(err)?)
+        .spawn()
+        .map_err(err)?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let agent = Agent(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).map_err(err)?;
+    let port: u16 = first
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or(format!("no port in {first:?}"))?;
+
+    let mut ws = connect(port).await?;
+    let idle_kib = vm_hwm_kib(agent.0.id())?;
+    let t = Instant::now();
+    let upload_id = upload(&mut ws, pdf).await?;
+    let upload = t.elapsed().as_secs_f64();
+    let after_upload_kib = vm_hwm_kib(agent.0.id())?;
+
+    let t = Instant::now();
+    let params = json!({"document": {"upload": upload_id}, "fileName": "bench.pdf",
+                        "certificateId": pki.cert_id});
+    let answer = call(&mut ws, "sign", "sign.pdf", params).await?;
+    let sign = t.elapsed().as_secs_f64();
+    let after_sign_kib = vm_hwm_kib(agent.0.id())?;
+
+    let t = Instant::now();
+    let out = work.join("signed.pdf");
+    let stub = answer
+        .pointer("/result/$download")
+        .ok_or(format!("expected a download stub, got {}", short(&answer)))?
+        .clone();
+    download(&mut ws, &stub, &out).await?;
+    let download = t.elapsed().as_secs_f64();
+
+    let hwm_kib = vm_hwm_kib(agent.0.id())?;
+    drop(ws);
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(agent.0.id().to_string())
+        .status();
+    drop(agent);
+
+    let verdict = validate(&out, &pki.root)?;
+    let pages = usize::try_from(mb * 1_000_000 / PAGE_TEXT as u64).unwrap_or(0);
+    Ok(Row {
+        mb,
+        pages,
+        upload,
+        sign,
+        download,
+        hwm_kib: [idle_kib, after_upload_kib, after_sign_kib, hwm_kib],
+        verdict,
+    })
+}
+
+fn short(v: &Value) -> String {
+    v.to_string().chars().take(300).collect()
+}
+
+async fn connect(port: u16) -> R<Ws> {
+    let mut req = format!("ws://127.0.0.1:{port}/")
+        .into_client_request()
+        .map_err(err)?;
+    req.headers_mut()
+        .insert("Origin", HeaderValue::from_static(ORIGIN));
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(err)?;
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(16 << 20))
+        .max_frame_size(Some(16 << 20));
+    let (ws, _) = tokio_tungstenite::client_async_with_config(req, stream, Some(config))
+        .await
+        .map_err(err)?;
+    Ok(ws)
+}
+
+/// Sends one request and returns its answer (progress notifications skipped).
+async fn call(ws: &mut Ws, id: &str, method: &str, params: Value) -> R<Value> {
+    let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    ws.send(Message::text(req.to_string())).await.map_err(err)?;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(900), ws.next())
+            .await
+            .map_err(|_| format!("{method}: no answer within 15 minutes"))?
+            .ok_or("the connection closed")?
+            .map_err(err)?;
+        let Message::Text(text) = msg else { continue };
+        let v: Value = serde_json::from_str(text.as_str()).map_err(err)?;
+        if v.get("method").is_some() {
+            continue;
+        }
+        if v.get("error").is_some() {
+            return Err(format!("{method}: {}", short(&v)));
+        }
+        return Ok(v);
+    }
+}
+
+async fn upload(ws: &mut Ws, pdf: &Path) -> R<String> {
+    let size = std::fs::metadata(pdf).map_err(err)?.len();
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut File::open(pdf).map_err(err)?, &mut hasher).map_err(err)?;
+    let sha = hex::encode(hasher.finalize());
+    let r = call(
+        ws,
+        "ub",
+        "upload.begin",
+        json!({"size": size, "sha256": sha}),
+    )
+    .await?;
+    let id = r["result"]["uploadId"]
+        .as_str()
+        .ok_or("no uploadId")?
+        .to_string();
+    let chunk = r["result"]["chunkSize"].as_u64().ok_or("no chunkSize")? as usize;
+    let mut f = File::open(pdf).map_err(err)?;
+    let mut buf = vec![0u8; chunk];
+    let mut offset = 0u64;
+    while offset < size {
+        let want = usize::try_from((size - offset).min(chunk as u64)).unwrap_or(chunk);
+        f.read_exact(&mut buf[..want]).map_err(err)?;
+        let data = base64::engine::general_purpose::STANDARD.encode(&buf[..want]);
+        let params = json!({"uploadId": id, "offset": offset, "data": data});
+        let r = call(ws, "uc", "upload.chunk", params).await?;
+        offset = r["result"]["received"].as_u64().ok_or("no received")?;
+    }
+    Ok(id)
+}
+
+/// Reads the download and writes the `document` member, base64-decoded, to
+/// `out` as the text arrives (the result's members come in name order, so
+/// `document` follows the short `certificateId`).
+async fn download(ws: &mut Ws, stub: &Value, out: &Path) -> R<()> {
+    const KEY: &str = "\"document\":\"";
+    let mut w = BufWriter::new(File::create(out).map_err(err)?);
+    let mut head = String::new(); // text before the document
+    let mut in_document = false;
+    let mut done_document = false;
+    let mut pending = String::new(); // base64 not yet a multiple of 4
+    let mut offset = 0u64;
+    loop {
+        let params = json!({"downloadId": stub["downloadId"], "offset": offset});
+        let r = call(ws, "dr", "download.read", params).await?;
+        let mut text = r["result"]["text"].as_str().ok_or("no text")?;
+        offset = r["result"]["next"].as_u64().ok_or("no next")?;
+        if !in_document && !done_document {
+            head.push_str(text);
+            let Some(at) = head.find(KEY) else {
+                continue;
+            };
+            in_document = true;
+            pending = head[at + KEY.len()..].to_string();
+            text = "";
+        }
+        if in_document {
+            pending.push_str(text);
+            let (b64, ended) = match pending.find('"') {
+                Some(end) => (pending[..end].to_string(), true),
+                None => (pending.clone(), false),
+            };
+            let whole = if ended { b64.len() } else { b64.len() / 4 * 4 };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&b64[..whole])
+                .map_err(err)?;
+            w.write_all(&bytes).map_err(err)?;
+            pending = pending[whole..].to_string();
+            if ended {
+                in_document = false;
+                done_document = true;
+            }
+        }
+        if r["result"]["done"] == json!(true) {
+            break;
+        }
+    }
+    if !done_document {
+        return Err("the answer has no document".into());
+    }
+    w.flush().map_err(err)
+}
+
+fn vm_hwm_kib(pid: u32) -> R<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(err)?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM".into())
+}
+
+/// pyHanko's verdict on the new signature: `INTACT:TRUSTED` or what it said.
+fn validate(pdf: &Path, root: &Path) -> R<String> {
+    let pyhanko = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/pyhanko");
+    let o = Command::new(&pyhanko)
+        .args(["sign", "validate", "--trust"])
+        .arg(root)
+        .args(["--trust-replace", "--no-revocation-check"])
+        .arg(pdf)
+        .output()
+        .map_err(|e| format!("{}: {e}", pyhanko.display()))?;
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    Ok(
+        if o.status.success() && text.contains(":INTACT:") && text.contains(":TRUSTED") {
+            "VALID".into()
+        } else {
+            format!("FAILED: {}", text.trim())
+        },
+    )
+}
+
+/// A PDF of about `target` bytes: pages of `PAGE_TEXT` bytes of text under a
+/// two-level page tree. Deterministic: the same size gives the same bytes.
+fn generate(path: &Path, target: u64) -> R<()> {
+    let pages = usize::try_from(target / PAGE_TEXT as u64)
+        .unwrap_or(1)
+        .max(1);
+    let nodes = pages.div_ceil(FANOUT);
+    // Objects: 1 catalog, 2 root Pages, 3 font, then per node one Pages, then
+    // per page a Page and its contents.
+    let node_obj = |n: usize| 4 + n;
+    let page_obj = |p: usize| 4 + nodes + 2 * p;
+    let total = 4 + nodes + 2 * pages;
+    let tmp = path.with_extension("partial");
+    let file = File::create(&tmp).map_err(err)?;
+    let mut w = PdfWriter {
+        w: BufWriter::with_capacity(1 << 20, file),
+        pos: 0,
+        offsets: vec![0u64; total],
+    };
+    w.raw(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")?;
+    w.put(1, b"<</Type/Catalog/Pages 2 0 R>>")?;
+    let kids: Vec<String> = (0..nodes).map(|n| format!("{} 0 R", node_obj(n))).collect();
+    let root = format!("<</Type/Pages/Kids[{}]/Count {pages}>>", kids.join(" "));
+    w.put(2, root.as_bytes())?;
+    w.put(3, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")?;
+    for n in 0..nodes {
+        let range = n * FANOUT..((n + 1) * FANOUT).min(pages);
+        let count = range.len();
+        let kids: Vec<String> = range.map(|p| format!("{} 0 R", page_obj(p))).collect();
+        let node = format!(
+            "<</Type/Pages/Parent 2 0 R/Kids[{}]/Count {count}>>",
+            kids.join(" ")
+        );
+        w.put(node_obj(n), node.as_bytes())?;
+    }
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for p in 0..pages {
+        let page = format!(
+            "<</Type/Page/Parent {} 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 3 0 R>>>>/Contents {} 0 R>>",
+            node_obj(p / FANOUT),
+            page_obj(p) + 1
+        );
+        w.put(page_obj(p), page.as_bytes())?;
+        let mut text = format!("BT /F1 9 Tf 40 800 Td 11 TL (Page {}) Tj\n", p + 1);
+        while text.len() < PAGE_TEXT - 40 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.push_str(&format!(
+                "T* (Item {x:016x} amount {:>8} paid) Tj\n",
+                x % 99_999_999
+            ));
+        }
+        text.push_str("ET\n");
+        let mut stream = format!("<</Length {}>>\nstream\n", text.len()).into_bytes();
+        stream.extend_from_slice(text.as_bytes());
+        stream.extend_from_slice(b"\nendstream");
+        w.put(page_obj(p) + 1, &stream)?;
+    }
+    let xref = w.pos;
+    let mut tail = format!("xref\n0 {total}\n0000000000 65535 f \n");
+    for o in &w.offsets[1..] {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!(
+        "trailer\n<</Size {total}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n"
+    ));
+    w.raw(tail.as_bytes())?;
+    w.w.flush().map_err(err)?;
+    drop(w);
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Writes objects and remembers where each starts (for the xref table).
+struct PdfWriter {
+    w: BufWriter<File>,
+    pos: u64,
+    offsets: Vec<u64>,
+}
+
+impl PdfWriter {
+    fn raw(&mut self, bytes: &[u8]) -> R<()> {
+        self.pos += bytes.len() as u64;
+        self.w.write_all(bytes).map_err(err)
+    }
+
+    fn put(&mut self, obj: usize, body: &[u8]) -> R<()> {
+        self.offsets[obj] = self.pos;
+        self.raw(format!("{obj} 0 obj\n").as_bytes())?;
+        self.raw(body)?;
+        self.raw(b"\nendobj\n")
+    }
+}

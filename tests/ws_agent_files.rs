@@ -1,0 +1,581 @@
+//! Documents in transit through a real `mohor serve` (SoftHSM token, scripted
+//! dialogs), started under umask 022: no file below MOHOR_HOME is readable by
+//! group or others while a request waits at its consent dialog or after it;
+//! SIGTERM removes the files of a request in flight; what a killed agent left
+//! is gone after a restart; and `MOHOR_LOG=trace` never writes the document.
+//!
+//! The tray start (`mohor` with no command, on a private Xvfb display) stops
+//! the same way on SIGTERM, with a request waiting at its real consent window.
+//!
+//! A dialog is held open by making the scripted prompter's question log
+//! (`prompts.jsonl.asked.jsonl`) a FIFO: the prompter blocks opening it until
+//! the test reads it.
+#![cfg(all(unix, feature = "scripted-prompts"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+#[path = "ws_support.rs"]
+mod support;
+#[path = "common/xvfb.rs"]
+mod xvfb;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{Fixture, MODULE};
+use serde_json::{json, Value};
+use sha2::Digest as _;
+use support::{connect, recv, recv_answer, rpc, send, Ws};
+
+const ORIGIN: &str = "http://127.0.0.1:8765";
+/// In the page text of the test PDF; must never reach the log.
+const MARKER: &str = "MOHOR-SECRET-MARKER-5b1e9c";
+
+type R<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A one-page PDF showing `MARKER`, padded with comment lines in its content
+/// stream to at least `min_bytes` (deterministic).
+fn marker_pdf(min_bytes: usize) -> Vec<u8> {
+    let mut content = format!("BT /F1 18 Tf 72 720 Td ({MARKER}) Tj ET\n").into_bytes();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while content.len() < min_bytes {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        content.extend_from_slice(format!("% {x:016x}{:016x}\n", x.rotate_left(29)).as_bytes());
+    }
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
+    ];
+    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    stream.extend_from_slice(&content);
+    stream.extend_from_slice(b"\nendstream");
+    objects.push(stream);
+    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// The marker as it appears in the base64 of a document, at each of the
+/// three alignments it can have.
+fn marker_forms() -> Vec<String> {
+    let b = MARKER.as_bytes();
+    let mut forms = vec![MARKER.to_string()];
+    for k in 0..3 {
+        let rest = &b[k..];
+        let whole = rest.len() / 3 * 3;
+        forms.push(base64::engine::general_purpose::STANDARD.encode(&rest[..whole]));
+    }
+    forms
+}
+
+/// `mohor serve` started under umask 022, killed when the test ends.
+struct Agent {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup {
+    dir: PathBuf,
+    home: PathBuf,
+    softhsm_conf: PathBuf,
+    prompts: PathBuf,
+    log: PathBuf,
+    fx: &'static Fixture,
+}
+
+impl Setup {
+    /// A fresh home; the prompts approve `signings` requests; the question
+    /// log is a FIFO so the first dialog waits until [`release_dialogs`].
+    fn new(name: &str, signings: usize) -> Setup {
+        let fx = Fixture::shared();
+        let dir = common::test_dir(name);
+        let softhsm_conf = fx.private_tokens(&dir);
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).expect("create MOHOR_HOME");
+        let prompts = dir.join("prompts.jsonl");
+        let answer = format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        );
+        std::fs::write(&prompts, answer.repeat(signings)).expect("write prompts");
+        let fifo = dir.join("prompts.jsonl.asked.jsonl");
+        let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(made.success(), "mkfifo failed");
+        Setup {
+            log: dir.join("serve.log"),
+            dir,
+            home,
+            softhsm_conf,
+            prompts,
+            fx,
+        }
+    }
+
+    fn start(&self) -> Agent {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open serve.log");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("umask 022 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_mohor"))
+            .arg("--module")
+            .arg(MODULE)
+            .arg("--prompts")
+            .arg(&self.prompts)
+            .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
+            .env("MOHOR_HOME", &self.home)
+            .env("SOFTHSM2_CONF", &self.softhsm_conf)
+            .env("MOHOR_LOG", "trace")
+            .env_remove("MOHOR_SIM_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn mohor serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        let first = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(Some(Ok(line))) => line,
+            other => panic!(
+                "mohor serve printed no first line ({other:?}); log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            ),
+        };
+        let port = first
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in {first:?}"));
+        Agent { child, port }
+    }
+
+    /// Lets every dialog, now and later, go on (reads the FIFO forever).
+    fn release_dialogs(&self) {
+        let fifo = self.dir.join("prompts.jsonl.asked.jsonl");
+        std::thread::spawn(move || loop {
+            let Ok(mut f) = std::fs::File::open(&fifo) else {
+                return;
+            };
+            let mut sink = Vec::new();
+            let _ = f.read_to_end(&mut sink);
+        });
+    }
+
+    fn state(&self) -> PathBuf {
+        self.home.join("state")
+    }
+}
+
+/// Every file and folder below `root` (not `root` itself).
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Paths below `root` that group or others may read (or enter).
+fn readable_by_others(root: &Path) -> Vec<String> {
+    walk(root)
+        .into_iter()
+        .filter_map(|p| {
+            let mode = std::fs::symlink_metadata(&p).ok()?.permissions().mode();
+            (mode & 0o077 != 0).then(|| format!("{:o} {}", mode & 0o777, p.display()))
+        })
+        .collect()
+}
+
+/// Regular files below `root` except run locks.
+fn documents_below(root: &Path) -> Vec<PathBuf> {
+    walk(root)
+        .into_iter()
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != ".lock"))
+        .collect()
+}
+
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(agent: &Agent, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(agent.child.id().to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} failed");
+}
+
+fn wait_exit(agent: &mut Agent, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = agent.child.try_wait() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the agent did not stop within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Uploads a 5 MB document in chunks (spooled to a file) and asks to sign a
+/// small one sent inline (written to the request's folder; its answer comes
+/// later). Returns the upload's id. (One signing at a time: the scripted
+/// answers are consumed in order.)
+async fn upload_and_sign_small(ws: &mut Ws, big: &[u8], small: &[u8]) -> R<String> {
+    let sha = hex::encode(sha2::Sha256::digest(big));
+    let r = rpc(
+        ws,
+        json!("ub"),
+        "upload.begin",
+        json!({"size": big.len(), "sha256": sha}),
+    )
+    .await?;
+    let id = r["result"]["uploadId"]
+        .as_str()
+        .ok_or(format!("{r}"))?
+        .to_string();
+    let chunk = r["result"]["chunkSize"].as_u64().ok_or("chunkSize")? as usize;
+    let mut offset = 0;
+    for part in big.chunks(chunk) {
+        let data = base64::engine::general_purpose::STANDARD.encode(part);
+        let r = rpc(
+            ws,
+            json!("uc"),
+            "upload.chunk",
+            json!({"uploadId": id, "offset": offset, "data": data}),
+        )
+        .await?;
+        offset = r["result"]["received"].as_u64().ok_or(format!("{r}"))?;
+    }
+    let inline = base64::engine::general_purpose::STANDARD.encode(small);
+    send(
+        ws,
+        json!({"jsonrpc":"2.0","id":"small","method":"sign.pdf",
+               "params":{"document": inline,"fileName":"small.pdf"}}),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Both documents are on disk: the upload in the spool, the inline one in a
+/// request folder.
+fn wait_for_documents_in_transit(state: &Path) {
+    wait_for("the documents in transit", Duration::from_secs(60), || {
+        let spooled = !documents_below(&state.join("spool")).is_empty();
+        let inline = documents_below(&state.join("tmp"))
+            .iter()
+            .any(|p| p.file_name().is_some_and(|n| n == "input.pdf"));
+        spooled && inline
+    });
+}
+
+/// The answer to `id`, downloading it when it came as a `$download` stub.
+async fn answer_of(ws: &mut Ws, id: &str) -> R<Value> {
+    let r = recv_answer(ws).await?;
+    if r["id"] != json!(id) {
+        return Err(format!("expected the answer to {id}, got {r}").into());
+    }
+    let Some(stub) = r["result"].get("$download") else {
+        return Ok(r["result"].clone());
+    };
+    let mut text = String::new();
+    let mut offset = 0u64;
+    loop {
+        let d = rpc(
+            ws,
+            json!("d"),
+            "download.read",
+            json!({"downloadId": stub["downloadId"], "offset": offset}),
+        )
+        .await?;
+        text.push_str(d["result"]["text"].as_str().ok_or(format!("{d}"))?);
+        offset = d["result"]["next"].as_u64().ok_or("next")?;
+        if d["result"]["done"] == json!(true) {
+            return Ok(serde_json::from_str(&text)?);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_in_transit_are_private_during_and_after_a_request_and_never_logged() -> R<()> {
+    let s = Setup::new("ws_agent_files_private", 2);
+    let mut agent = s.start();
+    let big = marker_pdf(5 << 20);
+    let small = marker_pdf(2000);
+    let mut ws = connect(agent.port, Some(ORIGIN)).await?;
+    let upload = upload_and_sign_small(&mut ws, &big, &small).await?;
+    wait_for_documents_in_transit(&s.state());
+
+    let exposed = readable_by_others(&s.home);
+    assert!(
+        exposed.is_empty(),
+        "readable by others while a dialog waits:\n{}",
+        exposed.join("\n")
+    );
+
+    s.release_dialogs();
+    let small_answer = answer_of(&mut ws, "small").await?;
+    send(
+        &mut ws,
+        json!({"jsonrpc":"2.0","id":"big","method":"sign.pdf",
+               "params":{"document":{"upload": upload},"fileName":"big.pdf"}}),
+    )
+    .await?;
+    let big_answer = answer_of(&mut ws, "big").await?;
+    for ((id, result), input) in [("big", big_answer), ("small", small_answer)]
+        .iter()
+        .zip([&big, &small])
+    {
+        let doc = result["document"]
+            .as_str()
+            .ok_or(format!("{id}: {result}"))?;
+        let signed = base64::engine::general_purpose::STANDARD.decode(doc)?;
+        assert!(
+            signed.len() > input.len() && signed.starts_with(input),
+            "{id}: not an incremental update of the input"
+        );
+        let path = s.dir.join(format!("{id}.signed.pdf"));
+        std::fs::write(&path, &signed)?;
+        if let Some(pyhanko) = common::pyhanko() {
+            let out = common::run(
+                Command::new(pyhanko)
+                    .args(["sign", "validate", "--trust"])
+                    .arg(&s.fx.root)
+                    .args(["--trust-replace", "--no-revocation-check"])
+                    .arg(&path),
+            );
+            let text = common::text(&out);
+            assert!(
+                out.status.success() && text.contains(":INTACT:"),
+                "{id}: pyHanko:\n{text}"
+            );
+        }
+    }
+    wait_for("the request folders to go", Duration::from_secs(10), || {
+        documents_below(&s.state().join("tmp")).is_empty()
+            && documents_below(&s.state().join("spool")).is_empty()
+    });
+    let exposed = readable_by_others(&s.home);
+    assert!(
+        exposed.is_empty(),
+        "readable by others after the requests:\n{}",
+        exposed.join("\n")
+    );
+
+    drop(ws);
+    signal(&agent, "TERM");
+    wait_exit(&mut agent, Duration::from_secs(20));
+    let log = std::fs::read_to_string(&s.log)?;
+    assert!(
+        log.contains("connection opened"),
+        "MOHOR_LOG=trace logged nothing:\n{log}"
+    );
+    for form in marker_forms() {
+        assert!(
+            !log.contains(&form),
+            "the log holds document content ({form})"
+        );
+    }
+    let pin = &s.fx.user_pin;
+    assert!(
+        !log.lines()
+            .any(|l| l.to_lowercase().contains("pin") && l.contains(pin.as_str())),
+        "the log holds the PIN"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_removes_the_files_of_a_request_in_flight() -> R<()> {
+    let s = Setup::new("ws_agent_files_sigterm", 2);
+    let mut agent = s.start();
+    let mut ws = connect(agent.port, Some(ORIGIN)).await?;
+    upload_and_sign_small(&mut ws, &marker_pdf(5 << 20), &marker_pdf(2000)).await?;
+    wait_for_documents_in_transit(&s.state());
+
+    signal(&agent, "TERM");
+    // The page is told Mohor is going away (close 1001).
+    let closed = loop {
+        match recv(&mut ws).await {
+            Ok(v) if v["method"] == json!("progress") => continue,
+            other => break other,
+        }
+    };
+    assert!(
+        closed
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("Away")),
+        "{closed:?}"
+    );
+    let status = wait_exit(&mut agent, Duration::from_secs(20));
+    assert!(status.success(), "mohor serve exited with {status}");
+    let left = documents_below(&s.state().join("tmp"))
+        .into_iter()
+        .chain(documents_below(&s.state().join("spool")))
+        .collect::<Vec<_>>();
+    assert!(left.is_empty(), "left after SIGTERM: {left:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_agents_leftovers_are_gone_after_a_restart() -> R<()> {
+    let s = Setup::new("ws_agent_files_kill", 2);
+    let mut agent = s.start();
+    let mut ws = connect(agent.port, Some(ORIGIN)).await?;
+    upload_and_sign_small(&mut ws, &marker_pdf(5 << 20), &marker_pdf(2000)).await?;
+    wait_for_documents_in_transit(&s.state());
+    let before: Vec<PathBuf> = documents_below(&s.state());
+    signal(&agent, "KILL");
+    wait_exit(&mut agent, Duration::from_secs(20));
+    drop(ws);
+    assert!(
+        before
+            .iter()
+            .filter(
+                |p| p.starts_with(s.state().join("tmp")) || p.starts_with(s.state().join("spool"))
+            )
+            .all(|p| p.exists()),
+        "a killed agent removed nothing (that is why the restart must)"
+    );
+
+    let mut second = s.start();
+    let left: Vec<&PathBuf> = before
+        .iter()
+        .filter(|p| p.starts_with(s.state().join("tmp")) || p.starts_with(s.state().join("spool")))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(left.is_empty(), "leftovers survived the restart: {left:?}");
+    let exposed = readable_by_others(&s.home);
+    assert!(
+        exposed.is_empty(),
+        "readable by others after the restart:\n{}",
+        exposed.join("\n")
+    );
+    signal(&second, "TERM");
+    wait_exit(&mut second, Duration::from_secs(20));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_flight() -> R<()> {
+    let Some(display) = xvfb::start_display() else {
+        return Ok(());
+    };
+    let s = Setup::new("ws_agent_files_tray", 1);
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port();
+    std::fs::write(
+        s.home.join("config.toml"),
+        format!("allowed_origins = [\"{ORIGIN}\"]\nport = {port}\n"),
+    )?;
+    let child = Command::new(env!("CARGO_BIN_EXE_mohor"))
+        .arg("--module")
+        .arg(MODULE)
+        .env("MOHOR_HOME", &s.home)
+        .env("SOFTHSM2_CONF", &s.softhsm_conf)
+        .env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", s.dir.join("no-session-bus").display()),
+        )
+        .env("GDK_BACKEND", "x11")
+        .env("NO_AT_BRIDGE", "1")
+        .env_remove("MOHOR_SIM_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&s.log)?)
+        .spawn()?;
+    let mut agent = Agent { child, port };
+    let mut ws = None;
+    for _ in 0..600 {
+        if let Ok(c) = connect(agent.port, Some(ORIGIN)).await {
+            ws = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut ws = ws.ok_or("the tray agent never listened")?;
+    let data = base64::engine::general_purpose::STANDARD.encode(MARKER.repeat(1000));
+    send(
+        &mut ws,
+        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": data}}),
+    )
+    .await?;
+    // The consent window is open; the data waits in its request folder.
+    wait_for("the request's file", Duration::from_secs(60), || {
+        !documents_below(&s.state().join("tmp")).is_empty()
+    });
+    signal(&agent, "TERM");
+    let status = wait_exit(&mut agent, Duration::from_secs(30));
+    assert!(status.success(), "the tray agent exited with {status}");
+    let left: Vec<PathBuf> = documents_below(&s.state().join("tmp"))
+        .into_iter()
+        .chain(documents_below(&s.state().join("spool")))
+        .collect();
+    assert!(left.is_empty(), "left after SIGTERM: {left:?}");
+    Ok(())
+}

@@ -326,7 +326,7 @@ fn wait_for_documents_in_transit(state: &Path) {
         let spooled = !documents_below(&state.join("spool")).is_empty();
         let inline = documents_below(&state.join("tmp"))
             .iter()
-            .any(|p| p.file_name().is_some_and(|n| n == "input.pdf"));
+            .any(|p| p.extension().is_some_and(|e| e == "pdf"));
         spooled && inline
     });
 }

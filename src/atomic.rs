@@ -117,9 +117,55 @@ fn sync_parent_dir(path: &Path) {
 #[cfg(not(unix))]
 fn sync_parent_dir(_path: &Path) {}
 
+/// Would writing `b` replace `a`? The same path, a path to it through links
+/// or `..`, or a hard link to the same file. The one check for "the output
+/// is the input", used by every writer of signed output.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    // A hard link is the same file under another name.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            if x.dev() == y.dev() && x.ino() == y.ino() {
+                return true;
+            }
+        }
+    }
+    let canon = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = p.canonicalize() {
+            return Some(c);
+        }
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(p.file_name()?))
+    };
+    match (canon(a), canon(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_file_is_found_by_path_by_dot_dot_and_by_hard_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.pdf");
+        std::fs::write(&a, b"x").unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(same_file(&a, &a));
+        assert!(same_file(&a, &sub.join("../a.pdf")));
+        let link = dir.path().join("link.pdf");
+        std::fs::hard_link(&a, &link).unwrap();
+        assert!(same_file(&a, &link));
+        // A file that does not exist yet is another file.
+        assert!(!same_file(&a, &dir.path().join("b.pdf")));
+    }
 
     #[test]
     fn uncommitted_output_leaves_nothing_behind() {

@@ -265,11 +265,7 @@ fn parse_visible(text: &str) -> Result<crate::pdf::VisibleStamp> {
 
 /// Writing the output over the input would destroy the original.
 fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
-    let same = match (input.canonicalize(), output.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
+    if crate::atomic::same_file(input, output) {
         return Err(
             Error::new(Reason::InvalidRequest, "the output file is the input file").with_hint(
                 "write the signed copy to another file; Mohor never changes the original",

@@ -181,7 +181,7 @@ pub fn sign_file(
     signer: &mut dyn Signer,
     opts: &PdfSignOptions,
 ) -> Result<SignedPdf, PdfError> {
-    if same_file(input, output) {
+    if crate::atomic::same_file(input, output) {
         return Err(PdfError::SameFile);
     }
     let mut opts = opts.clone();
@@ -214,31 +214,4 @@ pub fn sign_file(
         certified: prepared.certified,
         output_len: prepared.input_len + prepared.appended.bytes.len() as u64,
     })
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    // A hard link is the same file under another name.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-            if x.dev() == y.dev() && x.ino() == y.ino() {
-                return true;
-            }
-        }
-    }
-    let canon = |p: &Path| -> Option<PathBuf> {
-        if let Ok(c) = p.canonicalize() {
-            return Some(c);
-        }
-        let parent = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
-            _ => std::env::current_dir().ok()?,
-        };
-        Some(parent.join(p.file_name()?))
-    };
-    match (canon(a), canon(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
 }

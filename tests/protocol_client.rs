@@ -9,10 +9,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Fixture, MODULE};
@@ -22,74 +20,30 @@ const ORIGIN: &str = "http://127.0.0.1:8765";
 /// PROTOCOL.md, "Limits": one message is at most 16 MiB.
 const MESSAGE_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// `mohor serve`, killed when the test ends however it ends.
+/// `mohor serve` with scripted dialogs, killed when the test ends.
 struct Server {
-    child: Child,
+    /// Kills the agent when the test ends.
+    _served: common::Served,
     port: u16,
     stderr: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
     fn start(home: &Path, softhsm_conf: &Path, prompts: &Path, dir: &Path) -> Server {
         let stderr = dir.join("serve.stderr");
-        let mut child = common::mohor(home, softhsm_conf)
-            .arg("--module")
-            .arg(MODULE)
-            .arg("--prompts")
-            .arg(prompts)
-            .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("create serve.stderr"))
-            .spawn()
-            .expect("spawn mohor serve");
-        // The first line names the port; keep draining stdout afterwards so the
-        // agent can never block on a full pipe.
-        let stdout = child.stdout.take().expect("serve stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next();
-            let _ = tx.send(first);
-            for _ in lines {}
-        });
-        let first = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(Some(Ok(line))) => line,
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "mohor serve printed no first line ({other:?}); stderr:\n{}",
-                    std::fs::read_to_string(&stderr).unwrap_or_default()
-                );
-            }
-        };
-        let digits: String = first
-            .trim_end()
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_digit())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let port = match digits.parse::<u16>() {
-            Ok(p) if p > 0 => p,
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the first line of mohor serve does not end with a port: {first:?}");
-            }
-        };
+        let served = common::spawn_serve(
+            common::mohor(home, softhsm_conf)
+                .arg("--module")
+                .arg(MODULE)
+                .arg("--prompts")
+                .arg(prompts)
+                .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
+                .stderr(std::fs::File::create(&stderr).expect("create serve.stderr")),
+            &stderr,
+        );
         Server {
-            child,
-            port,
+            port: served.port,
+            _served: served,
             stderr,
         }
     }

@@ -20,10 +20,10 @@ mod support;
 mod xvfb;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -98,17 +98,8 @@ fn marker_forms() -> Vec<String> {
 }
 
 /// `mohor serve` started under umask 022, killed when the test ends.
-struct Agent {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// `mohor serve` under umask 022, killed when dropped.
+type Agent = common::Served;
 
 struct Setup {
     dir: PathBuf,
@@ -153,44 +144,24 @@ impl Setup {
             .append(true)
             .open(&self.log)
             .expect("open serve.log");
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg("umask 022 && exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_mohor"))
-            .arg("--module")
-            .arg(MODULE)
-            .arg("--prompts")
-            .arg(&self.prompts)
-            .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
-            .env("MOHOR_HOME", &self.home)
-            .env("SOFTHSM2_CONF", &self.softhsm_conf)
-            .env("MOHOR_LOG", "trace")
-            .env_remove("MOHOR_SIM_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn mohor serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            for _ in lines {}
-        });
-        let first = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(Some(Ok(line))) => line,
-            other => panic!(
-                "mohor serve printed no first line ({other:?}); log:\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            ),
-        };
-        let port = first
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}"));
-        Agent { child, port }
+        common::spawn_serve(
+            Command::new("sh")
+                .arg("-c")
+                .arg("umask 022 && exec \"$0\" \"$@\"")
+                .arg(env!("CARGO_BIN_EXE_mohor"))
+                .arg("--module")
+                .arg(MODULE)
+                .arg("--prompts")
+                .arg(&self.prompts)
+                .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
+                .env("MOHOR_HOME", &self.home)
+                .env("SOFTHSM2_CONF", &self.softhsm_conf)
+                .env("MOHOR_LOG", "trace")
+                .env_remove("MOHOR_SIM_DIR")
+                .stdin(Stdio::null())
+                .stderr(log),
+            &self.log,
+        )
     }
 
     /// Lets every dialog, now and later, go on (reads the FIFO forever).

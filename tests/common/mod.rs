@@ -353,3 +353,52 @@ pub fn openssl_signer_count(p7s: &Path, data: &Path, into: &Path) -> usize {
         .matches("BEGIN CERTIFICATE")
         .count()
 }
+
+/// A running `mohor serve`, killed when dropped however the test ends.
+pub struct Served {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `cmd` (a `mohor … serve --port 0 …` command; its stderr set by the
+/// caller, whose `log` is shown if the agent never starts) and wait for the
+/// first line, which names the port. Standard output is drained afterwards
+/// so the agent never blocks on a full pipe.
+pub fn spawn_serve(cmd: &mut Command, log: &Path) -> Served {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mohor serve");
+    let stdout = child.stdout.take().expect("serve stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let first = match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(Some(Ok(line))) => line,
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "mohor serve printed no first line ({other:?}); log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+    };
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    Served { child, port }
+}

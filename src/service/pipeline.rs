@@ -100,22 +100,6 @@ pub struct Outcome {
     pub items: Vec<Result<Output>>,
 }
 
-impl Outcome {
-    /// The only item's result, for single requests.
-    pub fn into_single(self) -> Result<(Output, String, String)> {
-        let Outcome {
-            signer,
-            certificate_id,
-            items,
-        } = self;
-        match items.into_iter().next() {
-            Some(Ok(output)) => Ok((output, signer, certificate_id)),
-            Some(Err(e)) => Err(e),
-            None => Err(Error::internal("a single request produced no result")),
-        }
-    }
-}
-
 /// What preflight found about one item.
 pub(super) struct Prepared {
     pub summary: DocumentSummary,

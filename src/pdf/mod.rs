@@ -39,6 +39,14 @@ use time::OffsetDateTime;
 pub use error::PdfError;
 pub use fields::DocMdp;
 
+/// Read-only access to a PDF's objects, for signature verification
+/// (`crate::verify`), which inspects revisions without writing anything.
+pub mod read {
+    pub use super::object::{decode_text, Dict, ObjRef, Object};
+    pub use super::reader::{Document, Loaded, MAX_DEPTH};
+    pub use super::xref::Entry;
+}
+
 use appearance::{Rect, StampText};
 use fields::{Field, Form, Place};
 use object::{text_string, Dict, ObjRef, Object};

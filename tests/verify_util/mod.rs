@@ -9,6 +9,7 @@ use std::process::Command;
 #[path = "../pdf_util/mod.rs"]
 pub mod pdf_util;
 
+#[allow(unused_imports)]
 pub use pdf_util::common::{pyhanko, run, test_dir, text};
 pub use pdf_util::{corpus, corpus_available, fixture, needs_lenient_pyhanko, pdfsig};
 

@@ -417,6 +417,6 @@ mod tests {
     #[test]
     fn revisions_end_after_each_eof_marker() {
         let b = b"%PDF-1.7\n...%%EOF\n more %%EOF\r\n";
-        assert_eq!(revision_ends(b), vec![18, 32]);
+        assert_eq!(revision_ends(b), vec![18, 31]);
     }
 }

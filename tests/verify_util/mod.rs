@@ -11,6 +11,7 @@ pub mod pdf_util;
 
 #[allow(unused_imports)]
 pub use pdf_util::common::{pyhanko, run, test_dir, text};
+#[allow(unused_imports)]
 pub use pdf_util::{corpus, corpus_available, fixture, needs_lenient_pyhanko, pdfsig};
 
 /// One signature's verdict in the terms the report uses.

@@ -79,11 +79,19 @@ fn openssl_sign(data: &Path, out: &Path, md: &str, attached: bool) {
         .arg(fx.dir.join("pki/subca.pem"))
         .arg("-out")
         .arg(out);
-    if attached {
-        cmd.arg("-nodetach");
-    }
     let o = run(&mut cmd);
     assert!(o.status.success(), "{}", text(&o));
+    if !attached {
+        // The streaming signer always encapsulates: cut the content out.
+        let full = out.with_extension("attached");
+        std::fs::rename(out, &full).unwrap();
+        let repo = verify_util::pdf_util::common::repo();
+        let o = run(Command::new(repo.join(".venv/bin/python"))
+            .arg(repo.join("tests/verify_util/detach_ber.py"))
+            .arg(&full)
+            .arg(out));
+        assert!(o.status.success(), "{}", text(&o));
+    }
 }
 
 #[test]
@@ -102,6 +110,11 @@ fn ber_cms_with_indefinite_lengths_and_sha1_digests_verify_like_openssl_says() {
         assert_eq!(code, 0, "{md}: {t}");
         assert_eq!(r["signatures"][0]["digest_algorithm"], if md == "sha1" { "SHA-1" } else { "SHA-256" });
         assert_eq!(r["signatures"][0]["chain_complete"], true, "{r}");
+        let other = dir.join("other.txt");
+        std::fs::write(&other, b"GSTIN 29ABCDE1234F1Z6 registration certificate").unwrap();
+        let (r, code, t) = mohor_report(&p7s, &root(), Some(&other));
+        assert_eq!((code, r["signatures"][0]["intact"].clone()), (1, false.into()), "{t}");
+        assert!(!openssl_verify_detached(&p7s, &other, &fixture().root).status.success());
     }
     // Encapsulated content: no --data needed; a flipped content byte is caught.
     let p7m = dir.join("attached.p7m");

@@ -97,10 +97,17 @@ pub fn verify_detached(
     if sd.e_content.is_none() && data.is_none() {
         return Err(VerifyError::NoData);
     }
+    // Encapsulated content and outside data must be the same bytes.
+    let mismatch = matches!((&sd.e_content, data), (Some(c), Some(d)) if c.as_slice() != d);
     let mut signatures = Vec::new();
     for (i, signer) in sd.signers.iter().enumerate() {
         let mut r = empty_report(format!("#{}", i + 1), Kind::Detached, "cms");
         signer_report(&sd, signer, None, store, now, &mut r);
+        if mismatch {
+            r.intact = false;
+            r.trusted = false;
+            r.problems.insert(0, "the signature carries content that differs from the data given".into());
+        }
         signatures.push(r);
     }
     Ok(Report {

@@ -22,16 +22,34 @@ fn leaf_only_tokens(name: &str) -> SimSetup {
     for token in ["ASHA-EPASS", "RAHUL-PROXKEY"] {
         let out = run(Command::new("pkcs11-tool")
             .env("SOFTHSM2_CONF", &s.conf)
-            .args(["--module", SOFTHSM, "--token-label", token, "--login", "--pin"])
+            .args([
+                "--module",
+                SOFTHSM,
+                "--token-label",
+                token,
+                "--login",
+                "--pin",
+            ])
             .arg(&fixture().user_pin)
-            .args(["--delete-object", "--type", "cert", "--label", "Test Class 3 CA 2026"]));
+            .args([
+                "--delete-object",
+                "--type",
+                "cert",
+                "--label",
+                "Test Class 3 CA 2026",
+            ]));
         assert!(out.status.success(), "{}", text(&out));
     }
     s
 }
 
 fn sign(s: &SimSetup, output: &Path) {
-    let mut c = s.mohor(&["--pin-stdin", "sign", "--cert", &fixture().cert("rsa2048").id]);
+    let mut c = s.mohor(&[
+        "--pin-stdin",
+        "sign",
+        "--cert",
+        &fixture().cert("rsa2048").id,
+    ]);
     c.arg(corpus("pyhanko-minimal.pdf")).arg("-o").arg(output);
     let o = run_with_stdin(&mut c, &format!("{}\n", fixture().user_pin));
     assert_no_panic(&o);
@@ -43,7 +61,9 @@ fn carried(pdf: &Path, dir: &Path) -> Vec<String> {
     let cms = cms_blobs(&std::fs::read(pdf).unwrap()).pop().unwrap();
     let der = dir.join("carried.der");
     std::fs::write(&der, cms).unwrap();
-    let out = run(Command::new("openssl").args(["pkcs7", "-inform", "DER", "-print_certs", "-in"]).arg(&der));
+    let out = run(Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+        .arg(&der));
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_prefix("subject="))
@@ -63,8 +83,15 @@ fn mohor_trusts(pdf: &Path) -> (bool, serde_json::Value) {
 }
 
 fn write_config(s: &SimSetup, cas: &[PathBuf]) {
-    let list: Vec<String> = cas.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
-    std::fs::write(s.home.join("config.toml"), format!("ca_certificates = [{}]\n", list.join(", "))).unwrap();
+    let list: Vec<String> = cas
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    std::fs::write(
+        s.home.join("config.toml"),
+        format!("ca_certificates = [{}]\n", list.join(", ")),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -87,7 +114,10 @@ fn a_leaf_only_token_signs_with_the_ca_from_the_store_and_pyhanko_trusts_it() {
     let full = s.dir.join("completed.pdf");
     sign(&s, &full);
     let names = carried(&full, &s.dir);
-    assert!(names.contains(&"Test Class 3 CA 2026".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"Test Class 3 CA 2026".to_string()),
+        "{names:?}"
+    );
     assert!(trusted_by_pyhanko(&full));
     let (trusted, r) = mohor_trusts(&full);
     assert!(trusted, "{r}");
@@ -106,7 +136,9 @@ fn a_ca_with_the_right_name_but_another_key_is_never_added() {
     let key = s.dir.join("impostor.key.pem");
     let cert = s.dir.join("impostor.pem");
     let out = run(Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-keyout"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -122,6 +154,10 @@ fn a_ca_with_the_right_name_but_another_key_is_never_added() {
     write_config(&s, &[cert]);
     let file = s.dir.join("impostor.pdf");
     sign(&s, &file);
-    assert_eq!(carried(&file, &s.dir), ["Asha Verma"], "the look-alike CA was embedded");
+    assert_eq!(
+        carried(&file, &s.dir),
+        ["Asha Verma"],
+        "the look-alike CA was embedded"
+    );
     assert!(!trusted_by_pyhanko(&file));
 }

@@ -35,14 +35,23 @@ fn compare(file: &std::path::Path, roots: &[PathBuf], label: &str) -> Vec<String
         );
         assert_eq!(code, 1, "{mohor_text}");
         assert!(mohor_text.contains("encrypted"), "{mohor_text}");
-        lines.push(format!("{name} [{label}]: refused (encryption not readable): {}", mohor_text.lines().next().unwrap_or("")));
+        lines.push(format!(
+            "{name} [{label}]: refused (encryption not readable): {}",
+            mohor_text.lines().next().unwrap_or("")
+        ));
         return lines;
     }
     let mohor = mohor_verdicts(&report);
-    assert!(!mohor.is_empty(), "{name}: no signature found\n{mohor_text}");
+    assert!(
+        !mohor.is_empty(),
+        "{name}: no signature found\n{mohor_text}"
+    );
     let pdfsig = pdfsig_intact(file);
     for (field, m) in &mohor {
-        let h = hanko.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone());
+        let h = hanko
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, v)| v.clone());
         match h {
             Some(h) => assert_eq!(
                 m, &h,
@@ -58,12 +67,21 @@ fn compare(file: &std::path::Path, roots: &[PathBuf], label: &str) -> Vec<String
             }
         }
         if let Some((_, ok)) = pdfsig.iter().find(|(f, _)| f == field) {
-            assert_eq!(m.intact, *ok, "{name} field {field}: pdfsig disagrees on intact\n{mohor_text}");
+            assert_eq!(
+                m.intact, *ok,
+                "{name} field {field}: pdfsig disagrees on intact\n{mohor_text}"
+            );
         }
         lines.push(format!("{name} [{label}] {field}: mohor = pyHanko = {m:?}"));
     }
-    let all_ok = mohor.iter().all(|(_, v)| v.intact && v.trusted && v.modifications != "illegal");
-    assert_eq!(code, if all_ok { 0 } else { 1 }, "{name}: exit code\n{mohor_text}");
+    let all_ok = mohor
+        .iter()
+        .all(|(_, v)| v.intact && v.trusted && v.modifications != "illegal");
+    assert_eq!(
+        code,
+        if all_ok { 0 } else { 1 },
+        "{name}: exit code\n{mohor_text}"
+    );
     lines
 }
 
@@ -73,7 +91,10 @@ fn every_signed_corpus_file_gets_pyhankos_verdict_under_the_same_roots() {
         return;
     }
     let files = signed_corpus_files();
-    assert!(files.len() >= 5, "expected the corpus' signed files, found {files:?}");
+    assert!(
+        files.len() >= 5,
+        "expected the corpus' signed files, found {files:?}"
+    );
     let dir = test_dir("verify_corpus");
     let mut log = Vec::new();
     for file in &files {
@@ -101,6 +122,13 @@ fn without_trust_options_the_cca_roots_are_the_anchors_and_corpus_signers_are_un
     for s in report["signatures"].as_array().unwrap() {
         assert_eq!(s["intact"], true, "{t}");
         assert_eq!(s["trusted"], false, "{t}");
-        assert!(s["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("not in the trust list")), "{t}");
+        assert!(
+            s["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p.as_str().unwrap().contains("not in the trust list")),
+            "{t}"
+        );
     }
 }

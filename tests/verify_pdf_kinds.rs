@@ -19,7 +19,10 @@ fn root() -> Vec<PathBuf> {
 
 /// A prepared signature with an empty /Contents, the dictionary rewritten
 /// by `patch`; returns the file and the signed bytes (both ranges).
-fn placeholder(dir: &Path, patch: impl Fn(&mut Vec<u8>, usize, usize)) -> (Vec<u8>, [u64; 4], Vec<u8>) {
+fn placeholder(
+    dir: &Path,
+    patch: impl Fn(&mut Vec<u8>, usize, usize),
+) -> (Vec<u8>, [u64; 4], Vec<u8>) {
     let mut o = verify_util::pdf_util::opts("rsa2048");
     o.signing_time = time::OffsetDateTime::now_utc();
     o.contents_capacity = 16 * 1024;
@@ -47,7 +50,10 @@ fn entries(bytes: &mut [u8], start: usize, end: usize, entries: &str) {
 fn insert(mut bytes: Vec<u8>, r: [u64; 4], cms: &[u8]) -> Vec<u8> {
     let hex_text = hex::encode_upper(cms);
     let (from, to) = (r[1] as usize + 1, r[2] as usize - 1);
-    assert!(hex_text.len() <= to - from, "CMS too large for the placeholder");
+    assert!(
+        hex_text.len() <= to - from,
+        "CMS too large for the placeholder"
+    );
     bytes[from..from + hex_text.len()].copy_from_slice(hex_text.as_bytes());
     bytes
 }
@@ -74,7 +80,11 @@ fn judged(file: &Path) -> serde_json::Value {
     let (hanko, ht) = hanko_verdicts(file, &root());
     assert_eq!(mohor.len(), 1, "{t}");
     for (field, m) in &mohor {
-        let h = hanko.iter().find(|(f, _)| f == field).map(|(_, v)| v).unwrap_or_else(|| panic!("no pyHanko verdict\n{ht}"));
+        let h = hanko
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no pyHanko verdict\n{ht}"));
         assert_eq!(m, h, "field {field}: mohor vs pyHanko\n{t}\n{ht}");
         if let Some((_, ok)) = pdfsig_intact(file).iter().find(|(f, _)| f == field) {
             assert_eq!(m.intact, *ok, "pdfsig disagrees\n{t}");
@@ -91,20 +101,38 @@ fn adbe_pkcs7_sha1_signatures_verify_and_a_changed_byte_is_caught() {
     }
     let dir = test_dir("verify_kind_sha1");
     let (bytes, r, signed) = placeholder(&dir, |b, s, e| {
-        let text = String::from_utf8_lossy(&b[s..e]).replace("/ETSI.CAdES.detached", "/adbe.pkcs7.sha1    ");
+        let text = String::from_utf8_lossy(&b[s..e])
+            .replace("/ETSI.CAdES.detached", "/adbe.pkcs7.sha1    ");
         entries(b, s, e, &text);
     });
     let data = dir.join("digest.bin");
     let ranges = dir.join("ranges.bin");
     std::fs::write(&ranges, &signed).unwrap();
-    let d = run(Command::new("openssl").args(["dgst", "-sha1", "-binary"]).arg(&ranges));
+    let d = run(Command::new("openssl")
+        .args(["dgst", "-sha1", "-binary"])
+        .arg(&ranges));
     std::fs::write(&data, &d.stdout).unwrap();
     let (cert, key, subca) = signer_files();
     let cms = dir.join("sha1.der");
     openssl(
         // SHA-1 throughout, as GSTN's signer does (poppler expects that too).
-        &["cms", "-sign", "-nodetach", "-binary", "-md", "sha1", "-outform", "DER"],
-        &[("-in", &data), ("-signer", &cert), ("-inkey", &key), ("-certfile", &subca), ("-out", &cms)],
+        &[
+            "cms",
+            "-sign",
+            "-nodetach",
+            "-binary",
+            "-md",
+            "sha1",
+            "-outform",
+            "DER",
+        ],
+        &[
+            ("-in", &data),
+            ("-signer", &cert),
+            ("-inkey", &key),
+            ("-certfile", &subca),
+            ("-out", &cms),
+        ],
     );
     let file = dir.join("sha1.pdf");
     let pdf_bytes = insert(bytes, r, &std::fs::read(&cms).unwrap());
@@ -113,7 +141,11 @@ fn adbe_pkcs7_sha1_signatures_verify_and_a_changed_byte_is_caught() {
     let (report, code, t) = mohor_report(&file, &root(), None);
     let s = &report["signatures"][0];
     assert_eq!(s["sub_filter"], "adbe.pkcs7.sha1");
-    assert_eq!((s["intact"].clone(), s["trusted"].clone(), code), (true.into(), true.into(), 0), "{t}");
+    assert_eq!(
+        (s["intact"].clone(), s["trusted"].clone(), code),
+        (true.into(), true.into(), 0),
+        "{t}"
+    );
     assert_eq!(pdfsig_intact(&file), [("Signature1".to_string(), true)]);
 
     let mut bad = pdf_bytes.clone();
@@ -134,7 +166,8 @@ fn ber_cms_in_a_pdf_verifies() {
     }
     let dir = test_dir("verify_kind_ber");
     let (bytes, r, signed) = placeholder(&dir, |b, s, e| {
-        let text = String::from_utf8_lossy(&b[s..e]).replace("/ETSI.CAdES.detached", "/adbe.pkcs7.detached");
+        let text = String::from_utf8_lossy(&b[s..e])
+            .replace("/ETSI.CAdES.detached", "/adbe.pkcs7.detached");
         entries(b, s, e, &text);
     });
     let ranges = dir.join("ranges.bin");
@@ -142,15 +175,25 @@ fn ber_cms_in_a_pdf_verifies() {
     let (cert, key, subca) = signer_files();
     let cms = dir.join("ber.der");
     openssl(
-        &["cms", "-sign", "-binary", "-stream", "-md", "sha256", "-outform", "DER"],
-        &[("-in", &ranges), ("-signer", &cert), ("-inkey", &key), ("-certfile", &subca), ("-out", &cms)],
+        &[
+            "cms", "-sign", "-binary", "-stream", "-md", "sha256", "-outform", "DER",
+        ],
+        &[
+            ("-in", &ranges),
+            ("-signer", &cert),
+            ("-inkey", &key),
+            ("-certfile", &subca),
+            ("-out", &cms),
+        ],
     );
     // openssl's streaming signer encapsulates the content: cut it out.
     let detached = dir.join("ber-detached.der");
-    let o = run(Command::new(pdf_util::common::repo().join(".venv/bin/python"))
-        .arg(pdf_util::common::repo().join("tests/verify_util/detach_ber.py"))
-        .arg(&cms)
-        .arg(&detached));
+    let o = run(
+        Command::new(pdf_util::common::repo().join(".venv/bin/python"))
+            .arg(pdf_util::common::repo().join("tests/verify_util/detach_ber.py"))
+            .arg(&cms)
+            .arg(&detached),
+    );
     assert!(o.status.success(), "{}", text(&o));
     let cms_bytes = std::fs::read(&detached).unwrap();
     assert_eq!(cms_bytes[1], 0x80, "not BER");
@@ -168,17 +211,46 @@ fn a_document_timestamp_verifies_as_the_authoritys_signature() {
     let dir = test_dir("verify_kind_doc_ts");
     let pki = fixture().dir.join("pki");
     // A time-stamping authority under the test root.
-    let (tsa_key, tsa_csr, tsa_cert, ext) =
-        (dir.join("tsa.key"), dir.join("tsa.csr"), dir.join("tsa.pem"), dir.join("tsa.ext"));
+    let (tsa_key, tsa_csr, tsa_cert, ext) = (
+        dir.join("tsa.key"),
+        dir.join("tsa.csr"),
+        dir.join("tsa.pem"),
+        dir.join("tsa.ext"),
+    );
     std::fs::write(
         &ext,
         "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
     )
     .unwrap();
-    openssl(&["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/C=IN/O=Test/CN=Test TSA"], &[("-keyout", &tsa_key), ("-out", &tsa_csr)]);
     openssl(
-        &["x509", "-req", "-days", "30", "-sha256", "-set_serial", "77"],
-        &[("-in", &tsa_csr), ("-CA", &pki.join("root.pem")), ("-CAkey", &pki.join("root.key.pem")), ("-extfile", &ext), ("-out", &tsa_cert)],
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/C=IN/O=Test/CN=Test TSA",
+        ],
+        &[("-keyout", &tsa_key), ("-out", &tsa_csr)],
+    );
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "30",
+            "-sha256",
+            "-set_serial",
+            "77",
+        ],
+        &[
+            ("-in", &tsa_csr),
+            ("-CA", &pki.join("root.pem")),
+            ("-CAkey", &pki.join("root.key.pem")),
+            ("-extfile", &ext),
+            ("-out", &tsa_cert),
+        ],
     );
     std::fs::write(dir.join("tsaserial"), "01\n").unwrap();
     let conf = dir.join("ts.cnf");
@@ -192,25 +264,47 @@ fn a_document_timestamp_verifies_as_the_authoritys_signature() {
     .unwrap();
 
     let (bytes, r, signed) = placeholder(&dir, |b, s, e| {
-        entries(b, s, e, "/Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161");
+        entries(
+            b,
+            s,
+            e,
+            "/Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161",
+        );
     });
     let ranges = dir.join("ranges.bin");
     std::fs::write(&ranges, &signed).unwrap();
     let query = dir.join("q.tsq");
     let token = dir.join("token.der");
-    openssl(&["ts", "-query", "-sha256", "-cert", "-no_nonce"], &[("-data", &ranges), ("-out", &query)]);
+    openssl(
+        &["ts", "-query", "-sha256", "-cert", "-no_nonce"],
+        &[("-data", &ranges), ("-out", &query)],
+    );
     openssl(
         &["ts", "-reply", "-token_out"],
-        &[("-config", &conf), ("-queryfile", &query), ("-signer", &tsa_cert), ("-inkey", &tsa_key), ("-chain", &pki.join("root.pem")), ("-out", &token)],
+        &[
+            ("-config", &conf),
+            ("-queryfile", &query),
+            ("-signer", &tsa_cert),
+            ("-inkey", &tsa_key),
+            ("-chain", &pki.join("root.pem")),
+            ("-out", &token),
+        ],
     );
     let file = dir.join("doc-ts.pdf");
     std::fs::write(&file, insert(bytes, r, &std::fs::read(&token).unwrap())).unwrap();
     // pyHanko's CLI skips document timestamps outside LTA mode: ask its library.
-    let o = run(Command::new(pdf_util::common::repo().join(".venv/bin/python"))
-        .arg(pdf_util::common::repo().join("tests/verify_util/validate_doc_ts.py"))
-        .arg(&fixture().root)
-        .arg(&file));
-    assert_eq!(text(&o).trim(), "Signature1:INTACT:TRUSTED", "pyHanko: {}", text(&o));
+    let o = run(
+        Command::new(pdf_util::common::repo().join(".venv/bin/python"))
+            .arg(pdf_util::common::repo().join("tests/verify_util/validate_doc_ts.py"))
+            .arg(&fixture().root)
+            .arg(&file),
+    );
+    assert_eq!(
+        text(&o).trim(),
+        "Signature1:INTACT:TRUSTED",
+        "pyHanko: {}",
+        text(&o)
+    );
     let (report, code, t) = mohor_report(&file, &root(), None);
     assert_eq!(code, 0, "{t}");
     let s = &report["signatures"][0];

@@ -39,13 +39,21 @@ fn judged(file: &Path) -> serde_json::Value {
     for (field, m) in &mohor {
         match hanko.iter().find(|(f, _)| f == field) {
             Some((_, h)) => assert_eq!(m, h, "field {field}: mohor vs pyHanko\n{t}\n{ht}"),
-            None => assert!(!m.intact && ht.contains("Error"), "field {field}: no pyHanko verdict; mohor {m:?}\n{ht}"),
+            None => assert!(
+                !m.intact && ht.contains("Error"),
+                "field {field}: no pyHanko verdict; mohor {m:?}\n{ht}"
+            ),
         }
         if let Some((_, ok)) = pdfsig_intact(file).iter().find(|(f, _)| f == field) {
-            assert_eq!(m.intact, *ok, "field {field}: pdfsig disagrees on intact\n{t}");
+            assert_eq!(
+                m.intact, *ok,
+                "field {field}: pdfsig disagrees on intact\n{t}"
+            );
         }
     }
-    let all_ok = mohor.iter().all(|(_, v)| v.intact && v.trusted && v.modifications != "illegal");
+    let all_ok = mohor
+        .iter()
+        .all(|(_, v)| v.intact && v.trusted && v.modifications != "illegal");
     assert_eq!(code, if all_ok { 0 } else { 1 }, "{t}");
     report
 }
@@ -76,18 +84,29 @@ fn signed(name: &str) -> Option<Signed> {
     let dir = test_dir(name);
     let once = dir.join("once.pdf");
     let twice = dir.join("twice.pdf");
-    sign(&corpus("pyhanko-minimal.pdf"), &once, "rsa2048", &opts("rsa2048"));
+    sign(
+        &corpus("pyhanko-minimal.pdf"),
+        &once,
+        "rsa2048",
+        &opts("rsa2048"),
+    );
     sign(&once, &twice, "ec256", &opts("ec256"));
     Some(Signed { dir, once, twice })
 }
 
 #[test]
 fn mohors_own_signatures_verify_and_a_second_signatory_is_an_acceptable_change() {
-    let Some(s) = signed("verify_own") else { return };
+    let Some(s) = signed("verify_own") else {
+        return;
+    };
     let r = judged(&s.once);
     let one = sig(&r, "Signature1");
     assert_eq!(one["trusted"], true, "{r}");
-    assert_eq!(one["chain"], serde_json::json!(["Asha Verma", "Test Class 3 CA 2026", "Test CCA India"]), "{r}");
+    assert_eq!(
+        one["chain"],
+        serde_json::json!(["Asha Verma", "Test Class 3 CA 2026", "Test CCA India"]),
+        "{r}"
+    );
     assert_eq!(one["chain_complete"], true);
     assert_eq!(one["valid_at_signing_time"], true);
     assert_eq!(one["modifications"], "none");
@@ -119,7 +138,9 @@ fn a_certified_document_signed_again_stays_acceptable() {
 
 #[test]
 fn a_byte_changed_inside_a_signed_range_breaks_the_signature() {
-    let Some(s) = signed("verify_byte") else { return };
+    let Some(s) = signed("verify_byte") else {
+        return;
+    };
     let mut b = std::fs::read(&s.once).unwrap();
     // The producer line of the original file, inside the first range.
     let at = find(&b, b"%PDF-").unwrap() + 7;
@@ -134,7 +155,9 @@ fn a_byte_changed_inside_a_signed_range_breaks_the_signature() {
 
 #[test]
 fn page_content_added_in_a_later_revision_is_an_illegal_change() {
-    let Some(s) = signed("verify_content") else { return };
+    let Some(s) = signed("verify_content") else {
+        return;
+    };
     let page = qpdf_first_page(&s.once);
     let dict = qpdf_object(&s.once, page);
     let bytes = std::fs::read(&s.once).unwrap();
@@ -156,7 +179,10 @@ fn page_content_added_in_a_later_revision_is_an_illegal_change() {
             &bytes,
             &[
                 (page, new_dict),
-                (stream, format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len())),
+                (
+                    stream,
+                    format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()),
+                ),
             ],
         ),
     )
@@ -171,7 +197,9 @@ fn page_content_added_in_a_later_revision_is_an_illegal_change() {
 
 #[test]
 fn a_contents_taken_from_another_file_does_not_verify() {
-    let Some(s) = signed("verify_swap_contents") else { return };
+    let Some(s) = signed("verify_swap_contents") else {
+        return;
+    };
     let other = s.dir.join("other.pdf");
     let mut o = opts("rsa2048");
     o.signing_time += time::Duration::seconds(1);
@@ -192,7 +220,9 @@ fn a_contents_taken_from_another_file_does_not_verify() {
 /// Byte ranges that do not fit: each is reported, and never trusted.
 #[test]
 fn overlapping_short_and_overlong_byte_ranges_are_reported_and_never_trusted() {
-    let Some(s) = signed("verify_ranges") else { return };
+    let Some(s) = signed("verify_ranges") else {
+        return;
+    };
     let bytes = std::fs::read(&s.once).unwrap();
     let (_, _, [a, b, c, d]) = last_byte_range(&bytes);
     let cases: [(&str, [u64; 4], &str); 3] = [
@@ -214,7 +244,9 @@ fn overlapping_short_and_overlong_byte_ranges_are_reported_and_never_trusted() {
         // pdfsig and pyHanko do not accept it either.
         let (hanko, ht) = hanko_verdicts(&file, &root());
         assert!(
-            hanko.iter().all(|(_, v)| !(v.intact && v.trusted && v.modifications != "illegal")),
+            hanko
+                .iter()
+                .all(|(_, v)| !(v.intact && v.trusted && v.modifications != "illegal")),
             "{name}: pyHanko accepted it\n{ht}"
         );
         let ps = pdfsig(&file);
@@ -228,16 +260,24 @@ fn overlapping_short_and_overlong_byte_ranges_are_reported_and_never_trusted() {
 
 #[test]
 fn a_certificate_swapped_in_the_cms_does_not_verify() {
-    let Some(s) = signed("verify_swap_cert") else { return };
+    let Some(s) = signed("verify_swap_cert") else {
+        return;
+    };
     let file = s.dir.join("swapped-cert.pdf");
-    let out = run(std::process::Command::new(pdf_util::common::repo().join(".venv/bin/python"))
-        .arg(pdf_util::common::repo().join("tests/verify_util/swap_cert.py"))
-        .arg(&s.once)
-        .arg(&fixture().cert("pan").cert)
-        .arg(&file));
+    let out = run(
+        std::process::Command::new(pdf_util::common::repo().join(".venv/bin/python"))
+            .arg(pdf_util::common::repo().join("tests/verify_util/swap_cert.py"))
+            .arg(&s.once)
+            .arg(&fixture().cert("pan").cert)
+            .arg(&file),
+    );
     assert!(out.status.success(), "{}", text(&out));
     let r = judged(&file);
     let one = sig(&r, "Signature1");
     assert_eq!(one["intact"], false, "{r}");
-    assert_eq!(one["signer"], fixture().cert("pan").cn, "the report names the certificate found: {r}");
+    assert_eq!(
+        one["signer"],
+        fixture().cert("pan").cn,
+        "the report names the certificate found: {r}"
+    );
 }

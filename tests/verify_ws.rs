@@ -45,7 +45,10 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
     // Trust only the test root, as the CLI run below does.
     std::fs::write(
         home.join("config.toml"),
-        format!("trust_roots = [{:?}]\ntrust_roots_replace = true\n", fx.root.display().to_string()),
+        format!(
+            "trust_roots = [{:?}]\ntrust_roots_replace = true\n",
+            fx.root.display().to_string()
+        ),
     )
     .unwrap();
     let signed = dir.join("signed.pdf");
@@ -72,15 +75,26 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
         Ok(Some(Ok(line))) => line,
         other => panic!("mohor serve printed no first line: {other:?}"),
     };
-    let port: u16 = first.rsplit(':').next().and_then(|p| p.trim().parse().ok()).unwrap();
+    let port: u16 = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
     let mut c = ws::Connection::open(port, ORIGIN).unwrap();
 
     let hello = c.call(json!(1), "hello", None);
-    assert!(hello.result()["capabilities"].as_array().unwrap().contains(&json!("verify")));
+    assert!(hello.result()["capabilities"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("verify")));
 
-    let reply = c.call(json!(2), "verify", Some(json!({"document": b64(&std::fs::read(&signed).unwrap())})));
+    let reply = c.call(
+        json!(2),
+        "verify",
+        Some(json!({"document": b64(&std::fs::read(&signed).unwrap())})),
+    );
     let over_ws = reply.result().clone();
-    let (cli, code, t) = mohor_report(&signed, &[fx.root.clone()], None);
+    let (cli, code, t) = mohor_report(&signed, std::slice::from_ref(&fx.root), None);
     assert_eq!(code, 0, "{t}");
     assert_eq!(over_ws, cli, "the method and the CLI disagree");
     assert_eq!(over_ws["signatures"][0]["trusted"], true);
@@ -90,7 +104,9 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
     let data = dir.join("d.txt");
     std::fs::write(&data, b"note").unwrap();
     let o = run(std::process::Command::new("openssl")
-        .args(["cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256", "-in"])
+        .args([
+            "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256", "-in",
+        ])
         .arg(&data)
         .arg("-signer")
         .arg(&fx.cert("ec256").cert)
@@ -100,11 +116,29 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
         .arg(&p7s));
     assert!(o.status.success(), "{}", text(&o));
     let p7s_b64 = b64(&std::fs::read(&p7s).unwrap());
-    let good = c.call(json!(3), "verify", Some(json!({"document": p7s_b64, "data": b64(b"note")})));
-    assert_eq!(good.result()["signatures"][0]["intact"], true, "{:#}", good.answer);
+    let good = c.call(
+        json!(3),
+        "verify",
+        Some(json!({"document": p7s_b64, "data": b64(b"note")})),
+    );
+    assert_eq!(
+        good.result()["signatures"][0]["intact"],
+        true,
+        "{:#}",
+        good.answer
+    );
     assert_eq!(good.result()["signatures"][0]["kind"], "detached");
-    let bad = c.call(json!(4), "verify", Some(json!({"document": p7s_b64, "data": b64(b"nope")})));
-    assert_eq!(bad.result()["signatures"][0]["intact"], false, "{:#}", bad.answer);
+    let bad = c.call(
+        json!(4),
+        "verify",
+        Some(json!({"document": p7s_b64, "data": b64(b"nope")})),
+    );
+    assert_eq!(
+        bad.result()["signatures"][0]["intact"],
+        false,
+        "{:#}",
+        bad.answer
+    );
     let none = c.call(json!(5), "verify", Some(json!({"document": p7s_b64})));
     assert_eq!(none.reason(), "INVALID_REQUEST", "{:#}", none.answer);
     let junk = c.call(json!(6), "verify", Some(json!({"document": b64(b"hello")})));
@@ -121,5 +155,10 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
         .filter(|e| e["action"] == "verify" && e["origin"] == ORIGIN)
         .collect();
     assert_eq!(verifies.len(), 5, "{h:#}");
-    assert!(verifies.iter().any(|e| e["result"] == "ok" && e["signer"] == "Asha Verma"), "{h:#}");
+    assert!(
+        verifies
+            .iter()
+            .any(|e| e["result"] == "ok" && e["signer"] == "Asha Verma"),
+        "{h:#}"
+    );
 }

@@ -77,4 +77,3 @@ pub fn verify(env: &Env, args: &VerifyArgs) -> Result<()> {
     )
     .with_hint("the report above says why for each signature"))
 }
-

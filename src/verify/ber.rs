@@ -102,7 +102,9 @@ fn parse_one<'a>(
         return err("too many elements");
     }
     let (tag, mut pos) = read_tag(input)?;
-    let first = *input.get(pos).ok_or_else(|| BerError("truncated length".into()))?;
+    let first = *input
+        .get(pos)
+        .ok_or_else(|| BerError("truncated length".into()))?;
     pos += 1;
     if first == 0x80 {
         // Indefinite length: children until the end-of-contents octets.
@@ -173,7 +175,9 @@ fn parse_one<'a>(
 }
 
 fn read_tag(input: &[u8]) -> Result<(Tag, usize), BerError> {
-    let b = *input.first().ok_or_else(|| BerError("truncated tag".into()))?;
+    let b = *input
+        .first()
+        .ok_or_else(|| BerError("truncated tag".into()))?;
     let class = b >> 6;
     let constructed = b & 0x20 != 0;
     let mut number = (b & 0x1f) as u32;
@@ -274,13 +278,7 @@ impl<'a> Tlv<'a> {
             }
         };
         let mut out = Vec::with_capacity(body.len() + 8);
-        write_tag(
-            Tag {
-                constructed,
-                ..tag
-            },
-            &mut out,
-        );
+        write_tag(Tag { constructed, ..tag }, &mut out);
         write_len(body.len(), &mut out);
         out.extend(body);
         out
@@ -292,7 +290,11 @@ impl<'a> Tlv<'a> {
 }
 
 fn is_string_type(t: &Tag) -> bool {
-    t.class == UNIVERSAL && matches!(t.number, BIT_STRING | OCTET_STRING | 12 | 19 | 20 | 22 | 26 | 30)
+    t.class == UNIVERSAL
+        && matches!(
+            t.number,
+            BIT_STRING | OCTET_STRING | 12 | 19 | 20 | 22 | 26 | 30
+        )
 }
 
 fn write_tag(t: Tag, out: &mut Vec<u8>) {
@@ -390,7 +392,10 @@ mod tests {
 
     #[test]
     fn oids_read_as_dotted_text() {
-        let t = parse(&[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]).unwrap();
+        let t = parse(&[
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+        ])
+        .unwrap();
         assert_eq!(t.oid().unwrap(), "1.2.840.113549.1.7.2");
     }
 }

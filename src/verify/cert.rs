@@ -34,11 +34,15 @@ pub struct Cert {
 
 impl Cert {
     pub fn parse(der: &[u8]) -> Result<Cert, String> {
-        let (_, x) = X509Certificate::from_der(der)
-            .map_err(|e| format!("unreadable certificate: {e}"))?;
+        let (_, x) =
+            X509Certificate::from_der(der).map_err(|e| format!("unreadable certificate: {e}"))?;
         let outer = ber::parse(der).map_err(|e| e.to_string())?;
-        let tbs = outer.child(0, "tbsCertificate").map_err(|e| e.to_string())?;
-        let alg = outer.child(1, "signatureAlgorithm").map_err(|e| e.to_string())?;
+        let tbs = outer
+            .child(0, "tbsCertificate")
+            .map_err(|e| e.to_string())?;
+        let alg = outer
+            .child(1, "signatureAlgorithm")
+            .map_err(|e| e.to_string())?;
         let sig = outer
             .child(2, "signature")
             .and_then(|s| s.bytes("signature"))

@@ -56,17 +56,16 @@ pub fn build(leaf: &Cert, embedded: &[Cert], store: &TrustStore) -> Chain {
         anchored: false,
         problems: Vec::new(),
     };
-    loop {
-        let Some(current) = chain.certs.last().cloned() else {
-            break;
-        };
+    while let Some(current) = chain.certs.last().cloned() {
         if store.is_anchor(&current) {
             chain.complete = true;
             chain.anchored = true;
             break;
         }
         if chain.certs.len() > MAX_PATH {
-            chain.problems.push("the certificate path is too long".into());
+            chain
+                .problems
+                .push("the certificate path is too long".into());
             break;
         }
         // Anchors first, so a path ends at the trusted root when it can.
@@ -92,13 +91,13 @@ pub fn build(leaf: &Cert, embedded: &[Cert], store: &TrustStore) -> Chain {
             None if current.self_issued() => {
                 chain.complete = true;
                 match current.signed_by(&current) {
-                    Ok(()) => chain.problems.push(format!(
-                        "the root {} is not in the trust list",
+                    Ok(()) => chain
+                        .problems
+                        .push(format!("the root {} is not in the trust list", current.cn)),
+                    Err(e) => chain.problems.push(format!(
+                        "the self-signed {} does not verify: {e}",
                         current.cn
                     )),
-                    Err(e) => chain
-                        .problems
-                        .push(format!("the self-signed {} does not verify: {e}", current.cn)),
                 }
                 break;
             }
@@ -135,10 +134,5 @@ pub fn completion(leaf_der: &[u8], pool: &[Vec<u8>], store: &TrustStore) -> Vec<
         .cas
         .extend(pool.iter().filter_map(|d| Cert::parse(d).ok()));
     let chain = build(&leaf, &[], &extra);
-    chain
-        .certs
-        .iter()
-        .skip(1)
-        .map(|c| c.der.clone())
-        .collect()
+    chain.certs.iter().skip(1).map(|c| c.der.clone()).collect()
 }

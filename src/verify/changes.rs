@@ -116,7 +116,10 @@ pub fn analyze(old: &mut Document, new: &mut Document, bytes: &[u8], policy: &Po
     let mut nums: Vec<u32> = new.xref.entries.keys().copied().collect();
     nums.sort_unstable();
     for num in nums {
-        let (Some(&ne), oe) = (new.xref.entries.get(&num), old.xref.entries.get(&num).copied()) else {
+        let (Some(&ne), oe) = (
+            new.xref.entries.get(&num),
+            old.xref.entries.get(&num).copied(),
+        ) else {
             continue;
         };
         let gen = |e: Entry| match e {
@@ -161,7 +164,8 @@ pub fn analyze(old: &mut Document, new: &mut Document, bytes: &[u8], policy: &Po
         }
     }
     if j.illegal_count > MAX_LISTED {
-        j.items.push(format!("… {} changes in all", j.illegal_count));
+        j.items
+            .push(format!("… {} changes in all", j.illegal_count));
     }
     Changes {
         level: j.level,
@@ -198,7 +202,11 @@ fn same(o: &Loaded, n: &Loaded, od: &mut Document, nd: &mut Document, bytes: &[u
 
 /// Keys whose value differs between two dictionaries.
 fn changed_keys(a: &Dict, b: &Dict) -> Vec<String> {
-    let mut keys: Vec<&Vec<u8>> = a.0.iter().map(|(k, _)| k).chain(b.0.iter().map(|(k, _)| k)).collect();
+    let mut keys: Vec<&Vec<u8>> =
+        a.0.iter()
+            .map(|(k, _)| k)
+            .chain(b.0.iter().map(|(k, _)| k))
+            .collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
@@ -210,7 +218,14 @@ fn changed_keys(a: &Dict, b: &Dict) -> Vec<String> {
         .collect()
 }
 
-fn judge_object(j: &mut Judge<'_>, r: ObjRef, ol: &Loaded, nl: &Loaded, od: &mut Document, nd: &mut Document) {
+fn judge_object(
+    j: &mut Judge<'_>,
+    r: ObjRef,
+    ol: &Loaded,
+    nl: &Loaded,
+    od: &mut Document,
+    nd: &mut Document,
+) {
     let num = r.num;
     if Some(r) == j.new.root || Some(r) == j.old.root {
         return judge_catalog(j, ol, nl, od, nd);
@@ -218,8 +233,12 @@ fn judge_object(j: &mut Judge<'_>, r: ObjRef, ol: &Loaded, nl: &Loaded, od: &mut
     let (Some(odict), Some(ndict)) = (dict_of(ol), dict_of(nl)) else {
         // Arrays and plain values: an /Annots array, or something else.
         if let Some(&page) = j.new.annots_arrays.get(&r) {
-            let (Loaded::Object(Object::Array(a)), Loaded::Object(Object::Array(b))) = (ol, nl) else {
-                return j.illegal(format!("the annotations of page {} were replaced", page + 1));
+            let (Loaded::Object(Object::Array(a)), Loaded::Object(Object::Array(b))) = (ol, nl)
+            else {
+                return j.illegal(format!(
+                    "the annotations of page {} were replaced",
+                    page + 1
+                ));
             };
             return judge_annots(j, page, a, b, nd);
         }
@@ -272,7 +291,13 @@ fn judge_object(j: &mut Judge<'_>, r: ObjRef, ol: &Loaded, nl: &Loaded, od: &mut
     j.illegal(format!("object {num}{what} was changed"))
 }
 
-fn judge_catalog(j: &mut Judge<'_>, ol: &Loaded, nl: &Loaded, od: &mut Document, nd: &mut Document) {
+fn judge_catalog(
+    j: &mut Judge<'_>,
+    ol: &Loaded,
+    nl: &Loaded,
+    od: &mut Document,
+    nd: &mut Document,
+) {
     let _ = od;
     let (Some(o), Some(n)) = (dict_of(ol), dict_of(nl)) else {
         return j.illegal("the document catalog was replaced".into());
@@ -289,7 +314,12 @@ fn judge_catalog(j: &mut Judge<'_>, ol: &Loaded, nl: &Loaded, od: &mut Document,
             }
             "DSS" => j.allow("validation data (DSS) added".into()),
             "Extensions" | "Metadata" => j.allow(format!("catalog /{key} updated")),
-            "Perms" if !j.no_changes_allowed() && n.get("Perms").and_then(Object::as_dict).is_some_and(|p| !p.contains("DocMDP")) => {
+            "Perms"
+                if !j.no_changes_allowed()
+                    && n.get("Perms")
+                        .and_then(Object::as_dict)
+                        .is_some_and(|p| !p.contains("DocMDP")) =>
+            {
                 j.allow("usage rights updated".into())
             }
             _ => j.illegal(format!("the document catalog's /{key} was changed")),
@@ -307,7 +337,10 @@ fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, nd: &mut Document) {
                         .and_then(|f| f.as_array().map(<[Object]>::to_vec))
                         .unwrap_or_default()
                 };
-                let before = o.get("Fields").and_then(Object::as_array).map(<[Object]>::to_vec);
+                let before = o
+                    .get("Fields")
+                    .and_then(Object::as_array)
+                    .map(<[Object]>::to_vec);
                 let before = before.unwrap_or_default();
                 let after = list(n, nd);
                 for f in &before {
@@ -359,24 +392,48 @@ fn judge_page(
     }
 }
 
-fn judge_annots(j: &mut Judge<'_>, page: usize, before: &[Object], after: &[Object], nd: &mut Document) {
+fn judge_annots(
+    j: &mut Judge<'_>,
+    page: usize,
+    before: &[Object],
+    after: &[Object],
+    nd: &mut Document,
+) {
     if before.iter().any(|a| !after.contains(a)) {
         j.illegal(format!("an annotation was removed from page {}", page + 1));
     }
     for a in after.iter().filter(|a| !before.contains(a)) {
-        let d = nd.resolve(a).ok().and_then(|o| o.as_dict().cloned()).unwrap_or_default();
-        let subtype = d.get("Subtype").and_then(Object::as_name).unwrap_or_default().to_vec();
+        let d = nd
+            .resolve(a)
+            .ok()
+            .and_then(|o| o.as_dict().cloned())
+            .unwrap_or_default();
+        let subtype = d
+            .get("Subtype")
+            .and_then(Object::as_name)
+            .unwrap_or_default()
+            .to_vec();
         if subtype == b"Widget" {
             let field = a
                 .as_ref()
                 .and_then(|r| j.new.field_by_ref(r))
-                .or_else(|| d.get("Parent").and_then(Object::as_ref).and_then(|p| j.new.field_by_ref(p)))
+                .or_else(|| {
+                    d.get("Parent")
+                        .and_then(Object::as_ref)
+                        .and_then(|p| j.new.field_by_ref(p))
+                })
                 .cloned();
             match field {
-                Some(f) if f.is_signature() && !j.no_changes_allowed() => {
-                    j.allow(format!("signature widget for {} added on page {}", f.name, page + 1))
-                }
-                Some(f) => j.illegal(format!("form field {} was added on page {}", f.name, page + 1)),
+                Some(f) if f.is_signature() && !j.no_changes_allowed() => j.allow(format!(
+                    "signature widget for {} added on page {}",
+                    f.name,
+                    page + 1
+                )),
+                Some(f) => j.illegal(format!(
+                    "form field {} was added on page {}",
+                    f.name,
+                    page + 1
+                )),
                 None => j.illegal(format!("a widget was added on page {}", page + 1)),
             }
         } else if j.annotations_allowed() {
@@ -403,20 +460,30 @@ fn judge_field(j: &mut Judge<'_>, name: &str, signature: bool, o: &Dict, n: &Dic
         fill_keys.insert("F");
     }
     if keys.iter().any(|k| !fill_keys.contains(k.as_str())) {
-        let odd: Vec<String> = keys.iter().filter(|k| !fill_keys.contains(k.as_str())).map(|k| format!("/{k}")).collect();
+        let odd: Vec<String> = keys
+            .iter()
+            .filter(|k| !fill_keys.contains(k.as_str()))
+            .map(|k| format!("/{k}"))
+            .collect();
         return j.illegal(format!("field {name}: {} changed", odd.join(", ")));
     }
     if j.no_changes_allowed() {
-        return j.illegal(format!("field {name} changed in a document certified with no changes allowed"));
+        return j.illegal(format!(
+            "field {name} changed in a document certified with no changes allowed"
+        ));
     }
     if signature {
         if o.get("V").is_some() && keys.iter().any(|k| k == "V") {
-            return j.illegal(format!("signature field {name} was re-signed (its earlier signature replaced)"));
+            return j.illegal(format!(
+                "signature field {name} was re-signed (its earlier signature replaced)"
+            ));
         }
         return j.allow(format!("signature field {name} signed"));
     }
     if keys.iter().any(|k| k == "V") && j.locked(name) {
-        return j.illegal(format!("field {name} was filled in although a signature locks it"));
+        return j.illegal(format!(
+            "field {name} was filled in although a signature locks it"
+        ));
     }
     j.allow(format!("form field {name} filled in"))
 }

@@ -66,7 +66,12 @@ pub fn check(cms: &[u8], content: Content<'_>) -> Result<SignedData, String> {
 
 fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<SignedData, String> {
     let e = |e: ber::BerError| e.to_string();
-    if root.child(0, "content type").and_then(|o| o.oid()).map_err(e)? != SIGNED_DATA {
+    if root
+        .child(0, "content type")
+        .and_then(|o| o.oid())
+        .map_err(e)?
+        != SIGNED_DATA
+    {
         return Err("the CMS is not SignedData".into());
     }
     let sd = root
@@ -77,7 +82,10 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         .child(0, "SignedData")
         .map_err(e)?;
     let encap = sd.child(2, "encapsulated content").map_err(e)?;
-    let content_type = encap.child(0, "content type").and_then(|o| o.oid()).map_err(e)?;
+    let content_type = encap
+        .child(0, "content type")
+        .and_then(|o| o.oid())
+        .map_err(e)?;
     let e_content = encap
         .children()
         .get(1)
@@ -175,7 +183,8 @@ fn check_signer_inner(
         .and_then(|a| a.child(0, "digest algorithm"))
         .and_then(|o| o.oid())
         .map_err(e)?;
-    let hash = Hash::from_oid(&digest_oid).ok_or(format!("unsupported digest algorithm {digest_oid}"))?;
+    let hash =
+        Hash::from_oid(&digest_oid).ok_or(format!("unsupported digest algorithm {digest_oid}"))?;
     out.digest = Some(hash);
     let mut i = 3;
     let signed_attrs = si.children().get(i).filter(|t| t.tag.is(CONTEXT, 0));
@@ -183,10 +192,7 @@ fn check_signer_inner(
         i += 1;
     }
     let sig_alg = SigAlg::from_identifier(si.child(i, "signature algorithm").map_err(e)?)?;
-    let signature = si
-        .child(i + 1, "signature")
-        .map_err(e)?
-        .octets();
+    let signature = si.child(i + 1, "signature").map_err(e)?.octets();
     let unsigned = si.children().get(i + 2).filter(|t| t.tag.is(CONTEXT, 1));
 
     let mut hasher = hash.hasher();
@@ -203,16 +209,20 @@ fn check_signer_inner(
         Some(attrs) => {
             let mut md = None;
             for a in attrs.children() {
-                let oid = a.child(0, "attribute type").and_then(|o| o.oid()).map_err(e)?;
-                let value = a.child(1, "attribute values").and_then(|v| v.child(0, "attribute value"));
+                let oid = a
+                    .child(0, "attribute type")
+                    .and_then(|o| o.oid())
+                    .map_err(e)?;
+                let value = a
+                    .child(1, "attribute values")
+                    .and_then(|v| v.child(0, "attribute value"));
                 match (oid.as_str(), value) {
                     (MESSAGE_DIGEST, Ok(v)) => md = Some(v.octets()),
                     (SIGNING_TIME, Ok(v)) => out.claimed_time = parse_time(v),
-                    (CONTENT_TYPE, Ok(v)) => {
-                        if v.oid().ok().as_deref() != Some(sd.content_type.as_str()) {
-                            out.problems.push("the signed content type does not match the content".into());
-                            return Err("the signed content type does not match".into());
-                        }
+                    (CONTENT_TYPE, Ok(v))
+                        if v.oid().ok().as_deref() != Some(sd.content_type.as_str()) =>
+                    {
+                        return Err("the signed content type does not match the content".into());
                     }
                     (SIGNING_CERT_V2 | SIGNING_CERT_V1, Ok(v)) => {
                         check_signing_certificate(&oid, v, out.cert.as_ref())?
@@ -220,9 +230,17 @@ fn check_signer_inner(
                     (ADBE_REVOCATION, Ok(v)) => {
                         for part in v.children() {
                             if part.tag.is(CONTEXT, 0) {
-                                out.crls += part.children().iter().map(|s| s.children().len().max(1)).sum::<usize>();
+                                out.crls += part
+                                    .children()
+                                    .iter()
+                                    .map(|s| s.children().len().max(1))
+                                    .sum::<usize>();
                             } else if part.tag.is(CONTEXT, 1) {
-                                out.ocsps += part.children().iter().map(|s| s.children().len().max(1)).sum::<usize>();
+                                out.ocsps += part
+                                    .children()
+                                    .iter()
+                                    .map(|s| s.children().len().max(1))
+                                    .sum::<usize>();
                             }
                         }
                     }
@@ -258,8 +276,14 @@ fn check_signer_inner(
         .cert
         .as_ref()
         .ok_or("the signer's certificate is not in the signature")?;
-    crypto::verify(&cert.spki_der, sig_alg, signed_hash, &to_be_signed_digest, &signature)
-        .map_err(|e| format!("the signature does not verify with the signer's certificate: {e}"))?;
+    crypto::verify(
+        &cert.spki_der,
+        sig_alg,
+        signed_hash,
+        &to_be_signed_digest,
+        &signature,
+    )
+    .map_err(|e| format!("the signature does not verify with the signer's certificate: {e}"))?;
     out.intact = true;
 
     if let Some(u) = unsigned {
@@ -269,7 +293,8 @@ fn check_signer_inner(
             };
             if oid == TIMESTAMP_TOKEN && depth == 0 {
                 if let Ok(token) = a.child(1, "values").and_then(|v| v.child(0, "token")) {
-                    out.timestamp = Some(Box::new(check_timestamp(token, &[&signature], depth + 1)));
+                    out.timestamp =
+                        Some(Box::new(check_timestamp(token, &[&signature], depth + 1)));
                 }
             }
         }
@@ -280,7 +305,11 @@ fn check_signer_inner(
 /// ESS signing-certificate(-v2): the signed hash of the signer's certificate.
 fn check_signing_certificate(oid: &str, v: &Tlv<'_>, cert: Option<&Cert>) -> Result<(), String> {
     let Some(cert) = cert else { return Ok(()) };
-    let Some(first) = v.children().first().and_then(|certs| certs.children().first()) else {
+    let Some(first) = v
+        .children()
+        .first()
+        .and_then(|certs| certs.children().first())
+    else {
         return Ok(());
     };
     let (hash, value) = if oid == SIGNING_CERT_V1 {
@@ -341,7 +370,8 @@ pub fn check_timestamp(token: &Tlv<'_>, imprinted: &[&[u8]], depth: usize) -> Ti
                 }
                 imprint_ok = h.finish() == imprint;
                 if !imprint_ok {
-                    problems.push("the timestamp is for other data (message imprint differs)".into());
+                    problems
+                        .push("the timestamp is for other data (message imprint differs)".into());
                 }
             }
             Err(e) => problems.push(format!("unreadable TSTInfo: {e}")),
@@ -387,8 +417,13 @@ pub fn parse_time(t: &Tlv<'_>) -> Option<OffsetDateTime> {
         (digits(0..4)?, 4)
     };
     let month = time::Month::try_from(digits(rest..rest + 2)? as u8).ok()?;
-    let date = time::Date::from_calendar_date(year, month, digits(rest + 2..rest + 4)? as u8).ok()?;
-    let sec = if main.len() >= rest + 10 { digits(rest + 8..rest + 10)? } else { 0 };
+    let date =
+        time::Date::from_calendar_date(year, month, digits(rest + 2..rest + 4)? as u8).ok()?;
+    let sec = if main.len() >= rest + 10 {
+        digits(rest + 8..rest + 10)?
+    } else {
+        0
+    };
     let tm = time::Time::from_hms(
         digits(rest + 4..rest + 6)? as u8,
         digits(rest + 6..rest + 8)? as u8,

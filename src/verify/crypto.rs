@@ -125,12 +125,7 @@ impl SigAlg {
 fn pss_hash(alg: &Tlv<'_>) -> Hash {
     alg.children()
         .get(1)
-        .and_then(|params| {
-            params
-                .children()
-                .iter()
-                .find(|p| p.tag.is(ber::CONTEXT, 0))
-        })
+        .and_then(|params| params.children().iter().find(|p| p.tag.is(ber::CONTEXT, 0)))
         .and_then(|h| h.children().first())
         .and_then(|a| a.children().first())
         .and_then(|o| o.oid().ok())

@@ -56,7 +56,9 @@ impl From<VerifyError> for Error {
     fn from(e: VerifyError) -> Error {
         match e {
             VerifyError::Unreadable(_) => Error::new(Reason::DocumentRefused, e.to_string())
-                .with_hint("give a signed PDF, or a .p7s/.p7m signature (with --data for a detached one)"),
+                .with_hint(
+                    "give a signed PDF, or a .p7s/.p7m signature (with --data for a detached one)",
+                ),
             VerifyError::NoData => Error::new(Reason::InvalidRequest, e.to_string())
                 .with_hint("pass the signed file with --data (or `data` in the request)"),
             VerifyError::Io(_) => Error::new(Reason::IoError, e.to_string()),
@@ -106,7 +108,10 @@ pub fn verify_detached(
         if mismatch {
             r.intact = false;
             r.trusted = false;
-            r.problems.insert(0, "the signature carries content that differs from the data given".into());
+            r.problems.insert(
+                0,
+                "the signature carries content that differs from the data given".into(),
+            );
         }
         signatures.push(r);
     }
@@ -196,7 +201,8 @@ pub(crate) fn signer_report(
     }
 
     let Some(cert) = &s.cert else {
-        r.problems.push("the signer's certificate is not in the signature".into());
+        r.problems
+            .push("the signer's certificate is not in the signature".into());
         r.trusted = false;
         return;
     };
@@ -218,7 +224,11 @@ pub(crate) fn signer_report(
     r.trusted = r.intact && chain.anchored && r.valid_at_signing_time && fit;
 }
 
-fn timestamp_report(ts: &cms::TimestampCheck, store: &TrustStore, now: OffsetDateTime) -> TimestampReport {
+fn timestamp_report(
+    ts: &cms::TimestampCheck,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> TimestampReport {
     let signer = ts.signed.signers.first();
     let cert = signer.and_then(|s| s.cert.as_ref());
     let time = ts.time.unwrap_or(now);

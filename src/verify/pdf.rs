@@ -25,7 +25,11 @@ struct Declared {
     lock: Option<Dict>,
 }
 
-pub fn verify(bytes: &[u8], store: &TrustStore, now: OffsetDateTime) -> Result<Report, VerifyError> {
+pub fn verify(
+    bytes: &[u8],
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<Report, VerifyError> {
     let dir = tempfile::tempdir().map_err(|e| VerifyError::Io(e.to_string()))?;
     let full_path = dir.path().join("document.pdf");
     write_file(&full_path, bytes)?;
@@ -33,7 +37,9 @@ pub fn verify(bytes: &[u8], store: &TrustStore, now: OffsetDateTime) -> Result<R
     if doc.is_encrypted() {
         // Most signed encrypted PDFs open with the empty user password.
         doc.unlock(Some(b"")).map_err(|e| {
-            VerifyError::Unreadable(format!("the PDF is encrypted and cannot be opened without a password: {e}"))
+            VerifyError::Unreadable(format!(
+                "the PDF is encrypted and cannot be opened without a password: {e}"
+            ))
         })?;
     }
     let declared = declared_signatures(&mut doc);
@@ -71,7 +77,8 @@ pub fn verify(bytes: &[u8], store: &TrustStore, now: OffsetDateTime) -> Result<R
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), VerifyError> {
     let mut f = std::fs::File::create(path).map_err(|e| VerifyError::Io(e.to_string()))?;
-    f.write_all(bytes).map_err(|e| VerifyError::Io(e.to_string()))
+    f.write_all(bytes)
+        .map_err(|e| VerifyError::Io(e.to_string()))
 }
 
 /// Signed signature fields, each once, in the order the form lists them.
@@ -82,7 +89,9 @@ fn declared_signatures(doc: &mut Document) -> Vec<Declared> {
     for f in s.fields.iter().filter(|f| f.is_signature()) {
         let Some(v) = f.dict.get("V") else { continue };
         let sig_ref = v.as_ref();
-        let Ok(Object::Dict(sig)) = doc.resolve(v) else { continue };
+        let Ok(Object::Dict(sig)) = doc.resolve(v) else {
+            continue;
+        };
         if let Some(r) = sig_ref {
             if !seen.insert(r) {
                 continue;
@@ -103,7 +112,10 @@ fn declared_signatures(doc: &mut Document) -> Vec<Declared> {
 pub fn revision_ends(bytes: &[u8]) -> Vec<u64> {
     let mut ends = Vec::new();
     let mut i = 0;
-    while let Some(p) = bytes.get(i..).and_then(|b| b.windows(5).position(|w| w == b"%%EOF")) {
+    while let Some(p) = bytes
+        .get(i..)
+        .and_then(|b| b.windows(5).position(|w| w == b"%%EOF"))
+    {
         let mut end = i + p + 5;
         if bytes.get(end) == Some(&b'\r') {
             end += 1;
@@ -169,14 +181,26 @@ fn check_range(
         .collect();
     let cms = hex::decode(&hex_text)
         .map_err(|_| "the bytes left out of the /ByteRange are not a hex string")?;
-    if let Some(Entry::InFile { offset, .. }) = d.sig_ref.and_then(|r| doc.xref.entries.get(&r.num)).copied() {
+    if let Some(Entry::InFile { offset, .. }) = d
+        .sig_ref
+        .and_then(|r| doc.xref.entries.get(&r.num))
+        .copied()
+    {
         if !(offset < b && c <= end) {
-            return Err("the /ByteRange leaves out bytes that are not this signature's /Contents".into());
+            return Err(
+                "the /ByteRange leaves out bytes that are not this signature's /Contents".into(),
+            );
         }
     }
-    let declared = d.sig.get("Contents").and_then(Object::as_str).unwrap_or_default();
+    let declared = d
+        .sig
+        .get("Contents")
+        .and_then(Object::as_str)
+        .unwrap_or_default();
     if trim_zeros(declared) != trim_zeros(&cms) {
-        return Err("the /ByteRange leaves out bytes that are not this signature's /Contents".into());
+        return Err(
+            "the /ByteRange leaves out bytes that are not this signature's /Contents".into(),
+        );
     }
     Ok(([a, b, c, dl], cms))
 }
@@ -240,7 +264,9 @@ fn check_one(
         Err(p) => {
             report.problems.push(p);
             if let Some(end) = range_end(&d.sig) {
-                report.problems.push("the signature is not trusted because its byte range is wrong".into());
+                report
+                    .problems
+                    .push("the signature is not trusted because its byte range is wrong".into());
                 judge_later(bytes, end, ends, policy, dir, &mut report);
             } else {
                 report.modifications = Modifications::Illegal;
@@ -257,15 +283,15 @@ fn check_one(
     ];
 
     match sub_filter.as_str() {
-        "ETSI.RFC3161" => {
-            match super::ber::parse(&cms_bytes) {
-                Ok(tlv) => {
-                    let ts = cms::check_timestamp(&tlv, &parts, 0);
-                    super::timestamp_signature_report(&ts, store, now, &mut report);
-                }
-                Err(e) => report.problems.push(format!("unreadable timestamp token: {e}")),
+        "ETSI.RFC3161" => match super::ber::parse(&cms_bytes) {
+            Ok(tlv) => {
+                let ts = cms::check_timestamp(&tlv, &parts, 0);
+                super::timestamp_signature_report(&ts, store, now, &mut report);
             }
-        }
+            Err(e) => report
+                .problems
+                .push(format!("unreadable timestamp token: {e}")),
+        },
         _ => match cms::check(&cms_bytes, Content::Detached(&parts)) {
             Ok(sd) => {
                 let mismatch = check_subfilter(&sub_filter, &sd, &parts);
@@ -284,7 +310,9 @@ fn check_one(
                     ));
                 }
             }
-            Err(e) => report.problems.push(format!("unreadable signature (CMS): {e}")),
+            Err(e) => report
+                .problems
+                .push(format!("unreadable signature (CMS): {e}")),
         },
     }
     judge_later(bytes, end, ends, policy, dir, &mut report);
@@ -329,9 +357,9 @@ fn judge_later(
     let full = Document::open(&dir.join("document.pdf")).ok();
     let (Some(mut old), Some(mut new)) = (opened, full) else {
         report.modifications = Modifications::Illegal;
-        report
-            .changes
-            .push("not allowed: the revision this signature covers cannot be read on its own".into());
+        report.changes.push(
+            "not allowed: the revision this signature covers cannot be read on its own".into(),
+        );
         return;
     };
     let _ = old.unlock(Some(b""));
@@ -346,7 +374,9 @@ fn judge_later(
 fn docmdp_level(doc: &mut Document, sig: &Dict) -> Option<u8> {
     let refs = sig.get("Reference").and_then(|r| doc.resolve(r).ok())?;
     for r in refs.as_array()? {
-        let Ok(Some(rd)) = doc.resolve_dict(Some(r), "signature reference") else { continue };
+        let Ok(Some(rd)) = doc.resolve_dict(Some(r), "signature reference") else {
+            continue;
+        };
         if rd.get("TransformMethod").and_then(Object::as_name) == Some(b"DocMDP") {
             let p = doc
                 .resolve_dict(rd.get("TransformParams"), "TransformParams")
@@ -361,10 +391,17 @@ fn docmdp_level(doc: &mut Document, sig: &Dict) -> Option<u8> {
 }
 
 fn field_locks(doc: &mut Document, d: &Declared) -> Vec<FieldLock> {
-    let mut out: Vec<FieldLock> = d.lock.as_ref().and_then(FieldLock::from_dict).into_iter().collect();
+    let mut out: Vec<FieldLock> = d
+        .lock
+        .as_ref()
+        .and_then(FieldLock::from_dict)
+        .into_iter()
+        .collect();
     let refs = d.sig.get("Reference").and_then(|r| doc.resolve(r).ok());
     for r in refs.as_ref().and_then(Object::as_array).unwrap_or_default() {
-        let Ok(Some(rd)) = doc.resolve_dict(Some(r), "signature reference") else { continue };
+        let Ok(Some(rd)) = doc.resolve_dict(Some(r), "signature reference") else {
+            continue;
+        };
         if rd.get("TransformMethod").and_then(Object::as_name) == Some(b"FieldMDP") {
             if let Ok(Some(tp)) = doc.resolve_dict(rd.get("TransformParams"), "TransformParams") {
                 out.extend(FieldLock::from_dict(&tp));
@@ -387,7 +424,12 @@ pub fn pdf_date(s: &str) -> Option<OffsetDateTime> {
     let year = digits.get(0..4)?.parse::<i32>().ok()?;
     let month = time::Month::try_from(num(4..6, 1)? as u8).ok()?;
     let date = time::Date::from_calendar_date(year, month, num(6..8, 1)? as u8).ok()?;
-    let t = time::Time::from_hms(num(8..10, 0)? as u8, num(10..12, 0)? as u8, num(12..14, 0)? as u8).ok()?;
+    let t = time::Time::from_hms(
+        num(8..10, 0)? as u8,
+        num(10..12, 0)? as u8,
+        num(12..14, 0)? as u8,
+    )
+    .ok()?;
     let rest = &s[digits.len()..];
     let offset = match rest.chars().next() {
         Some(sign @ ('+' | '-')) => {

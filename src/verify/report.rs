@@ -104,13 +104,19 @@ impl Report {
                 "{} {}: {}, {}, {}\n",
                 if s.ok() { "✔" } else { "✖" },
                 s.field,
-                if s.signer.is_empty() { "unknown signer" } else { &s.signer },
+                if s.signer.is_empty() {
+                    "unknown signer"
+                } else {
+                    &s.signer
+                },
                 s.signing_time.as_deref().unwrap_or("time unknown"),
                 verdict(s)
             ));
         }
         if self.unsigned_changes_at_end {
-            out.push_str("! the file was changed after the last signature (no signature covers the end)\n");
+            out.push_str(
+                "! the file was changed after the last signature (no signature covers the end)\n",
+            );
         }
         for s in &self.signatures {
             out.push_str(&format!("\n{} ({})\n", s.field, s.sub_filter));
@@ -119,7 +125,11 @@ impl Report {
                 yes(s.intact),
                 yes(s.trusted),
                 s.chain.join(" → "),
-                if s.chain_complete { "" } else { " (incomplete)" }
+                if s.chain_complete {
+                    ""
+                } else {
+                    " (incomplete)"
+                }
             ));
             if let Some(t) = &s.signing_time {
                 out.push_str(&format!(
@@ -177,7 +187,13 @@ fn yes(b: bool) -> &'static str {
 /// The one-line verdict: trusted, or the first reason it is not.
 fn verdict(s: &SignatureReport) -> String {
     if !s.intact {
-        return format!("NOT INTACT: {}", s.problems.first().map(String::as_str).unwrap_or("the signature does not match"));
+        return format!(
+            "NOT INTACT: {}",
+            s.problems
+                .first()
+                .map(String::as_str)
+                .unwrap_or("the signature does not match")
+        );
     }
     if s.modifications == Modifications::Illegal {
         return format!(
@@ -188,7 +204,10 @@ fn verdict(s: &SignatureReport) -> String {
     if !s.trusted {
         return format!(
             "intact, NOT TRUSTED: {}",
-            s.problems.first().map(String::as_str).unwrap_or("no trusted chain")
+            s.problems
+                .first()
+                .map(String::as_str)
+                .unwrap_or("no trusted chain")
         );
     }
     match s.modifications {

@@ -67,7 +67,10 @@ impl Structure {
         let Ok(catalog) = doc.catalog() else { return s };
         s.metadata = catalog.get("Metadata").and_then(Object::as_ref);
         s.acroform_ref = catalog.get("AcroForm").and_then(Object::as_ref);
-        s.acroform = doc.resolve_dict(catalog.get("AcroForm"), "AcroForm").ok().flatten();
+        s.acroform = doc
+            .resolve_dict(catalog.get("AcroForm"), "AcroForm")
+            .ok()
+            .flatten();
         if let Some(form) = s.acroform.clone() {
             if let Some(fields) = form.get("Fields") {
                 if let Ok(Object::Array(list)) = doc.resolve(fields) {
@@ -86,7 +89,9 @@ impl Structure {
             walk_pages(doc, pages, 0, &mut seen, &mut s.pages);
         }
         for (i, p) in s.pages.clone().into_iter().enumerate() {
-            let Ok(Object::Dict(page)) = doc.get(p) else { continue };
+            let Ok(Object::Dict(page)) = doc.get(p) else {
+                continue;
+            };
             match page.get("Contents") {
                 Some(Object::Ref(c)) => {
                     s.contents.insert(*c, i);
@@ -112,8 +117,13 @@ impl Structure {
                 .and_then(|a| a.as_array().map(<[Object]>::to_vec))
                 .unwrap_or_default();
             for a in annots.iter().filter_map(Object::as_ref).take(MAX_NODES) {
-                let Ok(Object::Dict(ad)) = doc.get(a) else { continue };
-                let subtype = ad.get("Subtype").and_then(Object::as_name).unwrap_or_default();
+                let Ok(Object::Dict(ad)) = doc.get(a) else {
+                    continue;
+                };
+                let subtype = ad
+                    .get("Subtype")
+                    .and_then(Object::as_name)
+                    .unwrap_or_default();
                 s.annots.insert(a, subtype.to_vec());
                 if let Some(ap) = ad.get("AP") {
                     collect_refs(doc, ap, 2, &mut s.appearances);
@@ -152,7 +162,9 @@ fn walk_field(
             return;
         }
     }
-    let Ok(Object::Dict(d)) = doc.resolve(o) else { return };
+    let Ok(Object::Dict(d)) = doc.resolve(o) else {
+        return;
+    };
     let part = d.get("T").and_then(Object::as_str).map(decode_text);
     let name = match (&part, parent_name.is_empty()) {
         (Some(p), true) => p.clone(),
@@ -188,7 +200,9 @@ fn walk_pages(
     if depth > MAX_DEPTH || out.len() > MAX_NODES || !seen.insert(r) {
         return;
     }
-    let Ok(Object::Dict(d)) = doc.get(r) else { return };
+    let Ok(Object::Dict(d)) = doc.get(r) else {
+        return;
+    };
     match d.get("Kids").and_then(|k| doc.resolve(k).ok()) {
         Some(Object::Array(kids)) if !d.is_type("Page") => {
             for k in kids.iter().filter_map(Object::as_ref) {

@@ -20,18 +20,64 @@ const SHIPPED_ROOTS: &[(&str, &[u8])] = &[
 
 /// Shipped licensed-CA certificates: never anchors, only links in a chain.
 const SHIPPED_CAS: &[(&str, &[u8])] = &[
-    ("capricorn-ca-2014.pem", include_bytes!("../../assets/trust/intermediates/capricorn-ca-2014.pem")),
-    ("capricorn-ca-2022.pem", include_bytes!("../../assets/trust/intermediates/capricorn-ca-2022.pem")),
-    ("capricorn-sub-ca-for-individual-dsc-2022.pem", include_bytes!("../../assets/trust/intermediates/capricorn-sub-ca-for-individual-dsc-2022.pem")),
-    ("care4sign-ca-2022.pem", include_bytes!("../../assets/trust/intermediates/care4sign-ca-2022.pem")),
-    ("care4sign-dsc-sub-ca-2022.pem", include_bytes!("../../assets/trust/intermediates/care4sign-dsc-sub-ca-2022.pem")),
-    ("e-mudhra-ca-2014.pem", include_bytes!("../../assets/trust/intermediates/e-mudhra-ca-2014.pem")),
-    ("e-mudhra-sub-ca-class-2-for-document-signer-2014.pem", include_bytes!("../../assets/trust/intermediates/e-mudhra-sub-ca-class-2-for-document-signer-2014.pem")),
-    ("e-mudhra-sub-ca-for-class-3-individual-2014.pem", include_bytes!("../../assets/trust/intermediates/e-mudhra-sub-ca-for-class-3-individual-2014.pem")),
-    ("safescrypt-ca-2022.pem", include_bytes!("../../assets/trust/intermediates/safescrypt-ca-2022.pem")),
-    ("safescrypt-sub-ca-for-document-signer-2022.pem", include_bytes!("../../assets/trust/intermediates/safescrypt-sub-ca-for-document-signer-2022.pem")),
-    ("signx-ca-2022.pem", include_bytes!("../../assets/trust/intermediates/signx-ca-2022.pem")),
-    ("signx-sub-ca-for-class-3-individual-2022.pem", include_bytes!("../../assets/trust/intermediates/signx-sub-ca-for-class-3-individual-2022.pem")),
+    (
+        "capricorn-ca-2014.pem",
+        include_bytes!("../../assets/trust/intermediates/capricorn-ca-2014.pem"),
+    ),
+    (
+        "capricorn-ca-2022.pem",
+        include_bytes!("../../assets/trust/intermediates/capricorn-ca-2022.pem"),
+    ),
+    (
+        "capricorn-sub-ca-for-individual-dsc-2022.pem",
+        include_bytes!(
+            "../../assets/trust/intermediates/capricorn-sub-ca-for-individual-dsc-2022.pem"
+        ),
+    ),
+    (
+        "care4sign-ca-2022.pem",
+        include_bytes!("../../assets/trust/intermediates/care4sign-ca-2022.pem"),
+    ),
+    (
+        "care4sign-dsc-sub-ca-2022.pem",
+        include_bytes!("../../assets/trust/intermediates/care4sign-dsc-sub-ca-2022.pem"),
+    ),
+    (
+        "e-mudhra-ca-2014.pem",
+        include_bytes!("../../assets/trust/intermediates/e-mudhra-ca-2014.pem"),
+    ),
+    (
+        "e-mudhra-sub-ca-class-2-for-document-signer-2014.pem",
+        include_bytes!(
+            "../../assets/trust/intermediates/e-mudhra-sub-ca-class-2-for-document-signer-2014.pem"
+        ),
+    ),
+    (
+        "e-mudhra-sub-ca-for-class-3-individual-2014.pem",
+        include_bytes!(
+            "../../assets/trust/intermediates/e-mudhra-sub-ca-for-class-3-individual-2014.pem"
+        ),
+    ),
+    (
+        "safescrypt-ca-2022.pem",
+        include_bytes!("../../assets/trust/intermediates/safescrypt-ca-2022.pem"),
+    ),
+    (
+        "safescrypt-sub-ca-for-document-signer-2022.pem",
+        include_bytes!(
+            "../../assets/trust/intermediates/safescrypt-sub-ca-for-document-signer-2022.pem"
+        ),
+    ),
+    (
+        "signx-ca-2022.pem",
+        include_bytes!("../../assets/trust/intermediates/signx-ca-2022.pem"),
+    ),
+    (
+        "signx-sub-ca-for-class-3-individual-2022.pem",
+        include_bytes!(
+            "../../assets/trust/intermediates/signx-sub-ca-for-class-3-individual-2022.pem"
+        ),
+    ),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -102,7 +148,11 @@ mod tests {
         assert_eq!(s.cas.len(), SHIPPED_CAS.len());
         for ca in &s.cas {
             let chain = super::super::chain::build(ca, &[], &s);
-            assert!(chain.anchored, "{} does not chain: {:?}", ca.cn, chain.problems);
+            assert!(
+                chain.anchored,
+                "{} does not chain: {:?}",
+                ca.cn, chain.problems
+            );
         }
     }
 }

@@ -24,10 +24,16 @@ pub struct Verdict {
 }
 
 /// Mohor's report for `file` trusting only `roots` (as pyHanko is run).
-pub fn mohor_report(file: &Path, roots: &[PathBuf], data: Option<&Path>) -> (serde_json::Value, i32, String) {
+pub fn mohor_report(
+    file: &Path,
+    roots: &[PathBuf],
+    data: Option<&Path>,
+) -> (serde_json::Value, i32, String) {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohor"));
-    cmd.env("MOHOR_HOME", home.path()).arg("verify").arg("--json");
+    cmd.env("MOHOR_HOME", home.path())
+        .arg("verify")
+        .arg("--json");
     if !roots.is_empty() {
         cmd.arg("--trust-replace");
     }
@@ -57,7 +63,10 @@ pub fn mohor_verdicts(report: &serde_json::Value) -> Vec<(String, Verdict)> {
                         Verdict {
                             intact: s["intact"] == true,
                             trusted: s["trusted"] == true,
-                            modifications: s["modifications"].as_str().unwrap_or_default().to_string(),
+                            modifications: s["modifications"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
                         },
                     )
                 })
@@ -73,7 +82,14 @@ pub fn mohor_verdicts(report: &serde_json::Value) -> Vec<(String, Verdict)> {
 pub fn hanko_verdicts(file: &Path, roots: &[PathBuf]) -> (Vec<(String, Verdict)>, String) {
     let py = pyhanko().expect("pyhanko");
     let mut cmd = Command::new(py);
-    cmd.args(["sign", "validate", "--no-revocation-check", "--validation-time", "claimed", "--trust-replace"]);
+    cmd.args([
+        "sign",
+        "validate",
+        "--no-revocation-check",
+        "--validation-time",
+        "claimed",
+        "--trust-replace",
+    ]);
     for r in roots {
         cmd.arg("--trust").arg(r);
     }
@@ -87,14 +103,18 @@ pub fn hanko_verdicts(file: &Path, roots: &[PathBuf]) -> (Vec<(String, Verdict)>
         .lines()
         .filter_map(|l| {
             let mut parts = l.splitn(4, ':');
-            let (field, fp, intact, rest) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            let (field, fp, intact, rest) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
             if fp.len() != 64 || field.contains(' ') {
                 return None;
             }
             let flags: Vec<&str> = rest.split(',').collect();
             let modifications = if flags.contains(&"UNTOUCHED") {
                 "none"
-            } else if flags.iter().any(|f| f.contains("ILLEGAL") || f.contains("SUSPICIOUS")) {
+            } else if flags
+                .iter()
+                .any(|f| f.contains("ILLEGAL") || f.contains("SUSPICIOUS"))
+            {
                 "illegal"
             } else {
                 "acceptable"
@@ -132,7 +152,11 @@ pub fn cms_blobs(pdf: &[u8]) -> Vec<Vec<u8>> {
         }
         if pdf.get(j) == Some(&b'<') {
             let end = find(&pdf[j..], b">").map(|e| j + e).unwrap_or(pdf.len());
-            let hex_text: Vec<u8> = pdf[j + 1..end].iter().copied().filter(|c| c.is_ascii_hexdigit()).collect();
+            let hex_text: Vec<u8> = pdf[j + 1..end]
+                .iter()
+                .copied()
+                .filter(|c| c.is_ascii_hexdigit())
+                .collect();
             if hex_text.len() > 400 {
                 if let Ok(mut b) = hex::decode(&hex_text) {
                     while b.last() == Some(&0) {
@@ -161,21 +185,38 @@ pub fn embedded_roots(pdf: &Path, dir: &Path) -> Vec<PathBuf> {
     for (i, cms) in cms_blobs(&bytes).iter().enumerate() {
         let der = dir.join(format!("cms{i}.der"));
         std::fs::write(&der, cms).unwrap();
-        let out = run(Command::new("openssl").args(["pkcs7", "-inform", "DER", "-print_certs", "-in"]).arg(&der));
+        let out = run(Command::new("openssl")
+            .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+            .arg(&der));
         let pems = String::from_utf8_lossy(&out.stdout).into_owned();
         for (k, block) in pems.split("-----END CERTIFICATE-----").enumerate() {
-            let Some(start) = block.find("-----BEGIN CERTIFICATE-----") else { continue };
+            let Some(start) = block.find("-----BEGIN CERTIFICATE-----") else {
+                continue;
+            };
             let pem = format!("{}-----END CERTIFICATE-----\n", &block[start..]);
             let path = dir.join(format!("cert{i}-{k}.pem"));
             std::fs::write(&path, &pem).unwrap();
             let o = run(Command::new("openssl")
-                .args(["x509", "-noout", "-subject", "-issuer", "-nameopt", "RFC2253", "-in"])
+                .args([
+                    "x509", "-noout", "-subject", "-issuer", "-nameopt", "RFC2253", "-in",
+                ])
                 .arg(&path));
             let t = String::from_utf8_lossy(&o.stdout).into_owned();
             let mut lines = t.lines();
-            let subject = lines.next().unwrap_or_default().trim_start_matches("subject=");
-            let issuer = lines.next().unwrap_or_default().trim_start_matches("issuer=");
-            if !subject.is_empty() && subject == issuer && !roots.iter().any(|r: &PathBuf| std::fs::read(r).ok() == Some(pem.clone().into_bytes())) {
+            let subject = lines
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("subject=");
+            let issuer = lines
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("issuer=");
+            if !subject.is_empty()
+                && subject == issuer
+                && !roots
+                    .iter()
+                    .any(|r: &PathBuf| std::fs::read(r).ok() == Some(pem.clone().into_bytes()))
+            {
                 roots.push(path);
             }
         }
@@ -189,15 +230,31 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
     let text = String::from_utf8_lossy(pdf);
     let prev = text
         .rfind("startxref")
-        .and_then(|i| text[i + 9..].split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .and_then(|i| {
+            text[i + 9..]
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        })
         .expect("startxref");
     let size = text
         .rfind("/Size ")
-        .and_then(|i| text[i + 6..].split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse::<u32>().ok()))
+        .and_then(|i| {
+            text[i + 6..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+        })
         .expect("/Size");
     let root = text
         .rfind("/Root ")
-        .map(|i| text[i + 6..].split(" R").next().unwrap_or_default().to_string())
+        .map(|i| {
+            text[i + 6..]
+                .split(" R")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
         .expect("/Root");
     let mut out = pdf.to_vec();
     if out.last() != Some(&b'\n') {
@@ -213,7 +270,12 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
     for (num, off) in &offsets {
         xref.push_str(&format!("{num} 1\n{off:010} 00000 n \n"));
     }
-    let new_size = objects.iter().map(|(n, _)| n + 1).max().unwrap_or(0).max(size);
+    let new_size = objects
+        .iter()
+        .map(|(n, _)| n + 1)
+        .max()
+        .unwrap_or(0)
+        .max(size);
     xref.push_str(&format!(
         "trailer\n<< /Size {new_size} /Root {root} R /Prev {prev} >>\nstartxref\n{xref_at}\n%%EOF\n"
     ));
@@ -223,7 +285,9 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
 
 /// The text qpdf shows for object `num` (its dictionary, decrypted).
 pub fn qpdf_object(file: &Path, num: u32) -> String {
-    let out = run(Command::new("qpdf").arg(format!("--show-object={num}")).arg(file));
+    let out = run(Command::new("qpdf")
+        .arg(format!("--show-object={num}"))
+        .arg(file));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -242,17 +306,25 @@ pub fn qpdf_first_page(file: &Path) -> u32 {
 pub fn next_object(pdf: &[u8]) -> u32 {
     let text = String::from_utf8_lossy(pdf);
     text.rfind("/Size ")
-        .and_then(|i| text[i + 6..].split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()))
+        .and_then(|i| {
+            text[i + 6..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+        })
         .expect("/Size")
 }
 
 /// The byte range of the last signature written, and where its numbers sit.
 pub fn last_byte_range(pdf: &[u8]) -> (usize, usize, [u64; 4]) {
     let text = String::from_utf8_lossy(pdf);
-    let at = text.rfind("/ByteRange").expect("ByteRange") ;
+    let at = text.rfind("/ByteRange").expect("ByteRange");
     let open = at + text[at..].find('[').unwrap();
     let close = open + text[open..].find(']').unwrap();
-    let nums: Vec<u64> = text[open + 1..close].split_whitespace().map(|n| n.parse().unwrap()).collect();
+    let nums: Vec<u64> = text[open + 1..close]
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
     (open, close, [nums[0], nums[1], nums[2], nums[3]])
 }
 

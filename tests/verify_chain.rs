@@ -109,6 +109,24 @@ fn a_leaf_only_token_signs_with_the_ca_from_the_store_and_pyhanko_trusts_it() {
     assert!(!trusted, "{r}");
     assert_eq!(r["signatures"][0]["chain_complete"], false, "{r}");
 
+    // Verifying it with the intermediate in the store completes the chain
+    // (pyHanko given the same certificate as --other-certs agrees).
+    write_config(&s, &[subca()]);
+    let out = run(verify_util::pdf_util::common::mohor(&s.home, &s.conf)
+        .args(["verify", "--json", "--trust-replace", "--trust"])
+        .arg(&fixture().root)
+        .arg(&bare));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["signatures"][0]["trusted"], true, "{}", text(&out));
+    assert_eq!(r["signatures"][0]["chain_complete"], true, "{r}");
+    let hanko = run(Command::new(pyhanko().unwrap())
+        .args(["sign", "validate", "--no-revocation-check", "--validation-time", "claimed", "--trust-replace", "--trust"])
+        .arg(&fixture().root)
+        .arg("--other-certs")
+        .arg(subca())
+        .arg(&bare));
+    assert!(text(&hanko).contains(":INTACT:TRUSTED"), "{}", text(&hanko));
+
     // With the test intermediate in the store: completed, and trusted by both.
     write_config(&s, &[subca()]);
     let full = s.dir.join("completed.pdf");

@@ -132,3 +132,52 @@ fn without_trust_options_the_cca_roots_are_the_anchors_and_corpus_signers_are_un
         );
     }
 }
+
+/// Every corpus file (unsigned, damaged, encrypted) and hundreds of
+/// mutations of signed ones: a report or a clear error, never a panic, and
+/// never exit 0 for a file whose signature was damaged.
+#[test]
+fn hostile_and_unsigned_files_get_a_report_or_a_clear_error_never_a_panic() {
+    if !corpus_available() {
+        return;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(pdf_util::corpus_dir())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    files.sort();
+    for f in &files {
+        let (report, code, t) = mohor_report(f, &[fixture().root.clone()], None);
+        assert!(code == 0 || code == 1, "{}: exit {code}\n{t}", f.display());
+        if report.is_null() {
+            assert!(t.contains("mohor: "), "{}: no message\n{t}", f.display());
+        } else if report["signatures"].as_array().unwrap().is_empty() {
+            assert_eq!(code, 1, "{}: no signature but exit 0", f.display());
+        }
+    }
+    // Mutations: bytes overwritten at spread positions of signed files.
+    let dir = test_dir("verify_mutations");
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for f in signed_corpus_files() {
+        let bytes = std::fs::read(&f).unwrap();
+        for i in 0..20 {
+            let mut m = bytes.clone();
+            let at = (next() % m.len() as u64) as usize;
+            let len = 1 + (next() % 16) as usize;
+            for b in m.iter_mut().skip(at).take(len) {
+                *b = (next() & 0xff) as u8;
+            }
+            let file = dir.join(format!("{}-{i}.pdf", f.file_stem().unwrap().to_string_lossy()));
+            std::fs::write(&file, &m).unwrap();
+            let (_, code, t) = mohor_report(&file, &[fixture().root.clone()], None);
+            assert!(code == 0 || code == 1, "{}: exit {code}\n{t}", file.display());
+        }
+    }
+}

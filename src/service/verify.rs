@@ -11,7 +11,8 @@ use crate::state::{AuditEntry, StateStore};
 use crate::verify::{self, trust, Report, TrustStore};
 
 /// The CCA India roots plus the configured and `extra` roots, or (when
-/// asked to replace them) only the configured and `extra` ones.
+/// asked to replace them) only the configured and `extra` ones. The
+/// config's `ca_certificates` fill chain gaps, as they do when signing.
 pub fn trust_store(config: &Config, extra: &[PathBuf], replace: bool) -> Result<TrustStore> {
     let mut roots = Vec::new();
     for p in config.trust_roots.iter().chain(extra) {
@@ -21,13 +22,21 @@ pub fn trust_store(config: &Config, extra: &[PathBuf], replace: bool) -> Result<
             Error::invalid_request(format!("cannot use {} as a trust root: {e}", p.display()))
         })?);
     }
-    Ok(if replace || config.trust_roots_replace {
+    let mut cas = Vec::new();
+    for p in &config.ca_certificates {
+        let bytes = std::fs::read(p)
+            .map_err(|e| Error::io(format!("cannot read CA file {}", p.display()), &e))?;
+        cas.extend(trust::parse_file(&bytes).unwrap_or_default());
+    }
+    let mut store = if replace || config.trust_roots_replace {
         TrustStore::replaced_by(roots)
     } else {
         let mut s = TrustStore::shipped();
         s.add_anchors(roots);
         s
-    })
+    };
+    store.add_cas(cas);
+    Ok(store)
 }
 
 /// Verify and write the audit line. `origin` is the web origin, or `None`

@@ -120,7 +120,15 @@ fn a_leaf_only_token_signs_with_the_ca_from_the_store_and_pyhanko_trusts_it() {
     assert_eq!(r["signatures"][0]["trusted"], true, "{}", text(&out));
     assert_eq!(r["signatures"][0]["chain_complete"], true, "{r}");
     let hanko = run(Command::new(pyhanko().unwrap())
-        .args(["sign", "validate", "--no-revocation-check", "--validation-time", "claimed", "--trust-replace", "--trust"])
+        .args([
+            "sign",
+            "validate",
+            "--no-revocation-check",
+            "--validation-time",
+            "claimed",
+            "--trust-replace",
+            "--trust",
+        ])
         .arg(&fixture().root)
         .arg("--other-certs")
         .arg(subca())

@@ -174,10 +174,17 @@ fn hostile_and_unsigned_files_get_a_report_or_a_clear_error_never_a_panic() {
             for b in m.iter_mut().skip(at).take(len) {
                 *b = (next() & 0xff) as u8;
             }
-            let file = dir.join(format!("{}-{i}.pdf", f.file_stem().unwrap().to_string_lossy()));
+            let file = dir.join(format!(
+                "{}-{i}.pdf",
+                f.file_stem().unwrap().to_string_lossy()
+            ));
             std::fs::write(&file, &m).unwrap();
             let (_, code, t) = mohor_report(&file, &[fixture().root.clone()], None);
-            assert!(code == 0 || code == 1, "{}: exit {code}\n{t}", file.display());
+            assert!(
+                code == 0 || code == 1,
+                "{}: exit {code}\n{t}",
+                file.display()
+            );
         }
     }
 }

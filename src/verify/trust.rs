@@ -155,4 +155,27 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_expired_2014_hierarchy_still_validates_what_was_signed_while_it_was_valid() {
+        use time::macros::datetime;
+        let s = TrustStore::shipped();
+        let ca = s
+            .cas
+            .iter()
+            .find(|c| c.cn == "e-Mudhra Sub CA for Class 3 Individual 2014")
+            .unwrap();
+        let chain = super::super::chain::build(ca, &[], &s);
+        assert!(chain.anchored, "{:?}", chain.problems);
+        assert_eq!(
+            chain.cns(),
+            [
+                "e-Mudhra Sub CA for Class 3 Individual 2014",
+                "e-Mudhra CA 2014",
+                "CCA India 2014"
+            ]
+        );
+        assert!(chain.check_at(datetime!(2020-01-01 0:00 UTC)).is_empty());
+        assert!(!chain.check_at(datetime!(2026-01-01 0:00 UTC)).is_empty());
+    }
 }

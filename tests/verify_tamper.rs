@@ -281,3 +281,69 @@ fn a_certificate_swapped_in_the_cms_does_not_verify() {
         "the report names the certificate found: {r}"
     );
 }
+
+/// A later revision adding a sticky note to page 1 (in the page's /Annots,
+/// direct or indirect).
+fn add_note(signed: &Path, out: &Path) {
+    let bytes = std::fs::read(signed).unwrap();
+    let page = qpdf_first_page(signed);
+    let dict = qpdf_object(signed, page);
+    let note = next_object(&bytes);
+    let body = format!("<< /Type /Annot /Subtype /Text /Rect [ 100 100 120 120 ] /Contents (Checked) /P {page} 0 R >>");
+    let at = dict.find("/Annots").expect("page /Annots");
+    let rest = dict[at + 7..].trim_start();
+    let mut objects = vec![(note, body)];
+    if rest.starts_with('[') {
+        let close = at + 7 + dict[at + 7..].find(']').unwrap();
+        objects.push((
+            page,
+            format!("{} {note} 0 R {}", &dict[..close], &dict[close..]),
+        ));
+    } else {
+        let array: u32 = rest.split_whitespace().next().unwrap().parse().unwrap();
+        let text = qpdf_object(signed, array);
+        let close = text.rfind(']').unwrap();
+        objects.push((
+            array,
+            format!("{} {note} 0 R {}", &text[..close], &text[close..]),
+        ));
+    }
+    std::fs::write(out, append_revision(&bytes, &objects)).unwrap();
+}
+
+/// The rule: annotations are allowed after a signature unless a
+/// certification forbids them. pyHanko's standard policy whitelists no
+/// annotations at all, so it judges only the certified case, where both
+/// call the change illegal; the uncertified case is Mohor's rule alone.
+#[test]
+fn an_annotation_is_allowed_after_a_signature_but_not_after_a_form_filling_certification() {
+    let Some(s) = signed("verify_annotations") else {
+        return;
+    };
+    let noted = s.dir.join("noted.pdf");
+    add_note(&s.once, &noted);
+    let (r, code, t) = mohor_report(&noted, &root(), None);
+    let one = sig(&r, "Signature1");
+    assert_eq!(one["modifications"], "acceptable", "{t}");
+    assert!(
+        problems(one).contains("Text annotation added on page 1"),
+        "{r}"
+    );
+    assert_eq!(code, 0, "{t}");
+    assert_eq!(pdfsig_intact(&noted), [("Signature1".to_string(), true)]);
+
+    let certified = s.dir.join("certified.pdf");
+    let mut o = opts("rsa2048");
+    o.certify = true;
+    sign(&corpus("pyhanko-minimal.pdf"), &certified, "rsa2048", &o);
+    let noted = s.dir.join("certified-noted.pdf");
+    add_note(&certified, &noted);
+    let r = judged(&noted);
+    let one = sig(&r, "Signature1");
+    assert_eq!(one["modifications"], "illegal", "{r}");
+    assert!(
+        problems(one).contains("Text annotation added on page 1"),
+        "{r}"
+    );
+    assert!(!problems(one).contains("Resources"), "{r}");
+}

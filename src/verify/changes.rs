@@ -192,12 +192,34 @@ fn stream_data<'b>(d: &Dict, start: u64, doc: &mut Document, bytes: &'b [u8]) ->
 
 fn same(o: &Loaded, n: &Loaded, od: &mut Document, nd: &mut Document, bytes: &[u8]) -> bool {
     match (o, n) {
-        (Loaded::Object(a), Loaded::Object(b)) => a == b,
+        (Loaded::Object(a), Loaded::Object(b)) => same_value(a, b),
         (Loaded::Stream(da, sa), Loaded::Stream(db, sb)) => {
-            da == db && stream_data(da, *sa, od, bytes) == stream_data(db, *sb, nd, bytes)
+            same_dict(da, db) && stream_data(da, *sa, od, bytes) == stream_data(db, *sb, nd, bytes)
         }
         _ => false,
     }
+}
+
+/// Equal as PDF values: dictionaries compare by key, whatever the order
+/// a writer put the keys in.
+fn same_value(a: &Object, b: &Object) -> bool {
+    match (a, b) {
+        (Object::Dict(x), Object::Dict(y)) => same_dict(x, y),
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
+        }
+        (Object::Real(x), Object::Real(y)) => {
+            x == y || x.parse::<f64>().ok() == y.parse::<f64>().ok()
+        }
+        (Object::Real(r), Object::Int(i)) | (Object::Int(i), Object::Real(r)) => {
+            r.parse::<f64>().ok() == Some(*i as f64)
+        }
+        _ => a == b,
+    }
+}
+
+fn same_dict(a: &Dict, b: &Dict) -> bool {
+    changed_keys(a, b).is_empty()
 }
 
 /// Keys whose value differs between two dictionaries.
@@ -212,7 +234,11 @@ fn changed_keys(a: &Dict, b: &Dict) -> Vec<String> {
     keys.into_iter()
         .filter(|k| {
             let k = String::from_utf8_lossy(k);
-            a.get(&k) != b.get(&k)
+            match (a.get(&k), b.get(&k)) {
+                (Some(x), Some(y)) => !same_value(x, y),
+                (None, None) => false,
+                _ => true,
+            }
         })
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .collect()

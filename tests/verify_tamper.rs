@@ -347,3 +347,23 @@ fn an_annotation_is_allowed_after_a_signature_but_not_after_a_form_filling_certi
     );
     assert!(!problems(one).contains("Resources"), "{r}");
 }
+
+#[test]
+fn filling_in_a_form_after_signing_is_acceptable_and_named() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_form_filling");
+    let signed = dir.join("signed.pdf");
+    sign(&corpus("pyhanko-simple-acroform-states.pdf"), &signed, "rsa2048", &opts("rsa2048"));
+    let field = qpdf_object(&signed, 8);
+    assert!(field.contains("/V /Off") && field.contains("/AS /Off"), "{field}");
+    let ticked = field.replace("/V /Off", "/V /Yes").replace("/AS /Off", "/AS /Yes");
+    let bytes = std::fs::read(&signed).unwrap();
+    let filled = dir.join("filled.pdf");
+    std::fs::write(&filled, append_revision(&bytes, &[(8, ticked)])).unwrap();
+    let r = judged(&filled);
+    let s = &r["signatures"][0];
+    assert_eq!(s["modifications"], "acceptable", "{r}");
+    assert!(problems(s).contains("form field checkOff filled in"), "{r}");
+}

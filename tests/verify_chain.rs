@@ -3,6 +3,8 @@
 //! Mohor adds the issuing CA from its store (here: the config's
 //! `ca_certificates`) – matched by subject and key, never by name alone.
 //! Judges: pyHanko trusting only the test root, and openssl's certificate list.
+// The shared PDF test helpers need the software signer.
+#![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod verify_util;

@@ -3,6 +3,8 @@
 //! openssl's streaming signer, SHA-1 digests as GSTN certificates carry, and
 //! encapsulated content without --data. Judges: `openssl cms -verify` and
 //! pyHanko's detached validator, trusting only the test root.
+// The shared PDF test helpers need the software signer.
+#![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod verify_util;

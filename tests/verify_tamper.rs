@@ -355,10 +355,20 @@ fn filling_in_a_form_after_signing_is_acceptable_and_named() {
     }
     let dir = test_dir("verify_form_filling");
     let signed = dir.join("signed.pdf");
-    sign(&corpus("pyhanko-simple-acroform-states.pdf"), &signed, "rsa2048", &opts("rsa2048"));
+    sign(
+        &corpus("pyhanko-simple-acroform-states.pdf"),
+        &signed,
+        "rsa2048",
+        &opts("rsa2048"),
+    );
     let field = qpdf_object(&signed, 8);
-    assert!(field.contains("/V /Off") && field.contains("/AS /Off"), "{field}");
-    let ticked = field.replace("/V /Off", "/V /Yes").replace("/AS /Off", "/AS /Yes");
+    assert!(
+        field.contains("/V /Off") && field.contains("/AS /Off"),
+        "{field}"
+    );
+    let ticked = field
+        .replace("/V /Off", "/V /Yes")
+        .replace("/AS /Off", "/AS /Yes");
     let bytes = std::fs::read(&signed).unwrap();
     let filled = dir.join("filled.pdf");
     std::fs::write(&filled, append_revision(&bytes, &[(8, ticked)])).unwrap();

@@ -196,10 +196,12 @@ fn verdict(s: &SignatureReport) -> String {
         );
     }
     if s.modifications == Modifications::Illegal {
-        return format!(
-            "ILLEGAL CHANGES after signing: {}",
-            s.changes.first().map(String::as_str).unwrap_or("")
-        );
+        let first = s
+            .changes
+            .iter()
+            .find_map(|c| c.strip_prefix("not allowed: "))
+            .unwrap_or("");
+        return format!("ILLEGAL CHANGES after signing: {first}");
     }
     if !s.trusted {
         return format!(

@@ -181,16 +181,22 @@ fn check_range(
         .collect();
     let cms = hex::decode(&hex_text)
         .map_err(|_| "the bytes left out of the /ByteRange are not a hex string")?;
-    if let Some(Entry::InFile { offset, .. }) = d
+    // The gap must lie in the signature dictionary's own object, which
+    // cannot sit in a (compressed) object stream.
+    match d
         .sig_ref
         .and_then(|r| doc.xref.entries.get(&r.num))
         .copied()
     {
-        if !(offset < b && c <= end) {
+        Some(Entry::InFile { offset, .. }) if !(offset < b && c <= end) => {
             return Err(
                 "the /ByteRange leaves out bytes that are not this signature's /Contents".into(),
             );
         }
+        Some(Entry::InStream { .. }) => {
+            return Err("the signature dictionary is inside an object stream".into());
+        }
+        _ => {}
     }
     // In an encrypted file the reader may have "decrypted" /Contents, the
     // one string that is never encrypted; the gap is the authority then.

@@ -377,3 +377,85 @@ fn filling_in_a_form_after_signing_is_acceptable_and_named() {
     assert_eq!(s["modifications"], "acceptable", "{r}");
     assert!(problems(s).contains("form field checkOff filled in"), "{r}");
 }
+
+/// A CRL from a throwaway CA (DER), for a document security store.
+fn some_crl(dir: &Path) -> Vec<u8> {
+    let run_ssl = |args: &[&str]| {
+        let o = run(std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args));
+        assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
+    };
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = c\n[c]\ndatabase = ./index.txt\ndefault_md = sha256\ndefault_crl_days = 30\n",
+    )
+    .unwrap();
+    run_ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=CRL Issuer",
+    ]);
+    run_ssl(&[
+        "ca", "-gencrl", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-out",
+        "crl.pem",
+    ]);
+    run_ssl(&[
+        "crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der",
+    ]);
+    std::fs::read(dir.join("crl.der")).unwrap()
+}
+
+#[test]
+fn validation_data_added_later_is_acceptable_and_counted() {
+    let Some(s) = signed("verify_dss") else {
+        return;
+    };
+    let bytes = std::fs::read(&s.once).unwrap();
+    let root_num: u32 = {
+        let text = String::from_utf8_lossy(&bytes);
+        let at = text.rfind("/Root ").unwrap();
+        text[at + 6..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let catalog = qpdf_object(&s.once, root_num);
+    let (dss, crl) = (next_object(&bytes), next_object(&bytes) + 1);
+    let crl_der = some_crl(&s.dir);
+    let close = catalog.rfind(">>").unwrap();
+    let new_catalog = format!("{} /DSS {dss} 0 R {}", &catalog[..close], &catalog[close..]);
+    let mut crl_body = format!("<< /Length {} >>\nstream\n", crl_der.len()).into_bytes();
+    crl_body.extend_from_slice(&crl_der);
+    crl_body.extend_from_slice(b"\nendstream");
+    let out = append_revision_raw(
+        &bytes,
+        &[
+            (root_num, new_catalog.into_bytes()),
+            (
+                dss,
+                format!("<< /Type /DSS /CRLs [ {crl} 0 R ] >>").into_bytes(),
+            ),
+            (crl, crl_body),
+        ],
+    );
+    let file = s.dir.join("with-dss.pdf");
+    std::fs::write(&file, &out).unwrap();
+    let r = judged(&file);
+    let one = sig(&r, "Signature1");
+    assert_eq!(one["modifications"], "acceptable", "{r}");
+    assert_eq!(one["revocation"]["embedded_crls"], 1, "{r}");
+}

@@ -48,6 +48,7 @@ pub fn verify(
 
     // The document's certification level and every signature's locks.
     let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
+    let (dss_crls, dss_ocsps) = dss_counts(&mut doc);
     let mut reports = Vec::new();
     let mut ordered: Vec<(u64, Declared)> = declared
         .into_iter()
@@ -64,6 +65,8 @@ pub fn verify(
         };
         let mut r = check_one(bytes, &mut doc, d, &ends, store, now, &policy, dir.path())?;
         r.certification = docmdp_level(&mut doc, &d.sig);
+        r.revocation.embedded_crls += dss_crls;
+        r.revocation.embedded_ocsp_responses += dss_ocsps;
         if let Some(br) = r.byte_range {
             signed_end = signed_end.max(br[2] + br[3]);
         }
@@ -376,6 +379,24 @@ fn judge_later(
     report.modifications = c.level;
     report.changes = c.items;
     let _ = std::fs::remove_file(&prefix_path);
+}
+
+/// CRLs and OCSP responses in the document security store (/DSS), which
+/// serve every signature of the file.
+fn dss_counts(doc: &mut Document) -> (usize, usize) {
+    let Ok(catalog) = doc.catalog() else {
+        return (0, 0);
+    };
+    let Ok(Some(dss)) = doc.resolve_dict(catalog.get("DSS"), "DSS") else {
+        return (0, 0);
+    };
+    let mut count = |key: &str| {
+        dss.get(key)
+            .and_then(|a| doc.resolve(a).ok())
+            .and_then(|a| a.as_array().map(<[Object]>::len))
+            .unwrap_or(0)
+    };
+    (count("CRLs"), count("OCSPs"))
 }
 
 /// DocMDP level of a certification signature (default 2), if it is one.

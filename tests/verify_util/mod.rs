@@ -224,9 +224,18 @@ pub fn embedded_roots(pdf: &Path, dir: &Path) -> Vec<PathBuf> {
     roots
 }
 
-/// Append an incremental update to `pdf` that replaces objects (`num`,
-/// new body text) and adds a content stream; classic xref table.
+/// Append an incremental update to `pdf` that replaces or adds objects
+/// (`num`, body text); classic xref table.
 pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
+    let raw: Vec<(u32, Vec<u8>)> = objects
+        .iter()
+        .map(|(n, b)| (*n, b.clone().into_bytes()))
+        .collect();
+    append_revision_raw(pdf, &raw)
+}
+
+/// As [`append_revision`], with bodies as bytes (binary stream data).
+pub fn append_revision_raw(pdf: &[u8], objects: &[(u32, Vec<u8>)]) -> Vec<u8> {
     let text = String::from_utf8_lossy(pdf);
     let prev = text
         .rfind("startxref")
@@ -237,15 +246,7 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
                 .and_then(|n| n.parse::<u64>().ok())
         })
         .expect("startxref");
-    let size = text
-        .rfind("/Size ")
-        .and_then(|i| {
-            text[i + 6..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse::<u32>().ok())
-        })
-        .expect("/Size");
+    let size = next_object(pdf);
     let root = text
         .rfind("/Root ")
         .map(|i| {
@@ -263,7 +264,9 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
     let mut offsets = Vec::new();
     for (num, body) in objects {
         offsets.push((*num, out.len()));
-        out.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref_at = out.len();
     let mut xref = String::from("xref\n0 1\n0000000000 65535 f \n");

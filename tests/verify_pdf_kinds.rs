@@ -23,10 +23,20 @@ fn placeholder(
     dir: &Path,
     patch: impl Fn(&mut Vec<u8>, usize, usize),
 ) -> (Vec<u8>, [u64; 4], Vec<u8>) {
+    placeholder_of(&corpus("pyhanko-minimal.pdf"), dir, patch)
+}
+
+fn placeholder_of(
+    input: &Path,
+    dir: &Path,
+    patch: impl Fn(&mut Vec<u8>, usize, usize),
+) -> (Vec<u8>, [u64; 4], Vec<u8>) {
     let mut o = verify_util::pdf_util::opts("rsa2048");
+    // Room in the dictionary for entries a test writes instead.
+    o.reason = Some("x".repeat(200));
     o.signing_time = time::OffsetDateTime::now_utc();
     o.contents_capacity = 16 * 1024;
-    let prepared = pdf::prepare(&corpus("pyhanko-minimal.pdf"), &o).unwrap();
+    let prepared = pdf::prepare(input, &o).unwrap();
     let r = prepared.byte_range();
     let mut bytes = Vec::new();
     prepared.write_to(&[], &mut bytes).unwrap();
@@ -89,7 +99,8 @@ fn judged(file: &Path) -> serde_json::Value {
         if let Some((_, ok)) = pdfsig_intact(file).iter().find(|(f, _)| f == field) {
             assert_eq!(m.intact, *ok, "pdfsig disagrees\n{t}");
         }
-        assert_eq!(code, if m.intact && m.trusted { 0 } else { 1 }, "{t}");
+        let ok = m.intact && m.trusted && m.modifications != "illegal";
+        assert_eq!(code, if ok { 0 } else { 1 }, "{t}");
     }
     report
 }
@@ -312,4 +323,69 @@ fn a_document_timestamp_verifies_as_the_authoritys_signature() {
     assert_eq!(s["signer"], "Test TSA", "{report}");
     assert_eq!(s["signing_time_source"], "timestamp", "{report}");
     assert_eq!(s["trusted"], true, "{report}");
+}
+
+/// FieldMDP: a signature that locks field checkOff makes ticking it later
+/// illegal, while ticking checkOn stays form filling. pyHanko judges both.
+#[test]
+fn a_fieldmdp_lock_makes_filling_the_locked_field_illegal() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_kind_fieldmdp");
+    let input = corpus("pyhanko-simple-acroform-states.pdf");
+    let (bytes, r, signed) = placeholder_of(&input, &dir, |b, s, e| {
+        entries(
+            b,
+            s,
+            e,
+            "/Type/Sig/Filter/Adobe.PPKLite/SubFilter/adbe.pkcs7.detached/Reference[<</Type/SigRef\
+             /TransformMethod/FieldMDP/TransformParams<</Type/TransformParams/Action/Include\
+             /Fields[(checkOff)]/V/1.2>>>>]",
+        );
+    });
+    let ranges = dir.join("ranges.bin");
+    std::fs::write(&ranges, &signed).unwrap();
+    let (cert, key, subca) = signer_files();
+    let cms = dir.join("locked.der");
+    openssl(
+        &[
+            "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
+        ],
+        &[
+            ("-in", &ranges),
+            ("-signer", &cert),
+            ("-inkey", &key),
+            ("-certfile", &subca),
+            ("-out", &cms),
+        ],
+    );
+    let locked = dir.join("locked.pdf");
+    std::fs::write(&locked, insert(bytes, r, &std::fs::read(&cms).unwrap())).unwrap();
+    let report = judged(&locked);
+    assert_eq!(report["signatures"][0]["trusted"], true, "{report}");
+
+    for (num, name, verdict) in [(8, "checkOff", "illegal"), (11, "checkOn", "acceptable")] {
+        let field = qpdf_object(&locked, num);
+        let (from, to) = if name == "checkOff" {
+            ("/Off", "/Yes")
+        } else {
+            ("/Yes", "/Off")
+        };
+        let changed = field
+            .replace(&format!("/V {from}"), &format!("/V {to}"))
+            .replace(&format!("/AS {from}"), &format!("/AS {to}"));
+        assert_ne!(changed, field, "{field}");
+        let file = dir.join(format!("{name}.pdf"));
+        std::fs::write(
+            &file,
+            append_revision(&std::fs::read(&locked).unwrap(), &[(num, changed)]),
+        )
+        .unwrap();
+        let report = judged(&file);
+        assert_eq!(
+            report["signatures"][0]["modifications"], verdict,
+            "{name}: {report}"
+        );
+    }
 }

@@ -459,3 +459,18 @@ fn validation_data_added_later_is_acceptable_and_counted() {
     assert_eq!(one["modifications"], "acceptable", "{r}");
     assert_eq!(one["revocation"]["embedded_crls"], 1, "{r}");
 }
+
+#[test]
+fn a_certificate_for_encryption_only_is_never_trusted_for_a_signature() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_key_usage");
+    let file = dir.join("enc.pdf");
+    sign(&corpus("pyhanko-minimal.pdf"), &file, "enc", &opts("enc"));
+    let r = judged(&file);
+    let one = sig(&r, "Signature1");
+    assert_eq!(one["intact"], true, "{r}");
+    assert_eq!(one["trusted"], false, "{r}");
+    assert!(problems(one).contains("key usage"), "{r}");
+}

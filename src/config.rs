@@ -24,6 +24,12 @@ struct RawConfig {
     allowed_origins: Vec<String>,
     #[serde(default)]
     ca_certificates: Vec<PathBuf>,
+    /// Roots `mohor verify` trusts besides (or, with `trust_roots_replace`,
+    /// instead of) the shipped CCA India roots.
+    #[serde(default)]
+    trust_roots: Vec<PathBuf>,
+    #[serde(default)]
+    trust_roots_replace: bool,
     port: Option<u16>,
     max_spool_mib: Option<u64>,
     #[serde(default)]
@@ -81,6 +87,8 @@ pub struct Config {
     pub modules: Vec<PathBuf>,
     pub allowed_origins: Vec<String>,
     pub ca_certificates: Vec<PathBuf>,
+    pub trust_roots: Vec<PathBuf>,
+    pub trust_roots_replace: bool,
     pub port: u16,
     /// `max_spool_mib`, in bytes.
     pub max_spool_bytes: u64,
@@ -106,6 +114,8 @@ impl Default for Config {
             modules: vec![],
             allowed_origins: vec![],
             ca_certificates: vec![],
+            trust_roots: vec![],
+            trust_roots_replace: false,
             port: DEFAULT_PORT,
             max_spool_bytes: DEFAULT_MAX_SPOOL_MIB << 20,
             default_limits: Limits::default(),
@@ -151,6 +161,8 @@ impl Config {
             modules: raw.modules,
             allowed_origins: raw.allowed_origins,
             ca_certificates: raw.ca_certificates,
+            trust_roots: raw.trust_roots,
+            trust_roots_replace: raw.trust_roots_replace,
             ..Config::default()
         };
         if let Some(p) = raw.port {

@@ -36,3 +36,4 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod token;
+pub mod verify;

@@ -156,6 +156,44 @@ export interface SignDataParams {
   cosign?: Bytes | UploadRef;
 }
 
+export interface VerifyParams {
+  /** A signed PDF, or a CMS signature (.p7s/.p7m). */
+  document: Bytes | UploadRef;
+  /** The signed content of a detached CMS signature. */
+  data?: Bytes | UploadRef;
+}
+
+/** One signature in a verification report (docs/PROTOCOL.md#verify). */
+export interface SignatureVerdict {
+  /** PDF field name, or '#1', '#2'… for the SignerInfos of a detached CMS. */
+  field: string;
+  signer: string;
+  signing_time: string | null;
+  signing_time_source: 'timestamp' | 'claimed by the signer' | 'not stated; checked at verification time' | null;
+  kind: 'pdf' | 'detached';
+  sub_filter: string;
+  digest_algorithm: string | null;
+  intact: boolean;
+  trusted: boolean;
+  /** Subject CNs, leaf first. */
+  chain: string[];
+  chain_complete: boolean;
+  valid_at_signing_time: boolean;
+  modifications: 'none' | 'acceptable' | 'illegal';
+  changes: string[];
+  certification: 1 | 2 | 3 | null;
+  byte_range: [number, number, number, number] | null;
+  covers_whole_file: boolean;
+  timestamp?: { time: string; authority: string; intact: boolean; trusted: boolean; chain: string[] };
+  revocation: { embedded_crls: number; embedded_ocsp_responses: number; checked: false };
+  problems: string[];
+}
+
+export interface VerifyReport {
+  signatures: SignatureVerdict[];
+  unsigned_changes_at_end: boolean;
+}
+
 export interface SignatureResult {
   /** DER-encoded detached CMS (save as .p7s). */
   signature: Uint8Array;
@@ -195,9 +233,8 @@ export declare class Mohor {
   signData(params: SignDataParams, opts?: UploadOptions): Promise<SignatureResult>;
   signHash(params: SignHashParams, opts?: CallOptions): Promise<SignatureResult>;
   signBatch(items: BatchItem[], opts?: UploadOptions): Promise<BatchResult>;
-  /** Not available in this version: hello's capabilities lack 'verify', and the call rejects
-   *  with INVALID_REQUEST (code -32602). */
-  verify(params: { document: Bytes | UploadRef; data?: Bytes | UploadRef }, opts?: UploadOptions): Promise<unknown>;
+  /** Checks every signature of a PDF, or of a CMS signature over `data` (docs/PROTOCOL.md#verify). */
+  verify(params: VerifyParams, opts?: UploadOptions): Promise<VerifyReport>;
   /** Uploads bytes in chunks; the id is used once as `{upload: id}` in a binary field. */
   upload(bytes: Uint8Array, onUpload?: (sentBytes: number, totalBytes: number) => void): Promise<string>;
   /** Any method with raw JSON params/result (binary as base64); large answers are downloaded transparently. */

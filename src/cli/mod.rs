@@ -8,6 +8,7 @@ mod pin;
 mod sign;
 mod sites;
 mod tokens;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -86,6 +87,8 @@ pub enum Command {
     },
     /// List the web sites you allowed to ask for signatures, or remove one.
     Sites(sites::SitesArgs),
+    /// Check every signature of a PDF or CMS file: intact, trusted, what changed after.
+    Verify(verify::VerifyArgs),
 }
 
 /// Everything a command needs from the outside world, built once.
@@ -182,6 +185,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::History { json, limit }) => history::history(&env, json, limit),
         Some(Command::Serve(args)) => agent::serve(&env, &args),
         Some(Command::Sites(args)) => sites::sites(&env, &args),
+        Some(Command::Verify(args)) => verify::verify(&env, &args),
         None => agent::tray(env).map_err(agent::no_tray_hint),
     }
 }

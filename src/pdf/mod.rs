@@ -42,6 +42,14 @@ mod xref;
 
 pub use error::PdfError;
 pub use fields::DocMdp;
+
+/// Read-only access to a PDF's objects, for signature verification
+/// (`crate::verify`), which inspects revisions without writing anything.
+pub mod read {
+    pub use super::object::{decode_text, Dict, ObjRef, Object};
+    pub use super::reader::{Document, Loaded, MAX_DEPTH};
+    pub use super::xref::Entry;
+}
 pub use flow::{prepare, sign_file, PreparedPdf};
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{

@@ -136,6 +136,7 @@ impl Document {
         self.crypt.as_ref()
     }
 
+    #[allow(clippy::len_without_is_empty)] // public through `pdf::read` since verification
     pub fn len(&self) -> u64 {
         self.src.len()
     }

@@ -24,14 +24,14 @@ pub use request::{
 /// Protocol version announced by `hello`; bumped only on incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// What `hello` lists in `capabilities`. `verify` is parsed and passed to the
-/// backend but not announced until the service answers it.
+/// What `hello` lists in `capabilities`.
 pub const CAPABILITIES: &[&str] = &[
     "certificates.list",
     "sign.pdf",
     "sign.data",
     "sign.hash",
     "sign.batch",
+    "verify",
     "cancel",
     "progress",
     "upload",

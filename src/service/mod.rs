@@ -24,6 +24,7 @@ pub mod pipeline;
 mod preflight;
 mod select;
 pub mod trust;
+pub mod verify;
 pub mod web;
 
 use std::collections::HashMap;

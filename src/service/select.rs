@@ -3,7 +3,6 @@
 
 use super::Agent;
 use crate::error::{Error, Reason, Result};
-use crate::token::inventory;
 use crate::token::{CertificateEntry, Scan};
 use crate::ui::CertificateChoice;
 
@@ -83,6 +82,10 @@ impl Agent {
         }
     }
 
+    /// The CA certificates to embed after the signer's: from the token, the
+    /// configured `ca_certificates` and the shipped CCA India store, each
+    /// matched by subject and key identifier and checked by signature, so a
+    /// leaf-only token still yields a signature readers can chain.
     pub(super) fn chain_for(&self, scan: &Scan, cert: &CertificateEntry) -> Vec<Vec<u8>> {
         let mut pool: Vec<Vec<u8>> = scan
             .certificates
@@ -91,7 +94,7 @@ impl Agent {
             .map(|c| c.der.clone())
             .collect();
         pool.extend(self.extra_ca.iter().cloned());
-        inventory::build_chain(&cert.der, &pool)
+        crate::verify::chain::completion(&cert.der, &pool, &crate::verify::TrustStore::shipped())
     }
 }
 

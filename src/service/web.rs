@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::pipeline::{DataItem, HashItem, Item, Job, Outcome, Output, PdfItem};
 use super::{Agent, PdfRequest, Requester, Stage};
-use crate::error::{Error, Reason, Result};
+use crate::error::{Error, Result};
 use crate::protocol::{
     Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, Request, SignData, SignHash, SignPdf,
 };
@@ -308,6 +308,24 @@ impl WebBackend {
         }))
     }
 
+    /// `verify`: the report of every signature (docs/PROTOCOL.md), audited.
+    fn verify(&self, origin: &str, v: &crate::protocol::Verify) -> Result<Value> {
+        let document = v.document.to_vec()?;
+        let data = v.data.as_ref().map(Blob::to_vec).transpose()?;
+        let store = super::verify::trust_store(self.agent.config(), &[], false)?;
+        let report = super::verify::verify_audited(
+            self.agent.state(),
+            Some(origin),
+            "document",
+            &document,
+            data.as_deref(),
+            &store,
+            self.agent.now(),
+        )?;
+        serde_json::to_value(&report)
+            .map_err(|e| Error::internal(format!("cannot encode the report: {e}")))
+    }
+
     fn sign(&self, who: &Requester<'_>, request: &Request) -> Result<Answer> {
         let dir = self.scratch()?;
         let Some(job) = Self::job(request, dir.path())? else {
@@ -351,11 +369,7 @@ impl Backend for WebBackend {
             | Request::SignData(_)
             | Request::SignHash(_)
             | Request::SignBatch(_) => self.sign(&who, &request),
-            Request::Verify(_) => Err(Error::new(
-                Reason::InvalidRequest,
-                "verification is not available in this version of Mohor",
-            )
-            .with_hint("validate with pyHanko or Adobe Acrobat Reader until `verify` ships")),
+            Request::Verify(v) => self.verify(&call.origin, v).map(Answer::from),
         }
     }
 

@@ -1,0 +1,515 @@
+//! What changed in the revisions after a signature, judged like a PDF
+//! reader: filling in form fields, adding signatures, annotations (as the
+//! certification level allows) and LTV data are acceptable; anything else
+//! (page content, pages, other objects) is illegal and named.
+
+use std::collections::HashSet;
+
+use super::report::Modifications;
+use super::structure::{dict_of, Structure};
+use crate::pdf::read::{Dict, Document, Entry, Loaded, ObjRef, Object};
+
+/// More changed objects than this is not form filling: stop listing.
+const MAX_LISTED: usize = 20;
+
+/// The rules that apply after one signature.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// DocMDP level of the document's certification (1, 2, 3), if certified.
+    pub docmdp: Option<u8>,
+    /// FieldMDP locks of this and earlier signatures.
+    pub locks: Vec<FieldLock>,
+}
+
+#[derive(Debug, Clone)]
+pub enum FieldLock {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    pub fn from_dict(d: &Dict) -> Option<FieldLock> {
+        let names = || -> Vec<String> {
+            d.get("Fields")
+                .and_then(Object::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Object::as_str)
+                        .map(crate::pdf::read::decode_text)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        match d.get("Action").and_then(Object::as_name)? {
+            b"All" => Some(FieldLock::All),
+            b"Include" => Some(FieldLock::Include(names())),
+            b"Exclude" => Some(FieldLock::Exclude(names())),
+            _ => None,
+        }
+    }
+
+    fn locks(&self, field: &str) -> bool {
+        match self {
+            FieldLock::All => true,
+            FieldLock::Include(n) => n.iter().any(|x| x == field),
+            FieldLock::Exclude(n) => !n.iter().any(|x| x == field),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changes {
+    pub level: Modifications,
+    pub items: Vec<String>,
+}
+
+struct Judge<'a> {
+    policy: &'a Policy,
+    old: &'a Structure,
+    new: &'a Structure,
+    level: Modifications,
+    items: Vec<String>,
+    illegal_count: usize,
+}
+
+impl Judge<'_> {
+    fn allow(&mut self, what: String) {
+        if self.level < Modifications::Acceptable {
+            self.level = Modifications::Acceptable;
+        }
+        if self.items.len() < MAX_LISTED && !self.items.contains(&what) {
+            self.items.push(what);
+        }
+    }
+    fn illegal(&mut self, what: String) {
+        self.level = Modifications::Illegal;
+        self.illegal_count += 1;
+        if self.items.len() < MAX_LISTED {
+            self.items.push(format!("not allowed: {what}"));
+        }
+    }
+    fn no_changes_allowed(&self) -> bool {
+        self.policy.docmdp == Some(1)
+    }
+    fn annotations_allowed(&self) -> bool {
+        matches!(self.policy.docmdp, None | Some(3))
+    }
+    fn locked(&self, field: &str) -> bool {
+        self.policy.locks.iter().any(|l| l.locks(field))
+    }
+}
+
+/// Compare the document as signed (`old`, read from the signed prefix) with
+/// the whole file (`new`); `bytes` is the whole file.
+pub fn analyze(old: &mut Document, new: &mut Document, bytes: &[u8], policy: &Policy) -> Changes {
+    let so = Structure::read(old);
+    let sn = Structure::read(new);
+    let mut j = Judge {
+        policy,
+        old: &so,
+        new: &sn,
+        level: Modifications::None,
+        items: Vec::new(),
+        illegal_count: 0,
+    };
+    let mut nums: Vec<u32> = new.xref.entries.keys().copied().collect();
+    nums.sort_unstable();
+    for num in nums {
+        let (Some(&ne), oe) = (
+            new.xref.entries.get(&num),
+            old.xref.entries.get(&num).copied(),
+        ) else {
+            continue;
+        };
+        let gen = |e: Entry| match e {
+            Entry::InFile { gen, .. } => gen,
+            _ => 0,
+        };
+        match (oe, ne) {
+            (_, Entry::Free) => {
+                if let Some(o) = oe.filter(|o| *o != Entry::Free) {
+                    let r = ObjRef::new(num, gen(o));
+                    let container = old.load(r).ok().is_some_and(|l| is_container(&l));
+                    if !container {
+                        j.illegal(format!("object {num} was deleted"));
+                    }
+                }
+            }
+            (Some(o), n) if o == n && !matches!(n, Entry::InStream { .. }) => {}
+            (None | Some(Entry::Free), n) => {
+                // A new object matters only through what refers to it.
+                let _ = n;
+            }
+            (Some(o), n) => {
+                let or = ObjRef::new(num, gen(o));
+                let nr = ObjRef::new(num, gen(n));
+                let (Ok(ol), Ok(nl)) = (old.load(or), new.load(nr)) else {
+                    j.illegal(format!("object {num} cannot be read"));
+                    continue;
+                };
+                if same(&ol, &nl, old, new, bytes) || is_container(&nl) {
+                    continue;
+                }
+                judge_object(&mut j, nr, &ol, &nl, old, new);
+            }
+        }
+    }
+    // A new catalog object (a changed /Root) is judged against the old one.
+    if let (Some(o), Some(n)) = (so.root, sn.root) {
+        if o.num != n.num {
+            let oc = Loaded::Object(Object::Dict(so.catalog.clone()));
+            let nc = Loaded::Object(Object::Dict(sn.catalog.clone()));
+            judge_catalog(&mut j, &oc, &nc, old, new);
+        }
+    }
+    if j.illegal_count > MAX_LISTED {
+        j.items
+            .push(format!("… {} changes in all", j.illegal_count));
+    }
+    Changes {
+        level: j.level,
+        items: j.items,
+    }
+}
+
+fn is_container(l: &Loaded) -> bool {
+    dict_of(l).is_some_and(|d| d.is_type("XRef") || d.is_type("ObjStm"))
+}
+
+fn stream_data<'b>(d: &Dict, start: u64, doc: &mut Document, bytes: &'b [u8]) -> &'b [u8] {
+    let len = d
+        .get("Length")
+        .and_then(|l| doc.resolve(l).ok())
+        .and_then(|l| l.as_int())
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(0);
+    let start = usize::try_from(start).unwrap_or(usize::MAX);
+    bytes
+        .get(start..start.saturating_add(len))
+        .unwrap_or_default()
+}
+
+fn same(o: &Loaded, n: &Loaded, od: &mut Document, nd: &mut Document, bytes: &[u8]) -> bool {
+    match (o, n) {
+        (Loaded::Object(a), Loaded::Object(b)) => same_value(a, b),
+        (Loaded::Stream(da, sa), Loaded::Stream(db, sb)) => {
+            same_dict(da, db) && stream_data(da, *sa, od, bytes) == stream_data(db, *sb, nd, bytes)
+        }
+        _ => false,
+    }
+}
+
+/// Equal as PDF values: dictionaries compare by key, whatever the order
+/// a writer put the keys in.
+fn same_value(a: &Object, b: &Object) -> bool {
+    match (a, b) {
+        (Object::Dict(x), Object::Dict(y)) => same_dict(x, y),
+        (Object::Array(x), Object::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
+        }
+        (Object::Real(x), Object::Real(y)) => {
+            x == y || x.parse::<f64>().ok() == y.parse::<f64>().ok()
+        }
+        (Object::Real(r), Object::Int(i)) | (Object::Int(i), Object::Real(r)) => {
+            r.parse::<f64>().ok() == Some(*i as f64)
+        }
+        _ => a == b,
+    }
+}
+
+fn same_dict(a: &Dict, b: &Dict) -> bool {
+    changed_keys(a, b).is_empty()
+}
+
+/// Keys whose value differs between two dictionaries.
+fn changed_keys(a: &Dict, b: &Dict) -> Vec<String> {
+    let mut keys: Vec<&Vec<u8>> =
+        a.0.iter()
+            .map(|(k, _)| k)
+            .chain(b.0.iter().map(|(k, _)| k))
+            .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| {
+            let k = String::from_utf8_lossy(k);
+            match (a.get(&k), b.get(&k)) {
+                (Some(x), Some(y)) => !same_value(x, y),
+                (None, None) => false,
+                _ => true,
+            }
+        })
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect()
+}
+
+fn judge_object(
+    j: &mut Judge<'_>,
+    r: ObjRef,
+    ol: &Loaded,
+    nl: &Loaded,
+    od: &mut Document,
+    nd: &mut Document,
+) {
+    let num = r.num;
+    if Some(r) == j.new.root || Some(r) == j.old.root {
+        return judge_catalog(j, ol, nl, od, nd);
+    }
+    let (Some(odict), Some(ndict)) = (dict_of(ol), dict_of(nl)) else {
+        // Arrays and plain values: an /Annots array, or something else.
+        if let Some(&page) = j.new.annots_arrays.get(&r) {
+            let (Loaded::Object(Object::Array(a)), Loaded::Object(Object::Array(b))) = (ol, nl)
+            else {
+                return j.illegal(format!(
+                    "the annotations of page {} were replaced",
+                    page + 1
+                ));
+            };
+            return judge_annots(j, page, a, b, nd);
+        }
+        return j.illegal(format!("object {num} was changed"));
+    };
+    if Some(r) == j.new.acroform_ref {
+        return judge_acroform(j, odict, ndict, nd);
+    }
+    if let Some(page) = j.new.pages.iter().position(|p| *p == r) {
+        return judge_page(j, page, odict, ndict, od, nd);
+    }
+    if Some(r) == j.new.info || Some(r) == j.new.metadata {
+        return j.allow("document information (metadata) updated".into());
+    }
+    if j.new.dss.contains(&r) {
+        return j.allow("validation data (DSS) updated".into());
+    }
+    if let Some(&page) = j.new.contents.get(&r) {
+        return j.illegal(format!("the content of page {} was changed", page + 1));
+    }
+    if ndict.is_type("Sig") || ndict.is_type("DocTimeStamp") {
+        return j.illegal(format!("signature dictionary {num} was changed"));
+    }
+    if let Some(field) = j.new.field_by_ref(r).cloned() {
+        return judge_field(j, &field.name, field.is_signature(), odict, ndict);
+    }
+    if ndict.get("Subtype").and_then(Object::as_name) == Some(b"Widget") {
+        // A widget merged into nothing we know as a field.
+        return judge_field(j, &format!("widget {num}"), false, odict, ndict);
+    }
+    if j.new.annots.contains_key(&r) {
+        return if j.annotations_allowed() {
+            j.allow(format!("annotation {num} changed"))
+        } else {
+            j.illegal(format!("annotation {num} changed"))
+        };
+    }
+    if j.new.appearances.contains(&r) {
+        return if j.no_changes_allowed() {
+            j.illegal(format!("appearance stream {num} changed"))
+        } else {
+            j.allow(format!("appearance stream {num} updated"))
+        };
+    }
+    let what = ndict
+        .get("Type")
+        .and_then(Object::as_name)
+        .map(|t| format!(" (/{})", String::from_utf8_lossy(t)))
+        .unwrap_or_default();
+    j.illegal(format!("object {num}{what} was changed"))
+}
+
+fn judge_catalog(
+    j: &mut Judge<'_>,
+    ol: &Loaded,
+    nl: &Loaded,
+    od: &mut Document,
+    nd: &mut Document,
+) {
+    let _ = od;
+    let (Some(o), Some(n)) = (dict_of(ol), dict_of(nl)) else {
+        return j.illegal("the document catalog was replaced".into());
+    };
+    for key in changed_keys(o, n) {
+        match key.as_str() {
+            "AcroForm" => {
+                let a = o.get("AcroForm").and_then(Object::as_dict).cloned();
+                let b = n.get("AcroForm").and_then(Object::as_dict).cloned();
+                match (a, b) {
+                    (Some(a), Some(b)) => judge_acroform(j, &a, &b, nd),
+                    _ => j.allow("the form was added to the catalog".into()),
+                }
+            }
+            "DSS" => j.allow("validation data (DSS) added".into()),
+            "Extensions" | "Metadata" => j.allow(format!("catalog /{key} updated")),
+            "Perms"
+                if !j.no_changes_allowed()
+                    && n.get("Perms")
+                        .and_then(Object::as_dict)
+                        .is_some_and(|p| !p.contains("DocMDP")) =>
+            {
+                j.allow("usage rights updated".into())
+            }
+            _ => j.illegal(format!("the document catalog's /{key} was changed")),
+        }
+    }
+}
+
+fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, nd: &mut Document) {
+    for key in changed_keys(o, n) {
+        match key.as_str() {
+            "Fields" => {
+                let list = |d: &Dict, doc: &mut Document| -> Vec<Object> {
+                    d.get("Fields")
+                        .and_then(|f| doc.resolve(f).ok())
+                        .and_then(|f| f.as_array().map(<[Object]>::to_vec))
+                        .unwrap_or_default()
+                };
+                let before = o
+                    .get("Fields")
+                    .and_then(Object::as_array)
+                    .map(<[Object]>::to_vec);
+                let before = before.unwrap_or_default();
+                let after = list(n, nd);
+                for f in &before {
+                    if !after.contains(f) {
+                        j.illegal("a form field was removed".into());
+                    }
+                }
+                for f in after.iter().filter(|f| !before.contains(f)) {
+                    let field = f.as_ref().and_then(|r| j.new.field_by_ref(r)).cloned();
+                    match field {
+                        Some(fl) if fl.is_signature() && !j.no_changes_allowed() => {
+                            j.allow(format!("signature field {} added", fl.name))
+                        }
+                        Some(fl) => j.illegal(format!("form field {} was added", fl.name)),
+                        None => j.illegal("an unreadable form field was added".into()),
+                    }
+                }
+            }
+            "SigFlags" | "DR" | "DA" | "NeedAppearances" if !j.no_changes_allowed() => {
+                j.allow(format!("form /{key} updated"))
+            }
+            _ => j.illegal(format!("the form's /{key} was changed")),
+        }
+    }
+}
+
+fn judge_page(
+    j: &mut Judge<'_>,
+    page: usize,
+    o: &Dict,
+    n: &Dict,
+    od: &mut Document,
+    nd: &mut Document,
+) {
+    for key in changed_keys(o, n) {
+        if key != "Annots" {
+            j.illegal(format!("page {}: /{key} was changed", page + 1));
+            continue;
+        }
+        let resolve = |d: &Dict, doc: &mut Document| -> Vec<Object> {
+            d.get("Annots")
+                .and_then(|a| doc.resolve(a).ok())
+                .and_then(|a| a.as_array().map(<[Object]>::to_vec))
+                .unwrap_or_default()
+        };
+        let before = resolve(o, od);
+        let after = resolve(n, nd);
+        judge_annots(j, page, &before, &after, nd);
+    }
+}
+
+fn judge_annots(
+    j: &mut Judge<'_>,
+    page: usize,
+    before: &[Object],
+    after: &[Object],
+    nd: &mut Document,
+) {
+    if before.iter().any(|a| !after.contains(a)) {
+        j.illegal(format!("an annotation was removed from page {}", page + 1));
+    }
+    for a in after.iter().filter(|a| !before.contains(a)) {
+        let d = nd
+            .resolve(a)
+            .ok()
+            .and_then(|o| o.as_dict().cloned())
+            .unwrap_or_default();
+        let subtype = d
+            .get("Subtype")
+            .and_then(Object::as_name)
+            .unwrap_or_default()
+            .to_vec();
+        if subtype == b"Widget" {
+            let field = a
+                .as_ref()
+                .and_then(|r| j.new.field_by_ref(r))
+                .or_else(|| {
+                    d.get("Parent")
+                        .and_then(Object::as_ref)
+                        .and_then(|p| j.new.field_by_ref(p))
+                })
+                .cloned();
+            match field {
+                Some(f) if f.is_signature() && !j.no_changes_allowed() => j.allow(format!(
+                    "signature widget for {} added on page {}",
+                    f.name,
+                    page + 1
+                )),
+                Some(f) => j.illegal(format!(
+                    "form field {} was added on page {}",
+                    f.name,
+                    page + 1
+                )),
+                None => j.illegal(format!("a widget was added on page {}", page + 1)),
+            }
+        } else if j.annotations_allowed() {
+            j.allow(format!(
+                "{} annotation added on page {}",
+                String::from_utf8_lossy(&subtype),
+                page + 1
+            ));
+        } else {
+            j.illegal(format!(
+                "{} annotation added on page {} (the certification does not allow annotations)",
+                String::from_utf8_lossy(&subtype),
+                page + 1
+            ));
+        }
+    }
+}
+
+fn judge_field(j: &mut Judge<'_>, name: &str, signature: bool, o: &Dict, n: &Dict) {
+    let keys = changed_keys(o, n);
+    let mut fill_keys: HashSet<&str> = ["V", "AP", "AS", "MK"].into_iter().collect();
+    if signature {
+        // Signing a field may also set its widget's print flag.
+        fill_keys.insert("F");
+    }
+    if keys.iter().any(|k| !fill_keys.contains(k.as_str())) {
+        let odd: Vec<String> = keys
+            .iter()
+            .filter(|k| !fill_keys.contains(k.as_str()))
+            .map(|k| format!("/{k}"))
+            .collect();
+        return j.illegal(format!("field {name}: {} changed", odd.join(", ")));
+    }
+    if j.no_changes_allowed() {
+        return j.illegal(format!(
+            "field {name} changed in a document certified with no changes allowed"
+        ));
+    }
+    if signature {
+        if o.get("V").is_some() && keys.iter().any(|k| k == "V") {
+            return j.illegal(format!(
+                "signature field {name} was re-signed (its earlier signature replaced)"
+            ));
+        }
+        return j.allow(format!("signature field {name} signed"));
+    }
+    if keys.iter().any(|k| k == "V") && j.locked(name) {
+        return j.illegal(format!(
+            "field {name} was filled in although a signature locks it"
+        ));
+    }
+    j.allow(format!("form field {name} filled in"))
+}

@@ -1,0 +1,216 @@
+//! Digests and public-key signature checks (RSA PKCS#1 v1.5 and PSS, ECDSA
+//! on P-256 and P-384), chosen by the algorithm identifiers found in CMS and
+//! certificates.
+
+use rsa::pkcs1::DecodeRsaPublicKey;
+use sha2::Digest as _;
+
+use super::ber::{self, Tlv};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    pub fn from_oid(oid: &str) -> Option<Hash> {
+        Some(match oid {
+            "1.3.14.3.2.26" => Hash::Sha1,
+            "2.16.840.1.101.3.4.2.1" => Hash::Sha256,
+            "2.16.840.1.101.3.4.2.2" => Hash::Sha384,
+            "2.16.840.1.101.3.4.2.3" => Hash::Sha512,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Hash::Sha1 => "SHA-1",
+            Hash::Sha256 => "SHA-256",
+            Hash::Sha384 => "SHA-384",
+            Hash::Sha512 => "SHA-512",
+        }
+    }
+
+    pub fn hasher(self) -> Hasher {
+        match self {
+            Hash::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            Hash::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Hash::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            Hash::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish()
+    }
+}
+
+/// An incremental digest over several byte ranges.
+pub enum Hasher {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Sha1(h) => sha1::Digest::update(h, data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha384(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+        }
+    }
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha1(h) => sha1::Digest::finalize(h).to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha384(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// A signature algorithm as named by an AlgorithmIdentifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigAlg {
+    /// RSA PKCS#1 v1.5; the hash comes from the OID or, for plain
+    /// rsaEncryption, from the signer's digest algorithm.
+    RsaPkcs1(Option<Hash>),
+    RsaPss(Hash),
+    Ecdsa(Option<Hash>),
+}
+
+impl SigAlg {
+    /// Read an AlgorithmIdentifier SEQUENCE.
+    pub fn from_identifier(alg: &Tlv<'_>) -> Result<SigAlg, String> {
+        let oid = alg
+            .child(0, "signature algorithm")
+            .and_then(|o| o.oid())
+            .map_err(|e| e.to_string())?;
+        Ok(match oid.as_str() {
+            "1.2.840.113549.1.1.1" => SigAlg::RsaPkcs1(None),
+            "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => SigAlg::RsaPkcs1(Some(Hash::Sha1)),
+            "1.2.840.113549.1.1.11" => SigAlg::RsaPkcs1(Some(Hash::Sha256)),
+            "1.2.840.113549.1.1.12" => SigAlg::RsaPkcs1(Some(Hash::Sha384)),
+            "1.2.840.113549.1.1.13" => SigAlg::RsaPkcs1(Some(Hash::Sha512)),
+            "1.2.840.113549.1.1.10" => SigAlg::RsaPss(pss_hash(alg)),
+            "1.2.840.10045.2.1" => SigAlg::Ecdsa(None),
+            "1.2.840.10045.4.1" => SigAlg::Ecdsa(Some(Hash::Sha1)),
+            "1.2.840.10045.4.3.2" => SigAlg::Ecdsa(Some(Hash::Sha256)),
+            "1.2.840.10045.4.3.3" => SigAlg::Ecdsa(Some(Hash::Sha384)),
+            "1.2.840.10045.4.3.4" => SigAlg::Ecdsa(Some(Hash::Sha512)),
+            other => return Err(format!("unsupported signature algorithm {other}")),
+        })
+    }
+
+    /// The hash the signature was computed with, given the digest
+    /// algorithm the SignerInfo declares.
+    pub fn hash(self, fallback: Hash) -> Hash {
+        match self {
+            SigAlg::RsaPkcs1(h) | SigAlg::Ecdsa(h) => h.unwrap_or(fallback),
+            SigAlg::RsaPss(h) => h,
+        }
+    }
+}
+
+/// RSASSA-PSS-params: hashAlgorithm [0], default SHA-1.
+fn pss_hash(alg: &Tlv<'_>) -> Hash {
+    alg.children()
+        .get(1)
+        .and_then(|params| params.children().iter().find(|p| p.tag.is(ber::CONTEXT, 0)))
+        .and_then(|h| h.children().first())
+        .and_then(|a| a.children().first())
+        .and_then(|o| o.oid().ok())
+        .and_then(|o| Hash::from_oid(&o))
+        .unwrap_or(Hash::Sha1)
+}
+
+/// Check `signature` over data whose `hash` digest is `hashed`, with the
+/// key in `spki` (a SubjectPublicKeyInfo's DER).
+pub fn verify(
+    spki_der: &[u8],
+    alg: SigAlg,
+    hash: Hash,
+    hashed: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    let spki = ber::parse(spki_der).map_err(|e| e.to_string())?;
+    let key_alg = spki
+        .child(0, "key algorithm")
+        .and_then(|a| a.child(0, "key algorithm"))
+        .and_then(|o| o.oid())
+        .map_err(|e| e.to_string())?;
+    let key_bits = spki
+        .child(1, "public key")
+        .and_then(|k| k.bytes("public key"))
+        .map_err(|e| e.to_string())?;
+    let key_bytes = key_bits
+        .split_first()
+        .map(|(_, k)| k)
+        .ok_or("empty public key")?;
+    match (alg, key_alg.as_str()) {
+        (SigAlg::RsaPkcs1(_), "1.2.840.113549.1.1.1") => {
+            let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
+                .map_err(|e| format!("unreadable RSA key: {e}"))?;
+            let scheme = match hash {
+                Hash::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+                Hash::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                Hash::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                Hash::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+            };
+            key.verify(scheme, hashed, signature)
+                .map_err(|_| "the RSA signature does not match".to_string())
+        }
+        (SigAlg::RsaPss(_), "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10") => {
+            let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
+                .map_err(|e| format!("unreadable RSA key: {e}"))?;
+            let scheme = match hash {
+                Hash::Sha1 => rsa::Pss::new::<sha1::Sha1>(),
+                Hash::Sha256 => rsa::Pss::new::<sha2::Sha256>(),
+                Hash::Sha384 => rsa::Pss::new::<sha2::Sha384>(),
+                Hash::Sha512 => rsa::Pss::new::<sha2::Sha512>(),
+            };
+            key.verify(scheme, hashed, signature)
+                .map_err(|_| "the RSA-PSS signature does not match".to_string())
+        }
+        (SigAlg::Ecdsa(_), "1.2.840.10045.2.1") => {
+            let curve = spki
+                .child(0, "key algorithm")
+                .and_then(|a| a.child(1, "curve"))
+                .and_then(|o| o.oid())
+                .map_err(|e| e.to_string())?;
+            verify_ecdsa(&curve, key_bytes, hashed, signature)
+        }
+        (_, key) => Err(format!(
+            "the signature algorithm does not fit the key ({key})"
+        )),
+    }
+}
+
+fn verify_ecdsa(curve: &str, point: &[u8], hashed: &[u8], sig: &[u8]) -> Result<(), String> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let bad = || "the ECDSA signature does not match".to_string();
+    match curve {
+        "1.2.840.10045.3.1.7" => {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map_err(|_| "unreadable P-256 key".to_string())?;
+            let s = p256::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
+            key.verify_prehash(hashed, &s).map_err(|_| bad())
+        }
+        "1.3.132.0.34" => {
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map_err(|_| "unreadable P-384 key".to_string())?;
+            let s = p384::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
+            key.verify_prehash(hashed, &s).map_err(|_| bad())
+        }
+        other => Err(format!("unsupported elliptic curve {other}")),
+    }
+}

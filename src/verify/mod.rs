@@ -1,0 +1,270 @@
+//! Signature verification: `mohor verify` and the `verify` method.
+//!
+//! ```text
+//! file ──► PDF? ── pdf: each signed field ── byte range ─┐
+//!   │                                                     ├─► cms: digest + signature per SignerInfo
+//!   └──── detached CMS (+ data) ──────────────────────────┘        │
+//!                                                                  ▼
+//!              chain: signer → CA → anchor (embedded + trust store), validity at signing time
+//!                                                                  │
+//!              changes: what later revisions did (PDF)  ──► report (JSON schema, human text)
+//! ```
+//!
+//! Everything here reads; nothing writes the document. Hostile input ends in
+//! a typed error or a reported problem, never a panic.
+
+pub mod ber;
+pub mod cert;
+pub mod chain;
+pub mod changes;
+pub mod cms;
+pub mod crypto;
+pub mod pdf;
+pub mod report;
+pub mod structure;
+pub mod trust;
+
+use time::OffsetDateTime;
+
+pub use report::{Kind, Modifications, Report, SignatureReport, TimestampReport};
+pub use trust::TrustStore;
+
+use crate::error::{Error, Reason};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Neither a PDF nor a CMS signature Mohor can read.
+    Unreadable(String),
+    /// A detached signature without its data.
+    NoData,
+    Io(String),
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VerifyError::Unreadable(m) => write!(f, "cannot verify: {m}"),
+            VerifyError::NoData => f.write_str("the signature is detached and no data was given"),
+            VerifyError::Io(m) => write!(f, "cannot verify: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+impl From<VerifyError> for Error {
+    fn from(e: VerifyError) -> Error {
+        match e {
+            VerifyError::Unreadable(_) => Error::new(Reason::DocumentRefused, e.to_string())
+                .with_hint(
+                    "give a signed PDF, or a .p7s/.p7m signature (with --data for a detached one)",
+                ),
+            VerifyError::NoData => Error::new(Reason::InvalidRequest, e.to_string())
+                .with_hint("pass the signed file with --data (or `data` in the request)"),
+            VerifyError::Io(_) => Error::new(Reason::IoError, e.to_string()),
+        }
+    }
+}
+
+/// Verify `file`: a PDF (every signature field), or a CMS signature over
+/// `data` (every SignerInfo). Trust comes from `store`; `now` is used only
+/// when a signature states no time at all.
+pub fn verify_bytes(
+    file: &[u8],
+    data: Option<&[u8]>,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<Report, VerifyError> {
+    let head = &file[..file.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return pdf::verify(file, store, now);
+    }
+    verify_detached(file, data, store, now)
+}
+
+/// Detached (or encapsulating) CMS: every SignerInfo is one signature.
+pub fn verify_detached(
+    cms_file: &[u8],
+    data: Option<&[u8]>,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<Report, VerifyError> {
+    let der = pem_or_der(cms_file);
+    let parts: Vec<&[u8]> = data.into_iter().collect();
+    let content = match data {
+        Some(_) => cms::Content::Detached(&parts),
+        None => cms::Content::Encapsulated,
+    };
+    let sd = cms::check(&der, content).map_err(VerifyError::Unreadable)?;
+    if sd.e_content.is_none() && data.is_none() {
+        return Err(VerifyError::NoData);
+    }
+    // Encapsulated content and outside data must be the same bytes.
+    let mismatch = matches!((&sd.e_content, data), (Some(c), Some(d)) if c.as_slice() != d);
+    let mut signatures = Vec::new();
+    for (i, signer) in sd.signers.iter().enumerate() {
+        let mut r = empty_report(format!("#{}", i + 1), Kind::Detached, "cms");
+        signer_report(&sd, signer, None, store, now, &mut r);
+        if mismatch {
+            r.intact = false;
+            r.trusted = false;
+            r.problems.insert(
+                0,
+                "the signature carries content that differs from the data given".into(),
+            );
+        }
+        signatures.push(r);
+    }
+    Ok(Report {
+        signatures,
+        unsigned_changes_at_end: false,
+    })
+}
+
+/// PEM (`-----BEGIN PKCS7-----`, `CMS`, `SIGNED DATA`) or raw DER/BER.
+fn pem_or_der(bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return bytes.to_vec();
+    };
+    if !text.trim_start().starts_with("-----BEGIN") {
+        return bytes.to_vec();
+    }
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap_or_else(|_| bytes.to_vec())
+}
+
+pub(crate) fn empty_report(field: String, kind: Kind, sub_filter: &str) -> SignatureReport {
+    SignatureReport {
+        field,
+        signer: String::new(),
+        signing_time: None,
+        signing_time_source: None,
+        kind,
+        sub_filter: sub_filter.into(),
+        digest_algorithm: None,
+        intact: false,
+        trusted: false,
+        chain: Vec::new(),
+        chain_complete: false,
+        valid_at_signing_time: false,
+        modifications: Modifications::None,
+        changes: Vec::new(),
+        certification: None,
+        byte_range: None,
+        covers_whole_file: false,
+        timestamp: None,
+        revocation: Default::default(),
+        problems: Vec::new(),
+    }
+}
+
+/// Fill `r` from one checked SignerInfo: who, when, intact, chain, trust.
+pub(crate) fn signer_report(
+    sd: &cms::SignedData,
+    s: &cms::SignerCheck,
+    claimed_elsewhere: Option<OffsetDateTime>,
+    store: &TrustStore,
+    now: OffsetDateTime,
+    r: &mut SignatureReport,
+) {
+    r.intact = s.intact;
+    r.digest_algorithm = s.digest.map(|h| h.name().to_string());
+    r.problems.extend(s.problems.iter().cloned());
+    r.revocation.embedded_crls += s.crls;
+    r.revocation.embedded_ocsp_responses += s.ocsps;
+
+    // When: the timestamp's time when it holds, else the signer's claim.
+    let ts_time = s
+        .timestamp
+        .as_ref()
+        .filter(|t| t.intact)
+        .and_then(|t| t.time);
+    let (when, source) = match (ts_time, s.claimed_time.or(claimed_elsewhere)) {
+        (Some(t), _) => (t, "timestamp"),
+        (None, Some(c)) => (c, "claimed by the signer"),
+        (None, None) => (now, "not stated; checked at verification time"),
+    };
+    r.signing_time = Some(report::rfc3339(when));
+    r.signing_time_source = Some(source.into());
+    if let Some(ts) = &s.timestamp {
+        r.timestamp = Some(timestamp_report(ts, store, now));
+        if !ts.intact {
+            r.problems.extend(ts.problems.iter().cloned());
+        }
+    }
+
+    let Some(cert) = &s.cert else {
+        r.problems
+            .push("the signer's certificate is not in the signature".into());
+        r.trusted = false;
+        return;
+    };
+    r.signer = cert.cn.clone();
+    let chain = chain::build(cert, &sd.certs, store);
+    r.chain = chain.cns();
+    r.chain_complete = chain.complete;
+    r.problems.extend(chain.problems.iter().cloned());
+    let at = chain.check_at(when);
+    r.valid_at_signing_time = at.is_empty();
+    r.problems.extend(at);
+    let fit = cert.fit_for_signing();
+    if !fit {
+        r.problems.push(format!(
+            "the certificate of {} is not meant for signatures (key usage)",
+            cert.cn
+        ));
+    }
+    r.trusted = r.intact && chain.anchored && r.valid_at_signing_time && fit;
+}
+
+fn timestamp_report(
+    ts: &cms::TimestampCheck,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> TimestampReport {
+    let signer = ts.signed.signers.first();
+    let cert = signer.and_then(|s| s.cert.as_ref());
+    let time = ts.time.unwrap_or(now);
+    let (chain, trusted) = match cert {
+        Some(c) => {
+            let ch = chain::build(c, &ts.signed.certs, store);
+            let ok = ch.anchored && ch.check_at(time).is_empty();
+            (ch.cns(), ok)
+        }
+        None => (Vec::new(), false),
+    };
+    TimestampReport {
+        time: ts.time.map(report::rfc3339).unwrap_or_default(),
+        authority: cert.map(|c| c.cn.clone()).unwrap_or_default(),
+        intact: ts.intact,
+        trusted: ts.intact && trusted,
+        chain,
+    }
+}
+
+/// A document timestamp (ETSI.RFC3161) reported as a signature by its TSA.
+pub(crate) fn timestamp_signature_report(
+    ts: &cms::TimestampCheck,
+    store: &TrustStore,
+    now: OffsetDateTime,
+    r: &mut SignatureReport,
+) {
+    if let Some(signer) = ts.signed.signers.first() {
+        signer_report(&ts.signed, signer, ts.time, store, now, r);
+    }
+    r.intact = ts.intact;
+    r.trusted = r.trusted && ts.intact;
+    if let Some(t) = ts.time {
+        r.signing_time = Some(report::rfc3339(t));
+        r.signing_time_source = Some("timestamp".into());
+    }
+    r.problems.extend(ts.problems.iter().cloned());
+    r.problems.dedup();
+}

@@ -1,0 +1,493 @@
+//! PDF signatures: find every signed field, check that its byte range covers
+//! its whole revision except the /Contents hex string, check the CMS inside
+//! against those bytes, and judge what later revisions changed.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use super::changes::{self, FieldLock, Policy};
+use super::cms::{self, Content, SignedData};
+use super::crypto::Hash;
+use super::report::{Kind, Modifications, Report, SignatureReport};
+use super::trust::TrustStore;
+use super::{signer_report, VerifyError};
+use crate::pdf::read::{decode_text, Dict, Document, Entry, ObjRef, Object};
+
+/// One signature as the file declares it.
+struct Declared {
+    field: String,
+    sig_ref: Option<ObjRef>,
+    sig: Dict,
+    /// The field's own /Lock dictionary (FieldMDP intent).
+    lock: Option<Dict>,
+}
+
+pub fn verify(
+    bytes: &[u8],
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<Report, VerifyError> {
+    let dir = tempfile::tempdir().map_err(|e| VerifyError::Io(e.to_string()))?;
+    let full_path = dir.path().join("document.pdf");
+    write_file(&full_path, bytes)?;
+    let mut doc = Document::open(&full_path).map_err(|e| VerifyError::Unreadable(e.to_string()))?;
+    if doc.is_encrypted() {
+        // Most signed encrypted PDFs open with the empty user password.
+        doc.unlock(Some(b"")).map_err(|e| {
+            VerifyError::Unreadable(format!(
+                "the PDF is encrypted and cannot be opened without a password: {e}"
+            ))
+        })?;
+    }
+    let declared = declared_signatures(&mut doc);
+    let ends = revision_ends(bytes);
+    let last_end = ends.last().copied().unwrap_or(bytes.len() as u64);
+
+    // The document's certification level and every signature's locks.
+    let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
+    let (dss_crls, dss_ocsps) = dss_counts(&mut doc);
+    let mut reports = Vec::new();
+    let mut ordered: Vec<(u64, Declared)> = declared
+        .into_iter()
+        .map(|d| (range_end(&d.sig).unwrap_or(u64::MAX), d))
+        .collect();
+    ordered.sort_by_key(|(e, _)| *e);
+    let mut locks: Vec<FieldLock> = Vec::new();
+    let mut signed_end = 0u64;
+    for (_, d) in &ordered {
+        locks.extend(field_locks(&mut doc, d));
+        let policy = Policy {
+            docmdp,
+            locks: locks.clone(),
+        };
+        let mut r = check_one(bytes, &mut doc, d, &ends, store, now, &policy, dir.path())?;
+        r.certification = docmdp_level(&mut doc, &d.sig);
+        r.revocation.embedded_crls += dss_crls;
+        r.revocation.embedded_ocsp_responses += dss_ocsps;
+        if let Some(br) = r.byte_range {
+            signed_end = signed_end.max(br[2] + br[3]);
+        }
+        reports.push(r);
+    }
+    Ok(Report {
+        unsigned_changes_at_end: !reports.is_empty() && signed_end < last_end,
+        signatures: reports,
+    })
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), VerifyError> {
+    let mut f = std::fs::File::create(path).map_err(|e| VerifyError::Io(e.to_string()))?;
+    f.write_all(bytes)
+        .map_err(|e| VerifyError::Io(e.to_string()))
+}
+
+/// Signed signature fields, each once, in the order the form lists them.
+fn declared_signatures(doc: &mut Document) -> Vec<Declared> {
+    let s = super::structure::Structure::read(doc);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for f in s.fields.iter().filter(|f| f.is_signature()) {
+        let Some(v) = f.dict.get("V") else { continue };
+        let sig_ref = v.as_ref();
+        let Ok(Object::Dict(sig)) = doc.resolve(v) else {
+            continue;
+        };
+        if let Some(r) = sig_ref {
+            if !seen.insert(r) {
+                continue;
+            }
+        }
+        let lock = doc.resolve_dict(f.dict.get("Lock"), "Lock").ok().flatten();
+        out.push(Declared {
+            field: f.name.clone(),
+            sig_ref,
+            sig,
+            lock,
+        });
+    }
+    out
+}
+
+/// Where each revision ends: after every `%%EOF` and its end-of-line.
+pub fn revision_ends(bytes: &[u8]) -> Vec<u64> {
+    let mut ends = Vec::new();
+    let mut i = 0;
+    while let Some(p) = bytes
+        .get(i..)
+        .and_then(|b| b.windows(5).position(|w| w == b"%%EOF"))
+    {
+        let mut end = i + p + 5;
+        if bytes.get(end) == Some(&b'\r') {
+            end += 1;
+        }
+        if bytes.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        ends.push(end as u64);
+        i = end;
+    }
+    ends
+}
+
+fn byte_range(sig: &Dict) -> Option<Vec<i64>> {
+    sig.get("ByteRange")
+        .and_then(Object::as_array)
+        .map(|a| a.iter().map(|x| x.as_int().unwrap_or(-1)).collect())
+}
+
+fn range_end(sig: &Dict) -> Option<u64> {
+    let br = byte_range(sig)?;
+    let (c, d) = (*br.get(2)?, *br.get(3)?);
+    u64::try_from(c.checked_add(d)?).ok()
+}
+
+/// Check the byte range; on success the four numbers and the CMS bytes
+/// taken from the gap.
+fn check_range(
+    bytes: &[u8],
+    doc: &Document,
+    d: &Declared,
+    ends: &[u64],
+) -> Result<([u64; 4], Vec<u8>), String> {
+    let br = byte_range(&d.sig).ok_or("the signature has no /ByteRange")?;
+    let [a, b, c, dl] = <[i64; 4]>::try_from(br.as_slice())
+        .map_err(|_| "the /ByteRange does not have four numbers")?;
+    if [a, b, c, dl].iter().any(|x| *x < 0) {
+        return Err("the /ByteRange holds negative or invalid numbers".into());
+    }
+    let [a, b, c, dl] = [a, b, c, dl].map(|x| x as u64);
+    let len = bytes.len() as u64;
+    if a != 0 {
+        return Err("the /ByteRange does not start at the beginning of the file".into());
+    }
+    if b >= c {
+        return Err("the /ByteRange's two parts overlap".into());
+    }
+    if c.checked_add(dl).is_none_or(|e| e > len) {
+        return Err("the /ByteRange runs past the end of the file".into());
+    }
+    let end = c + dl;
+    if end != len && !ends.contains(&end) {
+        return Err("the /ByteRange does not cover its whole revision".into());
+    }
+    let gap = &bytes[b as usize..c as usize];
+    if gap.first() != Some(&b'<') || gap.last() != Some(&b'>') {
+        return Err("the bytes left out of the /ByteRange are not exactly the /Contents".into());
+    }
+    let hex_text: Vec<u8> = gap[1..gap.len() - 1]
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let cms = hex::decode(&hex_text)
+        .map_err(|_| "the bytes left out of the /ByteRange are not a hex string")?;
+    // The gap must lie in the signature dictionary's own object, which
+    // cannot sit in a (compressed) object stream.
+    match d
+        .sig_ref
+        .and_then(|r| doc.xref.entries.get(&r.num))
+        .copied()
+    {
+        Some(Entry::InFile { offset, .. }) if !(offset < b && c <= end) => {
+            return Err(
+                "the /ByteRange leaves out bytes that are not this signature's /Contents".into(),
+            );
+        }
+        Some(Entry::InStream { .. }) => {
+            return Err("the signature dictionary is inside an object stream".into());
+        }
+        _ => {}
+    }
+    // In an encrypted file the reader may have "decrypted" /Contents, the
+    // one string that is never encrypted; the gap is the authority then.
+    let declared = d
+        .sig
+        .get("Contents")
+        .and_then(Object::as_str)
+        .unwrap_or_default();
+    if !doc.is_encrypted() && trim_zeros(declared) != trim_zeros(&cms) {
+        return Err(
+            "the /ByteRange leaves out bytes that are not this signature's /Contents".into(),
+        );
+    }
+    Ok(([a, b, c, dl], cms))
+}
+
+fn trim_zeros(b: &[u8]) -> &[u8] {
+    let n = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+    &b[..n]
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_one(
+    bytes: &[u8],
+    doc: &mut Document,
+    d: &Declared,
+    ends: &[u64],
+    store: &TrustStore,
+    now: OffsetDateTime,
+    policy: &Policy,
+    dir: &Path,
+) -> Result<SignatureReport, VerifyError> {
+    let sub_filter = d
+        .sig
+        .get("SubFilter")
+        .and_then(Object::as_name)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    let claimed_m = d
+        .sig
+        .get("M")
+        .and_then(Object::as_str)
+        .and_then(|m| pdf_date(&decode_text(m)));
+    let mut report = SignatureReport {
+        field: d.field.clone(),
+        signer: d
+            .sig
+            .get("Name")
+            .and_then(Object::as_str)
+            .map(decode_text)
+            .unwrap_or_default(),
+        signing_time: None,
+        signing_time_source: None,
+        kind: Kind::Pdf,
+        sub_filter: sub_filter.clone(),
+        digest_algorithm: None,
+        intact: false,
+        trusted: false,
+        chain: Vec::new(),
+        chain_complete: false,
+        valid_at_signing_time: false,
+        modifications: Modifications::None,
+        changes: Vec::new(),
+        certification: None,
+        byte_range: None,
+        covers_whole_file: false,
+        timestamp: None,
+        revocation: Default::default(),
+        problems: Vec::new(),
+    };
+    let (range, cms_bytes) = match check_range(bytes, doc, d, ends) {
+        Ok(x) => x,
+        Err(p) => {
+            report.problems.push(p);
+            if let Some(end) = range_end(&d.sig) {
+                report
+                    .problems
+                    .push("the signature is not trusted because its byte range is wrong".into());
+                judge_later(bytes, end, ends, policy, dir, &mut report);
+            } else {
+                report.modifications = Modifications::Illegal;
+            }
+            return Ok(report);
+        }
+    };
+    report.byte_range = Some(range);
+    let end = range[2] + range[3];
+    report.covers_whole_file = end == bytes.len() as u64;
+    let parts: [&[u8]; 2] = [
+        &bytes[..range[1] as usize],
+        &bytes[range[2] as usize..end as usize],
+    ];
+
+    match sub_filter.as_str() {
+        "ETSI.RFC3161" => match super::ber::parse(&cms_bytes) {
+            Ok(tlv) => {
+                let ts = cms::check_timestamp(&tlv, &parts, 0);
+                super::timestamp_signature_report(&ts, store, now, &mut report);
+            }
+            Err(e) => report
+                .problems
+                .push(format!("unreadable timestamp token: {e}")),
+        },
+        _ => match cms::check(&cms_bytes, Content::Detached(&parts)) {
+            Ok(sd) => {
+                let mismatch = check_subfilter(&sub_filter, &sd, &parts);
+                if let Some(signer) = sd.signers.first() {
+                    signer_report(&sd, signer, claimed_m, store, now, &mut report);
+                }
+                if let Some(p) = mismatch {
+                    report.intact = false;
+                    report.trusted = false;
+                    report.problems.insert(0, p);
+                }
+                if sd.signers.len() > 1 {
+                    report.problems.push(format!(
+                        "the signature holds {} signers; only the first is reported",
+                        sd.signers.len()
+                    ));
+                }
+            }
+            Err(e) => report
+                .problems
+                .push(format!("unreadable signature (CMS): {e}")),
+        },
+    }
+    judge_later(bytes, end, ends, policy, dir, &mut report);
+    Ok(report)
+}
+
+/// adbe.pkcs7.sha1 signs a SHA-1 digest of the ranges, carried inside;
+/// the other sub-filters sign the ranges themselves.
+fn check_subfilter(sub_filter: &str, sd: &SignedData, parts: &[&[u8]]) -> Option<String> {
+    if sub_filter == "adbe.pkcs7.sha1" {
+        let mut h = Hash::Sha1.hasher();
+        for p in parts {
+            h.update(p);
+        }
+        if sd.e_content.as_deref() != Some(h.finish().as_slice()) {
+            return Some("the SHA-1 digest inside the signature does not match the document: the signed bytes were changed".into());
+        }
+        return None;
+    }
+    sd.e_content
+        .as_ref()
+        .map(|_| "a detached PDF signature carries content of its own".into())
+}
+
+/// Judge the revisions after the one ending at `end`.
+fn judge_later(
+    bytes: &[u8],
+    end: u64,
+    ends: &[u64],
+    policy: &Policy,
+    dir: &Path,
+    report: &mut SignatureReport,
+) {
+    let last = ends.last().copied().unwrap_or(bytes.len() as u64);
+    if end >= last || end >= bytes.len() as u64 {
+        return;
+    }
+    let prefix_path = dir.join(format!("rev-{end}.pdf"));
+    let opened = write_file(&prefix_path, &bytes[..end as usize])
+        .ok()
+        .and_then(|_| Document::open(&prefix_path).ok());
+    let full = Document::open(&dir.join("document.pdf")).ok();
+    let (Some(mut old), Some(mut new)) = (opened, full) else {
+        report.modifications = Modifications::Illegal;
+        report.changes.push(
+            "not allowed: the revision this signature covers cannot be read on its own".into(),
+        );
+        return;
+    };
+    let _ = old.unlock(Some(b""));
+    let _ = new.unlock(Some(b""));
+    let c = changes::analyze(&mut old, &mut new, bytes, policy);
+    report.modifications = c.level;
+    report.changes = c.items;
+    let _ = std::fs::remove_file(&prefix_path);
+}
+
+/// CRLs and OCSP responses in the document security store (/DSS), which
+/// serve every signature of the file.
+fn dss_counts(doc: &mut Document) -> (usize, usize) {
+    let Ok(catalog) = doc.catalog() else {
+        return (0, 0);
+    };
+    let Ok(Some(dss)) = doc.resolve_dict(catalog.get("DSS"), "DSS") else {
+        return (0, 0);
+    };
+    let mut count = |key: &str| {
+        dss.get(key)
+            .and_then(|a| doc.resolve(a).ok())
+            .and_then(|a| a.as_array().map(<[Object]>::len))
+            .unwrap_or(0)
+    };
+    (count("CRLs"), count("OCSPs"))
+}
+
+/// DocMDP level of a certification signature (default 2), if it is one.
+fn docmdp_level(doc: &mut Document, sig: &Dict) -> Option<u8> {
+    let refs = sig.get("Reference").and_then(|r| doc.resolve(r).ok())?;
+    for r in refs.as_array()? {
+        let Ok(Some(rd)) = doc.resolve_dict(Some(r), "signature reference") else {
+            continue;
+        };
+        if rd.get("TransformMethod").and_then(Object::as_name) == Some(b"DocMDP") {
+            let p = doc
+                .resolve_dict(rd.get("TransformParams"), "TransformParams")
+                .ok()
+                .flatten()
+                .and_then(|tp| tp.get("P").and_then(Object::as_int))
+                .unwrap_or(2);
+            return Some(p.clamp(1, 3) as u8);
+        }
+    }
+    None
+}
+
+fn field_locks(doc: &mut Document, d: &Declared) -> Vec<FieldLock> {
+    let mut out: Vec<FieldLock> = d
+        .lock
+        .as_ref()
+        .and_then(FieldLock::from_dict)
+        .into_iter()
+        .collect();
+    let refs = d.sig.get("Reference").and_then(|r| doc.resolve(r).ok());
+    for r in refs.as_ref().and_then(Object::as_array).unwrap_or_default() {
+        let Ok(Some(rd)) = doc.resolve_dict(Some(r), "signature reference") else {
+            continue;
+        };
+        if rd.get("TransformMethod").and_then(Object::as_name) == Some(b"FieldMDP") {
+            if let Ok(Some(tp)) = doc.resolve_dict(rd.get("TransformParams"), "TransformParams") {
+                out.extend(FieldLock::from_dict(&tp));
+            }
+        }
+    }
+    out
+}
+
+/// A PDF date `D:YYYYMMDDHHmmSS+HH'mm'` (fields after the year optional).
+pub fn pdf_date(s: &str) -> Option<OffsetDateTime> {
+    let s = s.strip_prefix("D:").unwrap_or(s);
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    let num = |r: std::ops::Range<usize>, default: u32| -> Option<u32> {
+        match digits.get(r) {
+            Some(t) => t.parse().ok(),
+            None => Some(default),
+        }
+    };
+    let year = digits.get(0..4)?.parse::<i32>().ok()?;
+    let month = time::Month::try_from(num(4..6, 1)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(year, month, num(6..8, 1)? as u8).ok()?;
+    let t = time::Time::from_hms(
+        num(8..10, 0)? as u8,
+        num(10..12, 0)? as u8,
+        num(12..14, 0)? as u8,
+    )
+    .ok()?;
+    let rest = &s[digits.len()..];
+    let offset = match rest.chars().next() {
+        Some(sign @ ('+' | '-')) => {
+            let tz: String = rest[1..].chars().filter(char::is_ascii_digit).collect();
+            let h: i8 = tz.get(0..2).and_then(|x| x.parse().ok()).unwrap_or(0);
+            let m: i8 = tz.get(2..4).and_then(|x| x.parse().ok()).unwrap_or(0);
+            let (h, m) = if sign == '-' { (-h, -m) } else { (h, m) };
+            time::UtcOffset::from_hms(h, m, 0).ok()?
+        }
+        _ => time::UtcOffset::UTC,
+    };
+    Some(time::PrimitiveDateTime::new(date, t).assume_offset(offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_with_and_without_offsets() {
+        let t = pdf_date("D:20261123152011+05'30'").unwrap();
+        assert_eq!(t.to_offset(time::UtcOffset::UTC).hour(), 9);
+        assert_eq!(pdf_date("D:2021").unwrap().year(), 2021);
+        assert!(pdf_date("garbage").is_none());
+    }
+
+    #[test]
+    fn revisions_end_after_each_eof_marker() {
+        let b = b"%PDF-1.7\n...%%EOF\n more %%EOF\r\n";
+        assert_eq!(revision_ends(b), vec![18, 31]);
+    }
+}

@@ -1,0 +1,225 @@
+//! The verification report: the stable JSON schema of `mohor verify --json`
+//! and of the `verify` method (docs/PROTOCOL.md), and the human rendering
+//! (one line per signature, details after).
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub signatures: Vec<SignatureReport>,
+    /// Bytes after the newest signed revision that no signature covers.
+    pub unsigned_changes_at_end: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Pdf,
+    Detached,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Modifications {
+    None,
+    Acceptable,
+    Illegal,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignatureReport {
+    /// The PDF field name, or `#N` for the Nth SignerInfo of detached CMS.
+    pub field: String,
+    /// The signer's common name ("" when no signer certificate was found).
+    pub signer: String,
+    /// RFC 3339; the timestamp's time when there is one, else the signer's claim.
+    pub signing_time: Option<String>,
+    /// "timestamp" or "claimed by the signer" (or null when unknown).
+    pub signing_time_source: Option<String>,
+    pub kind: Kind,
+    /// adbe.pkcs7.detached, adbe.pkcs7.sha1, ETSI.CAdES.detached, ETSI.RFC3161, or "cms".
+    pub sub_filter: String,
+    pub digest_algorithm: Option<String>,
+    pub intact: bool,
+    pub trusted: bool,
+    /// Subject CNs, leaf first.
+    pub chain: Vec<String>,
+    pub chain_complete: bool,
+    pub valid_at_signing_time: bool,
+    pub modifications: Modifications,
+    /// What changed after this signature (empty when nothing did).
+    pub changes: Vec<String>,
+    /// A certifying signature's DocMDP level (1 no changes, 2 form filling, 3 annotations too).
+    pub certification: Option<u8>,
+    /// [start, length, start, length] as written in the file.
+    pub byte_range: Option<[u64; 4]>,
+    pub covers_whole_file: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampReport>,
+    pub revocation: Revocation,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimestampReport {
+    pub time: String,
+    /// The time-stamping authority's CN.
+    pub authority: String,
+    pub intact: bool,
+    pub trusted: bool,
+    pub chain: Vec<String>,
+}
+
+/// Revocation data the signature carries; Mohor does not go online.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Revocation {
+    pub embedded_crls: usize,
+    pub embedded_ocsp_responses: usize,
+    /// Always false: revocation was not checked online.
+    pub checked: bool,
+}
+
+impl SignatureReport {
+    /// Intact, trusted, and nothing illegal after it.
+    pub fn ok(&self) -> bool {
+        self.intact && self.trusted && self.modifications != Modifications::Illegal
+    }
+}
+
+impl Report {
+    /// Exit 0 only when every signature is fine (and there is at least one).
+    pub fn all_ok(&self) -> bool {
+        !self.signatures.is_empty() && self.signatures.iter().all(SignatureReport::ok)
+    }
+
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        if self.signatures.is_empty() {
+            out.push_str("✖ no signature found\n");
+            return out;
+        }
+        for s in &self.signatures {
+            out.push_str(&format!(
+                "{} {}: {}, {}, {}\n",
+                if s.ok() { "✔" } else { "✖" },
+                s.field,
+                if s.signer.is_empty() {
+                    "unknown signer"
+                } else {
+                    &s.signer
+                },
+                s.signing_time.as_deref().unwrap_or("time unknown"),
+                verdict(s)
+            ));
+        }
+        if self.unsigned_changes_at_end {
+            out.push_str(
+                "! the file was changed after the last signature (no signature covers the end)\n",
+            );
+        }
+        for s in &self.signatures {
+            out.push_str(&format!("\n{} ({})\n", s.field, s.sub_filter));
+            out.push_str(&format!(
+                "  intact: {}\n  trusted: {}\n  chain: {}{}\n",
+                yes(s.intact),
+                yes(s.trusted),
+                s.chain.join(" → "),
+                if s.chain_complete {
+                    ""
+                } else {
+                    " (incomplete)"
+                }
+            ));
+            if let Some(t) = &s.signing_time {
+                out.push_str(&format!(
+                    "  signed at: {t} ({})\n",
+                    s.signing_time_source.as_deref().unwrap_or("unknown source")
+                ));
+            }
+            out.push_str(&format!(
+                "  valid at signing time: {}\n",
+                yes(s.valid_at_signing_time)
+            ));
+            if let Some(ts) = &s.timestamp {
+                out.push_str(&format!(
+                    "  timestamp: {} by {} (intact: {}, trusted: {})\n",
+                    ts.time,
+                    ts.authority,
+                    yes(ts.intact),
+                    yes(ts.trusted)
+                ));
+            }
+            if let Some(p) = s.certification {
+                out.push_str(&format!("  certification: DocMDP level {p}\n"));
+            }
+            out.push_str(&format!(
+                "  changes after signing: {}\n",
+                match s.modifications {
+                    Modifications::None => "none",
+                    Modifications::Acceptable => "acceptable",
+                    Modifications::Illegal => "ILLEGAL",
+                }
+            ));
+            for c in &s.changes {
+                out.push_str(&format!("    - {c}\n"));
+            }
+            out.push_str(&format!(
+                "  revocation data embedded: {} CRL, {} OCSP (not checked online)\n",
+                s.revocation.embedded_crls, s.revocation.embedded_ocsp_responses
+            ));
+            for p in &s.problems {
+                out.push_str(&format!("  problem: {p}\n"));
+            }
+        }
+        out
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// The one-line verdict: trusted, or the first reason it is not.
+fn verdict(s: &SignatureReport) -> String {
+    if !s.intact {
+        return format!(
+            "NOT INTACT: {}",
+            s.problems
+                .first()
+                .map(String::as_str)
+                .unwrap_or("the signature does not match")
+        );
+    }
+    if s.modifications == Modifications::Illegal {
+        let first = s
+            .changes
+            .iter()
+            .find_map(|c| c.strip_prefix("not allowed: "))
+            .unwrap_or("");
+        return format!("ILLEGAL CHANGES after signing: {first}");
+    }
+    if !s.trusted {
+        return format!(
+            "intact, NOT TRUSTED: {}",
+            s.problems
+                .first()
+                .map(String::as_str)
+                .unwrap_or("no trusted chain")
+        );
+    }
+    match s.modifications {
+        Modifications::Acceptable => "intact, trusted, later changes allowed".into(),
+        _ => "intact, trusted".into(),
+    }
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}

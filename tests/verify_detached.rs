@@ -1,0 +1,218 @@
+//! `mohor verify SIG.p7s --data DATA`: every SignerInfo of a detached CMS is
+//! reported; DER from Mohor's tokens, BER with indefinite lengths from
+//! openssl's streaming signer, SHA-1 digests as GSTN certificates carry, and
+//! encapsulated content without --data. Judges: `openssl cms -verify` and
+//! pyHanko's detached validator, trusting only the test root.
+// The shared PDF test helpers need the software signer.
+#![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod verify_util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+use verify_util::pdf_util::common::{
+    openssl_verify_detached, pyhanko_detached, run_with_stdin, SimSetup,
+};
+use verify_util::*;
+
+fn root() -> Vec<PathBuf> {
+    vec![fixture().root.clone()]
+}
+
+fn all(report: &serde_json::Value, key: &str) -> Vec<serde_json::Value> {
+    report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[key].clone())
+        .collect()
+}
+
+#[test]
+fn three_cosigners_are_three_verified_signatures_and_changed_data_breaks_all() {
+    let fx = fixture();
+    let s = SimSetup::new("verify_detached_cosign", json!({}));
+    let data = s.dir.join("bill.txt");
+    std::fs::write(&data, b"Bill No. 42: Rs 1,20,000 payable to M/s Example").unwrap();
+    let (a, b, c) = (
+        s.dir.join("a.p7s"),
+        s.dir.join("ab.p7s"),
+        s.dir.join("abc.p7s"),
+    );
+    assert!(s
+        .sign_detached(&data, &a, &fx.cert("rsa2048").id, &fx.user_pin)
+        .status
+        .success());
+    for (old, new, name) in [(&a, &b, "ec256"), (&b, &c, "rsa4096")] {
+        let mut cmd = s.mohor(&[
+            "--pin-stdin",
+            "sign",
+            "--detached",
+            "--cert",
+            &fx.cert(name).id,
+            "--cosign",
+        ]);
+        cmd.arg(old).arg(&data).arg("-o").arg(new);
+        let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
+        assert!(o.status.success(), "{name}: {}", text(&o));
+    }
+    let (r, code, t) = mohor_report(&c, &root(), Some(&data));
+    assert_eq!(code, 0, "{t}");
+    assert_eq!(all(&r, "field"), [json!("#1"), json!("#2"), json!("#3")]);
+    assert_eq!(
+        all(&r, "signer"),
+        [
+            json!("Asha Verma"),
+            json!("Meera Nair"),
+            json!("Rahul Iyer")
+        ]
+    );
+    assert!(all(&r, "trusted").iter().all(|v| v == true), "{r}");
+    assert!(all(&r, "kind").iter().all(|v| v == "detached"), "{r}");
+    assert!(openssl_verify_detached(&c, &data, &fx.root)
+        .status
+        .success());
+    // pyHanko reads single-signer CMS only: it judges the first signature alone.
+    if let Some((ok, t)) = pyhanko_detached(&a, &data, &fx.root) {
+        assert!(ok, "{t}");
+        let (_, code, mt) = mohor_report(&a, &root(), Some(&data));
+        assert_eq!(code, 0, "{mt}");
+    }
+
+    let changed = s.dir.join("bill-changed.txt");
+    std::fs::write(&changed, b"Bill No. 42: Rs 9,20,000 payable to M/s Example").unwrap();
+    let (r, code, t) = mohor_report(&c, &root(), Some(&changed));
+    assert_eq!(code, 1, "{t}");
+    assert!(all(&r, "intact").iter().all(|v| v == false), "{r}");
+    assert!(!openssl_verify_detached(&c, &changed, &fx.root)
+        .status
+        .success());
+
+    // Without the data there is nothing to check: a clear error.
+    let (_, code, t) = mohor_report(&c, &root(), None);
+    assert_eq!(code, 1);
+    assert!(t.contains("--data"), "{t}");
+}
+
+/// openssl's signer: `-stream` writes BER with indefinite lengths.
+fn openssl_sign(data: &Path, out: &Path, md: &str, attached: bool) {
+    let fx = fixture();
+    let c = fx.cert("rsa2048");
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "cms", "-sign", "-binary", "-stream", "-outform", "DER", "-md", md,
+    ])
+    .arg("-in")
+    .arg(data)
+    .arg("-signer")
+    .arg(&c.cert)
+    .arg("-inkey")
+    .arg(&c.key)
+    .arg("-certfile")
+    .arg(fx.dir.join("pki/subca.pem"))
+    .arg("-out")
+    .arg(out);
+    let o = run(&mut cmd);
+    assert!(o.status.success(), "{}", text(&o));
+    if !attached {
+        // The streaming signer always encapsulates: cut the content out.
+        let full = out.with_extension("attached");
+        std::fs::rename(out, &full).unwrap();
+        let repo = verify_util::pdf_util::common::repo();
+        let o = run(Command::new(repo.join(".venv/bin/python"))
+            .arg(repo.join("tests/verify_util/detach_ber.py"))
+            .arg(&full)
+            .arg(out));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+}
+
+#[test]
+fn ber_cms_with_indefinite_lengths_and_sha1_digests_verify_like_openssl_says() {
+    let dir = test_dir("verify_detached_ber");
+    let data = dir.join("gst-certificate.txt");
+    std::fs::write(&data, b"GSTIN 29ABCDE1234F1Z5 registration certificate").unwrap();
+    for md in ["sha256", "sha1"] {
+        let p7s = dir.join(format!("{md}.p7s"));
+        openssl_sign(&data, &p7s, md, false);
+        let der = std::fs::read(&p7s).unwrap();
+        assert_eq!(
+            der[1], 0x80,
+            "openssl wrote definite lengths; the test needs BER"
+        );
+        let (r, code, t) = mohor_report(&p7s, &root(), Some(&data));
+        let judge = openssl_verify_detached(&p7s, &data, &fixture().root);
+        assert!(judge.status.success(), "openssl: {}", text(&judge));
+        assert_eq!(code, 0, "{md}: {t}");
+        assert_eq!(
+            r["signatures"][0]["digest_algorithm"],
+            if md == "sha1" { "SHA-1" } else { "SHA-256" }
+        );
+        assert_eq!(r["signatures"][0]["chain_complete"], true, "{r}");
+        let other = dir.join("other.txt");
+        std::fs::write(&other, b"GSTIN 29ABCDE1234F1Z6 registration certificate").unwrap();
+        let (r, code, t) = mohor_report(&p7s, &root(), Some(&other));
+        assert_eq!(
+            (code, r["signatures"][0]["intact"].clone()),
+            (1, false.into()),
+            "{t}"
+        );
+        assert!(!openssl_verify_detached(&p7s, &other, &fixture().root)
+            .status
+            .success());
+    }
+    // Encapsulated content: no --data needed; a flipped content byte is caught.
+    let p7m = dir.join("attached.p7m");
+    openssl_sign(&data, &p7m, "sha256", true);
+    let (_, code, t) = mohor_report(&p7m, &root(), None);
+    assert_eq!(code, 0, "{t}");
+    let mut b = std::fs::read(&p7m).unwrap();
+    let at = find(&b, b"GSTIN").unwrap();
+    b[at] = b'X';
+    let bad = dir.join("attached-bad.p7m");
+    std::fs::write(&bad, &b).unwrap();
+    let (r, code, t) = mohor_report(&bad, &root(), None);
+    assert_eq!(code, 1, "{t}");
+    assert_eq!(r["signatures"][0]["intact"], false, "{t}");
+    let judge = run(Command::new("openssl")
+        .args(["cms", "-verify", "-inform", "DER", "-binary", "-in"])
+        .arg(&bad)
+        .arg("-CAfile")
+        .arg(&fixture().root)
+        .args(["-out", "/dev/null"]));
+    assert!(
+        !judge.status.success(),
+        "openssl accepted the changed content"
+    );
+}
+
+#[test]
+fn garbage_and_truncated_signatures_are_errors_not_panics() {
+    let dir = test_dir("verify_detached_garbage");
+    let data = dir.join("d.txt");
+    std::fs::write(&data, b"x").unwrap();
+    let p7s = dir.join("ok.p7s");
+    openssl_sign(&data, &p7s, "sha256", false);
+    let good = std::fs::read(&p7s).unwrap();
+    for (i, bytes) in [
+        b"not a signature at all".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        [0x30, 0x80].repeat(5000),
+        vec![0x30, 0x84, 0xff, 0xff, 0xff, 0xff],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = dir.join(format!("bad{i}.p7s"));
+        std::fs::write(&f, bytes).unwrap();
+        let (_, code, t) = mohor_report(&f, &root(), Some(&data));
+        assert_eq!(code, 1, "{t}");
+        assert!(
+            t.contains("DOCUMENT_REFUSED") || t.contains("cannot verify"),
+            "{t}"
+        );
+    }
+}

@@ -1,0 +1,342 @@
+//! Helpers for the verification tests: Mohor's verdicts next to pyHanko's
+//! and pdfsig's, the trust roots a signed file carries, and hand-made
+//! incremental updates and tampering.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[path = "../pdf_util/mod.rs"]
+pub mod pdf_util;
+
+#[allow(unused_imports)]
+pub use pdf_util::common::{pyhanko, run, test_dir, text};
+#[allow(unused_imports)]
+pub use pdf_util::{corpus, corpus_available, fixture, needs_lenient_pyhanko, pdfsig};
+
+/// One signature's verdict in the terms the report uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub intact: bool,
+    pub trusted: bool,
+    /// "none", "acceptable" or "illegal".
+    pub modifications: String,
+}
+
+/// Mohor's report for `file` trusting only `roots` (as pyHanko is run).
+pub fn mohor_report(
+    file: &Path,
+    roots: &[PathBuf],
+    data: Option<&Path>,
+) -> (serde_json::Value, i32, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mohor"));
+    cmd.env("MOHOR_HOME", home.path())
+        .arg("verify")
+        .arg("--json");
+    if !roots.is_empty() {
+        cmd.arg("--trust-replace");
+    }
+    for r in roots {
+        cmd.arg("--trust").arg(r);
+    }
+    if let Some(d) = data {
+        cmd.arg("--data").arg(d);
+    }
+    cmd.arg(file);
+    let out = run(&mut cmd);
+    let t = text(&out);
+    assert!(!t.contains("panicked"), "mohor panicked:\n{t}");
+    let code = out.status.code().unwrap_or(-1);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (json, code, t)
+}
+
+pub fn mohor_verdicts(report: &serde_json::Value) -> Vec<(String, Verdict)> {
+    report["signatures"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["field"].as_str().unwrap_or_default().to_string(),
+                        Verdict {
+                            intact: s["intact"] == true,
+                            trusted: s["trusted"] == true,
+                            modifications: s["modifications"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// pyHanko's verdicts, trusting only `roots`, validating at the time the
+/// signer claims (Mohor's rule: a signature stays valid after its
+/// certificate expires). A field pyHanko cannot process is reported as
+/// not intact, with the reason in the text.
+pub fn hanko_verdicts(file: &Path, roots: &[PathBuf]) -> (Vec<(String, Verdict)>, String) {
+    let py = pyhanko().expect("pyhanko");
+    let mut cmd = Command::new(py);
+    cmd.args([
+        "sign",
+        "validate",
+        "--no-revocation-check",
+        "--validation-time",
+        "claimed",
+        "--trust-replace",
+    ]);
+    for r in roots {
+        cmd.arg("--trust").arg(r);
+    }
+    if needs_lenient_pyhanko(file) {
+        cmd.arg("--no-strict-syntax");
+    }
+    cmd.arg(file);
+    let out = run(&mut cmd);
+    let t = text(&out);
+    let verdicts = t
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(4, ':');
+            let (field, fp, intact, rest) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            if fp.len() != 64 || field.contains(' ') {
+                return None;
+            }
+            let flags: Vec<&str> = rest.split(',').collect();
+            let modifications = if flags.contains(&"UNTOUCHED") {
+                "none"
+            } else if flags
+                .iter()
+                .any(|f| f.contains("ILLEGAL") || f.contains("SUSPICIOUS"))
+            {
+                "illegal"
+            } else {
+                "acceptable"
+            };
+            Some((
+                field.to_string(),
+                Verdict {
+                    intact: intact == "INTACT",
+                    trusted: flags.first() == Some(&"TRUSTED"),
+                    modifications: modifications.into(),
+                },
+            ))
+        })
+        .collect();
+    (verdicts, t)
+}
+
+/// pdfsig's "Signature is Valid." per field (digest and signature).
+pub fn pdfsig_intact(file: &Path) -> Vec<(String, bool)> {
+    pdfsig(file)
+        .signatures
+        .iter()
+        .map(|s| (s.field.clone(), s.valid()))
+        .collect()
+}
+
+/// The CMS blobs in a PDF's /Contents hex strings (signature values).
+pub fn cms_blobs(pdf: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = find(&pdf[i..], b"/Contents") {
+        let mut j = i + p + 9;
+        while pdf.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
+        }
+        if pdf.get(j) == Some(&b'<') {
+            let end = find(&pdf[j..], b">").map(|e| j + e).unwrap_or(pdf.len());
+            let hex_text: Vec<u8> = pdf[j + 1..end]
+                .iter()
+                .copied()
+                .filter(|c| c.is_ascii_hexdigit())
+                .collect();
+            if hex_text.len() > 400 {
+                if let Ok(mut b) = hex::decode(&hex_text) {
+                    while b.last() == Some(&0) {
+                        b.pop();
+                    }
+                    out.push(b);
+                }
+            }
+            i = end;
+        } else {
+            i = j;
+        }
+    }
+    out
+}
+
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The self-signed certificates a signed PDF carries, written as PEM files
+/// into `dir` (read by openssl, not by Mohor).
+pub fn embedded_roots(pdf: &Path, dir: &Path) -> Vec<PathBuf> {
+    let bytes = std::fs::read(pdf).unwrap();
+    let mut roots = Vec::new();
+    for (i, cms) in cms_blobs(&bytes).iter().enumerate() {
+        let der = dir.join(format!("cms{i}.der"));
+        std::fs::write(&der, cms).unwrap();
+        let out = run(Command::new("openssl")
+            .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+            .arg(&der));
+        let pems = String::from_utf8_lossy(&out.stdout).into_owned();
+        for (k, block) in pems.split("-----END CERTIFICATE-----").enumerate() {
+            let Some(start) = block.find("-----BEGIN CERTIFICATE-----") else {
+                continue;
+            };
+            let pem = format!("{}-----END CERTIFICATE-----\n", &block[start..]);
+            let path = dir.join(format!("cert{i}-{k}.pem"));
+            std::fs::write(&path, &pem).unwrap();
+            let o = run(Command::new("openssl")
+                .args([
+                    "x509", "-noout", "-subject", "-issuer", "-nameopt", "RFC2253", "-in",
+                ])
+                .arg(&path));
+            let t = String::from_utf8_lossy(&o.stdout).into_owned();
+            let mut lines = t.lines();
+            let subject = lines
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("subject=");
+            let issuer = lines
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("issuer=");
+            if !subject.is_empty()
+                && subject == issuer
+                && !roots
+                    .iter()
+                    .any(|r: &PathBuf| std::fs::read(r).ok() == Some(pem.clone().into_bytes()))
+            {
+                roots.push(path);
+            }
+        }
+    }
+    roots
+}
+
+/// Append an incremental update to `pdf` that replaces or adds objects
+/// (`num`, body text); classic xref table.
+pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
+    let raw: Vec<(u32, Vec<u8>)> = objects
+        .iter()
+        .map(|(n, b)| (*n, b.clone().into_bytes()))
+        .collect();
+    append_revision_raw(pdf, &raw)
+}
+
+/// As [`append_revision`], with bodies as bytes (binary stream data).
+pub fn append_revision_raw(pdf: &[u8], objects: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let prev = text
+        .rfind("startxref")
+        .and_then(|i| {
+            text[i + 9..]
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .expect("startxref");
+    let size = next_object(pdf);
+    let root = text
+        .rfind("/Root ")
+        .map(|i| {
+            text[i + 6..]
+                .split(" R")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .expect("/Root");
+    let mut out = pdf.to_vec();
+    if out.last() != Some(&b'\n') {
+        out.push(b'\n');
+    }
+    let mut offsets = Vec::new();
+    for (num, body) in objects {
+        offsets.push((*num, out.len()));
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref_at = out.len();
+    let mut xref = String::from("xref\n0 1\n0000000000 65535 f \n");
+    for (num, off) in &offsets {
+        xref.push_str(&format!("{num} 1\n{off:010} 00000 n \n"));
+    }
+    let new_size = objects
+        .iter()
+        .map(|(n, _)| n + 1)
+        .max()
+        .unwrap_or(0)
+        .max(size);
+    xref.push_str(&format!(
+        "trailer\n<< /Size {new_size} /Root {root} R /Prev {prev} >>\nstartxref\n{xref_at}\n%%EOF\n"
+    ));
+    out.extend_from_slice(xref.as_bytes());
+    out
+}
+
+/// The text qpdf shows for object `num` (its dictionary, decrypted).
+pub fn qpdf_object(file: &Path, num: u32) -> String {
+    let out = run(Command::new("qpdf")
+        .arg(format!("--show-object={num}"))
+        .arg(file));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Object number of page 1, per qpdf.
+pub fn qpdf_first_page(file: &Path) -> u32 {
+    let out = run(Command::new("qpdf").arg("--show-pages").arg(file));
+    let t = String::from_utf8_lossy(&out.stdout).into_owned();
+    t.lines()
+        .find_map(|l| l.strip_prefix("page 1: "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("page 1")
+}
+
+/// Highest object number + 1, per the newest trailer.
+pub fn next_object(pdf: &[u8]) -> u32 {
+    let text = String::from_utf8_lossy(pdf);
+    text.rfind("/Size ")
+        .and_then(|i| {
+            text[i + 6..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+        })
+        .expect("/Size")
+}
+
+/// The byte range of the last signature written, and where its numbers sit.
+pub fn last_byte_range(pdf: &[u8]) -> (usize, usize, [u64; 4]) {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.rfind("/ByteRange").expect("ByteRange");
+    let open = at + text[at..].find('[').unwrap();
+    let close = open + text[open..].find(']').unwrap();
+    let nums: Vec<u64> = text[open + 1..close]
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (open, close, [nums[0], nums[1], nums[2], nums[3]])
+}
+
+/// Rewrite the last /ByteRange in place (same width, space padded).
+pub fn set_byte_range(pdf: &mut [u8], r: [u64; 4]) {
+    let (open, close, _) = last_byte_range(pdf);
+    let text = format!("[{} {} {} {}", r[0], r[1], r[2], r[3]);
+    let width = close - open;
+    assert!(text.len() <= width, "new byte range too wide");
+    let padded = format!("{text:<width$}");
+    pdf[open..close].copy_from_slice(padded.as_bytes());
+}

@@ -64,6 +64,11 @@ impl AtomicFile {
         })
     }
 
+    /// The temporary file (to copy into it by the kernel).
+    pub fn file(&self) -> &fs::File {
+        self.temp.as_file()
+    }
+
     /// Flush to disk, rename into place, and sync the directory entry.
     pub fn commit(mut self) -> io::Result<()> {
         self.temp.as_file_mut().flush()?;

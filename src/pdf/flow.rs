@@ -2,9 +2,10 @@
 //! hashes and writes it, [`sign_file`] runs the chain with a signer.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use super::error::PdfError;
@@ -15,6 +16,7 @@ use super::reader::Document;
 use super::revision::Appended;
 use super::update::build_revision;
 
+use crate::atomic::AtomicFile;
 use crate::sign::cms::{self, CmsError, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 
@@ -65,32 +67,38 @@ impl PreparedPdf {
     /// Write the signed PDF: the input bytes, then the new revision with
     /// `cms_der` hex-encoded into `/Contents`.
     pub fn write_to(&self, cms_der: &[u8], out: &mut dyn Write) -> Result<(), PdfError> {
+        let revision = self.revision(cms_der)?;
+        let werr = |source| PdfError::Write {
+            path: PathBuf::from("output"),
+            source,
+        };
+        self.stream_input(|chunk| out.write_all(chunk).map_err(werr))?;
+        out.write_all(&revision).map_err(werr)
+    }
+
+    /// The new revision with `cms_der` hex-encoded into its `/Contents`
+    /// placeholder.
+    fn revision(&self, cms_der: &[u8]) -> Result<Vec<u8>, PdfError> {
         if cms_der.len() > self.capacity {
             return Err(PdfError::ContentsTooLarge {
                 need: cms_der.len(),
                 capacity: self.capacity,
             });
         }
-        let werr = |source| PdfError::Write {
-            path: PathBuf::from("output"),
-            source,
-        };
-        self.stream_input(|chunk| out.write_all(chunk).map_err(werr))?;
         let a = &self.appended;
-        let mut contents = Vec::with_capacity(a.contents_len);
-        contents.push(b'<');
-        contents.extend_from_slice(hex::encode_upper(cms_der).as_bytes());
-        contents.resize(a.contents_len - 1, b'0');
-        contents.push(b'>');
-        out.write_all(&a.bytes[..a.contents_at]).map_err(werr)?;
-        out.write_all(&contents).map_err(werr)?;
-        out.write_all(&a.bytes[a.contents_at + a.contents_len..])
-            .map_err(werr)?;
-        Ok(())
+        let mut bytes = a.bytes.clone();
+        let contents = &mut bytes[a.contents_at..a.contents_at + a.contents_len];
+        contents.fill(b'0');
+        contents[0] = b'<';
+        contents[a.contents_len - 1] = b'>';
+        let hex = hex::encode_upper(cms_der);
+        contents[1..1 + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(bytes)
     }
 
     /// The input's bytes, in chunks, checking it has not changed since
-    /// `prepare`.
+    /// `prepare`. Reads at positions, leaving the file offset alone (a
+    /// copy of the same file may be using it).
     fn stream_input(
         &self,
         mut sink: impl FnMut(&[u8]) -> Result<(), PdfError>,
@@ -99,20 +107,27 @@ impl PreparedPdf {
             path: self.path.clone(),
             source,
         };
-        let mut file = self
-            .file
-            .lock()
-            .map_err(|_| PdfError::Internal("the input file lock is poisoned".into()))?;
+        let file = self.lock_file()?;
         self.check_unchanged(&file)?;
-        file.seek(SeekFrom::Start(0)).map_err(rerr)?;
-        let mut remaining = self.input_len;
+        let mut at = 0u64;
         let mut buf = vec![0u8; COPY_CHUNK];
-        while remaining > 0 {
-            let n = (remaining.min(COPY_CHUNK as u64)) as usize;
-            file.read_exact(&mut buf[..n]).map_err(rerr)?;
+        while at < self.input_len {
+            let n = ((self.input_len - at).min(COPY_CHUNK as u64)) as usize;
+            read_exact_at(&file, &mut buf[..n], at).map_err(rerr)?;
             sink(&buf[..n])?;
-            remaining -= n as u64;
+            at += n as u64;
         }
+        self.check_unchanged(&file)
+    }
+
+    fn lock_file(&self) -> Result<MutexGuard<'_, File>, PdfError> {
+        self.file
+            .lock()
+            .map_err(|_| PdfError::Internal("the input file lock is poisoned".into()))
+    }
+
+    fn check_unchanged_now(&self) -> Result<(), PdfError> {
+        let file = self.lock_file()?;
         self.check_unchanged(&file)
     }
 
@@ -126,6 +141,17 @@ impl PreparedPdf {
         }
         Ok(())
     }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(buf)
 }
 
 /// Lay out the new revision for signing `input` as `opts` asks.
@@ -181,37 +207,148 @@ pub fn sign_file(
     signer: &mut dyn Signer,
     opts: &PdfSignOptions,
 ) -> Result<SignedPdf, PdfError> {
-    if crate::atomic::same_file(input, output) {
-        return Err(PdfError::SameFile);
-    }
     let mut opts = opts.clone();
     if opts.contents_capacity == 0 {
         opts.contents_capacity = cms::max_encoded_len(signer);
     }
-    let prepared = prepare(input, &opts)?;
-    let digest = prepared.digest(signer.algorithm().digest())?;
-    let der = cms::sign_digest(signer, &digest, &CmsProfile::pades()).map_err(|e| match e {
-        CmsError::Sign(s) => PdfError::Sign(s),
-        other => PdfError::Cms(other),
+    let staged = stage(input, output, &opts, signer.algorithm().digest())?;
+    sign_staged(staged, signer)
+}
+
+/// Sign a staged document with `signer` and write it into place.
+pub fn sign_staged(staged: StagedPdf, signer: &mut dyn Signer) -> Result<SignedPdf, PdfError> {
+    let der = cms::sign_digest(signer, staged.digest(), &CmsProfile::pades()).map_err(|e| {
+        match e {
+            CmsError::Sign(s) => PdfError::Sign(s),
+            other => PdfError::Cms(other),
+        }
     })?;
+    staged.finish(&der)
+}
+
+/// A document on its way to `output`: its revision laid out, its digest
+/// taken, and its unchanged bytes being copied into the temporary output
+/// (by the kernel where it can) while the signature is made.
+pub struct StagedPdf {
+    prepared: PreparedPdf,
+    digest: Vec<u8>,
+    output: PathBuf,
+    out: Option<AtomicFile>,
+    /// The copy of the input into `out`, running on its own thread.
+    copy: Option<JoinHandle<io::Result<u64>>>,
+}
+
+/// Prepare `input`, start copying it to a temporary file next to `output`,
+/// and hash it in the same pass (one streaming read that overlaps the
+/// copy). Needs no signer: `opts.contents_capacity` must be set. A batch
+/// stages the next document while the token signs the current one.
+pub fn stage(
+    input: &Path,
+    output: &Path,
+    opts: &PdfSignOptions,
+    alg: DigestAlgorithm,
+) -> Result<StagedPdf, PdfError> {
+    if crate::atomic::same_file(input, output) {
+        return Err(PdfError::SameFile);
+    }
+    let prepared = prepare(input, opts)?;
     let werr = |source| PdfError::Write {
         path: output.to_path_buf(),
         source,
     };
-    let mut out = crate::atomic::AtomicFile::create(output).map_err(werr)?;
-    let mut buffered = std::io::BufWriter::with_capacity(COPY_CHUNK, &mut out);
-    prepared
-        .write_to(&der, &mut buffered)
-        .map_err(|e| match e {
-            PdfError::Write { source, .. } => werr(source),
-            other => other,
-        })?;
-    buffered.flush().map_err(werr)?;
-    drop(buffered);
-    out.commit().map_err(werr)?;
-    Ok(SignedPdf {
-        field_name: prepared.field_name.clone(),
-        certified: prepared.certified,
-        output_len: prepared.input_len + prepared.appended.bytes.len() as u64,
-    })
+    let out = AtomicFile::create(output).map_err(werr)?;
+    let rerr = |source| PdfError::Read {
+        path: prepared.path.clone(),
+        source,
+    };
+    let (src, dst) = {
+        let file = prepared.lock_file()?;
+        (
+            file.try_clone().map_err(rerr)?,
+            out.file().try_clone().map_err(werr)?,
+        )
+    };
+    let len = prepared.input_len;
+    let mut staged = StagedPdf {
+        prepared,
+        digest: Vec::new(),
+        output: output.to_path_buf(),
+        out: Some(out),
+        copy: None,
+    };
+    if cfg!(unix) {
+        // The hash reads at positions (`pread`), so the copy may move the
+        // shared file offset at the same time.
+        staged.copy = Some(std::thread::spawn(move || copy_prefix(src, dst, len)));
+        staged.digest = staged.prepared.digest(alg)?;
+    } else {
+        staged.digest = staged.prepared.digest(alg)?;
+        copy_prefix(src, dst, len).map_err(werr)?;
+    }
+    Ok(staged)
+}
+
+/// Copy the first `len` bytes of `src` to `dst`. `std::io::copy` between
+/// two files uses `copy_file_range` on Linux (a reflink where the
+/// filesystem shares extents, an in-kernel copy otherwise) and falls back
+/// to a read/write loop elsewhere.
+fn copy_prefix(mut src: File, mut dst: File, len: u64) -> io::Result<u64> {
+    src.seek(SeekFrom::Start(0))?;
+    let copied = io::copy(&mut (&mut src).take(len), &mut dst)?;
+    if copied != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the input ended early",
+        ));
+    }
+    Ok(copied)
+}
+
+impl StagedPdf {
+    /// The digest of the signed byte ranges, for the CMS.
+    pub fn digest(&self) -> &[u8] {
+        &self.digest
+    }
+
+    /// The name of the field the signature goes into.
+    pub fn field_name(&self) -> &str {
+        &self.prepared.field_name
+    }
+
+    /// Append the new revision with `cms_der` in `/Contents`, `fsync` once
+    /// and rename into place.
+    pub fn finish(mut self, cms_der: &[u8]) -> Result<SignedPdf, PdfError> {
+        let werr = |source| PdfError::Write {
+            path: self.output.clone(),
+            source,
+        };
+        let revision = self.prepared.revision(cms_der)?;
+        if let Some(copy) = self.copy.take() {
+            copy.join()
+                .map_err(|_| PdfError::Internal("the copy thread failed".into()))?
+                .map_err(werr)?;
+        }
+        self.prepared.check_unchanged_now()?;
+        let mut out = self
+            .out
+            .take()
+            .ok_or_else(|| PdfError::Internal("the output is already finished".into()))?;
+        out.write_all(&revision).map_err(werr)?;
+        out.commit().map_err(werr)?;
+        Ok(SignedPdf {
+            field_name: self.prepared.field_name.clone(),
+            certified: self.prepared.certified,
+            output_len: self.prepared.input_len + revision.len() as u64,
+        })
+    }
+}
+
+impl Drop for StagedPdf {
+    /// A staged document that is not finished leaves nothing behind: wait
+    /// for the copy, then the temporary file goes with `out`.
+    fn drop(&mut self) {
+        if let Some(copy) = self.copy.take() {
+            let _ = copy.join();
+        }
+    }
 }

@@ -13,9 +13,11 @@
 //! fails never costs the others: its result is its own error.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::error::{Error, Reason, Result};
+use crate::pdf::StagedPdf;
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
@@ -309,6 +311,8 @@ impl Agent {
     }
 
     /// Sign every item that passed preflight with the one logged-in signer.
+    /// The signer stays on this thread; a worker stages the next PDF
+    /// (prepare, hash, copy) while the token signs the current one.
     fn sign_items(
         &self,
         who: &Requester<'_>,
@@ -318,28 +322,68 @@ impl Agent {
         cert: &CertificateEntry,
         now: time::OffsetDateTime,
     ) -> Vec<Result<Output>> {
-        let mut results = Vec::with_capacity(job.items.len());
-        // Once the token is gone every later item would fail the same way.
-        let mut token_gone: Option<Error> = None;
-        for (item, prep) in job.items.iter().zip(prepared) {
-            let result = if let Err(e) = &prep.verdict {
-                Err(e.clone())
-            } else if let Some(e) = &token_gone {
-                Err(e.clone())
-            } else if (who.is_cancelled)() {
-                Err(cancelled())
-            } else {
-                let r = sign_item(signer.as_mut(), cert, item, now);
-                if let Err(e) = &r {
-                    if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
-                        token_gone = Some(e.clone());
+        let capacity = cms::max_encoded_len(signer.as_mut());
+        let digest = signer.as_mut().algorithm().digest();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            // A rendezvous channel: the worker stages at most one document
+            // ahead of the one being signed.
+            let (ahead, staged) = mpsc::sync_channel::<Result<StagedPdf>>(0);
+            let stop = &stop;
+            scope.spawn(move || {
+                for (item, prep) in job.items.iter().zip(prepared) {
+                    let Item::Pdf(p) = item else { continue };
+                    if prep.verdict.is_err() {
+                        continue;
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let opts = pdf_options(p, cert, now, capacity);
+                    let next = crate::pdf::stage(&p.input, &p.output, &opts, digest)
+                        .map_err(Error::from);
+                    if ahead.send(next).is_err() {
+                        break;
                     }
                 }
-                r
-            };
-            results.push(result);
-        }
-        results
+            });
+            let mut results = Vec::with_capacity(job.items.len());
+            // Once the token is gone every later item would fail the same way.
+            let mut token_gone: Option<Error> = None;
+            for (item, prep) in job.items.iter().zip(prepared) {
+                let result = if let Err(e) = &prep.verdict {
+                    Err(e.clone())
+                } else if let Some(e) = &token_gone {
+                    Err(e.clone())
+                } else if (who.is_cancelled)() {
+                    stop.store(true, Ordering::Relaxed);
+                    Err(cancelled())
+                } else {
+                    let r = match item {
+                        Item::Pdf(_) => match staged.recv() {
+                            Ok(next) => next.and_then(|s| {
+                                crate::pdf::sign_staged(s, signer.as_mut())
+                                    .map(Output::Pdf)
+                                    .map_err(Error::from)
+                            }),
+                            Err(_) => Err(Error::internal("the document worker stopped")),
+                        },
+                        other => sign_item(signer.as_mut(), other, now),
+                    };
+                    if let Err(e) = &r {
+                        if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
+                            stop.store(true, Ordering::Relaxed);
+                            token_gone = Some(e.clone());
+                        }
+                    }
+                    r
+                };
+                results.push(result);
+            }
+            // Unblock a worker waiting to hand over a document nobody signs.
+            drop(staged);
+            results
+        })
     }
 
     /// One request at a time per token in this process.
@@ -418,22 +462,30 @@ fn check_cancelled(who: &Requester<'_>) -> Result<()> {
     }
 }
 
-fn sign_item(
-    signer: &mut dyn Signer,
+/// The PDF options of an item, with room for this signer's CMS.
+fn pdf_options(
+    p: &PdfItem,
     cert: &CertificateEntry,
-    item: &Item,
     now: time::OffsetDateTime,
-) -> Result<Output> {
+    capacity: usize,
+) -> crate::pdf::PdfSignOptions {
+    let mut opts = p
+        .request
+        .options(&cert.facts.subject_cn, &cert.facts.issuer_cn, now);
+    if opts.contents_capacity == 0 {
+        opts.contents_capacity = capacity;
+    }
+    opts
+}
+
+/// A detached signature or a signed digest (PDFs are staged ahead).
+fn sign_item(signer: &mut dyn Signer, item: &Item, now: time::OffsetDateTime) -> Result<Output> {
     let profile = CmsProfile::cades(now);
     match item {
-        Item::Pdf(p) => {
-            let opts = p
-                .request
-                .options(&cert.facts.subject_cn, &cert.facts.issuer_cn, now);
-            crate::pdf::sign_file(&p.input, &p.output, signer, &opts)
-                .map(Output::Pdf)
-                .map_err(Error::from)
-        }
+        Item::Pdf(p) => Err(Error::internal(format!(
+            "{} was not staged for signing",
+            p.name
+        ))),
         Item::Data(d) => preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)
             .map(Output::Cms),
         Item::Hash(h) => cms::sign_digest(signer, &h.digest, &profile)

@@ -24,6 +24,10 @@ fn main() {
 }
 
 #[cfg(feature = "software-signer")]
+#[path = "pdf_bench/cli_suite.rs"]
+mod cli_suite;
+
+#[cfg(feature = "software-signer")]
 mod bench {
     use std::fs::File;
     use std::io::{BufWriter, Read, Write};
@@ -37,9 +41,9 @@ mod bench {
     /// Fan-out of the generated page tree (like most writers, not flat).
     const FANOUT: usize = 32;
 
-    type R<T> = Result<T, String>;
+    pub type R<T> = Result<T, String>;
 
-    fn err(e: impl std::fmt::Display) -> String {
+    pub fn err(e: impl std::fmt::Display) -> String {
         e.to_string()
     }
 
@@ -76,6 +80,13 @@ mod bench {
             return Ok(());
         }
 
+        if opt("--suite").as_deref() == Some("cli") {
+            return super::cli_suite::run(
+                &PathBuf::from(opt("--dir").unwrap_or_else(|| "target/pdf-bench".into())),
+                opt("--runs").and_then(|r| r.parse().ok()).unwrap_or(5),
+                opt("--only").as_deref(),
+            );
+        }
         let pdf = PathBuf::from(opt("--pdf").unwrap_or_else(|| "target/pdf-bench/big.pdf".into()));
         let runs: usize = opt("--runs").and_then(|r| r.parse().ok()).unwrap_or(3);
         let dir = pdf
@@ -269,7 +280,12 @@ mod bench {
     }
 
     /// A plain PDF 1.7 with a balanced page tree and a classic xref table.
-    fn generate(path: &Path) -> R<()> {
+    pub fn generate(path: &Path) -> R<()> {
+        generate_pages(path, PAGES, CONTENT_PER_PAGE)
+    }
+
+    /// `pages` pages of about `content_per_page` bytes of text each.
+    pub fn generate_pages(path: &Path, pages: usize, content_per_page: usize) -> R<()> {
         let tmp = path.with_extension("partial");
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(err)?);
         let mut pos: u64 = 0;
@@ -282,11 +298,11 @@ mod bench {
         put(&mut w, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", &mut pos)?;
         // Numbering: 1 catalog, 2 font, 3.. pages and contents, then tree nodes.
         let page_num = |i: usize| 3 + 2 * i as u32;
-        let first_node = page_num(PAGES);
+        let first_node = page_num(pages);
         // Tree levels bottom-up: each level groups the one below by FANOUT.
-        let mut levels: Vec<Vec<u32>> = vec![(0..PAGES).map(page_num).collect()];
+        let mut levels: Vec<Vec<u32>> = vec![(0..pages).map(page_num).collect()];
         let mut next = first_node;
-        while levels.last().map(Vec::len).unwrap_or(0) > 1 {
+        while levels.len() == 1 || levels.last().map(Vec::len).unwrap_or(0) > 1 {
             let below = levels.last().cloned().unwrap_or_default();
             let nodes: Vec<u32> = below
                 .chunks(FANOUT)
@@ -332,7 +348,7 @@ mod bench {
             &mut pos,
         )?;
         let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        for i in 0..PAGES {
+        for i in 0..pages {
             let pn = page_num(i);
             let cn = pn + 1;
             offsets[pn as usize] = pos;
@@ -345,10 +361,10 @@ mod bench {
                 .as_bytes(),
                 &mut pos,
             )?;
-            let mut content = String::with_capacity(CONTENT_PER_PAGE + 200);
+            let mut content = String::with_capacity(content_per_page + 200);
             content.push_str("BT /F1 9 Tf 11 TL 40 800 Td\n");
             let mut line = 0;
-            while content.len() < CONTENT_PER_PAGE {
+            while content.len() < content_per_page {
                 // Varying text so the file does not compress to nothing on disk.
                 seed ^= seed << 13;
                 seed ^= seed >> 7;

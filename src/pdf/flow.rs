@@ -217,13 +217,16 @@ pub fn sign_file(
 
 /// Sign a staged document with `signer` and write it into place.
 pub fn sign_staged(staged: StagedPdf, signer: &mut dyn Signer) -> Result<SignedPdf, PdfError> {
-    let der = cms::sign_digest(signer, staged.digest(), &CmsProfile::pades()).map_err(|e| {
-        match e {
-            CmsError::Sign(s) => PdfError::Sign(s),
-            other => PdfError::Cms(other),
-        }
-    })?;
+    let der = sign_digest(&staged, signer)?;
     staged.finish(&der)
+}
+
+/// The CMS for a staged document (the only step that needs the signer).
+pub fn sign_digest(staged: &StagedPdf, signer: &mut dyn Signer) -> Result<Vec<u8>, PdfError> {
+    cms::sign_digest(signer, staged.digest(), &CmsProfile::pades()).map_err(|e| match e {
+        CmsError::Sign(s) => PdfError::Sign(s),
+        other => PdfError::Cms(other),
+    })
 }
 
 /// A document on its way to `output`: its revision laid out, its digest

@@ -50,7 +50,7 @@ pub mod read {
     pub use super::reader::{Document, Loaded, MAX_DEPTH};
     pub use super::xref::Entry;
 }
-pub use flow::{prepare, sign_file, sign_staged, stage, PreparedPdf, StagedPdf};
+pub use flow::{prepare, sign_digest, sign_file, sign_staged, stage, PreparedPdf, StagedPdf};
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{
     PdfInfo, PdfPassword, PdfSignOptions, SignatureFieldInfo, SignedPdf, VisibleStamp,

@@ -340,14 +340,15 @@ impl Agent {
                         break;
                     }
                     let opts = pdf_options(p, cert, now, capacity);
-                    let next = crate::pdf::stage(&p.input, &p.output, &opts, digest)
-                        .map_err(Error::from);
+                    let next =
+                        crate::pdf::stage(&p.input, &p.output, &opts, digest).map_err(Error::from);
                     if ahead.send(next).is_err() {
                         break;
                     }
                 }
             });
-            let mut results = Vec::with_capacity(job.items.len());
+            let mut steps: Vec<Result<Step<'_>>> = Vec::with_capacity(job.items.len());
+            let mut writing = std::collections::VecDeque::new();
             // Once the token is gone every later item would fail the same way.
             let mut token_gone: Option<Error> = None;
             for (item, prep) in job.items.iter().zip(prepared) {
@@ -362,13 +363,16 @@ impl Agent {
                     let r = match item {
                         Item::Pdf(_) => match staged.recv() {
                             Ok(next) => next.and_then(|s| {
-                                crate::pdf::sign_staged(s, signer.as_mut())
-                                    .map(Output::Pdf)
-                                    .map_err(Error::from)
+                                let der = crate::pdf::sign_digest(&s, signer.as_mut())
+                                    .map_err(Error::from)?;
+                                // Writing and the fsync go on beside the next
+                                // signature; concurrent fsyncs share a journal
+                                // commit.
+                                Ok(Step::Writing(scope.spawn(move || s.finish(&der))))
                             }),
                             Err(_) => Err(Error::internal("the document worker stopped")),
                         },
-                        other => sign_item(signer.as_mut(), other, now),
+                        other => sign_item(signer.as_mut(), other, now).map(Step::Done),
                     };
                     if let Err(e) = &r {
                         if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
@@ -378,11 +382,23 @@ impl Agent {
                     }
                     r
                 };
-                results.push(result);
+                if matches!(result, Ok(Step::Writing(_))) {
+                    writing.push_back(steps.len());
+                    if writing.len() > MAX_WRITING {
+                        if let Some(oldest) = writing.pop_front() {
+                            steps[oldest] = settle(std::mem::replace(
+                                &mut steps[oldest],
+                                Err(Error::internal("settling")),
+                            ))
+                            .map(Step::Done);
+                        }
+                    }
+                }
+                steps.push(result);
             }
             // Unblock a worker waiting to hand over a document nobody signs.
             drop(staged);
-            results
+            steps.into_iter().map(settle).collect()
         })
     }
 
@@ -459,6 +475,31 @@ fn check_cancelled(who: &Requester<'_>) -> Result<()> {
         Err(cancelled())
     } else {
         Ok(())
+    }
+}
+
+/// An item signed, or a signed PDF still being written and synced.
+enum Step<'scope> {
+    Done(Output),
+    Writing(
+        std::thread::ScopedJoinHandle<
+            'scope,
+            std::result::Result<crate::pdf::SignedPdf, crate::pdf::PdfError>,
+        >,
+    ),
+}
+
+/// Signed PDFs being written and synced at once (each holds two open files).
+const MAX_WRITING: usize = 8;
+
+/// The item's result, once its document is written.
+fn settle(step: Result<Step<'_>>) -> Result<Output> {
+    match step? {
+        Step::Done(output) => Ok(output),
+        Step::Writing(written) => match written.join() {
+            Ok(w) => w.map(Output::Pdf).map_err(Error::from),
+            Err(_) => Err(Error::internal("writing a signed document failed")),
+        },
     }
 }
 

@@ -1,0 +1,318 @@
+//! `pdf-bench --suite cli`: the command lines people compare, side by side.
+//!
+//! For a 1 MB, a 100 MB single-stream and a 100 MB many-page PDF (14,000
+//! pages, object streams): `mohor --pin-stdin sign` with a SoftHSM key,
+//! pyHanko's `sign addsig pkcs11` with the same key, and the floor (`cp`,
+//! `sync` of the copy, `openssl dgst -sha256`), interleaved, in fresh
+//! processes, median of `runs`. Then batches: 100 x 1 MB in one
+//! `mohor sign --out-dir` on SoftHSM, and the same on token-sim with 200 ms
+//! per `C_Sign`. Inputs, PKI and tokens are made deterministically in `dir`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use super::bench::{err, generate_pages, R};
+
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "123456";
+const BATCH: usize = 100;
+/// Latency per signature. cryptoki's `Session::sign` calls `C_Sign` twice
+/// (the length, then the signature) and token-sim delays every call, so each
+/// call gets half.
+const SIM_LATENCY_MS: u64 = 200;
+const C_SIGN_CALLS: u64 = 2;
+
+struct Setup {
+    dir: PathBuf,
+    mohor: PathBuf,
+    sim: PathBuf,
+    pyhanko: PathBuf,
+    conf: PathBuf,
+    cert_id: String,
+}
+
+pub fn run(dir: &Path, runs: usize, only: Option<&str>) -> R<()> {
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let dir = dir.canonicalize().map_err(err)?;
+    let exe = std::env::current_exe().map_err(err)?;
+    let bin = exe.parent().ok_or("no binary directory")?;
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let pki = dir.join("pki");
+    if !pki.join("fixture.json").exists() {
+        let st = Command::new("bash")
+            .arg(repo.join("tests/fixtures/make-pki.sh"))
+            .arg(&pki)
+            .status()
+            .map_err(err)?;
+        if !st.success() {
+            return Err("make-pki.sh failed".into());
+        }
+    }
+    let der = std::fs::read(pki.join("pki/rsa2048.cert.der")).map_err(err)?;
+    let s = Setup {
+        mohor: bin.join("mohor"),
+        sim: bin.join("libmohor_token_sim.so"),
+        pyhanko: repo.join(".venv/bin/pyhanko"),
+        conf: pki.join("softhsm2.conf"),
+        cert_id: hex::encode(sha2_256(&der))[..16].to_string(),
+        dir: dir.clone(),
+    };
+    let inputs = [
+        ("1 MB, 140 pages", "small.pdf", 140, 7_000, false),
+        ("100 MB, one stream", "single.pdf", 1, 100_000_000, false),
+        (
+            "100 MB, 14,000 pages, object streams",
+            "many.pdf",
+            14_000,
+            7_000,
+            true,
+        ),
+    ];
+    for (_, name, pages, per_page, objstm) in inputs {
+        let path = dir.join(name);
+        if !path.exists() {
+            eprintln!("generating {} ...", path.display());
+            if objstm {
+                let plain = dir.join("many-plain.pdf");
+                generate_pages(&plain, pages, per_page)?;
+                let st = Command::new("qpdf")
+                    .args([
+                        "--object-streams=generate",
+                        "--compress-streams=n",
+                        "--deterministic-id",
+                    ])
+                    .arg(&plain)
+                    .arg(&path)
+                    .status()
+                    .map_err(err)?;
+                std::fs::remove_file(&plain).map_err(err)?;
+                if !st.success() {
+                    return Err("qpdf --object-streams=generate failed".into());
+                }
+            } else {
+                generate_pages(&path, pages, per_page)?;
+            }
+        }
+    }
+    println!("median of {runs} runs, interleaved (floor, mohor, pyhanko in rotating order)");
+    println!(
+        "{:<38} {:<8} {:>9} {:>9} {:>9} {:>8}",
+        "input", "what", "median s", "best s", "RSS MiB", "x floor"
+    );
+    if only.is_none_or(|o| o == "single") {
+        for (label, name, ..) in inputs {
+            compare(&s, label, &dir.join(name), runs)?;
+        }
+    }
+    if only.is_none_or(|o| o == "batch") {
+        batches(&s, &dir.join("small.pdf"), runs)?;
+    }
+    Ok(())
+}
+
+/// One input: the three contenders, interleaved.
+fn compare(s: &Setup, label: &str, input: &Path, runs: usize) -> R<()> {
+    let out = s.dir.join("out.pdf");
+    let kinds = ["floor", "mohor", "pyhanko"];
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut rss = [0u64; 3];
+    for r in 0..runs {
+        for k in 0..3 {
+            let which = (r + k) % 3;
+            let _ = std::fs::remove_file(&out);
+            let (t, m) = match kinds[which] {
+                "floor" => floor(input, &out)?,
+                "mohor" => mohor_sign(s, &[input], &["-o"], &out, None)?,
+                _ => pyhanko_sign(s, input, &out)?,
+            };
+            times[which].push(t);
+            rss[which] = rss[which].max(m);
+        }
+    }
+    let _ = std::fs::remove_file(&out);
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    for (i, kind) in kinds.iter().enumerate() {
+        let best = times[i].iter().copied().fold(f64::INFINITY, f64::min);
+        println!(
+            "{label:<38} {kind:<8} {:>9.3} {best:>9.3} {:>9.1} {:>8.2}",
+            medians[i],
+            rss[i] as f64 / 1024.0,
+            medians[i] / medians[0]
+        );
+    }
+    println!(
+        "{label:<38} pyhanko / mohor: {:.1}x",
+        medians[2] / medians[1]
+    );
+    Ok(())
+}
+
+/// 100 copies of the 1 MB file in one `--out-dir` run: SoftHSM (against
+/// single signatures of the same file), then token-sim at 200 ms a signature.
+fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
+    let src = s.dir.join("batch-in");
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(&src).map_err(err)?;
+    let mut inputs = Vec::new();
+    for i in 0..BATCH {
+        let p = src.join(format!("cert-{i:03}.pdf"));
+        std::fs::copy(small, &p).map_err(err)?;
+        inputs.push(p);
+    }
+    let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let outdir = s.dir.join("batch-out");
+    let one = s.dir.join("one.pdf");
+    let (mut singles, mut batch) = (Vec::new(), Vec::new());
+    let mut batch_rss = 0;
+    for _ in 0..runs {
+        let _ = std::fs::remove_file(&one);
+        singles.push(mohor_sign(s, &[small], &["-o"], &one, None)?.0);
+        let _ = std::fs::remove_dir_all(&outdir);
+        std::fs::create_dir_all(&outdir).map_err(err)?;
+        let (t, m) = mohor_sign(s, &refs, &["--out-dir"], &outdir, None)?;
+        batch.push(t);
+        batch_rss = batch_rss.max(m);
+    }
+    let (single, many) = (median(&mut singles), median(&mut batch));
+    println!(
+        "batch of {BATCH} x 1 MB, SoftHSM: {many:.3} s median ({:.1}x one 1 MB signature of {single:.3} s; peak RSS {:.1} MiB)",
+        many / single,
+        batch_rss as f64 / 1024.0
+    );
+
+    let sim_dir = s.dir.join("sim");
+    std::fs::create_dir_all(&sim_dir).map_err(err)?;
+    std::fs::write(
+        sim_dir.join("control.json"),
+        format!(
+            "{{\"latency_ms_per_function\": {{\"C_Sign\": {}}}}}",
+            SIM_LATENCY_MS / C_SIGN_CALLS
+        ),
+    )
+    .map_err(err)?;
+    let _ = std::fs::remove_dir_all(&outdir);
+    std::fs::create_dir_all(&outdir).map_err(err)?;
+    let (t, _) = mohor_sign(s, &refs, &["--out-dir"], &outdir, Some(&sim_dir))?;
+    let ideal = BATCH as f64 * SIM_LATENCY_MS as f64 / 1000.0;
+    println!(
+        "batch of {BATCH} x 1 MB, token-sim {SIM_LATENCY_MS} ms per signature: {t:.2} s ({:.3}x of {ideal:.0} s)",
+        t / ideal
+    );
+    let _ = std::fs::remove_dir_all(&outdir);
+    let _ = std::fs::remove_dir_all(&src);
+    Ok(())
+}
+
+/// `cp`, `sync` of the copy, `openssl dgst -sha256`: the least any signer does.
+fn floor(input: &Path, out: &Path) -> R<(f64, u64)> {
+    let t = Instant::now();
+    let mut rss = 0;
+    let mut cp = Command::new("cp");
+    cp.arg(input).arg(out);
+    rss = rss.max(timed(&mut cp, None)?);
+    let mut sync = Command::new("sync");
+    sync.arg(out);
+    rss = rss.max(timed(&mut sync, None)?);
+    let mut dgst = Command::new("openssl");
+    dgst.args(["dgst", "-sha256"]).arg(input);
+    rss = rss.max(timed(&mut dgst, None)?);
+    Ok((t.elapsed().as_secs_f64(), rss))
+}
+
+fn mohor_sign(
+    s: &Setup,
+    inputs: &[&Path],
+    out_flag: &[&str],
+    out: &Path,
+    sim: Option<&Path>,
+) -> R<(f64, u64)> {
+    let home = s.dir.join("home");
+    std::fs::create_dir_all(&home).map_err(err)?;
+    let mut c = Command::new(&s.mohor);
+    c.env("MOHOR_HOME", &home).env("SOFTHSM2_CONF", &s.conf);
+    match sim {
+        Some(dir) => {
+            c.env("MOHOR_SIM_DIR", dir).arg("--module").arg(&s.sim);
+        }
+        None => {
+            c.env_remove("MOHOR_SIM_DIR").arg("--module").arg(SOFTHSM);
+        }
+    }
+    c.args(["--pin-stdin", "sign", "--cert", &s.cert_id]);
+    c.args(inputs).args(out_flag).arg(out);
+    let t = Instant::now();
+    let rss = timed(&mut c, Some(PIN))?;
+    Ok((t.elapsed().as_secs_f64(), rss))
+}
+
+fn pyhanko_sign(s: &Setup, input: &Path, out: &Path) -> R<(f64, u64)> {
+    // Without a terminal pyHanko reads the PIN from stdin (`setsid -w`
+    // drops the terminal the benchmark may run in).
+    let mut c = Command::new("setsid");
+    c.arg("-w")
+        .arg(&s.pyhanko)
+        .env("SOFTHSM2_CONF", &s.conf)
+        .args([
+            "sign", "addsig", "--field", "Sig1", "pkcs11", "--lib", SOFTHSM,
+        ])
+        .args(["--token-label", "ASHA-EPASS", "--cert-label", "rsa2048"])
+        .args(["--key-label", "rsa2048"])
+        .arg(input)
+        .arg(out);
+    let t = Instant::now();
+    let rss = timed(&mut c, Some(PIN))?;
+    Ok((t.elapsed().as_secs_f64(), rss))
+}
+
+/// Run `cmd` under `/usr/bin/time` for its peak RSS (KiB); fail loudly.
+fn timed(cmd: &mut Command, stdin: Option<&str>) -> R<u64> {
+    let report = std::env::temp_dir().join(format!("pdf-bench-time-{}", std::process::id()));
+    let mut t = Command::new("/usr/bin/time");
+    t.arg("-f").arg("%M").arg("-o").arg(&report);
+    t.arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => t.env(k, v),
+            None => t.env_remove(k),
+        };
+    }
+    t.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = t.spawn().map_err(err)?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let _ = writeln!(pipe, "{text}");
+    }
+    let o = child.wait_with_output().map_err(err)?;
+    if !o.status.success() {
+        return Err(format!(
+            "{:?} failed:\n{}{}",
+            cmd.get_program(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    let kib = std::fs::read_to_string(&report).map_err(err)?;
+    let _ = std::fs::remove_file(&report);
+    kib.trim()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| "no RSS from /usr/bin/time".into())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn sha2_256(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).to_vec()
+}

@@ -355,3 +355,78 @@ impl Drop for StagedPdf {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/pdf")
+            .join(name)
+    }
+
+    fn options() -> PdfSignOptions {
+        let mut opts = PdfSignOptions::new("Asha Verma", "Test CA");
+        opts.contents_capacity = 4096;
+        opts
+    }
+
+    #[test]
+    fn the_one_pass_digest_is_the_digest_of_the_written_byte_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = corpus("pdfjs-tracemonkey.pdf");
+        let before = std::fs::read(&input).unwrap();
+        let output = dir.path().join("signed.pdf");
+        let staged = stage(&input, &output, &options(), DigestAlgorithm::Sha256).unwrap();
+        let digest = staged.digest().to_vec();
+        let range = staged.prepared.byte_range();
+        let written = staged.finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap();
+
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(out.len() as u64, written.output_len);
+        assert_eq!(&out[..before.len()], &before[..], "the input is the prefix");
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            before,
+            "the input is untouched"
+        );
+        let [a, b, c, d] = range.map(|v| v as usize);
+        let mut signed = out[a..a + b].to_vec();
+        signed.extend_from_slice(&out[c..c + d]);
+        assert_eq!(DigestAlgorithm::Sha256.digest(&signed), digest);
+        let hex = &out[a + b..c];
+        assert!(hex.starts_with(b"<3003020107000") && hex.ends_with(b"0>"));
+    }
+
+    #[test]
+    fn a_staged_document_that_is_never_signed_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("signed.pdf");
+        let staged = stage(
+            &corpus("pdfjs-tracemonkey.pdf"),
+            &output,
+            &options(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap();
+        drop(staged);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_signature_larger_than_its_space_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("signed.pdf");
+        let staged = stage(
+            &corpus("pdfjs-tracemonkey.pdf"),
+            &output,
+            &options(),
+            DigestAlgorithm::Sha256,
+        )
+        .unwrap();
+        let err = staged.finish(&vec![0u8; 5000]).unwrap_err();
+        assert!(matches!(err, PdfError::ContentsTooLarge { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -7,7 +7,9 @@
 //!
 //! Generates a ~100 MB, 14,000-page PDF at PATH if it is missing (default
 //! `target/pdf-bench/big.pdf`), and a throwaway RSA key and certificate with
-//! `openssl` next to it. See docs/PERFORMANCE.md for recorded numbers.
+//! `openssl` next to it. `--suite cli [--dir DIR] [--runs N] [--only single|batch]`
+//! compares the `mohor` command line with pyHanko and the floor instead
+//! (`pdf_bench/cli_suite.rs`). See docs/PERFORMANCE.md for recorded numbers.
 
 #[cfg(not(feature = "software-signer"))]
 fn main() {

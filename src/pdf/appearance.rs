@@ -6,6 +6,7 @@ use super::filters::deflate;
 use super::object::{format_real, Dict, ObjRef, Object};
 use super::qr;
 use super::revision::RevisionWriter;
+use super::shaping::{has_indic, INDIC_SCALE};
 use super::stamp_text::{wrap, Measure, TextWriter};
 
 /// What the stamp says.
@@ -107,13 +108,14 @@ pub fn write_stamp(
     let (size, wrapped) = fit(&measure, &lines, avail_w, avail_h);
 
     // Centre the block vertically; lines top-down.
-    let total: f64 = wrapped.iter().map(|(l, _)| l.scale * size * 1.18).sum();
+    let total: f64 = wrapped.iter().map(|(l, t)| line_height(l, t, size)).sum();
     let mut y = h - pad - (avail_h - total).max(0.0) / 2.0;
     let mut tw = TextWriter::default();
     tw.ops.push_str("BT\n");
     for (line, segment) in &wrapped {
         let fs = line.scale * size;
-        y -= fs * 1.18;
+        let lh = line_height(line, segment, size);
+        y -= lh;
         let (cr, cg, cb) = line.colour;
         if line.bold {
             // Fill and stroke thinly: a bold weight without a second font.
@@ -129,7 +131,8 @@ pub fn write_stamp(
         }
         tw.ops
             .push_str(&format!("{} {} {} rg\n", r(cr), r(cg), r(cb)));
-        tw.line(segment, text_x, y + fs * 0.25, fs)?;
+        // The baseline leaves room below for descenders and vowel signs.
+        tw.line(segment, text_x, y + lh * 0.212, fs)?;
     }
     tw.ops.push_str("ET\n");
     ops.push_str(&tw.ops);
@@ -267,9 +270,22 @@ fn r(v: f64) -> String {
     format_real(v)
 }
 
+/// Indian scripts are drawn larger and stack vowel signs above and below
+/// the letters: their lines get more room.
+fn line_height(line: &Line, text: &str, size: f64) -> f64 {
+    let lead = if has_indic(text) {
+        1.18 * INDIC_SCALE * 1.1
+    } else {
+        1.18
+    };
+    line.scale * size * lead
+}
+
 /// Choose the largest font size at which the wrapped lines fit the box.
 fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Line, String)>) {
-    let mut size = 11.0;
+    // Large boxes get large text (up to 16 pt), which stays legible when
+    // the page is printed, scanned or photographed.
+    let mut size = 16.0;
     loop {
         let wrapped: Vec<(&Line, String)> = lines
             .iter()
@@ -279,7 +295,7 @@ fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Lin
                     .map(move |s| (l, s))
             })
             .collect();
-        let height: f64 = wrapped.iter().map(|(l, _)| l.scale * size * 1.18).sum();
+        let height: f64 = wrapped.iter().map(|(l, t)| line_height(l, t, size)).sum();
         if height <= h || size <= 2.0 {
             return (size, wrapped);
         }

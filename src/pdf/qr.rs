@@ -2,6 +2,7 @@
 //! filled rectangle per horizontal run of dark modules, on a white square
 //! that includes the four-module quiet zone scanners need.
 
+use qrcode::bits::Bits;
 use qrcode::{EcLevel, QrCode, Version};
 
 use super::object::format_real;
@@ -24,18 +25,16 @@ pub struct Symbol {
 /// `v` (1 to 40) with the strongest correction that still fits.
 pub fn encode(payload: &str, version: Option<u8>) -> Result<Symbol, String> {
     let code = match version {
-        None => QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).map_err(|e| {
+        None => (1..=40).find_map(|v| code_for(payload, v, EcLevel::M)).ok_or_else(|| {
             format!(
                 "the QR payload ({} bytes) is too long for a QR code at error correction M \
-                 (at most 2331 bytes): {e}",
+                 (at most 2331 bytes)",
                 payload.len()
             )
         })?,
         Some(v) if (1..=40).contains(&v) => [EcLevel::H, EcLevel::Q, EcLevel::M]
             .into_iter()
-            .find_map(|ec| {
-                QrCode::with_version(payload.as_bytes(), Version::Normal(i16::from(v)), ec).ok()
-            })
+            .find_map(|ec| code_for(payload, i16::from(v), ec))
             .ok_or_else(|| {
                 format!(
                     "the QR payload ({} bytes) does not fit QR version {v} at error correction M",
@@ -52,6 +51,20 @@ pub fn encode(payload: &str, version: Option<u8>) -> Result<Symbol, String> {
             .map(|c| c == qrcode::Color::Dark)
             .collect(),
     })
+}
+
+/// ASCII is encoded in the most compact modes; other text as UTF-8 bytes
+/// behind the ECI designator for UTF-8 (26), without which readers guess a
+/// charset (zbar reads Bengali as Shift JIS).
+fn code_for(payload: &str, version: i16, ec: EcLevel) -> Option<QrCode> {
+    if payload.is_ascii() {
+        return QrCode::with_version(payload.as_bytes(), Version::Normal(version), ec).ok();
+    }
+    let mut bits = Bits::new(Version::Normal(version));
+    bits.push_eci_designator(26).ok()?;
+    bits.push_byte_data(payload.as_bytes()).ok()?;
+    bits.push_terminator(ec).ok()?;
+    QrCode::with_bits(bits, ec).ok()
 }
 
 impl Symbol {

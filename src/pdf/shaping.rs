@@ -17,9 +17,17 @@ pub struct Glyph {
     pub dy: f64,
 }
 
+/// Indian scripts are drawn this much larger than Latin: Noto's Indian
+/// faces sit small beside DejaVu Sans's large x-height, and their vowel
+/// signs and conjuncts need the size to stay legible (and readable by OCR).
+pub const INDIC_SCALE: f64 = 1.15;
+
 /// A stretch of text in one font, shaped.
 pub struct Run {
     pub font: &'static Font,
+    /// Size relative to the line's ([`INDIC_SCALE`] or 1); the glyphs'
+    /// metrics are already multiplied by it.
+    pub scale: f64,
     pub text: String,
     pub glyphs: Vec<Glyph>,
 }
@@ -65,6 +73,12 @@ impl Shaped {
     }
 }
 
+/// Whether `text` holds any Indian script (its line needs more room).
+pub fn has_indic(text: &str) -> bool {
+    text.chars()
+        .any(|c| Script::of(c).is_some_and(|s| s != Script::Latin))
+}
+
 /// Shape `text`; an error names a script whose font is not installed.
 pub fn shape(text: &str) -> Result<Shaped, PdfError> {
     let latin = scripts::font_for(Script::Latin)
@@ -76,7 +90,12 @@ pub fn shape(text: &str) -> Result<Shaped, PdfError> {
             s => scripts::font_for(s).ok_or_else(|| missing_font(s))?,
         };
         for (in_font, part) in by_coverage(font, latin, &piece) {
-            runs.push(shape_run(in_font, part)?);
+            let scale = if std::ptr::eq(in_font, latin) {
+                1.0
+            } else {
+                INDIC_SCALE
+            };
+            runs.push(shape_run(in_font, scale, part)?);
         }
     }
     Ok(Shaped { runs })
@@ -155,7 +174,7 @@ fn by_coverage(
     out
 }
 
-fn shape_run(font: &'static Font, text: String) -> Result<Run, PdfError> {
+fn shape_run(font: &'static Font, scale: f64, text: String) -> Result<Run, PdfError> {
     let face = harfrust::ShaperFont::new(font.shaper_face());
     let mut buffer = harfrust::Buffer::new();
     buffer.push_str(&text);
@@ -165,7 +184,7 @@ fn shape_run(font: &'static Font, text: String) -> Result<Run, PdfError> {
     }
     harfrust::shape(&face, &mut buffer, harfrust::ShapeOptions::new())
         .map_err(|e| PdfError::Internal(format!("shaping the stamp's text: {e:?}")))?;
-    let em = f64::from(font.units_per_em.max(1));
+    let em = f64::from(font.units_per_em.max(1)) / scale;
     let glyphs = buffer
         .glyph_infos()
         .iter()
@@ -180,6 +199,7 @@ fn shape_run(font: &'static Font, text: String) -> Result<Run, PdfError> {
         .collect();
     Ok(Run {
         font,
+        scale,
         text,
         glyphs,
     })

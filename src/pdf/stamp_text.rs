@@ -115,32 +115,45 @@ impl TextWriter {
         let mut pen = x;
         for run in &shaped.runs {
             let f = self.font_index(run.font);
-            self.ops.push_str(&format!("/F{} {} Tf\n", f + 1, r(size)));
+            let run_size = size * run.scale;
+            self.ops
+                .push_str(&format!("/F{} {} Tf\n", f + 1, r(run_size)));
             // Where the PDF's own text position is after the last glyph
             // shown (its /W width), to move only where shaping differs.
             let mut pdf_at: Option<(f64, f64)> = None;
             let mut pending = String::new();
-            for (cluster_text, glyphs) in run.clusters() {
-                let actual = self.needs_actual_text(f, cluster_text, glyphs);
+            let tolerance = size * 0.002;
+            for word in words(&run.clusters()) {
+                // One /ActualText per word that has a cluster whose glyphs
+                // do not map one to one: readers take a span's extent from
+                // its first and last glyph, and per-cluster spans ending
+                // on a vowel sign drawn inside the letter read as spaces
+                // inside the word.
+                let mut actual = false;
+                for (cluster_text, glyphs) in &word {
+                    actual |= self.needs_actual_text(f, cluster_text, glyphs);
+                }
                 if actual {
                     flush(&mut self.ops, &mut pending);
+                    let text: String = word.iter().map(|(t, _)| *t).collect();
                     self.ops.push_str(&format!(
                         "/Span << /ActualText <FEFF{}> >> BDC\n",
-                        utf16_hex(cluster_text)
+                        utf16_hex(&text)
                     ));
                 }
-                for g in glyphs {
+                for g in word.iter().flat_map(|(_, glyphs)| glyphs.iter()) {
                     let (gx, gy) = (pen + g.dx * size, y + g.dy * size);
-                    let close = pdf_at
-                        .is_some_and(|(px, py)| (px - gx).abs() < 0.005 && (py - gy).abs() < 0.005);
+                    pen += g.advance * size;
+                    let close = pdf_at.is_some_and(|(px, py)| {
+                        (px - gx).abs() < tolerance && (py - gy).abs() < tolerance
+                    });
                     if !close {
                         flush(&mut self.ops, &mut pending);
                         self.ops
                             .push_str(&format!("1 0 0 1 {} {} Tm\n", r(gx), r(gy)));
                     }
                     pending.push_str(&format!("{:04X}", g.gid));
-                    pdf_at = Some((gx + run.font.pdf_width(g.gid) * size, gy));
-                    pen += g.advance * size;
+                    pdf_at = Some((gx + run.font.pdf_width(g.gid) * run_size, gy));
                 }
                 if actual {
                     flush(&mut self.ops, &mut pending);
@@ -199,6 +212,22 @@ impl TextWriter {
     }
 }
 
+/// Clusters grouped into words: a run of clusters that are not spaces, or
+/// one space.
+fn words<'a>(clusters: &[(&'a str, &'a [Glyph])]) -> Vec<Vec<(&'a str, &'a [Glyph])>> {
+    let mut out: Vec<Vec<(&str, &[Glyph])>> = Vec::new();
+    let mut in_word = false;
+    for c in clusters {
+        let space = c.0.chars().all(char::is_whitespace);
+        match out.last_mut() {
+            Some(w) if in_word && !space => w.push(*c),
+            _ => out.push(vec![*c]),
+        }
+        in_word = !space;
+    }
+    out
+}
+
 fn flush(ops: &mut String, pending: &mut String) {
     if !pending.is_empty() {
         ops.push_str(&format!("<{pending}> Tj\n"));
@@ -254,11 +283,11 @@ mod tests {
     }
 
     #[test]
-    fn conjunct_clusters_get_actual_text() {
+    fn words_with_conjuncts_get_actual_text() {
         let mut w = TextWriter::default();
-        w.line("क्षि Pune", 0.0, 0.0, 10.0).unwrap();
+        w.line("क्षिति Pune", 0.0, 0.0, 10.0).unwrap();
         assert!(
-            w.ops.contains(&format!("/ActualText <FEFF{}>", utf16_hex("क्षि"))),
+            w.ops.contains(&format!("/ActualText <FEFF{}>", utf16_hex("क्षिति"))),
             "{}",
             w.ops
         );

@@ -107,8 +107,11 @@ impl CertificateStamp {
 pub fn verify_url(payload: &str) -> Option<String> {
     payload
         .split(|c: char| c.is_whitespace() || matches!(c, '|' | ';' | ',' | '"' | '<' | '>'))
-        .find(|t| t.starts_with("https://") || t.starts_with("http://"))
-        .map(str::to_string)
+        .find_map(|t| {
+            // `Verify:https://...` names its field before the address.
+            let at = t.find("https://").or_else(|| t.find("http://"))?;
+            Some(t[at..].to_string())
+        })
 }
 
 /// The department's name for a code of the order.
@@ -173,6 +176,10 @@ mod tests {
         assert_eq!(
             verify_url("UIN: X|Verify: https://edistrict.wb.gov.in/v?u=X|Date").as_deref(),
             Some("https://edistrict.wb.gov.in/v?u=X")
+        );
+        assert_eq!(
+            verify_url("UIN:X|Verify:http://bsk.wb.gov.in/X").as_deref(),
+            Some("http://bsk.wb.gov.in/X")
         );
         assert_eq!(verify_url("no address"), None);
     }

@@ -179,7 +179,7 @@ fn certificate_stamp_qr_gives_back_the_payload_and_the_uin_is_text() {
         let text = pdftotext(&out);
         assert!(text.contains(&format!("UIN: {UIN}")), "{text}");
         assert!(
-            text.contains(&format!("https://bsk.wb.gov.in/verify/{UIN}")),
+            text.contains(&format!("Verify at https://bsk.wb.gov.in/verify/{UIN}")),
             "{text}"
         );
     }

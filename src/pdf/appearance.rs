@@ -81,14 +81,28 @@ pub fn write_stamp(
         super::shaping::check_fonts(&l.text)?;
     }
 
+    // The verification address on one line across the foot of the stamp:
+    // an address broken over lines cannot be typed back.
+    let measure = Measure::default();
+    let mut bottom = pad;
+    let mut footer = None;
+    if let Some(url) = &text.verify_url {
+        let line = format!("Verify at {url}");
+        let em = measure.width(&line, 1.0).max(0.1);
+        let fs = ((w - 2.0 * pad) / em).min(8.0);
+        footer = Some((line, fs, pad + fs * 0.25));
+        bottom = pad + fs * 1.3;
+    }
+
     // The QR code on the right, 3 cm when the box allows.
     let mut right = w - pad;
     if let Some(sym) = &text.qr {
-        let room = (h - 2.0 * pad).min(w * 0.5);
-        let side = qr::DEFAULT_SIDE.min(room * sym.width as f64 / (sym.width + 2 * qr::QUIET) as f64);
+        let room = (h - pad - bottom).min(w * 0.5);
+        let side =
+            qr::DEFAULT_SIDE.min(room * sym.width as f64 / (sym.width + 2 * qr::QUIET) as f64);
         let outer = sym.outer(side);
         let x = w - pad - outer;
-        ops.push_str(&sym.draw(x, (h - outer) / 2.0, side));
+        ops.push_str(&sym.draw(x, bottom + (h - pad - bottom - outer) / 2.0, side));
         right = x - pad;
     }
 
@@ -103,8 +117,7 @@ pub fn write_stamp(
     }
     let text_x = pad + seal_col + if seal_col > 0.0 { pad } else { 0.0 };
     let avail_w = (right - text_x).max(1.0);
-    let avail_h = (h - 2.0 * pad).max(1.0);
-    let measure = Measure::default();
+    let avail_h = (h - pad - bottom).max(1.0);
     let (size, wrapped) = fit(&measure, &lines, avail_w, avail_h);
 
     // Centre the block vertically; lines top-down.
@@ -133,6 +146,15 @@ pub fn write_stamp(
             .push_str(&format!("{} {} {} rg\n", r(cr), r(cg), r(cb)));
         // The baseline leaves room below for descenders and vowel signs.
         tw.line(segment, text_x, y + lh * 0.212, fs)?;
+    }
+    if let Some((line, fs, baseline)) = &footer {
+        tw.ops.push_str(&format!(
+            "0 Tr {} {} {} rg\n",
+            r(DETAIL.0),
+            r(DETAIL.1),
+            r(DETAIL.2)
+        ));
+        tw.line(line, pad, *baseline, *fs)?;
     }
     tw.ops.push_str("ET\n");
     ops.push_str(&tw.ops);
@@ -215,9 +237,6 @@ fn lines(text: &StampText) -> Vec<Line> {
             colour: FRAME,
             bold: true,
         });
-    }
-    if let Some(url) = &text.verify_url {
-        lines.push(detail("Verify at", url));
     }
     lines
 }

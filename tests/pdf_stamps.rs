@@ -113,12 +113,7 @@ fn hindi_reason_and_place_read_back_word_for_word() {
     if !tools() {
         return;
     }
-    reads_back(
-        "hindi",
-        "hin",
-        "भुगतान हेतु स्वीकृत कार्यालय आदेश",
-        "नई दिल्ली",
-    );
+    reads_back("hindi", "hin", "भुगतान हेतु स्वीकृत कार्यालय आदेश", "नई दिल्ली");
 }
 
 #[test]
@@ -126,12 +121,7 @@ fn bengali_reason_and_place_read_back_word_for_word() {
     if !tools() {
         return;
     }
-    reads_back(
-        "bengali",
-        "ben",
-        "জন্ম শংসাপত্র অনুমোদিত",
-        "কলকাতা",
-    );
+    reads_back("bengali", "ben", "জন্ম শংসাপত্র অনুমোদিত", "কলকাতা");
 }
 
 const UIN: &str = "AMD0152022000001";
@@ -149,7 +139,11 @@ fn zbar(png: &Path) -> String {
         .arg(png)
         .output()
         .unwrap();
-    assert!(out.status.success(), "zbarimg found no code in {}", png.display());
+    assert!(
+        out.status.success(),
+        "zbarimg found no code in {}",
+        png.display()
+    );
     String::from_utf8_lossy(&out.stdout)
         .trim_end_matches('\n')
         .to_string()
@@ -161,7 +155,10 @@ fn certificate_stamp_qr_gives_back_the_payload_and_the_uin_is_text() {
         return;
     }
     let dir = test_dir("stamp_certificate");
-    for (version, name) in [(None, "stamp-certificate"), (Some(40), "stamp-certificate-v40")] {
+    for (version, name) in [
+        (None, "stamp-certificate"),
+        (Some(40), "stamp-certificate-v40"),
+    ] {
         let out = dir.join(format!("{name}.pdf"));
         let mut o = opts("rsa2048");
         o.reason = Some("জন্ম শংসাপত্র প্রদান".into());

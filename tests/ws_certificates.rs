@@ -171,7 +171,10 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
         })
         .collect();
     let reply = c.call(json!(2), "sign.batch", Some(json!({"items": items})));
-    let results = reply.result()["results"].as_array().expect("results").clone();
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
     assert_eq!(results.len(), citizens.len());
 
     let log = asked(&prompts);
@@ -181,7 +184,11 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
         1,
         "{dialogs:?}"
     );
-    assert_eq!(dialogs.iter().filter(|d| **d == "pin").count(), 1, "{dialogs:?}");
+    assert_eq!(
+        dialogs.iter().filter(|d| **d == "pin").count(),
+        1,
+        "{dialogs:?}"
+    );
     let consent = log
         .iter()
         .find(|e| e["dialog"] == "consent")
@@ -189,7 +196,10 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
     let shown = consent["shown"].to_string();
     for (uin, name) in &citizens {
         assert!(shown.contains(uin), "{uin} not shown:\n{shown}");
-        assert!(shown.contains(&payload(uin, name)), "payload of {uin} not shown in full:\n{shown}");
+        assert!(
+            shown.contains(&payload(uin, name)),
+            "payload of {uin} not shown in full:\n{shown}"
+        );
     }
 
     let judges = ["pdftoppm", "zbarimg", "pdftotext", "pdfsig"]

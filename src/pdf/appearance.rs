@@ -185,12 +185,10 @@ pub fn write_stamp(
         )
         .with(
             "Resources",
-            Object::Dict(
-                Dict::new().with("Font", Object::Dict(fonts)).with(
-                    "ProcSet",
-                    Object::Array(vec![Object::name("PDF"), Object::name("Text")]),
-                ),
-            ),
+            Object::Dict(Dict::new().with("Font", Object::Dict(fonts)).with(
+                "ProcSet",
+                Object::Array(vec![Object::name("PDF"), Object::name("Text")]),
+            )),
         )
         .with("Filter", Object::name("FlateDecode"));
     rw.stream(form_ref, dict, &deflate(ops.as_bytes()));

@@ -198,7 +198,6 @@ impl Font {
         u16_at(hmtx, 4 * i).unwrap_or(0)
     }
 
-
     /// The advance of `gid` as the PDF's /W array gives it, in em.
     pub fn pdf_width(&self, gid: u16) -> f64 {
         self.scale(i32::from(self.advance(gid))) as f64 / 1000.0

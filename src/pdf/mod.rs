@@ -50,8 +50,8 @@ pub use error::PdfError;
 pub use fields::DocMdp;
 pub use flow::{prepare, sign_file, PreparedPdf};
 pub use inspect::{inspect, inspect_with_password};
-pub use shaping::check_fonts as check_stamp_fonts;
-pub use uin::{department, CertificateStamp, Uin};
 pub use options::{
     PdfInfo, PdfPassword, PdfSignOptions, SignatureFieldInfo, SignedPdf, VisibleStamp,
 };
+pub use shaping::check_fonts as check_stamp_fonts;
+pub use uin::{department, CertificateStamp, Uin};

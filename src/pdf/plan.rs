@@ -205,12 +205,9 @@ pub(super) fn plan(
             return Err(inline_page(count));
         }
         let taken = signature_rects(doc, &page, form)?;
-        let Some((rect, w, h)) = appearance::auto_place(
-            &page.view_box,
-            page.rotate,
-            &taken,
-            auto_size(opts),
-        ) else {
+        let Some((rect, w, h)) =
+            appearance::auto_place(&page.view_box, page.rotate, &taken, auto_size(opts))
+        else {
             return Err(PdfError::invalid(
                 "there is no free space left for another stamp at the bottom of the last page; give a stamp box",
             ));

@@ -25,13 +25,15 @@ pub struct Symbol {
 /// `v` (1 to 40) with the strongest correction that still fits.
 pub fn encode(payload: &str, version: Option<u8>) -> Result<Symbol, String> {
     let code = match version {
-        None => (1..=40).find_map(|v| code_for(payload, v, EcLevel::M)).ok_or_else(|| {
-            format!(
-                "the QR payload ({} bytes) is too long for a QR code at error correction M \
+        None => (1..=40)
+            .find_map(|v| code_for(payload, v, EcLevel::M))
+            .ok_or_else(|| {
+                format!(
+                    "the QR payload ({} bytes) is too long for a QR code at error correction M \
                  (at most 2331 bytes)",
-                payload.len()
-            )
-        })?,
+                    payload.len()
+                )
+            })?,
         Some(v) if (1..=40).contains(&v) => [EcLevel::H, EcLevel::Q, EcLevel::M]
             .into_iter()
             .find_map(|ec| code_for(payload, i16::from(v), ec))
@@ -148,6 +150,9 @@ mod tests {
     fn draws_only_rectangles() {
         let s = encode("hello", None).unwrap();
         let ops = s.draw(0.0, 0.0, DEFAULT_SIDE);
-        assert!(ops.lines().skip(1).all(|l| l.ends_with(" re") || l == "f Q"));
+        assert!(ops
+            .lines()
+            .skip(1)
+            .all(|l| l.ends_with(" re") || l == "f Q"));
     }
 }

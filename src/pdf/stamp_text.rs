@@ -287,7 +287,8 @@ mod tests {
         let mut w = TextWriter::default();
         w.line("क्षिति Pune", 0.0, 0.0, 10.0).unwrap();
         assert!(
-            w.ops.contains(&format!("/ActualText <FEFF{}>", utf16_hex("क्षिति"))),
+            w.ops
+                .contains(&format!("/ActualText <FEFF{}>", utf16_hex("क्षिति"))),
             "{}",
             w.ops
         );

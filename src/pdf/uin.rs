@@ -132,10 +132,7 @@ mod tests {
     fn the_orders_example_is_accepted() {
         let u = Uin::parse("AMD0152022000001").unwrap();
         assert_eq!(u.as_str(), "AMD0152022000001");
-        assert_eq!(
-            department("AMD"),
-            Some("Agricultural Marketing Department")
-        );
+        assert_eq!(department("AMD"), Some("Agricultural Marketing Department"));
     }
 
     #[test]

@@ -8,15 +8,15 @@ use time::OffsetDateTime;
 use super::appearance::{self, StampText};
 use super::error::PdfError;
 use super::fields::{Form, Place};
-use super::qr;
-use super::uin::{self, CertificateStamp};
 use super::metadata;
 use super::object::{text_string, Dict, ObjRef, Object};
 use super::options::PdfSignOptions;
 use super::pages::Page;
 use super::plan::{Plan, Target};
+use super::qr;
 use super::reader::Document;
 use super::revision::{Appended, RevisionWriter, TrailerInfo};
+use super::uin::{self, CertificateStamp};
 
 use crate::sign::DigestAlgorithm;
 

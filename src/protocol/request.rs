@@ -608,15 +608,21 @@ fn certificate_fields(method: Method, r: &AppearanceParams) -> Result<Certificat
     }
     let qr_version = match r.qr_version {
         None => None,
-        Some(v) => Some(u8::try_from(v).ok().filter(|v| (1..=40).contains(v)).ok_or_else(|| {
-            RpcError::invalid_params(format!(
-                "{}: `appearance.qrVersion` must be 1 to 40",
-                method.name()
-            ))
-        })?),
+        Some(v) => Some(
+            u8::try_from(v)
+                .ok()
+                .filter(|v| (1..=40).contains(v))
+                .ok_or_else(|| {
+                    RpcError::invalid_params(format!(
+                        "{}: `appearance.qrVersion` must be 1 to 40",
+                        method.name()
+                    ))
+                })?,
+        ),
     };
-    crate::pdf::CertificateStamp::check(r.uin.as_deref(), r.qr.as_deref(), qr_version)
-        .map_err(|why| RpcError::invalid_params(format!("{}: `appearance`: {why}", method.name())))?;
+    crate::pdf::CertificateStamp::check(r.uin.as_deref(), r.qr.as_deref(), qr_version).map_err(
+        |why| RpcError::invalid_params(format!("{}: `appearance`: {why}", method.name())),
+    )?;
     Ok(CertificateFields {
         uin: r.uin.clone(),
         qr: r.qr.clone(),

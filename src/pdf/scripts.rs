@@ -8,8 +8,9 @@
 //! Windows' Nirmala UI, which covers them all). Not embedding them keeps
 //! the binary small (the nine faces are 1.3 MB); see docs/DECISIONS.md.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use super::font::Font;
 
@@ -172,11 +173,9 @@ fn load(script: Script) -> Option<Font> {
     };
     for dir in font_dirs() {
         for file in file_names(script) {
-            let Ok(data) = std::fs::read(dir.join(&file)) else {
+            let Some(data) = read_once(&dir.join(&file)) else {
                 continue;
             };
-            // Kept for the life of the process: a stamp font is loaded once.
-            let data: &'static [u8] = Box::leak(data.into_boxed_slice());
             let name: &'static str = Box::leak(
                 file.trim_end_matches(".ttf")
                     .trim_end_matches(".ttc")
@@ -191,6 +190,22 @@ fn load(script: Script) -> Option<Font> {
         }
     }
     None
+}
+
+/// A font file's bytes, read once per process and kept for its life (one
+/// file, such as Windows' Nirmala UI, may serve several scripts).
+fn read_once(path: &std::path::Path) -> Option<&'static [u8]> {
+    static FILES: OnceLock<Mutex<HashMap<PathBuf, &'static [u8]>>> = OnceLock::new();
+    let mut files = FILES
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(data) = files.get(path) {
+        return Some(data);
+    }
+    let data: &'static [u8] = Box::leak(std::fs::read(path).ok()?.into_boxed_slice());
+    files.insert(path.to_path_buf(), data);
+    Some(data)
 }
 
 /// The font for `script`, loaded on first use; `None` when no face for it

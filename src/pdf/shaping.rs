@@ -240,4 +240,34 @@ mod tests {
         let font = s.runs[0].font;
         assert_eq!(clusters[0].1[1].gid, font.glyph('क').unwrap_or(0));
     }
+
+    #[test]
+    fn every_scheduled_script_noto_covers_shapes_without_missing_glyphs() {
+        // tests/setup.sh installs fonts-noto-core.
+        for (script, word) in [
+            (Script::Devanagari, "स्वीकृत"),
+            (Script::Bengali, "অনুমোদিত"),
+            (Script::Gurmukhi, "ਪ੍ਰਵਾਨਗੀ"),
+            (Script::Gujarati, "મંજૂરી"),
+            (Script::Oriya, "ଅନୁମୋଦନ"),
+            (Script::Tamil, "ஒப்புதல்"),
+            (Script::Telugu, "ఆమోదం"),
+            (Script::Kannada, "ಅನುಮೋದನೆ"),
+            (Script::Malayalam, "അംഗീകാരം"),
+        ] {
+            let s = shape(word).unwrap();
+            assert_eq!(s.runs.len(), 1, "{script:?}");
+            let run = &s.runs[0];
+            assert!(!std::ptr::eq(
+                run.font,
+                scripts::font_for(Script::Latin).unwrap()
+            ));
+            assert!(
+                run.glyphs.iter().all(|g| g.gid != 0),
+                "{script:?}: .notdef in {word}"
+            );
+            let text: String = run.clusters().iter().map(|(t, _)| *t).collect();
+            assert_eq!(text, word, "{script:?}: clusters cover the text");
+        }
+    }
 }

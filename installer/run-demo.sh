@@ -15,7 +15,7 @@ headless=0
 [ "${1:-}" = "--headless" ] && headless=1
 [ -z "${DISPLAY:-}" ] && headless=1
 
-packages=(pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev softhsm2 opensc openssl python3 fonts-dejavu-core)
+packages=(pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev softhsm2 opensc openssl python3 fonts-dejavu-core fonts-noto-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -73,6 +73,21 @@ fn consent_shows_everything_the_signature_carries() {
 }
 
 #[test]
+fn consent_shapes_indian_scripts_and_shows_the_qr_payload() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-indic", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: the Hindi reason and the Bengali place and name
+    // shaped (conjuncts, vowel signs in place), the UIN, the payload whole.
+    w.screenshot(&harness::artifacts(), "dialog-consent-indic");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
 fn consent_says_which_documents_will_not_be_signed() {
     let Some(display) = start_display() else {
         return;

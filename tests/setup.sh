@@ -10,6 +10,9 @@ apt_packages=(
   softhsm2 opensc openssl
   # judges of our output that nobody here wrote
   poppler-utils qpdf libnss3-tools
+  # stamps in Indian scripts (Noto faces, read at run time) and their judges:
+  # OCR of Hindi and Bengali, and a QR code reader
+  fonts-noto-core tesseract-ocr tesseract-ocr-hin tesseract-ocr-ben zbar-tools
   # desktop: tray and dialogs under a virtual X server, and a screenshot tool
   xvfb xauth x11-apps imagemagick xdotool fonts-dejavu-core
   # build deps of tray-icon / gtk / muda

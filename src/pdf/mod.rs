@@ -18,7 +18,8 @@
 //! write), `plan` (where the signature goes), `update` (the revision's
 //! objects), `inspect`; below them the reader (`source`, `lexer`, `xref`,
 //! `reader`, `pages`, `crypt`, `metadata`), the form (`fields`) and the writer (`revision`,
-//! `appearance`, `font`).
+//! `appearance` with `stamp_text`, `shaping`, `scripts`, `font` and `qr`;
+//! `uin` checks a certificate's unique number).
 
 mod appearance;
 mod crypt;
@@ -34,9 +35,14 @@ mod object;
 mod options;
 mod pages;
 mod plan;
+mod qr;
 mod reader;
 mod revision;
+mod scripts;
+mod shaping;
 mod source;
+mod stamp_text;
+mod uin;
 mod update;
 mod xref;
 
@@ -55,3 +61,5 @@ pub use inspect::{inspect, inspect_with_password};
 pub use options::{
     PdfInfo, PdfPassword, PdfSignOptions, SignatureFieldInfo, SignedPdf, VisibleStamp,
 };
+pub use shaping::check_fonts as check_stamp_fonts;
+pub use uin::{department, CertificateStamp, Uin};

@@ -32,6 +32,14 @@ pub struct PdfSignOptions {
     pub visible: Option<VisibleStamp>,
     /// Draw a stamp at the bottom of the last page, beside earlier ones.
     pub visible_auto: bool,
+    /// A certificate's unique number (BSK order), printed in the stamp.
+    /// Checked with [`super::CertificateStamp::check`] by callers.
+    pub uin: Option<String>,
+    /// Text drawn as a QR code in the stamp (the UIN alone when `None` and
+    /// `uin` is set).
+    pub qr: Option<String>,
+    /// Force this QR version (1 to 40); `None` takes the smallest that fits.
+    pub qr_version: Option<u8>,
     /// Certify (DocMDP P=2: later form filling and signing allowed). Only
     /// for the document's first signature.
     pub certify: bool,
@@ -74,6 +82,9 @@ impl PdfSignOptions {
             signing_time: OffsetDateTime::now_utc(),
             visible: None,
             visible_auto: false,
+            uin: None,
+            qr: None,
+            qr_version: None,
             certify: false,
             contents_capacity: 0,
             password: None,

@@ -149,12 +149,29 @@ pub struct SignPdf {
     pub location: Option<String>,
     /// `None`: an invisible signature.
     pub appearance: Option<Appearance>,
+    /// A certificate-issuance stamp (`appearance.uin`, `appearance.qr`,
+    /// `appearance.qrVersion`), already checked by
+    /// [`crate::pdf::CertificateStamp::check`].
+    pub certificate: CertificateFields,
     /// A certification (DocMDP) signature rather than an approval signature.
     pub certify: bool,
     /// The password (user or owner) of an encrypted PDF; zeroed when
     /// dropped and never printed.
     pub password: Option<crate::pdf::PdfPassword>,
 }
+
+/// What a certificate-issuance stamp prints: the UIN and the QR payload
+/// (exactly as sent: the consent shows it and the QR code carries it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CertificateFields {
+    pub uin: Option<String>,
+    pub qr: Option<String>,
+    pub qr_version: Option<u8>,
+}
+
+/// The longest QR payload (a version 40 symbol holds 2,953 bytes at L; at
+/// M, which Mohor uses at least, 2,331).
+pub const MAX_QR_LEN: usize = 2_953;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Appearance {
@@ -507,7 +524,13 @@ fn sign_pdf(
             method.name()
         )));
     }
-    let appearance = p.appearance.map(|a| appearance(method, a)).transpose()?;
+    let (appearance, certificate) = match p.appearance {
+        Some(a) => {
+            let (a, c) = appearance(method, a)?;
+            (Some(a), c)
+        }
+        None => (None, CertificateFields::default()),
+    };
     Ok(SignPdf {
         document: p.document.resolve(method, "document", uploads)?,
         file_name,
@@ -515,6 +538,7 @@ fn sign_pdf(
         reason,
         location,
         appearance,
+        certificate,
         certify: p.certify.unwrap_or(false),
         password: p.password.map(|mut pw| {
             let kept = crate::pdf::PdfPassword::new(pw.as_bytes().to_vec());
@@ -524,34 +548,86 @@ fn sign_pdf(
     })
 }
 
-fn appearance(method: Method, v: Value) -> Result<Appearance, RpcError> {
+fn appearance(method: Method, v: Value) -> Result<(Appearance, CertificateFields), RpcError> {
     match v {
-        Value::String(s) if s == "auto" => Ok(Appearance::Auto),
+        Value::String(s) if s == "auto" => Ok((Appearance::Auto, CertificateFields::default())),
         Value::Object(_) => {
-            let r: RectParams = serde_json::from_value(v).map_err(|e| {
+            let r: AppearanceParams = serde_json::from_value(v).map_err(|e| {
                 RpcError::invalid_params(format!("{}: `appearance`: {e}", method.name()))
             })?;
-            let finite = [r.x, r.y, r.width, r.height].iter().all(|n| n.is_finite());
-            if r.page == 0 || !finite || r.width <= 0.0 || r.height <= 0.0 || r.x < 0.0 || r.y < 0.0
-            {
-                return Err(RpcError::invalid_params(format!(
-                    "{}: `appearance` needs page >= 1, x, y >= 0 and width, height > 0 (PDF points)",
-                    method.name()
-                )));
-            }
-            Ok(Appearance::Rect {
-                page: r.page,
-                x: r.x,
-                y: r.y,
-                width: r.width,
-                height: r.height,
-            })
+            let certificate = certificate_fields(method, &r)?;
+            let place = match (r.page, r.x, r.y, r.width, r.height) {
+                (None, None, None, None, None) => Appearance::Auto,
+                (Some(page), Some(x), Some(y), Some(width), Some(height)) => {
+                    let finite = [x, y, width, height].iter().all(|n| n.is_finite());
+                    if page == 0 || !finite || width <= 0.0 || height <= 0.0 || x < 0.0 || y < 0.0
+                    {
+                        return Err(RpcError::invalid_params(format!(
+                            "{}: `appearance` needs page >= 1, x, y >= 0 and width, height > 0 (PDF points)",
+                            method.name()
+                        )));
+                    }
+                    Appearance::Rect {
+                        page,
+                        x,
+                        y,
+                        width,
+                        height,
+                    }
+                }
+                _ => {
+                    return Err(RpcError::invalid_params(format!(
+                        "{}: `appearance` needs all of page, x, y, width, height, or none of them (automatic placement)",
+                        method.name()
+                    )))
+                }
+            };
+            Ok((place, certificate))
         }
         _ => Err(RpcError::invalid_params(format!(
-            "{}: `appearance` must be \"auto\" or {{page, x, y, width, height}}",
+            "{}: `appearance` must be \"auto\" or {{page, x, y, width, height, uin?, qr?}}",
             method.name()
         ))),
     }
+}
+
+/// A UIN of the BSK order's shape and a QR payload that holds it, refused
+/// here (before any consent or PIN) when malformed. The payload must show
+/// exactly as sent: the QR code carries what the person approved.
+fn certificate_fields(method: Method, r: &AppearanceParams) -> Result<CertificateFields, RpcError> {
+    check_opt(method, "appearance.uin", &r.uin, 16)?;
+    check_opt(method, "appearance.qr", &r.qr, MAX_QR_LEN)?;
+    if let Some(q) = &r.qr {
+        let shown = shown_optional(method, "appearance.qr", Some(q), MAX_QR_LEN)?;
+        if shown.as_deref() != Some(q.as_str()) {
+            return Err(RpcError::invalid_params(format!(
+                "{}: `appearance.qr` holds characters the consent dialog cannot show as they are",
+                method.name()
+            )));
+        }
+    }
+    let qr_version = match r.qr_version {
+        None => None,
+        Some(v) => Some(
+            u8::try_from(v)
+                .ok()
+                .filter(|v| (1..=40).contains(v))
+                .ok_or_else(|| {
+                    RpcError::invalid_params(format!(
+                        "{}: `appearance.qrVersion` must be 1 to 40",
+                        method.name()
+                    ))
+                })?,
+        ),
+    };
+    crate::pdf::CertificateStamp::check(r.uin.as_deref(), r.qr.as_deref(), qr_version).map_err(
+        |why| RpcError::invalid_params(format!("{}: `appearance`: {why}", method.name())),
+    )?;
+    Ok(CertificateFields {
+        uin: r.uin.clone(),
+        qr: r.qr.clone(),
+        qr_version,
+    })
 }
 
 fn sign_data(
@@ -784,13 +860,24 @@ struct SignPdfParams {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RectParams {
-    page: u32,
-    x: f64,
-    y: f64,
-    width: f64,
-    height: f64,
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AppearanceParams {
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    x: Option<f64>,
+    #[serde(default)]
+    y: Option<f64>,
+    #[serde(default)]
+    width: Option<f64>,
+    #[serde(default)]
+    height: Option<f64>,
+    #[serde(default)]
+    uin: Option<String>,
+    #[serde(default)]
+    qr: Option<String>,
+    #[serde(default)]
+    qr_version: Option<u32>,
 }
 
 #[derive(Deserialize)]

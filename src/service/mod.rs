@@ -92,6 +92,12 @@ pub struct PdfRequest {
     pub visible: Option<crate::pdf::VisibleStamp>,
     pub visible_auto: bool,
     pub certify: bool,
+    /// A certificate-issuance stamp: the UIN printed, the QR payload drawn
+    /// (checked by `crate::pdf::CertificateStamp::check` where the request
+    /// is read).
+    pub uin: Option<String>,
+    pub qr: Option<String>,
+    pub qr_version: Option<u8>,
     /// The password of an encrypted PDF (user or owner).
     pub password: Option<crate::pdf::PdfPassword>,
 }
@@ -112,6 +118,9 @@ impl PdfRequest {
         opts.visible = self.visible;
         opts.visible_auto = self.visible_auto;
         opts.certify = self.certify;
+        opts.uin = self.uin.clone();
+        opts.qr = self.qr.clone();
+        opts.qr_version = self.qr_version;
         opts.password = self.password.clone();
         opts
     }

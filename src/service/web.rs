@@ -195,6 +195,9 @@ impl WebBackend {
             visible,
             visible_auto,
             certify: p.certify,
+            uin: p.certificate.uin.clone(),
+            qr: p.certificate.qr.clone(),
+            qr_version: p.certificate.qr_version,
             password: p.password.clone(),
         }
     }

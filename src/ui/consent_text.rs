@@ -10,6 +10,8 @@ use crate::sign::DigestAlgorithm;
 
 /// Longest reason/location/field/stamp text shown (the protocol refuses longer).
 pub const MAX_SHOWN: usize = 500;
+/// A QR payload is shown whole (a QR code holds at most 2,953 bytes).
+const MAX_QR_SHOWN: usize = 3_000;
 
 /// "SHA-256", as people write it.
 pub fn digest_label(algorithm: DigestAlgorithm) -> &'static str {
@@ -114,7 +116,8 @@ pub fn signature_rows(d: &SignatureDetails) -> Vec<(&'static str, String)> {
         rows.push(("UIN", clean(uin, MAX_SHOWN)));
     }
     if let Some(qr) = &d.qr {
-        rows.push(("QR code", clean(qr, MAX_SHOWN)));
+        // In full: the person approves exactly what the QR code will carry.
+        rows.push(("QR code", clean(qr, MAX_QR_SHOWN)));
     }
     rows
 }

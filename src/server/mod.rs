@@ -25,6 +25,9 @@
 
 pub mod backend;
 mod connection;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 pub mod origin;
 mod transfer;

@@ -49,7 +49,7 @@ else
   [ -z "${CI:-}" ] || { echo "fuzz: the PDF corpus $corpus_pdf is missing" >&2; exit 1; }
   echo "fuzz: SKIPPED seeding from $corpus_pdf (missing)"
 fi
-seed pdf_prepare tiny '%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\ntrailer\n<< /Root 1 0 R /Size 4 >>\n%%%%EOF\n'
+seed pdf_prepare tiny '%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\ntrailer\n<< /Root 1 0 R /Size 4 >>\n%%EOF\n'
 seed origin_host exact '\x40\x55https://eoffice.gov.in\nhttps://eoffice.gov.in\n127.0.0.1:21760'
 seed origin_host wildcard '\x40\x55https://*.nic.in:8443\nhttps://a.nic.in:8443\nlocalhost:21760'
 seed origin_host loopback '\x41\x55http://127.0.0.1:8765\nhttp://[::1]:8765\n[::1]:21761'

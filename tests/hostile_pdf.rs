@@ -63,7 +63,7 @@ fn signing_damaged_pdfs_never_loses_or_leaves_a_file_and_never_makes_one_worse()
     let mut signer = signer("ec256");
     let mut rng = Rng(0xD1CE_5EED_2026);
     let start = Instant::now();
-    let (mut tried, mut signed, mut refused) = (0, 0, 0);
+    let (mut tried, mut signed, mut refused) = (0u32, 0u32, 0u32);
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         for (what, bytes) in damaged(&std::fs::read(f).unwrap(), &mut rng) {
@@ -73,7 +73,7 @@ fn signing_damaged_pdfs_never_loses_or_leaves_a_file_and_never_makes_one_worse()
             let output = out_dir.join("signed.pdf");
             let t = Instant::now();
             let mut o = opts("ec256");
-            o.visible_auto = tried % 2 == 0;
+            o.visible_auto = tried.is_multiple_of(2);
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 mohor::pdf::sign_file(&input, &output, &mut signer, &o)
             }))

@@ -131,8 +131,9 @@ fn hostile_frames() -> Vec<(&'static str, String)> {
         ("upload.begin with a short sha256", rpc(1, "upload.begin", json!({"size": 4, "sha256": "abcd"}))),
         ("upload.begin with a negative size", rpc(1, "upload.begin", json!({"size": -1, "sha256": sha}))),
         ("upload.cancel of an unknown upload", rpc(1, "upload.cancel", json!({"uploadId": "u999"}))),
-        ("sign.pdf naming an unknown upload", rpc(1, "sign.pdf", json!({"uploadId": "u42", "fileName": "a.pdf"}))),
-        ("sign.pdf with both document and upload", rpc(1, "sign.pdf", json!({"uploadId": "u42", "document": "JVBERg==", "fileName": "a.pdf"}))),
+        ("sign.pdf naming an unknown upload", rpc(1, "sign.pdf", json!({"document": {"upload": "u42"}, "fileName": "a.pdf"}))),
+        ("sign.pdf naming an upload of another type", rpc(1, "sign.pdf", json!({"document": {"upload": 42}, "fileName": "a.pdf"}))),
+        ("sign.batch naming an unknown upload", rpc(1, "sign.batch", json!({"items": [{"method": "sign.pdf", "params": {"document": {"upload": "u9"}, "fileName": "a.pdf"}}]}))),
         ("download.read before any result", rpc(1, "download.read", json!({"downloadId": "d1", "offset": 0}))),
         ("download.read at a huge offset", rpc(1, "download.read", json!({"downloadId": "d1", "offset": u64::MAX}))),
         ("download.discard of an unknown download", rpc(1, "download.discard", json!({"downloadId": "d7"}))),
@@ -202,14 +203,14 @@ fn hostile_messages_get_typed_errors_and_the_agent_keeps_serving() {
     let used = c.call(
         json!(51),
         "sign.pdf",
-        json!({"uploadId": id, "fileName": "a.pdf"}),
+        json!({"document": {"upload": id}, "fileName": "a.pdf"}),
         BOUND,
     );
     assert!(used.error().is_some(), "{:#}", used.json());
     let again = c.call(
         json!(52),
         "sign.pdf",
-        json!({"uploadId": id, "fileName": "a.pdf"}),
+        json!({"document": {"upload": id}, "fileName": "a.pdf"}),
         BOUND,
     );
     assert!(
@@ -292,7 +293,7 @@ fn every_damaged_and_mutated_corpus_pdf_is_refused_with_a_reason_over_the_wire()
     }
     let mut a = agent("hostile_corpus_wire");
     let mut c = Client::open(a.serve.port, ORIGIN).unwrap();
-    let mut rng = Rng(0x5EED_0F_C0FFEE);
+    let mut rng = Rng(0x5EED_0FC0_FFEE);
     let start = Instant::now();
     let (mut tried, mut refused, mut declined) = (0, 0, 0);
     let mut id = 0;

@@ -8,7 +8,6 @@
 #![cfg(feature = "scripted-prompts")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
-mod common;
 mod harden;
 mod pdf_util;
 
@@ -16,8 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Fixture, MODULE};
 use harden::{big_pdf, figures, unb64, Client, Serve, ORIGIN};
+use pdf_util::common::{self, Fixture, MODULE};
 use serde_json::json;
 
 const CLIENTS: usize = 60;
@@ -47,7 +46,7 @@ fn well_behaved(port: u16, stop: Arc<AtomicBool>, tally: Arc<Tally>, n: usize) {
     while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
         i += 1;
         let t = Instant::now();
-        let (method, params) = if i % 2 == 0 {
+        let (method, params) = if i.is_multiple_of(2) {
             ("hello", json!({}))
         } else {
             ("certificates.list", json!({}))
@@ -122,9 +121,10 @@ fn sixty_clients_and_a_50_mb_signature_at_once() {
     let answer = signer.call(
         json!("big"),
         "sign.pdf",
-        json!({"uploadId": upload, "fileName": "tender-50mb.pdf", "certificateId": fx.cert("rsa2048").id}),
+        json!({"document": {"upload": upload}, "fileName": "tender-50mb.pdf", "certificateId": fx.cert("rsa2048").id}),
         MAX_LOAD,
     );
+    assert!(answer.error().is_none(), "sign.pdf: {:#}", answer.json());
     let result = signer.whole_result(answer.json(), Duration::from_secs(120));
     let signed = unb64(
         result["document"]

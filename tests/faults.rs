@@ -33,11 +33,31 @@ fn sha(p: &Path) -> Vec<u8> {
     sha2::Sha256::digest(std::fs::read(p).unwrap()).to_vec()
 }
 
+/// `mohor sign` with the PIN on stdin; killed (and the test failed) if it
+/// takes longer than two minutes.
 fn sign_pdf(s: &SimSetup, input: &Path, output: &Path, pin: &str) -> std::process::Output {
     let cert = Fixture::shared().cert("rsa2048").id;
     let mut c = s.mohor(&["--pin-stdin", "sign", "--cert", &cert]);
-    c.arg(input).arg("-o").arg(output);
-    let o = run_with_stdin(&mut c, &format!("{pin}\n"));
+    c.arg(input)
+        .arg("-o")
+        .arg(output)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(format!("{pin}\n").as_bytes());
+    }
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mohor sign hung for two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = child.wait_with_output().unwrap();
     assert_no_panic(&o);
     o
 }

@@ -18,7 +18,8 @@ if ! command -v cargo-fuzz >/dev/null; then
   echo "fuzz: cargo-fuzz is missing (cargo install cargo-fuzz --locked; tests/setup.sh does it)" >&2
   exit 1
 fi
-if rustup run nightly rustc --version >/dev/null 2>&1; then
+# FUZZ_STABLE=1 forces the stable fall-back (to check it where nightly exists).
+if [ -z "${FUZZ_STABLE:-}" ] && rustup run nightly rustc --version >/dev/null 2>&1; then
   toolchain=(+nightly)
   echo "fuzz: nightly $(rustup run nightly rustc --version)"
 else

@@ -30,5 +30,5 @@ if [ -f tests/browser/package.json ]; then
   (cd tests/browser && npm test)
 fi
 step "hardening figures (hostile input, faults, load; see SECURITY.md)"
-cat target/hardening/*.txt
+cat target/hardening/*.txt 2>/dev/null || echo "(no hardening figures: those tests did not run)"
 step "all tests passed"

@@ -19,10 +19,16 @@ step "build (test hooks on: scripted-prompts, software-signer; the token simulat
 cargo build --workspace --all-features
 
 step "Rust tests: unit, CLI, token simulator, PDF corpus, server, desktop dialogs"
+rm -rf target/hardening
 cargo test --workspace --all-features -- --test-threads=2
+
+step "short fuzz campaigns (cargo-fuzz; FUZZ_SECONDS per target)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash tests/fuzz.sh
 
 if [ -f tests/browser/package.json ]; then
   step "browser end-to-end tests (Debian chromium + playwright-core)"
   (cd tests/browser && npm test)
 fi
+step "hardening figures (hostile input, faults, load; see SECURITY.md)"
+cat target/hardening/*.txt 2>/dev/null || echo "(no hardening figures: those tests did not run)"
 step "all tests passed"

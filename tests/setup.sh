@@ -62,4 +62,11 @@ fi
 if command -v rustup >/dev/null; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 fi
+
+# cargo-fuzz for tests/fuzz.sh (which uses nightly when present, else stable
+# with RUSTC_BOOTSTRAP=1).
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "setup: cargo install cargo-fuzz --locked"
+  cargo install cargo-fuzz --locked --quiet
+fi
 echo "setup: ok"

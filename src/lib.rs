@@ -21,6 +21,7 @@
 //! the PIN guard and the token, and is what the CLI and the server both call.
 
 pub mod atomic;
+pub mod autostart;
 pub mod clock;
 pub mod error;
 pub mod pdf;

@@ -59,9 +59,16 @@ fn is_hidden(entry: &str) -> bool {
 pub fn entry_text(exec: &Path, hidden: bool) -> String {
     let mut s = String::from("[Desktop Entry]\nType=Application\nName=Mohor\n");
     s.push_str("Comment=Signing agent for DSC USB tokens\n");
-    s.push_str(&format!("Exec={}\nIcon=mohor\nTerminal=false\n", exec.display()));
+    s.push_str(&format!(
+        "Exec={}\nIcon=mohor\nTerminal=false\n",
+        exec.display()
+    ));
     s.push_str("X-GNOME-Autostart-enabled=");
-    s.push_str(if hidden { "false\nHidden=true\n" } else { "true\n" });
+    s.push_str(if hidden {
+        "false\nHidden=true\n"
+    } else {
+        "true\n"
+    });
     s
 }
 

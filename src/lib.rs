@@ -26,11 +26,13 @@ pub mod clock;
 pub mod error;
 pub mod pdf;
 pub mod sign;
+pub mod single_instance;
 pub mod ui;
 
 pub use error::{Error, Reason, Result};
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod pem;
 pub mod protocol;
 pub mod server;

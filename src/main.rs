@@ -5,6 +5,8 @@ use clap::Parser;
 
 fn main() {
     let cli = mohor::cli::Cli::parse();
+    let log_file = mohor::cli::log_sink::agent_log_file(&cli);
+    let ansi = log_file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOHOR_LOG")
@@ -14,8 +16,8 @@ fn main() {
                     tracing_subscriber::EnvFilter::new("warn,cryptoki::mechanism=off")
                 }),
         )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_writer(move || mohor::cli::log_sink::LogSink(log_file.clone()))
         .init();
     if let Err(e) = mohor::cli::run(cli) {
         eprintln!("mohor: {e}");

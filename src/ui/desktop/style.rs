@@ -158,7 +158,10 @@ mod tests {
         for s in states {
             let icon = tray_rgba(s)?;
             assert_eq!((icon.width, icon.height), (64, 64));
-            assert!(!seen.contains(&icon.pixels), "{s:?} looks like another state");
+            assert!(
+                !seen.contains(&icon.pixels),
+                "{s:?} looks like another state"
+            );
             seen.push(icon.pixels);
         }
         Ok(())

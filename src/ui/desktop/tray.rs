@@ -163,8 +163,7 @@ impl TrayStatus {
             let (old, waiting) = self.with(|m| (m.overview.clone(), m.waiting));
             let now = time::OffsetDateTime::now_utc();
             let mut notices = super::tray_notices::changes(&old, &fresh, waiting);
-            if super::tray_notices::expiring(&fresh, now).is_some() && backend.expiry_notice_due()
-            {
+            if super::tray_notices::expiring(&fresh, now).is_some() && backend.expiry_notice_due() {
                 notices.extend(super::tray_notices::expiring(&fresh, now));
             }
             for n in notices {
@@ -222,7 +221,12 @@ impl Poke {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(tx);
     }
     fn poke(&self) {
-        if let Some(tx) = self.0.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        if let Some(tx) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             let _ = tx.send(());
         }
     }
@@ -509,7 +513,9 @@ where
     Ok(())
 }
 
-fn build_tray(model: &MenuModel) -> Result<(TrayIcon, HashMap<MenuId, Action>, Option<CheckMenuItem>)> {
+fn build_tray(
+    model: &MenuModel,
+) -> Result<(TrayIcon, HashMap<MenuId, Action>, Option<CheckMenuItem>)> {
     let (menu, actions, autostart_item) = build_menu(model)?;
     let icon = TrayIconBuilder::new()
         .with_id("mohor")

@@ -31,7 +31,11 @@ pub fn show_status(text: &str) {
 }
 
 pub fn about(text: &str) {
-    info_window("About Mohor", &format!("Mohor {}", env!("CARGO_PKG_VERSION")), text);
+    info_window(
+        "About Mohor",
+        &format!("Mohor {}", env!("CARGO_PKG_VERSION")),
+        text,
+    );
 }
 
 pub fn open_folder(dir: &Path) {

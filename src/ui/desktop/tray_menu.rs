@@ -122,9 +122,15 @@ pub enum Line {
     /// A heading or a fact: shown, not clickable.
     Info(String),
     /// A trusted site: a submenu whose one item removes it.
-    Site { text: String, origin: String },
+    Site {
+        text: String,
+        origin: String,
+    },
     /// A soft-locked token: clicking asks (with the warning) to unlock it.
-    Unlock { text: String, serial: String },
+    Unlock {
+        text: String,
+        serial: String,
+    },
     Separator,
 }
 
@@ -191,11 +197,7 @@ pub fn menu_model(
             origin: s.origin.clone(),
         });
     }
-    let locked: Vec<&TokenLine> = overview
-        .tokens
-        .iter()
-        .filter(|t| t.soft_locked())
-        .collect();
+    let locked: Vec<&TokenLine> = overview.tokens.iter().filter(|t| t.soft_locked()).collect();
     if !locked.is_empty() {
         lines.push(Line::Separator);
         for t in locked {
@@ -366,11 +368,12 @@ mod tests {
             text: "    https://eoffice.gov.in (until 2027-02-28)".into(),
             origin: "https://eoffice.gov.in".into()
         }));
-        assert!(m.lines.iter().any(
-            |l| matches!(l, Line::Unlock { serial, .. } if serial == "S1")
-        ));
         assert!(m
             .lines
-            .contains(&Line::Info("    \"DSC\" serial S1 — PIN guard: LOCKED by Mohor".into())));
+            .iter()
+            .any(|l| matches!(l, Line::Unlock { serial, .. } if serial == "S1")));
+        assert!(m.lines.contains(&Line::Info(
+            "    \"DSC\" serial S1 — PIN guard: LOCKED by Mohor".into()
+        )));
     }
 }

@@ -140,9 +140,11 @@ mod tests {
             not_after,
         };
         let mut o = Overview::default();
-        o.certificates.push(cert("Far", datetime!(2027-11-30 0:00 UTC)));
+        o.certificates
+            .push(cert("Far", datetime!(2027-11-30 0:00 UTC)));
         assert!(expiring(&o, now).is_none());
-        o.certificates.push(cert("Near", datetime!(2026-12-10 10:00 UTC)));
+        o.certificates
+            .push(cert("Near", datetime!(2026-12-10 10:00 UTC)));
         let n = expiring(&o, now).unwrap();
         assert!(n.body.starts_with("Near expires in 10 days."), "{}", n.body);
         assert!(!n.body.contains("Far"));

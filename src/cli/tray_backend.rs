@@ -51,7 +51,12 @@ impl TrayBackend for AgentTray {
                 continue;
             }
             seen.push(c.facts.fingerprint_sha256.clone());
+            // Expiry is shown by the date; any other reason is named.
+            let cannot_sign = (!c.usable && c.facts.not_after > self.agent.now())
+                .then(|| c.not_usable_text())
+                .filter(|t| !t.is_empty());
             o.certificates.push(CertLine {
+                cannot_sign,
                 who: c.facts.subject_cn,
                 issuer: c.facts.issuer_cn,
                 not_after: c.facts.not_after,

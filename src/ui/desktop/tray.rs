@@ -280,6 +280,10 @@ fn refresh() {
         if parts.shown.as_ref() == Some(&model) {
             return;
         }
+        if parts.shown.as_ref().map(|m| m.state) != Some(model.state) {
+            tracing::info!("tray icon: {:?}", model.state);
+        }
+        tracing::debug!("tray menu: {}", menu_lines(&model).join(" | "));
         if let Some(icon) = &parts.icon {
             let state_changed = parts.shown.as_ref().map(|m| m.state) != Some(model.state);
             if state_changed {
@@ -307,7 +311,10 @@ fn refresh() {
 }
 
 fn status_text(parts: &TrayParts) -> String {
-    let model = parts.status.menu_model();
+    menu_lines(&parts.status.menu_model()).join("\n")
+}
+
+fn menu_lines(model: &MenuModel) -> Vec<String> {
     model
         .lines
         .iter()
@@ -317,8 +324,7 @@ fn status_text(parts: &TrayParts) -> String {
             }
             Line::Separator => Some(String::new()),
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
 }
 
 type BuiltMenu = (Menu, HashMap<MenuId, Action>, Option<CheckMenuItem>);

@@ -54,6 +54,8 @@ pub struct CertLine {
     pub who: String,
     pub issuer: String,
     pub not_after: OffsetDateTime,
+    /// Why it cannot sign, other than expiry (e.g. "encryption only").
+    pub cannot_sign: Option<String>,
 }
 
 /// One audit-log entry as the menu shows it.
@@ -174,7 +176,7 @@ pub fn menu_model(
         lines.push(Line::Info("    none on the inserted tokens".into()));
     }
     for c in &overview.certificates {
-        lines.push(Line::Info(format!("    {}", cert_text(c, now))));
+        lines.push(Line::Info(short(format!("    {}", cert_text(c, now)))));
     }
     lines.push(Line::Separator);
 
@@ -183,7 +185,7 @@ pub fn menu_model(
         lines.push(Line::Info("    none yet".into()));
     }
     for s in overview.recent.iter().take(RECENT_IN_MENU) {
-        lines.push(Line::Info(format!("    {}", signature_text(s))));
+        lines.push(Line::Info(short(format!("    {}", signature_text(s)))));
     }
     lines.push(Line::Separator);
 
@@ -240,6 +242,9 @@ pub fn cert_text(c: &CertLine, now: OffsetDateTime) -> String {
         c.issuer,
         day(c.not_after)
     );
+    if let Some(why) = &c.cannot_sign {
+        s.push_str(&format!(" (cannot sign: {why})"));
+    }
     if c.not_after <= now {
         s.push_str(" (EXPIRED)");
     } else if let Some(n) = expires_in_days(c.not_after, now) {
@@ -271,6 +276,19 @@ pub fn signature_text(s: &SignatureLine) -> String {
         other => format!("failed: {other}"),
     };
     format!("{when} · {site} · {} · {outcome}", s.document)
+}
+
+/// Menu lines longer than this end in "…": a menu wider than the screen
+/// hides its own items.
+pub const MAX_LINE_CHARS: usize = 100;
+
+fn short(s: String) -> String {
+    if s.chars().count() <= MAX_LINE_CHARS {
+        return s;
+    }
+    let mut cut: String = s.chars().take(MAX_LINE_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }
 
 fn day(t: OffsetDateTime) -> String {
@@ -323,6 +341,7 @@ mod tests {
             who: "Asha Verma".into(),
             issuer: "CA".into(),
             not_after,
+            cannot_sign: None,
         };
         assert_eq!(
             cert_text(&cert(datetime!(2027-06-01 0:00 UTC)), NOW),
@@ -336,6 +355,15 @@ mod tests {
         assert!(cert_text(&cert(datetime!(2026-11-30 12:00 UTC)), NOW).ends_with("(expires today)"));
         assert!(cert_text(&cert(datetime!(2026-11-01 0:00 UTC)), NOW).ends_with("(EXPIRED)"));
         assert_eq!(expires_in_days(datetime!(2026-11-01 0:00 UTC), NOW), None);
+    }
+
+    #[test]
+    fn long_lines_are_cut_with_an_ellipsis() {
+        let long = "x".repeat(300);
+        let cut = short(long);
+        assert_eq!(cut.chars().count(), MAX_LINE_CHARS);
+        assert!(cut.ends_with('…'));
+        assert_eq!(short("ok".into()), "ok");
     }
 
     #[test]

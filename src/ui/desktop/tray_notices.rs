@@ -66,6 +66,7 @@ pub fn expiring(overview: &Overview, now: OffsetDateTime) -> Option<Notice> {
     let soon: Vec<String> = overview
         .certificates
         .iter()
+        .filter(|c| c.cannot_sign.is_none())
         .filter_map(|c| {
             expires_in_days(c.not_after, now).map(|d| match d {
                 0 => format!("{} expires today", c.who),
@@ -138,6 +139,7 @@ mod tests {
             who: who.into(),
             issuer: "CA".into(),
             not_after,
+            cannot_sign: None,
         };
         let mut o = Overview::default();
         o.certificates

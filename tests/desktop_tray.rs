@@ -425,6 +425,52 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
         shot.display()
     );
     x(&display, &["key", "Escape"]);
+    sleep(Duration::from_millis(500));
+
+    // The trusted site's submenu (keyboard: the first item one can choose).
+    open_menu(&display, (px, py, pw, ph));
+    x(&display, &["key", "Down", "Right"]);
+    sleep(Duration::from_secs(1));
+    shoot(&display, "tray-menu-site", (0, 0, 1280, 800), 1);
+    x(&display, &["key", "Escape", "Escape"]);
+    sleep(Duration::from_millis(500));
+
+    // "Check setup (doctor)…": the report in a window of the agent.
+    open_menu(&display, (px, py, pw, ph));
+    x(&display, &["key", "Down", "Down", "Return"]);
+    let doctor = agent.window(&display, "Mohor setup check");
+    doctor.screenshot(&artifacts(), "tray-doctor");
+    doctor.destroy();
+    assert!(
+        display.window_gone("Mohor setup check", REACT),
+        "doctor window stayed"
+    );
+
+    // "About Mohor": version, licence, where the config is.
+    open_menu(&display, (px, py, pw, ph));
+    x(
+        &display,
+        &["key", "Down", "Down", "Down", "Down", "Down", "Return"],
+    );
+    let about = agent.window(&display, "About Mohor");
+    about.screenshot(&artifacts(), "tray-about");
+    about.key("Return");
+    assert!(
+        display.window_gone("About Mohor", REACT),
+        "about window stayed"
+    );
+
+    // "Remove this site": the site is no longer trusted, in the state file too.
+    open_menu(&display, (px, py, pw, ph));
+    x(&display, &["key", "Down", "Right", "Return"]);
+    let removed = agent.window(&display, "Mohor");
+    removed.key("Return");
+    let ttl = time::Duration::days(90);
+    let still = state
+        .trusted_sites(time::OffsetDateTime::now_utc(), ttl)
+        .expect("read trusted sites");
+    assert!(still.is_empty(), "the site is still trusted: {still:?}");
+    agent.wait_log(0, &["tray menu:", "Trusted sites |     none"], TRAY_UPDATE);
 
     // ---- 4. A second start: exit 0, one agent, the first shows its status.
     let second = mohor(&home, &softhsm_conf, &display, &dir)
@@ -457,6 +503,16 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     drop(agent);
     drop(display);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Right click on the middle of the tray panel (where the one icon is).
+fn open_menu(display: &Display, (px, py, pw, ph): (i64, i64, i64, i64)) {
+    let (cx, cy) = ((px + pw / 2).to_string(), (py + ph / 2).to_string());
+    x(display, &["mousemove", &cx, &cy, "click", "3"]);
+    sleep(Duration::from_secs(2));
+    // Park the pointer outside the menu so no item is highlighted by hover.
+    x(display, &["mousemove", "5", "790"]);
+    sleep(Duration::from_millis(300));
 }
 
 /// Whether process `pid` has a listening socket on `port` (Linux /proc).

@@ -25,4 +25,7 @@ if [ -f tests/browser/package.json ]; then
   step "browser end-to-end tests (Debian chromium + playwright-core)"
   (cd tests/browser && npm test)
 fi
+step "Debian package: one release build, apt install, run from PATH, remove (root)"
+bash tests/package.sh
+
 step "all tests passed"

@@ -12,6 +12,8 @@ apt_packages=(
   poppler-utils qpdf libnss3-tools
   # desktop: tray and dialogs under a virtual X server, and a screenshot tool
   xvfb xauth x11-apps imagemagick xdotool fonts-dejavu-core
+  # a real tray host (XEmbed) for the tray test; the .deb's entry checker
+  trayer desktop-file-utils
   # build deps of tray-icon / gtk / muda
   pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev
   # browser end-to-end tests
@@ -58,5 +60,10 @@ fi
 # rustfmt / clippy components (the toolchain is rustup's)
 if command -v rustup >/dev/null; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+fi
+# cargo-deb builds the Debian package (tests/package.sh, installer/linux/build-deb.sh)
+if ! command -v cargo-deb >/dev/null; then
+  echo "setup: cargo install --locked cargo-deb"
+  cargo install --locked --quiet cargo-deb
 fi
 echo "setup: ok"

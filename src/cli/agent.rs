@@ -45,24 +45,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }
 
-/// Bind, report the port, serve until the server stops.
+/// Bind, report the port, serve until the server stops. `on_agent` sees
+/// the agent (and how loading the drivers went) before the first request:
+/// the tray shows what it knows.
 fn run_server(
     env: &Env,
     args: &ServeArgs,
     prompter: Arc<dyn Prompter>,
+    on_agent: impl FnOnce(&Arc<crate::service::Agent>, &[crate::token::pkcs11::ModuleReport]),
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
-    let agent = Arc::new(env.agent_with(env.load_tokens(), prompter)?);
-    serve_agent(env, args, agent, on_bound)
-}
-
-/// [`run_server`] for an agent that others (the tray) share.
-fn serve_agent(
-    env: &Env,
-    args: &ServeArgs,
-    agent: Arc<crate::service::Agent>,
-    on_bound: impl FnOnce(u16),
-) -> Result<()> {
+    let tokens = env.load_tokens();
+    let modules = tokens.module_reports().to_vec();
+    let agent = Arc::new(env.agent_with(tokens, prompter)?);
+    on_agent(&agent, &modules);
     let backend = Arc::new(WebBackend::new(agent));
     let config = server_config(env, args);
     if let Some(dir) = &config.spool_dir {
@@ -78,59 +74,46 @@ fn serve_agent(
 
 pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
     let prompter = env.prompter()?;
-    run_server(env, args, prompter, |port| {
-        // The first line names the port (scripts and tests read it).
-        super::output::emit(&format!("Mohor is listening on ws://127.0.0.1:{port}\n"));
-    })
+    run_server(
+        env,
+        args,
+        prompter,
+        |_, _| {},
+        |port| {
+            // The first line names the port (scripts and tests read it).
+            super::output::emit(&format!("Mohor is listening on ws://127.0.0.1:{port}\n"));
+        },
+    )
 }
 
 /// The desktop start: tray icon, native dialogs, and the server on a worker
 /// thread. One per user: a second start asks the first to show its status
-/// and exits 0 (see `crate::single_instance`).
+/// and exits 0 (`tray_backend::start_once`).
 pub fn tray(env: Env) -> Result<()> {
-    use crate::single_instance::{claim, Claim};
     use crate::ui::desktop::{run_desktop, TrayStatus};
-    let guard = match claim(&env.dirs.state_dir)? {
-        Claim::First(guard) => guard,
-        Claim::Second { told } => {
-            super::output::emit(if told {
-                "Mohor is already running; it shows its status window now.\n"
-            } else {
-                "Mohor is already running (it did not answer yet; it may still be starting).\n"
-            });
-            return Ok(());
-        }
-    };
     let status = TrayStatus::default();
-    let on_show = status.clone();
-    guard.listen(move || on_show.show_status())?;
-    let env = Arc::new(env);
-    let env_in = Arc::clone(&env);
+    let Some(_only_agent) = super::tray_backend::start_once(&env, &status)? else {
+        return Ok(());
+    };
     let for_agent = status.clone();
     let failure: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
     let failure_in = Arc::clone(&failure);
+    let env = Arc::new(env);
+    let env_in = Arc::clone(&env);
     let started = run_desktop(status, move |prompter| {
         let env = env_in;
         let args = ServeArgs {
             port: None,
             allow_origins: vec![],
         };
+        let bound_status = for_agent.clone();
         let prompter = for_agent.watching(prompter);
-        let tokens = env.load_tokens();
-        let modules = tokens.module_reports().to_vec();
-        let result = env.agent_with(tokens, prompter).and_then(|agent| {
-            let agent = Arc::new(agent);
-            for_agent.attach(Arc::new(super::tray_backend::AgentTray {
-                agent: Arc::clone(&agent),
-                dirs: env.dirs.clone(),
-                config: env.config.clone(),
-                modules,
-            }));
-            let bound_status = for_agent.clone();
-            serve_agent(&env, &args, agent, move |port| {
-                bound_status.set_port(port);
-                announce(port);
-            })
+        let attach = |agent: &Arc<_>, modules: &[_]| {
+            super::tray_backend::attach(&env, &for_agent, agent, modules)
+        };
+        let result = run_server(&env, &args, prompter, attach, move |port| {
+            bound_status.set_port(port);
+            super::tray_backend::announce(port);
         });
         if let Err(e) = result {
             tracing::error!("server stopped: {e}");
@@ -143,7 +126,6 @@ pub fn tray(env: Env) -> Result<()> {
     if let Err(e) = started {
         // No display: serve anyway, asking in this terminal, rather than not at all.
         eprintln!("mohor: {e}\nmohor: serving without windows; consent and PIN are asked in this terminal.");
-        let _still_the_one = guard;
         return serve(
             &env,
             &ServeArgs {
@@ -152,23 +134,11 @@ pub fn tray(env: Env) -> Result<()> {
             },
         );
     }
-    drop(guard);
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-/// Says where the agent is and how to stop it: a person whose desktop has
-/// no tray (no StatusNotifier host, no XEmbed tray) sees no icon.
-fn announce(port: u16) {
-    let pid = std::process::id();
-    eprintln!(
-        "Mohor is listening on ws://127.0.0.1:{port} (pid {pid}). Its icon is in the panel's tray \
-         if your desktop has one; without one, run `mohor` again to see its status, and stop it \
-         with `kill {pid}`."
-    );
 }
 
 /// Used when the tray cannot start: say how to run without it.

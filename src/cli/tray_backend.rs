@@ -177,3 +177,55 @@ impl TrayBackend for AgentTray {
         true
     }
 }
+
+/// The single-instance check of the desktop start: `Some(guard)` when this
+/// process is the agent (keep it while running; a second start then makes
+/// `status` show its window), `None` after telling the running agent.
+pub fn start_once(
+    env: &super::Env,
+    status: &crate::ui::desktop::TrayStatus,
+) -> Result<Option<crate::single_instance::Guard>> {
+    use crate::single_instance::{claim, Claim};
+    match claim(&env.dirs.state_dir)? {
+        Claim::First(guard) => {
+            let on_show = status.clone();
+            guard.listen(move || on_show.show_status())?;
+            Ok(Some(guard))
+        }
+        Claim::Second { told } => {
+            super::output::emit(if told {
+                "Mohor is already running; it shows its status window now.\n"
+            } else {
+                "Mohor is already running (it did not answer yet; it may still be starting).\n"
+            });
+            Ok(None)
+        }
+    }
+}
+
+/// Connects the tray to the agent the server uses.
+pub fn attach(
+    env: &super::Env,
+    status: &crate::ui::desktop::TrayStatus,
+    agent: &Arc<Agent>,
+    modules: &[ModuleReport],
+) {
+    status.attach(Arc::new(AgentTray {
+        agent: Arc::clone(agent),
+        dirs: env.dirs.clone(),
+        config: env.config.clone(),
+        modules: modules.to_vec(),
+    }));
+}
+
+/// Says where the agent is and how to stop it: a person whose desktop has
+/// no tray (no StatusNotifier host, no XEmbed tray) sees no icon.
+pub fn announce(port: u16) {
+    let pid = std::process::id();
+    tracing::info!("listening on port {port}");
+    eprintln!(
+        "Mohor is listening on ws://127.0.0.1:{port} (pid {pid}). Its icon is in the panel's \
+         tray if your desktop has one; without one, run `mohor` again to see its status, and \
+         stop it with `kill {pid}`."
+    );
+}

@@ -3,7 +3,8 @@
 //! SoftHSM fixture token, and a WebSocket client in the role of a web page.
 //!
 //! 1. The icon appears in the tray and shows "ready" (green badge).
-//! 2. A request answered in Mohor's own consent and PIN windows (xdotool)
+//! 2. While a request waits at the consent window the icon shows "signing"
+//!    (blue badge). The request answered in Mohor's own consent and PIN windows (xdotool)
 //!    with a wrong PIN is refused `PIN_INCORRECT`, and the icon turns to
 //!    "attention" (yellow warning badge): the guard counts a wrong PIN.
 //! 3. A second request with the right PIN is signed (openssl verifies it),
@@ -13,7 +14,8 @@
 //!    its status window.
 //!
 //! Screenshots for a person to look at, in `target/test-artifacts/`:
-//! `tray-icon-ready.png`, `tray-icon-attention.png`, `tray-menu.png`,
+//! `tray-icon-ready.png`, `tray-icon-signing.png`, `tray-icon-attention.png`,
+//! `tray-menu.png`, `tray-menu-site.png`, `tray-doctor.png`, `tray-about.png`,
 //! `tray-status.png`. Skipped (loudly) only when Xvfb/xdotool/ImageMagick/
 //! trayer are missing and `CI` is unset.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
@@ -357,10 +359,22 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
 
     // ---- 2. A wrong PIN: refused, and the icon asks for attention.
     let connection = Connection::open(port, ORIGIN).expect("connect");
-    let pending = connection.start(
+    let mut pending = connection.start(
         json!(1),
         "sign.data",
         sign_data(b"wrong PIN first", &cert.id),
+    );
+    // While the consent window waits for the person, the icon says so.
+    agent.window(&display, CONSENT_TITLE);
+    assert!(!pending.answered(), "answered before the person decided");
+    assert_eq!(pending.stages(1, REACT), ["waiting-for-consent"]);
+    pos = agent.wait_log(pos, &["tray icon: Signing"], TRAY_UPDATE);
+    sleep(Duration::from_secs(1));
+    let shot = shoot(&display, "tray-icon-signing", icon_area, 4);
+    assert!(
+        pixels_like(&shot, (0x1c, 0x71, 0xd8)) > 10,
+        "no blue badge in {}",
+        shot.display()
     );
     approve(&mut agent, &display, "999999");
     let (connection, reply) = pending.finish();
@@ -392,6 +406,9 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     let out =
         common::openssl_verify_detached(&dir.join("data.p7s"), &dir.join("data.bin"), &fx.root);
     assert!(out.status.success(), "openssl: {}", common::text(&out));
+    let mut connection = connection;
+    let hello = connection.call(json!(3), "hello", None);
+    assert_eq!(hello.result()["product"], "Mohor", "{:#}", hello.answer);
     connection.close();
     agent.wait_log(pos, &["tray icon: Ready"], TRAY_UPDATE);
     agent.wait_log(

@@ -318,11 +318,9 @@ fn menu_lines(model: &MenuModel) -> Vec<String> {
     model
         .lines
         .iter()
-        .filter_map(|l| match l {
-            Line::Info(t) | Line::Site { text: t, .. } | Line::Unlock { text: t, .. } => {
-                Some(t.clone())
-            }
-            Line::Separator => Some(String::new()),
+        .map(|l| match l {
+            Line::Info(t) | Line::Site { text: t, .. } | Line::Unlock { text: t, .. } => t.clone(),
+            Line::Separator => String::new(),
         })
         .collect()
 }

@@ -477,6 +477,38 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
         "about window stayed"
     );
 
+    // "Start at login": on writes the XDG autostart entry, off removes it.
+    let entry = dir.join("xdg-config/autostart/mohor.desktop");
+    open_menu(&display, (px, py, pw, ph));
+    x(&display, &["key", "Down", "Down", "Down", "Down", "Return"]);
+    let started = Instant::now();
+    while !entry.is_file() {
+        assert!(
+            started.elapsed() < REACT,
+            "no autostart entry:\n{}",
+            agent.tail()
+        );
+        sleep(Duration::from_millis(200));
+    }
+    let text = std::fs::read_to_string(&entry).expect("read the autostart entry");
+    assert!(
+        text.contains("Exec=") && !text.contains("Hidden=true"),
+        "{text}"
+    );
+    sleep(Duration::from_secs(1));
+    open_menu(&display, (px, py, pw, ph));
+    shoot(&display, "tray-menu-autostart-on", (0, 0, 1280, 800), 1);
+    x(&display, &["key", "Down", "Down", "Down", "Down", "Return"]);
+    let started = Instant::now();
+    while entry.exists() {
+        assert!(
+            started.elapsed() < REACT,
+            "the autostart entry stayed:\n{}",
+            agent.tail()
+        );
+        sleep(Duration::from_millis(200));
+    }
+
     // "Remove this site": the site is no longer trusted, in the state file too.
     open_menu(&display, (px, py, pw, ph));
     x(&display, &["key", "Down", "Right", "Return"]);

@@ -4,10 +4,13 @@
 //!
 //! 1. The icon appears in the tray and shows "ready" (green badge).
 //! 2. While a request waits at the consent window the icon shows "signing"
-//!    (blue badge). The request answered in Mohor's own consent and PIN windows (xdotool)
-//!    with a wrong PIN is refused `PIN_INCORRECT`, and the icon turns to
-//!    "attention" (yellow warning badge): the guard counts a wrong PIN.
-//! 3. A second request with the right PIN is signed (openssl verifies it),
+//!    (blue badge). Answered in Mohor's own consent and PIN windows
+//!    (xdotool) with a wrong PIN it is refused `PIN_INCORRECT` and the icon
+//!    turns to "attention" (yellow warning): the guard's warning. A second
+//!    wrong PIN soft-locks the token (the config stops at 2): a desktop
+//!    notification goes out (seen on a private session bus), and the menu's
+//!    "Unlock token" asks with the `pin unlock` warning and clears the lock.
+//! 3. A request with the right PIN is signed (openssl verifies it),
 //!    the icon is "ready" again, and the menu lists it under "Recent
 //!    signatures" (time, site, document, outcome) next to the trusted site.
 //! 4. A second `mohor` start exits 0, leaves one agent, and the first shows
@@ -15,7 +18,8 @@
 //!
 //! Screenshots for a person to look at, in `target/test-artifacts/`:
 //! `tray-icon-ready.png`, `tray-icon-signing.png`, `tray-icon-attention.png`,
-//! `tray-menu.png`, `tray-menu-site.png`, `tray-doctor.png`, `tray-about.png`,
+//! `tray-menu-locked.png`, `tray-unlock.png`, `tray-menu.png`, `tray-menu-site.png`,
+//! `tray-menu-autostart-on.png`, `tray-doctor.png`, `tray-about.png`,
 //! `tray-status.png`. Skipped (loudly) only when Xvfb/xdotool/ImageMagick/
 //! trayer are missing and `CI` is unset.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
@@ -246,8 +250,15 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
             .any(|d| d.join(tool).is_file())
     };
-    if !in_path("trayer") {
-        let message = "the tray test needs trayer (apt-get install trayer)";
+    let missing: Vec<&str> = ["trayer", "dbus-daemon", "dbus-monitor"]
+        .into_iter()
+        .filter(|t| !in_path(t))
+        .collect();
+    if !missing.is_empty() {
+        let message = format!(
+            "the tray test needs {} (apt-get install trayer dbus)",
+            missing.join(", ")
+        );
         assert!(
             std::env::var_os("CI").is_none(),
             "{message}; it must run in CI"
@@ -292,7 +303,9 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     let port = free_port();
     std::fs::write(
         home.join("config.toml"),
-        format!("allowed_origins = [\"{ORIGIN}\"]\nport = {port}\n"),
+        // Mohor stops after two wrong PINs: the guard's warning after one, the
+        // soft lock, its notice and the tray's "Unlock" after two.
+        format!("allowed_origins = [\"{ORIGIN}\"]\nport = {port}\n[pin]\nsoft_limit = 2\n"),
     )
     .expect("write config.toml");
     // A site the person allowed earlier (as the "trust this site?" prompt records it).
@@ -305,8 +318,24 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
         )
         .expect("trust a site");
 
+    // A private session bus, and a monitor that records what is sent to the
+    // notification service.
+    let (_bus, bus_address) = session_bus(&dir);
+    let notices = dir.join("notices.txt");
+    let _monitor = Proc(
+        Command::new("dbus-monitor")
+            .args(["--address", &bus_address])
+            .arg("interface='org.freedesktop.Notifications'")
+            .stdout(std::fs::File::create(&notices).expect("notices.txt"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-monitor"),
+    );
+    sleep(Duration::from_millis(500));
+
     let stderr = dir.join("agent.stderr");
     let child = mohor(&home, &softhsm_conf, &display, &dir)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr).expect("agent.stderr"))
         .spawn()
@@ -391,6 +420,54 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
         pixels_like(&shot, (0x26, 0xa2, 0x69)),
         0,
         "still the green badge"
+    );
+    // A second wrong PIN: Mohor stops asking (soft lock).
+    let pending = connection.start(
+        json!("1b"),
+        "sign.data",
+        sign_data(b"wrong PIN again", &cert.id),
+    );
+    approve(&mut agent, &display, "999998");
+    let (connection, reply) = pending.finish();
+    assert_eq!(reply.reason(), "PIN_INCORRECT", "{:#}", reply.answer);
+    // The person is told without a page open: a desktop notification.
+    let started = Instant::now();
+    loop {
+        let seen = std::fs::read_to_string(&notices).unwrap_or_default();
+        if seen.contains("member=Notify") && seen.contains("Token locked by Mohor") {
+            break;
+        }
+        assert!(
+            started.elapsed() < TRAY_UPDATE,
+            "no soft-lock notification on the session bus:\n{seen}\n{}",
+            agent.tail()
+        );
+        sleep(Duration::from_millis(300));
+    }
+
+    // "Unlock token …" in the menu: the same warning as `mohor pin unlock`.
+    open_menu(&display, (px, py, pw, ph));
+    shoot(&display, "tray-menu-locked", (0, 0, 1280, 800), 1);
+    x(&display, &["key", "Down", "Down", "Return"]);
+    let unlock = agent.window(&display, "Unlock token");
+    unlock.screenshot(&artifacts(), "tray-unlock");
+    unlock.click_from_bottom_right(40, 25); // "Unlock"
+    let done = agent.window(&display, "Mohor");
+    done.key("Return");
+    let status = Command::new(env!("CARGO_BIN_EXE_mohor"))
+        .env("MOHOR_HOME", &home)
+        .env("SOFTHSM2_CONF", &softhsm_conf)
+        .args(["--module", MODULE, "pin", "status", "--json"])
+        .output()
+        .expect("mohor pin status");
+    let rows = common::json_out(&status);
+    assert!(
+        rows["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["state"] != "soft-locked"),
+        "still soft-locked after Unlock: {rows:#}"
     );
 
     // ---- 3. The right PIN: signed, ready again, listed in the menu.
@@ -552,6 +629,35 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     drop(agent);
     drop(display);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A private D-Bus session bus (no service activation), stopped when dropped.
+fn session_bus(dir: &Path) -> (Proc, String) {
+    let socket = dir.join("session-bus");
+    let config = dir.join("session-bus.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "<busconfig><type>session</type><listen>unix:path={}</listen>\
+             <auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" \
+             eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>",
+            socket.display()
+        ),
+    )
+    .expect("write the bus config");
+    let child = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--nopidfile"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dbus-daemon");
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(started.elapsed() < REACT, "dbus-daemon did not start");
+        sleep(Duration::from_millis(100));
+    }
+    (Proc(child), format!("unix:path={}", socket.display()))
 }
 
 /// Right click on the middle of the tray panel (where the one icon is).

@@ -13,7 +13,7 @@ apt_packages=(
   # desktop: tray and dialogs under a virtual X server, and a screenshot tool
   xvfb xauth x11-apps imagemagick xdotool fonts-dejavu-core
   # a real tray host (XEmbed) for the tray test; the .deb's entry checker
-  trayer desktop-file-utils
+  trayer desktop-file-utils dbus
   # build deps of tray-icon / gtk / muda
   pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev
   # browser end-to-end tests

@@ -261,6 +261,8 @@ struct TrayParts {
 
 thread_local! {
     static TRAY: RefCell<Option<TrayParts>> = const { RefCell::new(None) };
+    /// A refresh waits for the open menu to close.
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn with_parts<T>(f: impl FnOnce(&mut TrayParts) -> T) -> Option<T> {
@@ -273,8 +275,28 @@ fn schedule_refresh() {
     }
 }
 
-/// Rebuilds icon, tooltip and menu when what they show has changed.
+/// True while a menu (or another popup) is on screen: replacing the menu
+/// then would close it under the person's pointer.
+fn popup_open() -> bool {
+    gtk::Window::list_toplevels().into_iter().any(|w| {
+        w.downcast::<gtk::Window>()
+            .is_ok_and(|w| w.is_visible() && w.window_type() == gtk::WindowType::Popup)
+    })
+}
+
+/// Rebuilds icon, tooltip and menu when what they show has changed; waits
+/// while the menu is open.
 fn refresh() {
+    if popup_open() {
+        // One retry pending at a time, however many updates arrive meanwhile.
+        if !DEFERRED.replace(true) {
+            glib::timeout_add_local_once(Duration::from_millis(700), || {
+                DEFERRED.set(false);
+                refresh();
+            });
+        }
+        return;
+    }
     with_parts(|parts| {
         let model = parts.status.menu_model();
         if parts.shown.as_ref() == Some(&model) {

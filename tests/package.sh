@@ -31,7 +31,7 @@ agent_pid=""; xvfb_pid=""
 cleanup() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
-  if dpkg-query -W -f='${Status}' mohor 2>/dev/null | grep -q "installed"; then
+  if dpkg-query -W mohor >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq mohor >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
@@ -57,7 +57,9 @@ done
 zcat /usr/share/man/man1/mohor.1.gz | grep -q '^\.TH mohor 1' || fail "no man page mohor(1)"
 zcat /usr/share/man/man1/mohor-doctor.1.gz | grep -q 'pcscd' || fail "no man page mohor-doctor(1)"
 [ -f /usr/share/doc/mohor/copyright ] || fail "no copyright file"
-grep -q "Apache License" /usr/share/doc/mohor/copyright || fail "the licence text is missing"
+grep -q "^License: Apache-2.0" /usr/share/doc/mohor/copyright || fail "the licence is not named"
+grep -q "^License: bitstream-vera" /usr/share/doc/mohor/copyright || fail "the embedded font's licence is missing"
+[ -f /usr/share/doc/mohor/changelog.Debian.gz ] || fail "no changelog.Debian.gz"
 say "desktop entries valid; icons, man pages, licence present"
 
 # One agent per user: start the desktop agent, then a second one.
@@ -98,12 +100,12 @@ kill "$xvfb_pid" 2>/dev/null || true; xvfb_pid=""
 
 say "removing"
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq mohor >/dev/null
-left=$(while read -r f; do [ -f "$f" ] && echo "$f"; done < "$work/files")
+left=$(while read -r f; do if [ -f "$f" ]; then echo "$f"; fi; done < "$work/files")
 [ "$left" = /etc/xdg/autostart/mohor.desktop ] \
   || fail "after remove, expected only the autostart conffile, found: ${left:-nothing}"
 grep -q '^TryExec=mohor' "$left" || fail "the left conffile would start a missing program"
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq mohor >/dev/null
-left=$(while read -r f; do [ -e "$f" ] && [ ! -d "$f" ] && echo "$f"; done < "$work/files")
+left=$(while read -r f; do if [ -e "$f" ] && [ ! -d "$f" ]; then echo "$f"; fi; done < "$work/files")
 [ -z "$left" ] || fail "after purge these remain: $left"
 ! command -v mohor >/dev/null || fail "mohor is still on PATH"
 [ -d "$MOHOR_HOME/state" ] || fail "removing the package removed user data"

@@ -102,6 +102,10 @@ impl Guard {
         let _ = std::fs::remove_file(&self.socket);
         let listener = UnixListener::bind(&self.socket)
             .map_err(|e| Error::io(format!("cannot listen on {}", self.socket.display()), &e))?;
+        // Only this user may ask (the state folder is private too).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&self.socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(format!("cannot restrict {}", self.socket.display()), &e))?;
         std::thread::Builder::new()
             .name("mohor-single-instance".into())
             .spawn(move || {

@@ -598,6 +598,10 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     assert!(still.is_empty(), "the site is still trusted: {still:?}");
     agent.wait_log(0, &["tray menu:", "Trusted sites |     none"], TRAY_UPDATE);
 
+    // The log folder the menu opens holds the agent's log.
+    let log = std::fs::read_to_string(home.join("logs/mohor.log")).unwrap_or_default();
+    assert!(log.contains("tray icon: Ready"), "logs/mohor.log: {log}");
+
     // ---- 4. A second start: exit 0, one agent, the first shows its status.
     let second = mohor(&home, &softhsm_conf, &display, &dir)
         .output()
@@ -693,4 +697,85 @@ fn mohor_listens_on(port: u16, pid: u32) -> bool {
                 .iter()
                 .any(|i| l.to_string_lossy() == format!("socket:[{i}]"))
         })
+}
+
+/// A desktop without a tray host (no XEmbed tray, no StatusNotifier watcher
+/// on the session bus): no icon can appear, so Mohor says where it listens
+/// and how to stop it, and serves. Without any display it serves too, asking
+/// in its terminal.
+#[test]
+fn without_a_tray_host_or_a_display_it_still_serves_and_says_how_to_stop() {
+    let Some(display) = xvfb::start_display() else {
+        return;
+    };
+    let fx = Fixture::shared();
+    let dir = common::test_dir(&format!("desktop_tray_nohost-{}", std::process::id()));
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("create MOHOR_HOME");
+    let port = free_port();
+    std::fs::write(home.join("config.toml"), format!("port = {port}\n")).expect("config");
+
+    // A display, no tray host.
+    let stderr = dir.join("agent.stderr");
+    let child = mohor(&home, &softhsm_conf, &display, &dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("agent.stderr"))
+        .spawn()
+        .expect("start the agent");
+    let mut agent = Agent {
+        proc: Proc(child),
+        stderr,
+    };
+    let pid = agent.proc.0.id().to_string();
+    agent.wait_log(
+        0,
+        &[
+            &format!("listening on ws://127.0.0.1:{port}"),
+            &format!("kill {pid}"),
+        ],
+        Duration::from_secs(120),
+    );
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok());
+    // The server behind it answers: an origin nobody allowed is refused.
+    assert!(
+        Connection::open(port, "http://127.0.0.1:1").is_err(),
+        "an unknown origin was accepted"
+    );
+    agent.assert_running("without a tray host");
+    drop(agent);
+
+    // No display at all: serves in the terminal's stead, never panics.
+    let mut c = common::mohor(&home, &softhsm_conf);
+    c.arg("--module")
+        .arg(MODULE)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("headless.stdout")).expect("stdout"))
+        .stderr(std::fs::File::create(dir.join("headless.stderr")).expect("stderr"));
+    let mut headless = Proc(c.spawn().expect("start mohor without a display"));
+    let started = Instant::now();
+    loop {
+        let out = std::fs::read_to_string(dir.join("headless.stdout")).unwrap_or_default();
+        let err = std::fs::read_to_string(dir.join("headless.stderr")).unwrap_or_default();
+        if out.contains(&format!("Mohor is listening on ws://127.0.0.1:{port}")) {
+            assert!(err.contains("serving without windows"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+            break;
+        }
+        if let Ok(Some(status)) = headless.0.try_wait() {
+            panic!("mohor without a display exited ({status}):\n{out}\n{err}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not serving without a display:\n{out}\n{err}"
+        );
+        sleep(Duration::from_millis(200));
+    }
+    drop(headless);
+    drop(display);
+    let _ = std::fs::remove_dir_all(&dir);
 }

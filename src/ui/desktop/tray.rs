@@ -163,8 +163,10 @@ impl TrayStatus {
             let (old, waiting) = self.with(|m| (m.overview.clone(), m.waiting));
             let now = time::OffsetDateTime::now_utc();
             let mut notices = super::tray_notices::changes(&old, &fresh, waiting);
-            if super::tray_notices::expiring(&fresh, now).is_some() && backend.expiry_notice_due() {
-                notices.extend(super::tray_notices::expiring(&fresh, now));
+            if let Some(expiring) = super::tray_notices::expiring(&fresh, now) {
+                if backend.expiry_notice_due() {
+                    notices.push(expiring);
+                }
             }
             for n in notices {
                 super::notify::send(&n);

@@ -21,15 +21,18 @@
 //! the PIN guard and the token, and is what the CLI and the server both call.
 
 pub mod atomic;
+pub mod autostart;
 pub mod clock;
 pub mod error;
 pub mod pdf;
 pub mod sign;
+pub mod single_instance;
 pub mod ui;
 
 pub use error::{Error, Reason, Result};
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod pem;
 pub mod protocol;
 pub mod server;

@@ -15,6 +15,8 @@ apt_packages=(
   fonts-noto-core tesseract-ocr tesseract-ocr-hin tesseract-ocr-ben zbar-tools
   # desktop: tray and dialogs under a virtual X server, and a screenshot tool
   xvfb xauth x11-apps imagemagick xdotool fonts-dejavu-core
+  # a real tray host (XEmbed) for the tray test; the .deb's entry checker
+  trayer desktop-file-utils dbus
   # build deps of tray-icon / gtk / muda
   pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev
   # browser end-to-end tests
@@ -68,5 +70,10 @@ fi
 if ! command -v cargo-fuzz >/dev/null; then
   echo "setup: cargo install cargo-fuzz --locked"
   cargo install cargo-fuzz --locked --quiet
+fi
+# cargo-deb builds the Debian package (tests/package.sh, installer/linux/build-deb.sh)
+if ! command -v cargo-deb >/dev/null; then
+  echo "setup: cargo install --locked cargo-deb"
+  cargo install --locked --quiet cargo-deb
 fi
 echo "setup: ok"

@@ -2,12 +2,16 @@
 //! `main.rs` only calls [`run`] and turns its result into an exit code.
 
 mod agent;
+mod config_cmd;
+mod doctor;
 mod history;
+pub mod log_sink;
 mod output;
 mod pin;
 mod sign;
 mod sites;
 mod tokens;
+mod tray_backend;
 mod verify;
 
 use std::path::PathBuf;
@@ -89,6 +93,16 @@ pub enum Command {
     Sites(sites::SitesArgs),
     /// Check every signature of a PDF or CMS file: intact, trusted, what changed after.
     Verify(verify::VerifyArgs),
+    /// Why a token is not seen: drivers, pcscd, USB tokens, the port, browser policy.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the config file is, and whether it is valid.
+    Config {
+        #[command(subcommand)]
+        command: config_cmd::ConfigCommand,
+    },
 }
 
 /// Everything a command needs from the outside world, built once.
@@ -176,6 +190,10 @@ impl Env {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // Before the config is loaded: a broken file must still be found and checked.
+    if let Some(Command::Config { command }) = &cli.command {
+        return config_cmd::config(&Dirs::resolve(cli.config.as_deref())?, command);
+    }
     let env = Env::from_cli(&cli)?;
     match cli.command {
         Some(Command::Tokens { json }) => tokens::tokens(&env, json),
@@ -186,6 +204,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Serve(args)) => agent::serve(&env, &args),
         Some(Command::Sites(args)) => sites::sites(&env, &args),
         Some(Command::Verify(args)) => verify::verify(&env, &args),
+        Some(Command::Doctor { json }) => doctor::doctor(&env, json),
+        Some(Command::Config { command }) => config_cmd::config(&env.dirs, &command),
         None => agent::tray(env).map_err(agent::no_tray_hint),
     }
 }

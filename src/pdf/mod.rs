@@ -22,6 +22,7 @@
 
 mod appearance;
 mod crypt;
+mod dss;
 mod error;
 mod fields;
 mod filters;
@@ -41,8 +42,9 @@ mod update;
 mod xref;
 
 pub use error::PdfError;
+pub use dss::{append_dss, signature_contents, Dss, SignatureContents};
 pub use fields::DocMdp;
-pub use flow::{prepare, sign_file, PreparedPdf};
+pub use flow::{prepare, sign_file, sign_file_with, write_signed, PreparedPdf};
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{
     PdfInfo, PdfPassword, PdfSignOptions, SignatureFieldInfo, SignedPdf, VisibleStamp,

@@ -1,0 +1,152 @@
+//! PAdES levels for a PDF: B-T puts a signature time-stamp into the CMS
+//! before `/Contents` is filled; B-LT appends the DSS; B-LTA appends a
+//! document time-stamp. Intermediate stages are private temporary files
+//! beside the output; the output appears only when every stage succeeded.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::cades::{self, EmbeddedSigner};
+use super::{revocation, Level, Ltv, LtvError, TIMESTAMP_RESERVE};
+use crate::error::{Error, Result};
+use crate::pdf::{self, Dss, PdfSignOptions, SignedPdf};
+use crate::sign::{cms, DigestAlgorithm, Signer};
+
+/// Sign `input` into `output` at `level`.
+pub fn sign_pdf(
+    input: &Path,
+    output: &Path,
+    signer: &mut dyn Signer,
+    opts: &PdfSignOptions,
+    level: Level,
+    ltv: Option<&Ltv<'_>>,
+) -> Result<SignedPdf> {
+    let Some(ltv) = ltv.filter(|_| level.needs_timestamp()) else {
+        if level.needs_timestamp() {
+            return Err(LtvError::NoTimestampAuthority.into());
+        }
+        return Ok(pdf::sign_file(input, output, signer, opts)?);
+    };
+    let mut opts = opts.clone();
+    opts.contents_capacity = cms::max_encoded_len(signer) + TIMESTAMP_RESERVE;
+    let stage = Stage::new(output)?;
+    let first = if level == Level::BT { output.to_path_buf() } else { stage.path("signed")? };
+    let signed = pdf::sign_file_with(input, &first, signer, &opts, &mut |der| {
+        cades::timestamp_last_signer(&der, ltv).map(|(d, _)| d)
+    })?;
+    if level == Level::BT {
+        return Ok(signed);
+    }
+    let contents = pdf::signature_contents(&first)?;
+    let last = contents
+        .last()
+        .ok_or_else(|| Error::internal("the signature just made is not in the file"))?;
+    let lt = if level == Level::BLT { output.to_path_buf() } else { stage.path("lt")? };
+    add_dss(&first, &lt, ltv, std::slice::from_ref(&last.contents))?;
+    if level == Level::BLT {
+        return Ok(finished(signed, &lt));
+    }
+    add_doc_timestamp(&lt, output, ltv)?;
+    Ok(finished(signed, output))
+}
+
+fn finished(signed: SignedPdf, path: &Path) -> SignedPdf {
+    SignedPdf {
+        output_len: std::fs::metadata(path).map(|m| m.len()).unwrap_or(signed.output_len),
+        ..signed
+    }
+}
+
+/// `mohor extend`: add the DSS for every signature and time-stamp in
+/// `input` and (B-LTA) a fresh document time-stamp, into `output`.
+pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Result<SignedPdf> {
+    if level < Level::BLT {
+        return Err(Error::invalid_request(
+            "a signed PDF can be extended to B-LT or B-LTA (a time-stamp inside a signature cannot be added later)",
+        ));
+    }
+    let contents: Vec<Vec<u8>> = pdf::signature_contents(input)?
+        .into_iter()
+        .map(|s| s.contents)
+        .collect();
+    if contents.is_empty() {
+        return Err(Error::new(
+            crate::error::Reason::DocumentRefused,
+            "the PDF has no signature to extend",
+        ));
+    }
+    let stage = Stage::new(output)?;
+    let lt = if level == Level::BLT { output.to_path_buf() } else { stage.path("lt")? };
+    add_dss(input, &lt, ltv, &contents)?;
+    let signed = if level == Level::BLTA {
+        add_doc_timestamp(&lt, output, ltv)?
+    } else {
+        SignedPdf {
+            field_name: String::new(),
+            certified: false,
+            output_len: 0,
+        }
+    };
+    Ok(finished(signed, output))
+}
+
+/// Fetch and check revocation evidence for the signers of `signatures`
+/// (and their time-stamp authorities), and write `input` + DSS to `output`.
+fn add_dss(input: &Path, output: &Path, ltv: &Ltv<'_>, signatures: &[Vec<u8>]) -> Result<()> {
+    let mut chains = Vec::new();
+    for sig in signatures {
+        for EmbeddedSigner { certificate, carried } in cades::embedded_signers(sig)? {
+            chains.push(ltv.chain(&certificate, &carried)?);
+        }
+    }
+    let evidence = revocation::collect(ltv.http, &chains, ltv.now)?;
+    let dss = Dss {
+        certs: evidence.certs,
+        ocsps: evidence.ocsps,
+        crls: evidence.crls,
+        signatures: signatures.to_vec(),
+    };
+    let werr = |e: std::io::Error| Error::io(format!("cannot write {}", output.display()), &e);
+    let mut out = crate::atomic::AtomicFile::create(output).map_err(werr)?;
+    let mut buffered = std::io::BufWriter::new(&mut out);
+    pdf::append_dss(input, &dss, &mut buffered)?;
+    buffered.flush().map_err(werr)?;
+    drop(buffered);
+    out.commit().map_err(werr)
+}
+
+/// Append a document time-stamp (ETSI.RFC3161) over all of `input`.
+pub fn add_doc_timestamp(input: &Path, output: &Path, ltv: &Ltv<'_>) -> Result<SignedPdf> {
+    let mut opts = PdfSignOptions::new("", "");
+    opts.doc_timestamp = true;
+    opts.signing_time = ltv.now;
+    opts.contents_capacity = TIMESTAMP_RESERVE;
+    let prepared = pdf::prepare(input, &opts)?;
+    let digest = prepared.digest(DigestAlgorithm::Sha256)?;
+    let token = ltv.timestamp(DigestAlgorithm::Sha256, &digest)?;
+    Ok(pdf::write_signed(&prepared, &token.der, output)?)
+}
+
+/// A private folder beside the output for intermediate files; removed
+/// with everything in it when dropped.
+struct Stage {
+    dir: tempfile::TempDir,
+}
+
+impl Stage {
+    fn new(output: &Path) -> Result<Stage> {
+        let parent = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix(".mohor-ltv-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io(format!("cannot write in {}", parent.display()), &e))?;
+        Ok(Stage { dir })
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        Ok(self.dir.path().join(format!("{name}.pdf")))
+    }
+}

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::Env;
 use crate::error::{Error, Reason, Result};
+use crate::ltv::Level;
 use crate::service::{DataItem, Item, Job, Outcome, Output, PdfItem, PdfRequest, Requester};
 
 #[derive(Debug, Args)]
@@ -53,6 +54,14 @@ pub struct SignArgs {
     /// (a file, never an argument, so it stays out of the process list and history).
     #[arg(long, value_name = "FILE", conflicts_with = "detached")]
     pub pdf_password_file: Option<PathBuf>,
+    /// Signature level: B-B (default), B-T (a time-stamp from the TSA),
+    /// B-LT (PDF: plus revocation data in the document), B-LTA (PDF: plus a
+    /// document time-stamp). Detached signatures go up to B-T (CAdES-T).
+    #[arg(long, value_name = "LEVEL", default_value = "B-B")]
+    pub level: Level,
+    /// The RFC 3161 time-stamp service to use instead of `[timestamp] url`.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
 }
 
 /// One file of the command line and where its result goes.
@@ -70,7 +79,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     if let Some(e) = env.command_line_module_errors(&tokens) {
         return Err(e);
     }
-    let agent = env.agent(tokens)?;
+    let agent = env.agent(tokens)?.with_tsa_url(args.tsa.clone());
     let request = pdf_request(args)?;
     let cosign = match &args.cosign {
         Some(p) => Some(
@@ -87,6 +96,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
                     input: p.input.clone(),
                     name,
                     cosign: cosign.clone(),
+                    level: args.level,
                 })
             } else {
                 Item::Pdf(PdfItem {
@@ -213,6 +223,7 @@ fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
         visible: args.visible.as_deref().map(parse_visible).transpose()?,
         visible_auto: false,
         certify: args.certify,
+        level: args.level,
         password: args
             .pdf_password_file
             .as_deref()
@@ -264,7 +275,7 @@ fn parse_visible(text: &str) -> Result<crate::pdf::VisibleStamp> {
 }
 
 /// Writing the output over the input would destroy the original.
-fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
+pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
     let same = match (input.canonicalize(), output.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

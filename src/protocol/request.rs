@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::blob::Blob;
 use super::jsonrpc::{Envelope, RpcError};
+use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 use crate::ui::display_text;
 
@@ -154,6 +155,10 @@ pub struct SignPdf {
     /// The password (user or owner) of an encrypted PDF; zeroed when
     /// dropped and never printed.
     pub password: Option<crate::pdf::PdfPassword>,
+    /// The signature level the page asks for (`None`: the batch's, else
+    /// B-B). A page never names the time-stamp authority: that is the
+    /// person's configuration.
+    pub level: Option<Level>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -176,6 +181,8 @@ pub struct SignData {
     pub certificate_id: Option<String>,
     /// An existing detached CMS signature over the same data: add this signer to it.
     pub cosign: Option<Blob>,
+    /// B-B or B-T (CAdES-T); `None`: the batch's, else B-B.
+    pub level: Option<Level>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -516,6 +523,7 @@ fn sign_pdf(
         location,
         appearance,
         certify: p.certify.unwrap_or(false),
+        level: level(method, p.level.as_deref())?,
         password: p.password.map(|mut pw| {
             let kept = crate::pdf::PdfPassword::new(pw.as_bytes().to_vec());
             zeroize::Zeroize::zeroize(&mut pw);
@@ -560,7 +568,15 @@ fn sign_data(
     uploads: &mut dyn UploadResolver,
 ) -> Result<SignData, RpcError> {
     check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    let level = level(method, p.level.as_deref())?;
+    if level.is_some_and(|l| l > Level::BT) {
+        return Err(RpcError::invalid_params(format!(
+            "{}: a detached signature goes up to level B-T (CAdES-T)",
+            method.name()
+        )));
+    }
     Ok(SignData {
+        level,
         data: p.data.resolve(method, "data", uploads)?,
         certificate_id: p.certificate_id,
         cosign: p
@@ -568,6 +584,19 @@ fn sign_data(
             .map(|c| c.resolve(method, "cosign", uploads))
             .transpose()?,
     })
+}
+
+/// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+fn level(method: Method, text: Option<&str>) -> Result<Option<Level>, RpcError> {
+    text.map(|t| {
+        Level::parse(t).ok_or_else(|| {
+            RpcError::invalid_params(format!(
+                "{}: `level` must be B-B, B-T, B-LT or B-LTA",
+                method.name()
+            ))
+        })
+    })
+    .transpose()
 }
 
 fn sign_hash(method: Method, p: SignHashParams) -> Result<SignHash, RpcError> {
@@ -598,6 +627,7 @@ fn sign_batch(
             "sign.batch: `items` must hold 1 to {MAX_BATCH_ITEMS} items"
         )));
     }
+    let batch_level = level(Method::SignBatch, p.level.as_deref())?;
     // Type every item before resolving any upload.
     let mut typed = Vec::with_capacity(p.items.len());
     for (i, item) in p.items.into_iter().enumerate() {
@@ -625,10 +655,15 @@ fn sign_batch(
         };
         out.push(match item {
             TypedItem::Pdf(p) => {
-                BatchItem::Pdf(sign_pdf(Method::SignPdf, p, uploads).map_err(err)?)
+                let mut item = sign_pdf(Method::SignPdf, p, uploads).map_err(err)?;
+                item.level = item.level.or(batch_level);
+                BatchItem::Pdf(item)
             }
             TypedItem::Data(p) => {
-                BatchItem::Data(sign_data(Method::SignData, p, uploads).map_err(err)?)
+                let mut item = sign_data(Method::SignData, p, uploads).map_err(err)?;
+                // The batch's level applies to data items up to what they support.
+                item.level = item.level.or(batch_level.map(|l| l.min(Level::BT)));
+                BatchItem::Data(item)
             }
             TypedItem::Hash(p) => BatchItem::Hash(sign_hash(Method::SignHash, p).map_err(err)?),
         });
@@ -781,6 +816,8 @@ struct SignPdfParams {
     certify: Option<bool>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -801,6 +838,8 @@ struct SignDataParams {
     certificate_id: Option<String>,
     #[serde(default)]
     cosign: Option<BinaryParam>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -816,6 +855,9 @@ struct SignHashParams {
 #[serde(deny_unknown_fields)]
 struct SignBatchParams {
     items: Vec<BatchItemParams>,
+    /// The level of every item that does not name its own.
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]

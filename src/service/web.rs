@@ -196,6 +196,7 @@ impl WebBackend {
             visible_auto,
             certify: p.certify,
             password: p.password.clone(),
+            level: p.level.unwrap_or_default(),
         }
     }
 
@@ -215,6 +216,7 @@ impl WebBackend {
             input: blob_path(&d.data, dir, &format!("{index}.bin"))?,
             name,
             cosign: d.cosign.as_ref().map(Blob::to_vec).transpose()?,
+            level: d.level.unwrap_or_default(),
         }))
     }
 

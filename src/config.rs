@@ -288,7 +288,9 @@ fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
     if let Some(url) = raw.url {
         let lower = url.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(format!("timestamp.url \"{url}\": use an http:// or https:// address"));
+            return Err(format!(
+                "timestamp.url \"{url}\": use an http:// or https:// address"
+            ));
         }
         t.url = Some(url);
     }
@@ -316,8 +318,17 @@ mod tests {
             "[timestamp]\nurl = \"http://tsa.example.in/tsa\"\nusername = \"u\"\npassword = \"p\"\ntimeout_secs = 5\n",
         )
         .unwrap();
-        assert_eq!(c.timestamp.url.as_deref(), Some("http://tsa.example.in/tsa"));
-        assert_eq!(c.timestamp.credentials.as_ref().map(|c| c.username.as_str()), Some("u"));
+        assert_eq!(
+            c.timestamp.url.as_deref(),
+            Some("http://tsa.example.in/tsa")
+        );
+        assert_eq!(
+            c.timestamp
+                .credentials
+                .as_ref()
+                .map(|c| c.username.as_str()),
+            Some("u")
+        );
         assert_eq!(c.timestamp.timeout, std::time::Duration::from_secs(5));
         for bad in [
             "[timestamp]\nurl = \"ldap://x\"\n",

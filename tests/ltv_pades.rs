@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 //! PAdES B-T / B-LT / B-LTA and CAdES-T against loopback services nobody
 //! here wrote, judged by pyHanko with the services stopped.
 #![cfg(feature = "software-signer")]
@@ -19,8 +20,12 @@ fn corpus(name: &str) -> PathBuf {
 }
 
 fn signer(s: &Services) -> SoftwareSigner {
-    SoftwareSigner::from_files(&s.file("signer.p8.pem"), &s.file("signer.cert.pem"), &s.file("chain.pem"))
-        .expect("LTV signer")
+    SoftwareSigner::from_files(
+        &s.file("signer.p8.pem"),
+        &s.file("signer.cert.pem"),
+        &s.file("chain.pem"),
+    )
+    .expect("LTV signer")
 }
 
 fn known(s: &Services) -> Vec<Vec<u8>> {
@@ -30,7 +35,12 @@ fn known(s: &Services) -> Vec<Vec<u8>> {
 
 fn sign(s: &Services, input: &Path, out: &Path, level: Level, tsa: &str) -> mohor::Result<()> {
     let http = UreqClient::new(std::time::Duration::from_secs(5));
-    let ltv = Ltv::new(&http, Some(s.tsa(tsa)), &known(s), time::OffsetDateTime::now_utc());
+    let ltv = Ltv::new(
+        &http,
+        Some(s.tsa(tsa)),
+        &known(s),
+        time::OffsetDateTime::now_utc(),
+    );
     let mut signer = signer(s);
     let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
     pades::sign_pdf(input, out, &mut signer, &opts, level, Some(&ltv)).map(|_| ())
@@ -52,7 +62,11 @@ fn b_t_b_lt_and_b_lta_validate_from_what_they_embed() {
         let out = dir.join(format!("{}.pdf", level.as_str()));
         let sigs = mohor::pdf::signature_contents(&out).unwrap();
         let doc_ts = sigs.iter().filter(|c| c.doc_timestamp).count();
-        assert_eq!(doc_ts, usize::from(level == Level::BLTA), "{level:?}: document time-stamps");
+        assert_eq!(
+            doc_ts,
+            usize::from(level == Level::BLTA),
+            "{level:?}: document time-stamps"
+        );
         let Some((ok, text)) = ltv_util::pyhanko_timestamped(&out, &root) else {
             return;
         };
@@ -63,14 +77,25 @@ fn b_t_b_lt_and_b_lta_validate_from_what_they_embed() {
             // The leaf's OCSP response, the sub-CA's CRL (from the root), and
             // the TSA's OCSP response.
             assert!(text.contains("ocsps=2 crls=1"), "{level:?}: {text}");
-            assert!(text.contains("OK Signature1 signer: Common Name: Kavya Rao"), "{text}");
-            assert!(text.contains("OK Signature1 time-stamp authority"), "{text}");
+            assert!(
+                text.contains("OK Signature1 signer: Common Name: Kavya Rao"),
+                "{text}"
+            );
+            assert!(
+                text.contains("OK Signature1 time-stamp authority"),
+                "{text}"
+            );
         }
     }
 }
 
 fn ltv_for<'a>(s: &Services, http: &'a UreqClient, tsa: &str) -> Ltv<'a> {
-    Ltv::new(http, Some(s.tsa(tsa)), &known(s), time::OffsetDateTime::now_utc())
+    Ltv::new(
+        http,
+        Some(s.tsa(tsa)),
+        &known(s),
+        time::OffsetDateTime::now_utc(),
+    )
 }
 
 #[test]
@@ -93,7 +118,11 @@ fn a_dead_or_lying_tsa_is_refused_with_its_reason_and_no_output() {
         for level in [Level::BT, Level::BLTA] {
             let out = dir.join(format!("{path}-{}.pdf", level.as_str()));
             let e = sign(&s, &input, &out, level, path).unwrap_err();
-            assert_eq!(e.reason, mohor::Reason::TimestampUnavailable, "{path}: {e:?}");
+            assert_eq!(
+                e.reason,
+                mohor::Reason::TimestampUnavailable,
+                "{path}: {e:?}"
+            );
             assert!(e.message.contains(why), "{path}: {}", e.message);
             assert!(!out.exists(), "{path}: output written");
         }
@@ -101,7 +130,12 @@ fn a_dead_or_lying_tsa_is_refused_with_its_reason_and_no_output() {
     // Nobody listening: refused before anything is signed (preflight), and
     // signing itself says the same.
     let http = UreqClient::new(std::time::Duration::from_secs(3));
-    let ltv = Ltv::new(&http, Some(dead.clone()), &known(&s), time::OffsetDateTime::now_utc());
+    let ltv = Ltv::new(
+        &http,
+        Some(dead.clone()),
+        &known(&s),
+        time::OffsetDateTime::now_utc(),
+    );
     let e = mohor::Error::from(ltv.preflight(Level::BT).unwrap_err());
     assert_eq!(e.reason, mohor::Reason::TimestampUnavailable);
     assert!(e.message.contains("could not be reached"), "{}", e.message);
@@ -132,7 +166,8 @@ fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     std::fs::write(&data, b"green note 42\n").unwrap();
     let now = time::OffsetDateTime::now_utc();
     let mut first = signer(&s);
-    let der = mohor::service::detached_cms(&mut first, &data, None, &CmsProfile::cades(now)).unwrap();
+    let der =
+        mohor::service::detached_cms(&mut first, &data, None, &CmsProfile::cades(now)).unwrap();
     let (der, _) = mohor::ltv::cades::timestamp_last_signer(&der, &ltv).unwrap();
     let p7s = dir.join("note.txt.p7s");
     std::fs::write(&p7s, &der).unwrap();
@@ -140,13 +175,19 @@ fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     // A second signatory (another PKI) co-signs at B-T.
     let fx = common::Fixture::shared();
     let mut second = fx.software_signer("rsa2048");
-    let both = mohor::service::detached_cms(&mut second, &data, Some(&der), &CmsProfile::cades(now)).unwrap();
+    let both =
+        mohor::service::detached_cms(&mut second, &data, Some(&der), &CmsProfile::cades(now))
+            .unwrap();
     let (both, _) = mohor::ltv::cades::timestamp_last_signer(&both, &ltv).unwrap();
     let cosigned = dir.join("note.txt.2.p7s");
     std::fs::write(&cosigned, &both).unwrap();
     let infos = cms::raw_signer_infos(&both).unwrap();
     assert_eq!(infos.len(), 2);
-    assert_eq!(infos[0], cms::raw_signer_infos(&der).unwrap()[0], "first signer kept byte for byte");
+    assert_eq!(
+        infos[0],
+        cms::raw_signer_infos(&der).unwrap()[0],
+        "first signer kept byte for byte"
+    );
     s.stop();
 
     let Some(py) = common::pyhanko() else { return };
@@ -157,7 +198,13 @@ fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     // pyHanko validates detached files with one signer.
     let out = common::run(
         std::process::Command::new(&py)
-            .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--trust"])
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+            ])
             .arg(&roots)
             .arg("--detached")
             .arg(&p7s)
@@ -165,7 +212,10 @@ fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     );
     let text = common::text(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"), "{text}");
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "{text}"
+    );
     // Both signers keep a signature time-stamp (openssl's reading).
     let out = common::run(
         std::process::Command::new("openssl")
@@ -173,7 +223,11 @@ fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
             .arg(&cosigned),
     );
     let printed = common::text(&out);
-    assert_eq!(printed.matches("id-smime-aa-timeStampToken").count(), 2, "{printed}");
+    assert_eq!(
+        printed.matches("id-smime-aa-timeStampToken").count(),
+        2,
+        "{printed}"
+    );
     // openssl sees both signers intact.
     let out = common::openssl_verify_detached(&cosigned, &data, &roots);
     assert!(out.status.success(), "{}", common::text(&out));
@@ -200,7 +254,11 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
     s.stop();
 
     let sigs = mohor::pdf::signature_contents(&renewed).unwrap();
-    assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 2, "two document time-stamps");
+    assert_eq!(
+        sigs.iter().filter(|c| c.doc_timestamp).count(),
+        2,
+        "two document time-stamps"
+    );
     let Some(_) = common::pyhanko() else { return };
     let roots = dir.join("roots.pem");
     let mut pem = std::fs::read(s.file("root.pem")).unwrap();
@@ -208,10 +266,18 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
     std::fs::write(&roots, pem).unwrap();
     let (ok, text) = ltv_util::pyhanko_timestamped(&both, &roots).unwrap();
     assert!(ok, "{text}");
-    assert_eq!(text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        2,
+        "{text}"
+    );
     let (ok, text) = ltv_util::pyhanko_dss(&renewed, &s.file("root.pem")).unwrap();
     assert!(ok, "{text}");
-    assert!(text.contains("OK Signature2 signer"), "the first document time-stamp's TSA: {text}");
+    assert!(
+        text.contains("OK Signature2 signer"),
+        "the first document time-stamp's TSA: {text}"
+    );
     let (ok, text) = ltv_util::pyhanko_timestamped(&renewed, &s.file("root.pem")).unwrap();
     assert!(ok, "{text}");
 }

@@ -41,8 +41,10 @@ pub fn extend(env: &Env, args: &ExtendArgs) -> Result<()> {
         Some(url) => (Some(url.clone()), UreqClient::new(ts.timeout)),
         None => (
             ts.url.clone(),
-            UreqClient::new(ts.timeout)
-                .with_credentials(ts.url.as_deref().unwrap_or_default(), ts.credentials.clone()),
+            UreqClient::new(ts.timeout).with_credentials(
+                ts.url.as_deref().unwrap_or_default(),
+                ts.credentials.clone(),
+            ),
         ),
     };
     let ltv = Ltv::new(&http, url, &known, time::OffsetDateTime::now_utc());

@@ -16,11 +16,15 @@ const TIMESTAMP_DIGEST: DigestAlgorithm = DigestAlgorithm::Sha256;
 
 /// Time-stamp the signature of the last SignerInfo of `der` (the one just
 /// made; earlier signers and their time-stamps are left as they are).
-pub fn timestamp_last_signer(der: &[u8], ltv: &Ltv<'_>) -> Result<(Vec<u8>, tsa::Token), crate::Error> {
+pub fn timestamp_last_signer(
+    der: &[u8],
+    ltv: &Ltv<'_>,
+) -> Result<(Vec<u8>, tsa::Token), crate::Error> {
     let last = mohor_cms::signer_count(der)?.saturating_sub(1);
     let signature = mohor_cms::signature_value(der, last)?;
     let token = ltv.timestamp(TIMESTAMP_DIGEST, &TIMESTAMP_DIGEST.digest(&signature))?;
-    let with = mohor_cms::add_unsigned_attribute(der, last, ID_AA_SIGNATURE_TIME_STAMP_TOKEN, &token.der)?;
+    let with =
+        mohor_cms::add_unsigned_attribute(der, last, ID_AA_SIGNATURE_TIME_STAMP_TOKEN, &token.der)?;
     Ok((with, token))
 }
 
@@ -36,7 +40,9 @@ pub struct EmbeddedSigner {
 /// may have zero padding after it), and every signer of the signature
 /// time-stamps inside it.
 pub fn embedded_signers(bytes: &[u8]) -> Result<Vec<EmbeddedSigner>, LtvError> {
-    let bad = |e: der::Error| LtvError::RevocationRefused(format!("a signature in the file is unreadable ({e})"));
+    let bad = |e: der::Error| {
+        LtvError::RevocationRefused(format!("a signature in the file is unreadable ({e})"))
+    };
     let mut reader = der::SliceReader::new(bytes).map_err(bad)?;
     let ci: ContentInfo = reader.decode().map_err(bad)?;
     let sd: SignedData = ci.content.decode_as().map_err(bad)?;

@@ -187,7 +187,7 @@ pub fn anchors(certs: &[Certificate]) -> Vec<Certificate> {
     certs.iter().filter(|c| self_signed(c)).cloned().collect()
 }
 
-fn extension<'a>(cert: &'a Certificate, oid: ObjectIdentifier) -> Option<&'a [u8]> {
+fn extension(cert: &Certificate, oid: ObjectIdentifier) -> Option<&[u8]> {
     cert.tbs_certificate
         .extensions
         .as_ref()?
@@ -257,6 +257,9 @@ fn is_http(u: &str) -> bool {
 }
 
 /// The certificate's issuer among `candidates`, by signature.
-pub fn find_issuer<'a>(cert: &Certificate, candidates: &'a [Certificate]) -> Option<&'a Certificate> {
+pub fn find_issuer<'a>(
+    cert: &Certificate,
+    candidates: &'a [Certificate],
+) -> Option<&'a Certificate> {
     candidates.iter().find(|c| issued_by(cert, c))
 }

@@ -154,13 +154,19 @@ impl Ltv<'_> {
         if !level.needs_timestamp() {
             return Ok(());
         }
-        let url = self.tsa_url.as_deref().ok_or(LtvError::NoTimestampAuthority)?;
+        let url = self
+            .tsa_url
+            .as_deref()
+            .ok_or(LtvError::NoTimestampAuthority)?;
         self.http.reachable(url).map_err(LtvError::TimestampNet)
     }
 
     /// A checked time-stamp over `digest`.
     pub fn timestamp(&self, alg: DigestAlgorithm, digest: &[u8]) -> Result<tsa::Token, LtvError> {
-        let url = self.tsa_url.as_deref().ok_or(LtvError::NoTimestampAuthority)?;
+        let url = self
+            .tsa_url
+            .as_deref()
+            .ok_or(LtvError::NoTimestampAuthority)?;
         tsa::timestamp(
             self.http,
             url,

@@ -30,7 +30,11 @@ pub fn sign_pdf(
     let mut opts = opts.clone();
     opts.contents_capacity = cms::max_encoded_len(signer) + TIMESTAMP_RESERVE;
     let stage = Stage::new(output)?;
-    let first = if level == Level::BT { output.to_path_buf() } else { stage.path("signed")? };
+    let first = if level == Level::BT {
+        output.to_path_buf()
+    } else {
+        stage.path("signed")?
+    };
     let signed = pdf::sign_file_with(input, &first, signer, &opts, &mut |der| {
         cades::timestamp_last_signer(&der, ltv).map(|(d, _)| d)
     })?;
@@ -41,7 +45,11 @@ pub fn sign_pdf(
     let last = contents
         .last()
         .ok_or_else(|| Error::internal("the signature just made is not in the file"))?;
-    let lt = if level == Level::BLT { output.to_path_buf() } else { stage.path("lt")? };
+    let lt = if level == Level::BLT {
+        output.to_path_buf()
+    } else {
+        stage.path("lt")?
+    };
     add_dss(&first, &lt, ltv, std::slice::from_ref(&last.contents))?;
     if level == Level::BLT {
         return Ok(finished(signed, &lt));
@@ -52,7 +60,9 @@ pub fn sign_pdf(
 
 fn finished(signed: SignedPdf, path: &Path) -> SignedPdf {
     SignedPdf {
-        output_len: std::fs::metadata(path).map(|m| m.len()).unwrap_or(signed.output_len),
+        output_len: std::fs::metadata(path)
+            .map(|m| m.len())
+            .unwrap_or(signed.output_len),
         ..signed
     }
 }
@@ -76,7 +86,11 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
         ));
     }
     let stage = Stage::new(output)?;
-    let lt = if level == Level::BLT { output.to_path_buf() } else { stage.path("lt")? };
+    let lt = if level == Level::BLT {
+        output.to_path_buf()
+    } else {
+        stage.path("lt")?
+    };
     add_dss(input, &lt, ltv, &contents)?;
     let signed = if level == Level::BLTA {
         add_doc_timestamp(&lt, output, ltv)?
@@ -95,7 +109,11 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
 fn add_dss(input: &Path, output: &Path, ltv: &Ltv<'_>, signatures: &[Vec<u8>]) -> Result<()> {
     let mut chains = Vec::new();
     for sig in signatures {
-        for EmbeddedSigner { certificate, carried } in cades::embedded_signers(sig)? {
+        for EmbeddedSigner {
+            certificate,
+            carried,
+        } in cades::embedded_signers(sig)?
+        {
             chains.push(ltv.chain(&certificate, &carried)?);
         }
     }

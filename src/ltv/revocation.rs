@@ -92,7 +92,10 @@ fn evidence_for(
         }
     }
     for url in certs::crl_urls(cert) {
-        let cached = crl_cache.iter().find(|(u, _)| *u == url).map(|(_, d)| d.clone());
+        let cached = crl_cache
+            .iter()
+            .find(|(u, _)| *u == url)
+            .map(|(_, d)| d.clone());
         let der = match cached {
             Some(d) => d,
             None => match http.get(&url) {
@@ -186,7 +189,10 @@ pub fn check_ocsp(
     let refused = |m: &str| LtvError::RevocationRefused(format!("OCSP about {who}: {m}"));
     let resp = OcspResponse::from_der(answer).map_err(|_| refused("the answer is not OCSP"))?;
     if resp.response_status != OcspResponseStatus::Successful {
-        return Err(refused(&format!("the responder said {:?}", resp.response_status)));
+        return Err(refused(&format!(
+            "the responder said {:?}",
+            resp.response_status
+        )));
     }
     let bytes = resp
         .response_bytes

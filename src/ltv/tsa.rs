@@ -129,12 +129,17 @@ fn refused(m: impl Into<String>) -> LtvError {
 pub fn check_response(answer: &[u8], expect: &Expect<'_>) -> Result<Token, LtvError> {
     let garbage = |e: der::Error| refused(format!("the answer is not a time-stamp response ({e})"));
     let mut reader = der::SliceReader::new(answer).map_err(garbage)?;
-    let (status, token_der) = reader.sequence(|r| {
-        let status: PkiStatusInfo = r.decode()?;
-        let token: Option<der::asn1::Any> = if r.is_finished() { None } else { Some(r.decode()?) };
-        Ok((status, token))
-    })
-    .map_err(garbage)?;
+    let (status, token_der) = reader
+        .sequence(|r| {
+            let status: PkiStatusInfo = r.decode()?;
+            let token: Option<der::asn1::Any> = if r.is_finished() {
+                None
+            } else {
+                Some(r.decode()?)
+            };
+            Ok((status, token))
+        })
+        .map_err(garbage)?;
     if !reader.is_finished() {
         return Err(refused("the answer has bytes after the response"));
     }
@@ -214,7 +219,9 @@ pub fn check_token(token_der: &[u8], expect: &Expect<'_>) -> Result<Token, LtvEr
         .next()
         .ok_or_else(|| refused("the time-stamp token has no signer"))?;
     let SignerIdentifier::IssuerAndSerialNumber(ias) = &signer.sid else {
-        return Err(refused("the time-stamp token names its signer by key id only"));
+        return Err(refused(
+            "the time-stamp token names its signer by key id only",
+        ));
     };
     let tsa_cert = embedded
         .iter()
@@ -230,7 +237,12 @@ pub fn check_token(token_der: &[u8], expect: &Expect<'_>) -> Result<Token, LtvEr
         .ok_or_else(|| refused("the time-stamp token has no signed attributes"))?;
     let digest = DigestAlgorithm::from_oid(&signer.digest_alg.oid)
         .ok_or_else(|| refused("the time-stamp token uses an unknown digest"))?;
-    let attr = |oid| attrs.iter().find(|a| a.oid == oid).and_then(|a| a.values.iter().next());
+    let attr = |oid| {
+        attrs
+            .iter()
+            .find(|a| a.oid == oid)
+            .and_then(|a| a.values.iter().next())
+    };
     let md_ok = attr(ID_MESSAGE_DIGEST)
         .and_then(|v| v.decode_as::<OctetString>().ok())
         .is_some_and(|md| md.as_bytes() == digest.digest(content.as_bytes()));
@@ -238,7 +250,9 @@ pub fn check_token(token_der: &[u8], expect: &Expect<'_>) -> Result<Token, LtvEr
         .and_then(|v| v.decode_as::<const_oid::ObjectIdentifier>().ok())
         == Some(ID_CT_TST_INFO);
     if !md_ok || !ct_ok {
-        return Err(refused("the time-stamp token's signed attributes do not match its content"));
+        return Err(refused(
+            "the time-stamp token's signed attributes do not match its content",
+        ));
     }
     let spki = tsa_cert.tbs_certificate.subject_public_key_info.to_der()?;
     if !certs::verify(
@@ -346,7 +360,11 @@ mod tests {
     #[test]
     fn garbage_and_refusals_are_timestamp_errors() {
         let d = [1u8; 32];
-        for answer in [&b"<html>busy</html>"[..], &[], &[0x30, 0x03, 0x02, 0x01, 0x02]] {
+        for answer in [
+            &b"<html>busy</html>"[..],
+            &[],
+            &[0x30, 0x03, 0x02, 0x01, 0x02],
+        ] {
             let e = check_response(answer, &expect(&d, &[1])).unwrap_err();
             assert!(matches!(e, LtvError::TimestampRefused(_)), "{e:?}");
         }

@@ -102,10 +102,7 @@ fn check_url(url: &str) -> Result<(), NetError> {
     }
 }
 
-fn answer(
-    url: &str,
-    result: Result<ureq::Response, ureq::Error>,
-) -> Result<Vec<u8>, NetError> {
+fn answer(url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Vec<u8>, NetError> {
     let response = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(status, _)) => {
@@ -175,7 +172,10 @@ mod tests {
         assert!(check_url("http://127.0.0.1:1/tsa").is_ok());
         assert!(check_url("HTTPS://tsa.example/").is_ok());
         for bad in ["file:///etc/passwd", "ldap://x/", "ftp://x/", "127.0.0.1"] {
-            assert!(matches!(check_url(bad), Err(NetError::BadUrl { .. })), "{bad}");
+            assert!(
+                matches!(check_url(bad), Err(NetError::BadUrl { .. })),
+                "{bad}"
+            );
         }
     }
 

@@ -52,7 +52,8 @@ pub fn signature_contents(input: &Path) -> Result<Vec<SignatureContents>, PdfErr
         out.push(SignatureContents {
             contents: contents.to_vec(),
             doc_timestamp: v.get("Type").is_some_and(|t| t.is_name("DocTimeStamp"))
-                || v.get("SubFilter").is_some_and(|t| t.is_name("ETSI.RFC3161")),
+                || v.get("SubFilter")
+                    .is_some_and(|t| t.is_name("ETSI.RFC3161")),
         });
     }
     Ok(out)
@@ -81,7 +82,11 @@ pub fn append_dss(input: &Path, dss: &Dss, out: &mut dyn std::io::Write) -> Resu
         .resolve_dict(catalog.get("DSS"), "the document security store")?
         .unwrap_or_default();
     let mut arrays = Vec::new();
-    for (key, items) in [("Certs", &dss.certs), ("OCSPs", &dss.ocsps), ("CRLs", &dss.crls)] {
+    for (key, items) in [
+        ("Certs", &dss.certs),
+        ("OCSPs", &dss.ocsps),
+        ("CRLs", &dss.crls),
+    ] {
         let mut array = match old.get(key) {
             Some(o) => match doc.resolve(o)? {
                 Object::Array(a) => a,

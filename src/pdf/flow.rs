@@ -223,12 +223,10 @@ pub fn write_signed(
     };
     let mut out = crate::atomic::AtomicFile::create(output).map_err(werr)?;
     let mut buffered = std::io::BufWriter::with_capacity(COPY_CHUNK, &mut out);
-    prepared
-        .write_to(der, &mut buffered)
-        .map_err(|e| match e {
-            PdfError::Write { source, .. } => werr(source),
-            other => other,
-        })?;
+    prepared.write_to(der, &mut buffered).map_err(|e| match e {
+        PdfError::Write { source, .. } => werr(source),
+        other => other,
+    })?;
     buffered.flush().map_err(werr)?;
     drop(buffered);
     out.commit().map_err(werr)?;

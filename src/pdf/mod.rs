@@ -41,8 +41,8 @@ mod source;
 mod update;
 mod xref;
 
-pub use error::PdfError;
 pub use dss::{append_dss, signature_contents, Dss, SignatureContents};
+pub use error::PdfError;
 pub use fields::DocMdp;
 pub use flow::{prepare, sign_file, sign_file_with, write_signed, PreparedPdf};
 pub use inspect::{inspect, inspect_with_password};

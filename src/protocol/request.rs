@@ -874,3 +874,55 @@ struct VerifyParams {
     #[serde(default)]
     data: Option<BinaryParam>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(method: Method, params: Value) -> Result<Incoming, RpcError> {
+        Incoming::parse(method, params, &mut NoUploads)
+    }
+
+    #[test]
+    fn a_page_may_ask_for_a_level_but_never_name_the_tsa() {
+        let pdf = json!({"document": "JVBERi0=", "fileName": "a.pdf", "level": "B-LTA"});
+        let Ok(Incoming::Backend(Request::SignPdf(p))) = parse(Method::SignPdf, pdf) else {
+            panic!("sign.pdf with a level is refused");
+        };
+        assert_eq!(p.level, Some(Level::BLTA));
+        let bad = json!({"document": "JVBERi0=", "fileName": "a.pdf", "level": "B-XL"});
+        assert!(parse(Method::SignPdf, bad).is_err());
+        let tsa = json!({"document": "JVBERi0=", "fileName": "a.pdf", "tsa": "http://evil/"});
+        assert!(parse(Method::SignPdf, tsa).is_err(), "a page names no TSA");
+        let data = json!({"data": "eA==", "level": "B-LTA"});
+        assert!(
+            parse(Method::SignData, data).is_err(),
+            "detached goes up to B-T"
+        );
+        let data = json!({"data": "eA==", "level": "B-T"});
+        assert!(parse(Method::SignData, data).is_ok());
+    }
+
+    #[test]
+    fn a_batch_level_applies_to_items_without_their_own() {
+        let batch = json!({"level": "B-LT", "items": [
+            {"method": "sign.pdf", "params": {"document": "JVBERi0=", "fileName": "a.pdf"}},
+            {"method": "sign.pdf", "params": {"document": "JVBERi0=", "fileName": "b.pdf", "level": "B-B"}},
+            {"method": "sign.data", "params": {"data": "eA=="}},
+        ]});
+        let Ok(Incoming::Backend(Request::SignBatch(items))) = parse(Method::SignBatch, batch)
+        else {
+            panic!("batch refused");
+        };
+        let levels: Vec<Option<Level>> = items
+            .iter()
+            .map(|i| match i {
+                BatchItem::Pdf(p) => p.level,
+                BatchItem::Data(d) => d.level,
+                BatchItem::Hash(_) => None,
+            })
+            .collect();
+        assert_eq!(levels, [Some(Level::BLT), Some(Level::BB), Some(Level::BT)]);
+    }
+}

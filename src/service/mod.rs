@@ -148,12 +148,10 @@ impl Agent {
                 .map_err(|e| Error::io(format!("cannot read CA file {}", path.display()), &e))?;
             extra_ca.extend(crate::pem::certificates(&text));
         }
-        let http = Arc::new(
-            UreqClient::new(config.timestamp.timeout).with_credentials(
-                config.timestamp.url.as_deref().unwrap_or_default(),
-                config.timestamp.credentials.clone(),
-            ),
-        );
+        let http = Arc::new(UreqClient::new(config.timestamp.timeout).with_credentials(
+            config.timestamp.url.as_deref().unwrap_or_default(),
+            config.timestamp.credentials.clone(),
+        ));
         Ok(Agent {
             tokens,
             http,

@@ -47,7 +47,11 @@ impl Services {
                 .arg(&pki)
                 .arg(http_port.to_string()),
         );
-        assert!(out.status.success(), "make-ltv-pki.sh: {}", common::text(&out));
+        assert!(
+            out.status.success(),
+            "make-ltv-pki.sh: {}",
+            common::text(&out)
+        );
         let mut s = Services {
             pki,
             http_port,
@@ -101,12 +105,21 @@ pub fn pyhanko_timestamped(pdf: &Path, root: &Path) -> Option<(bool, String)> {
     let py = common::pyhanko()?;
     let out = common::run(
         Command::new(py)
-            .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--trust"])
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+            ])
             .arg(root)
             .arg(pdf),
     );
     let text = common::text(&out);
-    let lines: Vec<&str> = text.lines().filter(|l| l.contains(":INTACT:") || l.contains("INVALID")).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(":INTACT:") || l.contains("INVALID"))
+        .collect();
     let good = out.status.success()
         && !lines.is_empty()
         && lines

@@ -281,3 +281,27 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
     let (ok, text) = ltv_util::pyhanko_timestamped(&renewed, &s.file("root.pem")).unwrap();
     assert!(ok, "{text}");
 }
+
+#[test]
+fn a_slow_tsa_times_out_and_a_revoked_signer_gets_no_long_term_signature() {
+    let dir = common::test_dir("ltv-slow-revoked");
+    let s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal.pdf");
+    let http = UreqClient::new(std::time::Duration::from_secs(2));
+    let ltv = ltv_for(&s, &http, "tsa-slow");
+    let out = dir.join("slow.pdf");
+    let mut signer = signer(&s);
+    let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    let started = std::time::Instant::now();
+    let e = pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BT, Some(&ltv)).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(7), "no timeout");
+    assert_eq!(e.reason, mohor::Reason::TimestampUnavailable, "{e:?}");
+    assert!(!out.exists());
+
+    s.revoke_signer();
+    let out = dir.join("revoked.pdf");
+    let e = sign(&s, &input, &out, Level::BLT, "tsa").unwrap_err();
+    assert_eq!(e.reason, mohor::Reason::CertificateNotUsable, "{e:?}");
+    assert!(e.message.contains("revoked"), "{}", e.message);
+    assert!(!out.exists());
+}

@@ -294,7 +294,10 @@ fn a_slow_tsa_times_out_and_a_revoked_signer_gets_no_long_term_signature() {
     let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
     let started = std::time::Instant::now();
     let e = pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BT, Some(&ltv)).unwrap_err();
-    assert!(started.elapsed() < std::time::Duration::from_secs(7), "no timeout");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(7),
+        "no timeout"
+    );
     assert_eq!(e.reason, mohor::Reason::TimestampUnavailable, "{e:?}");
     assert!(!out.exists());
 

@@ -82,11 +82,44 @@ impl Services {
     pub fn revoke_signer(&self) {
         let run = |args: &[&str]| {
             let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
-            assert!(out.status.success(), "openssl {args:?}: {}", common::text(&out));
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                common::text(&out)
+            );
         };
-        run(&["ca", "-config", "openssl.cnf", "-cert", "subca.pem", "-keyfile", "subca.key.pem", "-revoke", "signer.cert.pem"]);
-        run(&["ca", "-config", "openssl.cnf", "-gencrl", "-cert", "subca.pem", "-keyfile", "subca.key.pem", "-out", "subca.crl.pem"]);
-        run(&["crl", "-in", "subca.crl.pem", "-outform", "DER", "-out", "subca.crl"]);
+        run(&[
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-cert",
+            "subca.pem",
+            "-keyfile",
+            "subca.key.pem",
+            "-revoke",
+            "signer.cert.pem",
+        ]);
+        run(&[
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-gencrl",
+            "-cert",
+            "subca.pem",
+            "-keyfile",
+            "subca.key.pem",
+            "-out",
+            "subca.crl.pem",
+        ]);
+        run(&[
+            "crl",
+            "-in",
+            "subca.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "subca.crl",
+        ]);
         std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
     }
 

@@ -38,9 +38,14 @@ fn make_agent(dir: &Path, s: &Services, tsa: &str, answers: &[&str]) -> (Agent, 
             chain_pem: read("chain.pem"),
         }],
     )]);
-    let mut config = Config::default();
-    config.ca_certificates = vec![s.file("chain.pem")];
-    config.timestamp.url = Some(tsa.to_string());
+    let config = Config {
+        ca_certificates: vec![s.file("chain.pem")],
+        timestamp: mohor::config::TimestampConfig {
+            url: Some(tsa.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let agent = Agent::new(
         Box::new(tokens),
         config,

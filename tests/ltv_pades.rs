@@ -60,7 +60,7 @@ fn b_t_b_lt_and_b_lta_validate_from_what_they_embed() {
     let root = s.file("root.pem");
     for level in levels {
         let out = dir.join(format!("{}.pdf", level.as_str()));
-        let sigs = mohor::pdf::signature_contents(&out).unwrap();
+        let sigs = mohor::pdf::signature_contents(&out, None).unwrap();
         let doc_ts = sigs.iter().filter(|c| c.doc_timestamp).count();
         assert_eq!(
             doc_ts,
@@ -253,7 +253,7 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
     pades::extend(&lta, &renewed, Level::BLTA, &ltv).unwrap();
     s.stop();
 
-    let sigs = mohor::pdf::signature_contents(&renewed).unwrap();
+    let sigs = mohor::pdf::signature_contents(&renewed, None).unwrap();
     assert_eq!(
         sigs.iter().filter(|c| c.doc_timestamp).count(),
         2,
@@ -307,4 +307,48 @@ fn a_slow_tsa_times_out_and_a_revoked_signer_gets_no_long_term_signature() {
     assert_eq!(e.reason, mohor::Reason::CertificateNotUsable, "{e:?}");
     assert!(e.message.contains("revoked"), "{}", e.message);
     assert!(!out.exists());
+}
+
+#[test]
+fn an_encrypted_pdf_reaches_b_lta_with_its_password() {
+    let dir = common::test_dir("ltv-encrypted");
+    let mut s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal-aes256.pdf");
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let ltv = ltv_for(&s, &http, "tsa");
+    let mut signer = signer(&s);
+    let mut opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    opts.password = Some(mohor::pdf::PdfPassword::new(b"usersecret".to_vec()));
+    let out = dir.join("enc-lta.pdf");
+    pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BLTA, Some(&ltv)).unwrap();
+    s.stop();
+    let sigs = mohor::pdf::signature_contents(&out, Some(b"usersecret")).unwrap();
+    assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 1);
+    let Some(py) = common::pyhanko() else { return };
+    let o = common::run(
+        std::process::Command::new(py)
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--password",
+                "usersecret",
+                "--trust-replace",
+                "--trust",
+            ])
+            .arg(s.file("root.pem"))
+            .arg(&out),
+    );
+    let text = common::text(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "{text}"
+    );
+    let o = common::run(
+        std::process::Command::new("qpdf")
+            .args(["--password=usersecret", "--check"])
+            .arg(&out),
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::cades::{self, EmbeddedSigner};
 use super::{revocation, Level, Ltv, LtvError, TIMESTAMP_RESERVE};
 use crate::error::{Error, Result};
-use crate::pdf::{self, Dss, PdfSignOptions, SignedPdf};
+use crate::pdf::{self, Dss, PdfPassword, PdfSignOptions, SignedPdf};
 use crate::sign::{cms, DigestAlgorithm, Signer};
 
 /// Sign `input` into `output` at `level`.
@@ -33,7 +33,7 @@ pub fn sign_pdf(
     let first = if level == Level::BT {
         output.to_path_buf()
     } else {
-        stage.path("signed")?
+        stage.path("signed")
     };
     let signed = pdf::sign_file_with(input, &first, signer, &opts, &mut |der| {
         cades::timestamp_last_signer(&der, ltv).map(|(d, _)| d)
@@ -41,20 +41,27 @@ pub fn sign_pdf(
     if level == Level::BT {
         return Ok(signed);
     }
-    let contents = pdf::signature_contents(&first)?;
+    let password = opts.password.as_ref().map(|p| p.as_bytes());
+    let contents = pdf::signature_contents(&first, password)?;
     let last = contents
         .last()
         .ok_or_else(|| Error::internal("the signature just made is not in the file"))?;
     let lt = if level == Level::BLT {
         output.to_path_buf()
     } else {
-        stage.path("lt")?
+        stage.path("lt")
     };
-    add_dss(&first, &lt, ltv, std::slice::from_ref(&last.contents))?;
+    add_dss(
+        &first,
+        &lt,
+        ltv,
+        password,
+        std::slice::from_ref(&last.contents),
+    )?;
     if level == Level::BLT {
         return Ok(finished(signed, &lt));
     }
-    add_doc_timestamp(&lt, output, ltv)?;
+    add_doc_timestamp(&lt, output, ltv, opts.password.clone())?;
     Ok(finished(signed, output))
 }
 
@@ -75,7 +82,7 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
             "a signed PDF can be extended to B-LT or B-LTA (a time-stamp inside a signature cannot be added later)",
         ));
     }
-    let contents: Vec<Vec<u8>> = pdf::signature_contents(input)?
+    let contents: Vec<Vec<u8>> = pdf::signature_contents(input, None)?
         .into_iter()
         .map(|s| s.contents)
         .collect();
@@ -89,11 +96,11 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
     let lt = if level == Level::BLT {
         output.to_path_buf()
     } else {
-        stage.path("lt")?
+        stage.path("lt")
     };
-    add_dss(input, &lt, ltv, &contents)?;
+    add_dss(input, &lt, ltv, None, &contents)?;
     let signed = if level == Level::BLTA {
-        add_doc_timestamp(&lt, output, ltv)?
+        add_doc_timestamp(&lt, output, ltv, None)?
     } else {
         SignedPdf {
             field_name: String::new(),
@@ -106,7 +113,13 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
 
 /// Fetch and check revocation evidence for the signers of `signatures`
 /// (and their time-stamp authorities), and write `input` + DSS to `output`.
-fn add_dss(input: &Path, output: &Path, ltv: &Ltv<'_>, signatures: &[Vec<u8>]) -> Result<()> {
+fn add_dss(
+    input: &Path,
+    output: &Path,
+    ltv: &Ltv<'_>,
+    password: Option<&[u8]>,
+    signatures: &[Vec<u8>],
+) -> Result<()> {
     let mut chains = Vec::new();
     for sig in signatures {
         for EmbeddedSigner {
@@ -127,15 +140,21 @@ fn add_dss(input: &Path, output: &Path, ltv: &Ltv<'_>, signatures: &[Vec<u8>]) -
     let werr = |e: std::io::Error| Error::io(format!("cannot write {}", output.display()), &e);
     let mut out = crate::atomic::AtomicFile::create(output).map_err(werr)?;
     let mut buffered = std::io::BufWriter::new(&mut out);
-    pdf::append_dss(input, &dss, &mut buffered)?;
+    pdf::append_dss(input, password, &dss, &mut buffered)?;
     buffered.flush().map_err(werr)?;
     drop(buffered);
     out.commit().map_err(werr)
 }
 
 /// Append a document time-stamp (ETSI.RFC3161) over all of `input`.
-pub fn add_doc_timestamp(input: &Path, output: &Path, ltv: &Ltv<'_>) -> Result<SignedPdf> {
+pub fn add_doc_timestamp(
+    input: &Path,
+    output: &Path,
+    ltv: &Ltv<'_>,
+    password: Option<PdfPassword>,
+) -> Result<SignedPdf> {
     let mut opts = PdfSignOptions::new("", "");
+    opts.password = password;
     opts.doc_timestamp = true;
     opts.signing_time = ltv.now;
     opts.contents_capacity = TIMESTAMP_RESERVE;
@@ -164,7 +183,7 @@ impl Stage {
         Ok(Stage { dir })
     }
 
-    fn path(&self, name: &str) -> Result<PathBuf> {
-        Ok(self.dir.path().join(format!("{name}.pdf")))
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.pdf"))
     }
 }

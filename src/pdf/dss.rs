@@ -35,10 +35,14 @@ pub struct SignatureContents {
     pub doc_timestamp: bool,
 }
 
-/// Every signed signature field's `/Contents`, in field order.
-pub fn signature_contents(input: &Path) -> Result<Vec<SignatureContents>, PdfError> {
+/// Every signed signature field's `/Contents`, in field order. `password`
+/// opens an encrypted document (user or owner; `None` tries the empty one).
+pub fn signature_contents(
+    input: &Path,
+    password: Option<&[u8]>,
+) -> Result<Vec<SignatureContents>, PdfError> {
     let mut doc = Document::open(input)?;
-    doc.unlock(None)?;
+    doc.unlock(password)?;
     let catalog = doc.catalog()?;
     let form = Form::read(&mut doc, &catalog)?;
     let mut out = Vec::new();
@@ -59,10 +63,16 @@ pub fn signature_contents(input: &Path) -> Result<Vec<SignatureContents>, PdfErr
     Ok(out)
 }
 
-/// Copy `input` to `out` with an update adding `dss` to the document's DSS.
-pub fn append_dss(input: &Path, dss: &Dss, out: &mut dyn std::io::Write) -> Result<(), PdfError> {
+/// Copy `input` to `out` with an update adding `dss` to the document's DSS
+/// (an encrypted document's new streams are encrypted with its key).
+pub fn append_dss(
+    input: &Path,
+    password: Option<&[u8]>,
+    dss: &Dss,
+    out: &mut dyn std::io::Write,
+) -> Result<(), PdfError> {
     let mut doc = Document::open(input)?;
-    doc.unlock(None)?;
+    doc.unlock(password)?;
     let header = doc.source_mut().header_offset();
     let input_len = doc.len();
     let last = doc.source_mut().read_at(input_len.saturating_sub(1), 1)?;

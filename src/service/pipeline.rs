@@ -152,7 +152,13 @@ impl Agent {
             .items
             .iter()
             .map(|item| {
-                let p = self.preflight(item, digest, now);
+                let mut p = self.preflight(item, digest, now);
+                if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
+                    p.verdict = Err(Error::invalid_request(
+                        "a detached signature goes up to level B-T (CAdES-T)",
+                    ));
+                    p = p.with_refusal_shown();
+                }
                 match (&network, item.level().needs_timestamp(), p.verdict.is_ok()) {
                     (Err(e), true, true) => Prepared {
                         verdict: Err(e.clone()),
@@ -484,11 +490,7 @@ fn sign_item(
             .map(Output::Pdf)
         }
         Item::Data(d) => {
-            if d.level > Level::BT {
-                return Err(Error::invalid_request(
-                    "a detached signature goes up to level B-T (CAdES-T)",
-                ));
-            }
+            // Levels above B-T were refused in preflight.
             let der = preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)?;
             if d.level.needs_timestamp() {
                 crate::ltv::cades::timestamp_last_signer(&der, ltv).map(|(d, _)| Output::Cms(d))

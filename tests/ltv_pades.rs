@@ -352,3 +352,69 @@ fn an_encrypted_pdf_reaches_b_lta_with_its_password() {
     );
     assert!(o.status.success(), "{}", common::text(&o));
 }
+
+/// The real client for the TSA; OCSP answers garbage and CRLs are gone.
+struct BrokenRevocation(UreqClient);
+
+impl mohor::net::HttpClient for BrokenRevocation {
+    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, mohor::net::NetError> {
+        if url.ends_with("/ocsp") {
+            return Ok(b"<html>maintenance</html>".to_vec());
+        }
+        self.0.post(url, ct, body)
+    }
+    fn get(&self, url: &str) -> Result<Vec<u8>, mohor::net::NetError> {
+        Err(mohor::net::NetError::Status {
+            url: url.to_string(),
+            status: 404,
+        })
+    }
+    fn reachable(&self, url: &str) -> Result<(), mohor::net::NetError> {
+        self.0.reachable(url)
+    }
+}
+
+#[test]
+fn revocation_services_that_answer_garbage_or_nothing_give_no_b_lt_output() {
+    let dir = common::test_dir("ltv-broken-revocation");
+    let s = Services::start(&dir);
+    let http = BrokenRevocation(UreqClient::new(std::time::Duration::from_secs(5)));
+    let ltv = Ltv::new(
+        &http,
+        Some(s.tsa("tsa")),
+        &known(&s),
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut signer = signer(&s);
+    let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    for level in [Level::BLT, Level::BLTA] {
+        let out = dir.join(format!("{}.pdf", level.as_str()));
+        let e = pades::sign_pdf(
+            &corpus("pyhanko-minimal.pdf"),
+            &out,
+            &mut signer,
+            &opts,
+            level,
+            Some(&ltv),
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, mohor::Reason::RevocationUnavailable, "{e:?}");
+        assert!(
+            e.message.contains("HTTP 404"),
+            "the last problem is named: {}",
+            e.message
+        );
+        assert!(!out.exists());
+    }
+    // B-T needs no revocation data.
+    let out = dir.join("bt.pdf");
+    pades::sign_pdf(
+        &corpus("pyhanko-minimal.pdf"),
+        &out,
+        &mut signer,
+        &opts,
+        Level::BT,
+        Some(&ltv),
+    )
+    .unwrap();
+}

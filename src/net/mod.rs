@@ -70,17 +70,20 @@ impl UreqClient {
         }
     }
 
-    /// Send `credentials` (HTTP Basic) to URLs starting with `url` only.
+    /// Send `credentials` (HTTP Basic) to exactly `url` (the configured
+    /// time-stamp service), never to a responder or CRL server.
     pub fn with_credentials(mut self, url: &str, credentials: Option<Credentials>) -> Self {
-        self.credentials = credentials.map(|c| (url.to_string(), c));
+        self.credentials = credentials
+            .filter(|_| !url.is_empty())
+            .map(|c| (url.to_string(), c));
         self
     }
 
     fn request(&self, method: &str, url: &str) -> Result<ureq::Request, NetError> {
         check_url(url)?;
         let mut req = self.agent.request(method, url);
-        if let Some((prefix, c)) = &self.credentials {
-            if url.starts_with(prefix.as_str()) {
+        if let Some((only, c)) = &self.credentials {
+            if url == only.as_str() {
                 use base64::Engine as _;
                 let token = base64::engine::general_purpose::STANDARD
                     .encode(format!("{}:{}", c.username, c.password));
@@ -177,6 +180,29 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn credentials_go_to_the_configured_url_only() {
+        let c = || {
+            Some(Credentials {
+                username: "u".into(),
+                password: "p".into(),
+            })
+        };
+        let client = UreqClient::new(Duration::from_secs(1)).with_credentials("", c());
+        assert!(client.credentials.is_none(), "no URL: nobody gets them");
+        let client =
+            UreqClient::new(Duration::from_secs(1)).with_credentials("http://tsa.example/ts", c());
+        let auth = |url: &str| {
+            client
+                .request("POST", url)
+                .ok()
+                .and_then(|r| r.header("Authorization").map(str::to_string))
+        };
+        assert!(auth("http://tsa.example/ts").is_some());
+        assert!(auth("http://tsa.example/ts.evil.example/").is_none());
+        assert!(auth("http://ocsp.example/").is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 //! `mohor sign --level/--tsa` and `mohor extend` through a real PKCS#11
 //! token (SoftHSM) holding the LTV PKI's signer, against loopback services.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 mod ltv_util;

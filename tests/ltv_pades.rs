@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 //! PAdES B-T / B-LT / B-LTA and CAdES-T against loopback services nobody
 //! here wrote, judged by pyHanko with the services stopped.
 #![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;
 mod ltv_util;

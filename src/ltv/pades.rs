@@ -61,7 +61,7 @@ pub fn sign_pdf(
     if level == Level::BLT {
         return Ok(finished(signed, &lt));
     }
-    add_doc_timestamp(&lt, output, ltv, opts.password.clone())?;
+    archive_timestamp(&lt, output, ltv, opts.password.clone(), &stage)?;
     Ok(finished(signed, output))
 }
 
@@ -100,7 +100,7 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
     };
     add_dss(input, &lt, ltv, None, &contents)?;
     let signed = if level == Level::BLTA {
-        add_doc_timestamp(&lt, output, ltv, None)?
+        archive_timestamp(&lt, output, ltv, None, &stage)?
     } else {
         SignedPdf {
             field_name: String::new(),
@@ -144,6 +144,35 @@ fn add_dss(
     buffered.flush().map_err(werr)?;
     drop(buffered);
     out.commit().map_err(werr)
+}
+
+/// B-LTA's last two updates: a document time-stamp, then the validation
+/// data of its own TSA (fetched after it), so a validator can check the
+/// newest time-stamp from the file alone rather than online.
+fn archive_timestamp(
+    input: &Path,
+    output: &Path,
+    ltv: &Ltv<'_>,
+    password: Option<PdfPassword>,
+    stage: &Stage,
+) -> Result<SignedPdf> {
+    let stamped = stage.path("lta");
+    let signed = add_doc_timestamp(input, &stamped, ltv, password.clone())?;
+    let pw = password.as_ref().map(PdfPassword::as_bytes);
+    let contents = pdf::signature_contents(&stamped, pw)?;
+    let doc_ts = contents
+        .iter()
+        .rev()
+        .find(|c| c.doc_timestamp)
+        .ok_or_else(|| Error::internal("the document time-stamp just made is not in the file"))?;
+    add_dss(
+        &stamped,
+        output,
+        ltv,
+        pw,
+        std::slice::from_ref(&doc_ts.contents),
+    )?;
+    Ok(signed)
 }
 
 /// Append a document time-stamp (ETSI.RFC3161) over all of `input`.

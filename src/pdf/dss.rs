@@ -104,8 +104,16 @@ pub fn append_dss(
             },
             None => Vec::new(),
         };
+        // What the DSS already holds is not written twice (a B-LTA's second
+        // DSS meets the same CRL again). Unreadable entries are kept as they are.
+        let mut held = Vec::new();
+        for r in array.iter().filter_map(Object::as_ref) {
+            if let Ok(Some((_, data))) = doc.stream(r, true) {
+                held.push(data);
+            }
+        }
         let mut added = Vec::new();
-        for item in items {
+        for item in items.iter().filter(|i| !held.contains(i)) {
             let r = w.alloc();
             let dict = Dict::new().with("Filter", Object::name("FlateDecode"));
             w.stream(r, dict, &filters::deflate(item));

@@ -60,6 +60,8 @@ fn b_t_b_lt_and_b_lta_validate_from_what_they_embed() {
     let root = s.file("root.pem");
     for level in levels {
         let out = dir.join(format!("{}.pdf", level.as_str()));
+        let qpdf = common::run(std::process::Command::new("qpdf").arg("--check").arg(&out));
+        assert!(qpdf.status.success(), "{level:?}: {}", common::text(&qpdf));
         let sigs = mohor::pdf::signature_contents(&out, None).unwrap();
         let doc_ts = sigs.iter().filter(|c| c.doc_timestamp).count();
         assert_eq!(

@@ -4,6 +4,7 @@
 mod agent;
 mod config_cmd;
 mod doctor;
+mod extend;
 mod history;
 pub mod log_sink;
 mod output;
@@ -74,6 +75,9 @@ pub enum Command {
     },
     /// Sign a PDF (PAdES, incremental) or, with --detached, any file (CAdES .p7s).
     Sign(Box<sign::SignArgs>),
+    /// Add long-term validation data to a signed PDF: revocation data (B-LT)
+    /// and a fresh document time-stamp (B-LTA). No token needed.
+    Extend(extend::ExtendArgs),
     /// Run the WebSocket server for web portals without the tray (headless).
     Serve(agent::ServeArgs),
     /// The audit log: every signing request, newest first.
@@ -199,6 +203,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Tokens { json }) => tokens::tokens(&env, json),
         Some(Command::Certs { json }) => tokens::certs(&env, json),
         Some(Command::Sign(args)) => sign::sign(&env, &args),
+        Some(Command::Extend(args)) => extend::extend(&env, &args),
         Some(Command::Pin { command }) => pin::pin(&env, &command),
         Some(Command::History { json, limit }) => history::history(&env, json, limit),
         Some(Command::Serve(args)) => agent::serve(&env, &args),

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::Env;
 use crate::error::{Error, Reason, Result};
+use crate::ltv::Level;
 use crate::service::{DataItem, Item, Job, Outcome, Output, PdfItem, PdfRequest, Requester};
 
 #[derive(Debug, Args)]
@@ -66,6 +67,14 @@ pub struct SignArgs {
     /// many phone cameras cannot resolve.
     #[arg(long, value_name = "N", conflicts_with = "detached")]
     pub qr_version: Option<u8>,
+    /// Signature level: B-B (default), B-T (a time-stamp from the TSA),
+    /// B-LT (PDF: plus revocation data in the document), B-LTA (PDF: plus a
+    /// document time-stamp). Detached signatures go up to B-T (CAdES-T).
+    #[arg(long, value_name = "LEVEL", default_value = "B-B")]
+    pub level: Level,
+    /// The RFC 3161 time-stamp service to use instead of `[timestamp] url`.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
 }
 
 /// One file of the command line and where its result goes.
@@ -85,7 +94,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     if let Some(e) = env.command_line_module_errors(&tokens) {
         return Err(e);
     }
-    let agent = env.agent(tokens)?;
+    let agent = env.agent(tokens)?.with_tsa_url(args.tsa.clone());
     let cosign = match &args.cosign {
         Some(p) => Some(
             std::fs::read(p).map_err(|e| Error::io(format!("cannot read {}", p.display()), &e))?,
@@ -101,6 +110,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
                     input: p.input.clone(),
                     name,
                     cosign: cosign.clone(),
+                    level: args.level,
                 })
             } else {
                 Item::Pdf(PdfItem {
@@ -246,6 +256,7 @@ fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
         uin: args.uin.clone(),
         qr: args.qr.clone(),
         qr_version: args.qr_version,
+        level: args.level,
         password: args
             .pdf_password_file
             .as_deref()
@@ -297,7 +308,7 @@ fn parse_visible(text: &str) -> Result<crate::pdf::VisibleStamp> {
 }
 
 /// Writing the output over the input would destroy the original.
-fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
+pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
     if crate::atomic::same_file(input, output) {
         return Err(
             Error::new(Reason::InvalidRequest, "the output file is the input file").with_hint(

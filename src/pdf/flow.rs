@@ -181,8 +181,21 @@ pub fn sign_file(
     signer: &mut dyn Signer,
     opts: &PdfSignOptions,
 ) -> Result<SignedPdf, PdfError> {
+    sign_file_with(input, output, signer, opts, &mut |der| Ok(der))
+}
+
+/// [`sign_file`], with `finish` turning the CMS into what goes into
+/// `/Contents` (a signature time-stamp is added there). `opts` must then
+/// reserve room for what `finish` adds.
+pub fn sign_file_with<E: From<PdfError>>(
+    input: &Path,
+    output: &Path,
+    signer: &mut dyn Signer,
+    opts: &PdfSignOptions,
+    finish: &mut dyn FnMut(Vec<u8>) -> Result<Vec<u8>, E>,
+) -> Result<SignedPdf, E> {
     if crate::atomic::same_file(input, output) {
-        return Err(PdfError::SameFile);
+        return Err(PdfError::SameFile.into());
     }
     let mut opts = opts.clone();
     if opts.contents_capacity == 0 {
@@ -194,18 +207,26 @@ pub fn sign_file(
         CmsError::Sign(s) => PdfError::Sign(s),
         other => PdfError::Cms(other),
     })?;
+    let der = finish(der)?;
+    Ok(write_signed(&prepared, &der, output)?)
+}
+
+/// Write `prepared` with `der` in `/Contents` to `output`, atomically.
+pub fn write_signed(
+    prepared: &PreparedPdf,
+    der: &[u8],
+    output: &Path,
+) -> Result<SignedPdf, PdfError> {
     let werr = |source| PdfError::Write {
         path: output.to_path_buf(),
         source,
     };
     let mut out = crate::atomic::AtomicFile::create(output).map_err(werr)?;
     let mut buffered = std::io::BufWriter::with_capacity(COPY_CHUNK, &mut out);
-    prepared
-        .write_to(&der, &mut buffered)
-        .map_err(|e| match e {
-            PdfError::Write { source, .. } => werr(source),
-            other => other,
-        })?;
+    prepared.write_to(der, &mut buffered).map_err(|e| match e {
+        PdfError::Write { source, .. } => werr(source),
+        other => other,
+    })?;
     buffered.flush().map_err(werr)?;
     drop(buffered);
     out.commit().map_err(werr)?;

@@ -23,6 +23,7 @@
 
 mod appearance;
 mod crypt;
+mod dss;
 mod error;
 mod fields;
 mod filters;
@@ -46,6 +47,7 @@ mod uin;
 mod update;
 mod xref;
 
+pub use dss::{append_dss, signature_contents, Dss, SignatureContents};
 pub use error::PdfError;
 pub use fields::DocMdp;
 
@@ -56,7 +58,7 @@ pub mod read {
     pub use super::reader::{Document, Loaded, MAX_DEPTH};
     pub use super::xref::Entry;
 }
-pub use flow::{prepare, sign_file, PreparedPdf};
+pub use flow::{prepare, sign_file, sign_file_with, write_signed, PreparedPdf};
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{
     PdfInfo, PdfPassword, PdfSignOptions, SignatureFieldInfo, SignedPdf, VisibleStamp,

@@ -49,6 +49,10 @@ pub struct PdfSignOptions {
     /// The password (user or owner) of an encrypted PDF; ignored for a
     /// plain one.
     pub password: Option<PdfPassword>,
+    /// A document time-stamp (PAdES B-LTA) instead of a signature: the
+    /// dictionary is /DocTimeStamp with /SubFilter /ETSI.RFC3161 and
+    /// /Contents holds an RFC 3161 token over the byte range.
+    pub doc_timestamp: bool,
 }
 
 /// A PDF password: zeroed when dropped, never printed.
@@ -88,6 +92,7 @@ impl PdfSignOptions {
             certify: false,
             contents_capacity: 0,
             password: None,
+            doc_timestamp: false,
         }
     }
 }

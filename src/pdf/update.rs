@@ -225,6 +225,13 @@ fn signature_dict(
     opts: &PdfSignOptions,
     root: ObjRef,
 ) -> Result<Dict, PdfError> {
+    if opts.doc_timestamp {
+        // ISO 32000-2 12.8.5: who and when are in the token itself.
+        return Ok(Dict::new()
+            .with("Type", Object::name("DocTimeStamp"))
+            .with("Filter", Object::name("Adobe.PPKLite"))
+            .with("SubFilter", Object::name("ETSI.RFC3161")));
+    }
     let mut sig = Dict::new()
         .with("Type", Object::name("Sig"))
         .with("Filter", Object::name("Adobe.PPKLite"))
@@ -328,7 +335,7 @@ const MAX_HYBRID_REWRITE: usize = 5000;
 /// is what they mean) so strict readers do not stumble over them.
 /// /Encrypt is carried too: the update is encrypted with the same key, and
 /// a trailer without it would make readers take the new strings as plain.
-fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
+pub(super) fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
     const OWN: &[&[u8]] = &[
         b"Size",
         b"Root",

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::blob::Blob;
 use super::jsonrpc::{Envelope, RpcError};
+use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 use crate::ui::display_text;
 
@@ -158,6 +159,10 @@ pub struct SignPdf {
     /// The password (user or owner) of an encrypted PDF; zeroed when
     /// dropped and never printed.
     pub password: Option<crate::pdf::PdfPassword>,
+    /// The signature level the page asks for (`None`: the batch's, else
+    /// B-B). A page never names the time-stamp authority: that is the
+    /// person's configuration.
+    pub level: Option<Level>,
 }
 
 /// What a certificate-issuance stamp prints: the UIN and the QR payload
@@ -193,6 +198,8 @@ pub struct SignData {
     pub certificate_id: Option<String>,
     /// An existing detached CMS signature over the same data: add this signer to it.
     pub cosign: Option<Blob>,
+    /// B-B or B-T (CAdES-T); `None`: the batch's, else B-B.
+    pub level: Option<Level>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -540,6 +547,7 @@ fn sign_pdf(
         appearance,
         certificate,
         certify: p.certify.unwrap_or(false),
+        level: level(method, p.level.as_deref())?,
         password: p.password.map(|mut pw| {
             let kept = crate::pdf::PdfPassword::new(pw.as_bytes().to_vec());
             zeroize::Zeroize::zeroize(&mut pw);
@@ -636,7 +644,15 @@ fn sign_data(
     uploads: &mut dyn UploadResolver,
 ) -> Result<SignData, RpcError> {
     check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    let level = level(method, p.level.as_deref())?;
+    if level.is_some_and(|l| l > Level::BT) {
+        return Err(RpcError::invalid_params(format!(
+            "{}: a detached signature goes up to level B-T (CAdES-T)",
+            method.name()
+        )));
+    }
     Ok(SignData {
+        level,
         data: p.data.resolve(method, "data", uploads)?,
         certificate_id: p.certificate_id,
         cosign: p
@@ -644,6 +660,19 @@ fn sign_data(
             .map(|c| c.resolve(method, "cosign", uploads))
             .transpose()?,
     })
+}
+
+/// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+fn level(method: Method, text: Option<&str>) -> Result<Option<Level>, RpcError> {
+    text.map(|t| {
+        Level::parse(t).ok_or_else(|| {
+            RpcError::invalid_params(format!(
+                "{}: `level` must be B-B, B-T, B-LT or B-LTA",
+                method.name()
+            ))
+        })
+    })
+    .transpose()
 }
 
 fn sign_hash(method: Method, p: SignHashParams) -> Result<SignHash, RpcError> {
@@ -674,6 +703,7 @@ fn sign_batch(
             "sign.batch: `items` must hold 1 to {MAX_BATCH_ITEMS} items"
         )));
     }
+    let batch_level = level(Method::SignBatch, p.level.as_deref())?;
     // Type every item before resolving any upload.
     let mut typed = Vec::with_capacity(p.items.len());
     for (i, item) in p.items.into_iter().enumerate() {
@@ -701,10 +731,15 @@ fn sign_batch(
         };
         out.push(match item {
             TypedItem::Pdf(p) => {
-                BatchItem::Pdf(sign_pdf(Method::SignPdf, p, uploads).map_err(err)?)
+                let mut item = sign_pdf(Method::SignPdf, p, uploads).map_err(err)?;
+                item.level = item.level.or(batch_level);
+                BatchItem::Pdf(item)
             }
             TypedItem::Data(p) => {
-                BatchItem::Data(sign_data(Method::SignData, p, uploads).map_err(err)?)
+                let mut item = sign_data(Method::SignData, p, uploads).map_err(err)?;
+                // The batch's level applies to data items up to what they support.
+                item.level = item.level.or(batch_level.map(|l| l.min(Level::BT)));
+                BatchItem::Data(item)
             }
             TypedItem::Hash(p) => BatchItem::Hash(sign_hash(Method::SignHash, p).map_err(err)?),
         });
@@ -857,6 +892,8 @@ struct SignPdfParams {
     certify: Option<bool>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -888,6 +925,8 @@ struct SignDataParams {
     certificate_id: Option<String>,
     #[serde(default)]
     cosign: Option<BinaryParam>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -903,6 +942,9 @@ struct SignHashParams {
 #[serde(deny_unknown_fields)]
 struct SignBatchParams {
     items: Vec<BatchItemParams>,
+    /// The level of every item that does not name its own.
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -918,4 +960,56 @@ struct VerifyParams {
     document: BinaryParam,
     #[serde(default)]
     data: Option<BinaryParam>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(method: Method, params: Value) -> Result<Incoming, RpcError> {
+        Incoming::parse(method, params, &mut NoUploads)
+    }
+
+    #[test]
+    fn a_page_may_ask_for_a_level_but_never_name_the_tsa() {
+        let pdf = json!({"document": "JVBERi0=", "fileName": "a.pdf", "level": "B-LTA"});
+        let Ok(Incoming::Backend(Request::SignPdf(p))) = parse(Method::SignPdf, pdf) else {
+            panic!("sign.pdf with a level is refused");
+        };
+        assert_eq!(p.level, Some(Level::BLTA));
+        let bad = json!({"document": "JVBERi0=", "fileName": "a.pdf", "level": "B-XL"});
+        assert!(parse(Method::SignPdf, bad).is_err());
+        let tsa = json!({"document": "JVBERi0=", "fileName": "a.pdf", "tsa": "http://evil/"});
+        assert!(parse(Method::SignPdf, tsa).is_err(), "a page names no TSA");
+        let data = json!({"data": "eA==", "level": "B-LTA"});
+        assert!(
+            parse(Method::SignData, data).is_err(),
+            "detached goes up to B-T"
+        );
+        let data = json!({"data": "eA==", "level": "B-T"});
+        assert!(parse(Method::SignData, data).is_ok());
+    }
+
+    #[test]
+    fn a_batch_level_applies_to_items_without_their_own() {
+        let batch = json!({"level": "B-LT", "items": [
+            {"method": "sign.pdf", "params": {"document": "JVBERi0=", "fileName": "a.pdf"}},
+            {"method": "sign.pdf", "params": {"document": "JVBERi0=", "fileName": "b.pdf", "level": "B-B"}},
+            {"method": "sign.data", "params": {"data": "eA=="}},
+        ]});
+        let Ok(Incoming::Backend(Request::SignBatch(items))) = parse(Method::SignBatch, batch)
+        else {
+            panic!("batch refused");
+        };
+        let levels: Vec<Option<Level>> = items
+            .iter()
+            .map(|i| match i {
+                BatchItem::Pdf(p) => p.level,
+                BatchItem::Data(d) => d.level,
+                BatchItem::Hash(_) => None,
+            })
+            .collect();
+        assert_eq!(levels, [Some(Level::BLT), Some(Level::BB), Some(Level::BT)]);
+    }
 }

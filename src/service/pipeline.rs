@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Reason, Result};
+use crate::ltv::{Level, Ltv};
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
@@ -37,6 +38,8 @@ pub struct DataItem {
     pub input: PathBuf,
     pub name: String,
     pub cosign: Option<Vec<u8>>,
+    /// B-B, or B-T (CAdES-T: a signature time-stamp).
+    pub level: crate::ltv::Level,
 }
 
 /// A digest computed by the caller.
@@ -52,6 +55,15 @@ pub enum Item {
 }
 
 impl Item {
+    /// The level asked for (a digest is always signed at B-B).
+    pub fn level(&self) -> Level {
+        match self {
+            Item::Pdf(p) => p.request.level,
+            Item::Data(d) => d.level,
+            Item::Hash(_) => Level::BB,
+        }
+    }
+
     /// The method name the audit log records.
     pub fn action(&self) -> &'static str {
         match self {
@@ -117,10 +129,29 @@ impl Agent {
     pub fn sign(&self, who: &Requester<'_>, job: &Job) -> Result<Outcome> {
         let now = self.clock.now();
         let digest = self.job_digest(job);
+        // Before anyone is asked anything: can the levels asked for be made?
+        let highest = job.items.iter().map(Item::level).max().unwrap_or_default();
+        let network = self.ltv(&[], now).preflight(highest).map_err(Error::from);
         let prepared: Vec<Prepared> = job
             .items
             .iter()
-            .map(|item| self.preflight(item, digest, now))
+            .map(|item| {
+                let mut p = self.preflight(item, digest, now);
+                if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
+                    p.verdict = Err(Error::invalid_request(
+                        "a detached signature goes up to level B-T (CAdES-T)",
+                    ));
+                    p = p.with_refusal_shown();
+                }
+                match (&network, item.level().needs_timestamp(), p.verdict.is_ok()) {
+                    (Err(e), true, true) => Prepared {
+                        verdict: Err(e.clone()),
+                        ..p
+                    }
+                    .with_refusal_shown(),
+                    _ => p,
+                }
+            })
             .collect();
         let mut progress = Progress::default();
         let result = self.run(who, job, &prepared, digest, now, &mut progress);
@@ -329,7 +360,8 @@ impl Agent {
             } else if (who.is_cancelled)() {
                 Err(cancelled())
             } else {
-                let r = sign_item(signer.as_mut(), cert, item, now);
+                let ltv = self.ltv(signer.as_mut().chain(), now);
+                let r = sign_item(signer.as_mut(), cert, item, now, &ltv);
                 if let Err(e) = &r {
                     if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
                         token_gone = Some(e.clone());
@@ -423,6 +455,7 @@ fn sign_item(
     cert: &CertificateEntry,
     item: &Item,
     now: time::OffsetDateTime,
+    ltv: &Ltv<'_>,
 ) -> Result<Output> {
     let profile = CmsProfile::cades(now);
     match item {
@@ -430,12 +463,25 @@ fn sign_item(
             let opts = p
                 .request
                 .options(&cert.facts.subject_cn, &cert.facts.issuer_cn, now);
-            crate::pdf::sign_file(&p.input, &p.output, signer, &opts)
-                .map(Output::Pdf)
-                .map_err(Error::from)
+            crate::ltv::pades::sign_pdf(
+                &p.input,
+                &p.output,
+                signer,
+                &opts,
+                p.request.level,
+                Some(ltv),
+            )
+            .map(Output::Pdf)
         }
-        Item::Data(d) => preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)
-            .map(Output::Cms),
+        Item::Data(d) => {
+            // Levels above B-T were refused in preflight.
+            let der = preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)?;
+            if d.level.needs_timestamp() {
+                crate::ltv::cades::timestamp_last_signer(&der, ltv).map(|(d, _)| Output::Cms(d))
+            } else {
+                Ok(Output::Cms(der))
+            }
+        }
         Item::Hash(h) => cms::sign_digest(signer, &h.digest, &profile)
             .map(Output::Cms)
             .map_err(Error::from),

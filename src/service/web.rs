@@ -199,6 +199,7 @@ impl WebBackend {
             qr: p.certificate.qr.clone(),
             qr_version: p.certificate.qr_version,
             password: p.password.clone(),
+            level: p.level.unwrap_or_default(),
         }
     }
 
@@ -218,6 +219,7 @@ impl WebBackend {
             input: blob_path(&d.data, dir, &format!("{index}.bin"))?,
             name,
             cosign: d.cosign.as_ref().map(Blob::to_vec).transpose()?,
+            level: d.level.unwrap_or_default(),
         }))
     }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Fixture, MODULE};
-use harden::{b64, figures, listing, Answer, Client, Rng, Serve, ORIGIN};
+use harden::{b64, figures, Answer, Client, Rng, Serve, ORIGIN};
 use serde_json::{json, Value};
 
 const BOUND: Duration = Duration::from_secs(20);
@@ -55,8 +55,22 @@ impl Agent {
             .collect()
     }
 
+    /// Documents left in the spool: files below it, but not the running
+    /// agent's own (empty) run folder and its lock.
     fn spool(&self) -> Vec<String> {
-        listing(&self.home.join("state/spool"))
+        fn files(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if entry.file_name() != ".lock" {
+                    out.push(path.display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        files(&self.home.join("state/spool"), &mut out);
+        out
     }
 
     /// The agent is alive, never panicked, and serves a fresh client.

@@ -86,6 +86,25 @@ fn asked(prompts: &Path) -> usize {
         .count()
 }
 
+/// The lines the consent question showed (the scripted prompter's log).
+fn consent_shown(prompts: &Path) -> Vec<String> {
+    let mut log = prompts.as_os_str().to_owned();
+    log.push(".asked.jsonl");
+    let text = std::fs::read_to_string(PathBuf::from(log)).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["dialog"] == "consent")
+        .flat_map(|v| {
+            v["shown"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|l| l.as_str().map(str::to_owned))
+        })
+        .collect()
+}
+
 #[test]
 fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_asked() {
     let dir = common::test_dir("agent-ltv");
@@ -95,7 +114,7 @@ fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_ask
         format!(r#"{{"pin":"{PIN}"}}"#),
     ];
     let answers: Vec<&str> = answers.iter().map(String::as_str).collect();
-    let (agent, _) = make_agent(&dir, &s, &s.tsa("tsa"), &answers);
+    let (agent, prompts) = make_agent(&dir, &s, &s.tsa("tsa"), &answers);
     let job = Job {
         items: vec![item(&dir, 0, Level::BLTA), item(&dir, 1, Level::BB)],
         certificate_ids: vec![],
@@ -105,6 +124,26 @@ fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_ask
     for r in &outcome.items {
         assert!(matches!(r, Ok(Output::Pdf(_))), "{r:?}");
     }
+    // The person was told what the long-term level adds (and sends out), for
+    // the item that asked for one only; the audit log keeps the level.
+    let shown = consent_shown(&prompts);
+    let long_term: Vec<&String> = shown.iter().filter(|l| l.contains("Long-term:")).collect();
+    assert_eq!(long_term.len(), 1, "{shown:#?}");
+    assert!(long_term[0].contains(
+        "B-LTA: a timestamp, the certificates' revocation status and a document timestamp"
+    ));
+    let position = |needle: &str| shown.iter().position(|l| l.contains(needle)).unwrap();
+    assert!(position("note 0.pdf") < position("Long-term:"));
+    assert!(
+        position("Long-term:") < position("note 1.pdf"),
+        "{shown:#?}"
+    );
+    let audit = StateStore::open(&dir.join("state"))
+        .unwrap()
+        .audit_tail(10)
+        .unwrap();
+    let levels: Vec<Option<&str>> = audit.iter().map(|e| e.level.as_deref()).collect();
+    assert_eq!(levels, [Some("B-LTA"), None], "{audit:#?}");
 
     let dead_dir = dir.join("dead");
     std::fs::create_dir_all(&dead_dir).unwrap();

@@ -215,3 +215,86 @@ fn a_dead_tsa_is_reported_before_the_pin_and_nothing_is_written() {
     ));
     assert!(printed.contains("id-smime-aa-timeStampToken"), "{printed}");
 }
+
+/// `mohor verify` names the level each signature reaches, and pyHanko, judging
+/// the same files with the services stopped, agrees on what each carries.
+#[test]
+fn verify_reports_the_level_each_signature_reaches() {
+    let mut t = setup("cli-ltv-verify-level");
+    let levels = ["B-B", "B-T", "B-LT", "B-LTA"];
+    for level in levels {
+        let out = t.dir.join(format!("{level}.pdf"));
+        let o = t.mohor(
+            &["sign", "--level", level, arg(&input()), "-o", arg(&out)],
+            PIN,
+        );
+        assert!(o.status.success(), "{level}: {}", common::text(&o));
+    }
+    let data = t.dir.join("note.txt");
+    std::fs::write(&data, b"green note 17/2026").unwrap();
+    let p7s = t.dir.join("note.p7s");
+    let o = t.mohor(
+        &[
+            "sign",
+            "--detached",
+            "--level",
+            "B-T",
+            arg(&data),
+            "-o",
+            arg(&p7s),
+        ],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    t.s.stop();
+    let root = t.s.file("root.pem");
+
+    let verify = |file: &Path, extra: &[&str]| -> Output {
+        let mut c = common::mohor(&t.home, &t.conf);
+        c.args(["verify", arg(file), "--trust", arg(&root)])
+            .args(extra);
+        let o = common::run(&mut c);
+        common::assert_no_panic(&o);
+        o
+    };
+    for level in levels {
+        let out = t.dir.join(format!("{level}.pdf"));
+        let o = verify(&out, &["--json"]);
+        assert!(o.status.success(), "{level}: {}", common::text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let sigs = report["signatures"].as_array().unwrap();
+        let signed: Vec<&str> = sigs.iter().filter_map(|s| s["level"].as_str()).collect();
+        assert_eq!(signed, [level], "{report:#}");
+        let doc_timestamps = sigs
+            .iter()
+            .filter(|s| s["sub_filter"] == "ETSI.RFC3161" && s["level"].is_null())
+            .count();
+        assert_eq!(doc_timestamps, usize::from(level == "B-LTA"), "{report:#}");
+        let human = common::text(&verify(&out, &[]));
+        assert!(
+            human.contains(&format!("level: PAdES {level}\n")),
+            "{human}"
+        );
+
+        // pyHanko: a trusted signature timestamp exactly from B-T up, and
+        // validation data in the DSS exactly from B-LT up.
+        let Some((timestamped, text)) = ltv_util::pyhanko_timestamped(&out, &root) else {
+            continue;
+        };
+        assert_eq!(timestamped, level != "B-B", "{level}: {text}");
+        if level == "B-LT" || level == "B-LTA" {
+            let (ok, text) = ltv_util::pyhanko_dss(&out, &root).unwrap();
+            assert!(ok, "{level}: {text}");
+        }
+    }
+
+    let o = verify(&p7s, &["--data", arg(&data), "--json"]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["signatures"][0]["level"], "B-T", "{report:#}");
+    assert!(report["signatures"][0]["timestamp"]["trusted"] == true);
+    let human = common::text(&verify(&p7s, &["--data", arg(&data)]));
+    assert!(human.contains("level: CAdES B-T\n"), "{human}");
+    let openssl = common::openssl_verify_detached(&p7s, &data, &root);
+    assert!(openssl.status.success(), "{}", common::text(&openssl));
+}

@@ -137,6 +137,7 @@ impl Agent {
             .iter()
             .map(|item| {
                 let mut p = self.preflight(item, digest, now);
+                p.summary.long_term = item.level();
                 if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
                     p.verdict = Err(Error::invalid_request(
                         "a detached signature goes up to level B-T (CAdES-T)",

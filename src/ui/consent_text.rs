@@ -6,6 +6,7 @@ use super::display_text::clean;
 use super::prompter::{
     Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp,
 };
+use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 
 /// Longest reason/location/field/stamp text shown (the protocol refuses longer).
@@ -122,6 +123,45 @@ pub fn signature_rows(d: &SignatureDetails) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// What a long-term level adds to the signature, and what leaves the machine
+/// for it; `None` at B-B, which adds nothing.
+pub fn long_term_words(level: Level) -> Option<&'static str> {
+    match level {
+        Level::BB => None,
+        Level::BT => Some(
+            "B-T: a timestamp from the time-stamping service \
+             (the signature's fingerprint is sent to it)",
+        ),
+        Level::BLT => Some(
+            "B-LT: a timestamp and the certificates' revocation status, fetched \
+             from the time-stamping and CA services, so the signature can be \
+             checked after the certificate expires",
+        ),
+        Level::BLTA => Some(
+            "B-LTA: a timestamp, the certificates' revocation status and a \
+             document timestamp, fetched from the time-stamping and CA services, \
+             so the signature can be checked for years",
+        ),
+    }
+}
+
+/// Label and value rows for one document: what its signature will carry,
+/// then the long-term level. Empty for a document that will not be signed.
+pub fn document_rows(doc: &DocumentSummary) -> Vec<(&'static str, String)> {
+    if doc.refused.is_some() {
+        return Vec::new();
+    }
+    let mut rows = doc
+        .signature
+        .as_ref()
+        .map(signature_rows)
+        .unwrap_or_default();
+    if let Some(words) = long_term_words(doc.long_term) {
+        rows.push(("Long-term", words.to_owned()));
+    }
+    rows
+}
+
 pub fn refused_line(why: &str) -> String {
     format!("Will not be signed: {}", clean(why, MAX_SHOWN))
 }
@@ -155,10 +195,8 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
                 hash_warning(d.fingerprint_algorithm)
             ));
         }
-        if let Some(sig) = d.signature.as_ref().filter(|_| d.refused.is_none()) {
-            for (label, value) in signature_rows(sig) {
-                lines.push(format!("    {label}: {value}"));
-            }
+        for (label, value) in document_rows(d) {
+            lines.push(format!("    {label}: {value}"));
         }
     }
     lines

@@ -26,7 +26,7 @@ pub mod trust;
 
 use time::OffsetDateTime;
 
-pub use report::{Kind, Modifications, Report, SignatureReport, TimestampReport};
+pub use report::{Kind, Level, Modifications, Report, SignatureReport, TimestampReport};
 pub use trust::TrustStore;
 
 use crate::error::{Error, Reason};
@@ -160,6 +160,7 @@ pub(crate) fn empty_report(field: String, kind: Kind, sub_filter: &str) -> Signa
         byte_range: None,
         covers_whole_file: false,
         timestamp: None,
+        level: None,
         revocation: Default::default(),
         problems: Vec::new(),
     }
@@ -199,6 +200,12 @@ pub(crate) fn signer_report(
             r.problems.extend(ts.problems.iter().cloned());
         }
     }
+    // A timestamp that does not hold proves no time: the level stays B-B.
+    r.level = Some(if ts_time.is_some() {
+        Level::BT
+    } else {
+        Level::BB
+    });
 
     let Some(cert) = &s.cert else {
         r.problems
@@ -267,4 +274,6 @@ pub(crate) fn timestamp_signature_report(
     }
     r.problems.extend(ts.problems.iter().cloned());
     r.problems.dedup();
+    // A document timestamp has no baseline level of its own.
+    r.level = None;
 }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::changes::{self, FieldLock, Policy};
 use super::cms::{self, Content, SignedData};
 use super::crypto::Hash;
-use super::report::{Kind, Modifications, Report, SignatureReport};
+use super::report::{Kind, Level, Modifications, Report, SignatureReport};
 use super::trust::TrustStore;
 use super::{signer_report, VerifyError};
 use crate::pdf::read::{decode_text, Dict, Document, Entry, ObjRef, Object};
@@ -67,11 +67,15 @@ pub fn verify(
         r.certification = docmdp_level(&mut doc, &d.sig);
         r.revocation.embedded_crls += dss_crls;
         r.revocation.embedded_ocsp_responses += dss_ocsps;
+        if dss_crls + dss_ocsps > 0 && r.level == Some(Level::BT) {
+            r.level = Some(Level::BLT);
+        }
         if let Some(br) = r.byte_range {
             signed_end = signed_end.max(br[2] + br[3]);
         }
         reports.push(r);
     }
+    archive_levels(&mut reports);
     Ok(Report {
         unsigned_changes_at_end: !reports.is_empty() && signed_end < last_end,
         signatures: reports,
@@ -243,33 +247,13 @@ fn check_one(
         .get("M")
         .and_then(Object::as_str)
         .and_then(|m| pdf_date(&decode_text(m)));
-    let mut report = SignatureReport {
-        field: d.field.clone(),
-        signer: d
-            .sig
-            .get("Name")
-            .and_then(Object::as_str)
-            .map(decode_text)
-            .unwrap_or_default(),
-        signing_time: None,
-        signing_time_source: None,
-        kind: Kind::Pdf,
-        sub_filter: sub_filter.clone(),
-        digest_algorithm: None,
-        intact: false,
-        trusted: false,
-        chain: Vec::new(),
-        chain_complete: false,
-        valid_at_signing_time: false,
-        modifications: Modifications::None,
-        changes: Vec::new(),
-        certification: None,
-        byte_range: None,
-        covers_whole_file: false,
-        timestamp: None,
-        revocation: Default::default(),
-        problems: Vec::new(),
-    };
+    let mut report = super::empty_report(d.field.clone(), Kind::Pdf, &sub_filter);
+    report.signer = d
+        .sig
+        .get("Name")
+        .and_then(Object::as_str)
+        .map(decode_text)
+        .unwrap_or_default();
     let (range, cms_bytes) = match check_range(bytes, doc, d, ends) {
         Ok(x) => x,
         Err(p) => {
@@ -379,6 +363,23 @@ fn judge_later(
     report.modifications = c.level;
     report.changes = c.items;
     let _ = std::fs::remove_file(&prefix_path);
+}
+
+/// B-LT signatures followed by a document timestamp that holds reach B-LTA.
+/// `reports` are in file order (by where their byte ranges end).
+fn archive_levels(reports: &mut [SignatureReport]) {
+    let is_doc_timestamp = |r: &SignatureReport| r.sub_filter == "ETSI.RFC3161";
+    let Some(last_doc_timestamp) = reports
+        .iter()
+        .rposition(|r| is_doc_timestamp(r) && r.intact)
+    else {
+        return;
+    };
+    for r in reports.iter_mut().take(last_doc_timestamp) {
+        if r.level == Some(Level::BLT) {
+            r.level = Some(Level::BLTA);
+        }
+    }
 }
 
 /// CRLs and OCSP responses in the document security store (/DSS), which

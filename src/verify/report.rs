@@ -5,6 +5,8 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use crate::ltv::Level;
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
     pub signatures: Vec<SignatureReport>,
@@ -57,6 +59,11 @@ pub struct SignatureReport {
     pub covers_whole_file: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<TimestampReport>,
+    /// The baseline level the file shows for this signature, judged from what
+    /// it carries: B-T a signature timestamp that holds, B-LT also revocation
+    /// data in the document security store, B-LTA also a later document
+    /// timestamp. Null for a document timestamp, which has no level.
+    pub level: Option<Level>,
     pub revocation: Revocation,
     pub problems: Vec<String>,
 }
@@ -149,6 +156,13 @@ impl Report {
                     yes(ts.intact),
                     yes(ts.trusted)
                 ));
+            }
+            if let Some(level) = s.level {
+                let family = match s.kind {
+                    Kind::Pdf => "PAdES",
+                    Kind::Detached => "CAdES",
+                };
+                out.push_str(&format!("  level: {family} {}\n", level.as_str()));
             }
             if let Some(p) = s.certification {
                 out.push_str(&format!("  certification: DocMDP level {p}\n"));

@@ -136,7 +136,8 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 Some(2),
                 FP,
             )
-            .with_signature(full_signature())],
+            .with_signature(full_signature())
+            .with_long_term(mohor::ltv::Level::BLTA)],
             certificate: cert_a(),
             alternatives: vec![],
         },

@@ -246,6 +246,21 @@ fn verify_reports_the_level_each_signature_reaches() {
         PIN,
     );
     assert!(o.status.success(), "{}", common::text(&o));
+    // The signer's certificate revoked afterwards, and the CRL saying so put
+    // into the B-T file's DSS: what it embeds now says "revoked".
+    t.s.revoke_signer();
+    let revoked = t.dir.join("revoked.pdf");
+    // The sub-CA's CRL (listing the signer) and the root's (about the sub-CA).
+    let crls = ["subca.crl", "root.crl"].map(|f| std::fs::read(t.s.file(f)).unwrap());
+    let mut file = std::fs::File::create(&revoked).unwrap();
+    let chain = std::fs::read(t.s.file("chain.pem")).unwrap();
+    let dss = mohor::pdf::Dss {
+        crls: crls.to_vec(),
+        certs: mohor::pem::certificates(&chain),
+        ..Default::default()
+    };
+    mohor::pdf::append_dss(&t.dir.join("B-T.pdf"), None, &dss, &mut file).unwrap();
+    drop(file);
     t.s.stop();
     let root = t.s.file("root.pem");
 
@@ -275,6 +290,20 @@ fn verify_reports_the_level_each_signature_reaches() {
             human.contains(&format!("level: PAdES {level}\n")),
             "{human}"
         );
+        // From B-LT up the embedded OCSP responses and CRL show the signer's
+        // path not revoked after it signed; below, nothing is embedded.
+        let signature = sigs.iter().find(|s| !s["level"].is_null()).unwrap();
+        let revocation = &signature["revocation"];
+        if level == "B-LT" || level == "B-LTA" {
+            assert_eq!(revocation["status"], "valid", "{report:#}");
+            assert_eq!(
+                revocation["covered"],
+                serde_json::json!(["Kavya Rao", "Test LTV Class 3 CA"]),
+                "{report:#}"
+            );
+        } else {
+            assert_eq!(revocation["status"], "absent", "{report:#}");
+        }
 
         // pyHanko: a trusted signature timestamp exactly from B-T up, and
         // validation data in the DSS exactly from B-LT up.
@@ -286,6 +315,24 @@ fn verify_reports_the_level_each_signature_reaches() {
             let (ok, text) = ltv_util::pyhanko_dss(&out, &root).unwrap();
             assert!(ok, "{level}: {text}");
         }
+    }
+
+    // The revoked file: refused, and pyHanko, reading the same DSS, agrees.
+    let o = verify(&revoked, &["--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["revocation"]["status"], "revoked", "{report:#}");
+    assert_eq!(signature["trusted"], false, "{report:#}");
+    assert_eq!(signature["level"], "B-T", "{report:#}");
+    let problems = signature["problems"].to_string();
+    assert!(problems.contains("Kavya Rao was revoked"), "{problems}");
+    if let Some((ok, text)) = ltv_util::pyhanko_dss(&revoked, &root) {
+        assert!(!ok, "pyHanko accepted a revoked signer: {text}");
+        assert!(
+            text.contains("FAIL Signature1 signer") && text.contains("revoked"),
+            "{text}"
+        );
     }
 
     let o = verify(&p7s, &["--data", arg(&data), "--json"]);

@@ -97,6 +97,7 @@ fn run_server(
     args: &ServeArgs,
     prompter: Arc<dyn Prompter>,
     quit: Arc<Notify>,
+    close_desktop: impl FnOnce(),
     on_agent: impl FnOnce(&Arc<crate::service::Agent>, &[crate::token::pkcs11::ModuleReport]),
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
@@ -109,6 +110,9 @@ fn run_server(
     // The tray shows what it knows before the first request.
     on_agent(&agent, &modules);
     let backend = Arc::new(WebBackend::new(agent).with_scratch_dir(run.tmp().to_path_buf()));
+    // Requests still running after the stop hold the backend (and through
+    // it the token's driver); see `drain` below.
+    let in_flight = Arc::downgrade(&backend);
     let mut config = server_config(env, args);
     config.spool_dir = Some(run.spool().to_path_buf());
     let rt = runtime()?;
@@ -127,8 +131,30 @@ fn run_server(
         bound.run().await
     });
     rt.shutdown_timeout(STOP_GRACE);
+    // Open dialogs answer cancel/deny once the desktop closes; then the
+    // requests they held finish.
+    close_desktop();
+    drain(&in_flight);
     run.remove();
     result
+}
+
+/// The longest wait, after a stop, for requests still running to finish.
+/// Ending the process under a request that is still unwinding — closing the
+/// token's session, unloading its driver — crashed the tray agent (SIGSEGV on
+/// SIGTERM while a consent dialog was open). A terminal prompt may wait on
+/// input that never comes, hence a limit.
+const DRAIN_LIMIT: Duration = Duration::from_secs(4);
+
+/// Wait until nothing holds `in_flight` any more, or [`DRAIN_LIMIT`].
+fn drain<T: ?Sized>(in_flight: &std::sync::Weak<T>) {
+    let started = std::time::Instant::now();
+    while in_flight.strong_count() > 0 && started.elapsed() < DRAIN_LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if in_flight.strong_count() > 0 {
+        tracing::warn!("a request was still running {DRAIN_LIMIT:?} after the stop");
+    }
 }
 
 pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
@@ -138,6 +164,7 @@ pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
         args,
         prompter,
         Arc::new(Notify::new()),
+        || {},
         |_, _| {},
         |port| {
             // The first line names the port (scripts and tests read it).
@@ -176,17 +203,26 @@ pub fn tray(env: Env) -> Result<()> {
         let attach = |agent: &Arc<_>, modules: &[_]| {
             super::tray_backend::attach(&env, &for_agent, agent, modules)
         };
-        let result = run_server(&env, &args, prompter, quit_in, attach, move |port| {
-            bound_status.set_port(port);
-            super::tray_backend::announce(port);
-        });
+        // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
+        let close_desktop = || for_agent.request_quit();
+        let result = run_server(
+            &env,
+            &args,
+            prompter,
+            quit_in,
+            close_desktop,
+            attach,
+            move |port| {
+                bound_status.set_port(port);
+                super::tray_backend::announce(port);
+            },
+        );
         if let Err(e) = result {
             tracing::error!("server stopped: {e}");
             if let Ok(mut f) = failure_in.lock() {
                 *f = Some(e);
             }
         }
-        // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
         for_agent.request_quit();
         let _ = stopped_tx.send(());
     });
@@ -203,7 +239,7 @@ pub fn tray(env: Env) -> Result<()> {
     }
     quit.notify_one();
     // Disconnected at once if the server thread never ran.
-    let _ = stopped.recv_timeout(STOP_GRACE * 5);
+    let _ = stopped.recv_timeout(STOP_GRACE + DRAIN_LIMIT + Duration::from_secs(1));
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {
         Some(e) => Err(e),

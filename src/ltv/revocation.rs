@@ -42,7 +42,7 @@ impl Evidence {
 }
 
 /// Clock slack allowed for a responder's thisUpdate.
-const SKEW: time::Duration = time::Duration::minutes(10);
+pub const SKEW: time::Duration = time::Duration::minutes(10);
 
 /// Evidence for every certificate of every chain (leaf first, anchor last;
 /// the anchor itself needs none).
@@ -177,14 +177,59 @@ fn ocsp(
     Ok((answer, responder))
 }
 
-/// Check an OCSP response about `cert`; returns the delegated responder's
-/// certificate when one signed it.
+/// What a checked OCSP response or CRL says about a certificate that is not
+/// revoked: when it was issued, until when it is current, and the delegated
+/// responder's certificate when one signed the OCSP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub this_update: OffsetDateTime,
+    pub next_update: Option<OffsetDateTime>,
+    pub responder: Option<Vec<u8>>,
+}
+
+impl Finding {
+    /// Current at `now`: not dated in the future (beyond clock slack), not
+    /// past its next update. `what` names the evidence in the error.
+    fn current_at(self, now: OffsetDateTime, what: &str) -> Result<Finding, LtvError> {
+        let refused = |m: &str| LtvError::RevocationRefused(format!("{what}: {m}"));
+        if self.this_update > now + SKEW {
+            return Err(refused("it is dated in the future"));
+        }
+        if self.next_update.is_some_and(|n| n < now) {
+            return Err(refused("it is out of date"));
+        }
+        Ok(self)
+    }
+}
+
+fn unix(secs: u64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs.min(i64::MAX as u64) as i64)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Check an OCSP response about `cert` as current evidence at `now`; returns
+/// the delegated responder's certificate when one signed it.
 pub fn check_ocsp(
     answer: &[u8],
     cert: &Certificate,
     issuer: &Certificate,
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>, LtvError> {
+    let what = format!("OCSP about {}", subject(cert));
+    Ok(read_ocsp(answer, cert, issuer)?
+        .current_at(now, &what)?
+        .responder)
+}
+
+/// Read an OCSP response about `cert`: signed by the issuer or its delegated
+/// responder (valid when the response was made), about this certificate,
+/// and "good". Currency is the caller's question ([`check_ocsp`] asks it for
+/// now; a verifier asks whether it was made after the signature).
+pub fn read_ocsp(
+    answer: &[u8],
+    cert: &Certificate,
+    issuer: &Certificate,
+) -> Result<Finding, LtvError> {
     let who = subject(cert);
     let refused = |m: &str| LtvError::RevocationRefused(format!("OCSP about {who}: {m}"));
     let resp = OcspResponse::from_der(answer).map_err(|_| refused("the answer is not OCSP"))?;
@@ -213,6 +258,14 @@ pub fn check_ocsp(
             .to_der()
             .is_ok_and(|spki| certs::verify(&spki, &basic.signature_algorithm, None, &tbs, sig))
     };
+    let single = basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .find(|s| about(&s.cert_id, cert, issuer))
+        .ok_or_else(|| refused("the response is about another certificate"))?;
+    let at = |t: &x509_ocsp::OcspGeneralizedTime| unix(t.0.to_unix_duration().as_secs());
+    let this_update = at(&single.this_update);
     let mut responder = None;
     if !signed_by(issuer) {
         let delegate = basic
@@ -221,37 +274,44 @@ pub fn check_ocsp(
             .flatten()
             .find(|c| signed_by(c) && certs::issued_by(c, issuer) && ocsp_signing(c))
             .ok_or_else(|| refused("the response is not signed by the issuer or its responder"))?;
-        if !certs::valid_at(delegate, now) {
-            return Err(refused("the responder's certificate is not valid now"));
+        if !certs::valid_at(delegate, this_update) {
+            return Err(refused(
+                "the responder's certificate was not valid when it answered",
+            ));
         }
         responder = Some(delegate.to_der()?);
     }
-    let id = cert_id(cert, issuer)?;
-    let single = basic
-        .tbs_response_data
-        .responses
-        .iter()
-        .find(|s| {
-            s.cert_id.serial_number == id.serial_number
-                && s.cert_id.issuer_key_hash == id.issuer_key_hash
-        })
-        .ok_or_else(|| refused("the response is about another certificate"))?;
-    let at = |t: &x509_ocsp::OcspGeneralizedTime| t.0.to_unix_duration().as_secs() as i64;
-    if at(&single.this_update) > (now + SKEW).unix_timestamp() {
-        return Err(refused("the response is dated in the future"));
-    }
-    if single
-        .next_update
-        .as_ref()
-        .is_some_and(|n| at(n) < now.unix_timestamp())
-    {
-        return Err(refused("the response is out of date"));
-    }
     match single.cert_status {
-        CertStatus::Good(_) => Ok(responder),
+        CertStatus::Good(_) => Ok(Finding {
+            this_update,
+            next_update: single.next_update.as_ref().map(at),
+            responder,
+        }),
         CertStatus::Revoked(_) => Err(LtvError::Revoked(who)),
         CertStatus::Unknown(_) => Err(refused("the responder does not know the certificate")),
     }
+}
+
+/// Whether an OCSP CertID names `cert` of `issuer`, with SHA-1 (what most
+/// responders echo) or SHA-256 (what Mohor asks with).
+fn about(id: &CertId, cert: &Certificate, issuer: &Certificate) -> bool {
+    if id.serial_number != cert.tbs_certificate.serial_number {
+        return false;
+    }
+    let key = issuer
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes();
+    let key_hash = if id.hash_algorithm.oid == const_oid::db::rfc5912::ID_SHA_1 {
+        use sha1::Digest as _;
+        sha1::Sha1::digest(key).to_vec()
+    } else if id.hash_algorithm.oid == DigestAlgorithm::Sha256.oid() {
+        DigestAlgorithm::Sha256.digest(key)
+    } else {
+        return false;
+    };
+    id.issuer_key_hash.as_bytes() == key_hash.as_slice()
 }
 
 fn ocsp_signing(c: &Certificate) -> bool {
@@ -264,13 +324,21 @@ fn ocsp_signing(c: &Certificate) -> bool {
         .any(|eku| eku.0.contains(&ID_KP_OCSP_SIGNING))
 }
 
-/// Check a CRL: issued and signed by `issuer`, current, `cert` not listed.
+/// Check a CRL as current evidence at `now`: issued and signed by `issuer`,
+/// `cert` not listed.
 pub fn check_crl(
     der: &[u8],
     cert: &Certificate,
     issuer: &Certificate,
     now: OffsetDateTime,
 ) -> Result<(), LtvError> {
+    let what = format!("CRL for {}", subject(cert));
+    read_crl(der, cert, issuer)?.current_at(now, &what)?;
+    Ok(())
+}
+
+/// Read a CRL: issued and signed by `issuer`, `cert` not listed.
+pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<Finding, LtvError> {
     let who = subject(cert);
     let refused = |m: &str| LtvError::RevocationRefused(format!("CRL for {who}: {m}"));
     let crl = CertificateList::from_der(der).map_err(|_| refused("the answer is not a CRL"))?;
@@ -286,17 +354,6 @@ pub fn check_crl(
     if !certs::verify(&spki, &crl.signature_algorithm, None, &tbs, sig) {
         return Err(refused("its signature does not verify"));
     }
-    let secs = |t: x509_cert::time::Time| t.to_unix_duration().as_secs() as i64;
-    if secs(crl.tbs_cert_list.this_update) > (now + SKEW).unix_timestamp() {
-        return Err(refused("it is dated in the future"));
-    }
-    if crl
-        .tbs_cert_list
-        .next_update
-        .is_some_and(|n| secs(n) < now.unix_timestamp())
-    {
-        return Err(refused("it is out of date"));
-    }
     let listed = crl
         .tbs_cert_list
         .revoked_certificates
@@ -306,5 +363,10 @@ pub fn check_crl(
     if listed {
         return Err(LtvError::Revoked(who));
     }
-    Ok(())
+    let at = |t: x509_cert::time::Time| unix(t.to_unix_duration().as_secs());
+    Ok(Finding {
+        this_update: at(crl.tbs_cert_list.this_update),
+        next_update: crl.tbs_cert_list.next_update.map(at),
+        responder: None,
+    })
 }

@@ -27,6 +27,37 @@ pub struct Dss {
     pub signatures: Vec<Vec<u8>>,
 }
 
+/// What a document's security store holds (certificates, OCSP responses,
+/// CRLs, decoded); empty when there is none. Unreadable entries are left out.
+pub fn read_dss(doc: &mut Document) -> Dss {
+    let Ok(catalog) = doc.catalog() else {
+        return Dss::default();
+    };
+    let Ok(Some(dss)) = doc.resolve_dict(catalog.get("DSS"), "the document security store") else {
+        return Dss::default();
+    };
+    let mut list = |key: &str| match dss.get(key).map(|o| doc.resolve(o)) {
+        Some(Ok(Object::Array(a))) => stream_items(doc, &a),
+        _ => Vec::new(),
+    };
+    Dss {
+        certs: list("Certs"),
+        ocsps: list("OCSPs"),
+        crls: list("CRLs"),
+        signatures: Vec::new(),
+    }
+}
+
+/// The decoded data of the streams an array refers to.
+fn stream_items(doc: &mut Document, array: &[Object]) -> Vec<Vec<u8>> {
+    array
+        .iter()
+        .filter_map(Object::as_ref)
+        .filter_map(|r| doc.stream(r, true).ok().flatten())
+        .map(|(_, data)| data)
+        .collect()
+}
+
 /// A signature or document time-stamp found in a file.
 #[derive(Debug, Clone)]
 pub struct SignatureContents {
@@ -106,12 +137,7 @@ pub fn append_dss(
         };
         // What the DSS already holds is not written twice (a B-LTA's second
         // DSS meets the same CRL again). Unreadable entries are kept as they are.
-        let mut held = Vec::new();
-        for r in array.iter().filter_map(Object::as_ref) {
-            if let Ok(Some((_, data))) = doc.stream(r, true) {
-                held.push(data);
-            }
-        }
+        let held = stream_items(&mut doc, &array);
         let mut added = Vec::new();
         for item in items.iter().filter(|i| !held.contains(i)) {
             let r = w.alloc();

@@ -47,7 +47,7 @@ mod uin;
 mod update;
 mod xref;
 
-pub use dss::{append_dss, signature_contents, Dss, SignatureContents};
+pub use dss::{append_dss, read_dss, signature_contents, Dss, SignatureContents};
 pub use error::PdfError;
 pub use fields::DocMdp;
 

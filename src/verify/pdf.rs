@@ -12,6 +12,7 @@ use super::changes::{self, FieldLock, Policy};
 use super::cms::{self, Content, SignedData};
 use super::crypto::Hash;
 use super::report::{Kind, Level, Modifications, Report, SignatureReport};
+use super::revocation::{RevocationStatus, ValidationData};
 use super::trust::TrustStore;
 use super::{signer_report, VerifyError};
 use crate::pdf::read::{decode_text, Dict, Document, Entry, ObjRef, Object};
@@ -48,7 +49,11 @@ pub fn verify(
 
     // The document's certification level and every signature's locks.
     let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
-    let (dss_crls, dss_ocsps) = dss_counts(&mut doc);
+    let dss = crate::pdf::read_dss(&mut doc);
+    let dss = ValidationData {
+        ocsps: dss.ocsps,
+        crls: dss.crls,
+    };
     let mut reports = Vec::new();
     let mut ordered: Vec<(u64, Declared)> = declared
         .into_iter()
@@ -63,11 +68,20 @@ pub fn verify(
             docmdp,
             locks: locks.clone(),
         };
-        let mut r = check_one(bytes, &mut doc, d, &ends, store, now, &policy, dir.path())?;
+        let mut r = check_one(
+            bytes,
+            &mut doc,
+            d,
+            &ends,
+            &dss,
+            store,
+            now,
+            &policy,
+            dir.path(),
+        )?;
         r.certification = docmdp_level(&mut doc, &d.sig);
-        r.revocation.embedded_crls += dss_crls;
-        r.revocation.embedded_ocsp_responses += dss_ocsps;
-        if dss_crls + dss_ocsps > 0 && r.level == Some(Level::BT) {
+        // B-LT: the DSS carries what shows the signer's path not revoked.
+        if r.level == Some(Level::BT) && r.revocation.status == RevocationStatus::Valid {
             r.level = Some(Level::BLT);
         }
         if let Some(br) = r.byte_range {
@@ -231,6 +245,7 @@ fn check_one(
     doc: &mut Document,
     d: &Declared,
     ends: &[u64],
+    dss: &ValidationData,
     store: &TrustStore,
     now: OffsetDateTime,
     policy: &Policy,
@@ -281,7 +296,7 @@ fn check_one(
         "ETSI.RFC3161" => match super::ber::parse(&cms_bytes) {
             Ok(tlv) => {
                 let ts = cms::check_timestamp(&tlv, &parts, 0);
-                super::timestamp_signature_report(&ts, store, now, &mut report);
+                super::timestamp_signature_report(&ts, dss, store, now, &mut report);
             }
             Err(e) => report
                 .problems
@@ -291,7 +306,7 @@ fn check_one(
             Ok(sd) => {
                 let mismatch = check_subfilter(&sub_filter, &sd, &parts);
                 if let Some(signer) = sd.signers.first() {
-                    signer_report(&sd, signer, claimed_m, store, now, &mut report);
+                    signer_report(&sd, signer, claimed_m, dss, store, now, &mut report);
                 }
                 if let Some(p) = mismatch {
                     report.intact = false;
@@ -380,24 +395,6 @@ fn archive_levels(reports: &mut [SignatureReport]) {
             r.level = Some(Level::BLTA);
         }
     }
-}
-
-/// CRLs and OCSP responses in the document security store (/DSS), which
-/// serve every signature of the file.
-fn dss_counts(doc: &mut Document) -> (usize, usize) {
-    let Ok(catalog) = doc.catalog() else {
-        return (0, 0);
-    };
-    let Ok(Some(dss)) = doc.resolve_dict(catalog.get("DSS"), "DSS") else {
-        return (0, 0);
-    };
-    let mut count = |key: &str| {
-        dss.get(key)
-            .and_then(|a| doc.resolve(a).ok())
-            .and_then(|a| a.as_array().map(<[Object]>::len))
-            .unwrap_or(0)
-    };
-    (count("CRLs"), count("OCSPs"))
 }
 
 /// DocMDP level of a certification signature (default 2), if it is one.

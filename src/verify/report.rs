@@ -5,6 +5,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use super::revocation::RevocationStatus;
 pub use crate::ltv::Level;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -85,6 +86,10 @@ pub struct Revocation {
     pub embedded_ocsp_responses: usize,
     /// Always false: revocation was not checked online.
     pub checked: bool,
+    /// What the embedded data says about the signer's path.
+    pub status: RevocationStatus,
+    /// Subject CNs the embedded data shows not revoked after the signature.
+    pub covered: Vec<String>,
 }
 
 impl SignatureReport {
@@ -179,8 +184,18 @@ impl Report {
                 out.push_str(&format!("    - {c}\n"));
             }
             out.push_str(&format!(
-                "  revocation data embedded: {} CRL, {} OCSP (not checked online)\n",
-                s.revocation.embedded_crls, s.revocation.embedded_ocsp_responses
+                "  revocation data embedded: {} CRL, {} OCSP{} (not checked online)\n",
+                s.revocation.embedded_crls,
+                s.revocation.embedded_ocsp_responses,
+                match s.revocation.status {
+                    RevocationStatus::Absent => String::new(),
+                    RevocationStatus::Valid => format!(
+                        "; not revoked after signing: {}",
+                        s.revocation.covered.join(", ")
+                    ),
+                    RevocationStatus::Incomplete => "; incomplete".to_owned(),
+                    RevocationStatus::Revoked => "; REVOKED".to_owned(),
+                }
             ));
             for p in &s.problems {
                 out.push_str(&format!("  problem: {p}\n"));

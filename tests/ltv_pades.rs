@@ -260,7 +260,7 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
     // Archive renewal of the first file: DSS for its document time-stamp's
     // TSA too, and a fresh document time-stamp.
     let renewed = dir.join("renewed.pdf");
-    pades::extend(&lta, &renewed, Level::BLTA, &ltv).unwrap();
+    pades::extend(&lta, &renewed, Level::BLTA, &ltv, None).unwrap();
     s.stop();
 
     let sigs = mohor::pdf::signature_contents(&renewed, None).unwrap();
@@ -331,10 +331,25 @@ fn an_encrypted_pdf_reaches_b_lta_with_its_password() {
     opts.password = Some(mohor::pdf::PdfPassword::new(b"usersecret".to_vec()));
     let out = dir.join("enc-lta.pdf");
     pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BLTA, Some(&ltv)).unwrap();
+    // Archive renewal of the encrypted file: a second document time-stamp.
+    let renewed = dir.join("enc-lta-renewed.pdf");
+    pades::extend(&out, &renewed, Level::BLTA, &ltv, opts.password.clone()).unwrap();
+    let e = pades::extend(&out, &dir.join("never.pdf"), Level::BLTA, &ltv, None).unwrap_err();
+    assert!(!dir.join("never.pdf").exists(), "{e:?}");
     s.stop();
     let sigs = mohor::pdf::signature_contents(&out, Some(b"usersecret")).unwrap();
     assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 1);
+    let sigs = mohor::pdf::signature_contents(&renewed, Some(b"usersecret")).unwrap();
+    assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 2);
     let Some(py) = common::pyhanko() else { return };
+    for file in [&out, &renewed] {
+        pyhanko_encrypted(&py, &s.file("root.pem"), file);
+    }
+}
+
+/// pyHanko's validator and qpdf on an encrypted file (user password
+/// "usersecret"): every signature intact, trusted, with a trusted time-stamp.
+fn pyhanko_encrypted(py: &Path, root: &Path, out: &Path) {
     let o = common::run(
         std::process::Command::new(py)
             .args([
@@ -346,8 +361,8 @@ fn an_encrypted_pdf_reaches_b_lta_with_its_password() {
                 "--trust-replace",
                 "--trust",
             ])
-            .arg(s.file("root.pem"))
-            .arg(&out),
+            .arg(root)
+            .arg(out),
     );
     let text = common::text(&o);
     assert!(o.status.success(), "{text}");
@@ -358,7 +373,7 @@ fn an_encrypted_pdf_reaches_b_lta_with_its_password() {
     let o = common::run(
         std::process::Command::new("qpdf")
             .args(["--password=usersecret", "--check"])
-            .arg(&out),
+            .arg(out),
     );
     assert!(o.status.success(), "{}", common::text(&o));
 }

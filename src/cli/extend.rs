@@ -26,6 +26,10 @@ pub struct ExtendArgs {
     /// The RFC 3161 time-stamp service to use instead of `[timestamp] url`.
     #[arg(long, value_name = "URL")]
     pub tsa: Option<String>,
+    /// Open an encrypted PDF with the password on the first line of FILE
+    /// (as `mohor sign --pdf-password-file`).
+    #[arg(long, value_name = "FILE")]
+    pub pdf_password_file: Option<PathBuf>,
 }
 
 pub fn extend(env: &Env, args: &ExtendArgs) -> Result<()> {
@@ -49,7 +53,12 @@ pub fn extend(env: &Env, args: &ExtendArgs) -> Result<()> {
     };
     let ltv = Ltv::new(&http, url, &known, time::OffsetDateTime::now_utc());
     ltv.preflight(args.level)?;
-    pades::extend(&args.input, &args.output, args.level, &ltv)?;
+    let password = args
+        .pdf_password_file
+        .as_deref()
+        .map(super::sign::read_password_file)
+        .transpose()?;
+    pades::extend(&args.input, &args.output, args.level, &ltv, password)?;
     eprintln!(
         "Extended {} to {} → {}",
         args.input.display(),

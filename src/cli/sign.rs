@@ -266,7 +266,7 @@ fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
 }
 
 /// The first line of `path` (without its line ending) as a PDF password.
-fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword> {
+pub(super) fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword> {
     let bytes = zeroize::Zeroizing::new(
         std::fs::read(path)
             .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?,

@@ -76,13 +76,21 @@ fn finished(signed: SignedPdf, path: &Path) -> SignedPdf {
 
 /// `mohor extend`: add the DSS for every signature and time-stamp in
 /// `input` and (B-LTA) a fresh document time-stamp, into `output`.
-pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Result<SignedPdf> {
+/// `password` opens an encrypted PDF (the additions are encrypted with it).
+pub fn extend(
+    input: &Path,
+    output: &Path,
+    level: Level,
+    ltv: &Ltv<'_>,
+    password: Option<PdfPassword>,
+) -> Result<SignedPdf> {
     if level < Level::BLT {
         return Err(Error::invalid_request(
             "a signed PDF can be extended to B-LT or B-LTA (a time-stamp inside a signature cannot be added later)",
         ));
     }
-    let contents: Vec<Vec<u8>> = pdf::signature_contents(input, None)?
+    let bytes = password.as_ref().map(|p| p.as_bytes());
+    let contents: Vec<Vec<u8>> = pdf::signature_contents(input, bytes)?
         .into_iter()
         .map(|s| s.contents)
         .collect();
@@ -98,9 +106,9 @@ pub fn extend(input: &Path, output: &Path, level: Level, ltv: &Ltv<'_>) -> Resul
     } else {
         stage.path("lt")
     };
-    add_dss(input, &lt, ltv, None, &contents)?;
+    add_dss(input, &lt, ltv, bytes, &contents)?;
     let signed = if level == Level::BLTA {
-        archive_timestamp(&lt, output, ltv, None, &stage)?
+        archive_timestamp(&lt, output, ltv, password.clone(), &stage)?
     } else {
         SignedPdf {
             field_name: String::new(),

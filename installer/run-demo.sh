@@ -3,7 +3,9 @@
 #
 #   bash installer/run-demo.sh [--headless]
 #
-# Installs the build and runtime packages, builds Mohor, and starts it. If no
+# Installs the build and runtime packages, builds and installs what an official
+# would get (the Debian package where one can be built: as root with apt; else the
+# release build, run from the checkout), and starts it. If no
 # real DSC token is found it makes a demo SoftHSM token (PIN 123456) and serves
 # the demo web page at http://127.0.0.1:8765/demo/ . With a desktop session
 # ($DISPLAY) Mohor runs as a tray app with its own dialogs; without one (or with
@@ -15,7 +17,7 @@ headless=0
 [ "${1:-}" = "--headless" ] && headless=1
 [ -z "${DISPLAY:-}" ] && headless=1
 
-packages=(pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev softhsm2 opensc openssl python3 fonts-dejavu-core)
+packages=(pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev softhsm2 opensc openssl python3 fonts-dejavu-core fonts-noto-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,9 +33,22 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
-echo "run-demo: building Mohor (release)"
-cargo build --release --locked --quiet
-mohor="$root/target/release/mohor"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if ! command -v cargo-deb >/dev/null; then
+    echo "run-demo: installing cargo-deb (once)"
+    cargo install --locked --quiet cargo-deb
+  fi
+  echo "run-demo: building the Debian package (release build)"
+  bash installer/linux/build-deb.sh >/dev/null
+  deb=$(ls -t target/debian/mohor_*.deb | head -1)
+  echo "run-demo: installing $deb"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall "./$deb" >/dev/null
+  mohor=/usr/bin/mohor
+else
+  echo "run-demo: building Mohor (release; not root, so no package is installed)"
+  cargo build --release --locked --quiet --bin mohor
+  mohor="$root/target/release/mohor"
+fi
 
 export MOHOR_HOME="${MOHOR_HOME:-$HOME/.local/share/mohor-demo}"
 mkdir -p "$MOHOR_HOME"

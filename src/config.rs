@@ -38,6 +38,22 @@ struct RawConfig {
     signing: RawSigning,
     #[serde(default)]
     sites: RawSites,
+    #[serde(default)]
+    timestamp: RawTimestamp,
+}
+
+/// `[timestamp]`: the RFC 3161 service long-term signatures use (B-T and
+/// up). Only the person's configuration (or `--tsa`) names it, never a page.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimestamp {
+    url: Option<String>,
+    /// HTTP Basic credentials, for services that ask for them.
+    username: Option<String>,
+    password: Option<String>,
+    /// Seconds each exchange with the TSA, an OCSP responder or a CRL
+    /// server may take.
+    timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -101,6 +117,29 @@ pub struct Config {
     /// At most this many "trust this site?" prompts a minute, all origins
     /// together (`[sites] prompts_per_minute`); more are refused unasked.
     pub trust_prompts_per_minute: u32,
+    /// `[timestamp]`.
+    pub timestamp: TimestampConfig,
+}
+
+/// The time-stamp service and network limits for long-term signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampConfig {
+    pub url: Option<String>,
+    pub credentials: Option<crate::net::Credentials>,
+    pub timeout: std::time::Duration,
+}
+
+/// Default `[timestamp] timeout_secs`.
+pub const DEFAULT_NETWORK_TIMEOUT_SECS: u64 = 20;
+
+impl Default for TimestampConfig {
+    fn default() -> Self {
+        TimestampConfig {
+            url: None,
+            credentials: None,
+            timeout: std::time::Duration::from_secs(DEFAULT_NETWORK_TIMEOUT_SECS),
+        }
+    }
 }
 
 /// Default `[sites] trust_days`.
@@ -124,6 +163,7 @@ impl Default for Config {
             rsa_pss: false,
             site_trust_days: DEFAULT_SITE_TRUST_DAYS,
             trust_prompts_per_minute: DEFAULT_TRUST_PROMPTS_PER_MINUTE,
+            timestamp: TimestampConfig::default(),
         }
     }
 }
@@ -215,6 +255,7 @@ impl Config {
             }
             cfg.trust_prompts_per_minute = n;
         }
+        cfg.timestamp = timestamp(raw.timestamp)?;
         Ok(cfg)
     }
 
@@ -254,9 +295,62 @@ fn limits(
     Ok(l)
 }
 
+fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
+    let mut t = TimestampConfig::default();
+    if let Some(url) = raw.url {
+        let lower = url.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return Err(format!(
+                "timestamp.url \"{url}\": use an http:// or https:// address"
+            ));
+        }
+        t.url = Some(url);
+    }
+    t.credentials = match (raw.username, raw.password) {
+        (Some(username), Some(password)) => Some(crate::net::Credentials { username, password }),
+        (None, None) => None,
+        _ => return Err("timestamp.username and timestamp.password go together".into()),
+    };
+    if let Some(secs) = raw.timeout_secs {
+        if !(1..=300).contains(&secs) {
+            return Err(format!("timestamp.timeout_secs = {secs}: use 1 to 300"));
+        }
+        t.timeout = std::time::Duration::from_secs(secs);
+    }
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_service_is_configured_with_optional_credentials() {
+        let c = Config::parse(
+            "[timestamp]\nurl = \"http://tsa.example.in/tsa\"\nusername = \"u\"\npassword = \"p\"\ntimeout_secs = 5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.timestamp.url.as_deref(),
+            Some("http://tsa.example.in/tsa")
+        );
+        assert_eq!(
+            c.timestamp
+                .credentials
+                .as_ref()
+                .map(|c| c.username.as_str()),
+            Some("u")
+        );
+        assert_eq!(c.timestamp.timeout, std::time::Duration::from_secs(5));
+        for bad in [
+            "[timestamp]\nurl = \"ldap://x\"\n",
+            "[timestamp]\nusername = \"u\"\n",
+            "[timestamp]\ntimeout_secs = 0\n",
+            "[timestamp]\nproxy = \"http://p\"\n",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn empty_config_is_the_default() {

@@ -35,6 +35,12 @@ pub enum Reason {
     IoError,
     /// A bug or an unexpected state; the message says what.
     Internal,
+    /// The time-stamp authority could not be reached, or its answer was
+    /// refused (wrong imprint or nonce, untrusted certificate, garbage).
+    TimestampUnavailable,
+    /// An OCSP responder or CRL needed for a long-term signature could not
+    /// be fetched, or its answer was refused.
+    RevocationUnavailable,
 }
 
 impl Reason {
@@ -57,6 +63,8 @@ impl Reason {
             Reason::ModuleError => "MODULE_ERROR",
             Reason::IoError => "IO_ERROR",
             Reason::Internal => "INTERNAL",
+            Reason::TimestampUnavailable => "TIMESTAMP_UNAVAILABLE",
+            Reason::RevocationUnavailable => "REVOCATION_UNAVAILABLE",
         }
     }
 }

@@ -17,19 +17,25 @@
 //!
 //! Around that core sit the seams to the outside: [`token`] (PKCS#11 via
 //! cryptoki), [`ui`] (people), [`server`] (the loopback WebSocket) and
-//! [`clock`]. [`service`] holds the handlers that tie a request to consent,
+//! [`clock`], [`net`] (HTTP for time-stamps and revocation data, used by
+//! [`ltv`]). [`service`] holds the handlers that tie a request to consent,
 //! the PIN guard and the token, and is what the CLI and the server both call.
 
 pub mod atomic;
+pub mod autostart;
 pub mod clock;
 pub mod error;
+pub mod ltv;
+pub mod net;
 pub mod pdf;
 pub mod sign;
+pub mod single_instance;
 pub mod ui;
 
 pub use error::{Error, Reason, Result};
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod pem;
 pub mod protocol;
 pub mod server;

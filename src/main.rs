@@ -5,13 +5,15 @@ use clap::Parser;
 
 fn main() {
     let cli = mohor::cli::Cli::parse();
+    let log_file = mohor::cli::log_sink::agent_log_file(&cli);
+    let ansi = log_file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         // Never document bytes or PINs, whatever MOHOR_LOG says.
         .with_env_filter(mohor::server::log_filter(
             std::env::var("MOHOR_LOG").ok().as_deref(),
         ))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_writer(move || mohor::cli::log_sink::LogSink(log_file.clone()))
         .init();
     if let Err(e) = mohor::cli::run(cli) {
         eprintln!("mohor: {e}");

@@ -170,6 +170,9 @@ pub struct AuditEntry {
     /// Where the item stood in a batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchPosition>,
+    /// The long-term level asked for ("B-T", "B-LT", "B-LTA"); absent for B-B.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
 }
 
 /// Item `item` (1-based) of a batch of `of`.

@@ -248,6 +248,7 @@ fn a_failure_while_signing_one_item_never_costs_the_others() {
                 input: data.clone(),
                 name: "bill.txt".into(),
                 cosign: None,
+                level: Default::default(),
             }),
             pdf,
             Item::Hash(HashItem {

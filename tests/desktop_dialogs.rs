@@ -66,7 +66,32 @@ fn consent_shows_everything_the_signature_carries() {
     let w = p.window("Signature request");
     // Look at this one: reason, location, certification, stamp, field, UIN
     // and QR payload must be readable, and the file name's RLO shown as �.
-    w.screenshot(&harness::artifacts(), "dialog-consent-details");
+    let shot = w.screenshot(&harness::artifacts(), "dialog-consent-details");
+    // Tesseract reads back what the person would read.
+    let seen = ocr_screen(&shot);
+    for words in [
+        "I hereby resign",
+        "Nirman Bhawan",
+        "Certifies the document",
+        "B-LTA",
+    ] {
+        assert!(seen.contains(words), "{words:?} not seen in:\n{seen}");
+    }
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn consent_shapes_indian_scripts_and_shows_the_qr_payload() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-indic", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: the Hindi reason and the Bengali place and name
+    // shaped (conjuncts, vowel signs in place), the UIN, the payload whole.
+    w.screenshot(&harness::artifacts(), "dialog-consent-indic");
     w.key("Escape");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
     p.finish();
@@ -370,4 +395,28 @@ fn without_a_display_the_error_says_what_to_do() {
         "got {answer:?}"
     );
     p.finish();
+}
+
+/// The words on a screenshot, read by Tesseract (English) after scaling the
+/// 96-dpi screen up three times, as OCR wants.
+fn ocr_screen(png: &std::path::Path) -> String {
+    let big = png.with_extension("x3.png");
+    let scaled = std::process::Command::new("convert")
+        .arg(png)
+        .args(["-resize", "300%"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(scaled.status.success(), "{scaled:?}");
+    let out = std::process::Command::new("tesseract")
+        .arg(&big)
+        .arg("stdout")
+        .args(["-l", "eng", "--psm", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

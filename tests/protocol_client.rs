@@ -379,18 +379,11 @@ fn client_written_from_the_protocol_reference_signs_everything() {
 #[allow(dead_code)]
 mod ws;
 
-/// `sign.batch`: one consent and one PIN for every item, and items may name
-/// the same certificate by different prefixes of its id; two different
-/// certificates in one batch are refused before anyone is asked.
-#[test]
-fn a_batch_asks_once_and_items_may_name_one_certificate_by_any_prefix() {
-    use base64::Engine as _;
-    if !common::have_tool("openssl") {
-        return;
-    }
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+/// A private token store and a real `mohor serve` whose dialogs approve once
+/// and type the right PIN once: `(test dir, MOHOR_HOME, server)`.
+fn approving_server(name: &str) -> (PathBuf, PathBuf, Server) {
     let fx = Fixture::shared();
-    let dir = common::test_dir("protocol_batch");
+    let dir = common::test_dir(name);
     let conf = fx.private_tokens(&dir);
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -404,6 +397,21 @@ fn a_batch_asks_once_and_items_may_name_one_certificate_by_any_prefix() {
     )
     .unwrap();
     let server = Server::start(&home, &conf, &prompts, &dir);
+    (dir, home, server)
+}
+
+/// `sign.batch`: one consent and one PIN for every item, and items may name
+/// the same certificate by different prefixes of its id; two different
+/// certificates in one batch are refused before anyone is asked.
+#[test]
+fn a_batch_asks_once_and_items_may_name_one_certificate_by_any_prefix() {
+    use base64::Engine as _;
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let fx = Fixture::shared();
+    let (dir, _home, server) = approving_server("protocol_batch");
     let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
     let id = fx.cert("rsa2048").id;
     let first = b"Batch item one: sanction order 12/2026".to_vec();
@@ -474,20 +482,7 @@ fn a_batch_answers_per_item_and_a_damaged_document_costs_the_others_nothing() {
     }
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let fx = Fixture::shared();
-    let dir = common::test_dir("protocol_batch_per_item");
-    let conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .unwrap();
-    let server = Server::start(&home, &conf, &prompts, &dir);
+    let (dir, home, server) = approving_server("protocol_batch_per_item");
     let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
     let id = fx.cert("rsa2048").id;
     let text = b"Sanction order 12/2026".to_vec();

@@ -5,8 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# A cold CI run gains nothing from incremental caches (gigabytes of them).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
-step() { printf '\n=== %s\n' "$*"; }
+# Each step also prints the free disk space: a full disk shows up as a
+# crashed linker (SIGBUS), not as a clear message.
+step() { printf '\n=== %s   [%s free]\n' "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
 
 step "setup (apt packages, pyHanko venv, npm packages)"
 bash tests/setup.sh
@@ -19,10 +23,22 @@ step "build (test hooks on: scripted-prompts, software-signer; the token simulat
 cargo build --workspace --all-features
 
 step "Rust tests: unit, CLI, token simulator, PDF corpus, server, desktop dialogs"
+rm -rf target/hardening
 cargo test --workspace --all-features -- --test-threads=2
+
+step "short fuzz campaigns (cargo-fuzz; FUZZ_SECONDS per target)"
+# 20 s a target keeps the cold CI run short; SECURITY.md says how to run long campaigns.
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash tests/fuzz.sh
+# The sanitizer builds are only needed by the campaigns; on CI give the disk back.
+if [ -n "${CI:-}" ]; then rm -rf fuzz/target; fi
 
 if [ -f tests/browser/package.json ]; then
   step "browser end-to-end tests (Debian chromium + playwright-core)"
   (cd tests/browser && npm test)
 fi
+step "hardening figures (hostile input, faults, load; see SECURITY.md)"
+cat target/hardening/*.txt 2>/dev/null || echo "(no hardening figures: those tests did not run)"
+step "Debian package: one release build, apt install, run from PATH, remove (root)"
+bash tests/package.sh
+
 step "all tests passed"

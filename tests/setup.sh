@@ -10,8 +10,13 @@ apt_packages=(
   softhsm2 opensc openssl
   # judges of our output that nobody here wrote
   poppler-utils qpdf libnss3-tools
+  # stamps in Indian scripts (Noto faces, read at run time) and their judges:
+  # OCR of Hindi and Bengali, and a QR code reader
+  fonts-noto-core tesseract-ocr tesseract-ocr-hin tesseract-ocr-ben zbar-tools
   # desktop: tray and dialogs under a virtual X server, and a screenshot tool
   xvfb xauth x11-apps imagemagick xdotool fonts-dejavu-core
+  # a real tray host (XEmbed) for the tray test; the .deb's entry checker
+  trayer desktop-file-utils dbus
   # build deps of tray-icon / gtk / muda
   pkg-config libgtk-3-dev libxdo-dev libayatana-appindicator3-dev
   # browser end-to-end tests
@@ -58,5 +63,17 @@ fi
 # rustfmt / clippy components (the toolchain is rustup's)
 if command -v rustup >/dev/null; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+fi
+
+# cargo-fuzz for tests/fuzz.sh (which uses nightly when present, else stable
+# with RUSTC_BOOTSTRAP=1).
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "setup: cargo install cargo-fuzz --locked"
+  cargo install cargo-fuzz --locked --quiet
+fi
+# cargo-deb builds the Debian package (tests/package.sh, installer/linux/build-deb.sh)
+if ! command -v cargo-deb >/dev/null; then
+  echo "setup: cargo install --locked cargo-deb"
+  cargo install --locked --quiet cargo-deb
 fi
 echo "setup: ok"

@@ -180,3 +180,79 @@ fn b64_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .expect("base64")
 }
+
+/// `sign.pdf` with the PDF's own password over the WebSocket: a wrong one is
+/// refused before any window, the right one signs, and the output is still
+/// protected by the same password (qpdf and pdfsig need it to open it).
+#[test]
+fn an_encrypted_pdf_signs_over_the_websocket_with_its_password_and_stays_encrypted() {
+    let fx = Fixture::shared();
+    let input = common::repo().join("../shared/corpus/pdf/pyhanko-minimal-aes256.pdf");
+    if !input.exists() {
+        assert!(std::env::var_os("CI").is_none(), "corpus missing in CI");
+        eprintln!("SKIPPED: the shared corpus is missing");
+        return;
+    }
+    let dir = common::test_dir("ws_pdf_password");
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        ),
+    )
+    .expect("prompts");
+    let server = serve(&home, &softhsm_conf, &prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let document = b64(&std::fs::read(&input).expect("corpus file"));
+    let params = |password: &str| {
+        json!({"document": document, "fileName": "protected.pdf",
+               "certificateId": fx.cert("rsa2048").id, "password": password})
+    };
+
+    let wrong = c.call(json!(1), "sign.pdf", Some(params("not-the-password")));
+    assert_eq!(wrong.reason(), "DOCUMENT_REFUSED", "{:#}", wrong.answer);
+    assert!(asked(&prompts).is_empty(), "{:?}", asked(&prompts));
+
+    let reply = c.call(json!(2), "sign.pdf", Some(params("usersecret")));
+    let out = dir.join("signed.pdf");
+    std::fs::write(
+        &out,
+        b64_decode(reply.result()["document"].as_str().expect("document")),
+    )
+    .expect("write signed.pdf");
+    if !common::have_tool("qpdf") {
+        return;
+    }
+    let check = |args: &[&str]| {
+        common::run(
+            std::process::Command::new("qpdf")
+                .args(args)
+                .arg("--check")
+                .arg(&out),
+        )
+    };
+    let with = check(&["--password=usersecret"]);
+    assert_eq!(with.status.code(), Some(0), "{}", common::text(&with));
+    // Still under the same AES-256 handler (R 6) and password.
+    assert!(
+        common::text(&with).contains("R = 6")
+            && common::text(&with).contains("Supplied password is user password"),
+        "{}",
+        common::text(&with)
+    );
+    let without = check(&[]);
+    assert_ne!(without.status.code(), Some(0), "opens without the password");
+    let report = common::text(&common::run(
+        std::process::Command::new("pdfsig")
+            .arg("-upw")
+            .arg("usersecret")
+            .arg(&out),
+    ));
+    assert!(report.contains("Signature is Valid."), "{report}");
+    c.close();
+}

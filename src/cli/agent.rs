@@ -89,19 +89,30 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Bind, report the port, serve until the server fails or a stop signal
-/// comes; then remove every document this agent still holds.
+/// comes; then remove every document this agent still holds. `on_agent`
+/// sees the agent (and how loading the drivers went) before the first
+/// request: the tray shows what it knows.
 fn run_server(
     env: &Env,
     args: &ServeArgs,
     prompter: Arc<dyn Prompter>,
     quit: Arc<Notify>,
+    close_desktop: impl FnOnce(),
+    on_agent: impl FnOnce(&Arc<crate::service::Agent>, &[crate::token::pkcs11::ModuleReport]),
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
     // Private folders, and what a killed agent left behind removed, before
     // the first page can connect.
     let run = RunDirs::claim(&env.dirs.state_dir)?;
-    let agent = Arc::new(env.agent_with(env.load_tokens(), prompter)?);
+    let tokens = env.load_tokens();
+    let modules = tokens.module_reports().to_vec();
+    let agent = Arc::new(env.agent_with(tokens, prompter)?);
+    // The tray shows what it knows before the first request.
+    on_agent(&agent, &modules);
     let backend = Arc::new(WebBackend::new(agent).with_scratch_dir(run.tmp().to_path_buf()));
+    // Requests still running after the stop hold the backend (and through
+    // it the token's driver); see `drain` below.
+    let in_flight = Arc::downgrade(&backend);
     let mut config = server_config(env, args);
     config.spool_dir = Some(run.spool().to_path_buf());
     let rt = runtime()?;
@@ -120,22 +131,57 @@ fn run_server(
         bound.run().await
     });
     rt.shutdown_timeout(STOP_GRACE);
+    // Open dialogs answer cancel/deny once the desktop closes; then the
+    // requests they held finish.
+    close_desktop();
+    drain(&in_flight);
     run.remove();
     result
 }
 
-pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
-    let prompter = env.prompter()?;
-    run_server(env, args, prompter, Arc::new(Notify::new()), |port| {
-        // The first line names the port (scripts and tests read it).
-        super::output::emit(&format!("Mohor is listening on ws://127.0.0.1:{port}\n"));
-    })
+/// The longest wait, after a stop, for requests still running to finish.
+/// Ending the process under a request that is still unwinding — closing the
+/// token's session, unloading its driver — crashed the tray agent (SIGSEGV on
+/// SIGTERM while a consent dialog was open). A terminal prompt may wait on
+/// input that never comes, hence a limit.
+const DRAIN_LIMIT: Duration = Duration::from_secs(4);
+
+/// Wait until nothing holds `in_flight` any more, or [`DRAIN_LIMIT`].
+fn drain<T: ?Sized>(in_flight: &std::sync::Weak<T>) {
+    let started = std::time::Instant::now();
+    while in_flight.strong_count() > 0 && started.elapsed() < DRAIN_LIMIT {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if in_flight.strong_count() > 0 {
+        tracing::warn!("a request was still running {DRAIN_LIMIT:?} after the stop");
+    }
 }
 
-/// The desktop start: tray icon, native dialogs, and the server on a worker thread.
+pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
+    let prompter = env.prompter()?;
+    run_server(
+        env,
+        args,
+        prompter,
+        Arc::new(Notify::new()),
+        || {},
+        |_, _| {},
+        |port| {
+            // The first line names the port (scripts and tests read it).
+            super::output::emit(&format!("Mohor is listening on ws://127.0.0.1:{port}\n"));
+        },
+    )
+}
+
+/// The desktop start: tray icon, native dialogs, and the server on a worker
+/// thread. One per user: a second start asks the first to show its status
+/// and exits 0 (`tray_backend::start_once`).
 pub fn tray(env: Env) -> Result<()> {
     use crate::ui::desktop::{run_desktop, TrayStatus};
     let status = TrayStatus::default();
+    let Some(_only_agent) = super::tray_backend::start_once(&env, &status)? else {
+        return Ok(());
+    };
     let for_agent = status.clone();
     let failure: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
     let failure_in = Arc::clone(&failure);
@@ -144,28 +190,56 @@ pub fn tray(env: Env) -> Result<()> {
     let quit = Arc::new(Notify::new());
     let quit_in = Arc::clone(&quit);
     let (stopped_tx, stopped) = std::sync::mpsc::channel::<()>();
-    run_desktop(status, move |prompter| {
+    let env = Arc::new(env);
+    let env_in = Arc::clone(&env);
+    let started = run_desktop(status, move |prompter| {
+        let env = env_in;
         let args = ServeArgs {
             port: None,
             allow_origins: vec![],
         };
         let bound_status = for_agent.clone();
-        let result = run_server(&env, &args, prompter, quit_in, move |port| {
-            bound_status.set_port(port)
-        });
+        let prompter = for_agent.watching(prompter);
+        let attach = |agent: &Arc<_>, modules: &[_]| {
+            super::tray_backend::attach(&env, &for_agent, agent, modules)
+        };
+        // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
+        let close_desktop = || for_agent.request_quit();
+        let result = run_server(
+            &env,
+            &args,
+            prompter,
+            quit_in,
+            close_desktop,
+            attach,
+            move |port| {
+                bound_status.set_port(port);
+                super::tray_backend::announce(port);
+            },
+        );
         if let Err(e) = result {
             tracing::error!("server stopped: {e}");
             if let Ok(mut f) = failure_in.lock() {
                 *f = Some(e);
             }
         }
-        // Stopped by an error or by SIGTERM/SIGINT: the tray goes too.
         for_agent.request_quit();
         let _ = stopped_tx.send(());
-    })?;
+    });
+    if let Err(e) = started {
+        // No display: serve anyway, asking in this terminal, rather than not at all.
+        eprintln!("mohor: {e}\nmohor: serving without windows; consent and PIN are asked in this terminal.");
+        return serve(
+            &env,
+            &ServeArgs {
+                port: None,
+                allow_origins: vec![],
+            },
+        );
+    }
     quit.notify_one();
     // Disconnected at once if the server thread never ran.
-    let _ = stopped.recv_timeout(STOP_GRACE * 5);
+    let _ = stopped.recv_timeout(STOP_GRACE + DRAIN_LIMIT + Duration::from_secs(1));
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {
         Some(e) => Err(e),

@@ -49,9 +49,14 @@ fn line(e: &AuditEntry) -> String {
     } else {
         format!(" by {} [{}]", e.signer, e.certificate)
     };
+    let level = e
+        .level
+        .as_deref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
     let digest: String = e.sha256.chars().take(16).collect();
     format!(
-        "{}  {:<22} {} \"{}\"{batch} from {origin}{by}  sha256 {digest}…",
+        "{}  {:<22} {} \"{}\"{batch}{level} from {origin}{by}  sha256 {digest}…",
         e.time, outcome, e.action, e.document
     )
 }

@@ -2,12 +2,17 @@
 //! `main.rs` only calls [`run`] and turns its result into an exit code.
 
 mod agent;
+mod config_cmd;
+mod doctor;
+mod extend;
 mod history;
+pub mod log_sink;
 mod output;
 mod pin;
 mod sign;
 mod sites;
 mod tokens;
+mod tray_backend;
 mod verify;
 
 use std::path::PathBuf;
@@ -70,6 +75,9 @@ pub enum Command {
     },
     /// Sign a PDF (PAdES, incremental) or, with --detached, any file (CAdES .p7s).
     Sign(Box<sign::SignArgs>),
+    /// Add long-term validation data to a signed PDF: revocation data (B-LT)
+    /// and a fresh document time-stamp (B-LTA). No token needed.
+    Extend(extend::ExtendArgs),
     /// Run the WebSocket server for web portals without the tray (headless).
     Serve(agent::ServeArgs),
     /// The audit log: every signing request, newest first.
@@ -89,6 +97,16 @@ pub enum Command {
     Sites(sites::SitesArgs),
     /// Check every signature of a PDF or CMS file: intact, trusted, what changed after.
     Verify(verify::VerifyArgs),
+    /// Why a token is not seen: drivers, pcscd, USB tokens, the port, browser policy.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the config file is, and whether it is valid.
+    Config {
+        #[command(subcommand)]
+        command: config_cmd::ConfigCommand,
+    },
 }
 
 /// Everything a command needs from the outside world, built once.
@@ -176,16 +194,23 @@ impl Env {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // Before the config is loaded: a broken file must still be found and checked.
+    if let Some(Command::Config { command }) = &cli.command {
+        return config_cmd::config(&Dirs::resolve(cli.config.as_deref())?, command);
+    }
     let env = Env::from_cli(&cli)?;
     match cli.command {
         Some(Command::Tokens { json }) => tokens::tokens(&env, json),
         Some(Command::Certs { json }) => tokens::certs(&env, json),
         Some(Command::Sign(args)) => sign::sign(&env, &args),
+        Some(Command::Extend(args)) => extend::extend(&env, &args),
         Some(Command::Pin { command }) => pin::pin(&env, &command),
         Some(Command::History { json, limit }) => history::history(&env, json, limit),
         Some(Command::Serve(args)) => agent::serve(&env, &args),
         Some(Command::Sites(args)) => sites::sites(&env, &args),
         Some(Command::Verify(args)) => verify::verify(&env, &args),
+        Some(Command::Doctor { json }) => doctor::doctor(&env, json),
+        Some(Command::Config { command }) => config_cmd::config(&env.dirs, &command),
         None => agent::tray(env).map_err(agent::no_tray_hint),
     }
 }

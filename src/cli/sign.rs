@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::Env;
 use crate::error::{Error, Reason, Result};
+use crate::ltv::Level;
 use crate::service::{DataItem, Item, Job, Outcome, Output, PdfItem, PdfRequest, Requester};
 
 #[derive(Debug, Args)]
@@ -53,6 +54,27 @@ pub struct SignArgs {
     /// (a file, never an argument, so it stays out of the process list and history).
     #[arg(long, value_name = "FILE", conflicts_with = "detached")]
     pub pdf_password_file: Option<PathBuf>,
+    /// PDF: a certificate's unique number (16 characters, e.g. AMD0152022000001:
+    /// department code, service code, year, serial), printed in the stamp.
+    #[arg(long, value_name = "UIN", conflicts_with = "detached")]
+    pub uin: Option<String>,
+    /// PDF: text drawn as a QR code in the stamp (with --uin it must contain
+    /// the UIN; --uin alone puts the UIN in the QR code).
+    #[arg(long, value_name = "TEXT", conflicts_with = "detached")]
+    pub qr: Option<String>,
+    /// PDF: force this QR version (1-40; default: the smallest that holds the
+    /// payload). Version 40 is 177 modules: at 3 cm each is 0.17 mm, which
+    /// many phone cameras cannot resolve.
+    #[arg(long, value_name = "N", conflicts_with = "detached")]
+    pub qr_version: Option<u8>,
+    /// Signature level: B-B (default), B-T (a time-stamp from the TSA),
+    /// B-LT (PDF: plus revocation data in the document), B-LTA (PDF: plus a
+    /// document time-stamp). Detached signatures go up to B-T (CAdES-T).
+    #[arg(long, value_name = "LEVEL", default_value = "B-B")]
+    pub level: Level,
+    /// The RFC 3161 time-stamp service to use instead of `[timestamp] url`.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
 }
 
 /// One file of the command line and where its result goes.
@@ -66,12 +88,13 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     for p in &planned {
         refuse_same_file(&p.input, &p.output)?;
     }
+    // Checked before tokens are touched: a malformed UIN never costs a PIN.
+    let request = pdf_request(args)?;
     let tokens = env.load_tokens();
     if let Some(e) = env.command_line_module_errors(&tokens) {
         return Err(e);
     }
-    let agent = env.agent(tokens)?;
-    let request = pdf_request(args)?;
+    let agent = env.agent(tokens)?.with_tsa_url(args.tsa.clone());
     let cosign = match &args.cosign {
         Some(p) => Some(
             std::fs::read(p).map_err(|e| Error::io(format!("cannot read {}", p.display()), &e))?,
@@ -87,6 +110,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
                     input: p.input.clone(),
                     name,
                     cosign: cosign.clone(),
+                    level: args.level,
                 })
             } else {
                 Item::Pdf(PdfItem {
@@ -206,13 +230,33 @@ fn display_name(input: &Path) -> String {
 }
 
 fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
+    let certificate = args.uin.is_some() || args.qr.is_some() || args.qr_version.is_some();
+    if certificate {
+        crate::pdf::CertificateStamp::check(
+            args.uin.as_deref(),
+            args.qr.as_deref(),
+            args.qr_version,
+        )
+        .map_err(|why| Error::new(Reason::InvalidRequest, why))?;
+        if args.qr_version.is_some() && args.uin.is_none() && args.qr.is_none() {
+            return Err(Error::new(
+                Reason::InvalidRequest,
+                "--qr-version needs --qr or --uin",
+            ));
+        }
+    }
     Ok(PdfRequest {
         reason: args.reason.clone(),
         location: args.location.clone(),
         field: args.field.clone(),
         visible: args.visible.as_deref().map(parse_visible).transpose()?,
-        visible_auto: false,
+        // A certificate stamp is visible: placed automatically unless --visible.
+        visible_auto: certificate && args.visible.is_none(),
         certify: args.certify,
+        uin: args.uin.clone(),
+        qr: args.qr.clone(),
+        qr_version: args.qr_version,
+        level: args.level,
         password: args
             .pdf_password_file
             .as_deref()
@@ -222,7 +266,7 @@ fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
 }
 
 /// The first line of `path` (without its line ending) as a PDF password.
-fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword> {
+pub(super) fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword> {
     let bytes = zeroize::Zeroizing::new(
         std::fs::read(path)
             .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?,
@@ -264,7 +308,7 @@ fn parse_visible(text: &str) -> Result<crate::pdf::VisibleStamp> {
 }
 
 /// Writing the output over the input would destroy the original.
-fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
+pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
     if crate::atomic::same_file(input, output) {
         return Err(
             Error::new(Reason::InvalidRequest, "the output file is the input file").with_hint(

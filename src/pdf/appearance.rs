@@ -1,12 +1,13 @@
 //! The visible stamp: a Form XObject drawn into the widget's /AP /N, and
 //! the automatic placement of stamps along the bottom of the last page.
 
-use std::collections::BTreeMap;
-
+use super::error::PdfError;
 use super::filters::deflate;
-use super::font::Font;
 use super::object::{format_real, Dict, ObjRef, Object};
+use super::qr;
 use super::revision::RevisionWriter;
+use super::shaping::{has_indic, INDIC_SCALE};
+use super::stamp_text::{wrap, Measure, TextWriter};
 
 /// What the stamp says.
 pub struct StampText {
@@ -16,19 +17,30 @@ pub struct StampText {
     pub reason: Option<String>,
     pub location: Option<String>,
     pub issuer: String,
+    /// A certificate's unique number (already validated), printed.
+    pub uin: Option<String>,
+    /// Drawn as a QR code beside the text.
+    pub qr: Option<qr::Symbol>,
+    /// Where the certificate can be verified, printed when the QR payload
+    /// names one (the BSK order asks that it be shown).
+    pub verify_url: Option<String>,
 }
 
 /// Default stamp size for automatic placement, in points: three fit side
 /// by side on A4 and US Letter within the margins.
 pub const AUTO_W: f64 = 172.0;
 pub const AUTO_H: f64 = 70.0;
+/// A certificate stamp holds a 3 cm QR code (85 pt plus its quiet zone).
+pub const AUTO_QR_W: f64 = 300.0;
+pub const AUTO_QR_H: f64 = 118.0;
 const AUTO_GAP: f64 = 10.0;
 
-/// Colours: a deep blue frame and name, grey details, a green tick.
+/// Colours: a deep blue frame, seal and name, grey details. No green and
+/// no tick: a stamp is a picture anyone can copy onto another page, so it
+/// must not look like a verdict on validity (docs/DECISIONS.md).
 const FRAME: (f64, f64, f64) = (0.13, 0.27, 0.53);
 const BACKGROUND: (f64, f64, f64) = (0.965, 0.975, 1.0);
 const DETAIL: (f64, f64, f64) = (0.22, 0.22, 0.25);
-const TICK: (f64, f64, f64) = (0.10, 0.55, 0.25);
 
 struct Line {
     text: String,
@@ -38,22 +50,20 @@ struct Line {
     bold: bool,
 }
 
-/// Write the stamp's Form XObject (and its font) for a box of `w` x `h`
+/// Write the stamp's Form XObject (and its fonts) for a box of `w` x `h`
 /// points as seen by the reader; `rotate` is the page's /Rotate, which the
 /// form's /Matrix undoes so the text reads upright.
 pub fn write_stamp(
     rw: &mut RevisionWriter,
-    font: &Font,
     w: f64,
     h: f64,
     rotate: i64,
     text: &StampText,
-) -> ObjRef {
+) -> Result<ObjRef, PdfError> {
     let pad = (w.min(h) * 0.07).clamp(1.5, 6.0);
-    let mut used: BTreeMap<u16, char> = BTreeMap::new();
     let mut ops = String::new();
 
-    // Frame: a light card with a thin border, and a tick as the seal mark.
+    // Frame: a light card with a thin border.
     ops.push_str(&format!(
         "q {} {} {} rg {} {} {} RG 0.9 w 0.45 0.45 {} {} re B Q\n",
         r(BACKGROUND.0),
@@ -66,84 +76,63 @@ pub fn write_stamp(
         r(h - 0.9)
     ));
 
-    let mut lines = vec![Line {
-        text: "Digitally signed by".into(),
-        scale: 0.85,
-        colour: FRAME,
-        bold: false,
-    }];
-    lines.push(Line {
-        text: text.signer.clone(),
-        scale: 1.2,
-        colour: FRAME,
-        bold: true,
-    });
-    let detail = |label: &str, value: &str| Line {
-        text: format!("{label}: {value}"),
-        scale: 0.85,
-        colour: DETAIL,
-        bold: false,
-    };
-    lines.push(detail("Date", &text.when));
-    if let Some(v) = text.reason.as_deref().filter(|v| !v.trim().is_empty()) {
-        lines.push(detail("Reason", v));
-    }
-    if let Some(v) = text.location.as_deref().filter(|v| !v.trim().is_empty()) {
-        lines.push(detail("Location", v));
-    }
-    if !text.issuer.trim().is_empty() {
-        lines.push(detail("Issuer", &text.issuer));
+    let lines = lines(text);
+    for l in &lines {
+        super::shaping::check_fonts(&l.text)?;
     }
 
-    // A tick in a column on the left when the box is wide enough for it.
-    let tick_col = if w > 4.0 * h.min(90.0) * 0.55 && h > 24.0 {
-        (h * 0.42).min(w * 0.2)
+    // The verification address on one line across the foot of the stamp:
+    // an address broken over lines cannot be typed back.
+    let measure = Measure::default();
+    let mut bottom = pad;
+    let mut footer = None;
+    if let Some(url) = &text.verify_url {
+        let line = format!("Verify at {url}");
+        let em = measure.width(&line, 1.0).max(0.1);
+        let fs = ((w - 2.0 * pad) / em).min(8.0);
+        footer = Some((line, fs, pad + fs * 0.25));
+        bottom = pad + fs * 1.3;
+    }
+
+    // The QR code on the right, 3 cm when the box allows.
+    let mut right = w - pad;
+    if let Some(sym) = &text.qr {
+        let room = (h - pad - bottom).min(w * 0.5);
+        let side =
+            qr::DEFAULT_SIDE.min(room * sym.width as f64 / (sym.width + 2 * qr::QUIET) as f64);
+        let outer = sym.outer(side);
+        let x = w - pad - outer;
+        ops.push_str(&sym.draw(x, bottom + (h - pad - bottom - outer) / 2.0, side));
+        right = x - pad;
+    }
+
+    // A seal in a column on the left when the box is wide enough for it.
+    let seal_col = if right > 4.0 * h.min(90.0) * 0.55 && h > 24.0 {
+        (h * 0.42).min(right * 0.2)
     } else {
         0.0
     };
-    let text_x = pad + tick_col;
-    let avail_w = (w - text_x - pad).max(1.0);
-    let avail_h = (h - 2.0 * pad).max(1.0);
-    let (size, wrapped) = fit(font, &lines, avail_w, avail_h);
-
-    if tick_col > 0.0 {
-        let tick_size = tick_col * 0.95;
-        if let Some(g) = font.glyph('\u{2714}') {
-            used.insert(g, '\u{2714}');
-            ops.push_str(&format!(
-                "BT /F1 {} Tf {} {} {} rg {} {} Td <{:04X}> Tj ET\n",
-                r(tick_size),
-                r(TICK.0),
-                r(TICK.1),
-                r(TICK.2),
-                r(pad + (tick_col - font.text_width("\u{2714}", tick_size)) / 2.0),
-                r((h - tick_size * 0.75) / 2.0),
-                g
-            ));
-        }
+    if seal_col > 0.0 {
+        ops.push_str(&seal(pad + seal_col / 2.0, h / 2.0, seal_col * 0.45));
     }
+    let text_x = pad + seal_col + if seal_col > 0.0 { pad } else { 0.0 };
+    let avail_w = (right - text_x).max(1.0);
+    let avail_h = (h - pad - bottom).max(1.0);
+    let (size, wrapped) = fit(&measure, &lines, avail_w, avail_h);
 
     // Centre the block vertically; lines top-down.
-    let total: f64 = wrapped.iter().map(|(l, _)| l.scale * size * 1.18).sum();
+    let total: f64 = wrapped.iter().map(|(l, t)| line_height(l, t, size)).sum();
     let mut y = h - pad - (avail_h - total).max(0.0) / 2.0;
-    ops.push_str("BT\n");
+    let mut tw = TextWriter::default();
+    tw.ops.push_str("BT\n");
     for (line, segment) in &wrapped {
         let fs = line.scale * size;
-        y -= fs * 1.18;
-        let baseline = y + fs * 0.25;
-        let mut hex = String::new();
-        for c in segment.chars() {
-            let (g, ch) = match font.glyph(c) {
-                Some(g) => (g, c),
-                None => (font.glyph('?').unwrap_or(0), '?'),
-            };
-            used.insert(g, ch);
-            hex.push_str(&format!("{g:04X}"));
-        }
+        let lh = line_height(line, segment, size);
+        y -= lh;
         let (cr, cg, cb) = line.colour;
         if line.bold {
             // Fill and stroke thinly: a bold weight without a second font.
-            ops.push_str(&format!(
+            tw.ops.push_str(&format!(
                 "2 Tr {} w {} {} {} RG ",
                 r(fs * 0.035),
                 r(cr),
@@ -151,22 +140,26 @@ pub fn write_stamp(
                 r(cb)
             ));
         } else {
-            ops.push_str("0 Tr ");
+            tw.ops.push_str("0 Tr ");
         }
-        ops.push_str(&format!(
-            "/F1 {} Tf {} {} {} rg 1 0 0 1 {} {} Tm <{}> Tj\n",
-            r(fs),
-            r(cr),
-            r(cg),
-            r(cb),
-            r(text_x),
-            r(baseline),
-            hex
-        ));
+        tw.ops
+            .push_str(&format!("{} {} {} rg\n", r(cr), r(cg), r(cb)));
+        // The baseline leaves room below for descenders and vowel signs.
+        tw.line(segment, text_x, y + lh * 0.212, fs)?;
     }
-    ops.push_str("ET\n");
+    if let Some((line, fs, baseline)) = &footer {
+        tw.ops.push_str(&format!(
+            "0 Tr {} {} {} rg\n",
+            r(DETAIL.0),
+            r(DETAIL.1),
+            r(DETAIL.2)
+        ));
+        tw.line(line, pad, *baseline, *fs)?;
+    }
+    tw.ops.push_str("ET\n");
+    ops.push_str(&tw.ops);
 
-    let font_ref = font.embed(rw, &used);
+    let fonts = tw.embed_fonts(rw);
     let matrix = match rotate {
         90 => [0.0, 1.0, -1.0, 0.0, h, 0.0],
         180 => [-1.0, 0.0, 0.0, -1.0, w, h],
@@ -192,97 +185,139 @@ pub fn write_stamp(
         )
         .with(
             "Resources",
-            Object::Dict(
-                Dict::new()
-                    .with(
-                        "Font",
-                        Object::Dict(Dict::new().with("F1", Object::Ref(font_ref))),
-                    )
-                    .with(
-                        "ProcSet",
-                        Object::Array(vec![Object::name("PDF"), Object::name("Text")]),
-                    ),
-            ),
+            Object::Dict(Dict::new().with("Font", Object::Dict(fonts)).with(
+                "ProcSet",
+                Object::Array(vec![Object::name("PDF"), Object::name("Text")]),
+            )),
         )
         .with("Filter", Object::name("FlateDecode"));
     rw.stream(form_ref, dict, &deflate(ops.as_bytes()));
-    form_ref
+    Ok(form_ref)
+}
+
+/// The stamp's lines: who signed and the facts, nothing that reads as a
+/// verdict.
+fn lines(text: &StampText) -> Vec<Line> {
+    let mut lines = vec![
+        Line {
+            text: "Digitally signed by".into(),
+            scale: 0.85,
+            colour: FRAME,
+            bold: false,
+        },
+        Line {
+            text: text.signer.clone(),
+            scale: 1.2,
+            colour: FRAME,
+            bold: true,
+        },
+    ];
+    let detail = |label: &str, value: &str| Line {
+        text: format!("{label}: {value}"),
+        scale: 0.85,
+        colour: DETAIL,
+        bold: false,
+    };
+    lines.push(detail("Date", &text.when));
+    if let Some(v) = text.reason.as_deref().filter(|v| !v.trim().is_empty()) {
+        lines.push(detail("Reason", v));
+    }
+    if let Some(v) = text.location.as_deref().filter(|v| !v.trim().is_empty()) {
+        lines.push(detail("Location", v));
+    }
+    if !text.issuer.trim().is_empty() {
+        lines.push(detail("Issuer", &text.issuer));
+    }
+    if let Some(uin) = &text.uin {
+        lines.push(Line {
+            text: format!("UIN: {uin}"),
+            scale: 1.0,
+            colour: FRAME,
+            bold: true,
+        });
+    }
+    lines
+}
+
+/// A rosette seal in the frame's colour: a serrated disc with a ring.
+fn seal(cx: f64, cy: f64, radius: f64) -> String {
+    let mut ops = format!("q {} {} {} rg ", r(FRAME.0), r(FRAME.1), r(FRAME.2));
+    let points = 32;
+    for i in 0..points {
+        let a = std::f64::consts::TAU * i as f64 / points as f64;
+        let rad = if i % 2 == 0 { radius } else { radius * 0.9 };
+        let op = if i == 0 { "m" } else { "l" };
+        ops.push_str(&format!(
+            "{} {} {op} ",
+            r(cx + rad * a.cos()),
+            r(cy + rad * a.sin())
+        ));
+    }
+    ops.push_str("h f 1 1 1 rg ");
+    ops.push_str(&circle(cx, cy, radius * 0.74));
+    ops.push_str(&format!(
+        "f {} {} {} RG {} w ",
+        r(FRAME.0),
+        r(FRAME.1),
+        r(FRAME.2),
+        r(radius * 0.06)
+    ));
+    ops.push_str(&circle(cx, cy, radius * 0.6));
+    ops.push_str("S ");
+    ops.push_str(&format!("{} {} {} rg ", r(FRAME.0), r(FRAME.1), r(FRAME.2)));
+    ops.push_str(&circle(cx, cy, radius * 0.3));
+    ops.push_str("f Q\n");
+    ops
+}
+
+/// A circle as four Bézier arcs.
+fn circle(cx: f64, cy: f64, rad: f64) -> String {
+    let k = rad * 0.552_284_8;
+    format!(
+        "{} {} m {} {} {} {} {} {} c {} {} {} {} {} {} c {} {} {} {} {} {} c {} {} {} {} {} {} c h ",
+        r(cx + rad), r(cy),
+        r(cx + rad), r(cy + k), r(cx + k), r(cy + rad), r(cx), r(cy + rad),
+        r(cx - k), r(cy + rad), r(cx - rad), r(cy + k), r(cx - rad), r(cy),
+        r(cx - rad), r(cy - k), r(cx - k), r(cy - rad), r(cx), r(cy - rad),
+        r(cx + k), r(cy - rad), r(cx + rad), r(cy - k), r(cx + rad), r(cy),
+    )
 }
 
 fn r(v: f64) -> String {
     format_real(v)
 }
 
+/// Indian scripts are drawn larger and stack vowel signs above and below
+/// the letters: their lines get more room.
+fn line_height(line: &Line, text: &str, size: f64) -> f64 {
+    let lead = if has_indic(text) {
+        1.18 * INDIC_SCALE * 1.1
+    } else {
+        1.18
+    };
+    line.scale * size * lead
+}
+
 /// Choose the largest font size at which the wrapped lines fit the box.
-fn fit<'a>(font: &Font, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Line, String)>) {
-    let mut size = 11.0;
+fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Line, String)>) {
+    // Large boxes get large text (up to 16 pt), which stays legible when
+    // the page is printed, scanned or photographed.
+    let mut size = 16.0;
     loop {
         let wrapped: Vec<(&Line, String)> = lines
             .iter()
             .flat_map(|l| {
-                wrap(font, &l.text, l.scale * size, w)
+                wrap(m, &l.text, l.scale * size, w)
                     .into_iter()
                     .map(move |s| (l, s))
             })
             .collect();
-        let height: f64 = wrapped.iter().map(|(l, _)| l.scale * size * 1.18).sum();
+        let height: f64 = wrapped.iter().map(|(l, t)| line_height(l, t, size)).sum();
         if height <= h || size <= 2.0 {
             return (size, wrapped);
         }
         size -= 0.25;
     }
-}
-
-/// Greedy word wrap; words longer than a line are broken by characters.
-fn wrap(font: &Font, text: &str, size: f64, width: f64) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    // A lone symbol (₹, #, -) stays on the line of the word after it, so
-    // an amount never wraps away from its currency sign.
-    let mut words: Vec<String> = Vec::new();
-    let mut glue = false;
-    for w in text.split_whitespace() {
-        match words.last_mut() {
-            Some(last) if glue => {
-                last.push(' ');
-                last.push_str(w);
-            }
-            _ => words.push(w.to_string()),
-        }
-        let mut chars = w.chars();
-        glue = matches!((chars.next(), chars.next()), (Some(c), None) if !c.is_alphanumeric());
-    }
-    for word in words.iter().map(String::as_str) {
-        let candidate = if cur.is_empty() {
-            word.to_string()
-        } else {
-            format!("{cur} {word}")
-        };
-        if font.text_width(&candidate, size) <= width {
-            cur = candidate;
-            continue;
-        }
-        if !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        if font.text_width(word, size) <= width {
-            cur = word.to_string();
-        } else {
-            for c in word.chars() {
-                let mut next = cur.clone();
-                next.push(c);
-                if font.text_width(&next, size) > width && !cur.is_empty() {
-                    out.push(std::mem::replace(&mut cur, c.to_string()));
-                } else {
-                    cur = next;
-                }
-            }
-        }
-    }
-    if !cur.is_empty() || out.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// A rectangle `[x0, y0, x1, y1]` in default user space.
@@ -323,14 +358,19 @@ pub fn visual_size(view_box: &Rect, rotate: i64) -> (f64, f64) {
 /// The first free slot, left to right and bottom up, for a stamp on a page
 /// where `taken` rectangles (user space) are already occupied. Returns the
 /// rectangle in user space and the stamp's visual width and height.
-pub fn auto_place(view_box: &Rect, rotate: i64, taken: &[Rect]) -> Option<(Rect, f64, f64)> {
+pub fn auto_place(
+    view_box: &Rect,
+    rotate: i64,
+    taken: &[Rect],
+    (auto_w, auto_h): (f64, f64),
+) -> Option<(Rect, f64, f64)> {
     let (pw, ph) = visual_size(view_box, rotate);
     let margin = (pw.min(ph) * 0.04).clamp(8.0, 28.0);
     // Full size first; smaller stamps when the bottom of the page is full
     // (small pages, many signatories).
     for scale in [1.0, 0.8, 0.65, 0.5] {
-        let sw = (AUTO_W * scale).min(pw - 2.0 * margin);
-        let sh = (AUTO_H * scale).min(ph - 2.0 * margin);
+        let sw = (auto_w * scale).min(pw - 2.0 * margin);
+        let sh = (auto_h * scale).min(ph - 2.0 * margin);
         if sw < 40.0 || sh < 20.0 {
             return None;
         }
@@ -362,7 +402,7 @@ mod tests {
         let page = [0.0, 0.0, 595.0, 842.0];
         let mut taken = Vec::new();
         for _ in 0..4 {
-            let (r, _, _) = auto_place(&page, 0, &taken).unwrap();
+            let (r, _, _) = auto_place(&page, 0, &taken, (AUTO_W, AUTO_H)).unwrap();
             assert!(!taken.iter().any(|t| overlaps(&r, t)));
             taken.push(r);
         }
@@ -374,34 +414,11 @@ mod tests {
     fn rotated_pages_map_into_the_view_box() {
         let page = [0.0, 0.0, 595.0, 842.0];
         for rot in [0, 90, 180, 270] {
-            let (r, _, _) = auto_place(&page, rot, &[]).unwrap();
+            let (r, _, _) = auto_place(&page, rot, &[], (AUTO_W, AUTO_H)).unwrap();
             assert!(
                 r[0] >= 0.0 && r[2] <= 595.0 && r[1] >= 0.0 && r[3] <= 842.0,
                 "{rot}: {r:?}"
             );
-        }
-    }
-
-    #[test]
-    fn currency_sign_stays_with_its_amount() {
-        let f = Font::dejavu_sans().unwrap();
-        let width = f.text_width("Approved for payment of", 8.0) + 2.0;
-        let lines = wrap(&f, "Approved for payment of ₹ 1,20,000", 8.0, width);
-        assert_eq!(lines, vec!["Approved for payment of", "₹ 1,20,000"]);
-    }
-
-    #[test]
-    fn long_words_wrap_by_character() {
-        let f = Font::dejavu_sans().unwrap();
-        let lines = wrap(
-            &f,
-            "Averyveryveryverylongwordwithoutspaces and more",
-            10.0,
-            60.0,
-        );
-        assert!(lines.len() > 2);
-        for l in &lines {
-            assert!(f.text_width(l, 10.0) <= 60.0 || l.chars().count() == 1);
         }
     }
 }

@@ -207,18 +207,53 @@ pub fn sign_file(
     signer: &mut dyn Signer,
     opts: &PdfSignOptions,
 ) -> Result<SignedPdf, PdfError> {
+    sign_file_with(input, output, signer, opts, &mut |der| Ok(der))
+}
+
+/// [`sign_file`], with `finish` turning the CMS into what goes into
+/// `/Contents` (a signature time-stamp is added there). `opts` must then
+/// reserve room for what `finish` adds.
+pub fn sign_file_with<E: From<PdfError>>(
+    input: &Path,
+    output: &Path,
+    signer: &mut dyn Signer,
+    opts: &PdfSignOptions,
+    finish: &mut dyn FnMut(Vec<u8>) -> Result<Vec<u8>, E>,
+) -> Result<SignedPdf, E> {
     let mut opts = opts.clone();
     if opts.contents_capacity == 0 {
         opts.contents_capacity = cms::max_encoded_len(signer);
     }
     let staged = stage(input, output, &opts, signer.algorithm().digest())?;
-    sign_staged(staged, signer)
+    let der = finish(sign_digest(&staged, signer)?)?;
+    Ok(staged.finish(&der)?)
 }
 
-/// Sign a staged document with `signer` and write it into place.
-pub fn sign_staged(staged: StagedPdf, signer: &mut dyn Signer) -> Result<SignedPdf, PdfError> {
-    let der = sign_digest(&staged, signer)?;
-    staged.finish(&der)
+/// Write `prepared` with `der` in `/Contents` to `output`, atomically (a
+/// document time-stamp, whose token comes from the network, not a signer).
+pub fn write_signed(
+    prepared: &PreparedPdf,
+    der: &[u8],
+    output: &Path,
+) -> Result<SignedPdf, PdfError> {
+    let werr = |source| PdfError::Write {
+        path: output.to_path_buf(),
+        source,
+    };
+    let mut out = crate::atomic::AtomicFile::create(output).map_err(werr)?;
+    let mut buffered = std::io::BufWriter::with_capacity(COPY_CHUNK, &mut out);
+    prepared.write_to(der, &mut buffered).map_err(|e| match e {
+        PdfError::Write { source, .. } => werr(source),
+        other => other,
+    })?;
+    buffered.flush().map_err(werr)?;
+    drop(buffered);
+    out.commit().map_err(werr)?;
+    Ok(SignedPdf {
+        field_name: prepared.field_name.clone(),
+        certified: prepared.certified,
+        output_len: prepared.input_len + prepared.appended.bytes.len() as u64,
+    })
 }
 
 /// The CMS for a staged document (the only step that needs the signer).

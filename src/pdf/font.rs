@@ -1,9 +1,12 @@
-//! The stamp's font: DejaVu Sans, shipped inside the binary, embedded into
-//! each signed revision as a subset (a CIDFontType2 with Identity-H).
+//! A stamp font: a TrueType face (DejaVu Sans shipped inside the binary, or
+//! a Noto face for an Indian script read from disk, see [`super::scripts`]),
+//! embedded into each signed revision as a subset (a CIDFontType2 with
+//! Identity-H).
 //!
-//! The subset keeps every glyph's original index (so no CIDToGIDMap stream
-//! is needed) and empties the glyphs the stamp does not use; what is left
-//! compresses to a few kilobytes instead of the font's 750 KB.
+//! The subset keeps every glyph's original index (so the glyph ids the
+//! shaper returns are the CIDs, and no CIDToGIDMap stream is needed) and
+//! empties the glyphs the stamp does not use; what is left compresses to a
+//! few kilobytes instead of the font's hundreds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +19,11 @@ use super::revision::RevisionWriter;
 static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 pub struct Font {
+    /// The PostScript-style name used for /BaseFont (without subset tag).
+    pub name: &'static str,
     data: &'static [u8],
+    /// The same face for the shaper.
+    shaper: harfrust::Font,
     tables: BTreeMap<[u8; 4], (usize, usize)>,
     pub units_per_em: u16,
     num_glyphs: u16,
@@ -47,14 +54,29 @@ fn u32_at(d: &[u8], at: usize) -> Option<u32> {
 
 impl Font {
     pub fn dejavu_sans() -> Option<Font> {
-        Font::parse(DEJAVU_SANS)
+        Font::parse("DejaVuSans", DEJAVU_SANS, 0)
     }
 
-    fn parse(data: &'static [u8]) -> Option<Font> {
-        let n = u16_at(data, 4)? as usize;
+    /// A face read from a font file (`index` selects one face of a `.ttc`).
+    /// Faces are loaded once per process and kept (see [`super::scripts`]),
+    /// so the bytes live as long as the program.
+    pub fn from_file_data(name: &'static str, data: &'static [u8], index: u32) -> Option<Font> {
+        Font::parse(name, data, index)
+    }
+
+    fn parse(name: &'static str, data: &'static [u8], index: u32) -> Option<Font> {
+        // A collection starts with `ttcf` and a table of face offsets.
+        let base = if data.get(0..4) == Some(b"ttcf") {
+            u32_at(data, 12 + 4 * index as usize)? as usize
+        } else if index == 0 {
+            0
+        } else {
+            return None;
+        };
+        let n = u16_at(data, base + 4)? as usize;
         let mut tables = BTreeMap::new();
         for i in 0..n {
-            let rec = 12 + 16 * i;
+            let rec = base + 12 + 16 * i;
             let tag: [u8; 4] = data.get(rec..rec + 4)?.try_into().ok()?;
             let off = u32_at(data, rec + 8)? as usize;
             let len = u32_at(data, rec + 12)? as usize;
@@ -79,7 +101,11 @@ impl Font {
                 _ => {}
             }
         }
+        // Only TrueType outlines: the PDF embeds them as FontFile2.
+        tables.get(b"glyf")?;
         Some(Font {
+            name,
+            shaper: harfrust::Font::new(data, index)?,
             data,
             units_per_em: u16_at(data, head + 18)?,
             bbox: [
@@ -96,6 +122,11 @@ impl Font {
             cmap: cmap?,
             tables,
         })
+    }
+
+    /// The face as the shaper sees it.
+    pub fn shaper_face(&self) -> &harfrust::Font {
+        &self.shaper
     }
 
     fn table(&self, tag: &[u8; 4]) -> Option<&'static [u8]> {
@@ -167,16 +198,9 @@ impl Font {
         u16_at(hmtx, 4 * i).unwrap_or(0)
     }
 
-    /// Width of `text` at `size` points (characters without a glyph count
-    /// as the replacement the caller draws for them).
-    pub fn text_width(&self, text: &str, size: f64) -> f64 {
-        let units: u32 = text
-            .chars()
-            .map(|c| {
-                u32::from(self.advance(self.glyph(c).or_else(|| self.glyph('?')).unwrap_or(0)))
-            })
-            .sum();
-        f64::from(units) * size / f64::from(self.units_per_em)
+    /// The advance of `gid` as the PDF's /W array gives it, in em.
+    pub fn pdf_width(&self, gid: u16) -> f64 {
+        self.scale(i32::from(self.advance(gid))) as f64 / 1000.0
     }
 
     fn scale(&self, v: i32) -> i64 {
@@ -294,7 +318,11 @@ impl Font {
 
     /// Write the font objects for the glyphs used and return the Type0
     /// font's reference (for a /Font resource dictionary).
-    pub fn embed(&self, w: &mut RevisionWriter, used: &BTreeMap<u16, char>) -> ObjRef {
+    ///
+    /// `used` maps each glyph to the text it stands for in the ToUnicode
+    /// CMap; glyphs with no text of their own (parts of a cluster, whose
+    /// text the content stream gives as /ActualText) map to nothing.
+    pub fn embed(&self, w: &mut RevisionWriter, used: &BTreeMap<u16, Option<String>>) -> ObjRef {
         let gids: BTreeSet<u16> = used.keys().copied().collect();
         // A subset tag derived from the glyphs used, as ISO 32000 asks (9.6.4).
         let mut tag = String::new();
@@ -306,7 +334,7 @@ impl Font {
             tag.push((b'A' + (h % 26) as u8) as char);
             h /= 26;
         }
-        let base = format!("{tag}+DejaVuSans");
+        let base = format!("{tag}+{}", self.name);
 
         let file_ref = w.alloc();
         let ttf = self.subset(&gids);
@@ -331,7 +359,10 @@ impl Font {
                     .with("ItalicAngle", Object::Int(0))
                     .with("Ascent", Object::Int(self.scale(i32::from(self.ascent))))
                     .with("Descent", Object::Int(self.scale(i32::from(self.descent))))
-                    .with("CapHeight", Object::Int(self.scale(1493)))
+                    .with(
+                        "CapHeight",
+                        Object::Int(self.scale(i32::from(self.ascent)) * 7 / 10),
+                    )
                     .with("StemV", Object::Int(80))
                     .with("FontFile2", Object::Ref(file_ref)),
             ),
@@ -432,23 +463,21 @@ fn write_sfnt(tables: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
 }
 
 /// A ToUnicode CMap so that text copied out of the stamp is the real text.
-fn to_unicode(used: &BTreeMap<u16, char>) -> Vec<u8> {
+fn to_unicode(used: &BTreeMap<u16, Option<String>>) -> Vec<u8> {
     let mut s = String::from(
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
          /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
          /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
          1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
     );
-    let entries: Vec<(&u16, &char)> = used.iter().collect();
+    let entries: Vec<(&u16, &String)> = used
+        .iter()
+        .filter_map(|(g, t)| t.as_ref().filter(|t| !t.is_empty()).map(|t| (g, t)))
+        .collect();
     for chunk in entries.chunks(100) {
         s.push_str(&format!("{} beginbfchar\n", chunk.len()));
         for (g, c) in chunk {
-            let mut units = [0u16; 2];
-            let hex: String = c
-                .encode_utf16(&mut units)
-                .iter()
-                .map(|u| format!("{u:04X}"))
-                .collect();
+            let hex: String = c.encode_utf16().map(|u| format!("{u:04X}")).collect();
             s.push_str(&format!("<{g:04X}> <{hex}>\n"));
         }
         s.push_str("endbfchar\n");
@@ -466,7 +495,7 @@ mod tests {
         let f = Font::dejavu_sans().unwrap();
         assert!(f.glyph('A').is_some());
         assert!(f.glyph('₹').is_some());
-        assert!(f.text_width("Hello", 10.0) > 20.0);
+        assert!(f.pdf_width(f.glyph('H').unwrap()) > 0.5);
     }
 
     #[test]
@@ -481,6 +510,9 @@ mod tests {
         // The subset parses as a font and keeps glyph indices.
         let leaked: &'static [u8] = Box::leak(sub.into_boxed_slice());
         assert!(u16_at(leaked, 4).is_some_and(|n| n >= 6));
-        assert!(Font::parse(leaked).is_none(), "the subset drops cmap");
+        assert!(
+            Font::parse("Sub", leaked, 0).is_none(),
+            "the subset drops cmap"
+        );
     }
 }

@@ -18,10 +18,12 @@
 //! write), `plan` (where the signature goes), `update` (the revision's
 //! objects), `inspect`; below them the reader (`source`, `lexer`, `xref`,
 //! `reader`, `pages`, `crypt`, `metadata`), the form (`fields`) and the writer (`revision`,
-//! `appearance`, `font`).
+//! `appearance` with `stamp_text`, `shaping`, `scripts`, `font` and `qr`;
+//! `uin` checks a certificate's unique number).
 
 mod appearance;
 mod crypt;
+mod dss;
 mod error;
 mod fields;
 mod filters;
@@ -34,12 +36,18 @@ mod object;
 mod options;
 mod pages;
 mod plan;
+mod qr;
 mod reader;
 mod revision;
+mod scripts;
+mod shaping;
 mod source;
+mod stamp_text;
+mod uin;
 mod update;
 mod xref;
 
+pub use dss::{append_dss, read_dss, signature_contents, Dss, SignatureContents};
 pub use error::PdfError;
 pub use fields::DocMdp;
 
@@ -50,8 +58,12 @@ pub mod read {
     pub use super::reader::{Document, Loaded, MAX_DEPTH};
     pub use super::xref::Entry;
 }
-pub use flow::{prepare, sign_digest, sign_file, sign_staged, stage, PreparedPdf, StagedPdf};
+pub use flow::{
+    prepare, sign_digest, sign_file, sign_file_with, stage, write_signed, PreparedPdf, StagedPdf,
+};
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{
     PdfInfo, PdfPassword, PdfSignOptions, SignatureFieldInfo, SignedPdf, VisibleStamp,
 };
+pub use shaping::check_fonts as check_stamp_fonts;
+pub use uin::{department, CertificateStamp, Uin};

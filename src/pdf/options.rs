@@ -32,6 +32,14 @@ pub struct PdfSignOptions {
     pub visible: Option<VisibleStamp>,
     /// Draw a stamp at the bottom of the last page, beside earlier ones.
     pub visible_auto: bool,
+    /// A certificate's unique number (BSK order), printed in the stamp.
+    /// Checked with [`super::CertificateStamp::check`] by callers.
+    pub uin: Option<String>,
+    /// Text drawn as a QR code in the stamp (the UIN alone when `None` and
+    /// `uin` is set).
+    pub qr: Option<String>,
+    /// Force this QR version (1 to 40); `None` takes the smallest that fits.
+    pub qr_version: Option<u8>,
     /// Certify (DocMDP P=2: later form filling and signing allowed). Only
     /// for the document's first signature.
     pub certify: bool,
@@ -41,6 +49,10 @@ pub struct PdfSignOptions {
     /// The password (user or owner) of an encrypted PDF; ignored for a
     /// plain one.
     pub password: Option<PdfPassword>,
+    /// A document time-stamp (PAdES B-LTA) instead of a signature: the
+    /// dictionary is /DocTimeStamp with /SubFilter /ETSI.RFC3161 and
+    /// /Contents holds an RFC 3161 token over the byte range.
+    pub doc_timestamp: bool,
 }
 
 /// A PDF password: zeroed when dropped, never printed.
@@ -74,9 +86,13 @@ impl PdfSignOptions {
             signing_time: OffsetDateTime::now_utc(),
             visible: None,
             visible_auto: false,
+            uin: None,
+            qr: None,
+            qr_version: None,
             certify: false,
             contents_capacity: 0,
             password: None,
+            doc_timestamp: false,
         }
     }
 }

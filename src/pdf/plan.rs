@@ -205,7 +205,9 @@ pub(super) fn plan(
             return Err(inline_page(count));
         }
         let taken = signature_rects(doc, &page, form)?;
-        let Some((rect, w, h)) = appearance::auto_place(&page.view_box, page.rotate, &taken) else {
+        let Some((rect, w, h)) =
+            appearance::auto_place(&page.view_box, page.rotate, &taken, auto_size(opts))
+        else {
             return Err(PdfError::invalid(
                 "there is no free space left for another stamp at the bottom of the last page; give a stamp box",
             ));
@@ -323,4 +325,13 @@ fn signature_rects(doc: &mut Document, page: &Page, form: &Form) -> Result<Vec<R
         }
     }
     Ok(out)
+}
+
+/// A certificate stamp is larger: it holds a 3 cm QR code.
+fn auto_size(opts: &PdfSignOptions) -> (f64, f64) {
+    if opts.uin.is_some() || opts.qr.is_some() {
+        (appearance::AUTO_QR_W, appearance::AUTO_QR_H)
+    } else {
+        (appearance::AUTO_W, appearance::AUTO_H)
+    }
 }

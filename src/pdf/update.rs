@@ -8,14 +8,15 @@ use time::OffsetDateTime;
 use super::appearance::{self, StampText};
 use super::error::PdfError;
 use super::fields::{Form, Place};
-use super::font;
 use super::metadata;
 use super::object::{text_string, Dict, ObjRef, Object};
 use super::options::PdfSignOptions;
 use super::pages::Page;
 use super::plan::{Plan, Target};
+use super::qr;
 use super::reader::Document;
 use super::revision::{Appended, RevisionWriter, TrailerInfo};
+use super::uin::{self, CertificateStamp};
 
 use crate::sign::DigestAlgorithm;
 
@@ -62,17 +63,26 @@ pub(super) fn build_revision(
     let sig = signature_dict(doc, plan, opts, doc.root_ref()?)?;
     w.signature(sig_ref, &sig, opts.contents_capacity);
 
+    let certificate =
+        CertificateStamp::check(opts.uin.as_deref(), opts.qr.as_deref(), opts.qr_version)
+            .map_err(PdfError::CannotStamp)?;
     let text = StampText {
         signer: opts.signer_name.clone(),
         when: stamp_date(opts.signing_time),
         reason: opts.reason.clone(),
         location: opts.location.clone(),
         issuer: opts.issuer_name.clone(),
+        uin: certificate.uin.as_ref().map(|u| u.to_string()),
+        qr: certificate
+            .payload
+            .as_deref()
+            .map(|p| qr::encode(p, opts.qr_version))
+            .transpose()
+            .map_err(PdfError::CannotStamp)?,
+        verify_url: certificate.payload.as_deref().and_then(uin::verify_url),
     };
     let stamp = |w: &mut RevisionWriter, sw: f64, sh: f64, rotate: i64| {
-        let font = font::Font::dejavu_sans()
-            .ok_or_else(|| PdfError::Internal("the built-in font is unreadable".into()))?;
-        Ok::<_, PdfError>(appearance::write_stamp(w, &font, sw, sh, rotate, &text))
+        appearance::write_stamp(w, sw, sh, rotate, &text)
     };
     let ap_ref = match plan.stamp {
         Some((_, sw, sh, rotate)) => Some(stamp(&mut w, sw, sh, rotate)?),
@@ -215,6 +225,13 @@ fn signature_dict(
     opts: &PdfSignOptions,
     root: ObjRef,
 ) -> Result<Dict, PdfError> {
+    if opts.doc_timestamp {
+        // ISO 32000-2 12.8.5: who and when are in the token itself.
+        return Ok(Dict::new()
+            .with("Type", Object::name("DocTimeStamp"))
+            .with("Filter", Object::name("Adobe.PPKLite"))
+            .with("SubFilter", Object::name("ETSI.RFC3161")));
+    }
     let mut sig = Dict::new()
         .with("Type", Object::name("Sig"))
         .with("Filter", Object::name("Adobe.PPKLite"))
@@ -318,7 +335,7 @@ const MAX_HYBRID_REWRITE: usize = 5000;
 /// is what they mean) so strict readers do not stumble over them.
 /// /Encrypt is carried too: the update is encrypted with the same key, and
 /// a trailer without it would make readers take the new strings as plain.
-fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
+pub(super) fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
     const OWN: &[&[u8]] = &[
         b"Size",
         b"Root",

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::blob::Blob;
 use super::jsonrpc::{Envelope, RpcError};
+use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 use crate::ui::display_text;
 
@@ -149,12 +150,33 @@ pub struct SignPdf {
     pub location: Option<String>,
     /// `None`: an invisible signature.
     pub appearance: Option<Appearance>,
+    /// A certificate-issuance stamp (`appearance.uin`, `appearance.qr`,
+    /// `appearance.qrVersion`), already checked by
+    /// [`crate::pdf::CertificateStamp::check`].
+    pub certificate: CertificateFields,
     /// A certification (DocMDP) signature rather than an approval signature.
     pub certify: bool,
     /// The password (user or owner) of an encrypted PDF; zeroed when
     /// dropped and never printed.
     pub password: Option<crate::pdf::PdfPassword>,
+    /// The signature level the page asks for (`None`: the batch's, else
+    /// B-B). A page never names the time-stamp authority: that is the
+    /// person's configuration.
+    pub level: Option<Level>,
 }
+
+/// What a certificate-issuance stamp prints: the UIN and the QR payload
+/// (exactly as sent: the consent shows it and the QR code carries it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CertificateFields {
+    pub uin: Option<String>,
+    pub qr: Option<String>,
+    pub qr_version: Option<u8>,
+}
+
+/// The longest QR payload (a version 40 symbol holds 2,953 bytes at L; at
+/// M, which Mohor uses at least, 2,331).
+pub const MAX_QR_LEN: usize = 2_953;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Appearance {
@@ -176,6 +198,8 @@ pub struct SignData {
     pub certificate_id: Option<String>,
     /// An existing detached CMS signature over the same data: add this signer to it.
     pub cosign: Option<Blob>,
+    /// B-B or B-T (CAdES-T); `None`: the batch's, else B-B.
+    pub level: Option<Level>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,7 +531,13 @@ fn sign_pdf(
             method.name()
         )));
     }
-    let appearance = p.appearance.map(|a| appearance(method, a)).transpose()?;
+    let (appearance, certificate) = match p.appearance {
+        Some(a) => {
+            let (a, c) = appearance(method, a)?;
+            (Some(a), c)
+        }
+        None => (None, CertificateFields::default()),
+    };
     Ok(SignPdf {
         document: p.document.resolve(method, "document", uploads)?,
         file_name,
@@ -515,7 +545,9 @@ fn sign_pdf(
         reason,
         location,
         appearance,
+        certificate,
         certify: p.certify.unwrap_or(false),
+        level: level(method, p.level.as_deref())?,
         password: p.password.map(|mut pw| {
             let kept = crate::pdf::PdfPassword::new(pw.as_bytes().to_vec());
             zeroize::Zeroize::zeroize(&mut pw);
@@ -524,34 +556,86 @@ fn sign_pdf(
     })
 }
 
-fn appearance(method: Method, v: Value) -> Result<Appearance, RpcError> {
+fn appearance(method: Method, v: Value) -> Result<(Appearance, CertificateFields), RpcError> {
     match v {
-        Value::String(s) if s == "auto" => Ok(Appearance::Auto),
+        Value::String(s) if s == "auto" => Ok((Appearance::Auto, CertificateFields::default())),
         Value::Object(_) => {
-            let r: RectParams = serde_json::from_value(v).map_err(|e| {
+            let r: AppearanceParams = serde_json::from_value(v).map_err(|e| {
                 RpcError::invalid_params(format!("{}: `appearance`: {e}", method.name()))
             })?;
-            let finite = [r.x, r.y, r.width, r.height].iter().all(|n| n.is_finite());
-            if r.page == 0 || !finite || r.width <= 0.0 || r.height <= 0.0 || r.x < 0.0 || r.y < 0.0
-            {
-                return Err(RpcError::invalid_params(format!(
-                    "{}: `appearance` needs page >= 1, x, y >= 0 and width, height > 0 (PDF points)",
-                    method.name()
-                )));
-            }
-            Ok(Appearance::Rect {
-                page: r.page,
-                x: r.x,
-                y: r.y,
-                width: r.width,
-                height: r.height,
-            })
+            let certificate = certificate_fields(method, &r)?;
+            let place = match (r.page, r.x, r.y, r.width, r.height) {
+                (None, None, None, None, None) => Appearance::Auto,
+                (Some(page), Some(x), Some(y), Some(width), Some(height)) => {
+                    let finite = [x, y, width, height].iter().all(|n| n.is_finite());
+                    if page == 0 || !finite || width <= 0.0 || height <= 0.0 || x < 0.0 || y < 0.0
+                    {
+                        return Err(RpcError::invalid_params(format!(
+                            "{}: `appearance` needs page >= 1, x, y >= 0 and width, height > 0 (PDF points)",
+                            method.name()
+                        )));
+                    }
+                    Appearance::Rect {
+                        page,
+                        x,
+                        y,
+                        width,
+                        height,
+                    }
+                }
+                _ => {
+                    return Err(RpcError::invalid_params(format!(
+                        "{}: `appearance` needs all of page, x, y, width, height, or none of them (automatic placement)",
+                        method.name()
+                    )))
+                }
+            };
+            Ok((place, certificate))
         }
         _ => Err(RpcError::invalid_params(format!(
-            "{}: `appearance` must be \"auto\" or {{page, x, y, width, height}}",
+            "{}: `appearance` must be \"auto\" or {{page, x, y, width, height, uin?, qr?}}",
             method.name()
         ))),
     }
+}
+
+/// A UIN of the BSK order's shape and a QR payload that holds it, refused
+/// here (before any consent or PIN) when malformed. The payload must show
+/// exactly as sent: the QR code carries what the person approved.
+fn certificate_fields(method: Method, r: &AppearanceParams) -> Result<CertificateFields, RpcError> {
+    check_opt(method, "appearance.uin", &r.uin, 16)?;
+    check_opt(method, "appearance.qr", &r.qr, MAX_QR_LEN)?;
+    if let Some(q) = &r.qr {
+        let shown = shown_optional(method, "appearance.qr", Some(q), MAX_QR_LEN)?;
+        if shown.as_deref() != Some(q.as_str()) {
+            return Err(RpcError::invalid_params(format!(
+                "{}: `appearance.qr` holds characters the consent dialog cannot show as they are",
+                method.name()
+            )));
+        }
+    }
+    let qr_version = match r.qr_version {
+        None => None,
+        Some(v) => Some(
+            u8::try_from(v)
+                .ok()
+                .filter(|v| (1..=40).contains(v))
+                .ok_or_else(|| {
+                    RpcError::invalid_params(format!(
+                        "{}: `appearance.qrVersion` must be 1 to 40",
+                        method.name()
+                    ))
+                })?,
+        ),
+    };
+    crate::pdf::CertificateStamp::check(r.uin.as_deref(), r.qr.as_deref(), qr_version).map_err(
+        |why| RpcError::invalid_params(format!("{}: `appearance`: {why}", method.name())),
+    )?;
+    Ok(CertificateFields {
+        uin: r.uin.clone(),
+        qr: r.qr.clone(),
+        qr_version,
+    })
 }
 
 fn sign_data(
@@ -560,7 +644,15 @@ fn sign_data(
     uploads: &mut dyn UploadResolver,
 ) -> Result<SignData, RpcError> {
     check_opt(method, "certificateId", &p.certificate_id, MAX_ID_FIELD_LEN)?;
+    let level = level(method, p.level.as_deref())?;
+    if level.is_some_and(|l| l > Level::BT) {
+        return Err(RpcError::invalid_params(format!(
+            "{}: a detached signature goes up to level B-T (CAdES-T)",
+            method.name()
+        )));
+    }
     Ok(SignData {
+        level,
         data: p.data.resolve(method, "data", uploads)?,
         certificate_id: p.certificate_id,
         cosign: p
@@ -568,6 +660,19 @@ fn sign_data(
             .map(|c| c.resolve(method, "cosign", uploads))
             .transpose()?,
     })
+}
+
+/// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+fn level(method: Method, text: Option<&str>) -> Result<Option<Level>, RpcError> {
+    text.map(|t| {
+        Level::parse(t).ok_or_else(|| {
+            RpcError::invalid_params(format!(
+                "{}: `level` must be B-B, B-T, B-LT or B-LTA",
+                method.name()
+            ))
+        })
+    })
+    .transpose()
 }
 
 fn sign_hash(method: Method, p: SignHashParams) -> Result<SignHash, RpcError> {
@@ -598,6 +703,7 @@ fn sign_batch(
             "sign.batch: `items` must hold 1 to {MAX_BATCH_ITEMS} items"
         )));
     }
+    let batch_level = level(Method::SignBatch, p.level.as_deref())?;
     // Type every item before resolving any upload.
     let mut typed = Vec::with_capacity(p.items.len());
     for (i, item) in p.items.into_iter().enumerate() {
@@ -625,10 +731,15 @@ fn sign_batch(
         };
         out.push(match item {
             TypedItem::Pdf(p) => {
-                BatchItem::Pdf(sign_pdf(Method::SignPdf, p, uploads).map_err(err)?)
+                let mut item = sign_pdf(Method::SignPdf, p, uploads).map_err(err)?;
+                item.level = item.level.or(batch_level);
+                BatchItem::Pdf(item)
             }
             TypedItem::Data(p) => {
-                BatchItem::Data(sign_data(Method::SignData, p, uploads).map_err(err)?)
+                let mut item = sign_data(Method::SignData, p, uploads).map_err(err)?;
+                // The batch's level applies to data items up to what they support.
+                item.level = item.level.or(batch_level.map(|l| l.min(Level::BT)));
+                BatchItem::Data(item)
             }
             TypedItem::Hash(p) => BatchItem::Hash(sign_hash(Method::SignHash, p).map_err(err)?),
         });
@@ -781,16 +892,29 @@ struct SignPdfParams {
     certify: Option<bool>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RectParams {
-    page: u32,
-    x: f64,
-    y: f64,
-    width: f64,
-    height: f64,
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AppearanceParams {
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    x: Option<f64>,
+    #[serde(default)]
+    y: Option<f64>,
+    #[serde(default)]
+    width: Option<f64>,
+    #[serde(default)]
+    height: Option<f64>,
+    #[serde(default)]
+    uin: Option<String>,
+    #[serde(default)]
+    qr: Option<String>,
+    #[serde(default)]
+    qr_version: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -801,6 +925,8 @@ struct SignDataParams {
     certificate_id: Option<String>,
     #[serde(default)]
     cosign: Option<BinaryParam>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -816,6 +942,9 @@ struct SignHashParams {
 #[serde(deny_unknown_fields)]
 struct SignBatchParams {
     items: Vec<BatchItemParams>,
+    /// The level of every item that does not name its own.
+    #[serde(default)]
+    level: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -831,4 +960,56 @@ struct VerifyParams {
     document: BinaryParam,
     #[serde(default)]
     data: Option<BinaryParam>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(method: Method, params: Value) -> Result<Incoming, RpcError> {
+        Incoming::parse(method, params, &mut NoUploads)
+    }
+
+    #[test]
+    fn a_page_may_ask_for_a_level_but_never_name_the_tsa() {
+        let pdf = json!({"document": "JVBERi0=", "fileName": "a.pdf", "level": "B-LTA"});
+        let Ok(Incoming::Backend(Request::SignPdf(p))) = parse(Method::SignPdf, pdf) else {
+            panic!("sign.pdf with a level is refused");
+        };
+        assert_eq!(p.level, Some(Level::BLTA));
+        let bad = json!({"document": "JVBERi0=", "fileName": "a.pdf", "level": "B-XL"});
+        assert!(parse(Method::SignPdf, bad).is_err());
+        let tsa = json!({"document": "JVBERi0=", "fileName": "a.pdf", "tsa": "http://evil/"});
+        assert!(parse(Method::SignPdf, tsa).is_err(), "a page names no TSA");
+        let data = json!({"data": "eA==", "level": "B-LTA"});
+        assert!(
+            parse(Method::SignData, data).is_err(),
+            "detached goes up to B-T"
+        );
+        let data = json!({"data": "eA==", "level": "B-T"});
+        assert!(parse(Method::SignData, data).is_ok());
+    }
+
+    #[test]
+    fn a_batch_level_applies_to_items_without_their_own() {
+        let batch = json!({"level": "B-LT", "items": [
+            {"method": "sign.pdf", "params": {"document": "JVBERi0=", "fileName": "a.pdf"}},
+            {"method": "sign.pdf", "params": {"document": "JVBERi0=", "fileName": "b.pdf", "level": "B-B"}},
+            {"method": "sign.data", "params": {"data": "eA=="}},
+        ]});
+        let Ok(Incoming::Backend(Request::SignBatch(items))) = parse(Method::SignBatch, batch)
+        else {
+            panic!("batch refused");
+        };
+        let levels: Vec<Option<Level>> = items
+            .iter()
+            .map(|i| match i {
+                BatchItem::Pdf(p) => p.level,
+                BatchItem::Data(d) => d.level,
+                BatchItem::Hash(_) => None,
+            })
+            .collect();
+        assert_eq!(levels, [Some(Level::BLT), Some(Level::BB), Some(Level::BT)]);
+    }
 }

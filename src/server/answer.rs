@@ -166,6 +166,16 @@ pub(crate) struct AnswerText {
 }
 
 impl AnswerText {
+    /// A plain text, with nothing attached (the fuzz targets' downloads).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn plain(text: &str) -> AnswerText {
+        AnswerText {
+            segments: vec![Segment::Text(text.as_bytes().to_vec())].into(),
+            len: text.len() as u64,
+            _keep: Vec::new(),
+        }
+    }
+
     /// Total length in bytes, known before anything is read.
     pub(crate) fn len(&self) -> u64 {
         self.len

@@ -27,6 +27,9 @@ pub mod answer;
 pub mod backend;
 mod budget;
 mod connection;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod log_filter;
 pub mod origin;

@@ -54,6 +54,8 @@ impl Agent {
                     item: index as u32 + 1,
                     of: count as u32,
                 }),
+                level: (item.level() > crate::ltv::Level::BB)
+                    .then(|| item.level().as_str().to_owned()),
             };
             if let Err(e) = self.state.audit(&entry) {
                 // The signature is already made; losing the log line must be

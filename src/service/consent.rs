@@ -12,10 +12,8 @@ const CERTIFY_LEVEL: Certification = Certification::FormFilling;
 /// Everything the signature will carry besides the signature value.
 ///
 /// A UIN and QR payload (`appearance.uin` / `appearance.qr`, `--uin` /
-/// `--qr`) are shown when present; `PdfRequest` has no such fields yet, so
-/// the stamp cannot print them and there is nothing to show. A request type
-/// that gains them fills `uin` and `qr` here, and every prompter already
-/// shows them.
+/// `--qr`) are shown when present: the payload in full, as the QR code
+/// will carry it (the UIN alone when only a UIN is given).
 pub fn pdf_signature_details(request: &PdfRequest) -> SignatureDetails {
     let stamp = match (request.visible, request.visible_auto) {
         (Some(v), _) => Stamp::At {
@@ -34,8 +32,8 @@ pub fn pdf_signature_details(request: &PdfRequest) -> SignatureDetails {
         certification: request.certify.then_some(CERTIFY_LEVEL),
         stamp,
         field: request.field.clone(),
-        uin: None,
-        qr: None,
+        uin: request.uin.clone(),
+        qr: request.qr.clone().or_else(|| request.uin.clone()),
     }
 }
 

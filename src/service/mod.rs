@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::net::{HttpClient, UreqClient};
 use crate::state::StateStore;
 use crate::token::{Scan, Tokens};
 use crate::ui::Prompter;
@@ -40,7 +41,7 @@ use crate::ui::Prompter;
 pub use audit::COMMAND_LINE;
 pub use pin_status::PinStatus;
 pub use pipeline::{DataItem, HashItem, Item, Job, Outcome, Output, PdfItem};
-pub use preflight::check_pdf;
+pub use preflight::{check_pdf, detached_cms};
 
 /// Where a request stands; sent to web pages as `progress` notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -92,8 +93,16 @@ pub struct PdfRequest {
     pub visible: Option<crate::pdf::VisibleStamp>,
     pub visible_auto: bool,
     pub certify: bool,
+    /// A certificate-issuance stamp: the UIN printed, the QR payload drawn
+    /// (checked by `crate::pdf::CertificateStamp::check` where the request
+    /// is read).
+    pub uin: Option<String>,
+    pub qr: Option<String>,
+    pub qr_version: Option<u8>,
     /// The password of an encrypted PDF (user or owner).
     pub password: Option<crate::pdf::PdfPassword>,
+    /// B-B, B-T, B-LT or B-LTA.
+    pub level: crate::ltv::Level,
 }
 
 impl PdfRequest {
@@ -112,6 +121,9 @@ impl PdfRequest {
         opts.visible = self.visible;
         opts.visible_auto = self.visible_auto;
         opts.certify = self.certify;
+        opts.uin = self.uin.clone();
+        opts.qr = self.qr.clone();
+        opts.qr_version = self.qr_version;
         opts.password = self.password.clone();
         opts
     }
@@ -124,6 +136,8 @@ pub struct Agent {
     state: StateStore,
     prompter: Arc<dyn Prompter>,
     clock: Arc<dyn Clock>,
+    /// The network, for time-stamps and revocation data (a seam like the clock).
+    http: Arc<dyn HttpClient>,
     extra_ca: Vec<Vec<u8>>,
     /// One request at a time per token in this process (other processes
     /// are kept apart by the guard's lock on the state directory).
@@ -144,8 +158,13 @@ impl Agent {
                 .map_err(|e| Error::io(format!("cannot read CA file {}", path.display()), &e))?;
             extra_ca.extend(crate::pem::certificates(&text));
         }
+        let http = Arc::new(UreqClient::new(config.timestamp.timeout).with_credentials(
+            config.timestamp.url.as_deref().unwrap_or_default(),
+            config.timestamp.credentials.clone(),
+        ));
         Ok(Agent {
             tokens,
+            http,
             config,
             state,
             prompter,
@@ -153,6 +172,37 @@ impl Agent {
             extra_ca,
             token_locks: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Use `http` for the network (tests give a client of their own).
+    pub fn with_http(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Use this time-stamp authority instead of the configured one (the
+    /// command line's `--tsa`; never a page's).
+    pub fn with_tsa_url(mut self, url: Option<String>) -> Self {
+        if let Some(url) = url {
+            // Credentials belong to the configured service only.
+            self.config.timestamp.credentials = None;
+            self.config.timestamp.url = Some(url);
+            self.http = Arc::new(UreqClient::new(self.config.timestamp.timeout));
+        }
+        self
+    }
+
+    /// Long-term signing context: the network, the TSA, the certificates
+    /// the configuration and `chain` bring as anchors and intermediates.
+    pub fn ltv(&self, chain: &[Vec<u8>], now: time::OffsetDateTime) -> crate::ltv::Ltv<'_> {
+        let mut known = self.extra_ca.clone();
+        known.extend(chain.iter().cloned());
+        crate::ltv::Ltv::new(
+            self.http.as_ref(),
+            self.config.timestamp.url.clone(),
+            &known,
+            now,
+        )
     }
 
     pub fn tokens(&self) -> &dyn Tokens {

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use crate::error::{Error, Reason, Result};
+use crate::ltv::{Level, Ltv};
 use crate::pdf::StagedPdf;
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
@@ -39,6 +40,8 @@ pub struct DataItem {
     pub input: PathBuf,
     pub name: String,
     pub cosign: Option<Vec<u8>>,
+    /// B-B, or B-T (CAdES-T: a signature time-stamp).
+    pub level: crate::ltv::Level,
 }
 
 /// A digest computed by the caller.
@@ -54,6 +57,15 @@ pub enum Item {
 }
 
 impl Item {
+    /// The level asked for (a digest is always signed at B-B).
+    pub fn level(&self) -> Level {
+        match self {
+            Item::Pdf(p) => p.request.level,
+            Item::Data(d) => d.level,
+            Item::Hash(_) => Level::BB,
+        }
+    }
+
     /// The method name the audit log records.
     pub fn action(&self) -> &'static str {
         match self {
@@ -119,10 +131,30 @@ impl Agent {
     pub fn sign(&self, who: &Requester<'_>, job: &Job) -> Result<Outcome> {
         let now = self.clock.now();
         let digest = self.job_digest(job);
+        // Before anyone is asked anything: can the levels asked for be made?
+        let highest = job.items.iter().map(Item::level).max().unwrap_or_default();
+        let network = self.ltv(&[], now).preflight(highest).map_err(Error::from);
         let prepared: Vec<Prepared> = job
             .items
             .iter()
-            .map(|item| self.preflight(item, digest, now))
+            .map(|item| {
+                let mut p = self.preflight(item, digest, now);
+                p.summary.long_term = item.level();
+                if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
+                    p.verdict = Err(Error::invalid_request(
+                        "a detached signature goes up to level B-T (CAdES-T)",
+                    ));
+                    p = p.with_refusal_shown();
+                }
+                match (&network, item.level().needs_timestamp(), p.verdict.is_ok()) {
+                    (Err(e), true, true) => Prepared {
+                        verdict: Err(e.clone()),
+                        ..p
+                    }
+                    .with_refusal_shown(),
+                    _ => p,
+                }
+            })
             .collect();
         let mut progress = Progress::default();
         let result = self.run(who, job, &prepared, digest, now, &mut progress);
@@ -332,7 +364,7 @@ impl Agent {
             let stop = &stop;
             scope.spawn(move || {
                 for (item, prep) in job.items.iter().zip(prepared) {
-                    let Item::Pdf(p) = item else { continue };
+                    let Some(p) = staged_pdf(item) else { continue };
                     if prep.verdict.is_err() {
                         continue;
                     }
@@ -360,8 +392,8 @@ impl Agent {
                     stop.store(true, Ordering::Relaxed);
                     Err(cancelled())
                 } else {
-                    let r = match item {
-                        Item::Pdf(_) => match staged.recv() {
+                    let r = match staged_pdf(item) {
+                        Some(_) => match staged.recv() {
                             Ok(next) => next.and_then(|s| {
                                 let der = crate::pdf::sign_digest(&s, signer.as_mut())
                                     .map_err(Error::from)?;
@@ -372,7 +404,12 @@ impl Agent {
                             }),
                             Err(_) => Err(Error::internal("the document worker stopped")),
                         },
-                        other => sign_item(signer.as_mut(), other, now).map(Step::Done),
+                        // Long-term PDFs wait on the network anyway; detached
+                        // data and digests are small.
+                        None => {
+                            let ltv = self.ltv(signer.as_mut().chain(), now);
+                            sign_item(signer.as_mut(), cert, item, now, &ltv).map(Step::Done)
+                        }
                     };
                     if let Err(e) = &r {
                         if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
@@ -519,16 +556,47 @@ fn pdf_options(
     opts
 }
 
-/// A detached signature or a signed digest (PDFs are staged ahead).
-fn sign_item(signer: &mut dyn Signer, item: &Item, now: time::OffsetDateTime) -> Result<Output> {
+/// A PDF at level B-B, which is staged ahead while the token signs.
+fn staged_pdf(item: &Item) -> Option<&PdfItem> {
+    match item {
+        Item::Pdf(p) if p.request.level == Level::BB => Some(p),
+        _ => None,
+    }
+}
+
+/// A long-term PDF, a detached signature or a signed digest (B-B PDFs are
+/// staged ahead in `sign_items`).
+fn sign_item(
+    signer: &mut dyn Signer,
+    cert: &CertificateEntry,
+    item: &Item,
+    now: time::OffsetDateTime,
+    ltv: &Ltv<'_>,
+) -> Result<Output> {
     let profile = CmsProfile::cades(now);
     match item {
-        Item::Pdf(p) => Err(Error::internal(format!(
-            "{} was not staged for signing",
-            p.name
-        ))),
-        Item::Data(d) => preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)
-            .map(Output::Cms),
+        Item::Pdf(p) => {
+            // pades::sign_pdf reserves room for the CMS and its timestamp.
+            let opts = pdf_options(p, cert, now, 0);
+            crate::ltv::pades::sign_pdf(
+                &p.input,
+                &p.output,
+                signer,
+                &opts,
+                p.request.level,
+                Some(ltv),
+            )
+            .map(Output::Pdf)
+        }
+        Item::Data(d) => {
+            // Levels above B-T were refused in preflight.
+            let der = preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)?;
+            if d.level.needs_timestamp() {
+                crate::ltv::cades::timestamp_last_signer(&der, ltv).map(|(d, _)| Output::Cms(d))
+            } else {
+                Ok(Output::Cms(der))
+            }
+        }
         Item::Hash(h) => cms::sign_digest(signer, &h.digest, &profile)
             .map(Output::Cms)
             .map_err(Error::from),

@@ -76,6 +76,7 @@ pub fn verify_audited(
         signer: signers,
         result: outcome,
         batch: None,
+        level: None,
     };
     if let Err(e) = state.audit(&entry) {
         tracing::error!("audit log: {e}");

@@ -195,7 +195,11 @@ impl WebBackend {
             visible,
             visible_auto,
             certify: p.certify,
+            uin: p.certificate.uin.clone(),
+            qr: p.certificate.qr.clone(),
+            qr_version: p.certificate.qr_version,
             password: p.password.clone(),
+            level: p.level.unwrap_or_default(),
         }
     }
 
@@ -215,6 +219,7 @@ impl WebBackend {
             input: blob_path(&d.data, dir, &format!("{index}.bin"))?,
             name,
             cosign: d.cosign.as_ref().map(Blob::to_vec).transpose()?,
+            level: d.level.unwrap_or_default(),
         }))
     }
 

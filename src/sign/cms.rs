@@ -220,6 +220,55 @@ pub fn raw_signer_infos(der: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
     Ok(SignedDataParts::parse(der)?.signer_infos)
 }
 
+/// id-aa-signatureTimeStampToken (RFC 3161 appendix A, CAdES-T).
+pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+
+/// The signature value of the SignerInfo at `index` (what a signature
+/// time-stamp is taken over).
+pub fn signature_value(der: &[u8], index: usize) -> Result<Vec<u8>, CmsError> {
+    let parts = SignedDataParts::parse(der)?;
+    let raw = parts
+        .signer_infos
+        .get(index)
+        .ok_or_else(|| CmsError::BadExisting(format!("there is no signer {index}")))?;
+    let info = SignerInfo::from_der(raw).map_err(|e| CmsError::BadExisting(e.to_string()))?;
+    Ok(info.signature.as_bytes().to_vec())
+}
+
+/// Add an unsigned attribute to the SignerInfo at `index`, keeping every
+/// other SignerInfo and certificate byte-identical (a co-signature must not
+/// disturb an earlier signer's time-stamp). `value_der` is one DER value.
+pub fn add_unsigned_attribute(
+    der: &[u8],
+    index: usize,
+    oid: ObjectIdentifier,
+    value_der: &[u8],
+) -> Result<Vec<u8>, CmsError> {
+    let mut parts = SignedDataParts::parse(der)?;
+    let raw = parts
+        .signer_infos
+        .get_mut(index)
+        .ok_or_else(|| CmsError::BadExisting(format!("there is no signer {index}")))?;
+    let mut info = SignerInfo::from_der(raw).map_err(|e| CmsError::BadExisting(e.to_string()))?;
+    let value = Any::from_der(value_der)?;
+    let mut attrs = info.unsigned_attrs.take().unwrap_or_default();
+    attrs.insert(attribute(oid, value)?)?;
+    info.unsigned_attrs = Some(attrs);
+    *raw = info.to_der()?;
+    parts.to_content_info()
+}
+
+/// How many SignerInfos the SignedData has.
+pub fn signer_count(der: &[u8]) -> Result<usize, CmsError> {
+    Ok(SignedDataParts::parse(der)?.signer_infos.len())
+}
+
+/// The certificates a SignedData carries, DER, in file order.
+pub fn certificates(der: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
+    Ok(SignedDataParts::parse(der)?.certificates)
+}
+
 /// The messageDigest attribute of a SignerInfo, if present.
 pub fn message_digest_attribute(info: &SignerInfo) -> Option<Vec<u8>> {
     let attrs = info.signed_attrs.as_ref()?;

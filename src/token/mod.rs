@@ -12,6 +12,7 @@ pub mod key_match;
 pub mod modules;
 pub mod pkcs11;
 pub mod seam;
+pub mod usb_ids;
 
 pub use pkcs11::{
     CertificateEntry, KeyCheck, Pkcs11Tokens, Scan, TokenError, TokenIdentity, TokenRef,

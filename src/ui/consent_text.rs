@@ -6,10 +6,13 @@ use super::display_text::clean;
 use super::prompter::{
     Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp,
 };
+use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 
 /// Longest reason/location/field/stamp text shown (the protocol refuses longer).
 pub const MAX_SHOWN: usize = 500;
+/// A QR payload is shown whole (a QR code holds at most 2,953 bytes).
+const MAX_QR_SHOWN: usize = 3_000;
 
 /// "SHA-256", as people write it.
 pub fn digest_label(algorithm: DigestAlgorithm) -> &'static str {
@@ -114,7 +117,47 @@ pub fn signature_rows(d: &SignatureDetails) -> Vec<(&'static str, String)> {
         rows.push(("UIN", clean(uin, MAX_SHOWN)));
     }
     if let Some(qr) = &d.qr {
-        rows.push(("QR code", clean(qr, MAX_SHOWN)));
+        // In full: the person approves exactly what the QR code will carry.
+        rows.push(("QR code", clean(qr, MAX_QR_SHOWN)));
+    }
+    rows
+}
+
+/// What a long-term level adds to the signature, and what leaves the machine
+/// for it; `None` at B-B, which adds nothing.
+pub fn long_term_words(level: Level) -> Option<&'static str> {
+    match level {
+        Level::BB => None,
+        Level::BT => Some(
+            "B-T: a timestamp from the time-stamping service \
+             (the signature's fingerprint is sent to it)",
+        ),
+        Level::BLT => Some(
+            "B-LT: a timestamp and the certificates' revocation status, fetched \
+             from the time-stamping and CA services, so the signature can be \
+             checked after the certificate expires",
+        ),
+        Level::BLTA => Some(
+            "B-LTA: a timestamp, the certificates' revocation status and a \
+             document timestamp, fetched from the time-stamping and CA services, \
+             so the signature can be checked for years",
+        ),
+    }
+}
+
+/// Label and value rows for one document: what its signature will carry,
+/// then the long-term level. Empty for a document that will not be signed.
+pub fn document_rows(doc: &DocumentSummary) -> Vec<(&'static str, String)> {
+    if doc.refused.is_some() {
+        return Vec::new();
+    }
+    let mut rows = doc
+        .signature
+        .as_ref()
+        .map(signature_rows)
+        .unwrap_or_default();
+    if let Some(words) = long_term_words(doc.long_term) {
+        rows.push(("Long-term", words.to_owned()));
     }
     rows
 }
@@ -152,10 +195,8 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
                 hash_warning(d.fingerprint_algorithm)
             ));
         }
-        if let Some(sig) = d.signature.as_ref().filter(|_| d.refused.is_none()) {
-            for (label, value) in signature_rows(sig) {
-                lines.push(format!("    {label}: {value}"));
-            }
+        for (label, value) in document_rows(d) {
+            lines.push(format!("    {label}: {value}"));
         }
     }
     lines

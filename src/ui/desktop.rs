@@ -26,10 +26,15 @@
 mod dialogs;
 mod format;
 mod gtk_prompter;
+mod notify;
 mod style;
 mod tray;
+mod tray_actions;
+mod tray_busy;
+pub mod tray_menu;
+mod tray_notices;
 
 pub use gtk_prompter::GtkPrompter;
-pub use tray::{run_desktop, TrayStatus, DEFAULT_PORT};
+pub use tray::{run_desktop, TrayBackend, TrayStatus, DEFAULT_PORT};
 
 use tray::loop_running;

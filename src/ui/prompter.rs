@@ -22,6 +22,9 @@ pub struct DocumentSummary {
     /// What the signature itself will say (PDF signatures); `None` for
     /// detached signatures, which carry nothing but the signer.
     pub signature: Option<SignatureDetails>,
+    /// The long-term level asked for: above B-B the signature also carries a
+    /// timestamp (and revocation data), fetched from services on the network.
+    pub long_term: crate::ltv::Level,
     /// This item will not be signed, and why (e.g. a batch item that failed
     /// its checks): shown as "Will not be signed: …" so the person approves
     /// the others knowing it.
@@ -45,6 +48,7 @@ impl DocumentSummary {
             fingerprint_hex: sha256_hex.into(),
             fingerprint_algorithm: DigestAlgorithm::Sha256,
             signature: None,
+            long_term: crate::ltv::Level::BB,
             refused: None,
         }
     }
@@ -68,6 +72,11 @@ impl DocumentSummary {
 
     pub fn with_signature(mut self, details: SignatureDetails) -> DocumentSummary {
         self.signature = Some(details);
+        self
+    }
+
+    pub fn with_long_term(mut self, level: crate::ltv::Level) -> DocumentSummary {
+        self.long_term = level;
         self
     }
 

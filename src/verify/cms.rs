@@ -32,7 +32,8 @@ pub struct SignedData {
     pub content_type: String,
     pub e_content: Option<Vec<u8>>,
     pub certs: Vec<Cert>,
-    pub crls: usize,
+    /// CRLs in the SignedData's `crls` field, DER.
+    pub crls: Vec<Vec<u8>>,
     pub signers: Vec<SignerCheck>,
 }
 
@@ -44,8 +45,10 @@ pub struct SignerCheck {
     pub intact: bool,
     pub claimed_time: Option<OffsetDateTime>,
     pub timestamp: Option<Box<TimestampCheck>>,
-    pub crls: usize,
-    pub ocsps: usize,
+    /// Revocation data this signer carries, DER: the SignedData's CRLs and
+    /// Adobe's revocationInfoArchival attribute (CRLs and OCSP responses).
+    pub crls: Vec<Vec<u8>>,
+    pub ocsps: Vec<Vec<u8>>,
     pub problems: Vec<String>,
 }
 
@@ -93,7 +96,7 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         .and_then(|t| t.children().first())
         .map(|t| t.octets());
     let mut certs = Vec::new();
-    let mut crls = 0;
+    let mut crls = Vec::new();
     let mut signer_infos = None;
     for part in sd.children().iter().skip(3) {
         if part.tag.is(CONTEXT, 0) {
@@ -105,7 +108,13 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
                 }
             }
         } else if part.tag.is(CONTEXT, 1) {
-            crls += part.children().len();
+            // RevocationInfoChoices: CRLs are SEQUENCEs; [1] "other" forms are skipped.
+            crls.extend(
+                part.children()
+                    .iter()
+                    .filter(|c| c.tag.is(UNIVERSAL, ber::SEQUENCE))
+                    .map(element_der),
+            );
         } else if part.tag.is(UNIVERSAL, ber::SET) {
             signer_infos = Some(part);
         }
@@ -157,8 +166,8 @@ fn check_signer(si: &Tlv<'_>, sd: &SignedData, parts: &[&[u8]], depth: usize) ->
         intact: false,
         claimed_time: None,
         timestamp: None,
-        crls: sd.crls,
-        ocsps: 0,
+        crls: sd.crls.clone(),
+        ocsps: Vec::new(),
         problems: Vec::new(),
     };
     if let Err(p) = check_signer_inner(si, sd, parts, depth, &mut out) {
@@ -229,18 +238,12 @@ fn check_signer_inner(
                     }
                     (ADBE_REVOCATION, Ok(v)) => {
                         for part in v.children() {
+                            // [0] EXPLICIT SEQUENCE OF CRL, [1] EXPLICIT SEQUENCE OF OCSPResponse.
+                            let items = || part.children().iter().flat_map(|s| s.children());
                             if part.tag.is(CONTEXT, 0) {
-                                out.crls += part
-                                    .children()
-                                    .iter()
-                                    .map(|s| s.children().len().max(1))
-                                    .sum::<usize>();
+                                out.crls.extend(items().map(element_der));
                             } else if part.tag.is(CONTEXT, 1) {
-                                out.ocsps += part
-                                    .children()
-                                    .iter()
-                                    .map(|s| s.children().len().max(1))
-                                    .sum::<usize>();
+                                out.ocsps.extend(items().map(element_der));
                             }
                         }
                     }
@@ -348,7 +351,7 @@ pub fn check_timestamp(token: &Tlv<'_>, imprinted: &[&[u8]], depth: usize) -> Ti
                     content_type: String::new(),
                     e_content: None,
                     certs: vec![],
-                    crls: 0,
+                    crls: Vec::new(),
                     signers: vec![],
                 },
                 intact: false,

@@ -21,12 +21,13 @@ pub mod cms;
 pub mod crypto;
 pub mod pdf;
 pub mod report;
+pub mod revocation;
 pub mod structure;
 pub mod trust;
 
 use time::OffsetDateTime;
 
-pub use report::{Kind, Modifications, Report, SignatureReport, TimestampReport};
+pub use report::{Kind, Level, Modifications, Report, SignatureReport, TimestampReport};
 pub use trust::TrustStore;
 
 use crate::error::{Error, Reason};
@@ -104,7 +105,8 @@ pub fn verify_detached(
     let mut signatures = Vec::new();
     for (i, signer) in sd.signers.iter().enumerate() {
         let mut r = empty_report(format!("#{}", i + 1), Kind::Detached, "cms");
-        signer_report(&sd, signer, None, store, now, &mut r);
+        let none = revocation::ValidationData::default();
+        signer_report(&sd, signer, None, &none, store, now, &mut r);
         if mismatch {
             r.intact = false;
             r.trusted = false;
@@ -160,6 +162,7 @@ pub(crate) fn empty_report(field: String, kind: Kind, sub_filter: &str) -> Signa
         byte_range: None,
         covers_whole_file: false,
         timestamp: None,
+        level: None,
         revocation: Default::default(),
         problems: Vec::new(),
     }
@@ -170,6 +173,7 @@ pub(crate) fn signer_report(
     sd: &cms::SignedData,
     s: &cms::SignerCheck,
     claimed_elsewhere: Option<OffsetDateTime>,
+    dss: &revocation::ValidationData,
     store: &TrustStore,
     now: OffsetDateTime,
     r: &mut SignatureReport,
@@ -177,8 +181,9 @@ pub(crate) fn signer_report(
     r.intact = s.intact;
     r.digest_algorithm = s.digest.map(|h| h.name().to_string());
     r.problems.extend(s.problems.iter().cloned());
-    r.revocation.embedded_crls += s.crls;
-    r.revocation.embedded_ocsp_responses += s.ocsps;
+    let validation = dss.with(&s.ocsps, &s.crls);
+    r.revocation.embedded_crls = validation.crls.len();
+    r.revocation.embedded_ocsp_responses = validation.ocsps.len();
 
     // When: the timestamp's time when it holds, else the signer's claim.
     let ts_time = s
@@ -199,6 +204,12 @@ pub(crate) fn signer_report(
             r.problems.extend(ts.problems.iter().cloned());
         }
     }
+    // A timestamp that does not hold proves no time: the level stays B-B.
+    r.level = Some(if ts_time.is_some() {
+        Level::BT
+    } else {
+        Level::BB
+    });
 
     let Some(cert) = &s.cert else {
         r.problems
@@ -221,7 +232,12 @@ pub(crate) fn signer_report(
             cert.cn
         ));
     }
-    r.trusted = r.intact && chain.anchored && r.valid_at_signing_time && fit;
+    let judged = revocation::judge(&chain, &validation, when);
+    r.revocation.status = judged.status;
+    r.revocation.covered = judged.covered;
+    r.problems.extend(judged.problems);
+    let not_revoked = judged.status != revocation::RevocationStatus::Revoked;
+    r.trusted = r.intact && chain.anchored && r.valid_at_signing_time && fit && not_revoked;
 }
 
 fn timestamp_report(
@@ -252,12 +268,13 @@ fn timestamp_report(
 /// A document timestamp (ETSI.RFC3161) reported as a signature by its TSA.
 pub(crate) fn timestamp_signature_report(
     ts: &cms::TimestampCheck,
+    dss: &revocation::ValidationData,
     store: &TrustStore,
     now: OffsetDateTime,
     r: &mut SignatureReport,
 ) {
     if let Some(signer) = ts.signed.signers.first() {
-        signer_report(&ts.signed, signer, ts.time, store, now, r);
+        signer_report(&ts.signed, signer, ts.time, dss, store, now, r);
     }
     r.intact = ts.intact;
     r.trusted = r.trusted && ts.intact;
@@ -267,4 +284,6 @@ pub(crate) fn timestamp_signature_report(
     }
     r.problems.extend(ts.problems.iter().cloned());
     r.problems.dedup();
+    // A document timestamp has no baseline level of its own.
+    r.level = None;
 }

@@ -11,7 +11,8 @@ use time::OffsetDateTime;
 use super::changes::{self, FieldLock, Policy};
 use super::cms::{self, Content, SignedData};
 use super::crypto::Hash;
-use super::report::{Kind, Modifications, Report, SignatureReport};
+use super::report::{Kind, Level, Modifications, Report, SignatureReport};
+use super::revocation::{RevocationStatus, ValidationData};
 use super::trust::TrustStore;
 use super::{signer_report, VerifyError};
 use crate::pdf::read::{decode_text, Dict, Document, Entry, ObjRef, Object};
@@ -48,7 +49,11 @@ pub fn verify(
 
     // The document's certification level and every signature's locks.
     let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
-    let (dss_crls, dss_ocsps) = dss_counts(&mut doc);
+    let dss = crate::pdf::read_dss(&mut doc);
+    let dss = ValidationData {
+        ocsps: dss.ocsps,
+        crls: dss.crls,
+    };
     let mut reports = Vec::new();
     let mut ordered: Vec<(u64, Declared)> = declared
         .into_iter()
@@ -63,15 +68,28 @@ pub fn verify(
             docmdp,
             locks: locks.clone(),
         };
-        let mut r = check_one(bytes, &mut doc, d, &ends, store, now, &policy, dir.path())?;
+        let mut r = check_one(
+            bytes,
+            &mut doc,
+            d,
+            &ends,
+            &dss,
+            store,
+            now,
+            &policy,
+            dir.path(),
+        )?;
         r.certification = docmdp_level(&mut doc, &d.sig);
-        r.revocation.embedded_crls += dss_crls;
-        r.revocation.embedded_ocsp_responses += dss_ocsps;
+        // B-LT: the DSS carries what shows the signer's path not revoked.
+        if r.level == Some(Level::BT) && r.revocation.status == RevocationStatus::Valid {
+            r.level = Some(Level::BLT);
+        }
         if let Some(br) = r.byte_range {
             signed_end = signed_end.max(br[2] + br[3]);
         }
         reports.push(r);
     }
+    archive_levels(&mut reports);
     Ok(Report {
         unsigned_changes_at_end: !reports.is_empty() && signed_end < last_end,
         signatures: reports,
@@ -227,6 +245,7 @@ fn check_one(
     doc: &mut Document,
     d: &Declared,
     ends: &[u64],
+    dss: &ValidationData,
     store: &TrustStore,
     now: OffsetDateTime,
     policy: &Policy,
@@ -243,33 +262,13 @@ fn check_one(
         .get("M")
         .and_then(Object::as_str)
         .and_then(|m| pdf_date(&decode_text(m)));
-    let mut report = SignatureReport {
-        field: d.field.clone(),
-        signer: d
-            .sig
-            .get("Name")
-            .and_then(Object::as_str)
-            .map(decode_text)
-            .unwrap_or_default(),
-        signing_time: None,
-        signing_time_source: None,
-        kind: Kind::Pdf,
-        sub_filter: sub_filter.clone(),
-        digest_algorithm: None,
-        intact: false,
-        trusted: false,
-        chain: Vec::new(),
-        chain_complete: false,
-        valid_at_signing_time: false,
-        modifications: Modifications::None,
-        changes: Vec::new(),
-        certification: None,
-        byte_range: None,
-        covers_whole_file: false,
-        timestamp: None,
-        revocation: Default::default(),
-        problems: Vec::new(),
-    };
+    let mut report = super::empty_report(d.field.clone(), Kind::Pdf, &sub_filter);
+    report.signer = d
+        .sig
+        .get("Name")
+        .and_then(Object::as_str)
+        .map(decode_text)
+        .unwrap_or_default();
     let (range, cms_bytes) = match check_range(bytes, doc, d, ends) {
         Ok(x) => x,
         Err(p) => {
@@ -297,7 +296,7 @@ fn check_one(
         "ETSI.RFC3161" => match super::ber::parse(&cms_bytes) {
             Ok(tlv) => {
                 let ts = cms::check_timestamp(&tlv, &parts, 0);
-                super::timestamp_signature_report(&ts, store, now, &mut report);
+                super::timestamp_signature_report(&ts, dss, store, now, &mut report);
             }
             Err(e) => report
                 .problems
@@ -307,7 +306,7 @@ fn check_one(
             Ok(sd) => {
                 let mismatch = check_subfilter(&sub_filter, &sd, &parts);
                 if let Some(signer) = sd.signers.first() {
-                    signer_report(&sd, signer, claimed_m, store, now, &mut report);
+                    signer_report(&sd, signer, claimed_m, dss, store, now, &mut report);
                 }
                 if let Some(p) = mismatch {
                     report.intact = false;
@@ -381,22 +380,21 @@ fn judge_later(
     let _ = std::fs::remove_file(&prefix_path);
 }
 
-/// CRLs and OCSP responses in the document security store (/DSS), which
-/// serve every signature of the file.
-fn dss_counts(doc: &mut Document) -> (usize, usize) {
-    let Ok(catalog) = doc.catalog() else {
-        return (0, 0);
+/// B-LT signatures followed by a document timestamp that holds reach B-LTA.
+/// `reports` are in file order (by where their byte ranges end).
+fn archive_levels(reports: &mut [SignatureReport]) {
+    let is_doc_timestamp = |r: &SignatureReport| r.sub_filter == "ETSI.RFC3161";
+    let Some(last_doc_timestamp) = reports
+        .iter()
+        .rposition(|r| is_doc_timestamp(r) && r.intact)
+    else {
+        return;
     };
-    let Ok(Some(dss)) = doc.resolve_dict(catalog.get("DSS"), "DSS") else {
-        return (0, 0);
-    };
-    let mut count = |key: &str| {
-        dss.get(key)
-            .and_then(|a| doc.resolve(a).ok())
-            .and_then(|a| a.as_array().map(<[Object]>::len))
-            .unwrap_or(0)
-    };
-    (count("CRLs"), count("OCSPs"))
+    for r in reports.iter_mut().take(last_doc_timestamp) {
+        if r.level == Some(Level::BLT) {
+            r.level = Some(Level::BLTA);
+        }
+    }
 }
 
 /// DocMDP level of a certification signature (default 2), if it is one.

@@ -5,6 +5,9 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub use super::revocation::RevocationStatus;
+pub use crate::ltv::Level;
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
     pub signatures: Vec<SignatureReport>,
@@ -57,6 +60,11 @@ pub struct SignatureReport {
     pub covers_whole_file: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<TimestampReport>,
+    /// The baseline level the file shows for this signature, judged from what
+    /// it carries: B-T a signature timestamp that holds, B-LT also revocation
+    /// data in the document security store, B-LTA also a later document
+    /// timestamp. Null for a document timestamp, which has no level.
+    pub level: Option<Level>,
     pub revocation: Revocation,
     pub problems: Vec<String>,
 }
@@ -78,6 +86,10 @@ pub struct Revocation {
     pub embedded_ocsp_responses: usize,
     /// Always false: revocation was not checked online.
     pub checked: bool,
+    /// What the embedded data says about the signer's path.
+    pub status: RevocationStatus,
+    /// Subject CNs the embedded data shows not revoked after the signature.
+    pub covered: Vec<String>,
 }
 
 impl SignatureReport {
@@ -150,6 +162,13 @@ impl Report {
                     yes(ts.trusted)
                 ));
             }
+            if let Some(level) = s.level {
+                let family = match s.kind {
+                    Kind::Pdf => "PAdES",
+                    Kind::Detached => "CAdES",
+                };
+                out.push_str(&format!("  level: {family} {}\n", level.as_str()));
+            }
             if let Some(p) = s.certification {
                 out.push_str(&format!("  certification: DocMDP level {p}\n"));
             }
@@ -165,8 +184,18 @@ impl Report {
                 out.push_str(&format!("    - {c}\n"));
             }
             out.push_str(&format!(
-                "  revocation data embedded: {} CRL, {} OCSP (not checked online)\n",
-                s.revocation.embedded_crls, s.revocation.embedded_ocsp_responses
+                "  revocation data embedded: {} CRL, {} OCSP{} (not checked online)\n",
+                s.revocation.embedded_crls,
+                s.revocation.embedded_ocsp_responses,
+                match s.revocation.status {
+                    RevocationStatus::Absent => String::new(),
+                    RevocationStatus::Valid => format!(
+                        "; not revoked after signing: {}",
+                        s.revocation.covered.join(", ")
+                    ),
+                    RevocationStatus::Incomplete => "; incomplete".to_owned(),
+                    RevocationStatus::Revoked => "; REVOKED".to_owned(),
+                }
             ));
             for p in &s.problems {
                 out.push_str(&format!("  problem: {p}\n"));

@@ -45,7 +45,10 @@ impl Fixture {
                 .arg("bash")
                 .arg("-c")
                 .arg(format!(
-                    "test -f '{d}/fixture.json' || bash '{s}' '{d}' >/dev/null",
+                    // fixture.json names absolute paths: a target/ moved elsewhere
+                    // makes the fixture again.
+                    "grep -qF '{d}/' '{d}/fixture.json' 2>/dev/null || \
+                     {{ rm -rf '{d}' && bash '{s}' '{d}' >/dev/null; }}",
                     d = dir.display(),
                     s = script.display()
                 ))

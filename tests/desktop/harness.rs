@@ -113,8 +113,23 @@ impl DialogProcess {
 
     /// The id of the visible window titled exactly `title`, waiting for it.
     pub fn window(&self, title: &str) -> Window {
-        crate::xvfb::find_window(&self.display, title, APPEAR, || {})
-            .unwrap_or_else(|| panic!("no window titled {title:?} appeared within {APPEAR:?}"))
+        // A dialog process that answered before any window appeared says why
+        // (e.g. it could not open the display): fail with that, at once.
+        let early = std::cell::RefCell::new(None);
+        let found = crate::xvfb::find_window(&self.display, title, APPEAR, || {
+            if early.borrow().is_none() {
+                if let Ok(answer) = self.lines.try_recv() {
+                    *early.borrow_mut() = Some(answer);
+                }
+            }
+        });
+        match (found, early.into_inner()) {
+            (Some(w), _) => w,
+            (None, Some(answer)) => {
+                panic!("no window titled {title:?}: the dialog answered {answer:?} before one appeared")
+            }
+            (None, None) => panic!("no window titled {title:?} appeared within {APPEAR:?}"),
+        }
     }
 
     /// True once no visible window titled `title` is left.

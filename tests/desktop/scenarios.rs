@@ -76,8 +76,37 @@ fn full_signature() -> SignatureDetails {
     }
 }
 
+/// A BSK certificate in Bengali with a Hindi reason: the dialog must shape
+/// both scripts (GTK/Pango with fonts-noto-core) and show the QR payload whole.
+fn indic_certificate() -> SignatureDetails {
+    SignatureDetails {
+        reason: Some("भुगतान हेतु स्वीकृत कार्यालय आदेश".into()),
+        location: Some("কলকাতা".into()),
+        stamp: Stamp::Auto,
+        uin: Some("BCW0212026000101".into()),
+        qr: Some(
+            "UIN:BCW0212026000101|Name:সুমিতা দাস|Service:Caste Certificate (021)|Dept:Backward Classes Welfare Department|Issued:2026-11-30 10:05 IST|Verify:https://castcertificatewb.gov.in/verify/BCW0212026000101"
+                .into(),
+        ),
+        ..SignatureDetails::default()
+    }
+}
+
 fn consent_request(scenario: &str) -> ConsentRequest {
     match scenario {
+        "consent-indic" => ConsentRequest {
+            origin: Some("https://bsk.wb.gov.in".into()),
+            documents: vec![DocumentSummary::new(
+                "জাতিগত শংসাপত্র BCW0212026000101.pdf",
+                DocumentKind::Pdf,
+                48_211,
+                Some(1),
+                FP,
+            )
+            .with_signature(indic_certificate())],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
         "consent-hash" => ConsentRequest {
             origin: Some("https://gst.example.gov.in".into()),
             documents: vec![DocumentSummary::site_digest(
@@ -107,7 +136,8 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 Some(2),
                 FP,
             )
-            .with_signature(full_signature())],
+            .with_signature(full_signature())
+            .with_long_term(mohor::ltv::Level::BLTA)],
             certificate: cert_a(),
             alternatives: vec![],
         },

@@ -246,24 +246,26 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
         b.add(&with_class(refused, "mohor-refused"));
     }
     // A document that will not be signed needs no signature details.
-    if let Some(sig) = doc.signature.as_ref().filter(|_| doc.refused.is_none()) {
-        // What the signature says in the person's name stands out: the
-        // reason, and a certification that limits later changes.
-        let stands_out = |label: &str| {
-            label == "Reason" || (label == "Certification" && sig.certification.is_some())
-        };
-        let rows: Vec<(&str, gtk::Label)> = consent_text::signature_rows(sig)
-            .into_iter()
-            .map(|(label, value)| {
-                let value = if stands_out(label) && value != "(none)" {
-                    markup(&format!("<b>{}</b>", glib::markup_escape_text(&value)))
-                } else {
-                    text(&value)
-                };
-                value.set_max_width_chars(TEXT_WIDTH - 12);
-                (label, value)
-            })
-            .collect();
+    let certifies = doc
+        .signature
+        .as_ref()
+        .is_some_and(|s| s.certification.is_some());
+    let rows: Vec<(&str, gtk::Label)> = consent_text::document_rows(doc)
+        .into_iter()
+        .map(|(label, value)| {
+            // What the signature says in the person's name stands out: the
+            // reason, and a certification that limits later changes.
+            let stands_out = label == "Reason" || (label == "Certification" && certifies);
+            let value = if stands_out && value != "(none)" {
+                markup(&format!("<b>{}</b>", glib::markup_escape_text(&value)))
+            } else {
+                text(&value)
+            };
+            value.set_max_width_chars(TEXT_WIDTH - 12);
+            (label, value)
+        })
+        .collect();
+    if !rows.is_empty() {
         b.add(&facts_grid(&rows));
     }
     b.add(&with_class(

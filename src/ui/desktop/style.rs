@@ -9,6 +9,23 @@ use crate::{Error, Result};
 /// Mohor's seal, 64×64 RGBA, drawn by `assets/icons/make-icons.sh`.
 const SEAL_PNG: &[u8] = include_bytes!("../../../assets/icons/seal-64.png");
 
+/// The tray icons per state, 64×64, drawn by `assets/icons/make-icons.sh`.
+const TRAY_READY: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-ready-64.png");
+const TRAY_NO_TOKEN: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-notoken-64.png");
+const TRAY_SIGNING: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-signing-64.png");
+const TRAY_ATTENTION: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-attention-64.png");
+
+/// The tray icon for `state`, decoded.
+pub fn tray_rgba(state: super::tray_menu::TrayState) -> Result<Rgba> {
+    use super::tray_menu::TrayState;
+    decode_rgba(match state {
+        TrayState::Ready => TRAY_READY,
+        TrayState::NoToken => TRAY_NO_TOKEN,
+        TrayState::Signing => TRAY_SIGNING,
+        TrayState::Attention => TRAY_ATTENTION,
+    })
+}
+
 /// A decoded RGBA image.
 pub struct Rgba {
     pub width: u32,
@@ -125,6 +142,28 @@ mod tests {
         assert_eq!(seal.pixels[3], 0);
         let centre = (32 * 64 + 32) * 4;
         assert_eq!(seal.pixels[centre + 3], 255);
+        Ok(())
+    }
+
+    #[test]
+    fn every_tray_state_has_its_own_icon() -> Result<()> {
+        use super::super::tray_menu::TrayState;
+        let states = [
+            TrayState::Ready,
+            TrayState::NoToken,
+            TrayState::Signing,
+            TrayState::Attention,
+        ];
+        let mut seen = Vec::new();
+        for s in states {
+            let icon = tray_rgba(s)?;
+            assert_eq!((icon.width, icon.height), (64, 64));
+            assert!(
+                !seen.contains(&icon.pixels),
+                "{s:?} looks like another state"
+            );
+            seen.push(icon.pixels);
+        }
         Ok(())
     }
 }

@@ -1,16 +1,27 @@
 //! The tray icon, its menu, and the GTK main loop that drives the dialogs.
+//!
+//! The icon shows the agent's state (ready, no token, waiting for the person,
+//! needs attention); the menu shows what `mohor pin status`, `certs`,
+//! `history` and `sites` would print, and the few actions an official needs.
+//! What it shows comes from a [`TrayBackend`] polled off the GTK thread; the
+//! lines themselves are built by the pure [`super::tray_menu`].
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use gtk::glib;
 use gtk::prelude::*;
-use tray_icon::menu::{Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem};
+use tray_icon::menu::{
+    CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem, Submenu,
+};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use super::gtk_prompter::GtkPrompter;
-use super::style;
+use super::tray_menu::{menu_model, Line, MenuModel, Overview, TrayState};
+use super::{style, tray_actions};
 use crate::ui::Prompter;
 use crate::{Error, Reason, Result};
 
@@ -24,12 +35,44 @@ pub(super) fn loop_running() -> bool {
 /// The default WebSocket port from the contract, for the first status line.
 pub const DEFAULT_PORT: u16 = 21760;
 
-/// The status line in the tray menu, and the way to end the desktop loop.
-/// Cheap to clone, `Send + Sync`: the server thread updates it when it knows
-/// its port.
+/// How often the tray asks the backend for tokens, certificates and the log.
+const POLL: Duration = Duration::from_secs(3);
+
+/// What the tray needs from the agent. Called off the GTK thread, except
+/// the quick state-file actions (remove a site, unlock).
+pub trait TrayBackend: Send + Sync {
+    /// Tokens with their guard state, certificates, recent signatures, sites.
+    fn overview(&self) -> Overview;
+    fn remove_site(&self, origin: &str) -> Result<()>;
+    /// The warning shown before a soft lock is cleared (as `mohor pin unlock`).
+    fn unlock_warning(&self, serial: &str) -> String;
+    /// Clears the soft lock; returns what to tell the person.
+    fn unlock(&self, serial: &str) -> Result<String>;
+    /// The `mohor doctor` report as text (may take a few seconds).
+    fn doctor(&self) -> String;
+    /// Version, licence, where the config, state and logs are.
+    fn about(&self) -> String;
+    fn log_dir(&self) -> std::path::PathBuf;
+    /// True at most once a day (the backend remembers the day it said yes):
+    /// whether to announce certificates that expire soon.
+    fn expiry_notice_due(&self) -> bool;
+}
+
+#[derive(Default)]
+struct Model {
+    text: String,
+    port: Option<u16>,
+    overview: Overview,
+    waiting: usize,
+    backend: Option<Arc<dyn TrayBackend>>,
+}
+
+/// The tray's shared state, and the way to end the desktop loop. Cheap to
+/// clone, `Send + Sync`: the server thread reports its port, the prompter
+/// wrapper reports open questions, the poller reports the overview.
 #[derive(Clone)]
 pub struct TrayStatus {
-    text: Arc<Mutex<String>>,
+    model: Arc<Mutex<Model>>,
 }
 
 impl Default for TrayStatus {
@@ -41,32 +84,44 @@ impl Default for TrayStatus {
 impl TrayStatus {
     pub fn new(text: impl Into<String>) -> Self {
         TrayStatus {
-            text: Arc::new(Mutex::new(text.into())),
+            model: Arc::new(Mutex::new(Model {
+                text: text.into(),
+                ..Model::default()
+            })),
         }
     }
 
     /// "Mohor is listening on port N".
     pub fn listening(port: u16) -> Self {
-        TrayStatus::new(listening_text(port))
+        let s = TrayStatus::new(listening_text(port));
+        s.with(|m| m.port = Some(port));
+        s
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Model) -> T) -> T {
+        f(&mut self.model.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub fn set_port(&self, port: u16) {
-        self.set_text(listening_text(port));
+        self.with(|m| {
+            m.port = Some(port);
+            m.text = listening_text(port);
+        });
+        schedule_refresh();
     }
 
     /// Replaces the status line; shown at once if the tray is up.
     pub fn set_text(&self, text: impl Into<String>) {
-        *self.text.lock().unwrap_or_else(PoisonError::into_inner) = text.into();
-        if loop_running() {
-            glib::idle_add_once(refresh_status_item);
-        }
+        self.with(|m| m.text = text.into());
+        schedule_refresh();
     }
 
     pub fn text(&self) -> String {
-        self.text
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.with(|m| m.text.clone())
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.with(|m| m.port)
     }
 
     /// Ends the desktop loop as if "Quit" was chosen: `run_desktop` returns
@@ -76,30 +131,276 @@ impl TrayStatus {
             glib::idle_add_once(quit_loop);
         }
     }
+
+    /// Shows the status window (a second `mohor` start asks for this).
+    pub fn show_status(&self) {
+        if loop_running() {
+            glib::idle_add_once(|| {
+                let text = with_parts(|p| status_text(p)).unwrap_or_default();
+                tray_actions::show_status(&text);
+            });
+        }
+    }
+
+    /// Connects the backend and polls it every few seconds until the loop
+    /// ends, announcing what a person must know (see `tray_notices`).
+    pub fn attach(&self, backend: Arc<dyn TrayBackend>) {
+        self.with(|m| m.backend = Some(Arc::clone(&backend)));
+        let status = self.clone();
+        let (poke, pokes) = mpsc::channel::<()>();
+        POKE.with_sender(poke);
+        let spawned = std::thread::Builder::new()
+            .name("mohor-tray-poll".into())
+            .spawn(move || status.poll(backend, pokes));
+        if let Err(e) = spawned {
+            tracing::warn!("the tray will not update: {e}");
+        }
+    }
+
+    fn poll(&self, backend: Arc<dyn TrayBackend>, pokes: mpsc::Receiver<()>) {
+        while loop_running() {
+            let fresh = backend.overview();
+            let (old, waiting) = self.with(|m| (m.overview.clone(), m.waiting));
+            let now = time::OffsetDateTime::now_utc();
+            let mut notices = super::tray_notices::changes(&old, &fresh, waiting);
+            if let Some(expiring) = super::tray_notices::expiring(&fresh, now) {
+                if backend.expiry_notice_due() {
+                    notices.push(expiring);
+                }
+            }
+            for n in notices {
+                super::notify::send(&n);
+            }
+            if old != fresh {
+                self.with(|m| m.overview = fresh);
+                schedule_refresh();
+            }
+            match pokes.recv_timeout(POLL) {
+                Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+
+    /// Wraps a prompter so the icon shows "signing" while a question is open.
+    pub fn watching(&self, inner: Arc<dyn Prompter>) -> Arc<dyn Prompter> {
+        Arc::new(super::tray_busy::BusyPrompter::new(inner, self.clone()))
+    }
+
+    pub(super) fn question_opened(&self) {
+        self.with(|m| m.waiting += 1);
+        schedule_refresh();
+    }
+
+    pub(super) fn question_closed(&self) {
+        self.with(|m| m.waiting = m.waiting.saturating_sub(1));
+        schedule_refresh();
+        POKE.poke();
+    }
+
+    fn menu_model(&self) -> MenuModel {
+        self.with(|m| {
+            let mut model = menu_model(
+                &m.overview,
+                m.port,
+                m.waiting,
+                time::OffsetDateTime::now_utc(),
+            );
+            if m.port.is_none() {
+                // "starting…" or a failure the agent reported.
+                model.lines.insert(1, Line::Info(m.text.clone()));
+            }
+            model
+        })
+    }
 }
+
+/// Wakes the poller early (a question closed: the audit log has news).
+struct Poke(Mutex<Option<mpsc::Sender<()>>>);
+
+impl Poke {
+    fn with_sender(&self, tx: mpsc::Sender<()>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(tx);
+    }
+    fn poke(&self) {
+        if let Some(tx) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = tx.send(());
+        }
+    }
+}
+
+static POKE: Poke = Poke(Mutex::new(None));
 
 fn listening_text(port: u16) -> String {
     format!("Mohor is listening on port {port}")
 }
 
+/// What a menu item does when chosen.
+#[derive(Debug, Clone)]
+enum Action {
+    RemoveSite(String),
+    Unlock(String),
+    Doctor,
+    OpenLogs,
+    Autostart,
+    About,
+    Quit,
+}
+
 /// What the GTK thread keeps of the tray while the loop runs.
 struct TrayParts {
     status: TrayStatus,
-    status_item: MenuItem,
-    quit_id: MenuId,
-    _icon: Option<TrayIcon>,
+    icon: Option<TrayIcon>,
+    shown: Option<MenuModel>,
+    actions: HashMap<MenuId, Action>,
+    autostart_item: Option<CheckMenuItem>,
 }
 
 thread_local! {
     static TRAY: RefCell<Option<TrayParts>> = const { RefCell::new(None) };
+    /// A refresh waits for the open menu to close.
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn refresh_status_item() {
-    TRAY.with(|tray| {
-        if let Some(parts) = tray.borrow().as_ref() {
-            parts.status_item.set_text(parts.status.text());
+fn with_parts<T>(f: impl FnOnce(&mut TrayParts) -> T) -> Option<T> {
+    TRAY.with(|tray| tray.borrow_mut().as_mut().map(f))
+}
+
+fn schedule_refresh() {
+    if loop_running() {
+        glib::idle_add_once(refresh);
+    }
+}
+
+/// True while a menu (or another popup) is on screen: replacing the menu
+/// then would close it under the person's pointer.
+fn popup_open() -> bool {
+    gtk::Window::list_toplevels().into_iter().any(|w| {
+        w.downcast::<gtk::Window>()
+            .is_ok_and(|w| w.is_visible() && w.window_type() == gtk::WindowType::Popup)
+    })
+}
+
+/// Rebuilds icon, tooltip and menu when what they show has changed; waits
+/// while the menu is open.
+fn refresh() {
+    if popup_open() {
+        // One retry pending at a time, however many updates arrive meanwhile.
+        if !DEFERRED.replace(true) {
+            glib::timeout_add_local_once(Duration::from_millis(700), || {
+                DEFERRED.set(false);
+                refresh();
+            });
         }
+        return;
+    }
+    with_parts(|parts| {
+        let model = parts.status.menu_model();
+        if parts.shown.as_ref() == Some(&model) {
+            return;
+        }
+        if parts.shown.as_ref().map(|m| m.state) != Some(model.state) {
+            tracing::info!("tray icon: {:?}", model.state);
+        }
+        tracing::debug!("tray menu: {}", menu_lines(&model).join(" | "));
+        if let Some(icon) = &parts.icon {
+            let state_changed = parts.shown.as_ref().map(|m| m.state) != Some(model.state);
+            if state_changed {
+                match state_icon(model.state) {
+                    Ok(i) => {
+                        if let Err(e) = icon.set_icon(Some(i)) {
+                            tracing::warn!("tray icon not updated: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("{e}"),
+                }
+            }
+            let _ = icon.set_tooltip(Some(&model.tooltip));
+            match build_menu(&model) {
+                Ok((menu, actions, autostart_item)) => {
+                    icon.set_menu(Some(Box::new(menu)));
+                    parts.actions = actions;
+                    parts.autostart_item = autostart_item;
+                }
+                Err(e) => tracing::warn!("tray menu not updated: {e}"),
+            }
+        }
+        parts.shown = Some(model);
     });
+}
+
+fn status_text(parts: &TrayParts) -> String {
+    menu_lines(&parts.status.menu_model()).join("\n")
+}
+
+fn menu_lines(model: &MenuModel) -> Vec<String> {
+    model
+        .lines
+        .iter()
+        .map(|l| match l {
+            Line::Info(t) | Line::Site { text: t, .. } | Line::Unlock { text: t, .. } => t.clone(),
+            Line::Separator => String::new(),
+        })
+        .collect()
+}
+
+type BuiltMenu = (Menu, HashMap<MenuId, Action>, Option<CheckMenuItem>);
+
+fn build_menu(model: &MenuModel) -> Result<BuiltMenu> {
+    let err = |e: tray_icon::menu::Error| Error::internal(format!("tray menu: {e}"));
+    let menu = Menu::new();
+    let mut actions = HashMap::new();
+    let add = |item: &dyn IsMenuItem| menu.append(item).map_err(err);
+    for line in &model.lines {
+        match line {
+            Line::Info(text) => add(&MenuItem::new(text, false, None))?,
+            Line::Separator => add(&PredefinedMenuItem::separator())?,
+            Line::Site { text, origin } => {
+                let remove = MenuItem::new("Remove this site (it must ask again)", true, None);
+                actions.insert(remove.id().clone(), Action::RemoveSite(origin.clone()));
+                let sub = Submenu::with_items(text, true, &[&remove]).map_err(err)?;
+                add(&sub)?;
+            }
+            Line::Unlock { text, serial } => {
+                let item = MenuItem::new(text, true, None);
+                actions.insert(item.id().clone(), Action::Unlock(serial.clone()));
+                add(&item)?;
+            }
+        }
+    }
+    add(&PredefinedMenuItem::separator())?;
+    let mut action_item = |text: &str, action: Action| -> Result<()> {
+        let item = MenuItem::new(text, true, None);
+        actions.insert(item.id().clone(), action);
+        menu.append(&item).map_err(err)
+    };
+    action_item("Check setup (doctor)…", Action::Doctor)?;
+    action_item("Open log folder", Action::OpenLogs)?;
+    let autostart_item = if crate::autostart::supported() {
+        let item = CheckMenuItem::new("Start at login", true, crate::autostart::is_enabled(), None);
+        menu.append(&item).map_err(err)?;
+        Some(item)
+    } else {
+        None
+    };
+    action_item("About Mohor", Action::About)?;
+    menu.append(&PredefinedMenuItem::separator()).map_err(err)?;
+    action_item("Quit Mohor", Action::Quit)?;
+    if let Some(item) = &autostart_item {
+        actions.insert(item.id().clone(), Action::Autostart);
+    }
+    Ok((menu, actions, autostart_item))
+}
+
+fn state_icon(state: TrayState) -> Result<Icon> {
+    let rgba = style::tray_rgba(state)?;
+    Icon::from_rgba(rgba.pixels, rgba.width, rgba.height)
+        .map_err(|e| Error::internal(format!("tray icon image: {e}")))
 }
 
 fn quit_loop() {
@@ -109,14 +410,51 @@ fn quit_loop() {
 }
 
 fn on_menu_event(event: MenuEvent) {
-    let quit = TRAY.with(|tray| {
-        tray.borrow()
-            .as_ref()
-            .is_some_and(|parts| parts.quit_id == event.id)
+    let found = with_parts(|p| {
+        (
+            p.actions.get(&event.id).cloned(),
+            p.status.with(|m| m.backend.clone()),
+            p.autostart_item.clone(),
+        )
     });
-    if quit {
-        tracing::info!("Quit chosen from the tray menu");
-        quit_loop();
+    let Some((Some(action), backend, autostart_item)) = found else {
+        return;
+    };
+    tracing::info!("tray menu: {action:?}");
+    match action {
+        Action::Quit => quit_loop(),
+        Action::Autostart => {
+            let want = autostart_item.map(|i| i.is_checked()).unwrap_or(false);
+            tray_actions::set_autostart(want);
+            schedule_refresh();
+        }
+        Action::OpenLogs => {
+            if let Some(b) = backend {
+                tray_actions::open_folder(&b.log_dir());
+            }
+        }
+        Action::About => {
+            if let Some(b) = backend {
+                tray_actions::about(&b.about());
+            }
+        }
+        Action::Doctor => {
+            if let Some(b) = backend {
+                tray_actions::doctor(b);
+            }
+        }
+        Action::RemoveSite(origin) => {
+            if let Some(b) = backend {
+                tray_actions::remove_site(b.as_ref(), &origin);
+                POKE.poke();
+            }
+        }
+        Action::Unlock(serial) => {
+            if let Some(b) = backend {
+                tray_actions::unlock(b.as_ref(), &serial);
+                POKE.poke();
+            }
+        }
     }
 }
 
@@ -129,15 +467,15 @@ fn no_display(detail: &str) -> Error {
 }
 
 /// Runs the desktop agent on the calling thread (the main thread): initialises
-/// GTK, shows the tray icon with its status line and "Quit", calls `on_ready`
-/// with the dialog prompter on a new background thread (start tokio and the
-/// WebSocket server there), and runs the GTK main loop until Quit is chosen or
-/// [`TrayStatus::request_quit`] is called. Questions still open then are
-/// answered cancel/deny.
+/// GTK, shows the tray icon and its menu, calls `on_ready` with the dialog
+/// prompter on a new background thread (start tokio and the WebSocket server
+/// there, and [`TrayStatus::attach`] a backend), and runs the GTK main loop
+/// until Quit is chosen or [`TrayStatus::request_quit`] is called. Questions
+/// still open then are answered cancel/deny.
 ///
 /// Without a display it returns `Reason::Internal` with a hint to use
 /// `mohor serve`. If only the tray icon cannot be created (no tray host in
-/// the session), it logs a warning and carries on: dialogs still work.
+/// the session), it says so on stderr and carries on: dialogs still work.
 pub fn run_desktop<F>(status: TrayStatus, on_ready: F) -> Result<()>
 where
     F: FnOnce(Arc<dyn Prompter>) + Send + 'static,
@@ -153,21 +491,25 @@ where
     gtk::init().map_err(|e| no_display(&e.to_string()))?;
     style::install();
 
-    let status_item = MenuItem::new(status.text(), false, None);
-    let quit_item = MenuItem::new("Quit Mohor", true, None);
-    let icon = match build_tray(&status_item, &quit_item) {
-        Ok(icon) => Some(icon),
+    let model = status.menu_model();
+    let icon = match build_tray(&model) {
+        Ok((icon, actions, autostart_item)) => Some((icon, actions, autostart_item)),
         Err(e) => {
-            tracing::warn!("no tray icon ({e}); dialogs still work, stop Mohor with Ctrl+C");
+            tracing::warn!("no tray icon ({e}); dialogs still work");
             None
         }
+    };
+    let (icon, actions, autostart_item) = match icon {
+        Some((i, a, c)) => (Some(i), a, c),
+        None => (None, HashMap::new(), None),
     };
     TRAY.with(|tray| {
         *tray.borrow_mut() = Some(TrayParts {
             status: status.clone(),
-            status_item,
-            quit_id: quit_item.id().clone(),
-            _icon: icon,
+            icon,
+            shown: Some(model),
+            actions,
+            autostart_item,
         });
     });
     // The handler runs wherever muda emits; hop onto the GTK loop to act.
@@ -187,32 +529,30 @@ where
             "cannot start the agent thread: {e}"
         )));
     }
-    // In case the status changed between reading it above and now.
-    refresh_status_item();
+    // In case the status changed between building the menu and now.
+    refresh();
 
     gtk::main();
 
     RUNNING.store(false, Ordering::Release);
+    POKE.poke();
     close_everything();
     TRAY.with(|tray| tray.borrow_mut().take());
     Ok(())
 }
 
-fn build_tray(status_item: &MenuItem, quit_item: &MenuItem) -> Result<TrayIcon> {
-    let menu = Menu::new();
-    let separator = PredefinedMenuItem::separator();
-    menu.append_items(&[status_item, &separator, quit_item])
-        .map_err(|e| Error::internal(format!("tray menu: {e}")))?;
-    let seal = style::seal_rgba()?;
-    let icon = Icon::from_rgba(seal.pixels, seal.width, seal.height)
-        .map_err(|e| Error::internal(format!("tray icon image: {e}")))?;
-    TrayIconBuilder::new()
+fn build_tray(
+    model: &MenuModel,
+) -> Result<(TrayIcon, HashMap<MenuId, Action>, Option<CheckMenuItem>)> {
+    let (menu, actions, autostart_item) = build_menu(model)?;
+    let icon = TrayIconBuilder::new()
         .with_id("mohor")
-        .with_icon(icon)
-        .with_tooltip("Mohor signing agent")
+        .with_icon(state_icon(model.state)?)
+        .with_tooltip(&model.tooltip)
         .with_menu(Box::new(menu))
         .build()
-        .map_err(|e| Error::internal(format!("tray icon: {e}")))
+        .map_err(|e| Error::internal(format!("tray icon: {e}")))?;
+    Ok((icon, actions, autostart_item))
 }
 
 /// After the loop: close every window (their open questions answer

@@ -1,0 +1,372 @@
+//! Revocation evidence for long-term signatures: an OCSP response
+//! (preferred) or a CRL for every certificate of a chain, fetched from the
+//! addresses the certificate itself names and checked (signed by the
+//! issuer or its delegated responder, current, "good" / not listed).
+
+use const_oid::db::rfc5280::ID_KP_OCSP_SIGNING;
+use der::asn1::OctetString;
+use der::{Decode, Encode};
+use spki::AlgorithmIdentifierOwned;
+use time::OffsetDateTime;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
+use x509_cert::Certificate;
+use x509_ocsp::{
+    BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request,
+    TbsRequest,
+};
+
+use super::certs;
+use super::LtvError;
+use crate::net::HttpClient;
+use crate::sign::DigestAlgorithm;
+
+/// id-pkix-ocsp-basic (RFC 6960 §4.2.1).
+const ID_PKIX_OCSP_BASIC: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
+
+/// What goes into a document's DSS (or could go into a CMS).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub certs: Vec<Vec<u8>>,
+    pub ocsps: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl Evidence {
+    fn add(list: &mut Vec<Vec<u8>>, item: Vec<u8>) {
+        if !list.contains(&item) {
+            list.push(item);
+        }
+    }
+}
+
+/// Clock slack allowed for a responder's thisUpdate.
+pub const SKEW: time::Duration = time::Duration::minutes(10);
+
+/// Evidence for every certificate of every chain (leaf first, anchor last;
+/// the anchor itself needs none).
+pub fn collect(
+    http: &dyn HttpClient,
+    chains: &[Vec<Certificate>],
+    now: OffsetDateTime,
+) -> Result<Evidence, LtvError> {
+    let mut ev = Evidence::default();
+    let mut crl_cache: Vec<(String, Vec<u8>)> = Vec::new();
+    for chain in chains {
+        for c in chain {
+            Evidence::add(&mut ev.certs, c.to_der()?);
+        }
+        for pair in chain.windows(2) {
+            let (cert, issuer) = (&pair[0], &pair[1]);
+            evidence_for(http, cert, issuer, now, &mut ev, &mut crl_cache)?;
+        }
+    }
+    Ok(ev)
+}
+
+fn subject(cert: &Certificate) -> String {
+    cert.tbs_certificate.subject.to_string()
+}
+
+fn evidence_for(
+    http: &dyn HttpClient,
+    cert: &Certificate,
+    issuer: &Certificate,
+    now: OffsetDateTime,
+    ev: &mut Evidence,
+    crl_cache: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), LtvError> {
+    let mut last_problem = None;
+    for url in certs::ocsp_urls(cert) {
+        match ocsp(http, &url, cert, issuer, now) {
+            Ok((der, responder)) => {
+                Evidence::add(&mut ev.ocsps, der);
+                if let Some(r) = responder {
+                    Evidence::add(&mut ev.certs, r);
+                }
+                return Ok(());
+            }
+            Err(e @ LtvError::Revoked(_)) => return Err(e),
+            Err(e) => last_problem = Some(e),
+        }
+    }
+    for url in certs::crl_urls(cert) {
+        let cached = crl_cache
+            .iter()
+            .find(|(u, _)| *u == url)
+            .map(|(_, d)| d.clone());
+        let der = match cached {
+            Some(d) => d,
+            None => match http.get(&url) {
+                Ok(d) => {
+                    crl_cache.push((url.clone(), d.clone()));
+                    d
+                }
+                Err(e) => {
+                    last_problem = Some(LtvError::RevocationNet(e));
+                    continue;
+                }
+            },
+        };
+        match check_crl(&der, cert, issuer, now) {
+            Ok(()) => {
+                Evidence::add(&mut ev.crls, der);
+                return Ok(());
+            }
+            Err(e @ LtvError::Revoked(_)) => return Err(e),
+            Err(e) => last_problem = Some(e),
+        }
+    }
+    Err(last_problem.unwrap_or_else(|| {
+        LtvError::RevocationRefused(format!(
+            "the certificate of {} names no OCSP responder or CRL",
+            subject(cert)
+        ))
+    }))
+}
+
+fn cert_id(cert: &Certificate, issuer: &Certificate) -> Result<CertId, LtvError> {
+    let alg = DigestAlgorithm::Sha256;
+    let name = issuer.tbs_certificate.subject.to_der()?;
+    let key = issuer
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes();
+    Ok(CertId {
+        hash_algorithm: AlgorithmIdentifierOwned {
+            oid: alg.oid(),
+            parameters: None,
+        },
+        issuer_name_hash: OctetString::new(alg.digest(&name))?,
+        issuer_key_hash: OctetString::new(alg.digest(key))?,
+        serial_number: cert.tbs_certificate.serial_number.clone(),
+    })
+}
+
+/// An OCSP request for `cert`, DER.
+pub fn ocsp_request(cert: &Certificate, issuer: &Certificate) -> Result<Vec<u8>, LtvError> {
+    let req = OcspRequest {
+        tbs_request: TbsRequest {
+            version: Default::default(),
+            requestor_name: None,
+            request_list: vec![Request {
+                req_cert: cert_id(cert, issuer)?,
+                single_request_extensions: None,
+            }],
+            request_extensions: None,
+        },
+        optional_signature: None,
+    };
+    Ok(req.to_der()?)
+}
+
+fn ocsp(
+    http: &dyn HttpClient,
+    url: &str,
+    cert: &Certificate,
+    issuer: &Certificate,
+    now: OffsetDateTime,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), LtvError> {
+    let req = ocsp_request(cert, issuer)?;
+    let answer = http
+        .post(url, "application/ocsp-request", &req)
+        .map_err(LtvError::RevocationNet)?;
+    let responder = check_ocsp(&answer, cert, issuer, now)?;
+    Ok((answer, responder))
+}
+
+/// What a checked OCSP response or CRL says about a certificate that is not
+/// revoked: when it was issued, until when it is current, and the delegated
+/// responder's certificate when one signed the OCSP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub this_update: OffsetDateTime,
+    pub next_update: Option<OffsetDateTime>,
+    pub responder: Option<Vec<u8>>,
+}
+
+impl Finding {
+    /// Current at `now`: not dated in the future (beyond clock slack), not
+    /// past its next update. `what` names the evidence in the error.
+    fn current_at(self, now: OffsetDateTime, what: &str) -> Result<Finding, LtvError> {
+        let refused = |m: &str| LtvError::RevocationRefused(format!("{what}: {m}"));
+        if self.this_update > now + SKEW {
+            return Err(refused("it is dated in the future"));
+        }
+        if self.next_update.is_some_and(|n| n < now) {
+            return Err(refused("it is out of date"));
+        }
+        Ok(self)
+    }
+}
+
+fn unix(secs: u64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs.min(i64::MAX as u64) as i64)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Check an OCSP response about `cert` as current evidence at `now`; returns
+/// the delegated responder's certificate when one signed it.
+pub fn check_ocsp(
+    answer: &[u8],
+    cert: &Certificate,
+    issuer: &Certificate,
+    now: OffsetDateTime,
+) -> Result<Option<Vec<u8>>, LtvError> {
+    let what = format!("OCSP about {}", subject(cert));
+    Ok(read_ocsp(answer, cert, issuer)?
+        .current_at(now, &what)?
+        .responder)
+}
+
+/// Read an OCSP response about `cert`: signed by the issuer or its delegated
+/// responder (valid when the response was made), about this certificate,
+/// and "good". Currency is the caller's question ([`check_ocsp`] asks it for
+/// now; a verifier asks whether it was made after the signature).
+pub fn read_ocsp(
+    answer: &[u8],
+    cert: &Certificate,
+    issuer: &Certificate,
+) -> Result<Finding, LtvError> {
+    let who = subject(cert);
+    let refused = |m: &str| LtvError::RevocationRefused(format!("OCSP about {who}: {m}"));
+    let resp = OcspResponse::from_der(answer).map_err(|_| refused("the answer is not OCSP"))?;
+    if resp.response_status != OcspResponseStatus::Successful {
+        return Err(refused(&format!(
+            "the responder said {:?}",
+            resp.response_status
+        )));
+    }
+    let bytes = resp
+        .response_bytes
+        .ok_or_else(|| refused("the answer is empty"))?;
+    if bytes.response_type != ID_PKIX_OCSP_BASIC {
+        return Err(refused("the answer is not a basic OCSP response"));
+    }
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
+        .map_err(|_| refused("the basic response is malformed"))?;
+    let tbs = basic.tbs_response_data.to_der()?;
+    let sig = basic
+        .signature
+        .as_bytes()
+        .ok_or_else(|| refused("the signature is malformed"))?;
+    let signed_by = |c: &Certificate| {
+        c.tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .is_ok_and(|spki| certs::verify(&spki, &basic.signature_algorithm, None, &tbs, sig))
+    };
+    let single = basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .find(|s| about(&s.cert_id, cert, issuer))
+        .ok_or_else(|| refused("the response is about another certificate"))?;
+    let at = |t: &x509_ocsp::OcspGeneralizedTime| unix(t.0.to_unix_duration().as_secs());
+    let this_update = at(&single.this_update);
+    let mut responder = None;
+    if !signed_by(issuer) {
+        let delegate = basic
+            .certs
+            .iter()
+            .flatten()
+            .find(|c| signed_by(c) && certs::issued_by(c, issuer) && ocsp_signing(c))
+            .ok_or_else(|| refused("the response is not signed by the issuer or its responder"))?;
+        if !certs::valid_at(delegate, this_update) {
+            return Err(refused(
+                "the responder's certificate was not valid when it answered",
+            ));
+        }
+        responder = Some(delegate.to_der()?);
+    }
+    match single.cert_status {
+        CertStatus::Good(_) => Ok(Finding {
+            this_update,
+            next_update: single.next_update.as_ref().map(at),
+            responder,
+        }),
+        CertStatus::Revoked(_) => Err(LtvError::Revoked(who)),
+        CertStatus::Unknown(_) => Err(refused("the responder does not know the certificate")),
+    }
+}
+
+/// Whether an OCSP CertID names `cert` of `issuer`, with SHA-1 (what most
+/// responders echo) or SHA-256 (what Mohor asks with).
+fn about(id: &CertId, cert: &Certificate, issuer: &Certificate) -> bool {
+    if id.serial_number != cert.tbs_certificate.serial_number {
+        return false;
+    }
+    let key = issuer
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes();
+    let key_hash = if id.hash_algorithm.oid == const_oid::db::rfc5912::ID_SHA_1 {
+        use sha1::Digest as _;
+        sha1::Sha1::digest(key).to_vec()
+    } else if id.hash_algorithm.oid == DigestAlgorithm::Sha256.oid() {
+        DigestAlgorithm::Sha256.digest(key)
+    } else {
+        return false;
+    };
+    id.issuer_key_hash.as_bytes() == key_hash.as_slice()
+}
+
+fn ocsp_signing(c: &Certificate) -> bool {
+    c.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE)
+        .filter_map(|e| ExtendedKeyUsage::from_der(e.extn_value.as_bytes()).ok())
+        .any(|eku| eku.0.contains(&ID_KP_OCSP_SIGNING))
+}
+
+/// Check a CRL as current evidence at `now`: issued and signed by `issuer`,
+/// `cert` not listed.
+pub fn check_crl(
+    der: &[u8],
+    cert: &Certificate,
+    issuer: &Certificate,
+    now: OffsetDateTime,
+) -> Result<(), LtvError> {
+    let what = format!("CRL for {}", subject(cert));
+    read_crl(der, cert, issuer)?.current_at(now, &what)?;
+    Ok(())
+}
+
+/// Read a CRL: issued and signed by `issuer`, `cert` not listed.
+pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<Finding, LtvError> {
+    let who = subject(cert);
+    let refused = |m: &str| LtvError::RevocationRefused(format!("CRL for {who}: {m}"));
+    let crl = CertificateList::from_der(der).map_err(|_| refused("the answer is not a CRL"))?;
+    if crl.tbs_cert_list.issuer != issuer.tbs_certificate.subject {
+        return Err(refused("it was issued by someone else"));
+    }
+    let tbs = crl.tbs_cert_list.to_der()?;
+    let spki = issuer.tbs_certificate.subject_public_key_info.to_der()?;
+    let sig = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| refused("the signature is malformed"))?;
+    if !certs::verify(&spki, &crl.signature_algorithm, None, &tbs, sig) {
+        return Err(refused("its signature does not verify"));
+    }
+    let listed = crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .any(|r| r.serial_number == cert.tbs_certificate.serial_number);
+    if listed {
+        return Err(LtvError::Revoked(who));
+    }
+    let at = |t: x509_cert::time::Time| unix(t.to_unix_duration().as_secs());
+    Ok(Finding {
+        this_update: at(crl.tbs_cert_list.this_update),
+        next_update: crl.tbs_cert_list.next_update.map(at),
+        responder: None,
+    })
+}

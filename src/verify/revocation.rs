@@ -1,0 +1,159 @@
+//! Revocation data a signature carries — in its CMS (Adobe's
+//! revocationInfoArchival, the SignedData's CRLs) or in the document
+//! security store — judged for the signer's certificate path. Mohor does not
+//! go online while verifying: what counts is evidence, signed by the issuer
+//! or its responder, made after the signature, that no certificate of the
+//! path was revoked (PAdES B-LT's promise).
+//!
+//! The OCSP and CRL checks themselves are the ones the long-term signer uses
+//! before it embeds the evidence ([`crate::ltv::revocation`]).
+
+use der::Decode;
+use serde::Serialize;
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+
+use super::chain::Chain;
+use crate::ltv::revocation::{read_crl, read_ocsp, Finding, SKEW};
+use crate::ltv::LtvError;
+
+/// OCSP responses and CRLs (DER) available to a signature.
+#[derive(Debug, Default, Clone)]
+pub struct ValidationData {
+    pub ocsps: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl ValidationData {
+    pub fn is_empty(&self) -> bool {
+        self.ocsps.is_empty() && self.crls.is_empty()
+    }
+
+    /// This data and `more`, each item once.
+    pub fn with(&self, ocsps: &[Vec<u8>], crls: &[Vec<u8>]) -> ValidationData {
+        let mut all = self.clone();
+        for (list, more) in [(&mut all.ocsps, ocsps), (&mut all.crls, crls)] {
+            for item in more {
+                if !list.contains(item) {
+                    list.push(item.clone());
+                }
+            }
+        }
+        all
+    }
+}
+
+/// What the embedded revocation data says about the signer's path.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationStatus {
+    /// The signature carries no revocation data.
+    #[default]
+    Absent,
+    /// Every certificate of the path (below the anchor) is shown not
+    /// revoked by evidence made after the signature.
+    Valid,
+    /// Some certificate has no such evidence (named in the problems).
+    Incomplete,
+    /// The evidence says a certificate of the path was revoked.
+    Revoked,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judgement {
+    pub status: RevocationStatus,
+    /// Subject CNs shown not revoked.
+    pub covered: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+/// Judge `data` for every certificate of `chain` but its anchor, as
+/// evidence for a signature made at `signed_at`.
+pub fn judge(chain: &Chain, data: &ValidationData, signed_at: OffsetDateTime) -> Judgement {
+    let mut j = Judgement::default();
+    if data.is_empty() {
+        return j;
+    }
+    let parsed: Vec<Option<Certificate>> = chain
+        .certs
+        .iter()
+        .map(|c| Certificate::from_der(&c.der).ok())
+        .collect();
+    let mut missing = Vec::new();
+    for (i, cert) in chain.certs.iter().enumerate() {
+        let issuer = parsed.get(i + 1).and_then(Option::as_ref);
+        let (Some(Some(subject)), Some(issuer)) = (parsed.get(i), issuer) else {
+            // The anchor (or a path that stops here) needs no evidence.
+            if !(chain.complete && i + 1 == chain.certs.len()) {
+                missing.push(cert.cn.clone());
+            }
+            continue;
+        };
+        match evidence_for(subject, issuer, data, signed_at) {
+            Evidence::NotRevoked => j.covered.push(cert.cn.clone()),
+            Evidence::Revoked => {
+                j.status = RevocationStatus::Revoked;
+                j.problems.push(format!(
+                    "the embedded revocation data says the certificate of {} was revoked",
+                    cert.cn
+                ));
+            }
+            Evidence::TooOld => {
+                missing.push(cert.cn.clone());
+                j.problems.push(format!(
+                    "the embedded revocation data for {} was made before the signature",
+                    cert.cn
+                ));
+            }
+            Evidence::None => missing.push(cert.cn.clone()),
+        }
+    }
+    if j.status == RevocationStatus::Revoked {
+        return j;
+    }
+    if missing.is_empty() {
+        j.status = RevocationStatus::Valid;
+    } else {
+        j.status = RevocationStatus::Incomplete;
+        j.problems.push(format!(
+            "no embedded revocation data shows that {} was not revoked",
+            missing.join(", ")
+        ));
+    }
+    j
+}
+
+enum Evidence {
+    NotRevoked,
+    Revoked,
+    TooOld,
+    None,
+}
+
+fn evidence_for(
+    cert: &Certificate,
+    issuer: &Certificate,
+    data: &ValidationData,
+    signed_at: OffsetDateTime,
+) -> Evidence {
+    let findings = data
+        .ocsps
+        .iter()
+        .map(|o| read_ocsp(o, cert, issuer))
+        .chain(data.crls.iter().map(|c| read_crl(c, cert, issuer)));
+    let mut best = Evidence::None;
+    for finding in findings {
+        match finding {
+            // Made after the signature (allowing for clock slack): proof
+            // that the certificate was not revoked when it signed.
+            Ok(Finding { this_update, .. }) if this_update + SKEW >= signed_at => {
+                return Evidence::NotRevoked;
+            }
+            Ok(_) => best = Evidence::TooOld,
+            Err(LtvError::Revoked(_)) => return Evidence::Revoked,
+            // About another certificate, or not signed by its issuer.
+            Err(_) => {}
+        }
+    }
+    best
+}

@@ -1,0 +1,347 @@
+//! `mohor sign --level/--tsa` and `mohor extend` through a real PKCS#11
+//! token (SoftHSM) holding the LTV PKI's signer, against loopback services.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+mod ltv_util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ltv_util::Services;
+
+const PIN: &str = "123456";
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+struct Setup {
+    dir: PathBuf,
+    home: PathBuf,
+    conf: PathBuf,
+    s: Services,
+}
+
+fn quiet(cmd: &mut Command) {
+    let out = common::run(cmd);
+    assert!(out.status.success(), "{cmd:?}: {}", common::text(&out));
+}
+
+fn setup(name: &str) -> Setup {
+    let dir = common::test_dir(name);
+    let s = Services::start(&dir);
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let env = |c: &mut Command| {
+        c.env("SOFTHSM2_CONF", &conf);
+    };
+    let mut c = Command::new("softhsm2-util");
+    c.args([
+        "--init-token",
+        "--free",
+        "--label",
+        "LTV-TOKEN",
+        "--so-pin",
+        "12345678",
+        "--pin",
+        PIN,
+    ]);
+    env(&mut c);
+    quiet(&mut c);
+    let mut c = Command::new("softhsm2-util");
+    c.arg("--import").arg(s.file("signer.p8.pem"));
+    c.args([
+        "--token",
+        "LTV-TOKEN",
+        "--label",
+        "signer",
+        "--id",
+        "01",
+        "--pin",
+        PIN,
+    ]);
+    env(&mut c);
+    quiet(&mut c);
+    let mut c = Command::new("pkcs11-tool");
+    c.args([
+        "--module",
+        SOFTHSM,
+        "--token-label",
+        "LTV-TOKEN",
+        "--login",
+        "--pin",
+        PIN,
+        "--write-object",
+    ]);
+    c.arg(s.file("signer.cert.der"))
+        .args(["--type", "cert", "--id", "01", "--label", "signer"]);
+    env(&mut c);
+    quiet(&mut c);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "ca_certificates = [\"{}\"]\n\n[timestamp]\nurl = \"{}\"\ntimeout_secs = 5\n",
+            s.file("chain.pem").display(),
+            s.tsa("tsa")
+        ),
+    )
+    .unwrap();
+    Setup { dir, home, conf, s }
+}
+
+impl Setup {
+    fn mohor(&self, args: &[&str], pin: &str) -> Output {
+        let mut c = common::mohor(&self.home, &self.conf);
+        c.args(["--module", SOFTHSM, "--pin-stdin"]).args(args);
+        let o = common::run_with_stdin(&mut c, &format!("{pin}\n"));
+        common::assert_no_panic(&o);
+        o
+    }
+}
+
+fn input() -> PathBuf {
+    common::repo().join("../shared/corpus/pdf/pyhanko-minimal.pdf")
+}
+
+fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn sign_at_b_lta_from_the_configured_tsa_then_extend() {
+    let mut t = setup("cli-ltv-lta");
+    let out = t.dir.join("lta.pdf");
+    let o = t.mohor(
+        &["sign", "--level", "B-LTA", arg(&input()), "-o", arg(&out)],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    let renewed = t.dir.join("renewed.pdf");
+    let o = t.mohor(
+        &["extend", arg(&out), "--level", "B-LTA", "-o", arg(&renewed)],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    t.s.stop();
+    let root = t.s.file("root.pem");
+    for f in [&out, &renewed] {
+        let Some((ok, text)) = ltv_util::pyhanko_timestamped(f, &root) else {
+            return;
+        };
+        assert!(ok, "{text}");
+        let (ok, text) = ltv_util::pyhanko_dss(f, &root).unwrap();
+        assert!(ok, "{text}");
+    }
+}
+
+#[test]
+fn a_dead_tsa_is_reported_before_the_pin_and_nothing_is_written() {
+    let t = setup("cli-ltv-dead");
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}/tsa", l.local_addr().unwrap().port())
+    };
+    let out = t.dir.join("never.pdf");
+    // A wrong PIN on standard input: had it been tried, the answer would be
+    // PIN_INCORRECT. The TSA is found dead first.
+    for level in ["B-T", "B-LTA"] {
+        let o = t.mohor(
+            &[
+                "sign",
+                "--level",
+                level,
+                "--tsa",
+                &dead,
+                arg(&input()),
+                "-o",
+                arg(&out),
+            ],
+            "000000",
+        );
+        let text = common::text(&o);
+        assert!(!o.status.success(), "{text}");
+        assert!(text.contains("TIMESTAMP_UNAVAILABLE"), "{text}");
+        assert!(!text.contains("PIN_INCORRECT"), "{text}");
+        assert!(!out.exists());
+    }
+    // A detached signature goes up to B-T only.
+    let data = t.dir.join("data.txt");
+    std::fs::write(&data, b"x").unwrap();
+    let p7s = t.dir.join("data.p7s");
+    let o = t.mohor(
+        &[
+            "sign",
+            "--detached",
+            "--level",
+            "B-LT",
+            arg(&data),
+            "-o",
+            arg(&p7s),
+        ],
+        PIN,
+    );
+    assert!(!o.status.success());
+    assert!(
+        common::text(&o).contains("INVALID_REQUEST"),
+        "{}",
+        common::text(&o)
+    );
+    let o = t.mohor(
+        &[
+            "sign",
+            "--detached",
+            "--level",
+            "B-T",
+            arg(&data),
+            "-o",
+            arg(&p7s),
+        ],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    let printed = common::text(&common::run(
+        Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&p7s),
+    ));
+    assert!(printed.contains("id-smime-aa-timeStampToken"), "{printed}");
+}
+
+/// `mohor verify` names the level each signature reaches, and pyHanko, judging
+/// the same files with the services stopped, agrees on what each carries.
+#[test]
+fn verify_reports_the_level_each_signature_reaches() {
+    let mut t = setup("cli-ltv-verify-level");
+    let levels = ["B-B", "B-T", "B-LT", "B-LTA"];
+    for level in levels {
+        let out = t.dir.join(format!("{level}.pdf"));
+        let o = t.mohor(
+            &["sign", "--level", level, arg(&input()), "-o", arg(&out)],
+            PIN,
+        );
+        assert!(o.status.success(), "{level}: {}", common::text(&o));
+    }
+    let data = t.dir.join("note.txt");
+    std::fs::write(&data, b"green note 17/2026").unwrap();
+    let p7s = t.dir.join("note.p7s");
+    let o = t.mohor(
+        &[
+            "sign",
+            "--detached",
+            "--level",
+            "B-T",
+            arg(&data),
+            "-o",
+            arg(&p7s),
+        ],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    // The signer's certificate revoked afterwards, and the CRL saying so put
+    // into the B-T file's DSS: what it embeds now says "revoked".
+    t.s.revoke_signer();
+    let revoked = t.dir.join("revoked.pdf");
+    // The sub-CA's CRL (listing the signer) and the root's (about the sub-CA).
+    let crls = ["subca.crl", "root.crl"].map(|f| std::fs::read(t.s.file(f)).unwrap());
+    let mut file = std::fs::File::create(&revoked).unwrap();
+    let chain = std::fs::read(t.s.file("chain.pem")).unwrap();
+    let dss = mohor::pdf::Dss {
+        crls: crls.to_vec(),
+        certs: mohor::pem::certificates(&chain),
+        ..Default::default()
+    };
+    mohor::pdf::append_dss(&t.dir.join("B-T.pdf"), None, &dss, &mut file).unwrap();
+    drop(file);
+    t.s.stop();
+    let root = t.s.file("root.pem");
+
+    let verify = |file: &Path, extra: &[&str]| -> Output {
+        let mut c = common::mohor(&t.home, &t.conf);
+        c.args(["verify", arg(file), "--trust", arg(&root)])
+            .args(extra);
+        let o = common::run(&mut c);
+        common::assert_no_panic(&o);
+        o
+    };
+    for level in levels {
+        let out = t.dir.join(format!("{level}.pdf"));
+        let o = verify(&out, &["--json"]);
+        assert!(o.status.success(), "{level}: {}", common::text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let sigs = report["signatures"].as_array().unwrap();
+        let signed: Vec<&str> = sigs.iter().filter_map(|s| s["level"].as_str()).collect();
+        assert_eq!(signed, [level], "{report:#}");
+        let doc_timestamps = sigs
+            .iter()
+            .filter(|s| s["sub_filter"] == "ETSI.RFC3161" && s["level"].is_null())
+            .count();
+        assert_eq!(doc_timestamps, usize::from(level == "B-LTA"), "{report:#}");
+        let human = common::text(&verify(&out, &[]));
+        assert!(
+            human.contains(&format!("level: PAdES {level}\n")),
+            "{human}"
+        );
+        // From B-LT up the embedded OCSP responses and CRL show the signer's
+        // path not revoked after it signed; below, nothing is embedded.
+        let signature = sigs.iter().find(|s| !s["level"].is_null()).unwrap();
+        let revocation = &signature["revocation"];
+        if level == "B-LT" || level == "B-LTA" {
+            assert_eq!(revocation["status"], "valid", "{report:#}");
+            assert_eq!(
+                revocation["covered"],
+                serde_json::json!(["Kavya Rao", "Test LTV Class 3 CA"]),
+                "{report:#}"
+            );
+        } else {
+            assert_eq!(revocation["status"], "absent", "{report:#}");
+        }
+
+        // pyHanko: a trusted signature timestamp exactly from B-T up, and
+        // validation data in the DSS exactly from B-LT up.
+        let Some((timestamped, text)) = ltv_util::pyhanko_timestamped(&out, &root) else {
+            continue;
+        };
+        assert_eq!(timestamped, level != "B-B", "{level}: {text}");
+        if level == "B-LT" || level == "B-LTA" {
+            let (ok, text) = ltv_util::pyhanko_dss(&out, &root).unwrap();
+            assert!(ok, "{level}: {text}");
+        }
+    }
+
+    // The revoked file: refused, and pyHanko, reading the same DSS, agrees.
+    let o = verify(&revoked, &["--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["revocation"]["status"], "revoked", "{report:#}");
+    assert_eq!(signature["trusted"], false, "{report:#}");
+    assert_eq!(signature["level"], "B-T", "{report:#}");
+    let problems = signature["problems"].to_string();
+    assert!(problems.contains("Kavya Rao was revoked"), "{problems}");
+    if let Some((ok, text)) = ltv_util::pyhanko_dss(&revoked, &root) {
+        assert!(!ok, "pyHanko accepted a revoked signer: {text}");
+        assert!(
+            text.contains("FAIL Signature1 signer") && text.contains("revoked"),
+            "{text}"
+        );
+    }
+
+    let o = verify(&p7s, &["--data", arg(&data), "--json"]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["signatures"][0]["level"], "B-T", "{report:#}");
+    assert!(report["signatures"][0]["timestamp"]["trusted"] == true);
+    let human = common::text(&verify(&p7s, &["--data", arg(&data)]));
+    assert!(human.contains("level: CAdES B-T\n"), "{human}");
+    let openssl = common::openssl_verify_detached(&p7s, &data, &root);
+    assert!(openssl.status.success(), "{}", common::text(&openssl));
+}

@@ -1,0 +1,445 @@
+//! PAdES B-T / B-LT / B-LTA and CAdES-T against loopback services nobody
+//! here wrote, judged by pyHanko with the services stopped.
+#![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+mod ltv_util;
+
+use std::path::{Path, PathBuf};
+
+use mohor::ltv::{pades, Level, Ltv};
+use mohor::net::UreqClient;
+use mohor::pdf::PdfSignOptions;
+use mohor::sign::software::SoftwareSigner;
+
+use ltv_util::Services;
+
+fn corpus(name: &str) -> PathBuf {
+    common::repo().join("../shared/corpus/pdf").join(name)
+}
+
+fn signer(s: &Services) -> SoftwareSigner {
+    SoftwareSigner::from_files(
+        &s.file("signer.p8.pem"),
+        &s.file("signer.cert.pem"),
+        &s.file("chain.pem"),
+    )
+    .expect("LTV signer")
+}
+
+fn known(s: &Services) -> Vec<Vec<u8>> {
+    let pem = std::fs::read(s.file("chain.pem")).unwrap();
+    mohor::pem::certificates(&pem)
+}
+
+fn sign(s: &Services, input: &Path, out: &Path, level: Level, tsa: &str) -> mohor::Result<()> {
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let ltv = Ltv::new(
+        &http,
+        Some(s.tsa(tsa)),
+        &known(s),
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut signer = signer(s);
+    let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    pades::sign_pdf(input, out, &mut signer, &opts, level, Some(&ltv)).map(|_| ())
+}
+
+#[test]
+fn b_t_b_lt_and_b_lta_validate_from_what_they_embed() {
+    let dir = common::test_dir("ltv-levels");
+    let mut s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal.pdf");
+    let levels = [Level::BT, Level::BLT, Level::BLTA];
+    for level in levels {
+        let out = dir.join(format!("{}.pdf", level.as_str()));
+        sign(&s, &input, &out, level, "tsa").unwrap_or_else(|e| panic!("{level:?}: {e:?}"));
+    }
+    s.stop();
+    let root = s.file("root.pem");
+    for level in levels {
+        let out = dir.join(format!("{}.pdf", level.as_str()));
+        let qpdf = common::run(std::process::Command::new("qpdf").arg("--check").arg(&out));
+        assert!(qpdf.status.success(), "{level:?}: {}", common::text(&qpdf));
+        let sigs = mohor::pdf::signature_contents(&out, None).unwrap();
+        let doc_ts = sigs.iter().filter(|c| c.doc_timestamp).count();
+        assert_eq!(
+            doc_ts,
+            usize::from(level == Level::BLTA),
+            "{level:?}: document time-stamps"
+        );
+        let Some((ok, text)) = ltv_util::pyhanko_timestamped(&out, &root) else {
+            return;
+        };
+        assert!(ok, "{level:?}: {text}");
+        if level >= Level::BLT {
+            let (ok, text) = ltv_util::pyhanko_dss(&out, &root).unwrap();
+            assert!(ok, "{level:?}: {text}");
+            // The leaf's OCSP response, the sub-CA's CRL (from the root), and
+            // the TSA's OCSP response. B-LTA asks for the TSA's again after
+            // the document time-stamp: a new response, or within the same
+            // second the same bytes, which are not written twice (nor is the CRL).
+            let ocsps = if level == Level::BLTA {
+                &["ocsps=2 ", "ocsps=3 "][..]
+            } else {
+                &["ocsps=2 "][..]
+            };
+            assert!(ocsps.iter().any(|o| text.contains(o)), "{level:?}: {text}");
+            assert!(text.contains(" crls=1\n"), "{level:?}: {text}");
+            assert!(
+                text.contains("OK Signature1 signer: Common Name: Kavya Rao"),
+                "{text}"
+            );
+            assert!(
+                text.contains("OK Signature1 time-stamp authority"),
+                "{text}"
+            );
+        }
+    }
+}
+
+fn ltv_for<'a>(s: &Services, http: &'a UreqClient, tsa: &str) -> Ltv<'a> {
+    Ltv::new(
+        http,
+        Some(s.tsa(tsa)),
+        &known(s),
+        time::OffsetDateTime::now_utc(),
+    )
+}
+
+#[test]
+fn a_dead_or_lying_tsa_is_refused_with_its_reason_and_no_output() {
+    let dir = common::test_dir("ltv-lying");
+    let s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal.pdf");
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}/tsa", l.local_addr().unwrap().port())
+    };
+    let cases = [
+        ("tsa-wrong-imprint", "message imprint"),
+        ("tsa-wrong-nonce", "nonce"),
+        ("tsa-rogue", "not trusted"),
+        ("tsa-garbage", "not a time-stamp response"),
+        ("no-such-service", "HTTP 404"),
+    ];
+    for (path, why) in cases {
+        for level in [Level::BT, Level::BLTA] {
+            let out = dir.join(format!("{path}-{}.pdf", level.as_str()));
+            let e = sign(&s, &input, &out, level, path).unwrap_err();
+            assert_eq!(
+                e.reason,
+                mohor::Reason::TimestampUnavailable,
+                "{path}: {e:?}"
+            );
+            assert!(e.message.contains(why), "{path}: {}", e.message);
+            assert!(!out.exists(), "{path}: output written");
+        }
+    }
+    // Nobody listening: refused before anything is signed (preflight), and
+    // signing itself says the same.
+    let http = UreqClient::new(std::time::Duration::from_secs(3));
+    let ltv = Ltv::new(
+        &http,
+        Some(dead.clone()),
+        &known(&s),
+        time::OffsetDateTime::now_utc(),
+    );
+    let e = mohor::Error::from(ltv.preflight(Level::BT).unwrap_err());
+    assert_eq!(e.reason, mohor::Reason::TimestampUnavailable);
+    assert!(e.message.contains("could not be reached"), "{}", e.message);
+    ltv.preflight(Level::BB).expect("B-B needs no network");
+    let out = dir.join("dead.pdf");
+    let mut signer = signer(&s);
+    let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    let e = pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BT, Some(&ltv)).unwrap_err();
+    assert_eq!(e.reason, mohor::Reason::TimestampUnavailable);
+    assert!(!out.exists());
+    // Nothing left behind in the folder but what the test wrote.
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".mohor"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
+    use mohor::sign::cms::{self, CmsProfile};
+    let dir = common::test_dir("ltv-cades");
+    let mut s = Services::start(&dir);
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let ltv = ltv_for(&s, &http, "tsa");
+    let data = dir.join("note.txt");
+    std::fs::write(&data, b"green note 42\n").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let mut first = signer(&s);
+    let der =
+        mohor::service::detached_cms(&mut first, &data, None, &CmsProfile::cades(now)).unwrap();
+    let (der, _) = mohor::ltv::cades::timestamp_last_signer(&der, &ltv).unwrap();
+    let p7s = dir.join("note.txt.p7s");
+    std::fs::write(&p7s, &der).unwrap();
+
+    // A second signatory (another PKI) co-signs at B-T.
+    let fx = common::Fixture::shared();
+    let mut second = fx.software_signer("rsa2048");
+    let both =
+        mohor::service::detached_cms(&mut second, &data, Some(&der), &CmsProfile::cades(now))
+            .unwrap();
+    let (both, _) = mohor::ltv::cades::timestamp_last_signer(&both, &ltv).unwrap();
+    let cosigned = dir.join("note.txt.2.p7s");
+    std::fs::write(&cosigned, &both).unwrap();
+    let infos = cms::raw_signer_infos(&both).unwrap();
+    assert_eq!(infos.len(), 2);
+    assert_eq!(
+        infos[0],
+        cms::raw_signer_infos(&der).unwrap()[0],
+        "first signer kept byte for byte"
+    );
+    s.stop();
+
+    let Some(py) = common::pyhanko() else { return };
+    let roots = dir.join("roots.pem");
+    let mut pem = std::fs::read(s.file("root.pem")).unwrap();
+    pem.extend(std::fs::read(&fx.root).unwrap());
+    std::fs::write(&roots, pem).unwrap();
+    // pyHanko validates detached files with one signer.
+    let out = common::run(
+        std::process::Command::new(&py)
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+            ])
+            .arg(&roots)
+            .arg("--detached")
+            .arg(&p7s)
+            .arg(&data),
+    );
+    let text = common::text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "{text}"
+    );
+    // Both signers keep a signature time-stamp (openssl's reading).
+    let out = common::run(
+        std::process::Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&cosigned),
+    );
+    let printed = common::text(&out);
+    assert_eq!(
+        printed.matches("id-smime-aa-timeStampToken").count(),
+        2,
+        "{printed}"
+    );
+    // openssl sees both signers intact.
+    let out = common::openssl_verify_detached(&cosigned, &data, &roots);
+    assert!(out.status.success(), "{}", common::text(&out));
+}
+
+#[test]
+fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_extend_renews() {
+    let dir = common::test_dir("ltv-cosign");
+    let mut s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal-two-pages.pdf");
+    let lta = dir.join("lta.pdf");
+    sign(&s, &input, &lta, Level::BLTA, "tsa").unwrap();
+    let fx = common::Fixture::shared();
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let ltv = ltv_for(&s, &http, "tsa");
+    let mut second = fx.software_signer("rsa2048");
+    let both = dir.join("both.pdf");
+    let opts = PdfSignOptions::new("Asha Verma", "Test Class 3 CA 2026");
+    pades::sign_pdf(&lta, &both, &mut second, &opts, Level::BT, Some(&ltv)).unwrap();
+    // Archive renewal of the first file: DSS for its document time-stamp's
+    // TSA too, and a fresh document time-stamp.
+    let renewed = dir.join("renewed.pdf");
+    pades::extend(&lta, &renewed, Level::BLTA, &ltv, None).unwrap();
+    s.stop();
+
+    let sigs = mohor::pdf::signature_contents(&renewed, None).unwrap();
+    assert_eq!(
+        sigs.iter().filter(|c| c.doc_timestamp).count(),
+        2,
+        "two document time-stamps"
+    );
+    let Some(_) = common::pyhanko() else { return };
+    let roots = dir.join("roots.pem");
+    let mut pem = std::fs::read(s.file("root.pem")).unwrap();
+    pem.extend(std::fs::read(&fx.root).unwrap());
+    std::fs::write(&roots, pem).unwrap();
+    let (ok, text) = ltv_util::pyhanko_timestamped(&both, &roots).unwrap();
+    assert!(ok, "{text}");
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        2,
+        "{text}"
+    );
+    let (ok, text) = ltv_util::pyhanko_dss(&renewed, &s.file("root.pem")).unwrap();
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("OK Signature2 signer"),
+        "the first document time-stamp's TSA: {text}"
+    );
+    let (ok, text) = ltv_util::pyhanko_timestamped(&renewed, &s.file("root.pem")).unwrap();
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn a_slow_tsa_times_out_and_a_revoked_signer_gets_no_long_term_signature() {
+    let dir = common::test_dir("ltv-slow-revoked");
+    let s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal.pdf");
+    let http = UreqClient::new(std::time::Duration::from_secs(2));
+    let ltv = ltv_for(&s, &http, "tsa-slow");
+    let out = dir.join("slow.pdf");
+    let mut signer = signer(&s);
+    let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    let started = std::time::Instant::now();
+    let e = pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BT, Some(&ltv)).unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(7),
+        "no timeout"
+    );
+    assert_eq!(e.reason, mohor::Reason::TimestampUnavailable, "{e:?}");
+    assert!(!out.exists());
+
+    s.revoke_signer();
+    let out = dir.join("revoked.pdf");
+    let e = sign(&s, &input, &out, Level::BLT, "tsa").unwrap_err();
+    assert_eq!(e.reason, mohor::Reason::CertificateNotUsable, "{e:?}");
+    assert!(e.message.contains("revoked"), "{}", e.message);
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_encrypted_pdf_reaches_b_lta_with_its_password() {
+    let dir = common::test_dir("ltv-encrypted");
+    let mut s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal-aes256.pdf");
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let ltv = ltv_for(&s, &http, "tsa");
+    let mut signer = signer(&s);
+    let mut opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    opts.password = Some(mohor::pdf::PdfPassword::new(b"usersecret".to_vec()));
+    let out = dir.join("enc-lta.pdf");
+    pades::sign_pdf(&input, &out, &mut signer, &opts, Level::BLTA, Some(&ltv)).unwrap();
+    // Archive renewal of the encrypted file: a second document time-stamp.
+    let renewed = dir.join("enc-lta-renewed.pdf");
+    pades::extend(&out, &renewed, Level::BLTA, &ltv, opts.password.clone()).unwrap();
+    let e = pades::extend(&out, &dir.join("never.pdf"), Level::BLTA, &ltv, None).unwrap_err();
+    assert!(!dir.join("never.pdf").exists(), "{e:?}");
+    s.stop();
+    let sigs = mohor::pdf::signature_contents(&out, Some(b"usersecret")).unwrap();
+    assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 1);
+    let sigs = mohor::pdf::signature_contents(&renewed, Some(b"usersecret")).unwrap();
+    assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 2);
+    let Some(py) = common::pyhanko() else { return };
+    for file in [&out, &renewed] {
+        pyhanko_encrypted(&py, &s.file("root.pem"), file);
+    }
+}
+
+/// pyHanko's validator and qpdf on an encrypted file (user password
+/// "usersecret"): every signature intact, trusted, with a trusted time-stamp.
+fn pyhanko_encrypted(py: &Path, root: &Path, out: &Path) {
+    let o = common::run(
+        std::process::Command::new(py)
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--password",
+                "usersecret",
+                "--trust-replace",
+                "--trust",
+            ])
+            .arg(root)
+            .arg(out),
+    );
+    let text = common::text(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "{text}"
+    );
+    let o = common::run(
+        std::process::Command::new("qpdf")
+            .args(["--password=usersecret", "--check"])
+            .arg(out),
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+}
+
+/// The real client for the TSA; OCSP answers garbage and CRLs are gone.
+struct BrokenRevocation(UreqClient);
+
+impl mohor::net::HttpClient for BrokenRevocation {
+    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, mohor::net::NetError> {
+        if url.ends_with("/ocsp") {
+            return Ok(b"<html>maintenance</html>".to_vec());
+        }
+        self.0.post(url, ct, body)
+    }
+    fn get(&self, url: &str) -> Result<Vec<u8>, mohor::net::NetError> {
+        Err(mohor::net::NetError::Status {
+            url: url.to_string(),
+            status: 404,
+        })
+    }
+    fn reachable(&self, url: &str) -> Result<(), mohor::net::NetError> {
+        self.0.reachable(url)
+    }
+}
+
+#[test]
+fn revocation_services_that_answer_garbage_or_nothing_give_no_b_lt_output() {
+    let dir = common::test_dir("ltv-broken-revocation");
+    let s = Services::start(&dir);
+    let http = BrokenRevocation(UreqClient::new(std::time::Duration::from_secs(5)));
+    let ltv = Ltv::new(
+        &http,
+        Some(s.tsa("tsa")),
+        &known(&s),
+        time::OffsetDateTime::now_utc(),
+    );
+    let mut signer = signer(&s);
+    let opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    for level in [Level::BLT, Level::BLTA] {
+        let out = dir.join(format!("{}.pdf", level.as_str()));
+        let e = pades::sign_pdf(
+            &corpus("pyhanko-minimal.pdf"),
+            &out,
+            &mut signer,
+            &opts,
+            level,
+            Some(&ltv),
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, mohor::Reason::RevocationUnavailable, "{e:?}");
+        assert!(
+            e.message.contains("HTTP 404"),
+            "the last problem is named: {}",
+            e.message
+        );
+        assert!(!out.exists());
+    }
+    // B-T needs no revocation data.
+    let out = dir.join("bt.pdf");
+    pades::sign_pdf(
+        &corpus("pyhanko-minimal.pdf"),
+        &out,
+        &mut signer,
+        &opts,
+        Level::BT,
+        Some(&ltv),
+    )
+    .unwrap();
+}

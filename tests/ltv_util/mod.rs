@@ -1,0 +1,189 @@
+//! Loopback services for long-term signature tests: a TSA (`openssl ts
+//! -reply`), an OCSP responder (`openssl ocsp -index`), and CRLs served as
+//! files, all behind Python's http.server on 127.0.0.1, over a PKI whose certificates name
+//! them (tests/fixtures/make-ltv-pki.sh). Only 127.0.0.1 is used.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::common;
+
+pub struct Services {
+    pub pki: PathBuf,
+    pub http_port: u16,
+    children: Vec<Child>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "service on port {port} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Services {
+    /// A fresh PKI in `dir` and its services, running.
+    pub fn start(dir: &Path) -> Services {
+        let http_port = free_port();
+        let pki = dir.join("ltv-pki");
+        let out = common::run(
+            Command::new("bash")
+                .arg(common::repo().join("tests/fixtures/make-ltv-pki.sh"))
+                .arg(&pki)
+                .arg(http_port.to_string()),
+        );
+        assert!(
+            out.status.success(),
+            "make-ltv-pki.sh: {}",
+            common::text(&out)
+        );
+        let mut s = Services {
+            pki,
+            http_port,
+            children: Vec::new(),
+        };
+        s.spawn_all();
+        s
+    }
+
+    fn spawn_all(&mut self) {
+        let http = Command::new("python3")
+            .arg(common::repo().join("tests/fixtures/ltv_services.py"))
+            .arg(&self.pki)
+            .arg(self.http_port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ltv_services.py");
+        self.children.push(http);
+        wait_listening(self.http_port);
+    }
+
+    pub fn tsa(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.http_port)
+    }
+
+    /// Revoke the signer's certificate: the responder and the CRL say so.
+    pub fn revoke_signer(&self) {
+        let run = |args: &[&str]| {
+            let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                common::text(&out)
+            );
+        };
+        run(&[
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-cert",
+            "subca.pem",
+            "-keyfile",
+            "subca.key.pem",
+            "-revoke",
+            "signer.cert.pem",
+        ]);
+        run(&[
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-gencrl",
+            "-cert",
+            "subca.pem",
+            "-keyfile",
+            "subca.key.pem",
+            "-out",
+            "subca.crl.pem",
+        ]);
+        run(&[
+            "crl",
+            "-in",
+            "subca.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "subca.crl",
+        ]);
+        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.pki.join(name)
+    }
+
+    /// Stop every service (validation afterwards uses only what the file embeds).
+    pub fn stop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// pyHanko's `sign validate` (revocation not checked: B-T carries none by
+/// definition; B-LT is judged by [`pyhanko_dss`]) trusting only `root`.
+/// Passes when every signature is INTACT:TRUSTED with a trusted time-stamp.
+pub fn pyhanko_timestamped(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    let py = common::pyhanko()?;
+    let out = common::run(
+        Command::new(py)
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+            ])
+            .arg(root)
+            .arg(pdf),
+    );
+    let text = common::text(&out);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(":INTACT:") || l.contains("INVALID"))
+        .collect();
+    let good = out.status.success()
+        && !lines.is_empty()
+        && lines
+            .iter()
+            .all(|l| l.contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"));
+    Some((good, text))
+}
+
+/// pyHanko's DSS reader and certificate validator: every signer and
+/// time-stamp authority validates from the DSS alone (no fetching,
+/// revocation data required). Call with the services stopped.
+pub fn pyhanko_dss(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    let py = common::pyhanko()?;
+    let python = py.with_file_name("python");
+    let out = common::run(
+        Command::new(python)
+            .arg(common::repo().join("tests/fixtures/pyhanko_dss_check.py"))
+            .arg(pdf)
+            .arg(root),
+    );
+    Some((out.status.success(), common::text(&out)))
+}

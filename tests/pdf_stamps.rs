@@ -1,0 +1,242 @@
+//! Stamps in Indian scripts and BSK certificate stamps, judged by tools
+//! nobody here wrote: Tesseract (hin, ben) reads the rendered stamp,
+//! pdftotext copies its text out, zbarimg reads the QR code, pyHanko and
+//! pdfsig validate the signature. Screenshots go to
+//! target/test-artifacts/stamp-*.png.
+#![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod pdf_util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mohor::pdf;
+use pdf_util::common::{assert_no_panic, run_with_stdin, stderr, SimSetup};
+use pdf_util::*;
+use serde_json::json;
+
+/// Every outside tool these tests need (tests/setup.sh installs them).
+fn tools() -> bool {
+    judges_available()
+        & have_tool("pdftoppm")
+        & have_tool("pdftotext")
+        & have_tool("tesseract")
+        & have_tool("zbarimg")
+}
+
+/// The page rendered at 300 dpi, kept as a screenshot; `crop` is a box in
+/// PDF points `[x0, y0, x1, y1]` on an A4 page.
+fn render(file: &Path, name: &str, crop: [f64; 4]) -> PathBuf {
+    let px = |v: f64| ((v * 300.0 / 72.0).round() as i64).to_string();
+    let prefix = artifacts_dir().join(name);
+    let out = Command::new("pdftoppm")
+        .args(["-png", "-r", "300", "-singlefile"])
+        .args(["-x", &px(crop[0]), "-y", &px(842.0 - crop[3])])
+        .args(["-W", &px(crop[2] - crop[0]), "-H", &px(crop[3] - crop[1])])
+        .arg(file)
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    prefix.with_extension("png")
+}
+
+/// Words, without the invisible joiners Tesseract sometimes puts between
+/// the parts of a conjunct.
+fn words(text: &str) -> Vec<String> {
+    text.replace(['\u{200C}', '\u{200D}'], "")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn ocr(png: &Path, lang: &str) -> String {
+    let out = Command::new("tesseract")
+        .arg(png)
+        .arg("stdout")
+        .args(["-l", lang, "--psm", "6"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn pdftotext(file: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg(file)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Sign A4 with a large stamp carrying `reason` and `location`, then ask
+/// Tesseract (`lang`) and pdftotext for every word back.
+fn reads_back(name: &str, lang: &str, reason: &str, location: &str) {
+    let dir = test_dir(name);
+    let out = dir.join("signed.pdf");
+    let mut o = opts("rsa2048");
+    o.reason = Some(reason.into());
+    o.location = Some(location.into());
+    let b = [40.0, 560.0, 555.0, 780.0];
+    o.visible = stamp(1, b[0], b[1], b[2] - b[0], b[3] - b[1]);
+    let mut s = signer("rsa2048");
+    let signed = pdf::sign_file(&corpus("pyhanko-empty-a4.pdf"), &out, &mut s, &o).unwrap();
+    judge_new_signature(&out, &signed.field_name, 0).unwrap();
+
+    let png = render(&out, &format!("stamp-{name}"), b);
+    // The script's own model reads the script's words (the Latin labels
+    // are pdftotext's to judge).
+    let read = ocr(&png, lang);
+    let seen = words(&read);
+    for w in words(reason).iter().chain(words(location).iter()) {
+        assert!(
+            seen.contains(w),
+            "Tesseract ({lang}) did not read \"{w}\" in {}:\n{read}",
+            png.display()
+        );
+    }
+    // Copying the text gives the words as typed (ToUnicode + ActualText).
+    let copied = words(&pdftotext(&out)).join(" ");
+    for phrase in [reason, location] {
+        assert!(
+            copied.contains(&words(phrase).join(" ")),
+            "pdftotext lost \"{phrase}\": {copied}"
+        );
+    }
+}
+
+#[test]
+fn hindi_reason_and_place_read_back_word_for_word() {
+    if !tools() {
+        return;
+    }
+    reads_back("hindi", "hin", "भुगतान हेतु स्वीकृत कार्यालय आदेश", "नई दिल्ली");
+}
+
+#[test]
+fn bengali_reason_and_place_read_back_word_for_word() {
+    if !tools() {
+        return;
+    }
+    reads_back("bengali", "ben", "জন্ম শংসাপত্র অনুমোদিত", "কলকাতা");
+}
+
+const UIN: &str = "AMD0152022000001";
+
+fn payload() -> String {
+    format!(
+        "UIN:{UIN}|Name:সুমিতা দাস|Service:Trade Licence (015)|Dept:Agricultural Marketing Department|Issued:2026-11-23 15:20 IST|Verify:https://bsk.wb.gov.in/verify/{UIN}"
+    )
+}
+
+/// The QR code as zbarimg reads it from the page rendered at 300 dpi.
+fn zbar(png: &Path) -> String {
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zbarimg found no code in {}",
+        png.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+#[test]
+fn certificate_stamp_qr_gives_back_the_payload_and_the_uin_is_text() {
+    if !tools() {
+        return;
+    }
+    let dir = test_dir("stamp_certificate");
+    for (version, name) in [
+        (None, "stamp-certificate"),
+        (Some(40), "stamp-certificate-v40"),
+    ] {
+        let out = dir.join(format!("{name}.pdf"));
+        let mut o = opts("rsa2048");
+        o.reason = Some("জন্ম শংসাপত্র প্রদান".into());
+        o.location = Some("কলকাতা".into());
+        o.visible_auto = true;
+        o.uin = Some(UIN.into());
+        o.qr = Some(payload());
+        o.qr_version = version;
+        let mut s = signer("rsa2048");
+        let signed = pdf::sign_file(&corpus("pyhanko-empty-a4.pdf"), &out, &mut s, &o).unwrap();
+        judge_new_signature(&out, &signed.field_name, 0).unwrap();
+        // The bottom of the page, where the stamp is placed.
+        let png = render(&out, name, [0.0, 0.0, 595.0, 200.0]);
+        assert_eq!(zbar(&png), payload(), "{}", png.display());
+        let text = pdftotext(&out);
+        assert!(text.contains(&format!("UIN: {UIN}")), "{text}");
+        assert!(
+            text.contains(&format!("Verify at https://bsk.wb.gov.in/verify/{UIN}")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_stamp_draws_no_tick_and_no_green() {
+    let dir = test_dir("stamp_no_verdict");
+    let out = dir.join("signed.pdf");
+    let mut o = opts("rsa2048");
+    o.visible_auto = true;
+    let mut s = signer("rsa2048");
+    pdf::sign_file(&corpus("pyhanko-empty-a4.pdf"), &out, &mut s, &o).unwrap();
+    if !have_tool("pdftotext") {
+        return;
+    }
+    let text = pdftotext(&out);
+    assert!(text.contains("Digitally signed by"), "{text}");
+    for verdict in ['\u{2714}', '\u{2713}', '\u{2705}'] {
+        assert!(!text.contains(verdict), "a tick in the stamp: {text}");
+    }
+}
+
+fn sign_cli(s: &SimSetup, input: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
+    let cert = fixture().cert("rsa2048").id;
+    let mut args = vec!["--pin-stdin", "sign", "--cert", cert.as_str()];
+    args.extend_from_slice(extra);
+    let mut c = s.mohor(&args);
+    c.arg(input).arg("-o").arg(output);
+    let o = run_with_stdin(&mut c, &format!("{}\n", fixture().user_pin));
+    assert_no_panic(&o);
+    o
+}
+
+#[test]
+fn cli_refuses_a_malformed_uin_before_any_pin_and_signs_a_good_one() {
+    let s = SimSetup::new("stamp_cli_uin", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    for bad in [
+        vec!["--uin", "AMD015202200001"],
+        vec!["--uin", "ZZZ0152022000001"],
+        vec!["--uin", UIN, "--qr", "a payload without the number"],
+        vec!["--qr", "x", "--qr-version", "41"],
+    ] {
+        let out = s.dir.join("bad.pdf");
+        let o = sign_cli(&s, &input, &out, &bad);
+        assert!(!o.status.success(), "{bad:?} was accepted");
+        assert!(stderr(&o).contains("INVALID_REQUEST"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert_eq!(s.sim.logins().len(), 0, "a PIN was used for a refused UIN");
+
+    let out = s.dir.join("good.pdf");
+    let o = sign_cli(&s, &input, &out, &["--uin", UIN, "--qr", &payload()]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(s.sim.logins().len(), 1);
+    if tools() {
+        judge_new_signature(&out, "Signature1", 0).unwrap();
+        let png = render(&out, "stamp-cli-certificate", [0.0, 0.0, 595.0, 200.0]);
+        assert_eq!(zbar(&png), payload());
+        assert!(pdftotext(&out).contains(UIN));
+    }
+}

@@ -1,0 +1,244 @@
+//! A department's portal issues a batch of BSK certificates over WebSocket
+//! (a real `mohor serve`, SoftHSM fixture token, scripted dialogs): each
+//! item has its own UIN and QR payload, the batch costs one consent and one
+//! PIN, the consent shows every UIN and every payload in full, and each
+//! signed certificate's QR code (rendered by pdftoppm, read by zbarimg)
+//! gives back exactly its payload; pdfsig finds every signature valid. A
+//! malformed UIN is refused before any window.
+#![cfg(feature = "scripted-prompts")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod common;
+#[path = "desktop_agent/ws.rs"]
+#[allow(dead_code)]
+mod ws;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use common::{Fixture, MODULE};
+
+const ORIGIN: &str = "http://127.0.0.1:8765";
+
+/// `mohor serve`, killed (by its own pid) when the test ends.
+struct Serve {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(home: &Path, softhsm_conf: &Path, prompts: &Path) -> Serve {
+    let mut child = common::mohor(home, softhsm_conf)
+        .arg("--module")
+        .arg(MODULE)
+        .arg("--prompts")
+        .arg(prompts)
+        .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn mohor serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let first = match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(Some(Ok(line))) => line,
+        other => panic!("mohor serve printed no first line: {other:?}"),
+    };
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    Serve { child, port }
+}
+
+/// A one-page PDF with a correct cross-reference table.
+fn tiny_pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn asked(prompts: &Path) -> Vec<Value> {
+    let mut log = prompts.as_os_str().to_owned();
+    log.push(".asked.jsonl");
+    std::fs::read_to_string(PathBuf::from(log))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("log line is JSON"))
+        .collect()
+}
+
+fn payload(uin: &str, name: &str) -> String {
+    format!(
+        "UIN:{uin}|Name:{name}|Service:Caste Certificate (021)|Dept:Backward Classes Welfare Department|Issued:2026-11-30 10:05 IST|Verify:https://castcertificatewb.gov.in/verify/{uin}"
+    )
+}
+
+#[test]
+fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
+    let fx = Fixture::shared();
+    let dir = common::test_dir("ws_certificates");
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        ),
+    )
+    .expect("prompts");
+    let server = serve(&home, &softhsm_conf, &prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let cert_id = fx.cert("rsa2048").id;
+
+    // A malformed UIN: refused before any window.
+    let refused = c.call(
+        json!(1),
+        "sign.pdf",
+        Some(json!({
+            "document": b64(&tiny_pdf()),
+            "fileName": "certificate.pdf",
+            "appearance": {"uin": "BCW02120260001", "qr": "BCW02120260001"},
+        })),
+    );
+    assert_eq!(refused.reason(), "INVALID_REQUEST", "{:#}", refused.answer);
+    assert!(asked(&prompts).is_empty(), "a window was shown");
+
+    let citizens = [
+        ("BCW0212026000101", "সুমিতা দাস"),
+        ("BCW0212026000102", "Rahul Mondal"),
+        ("BCW0212026000103", "আবদুল করিম"),
+    ];
+    let items: Vec<Value> = citizens
+        .iter()
+        .map(|(uin, name)| {
+            json!({"method": "sign.pdf", "params": {
+                "document": b64(&tiny_pdf()),
+                "fileName": format!("{uin}.pdf"),
+                "certificateId": cert_id,
+                "reason": "জাতিগত শংসাপত্র প্রদান",
+                "location": "কলকাতা",
+                "appearance": {"uin": uin, "qr": payload(uin, name)},
+            }})
+        })
+        .collect();
+    let reply = c.call(json!(2), "sign.batch", Some(json!({"items": items})));
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    assert_eq!(results.len(), citizens.len());
+
+    let log = asked(&prompts);
+    let dialogs: Vec<&str> = log.iter().filter_map(|e| e["dialog"].as_str()).collect();
+    assert_eq!(
+        dialogs.iter().filter(|d| **d == "consent").count(),
+        1,
+        "{dialogs:?}"
+    );
+    assert_eq!(
+        dialogs.iter().filter(|d| **d == "pin").count(),
+        1,
+        "{dialogs:?}"
+    );
+    let consent = log
+        .iter()
+        .find(|e| e["dialog"] == "consent")
+        .expect("a consent question");
+    let shown = consent["shown"].to_string();
+    for (uin, name) in &citizens {
+        assert!(shown.contains(uin), "{uin} not shown:\n{shown}");
+        assert!(
+            shown.contains(&payload(uin, name)),
+            "payload of {uin} not shown in full:\n{shown}"
+        );
+    }
+
+    let judges = ["pdftoppm", "zbarimg", "pdftotext", "pdfsig"]
+        .iter()
+        .all(|t| common::have_tool(t));
+    for ((uin, name), result) in citizens.iter().zip(&results) {
+        let signed = b64_decode(result["document"].as_str().expect("document"));
+        let out = dir.join(format!("{uin}.pdf"));
+        std::fs::write(&out, &signed).expect("write");
+        if !judges {
+            continue;
+        }
+        let report = common::text(&common::run(Command::new("pdfsig").arg(&out)));
+        assert!(report.contains("Signature is Valid."), "{report}");
+        let text = common::text(&common::run(Command::new("pdftotext").arg(&out).arg("-")));
+        assert!(text.contains(&format!("UIN: {uin}")), "{text}");
+        let prefix = dir.join(format!("{uin}-page"));
+        let st = Command::new("pdftoppm")
+            .args(["-png", "-r", "300", "-singlefile"])
+            .arg(&out)
+            .arg(&prefix)
+            .status()
+            .expect("pdftoppm");
+        assert!(st.success());
+        let read = Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(prefix.with_extension("png"))
+            .output()
+            .expect("zbarimg");
+        assert_eq!(
+            String::from_utf8_lossy(&read.stdout).trim_end_matches('\n'),
+            payload(uin, name)
+        );
+    }
+    c.close();
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
+}

@@ -284,6 +284,18 @@ fn a_batch_from_the_command_line_signs_the_good_files_reports_the_damaged_one_an
     assert!(entries
         .iter()
         .all(|e| e["origin"] == "command line" && e["batch"]["of"] == 3));
+    // The fingerprints the log keeps are the inputs' SHA-256, as sha256sum
+    // reads them: taken in the signing pass for the signed files (the command
+    // line reads each input once), read for the refused one.
+    for (entry, file) in entries.iter().zip([&c, &b, &a]) {
+        let sum = std::process::Command::new("sha256sum")
+            .arg(file)
+            .output()
+            .unwrap();
+        let sum = String::from_utf8_lossy(&sum.stdout);
+        let expected = sum.split_whitespace().next().unwrap();
+        assert_eq!(entry["sha256"], expected, "{entry}");
+    }
     let o = run_with_stdin(&mut s.mohor(&["history", "--limit", "1"]), "");
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(text.lines().count(), 1, "{text}");

@@ -114,6 +114,7 @@ pub fn extend(
             field_name: String::new(),
             certified: false,
             output_len: 0,
+            input_sha256: None,
         }
     };
     Ok(finished(signed, output))

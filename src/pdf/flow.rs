@@ -53,15 +53,28 @@ impl PreparedPdf {
     /// `%PDF-` included), then the new revision except the `/Contents`
     /// hex string.
     pub fn digest(&self, alg: DigestAlgorithm) -> Result<Vec<u8>, PdfError> {
+        self.digests(alg).map(|(digest, _)| digest)
+    }
+
+    /// [`digest`](Self::digest), and in the same read the SHA-256 of the
+    /// input alone: the signed ranges start with the whole input, so with
+    /// SHA-256 it is the hasher's state at the input's end.
+    fn digests(&self, alg: DigestAlgorithm) -> Result<(Vec<u8>, Vec<u8>), PdfError> {
         let mut h = alg.hasher();
+        let mut input_only =
+            (alg != DigestAlgorithm::Sha256).then(|| DigestAlgorithm::Sha256.hasher());
         self.stream_input(|chunk| {
             h.update(chunk);
+            if let Some(s) = input_only.as_mut() {
+                s.update(chunk);
+            }
             Ok(())
         })?;
+        let input_sha256 = input_only.unwrap_or_else(|| h.clone()).finish();
         let a = &self.appended;
         h.update(&a.bytes[..a.contents_at]);
         h.update(&a.bytes[a.contents_at + a.contents_len..]);
-        Ok(h.finish())
+        Ok((h.finish(), input_sha256))
     }
 
     /// Write the signed PDF: the input bytes, then the new revision with
@@ -253,6 +266,7 @@ pub fn write_signed(
         field_name: prepared.field_name.clone(),
         certified: prepared.certified,
         output_len: prepared.input_len + prepared.appended.bytes.len() as u64,
+        input_sha256: None,
     })
 }
 
@@ -270,6 +284,7 @@ pub fn sign_digest(staged: &StagedPdf, signer: &mut dyn Signer) -> Result<Vec<u8
 pub struct StagedPdf {
     prepared: PreparedPdf,
     digest: Vec<u8>,
+    input_sha256: Vec<u8>,
     output: PathBuf,
     out: Option<AtomicFile>,
     /// The copy of the input into `out`, running on its own thread.
@@ -310,6 +325,7 @@ pub fn stage(
     let mut staged = StagedPdf {
         prepared,
         digest: Vec::new(),
+        input_sha256: Vec::new(),
         output: output.to_path_buf(),
         out: Some(out),
         copy: None,
@@ -318,9 +334,9 @@ pub fn stage(
         // The hash reads at positions (`pread`), so the copy may move the
         // shared file offset at the same time.
         staged.copy = Some(std::thread::spawn(move || copy_prefix(src, dst, len)));
-        staged.digest = staged.prepared.digest(alg)?;
+        (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
     } else {
-        staged.digest = staged.prepared.digest(alg)?;
+        (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
         copy_prefix(src, dst, len).map_err(werr)?;
     }
     Ok(staged)
@@ -377,6 +393,7 @@ impl StagedPdf {
             field_name: self.prepared.field_name.clone(),
             certified: self.prepared.certified,
             output_len: self.prepared.input_len + revision.len() as u64,
+            input_sha256: Some(std::mem::take(&mut self.input_sha256)),
         })
     }
 }

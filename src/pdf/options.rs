@@ -126,4 +126,7 @@ pub struct SignedPdf {
     pub field_name: String,
     pub certified: bool,
     pub output_len: u64,
+    /// SHA-256 of the input as it was signed, taken in the signing pass
+    /// (the command line records it in the audit log without a second read).
+    pub input_sha256: Option<Vec<u8>>,
 }

@@ -2,7 +2,7 @@
 //! request, whatever its outcome (`mohor history` reads them back).
 //! Never a PIN and never document content: names, digests and outcomes.
 
-use super::pipeline::{Job, Outcome, Prepared, Progress};
+use super::pipeline::{Job, Outcome, Output, Prepared, Progress};
 use super::{Agent, Requester};
 use crate::error::Result;
 use crate::state::AuditEntry;
@@ -40,13 +40,24 @@ impl Agent {
                     None => "INTERNAL".to_string(),
                 },
             };
+            let sha256 = if prep.summary.fingerprint_hex.is_empty() {
+                let signed = match result.as_ref().map(|o| o.items.get(index)) {
+                    Ok(Some(Ok(Output::Pdf(s)))) => s.input_sha256.as_deref(),
+                    _ => None,
+                };
+                item.input()
+                    .map(|path| super::preflight::fingerprint_later(path, signed))
+                    .unwrap_or_default()
+            } else {
+                prep.summary.fingerprint_hex.clone()
+            };
             let entry = AuditEntry {
                 time: time.clone(),
                 origin: who.origin.unwrap_or(COMMAND_LINE).to_string(),
                 action: item.action().to_string(),
                 document: prep.summary.name.clone(),
                 // SHA-256 of the document; for a hash, the digest the site sent.
-                sha256: prep.summary.fingerprint_hex.clone(),
+                sha256,
                 certificate: certificate.clone(),
                 signer: signer.clone(),
                 result: outcome,

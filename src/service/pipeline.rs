@@ -74,6 +74,15 @@ impl Item {
             Item::Hash(_) => "sign.hash",
         }
     }
+
+    /// The file to be signed (a digest has none).
+    pub fn input(&self) -> Option<&std::path::Path> {
+        match self {
+            Item::Pdf(p) => Some(&p.input),
+            Item::Data(d) => Some(&d.input),
+            Item::Hash(_) => None,
+        }
+    }
 }
 
 /// One request: its items and the certificates they name.
@@ -138,7 +147,9 @@ impl Agent {
             .items
             .iter()
             .map(|item| {
-                let mut p = self.preflight(item, digest, now);
+                // Only a consent dialog needs the fingerprint before signing.
+                let shown = who.origin.is_some();
+                let mut p = self.preflight(item, digest, now, shown);
                 p.summary.long_term = item.level();
                 if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
                     p.verdict = Err(Error::invalid_request(
@@ -175,13 +186,14 @@ impl Agent {
         item: &Item,
         digest: DigestAlgorithm,
         now: time::OffsetDateTime,
+        shown: bool,
     ) -> Prepared {
         match item {
             Item::Pdf(p) => {
                 let checked = preflight::check_pdf(&p.input, &p.request, now);
                 let pages = checked.as_ref().ok().map(|info| info.page_count);
                 let mut prepared = summarized(
-                    preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages),
+                    preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages, shown),
                     &p.name,
                     DocumentKind::Pdf,
                     checked.map(|_| ()),
@@ -196,7 +208,7 @@ impl Agent {
                     None => Ok(()),
                 };
                 summarized(
-                    preflight::summarize(&d.input, &d.name, DocumentKind::Data, None),
+                    preflight::summarize(&d.input, &d.name, DocumentKind::Data, None, true),
                     &d.name,
                     DocumentKind::Data,
                     checked,

@@ -16,22 +16,36 @@ use super::PdfRequest;
 const DRY_RUN_CAPACITY: usize = 16 * 1024;
 
 /// What the consent dialog shows about a file: name, kind, size, pages, SHA-256.
+/// Without `fingerprint` (nobody is asked before signing: the command line)
+/// the SHA-256 is left empty, to be taken from the signing pass instead of
+/// reading the whole file twice ([`fingerprint_later`]).
 pub fn summarize(
     path: &Path,
     name: &str,
     kind: crate::ui::DocumentKind,
     pages: Option<u32>,
+    fingerprint: bool,
 ) -> Result<DocumentSummary> {
     let size = std::fs::metadata(path)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?
         .len();
-    Ok(DocumentSummary::new(
-        name,
-        kind,
-        size,
-        pages,
-        hex::encode(digest_file(path, DigestAlgorithm::Sha256)?),
-    ))
+    let sha256 = if fingerprint {
+        hex::encode(digest_file(path, DigestAlgorithm::Sha256)?)
+    } else {
+        String::new()
+    };
+    Ok(DocumentSummary::new(name, kind, size, pages, sha256))
+}
+
+/// The SHA-256 (hex) of a document whose summary left it for later: from
+/// the signing pass when there was one, else read now (for the audit log).
+pub fn fingerprint_later(path: &Path, from_signing: Option<&[u8]>) -> String {
+    match from_signing {
+        Some(sha256) => hex::encode(sha256),
+        None => digest_file(path, DigestAlgorithm::Sha256)
+            .map(hex::encode)
+            .unwrap_or_default(),
+    }
 }
 
 /// A detached CAdES signature over the file `data`, or a co-signature added

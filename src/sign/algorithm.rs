@@ -89,6 +89,7 @@ impl DigestAlgorithm {
 }
 
 /// A streaming hasher over one of the supported digests.
+#[derive(Clone)]
 pub enum Hasher {
     Sha256(sha2::Sha256),
     Sha384(sha2::Sha384),

@@ -96,16 +96,40 @@ pub fn start_display() -> Option<Display> {
         .ok()
         .and_then(|line| line.trim().parse::<u32>().ok());
     match number {
-        Some(n) => Some(Display {
-            name: format!(":{n}"),
-            xvfb,
-        }),
+        Some(n) => {
+            let display = Display {
+                name: format!(":{n}"),
+                xvfb,
+            };
+            wait_until_it_answers(&display);
+            Some(display)
+        }
         None => {
             let _ = xvfb.kill();
             let _ = xvfb.wait();
             panic!("Xvfb did not report a display number within 30 s");
         }
     }
+}
+
+/// A client can open the display (on a loaded machine a dialog once failed
+/// to initialise GTK right after Xvfb reported its number).
+fn wait_until_it_answers(display: &Display) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let answered = Command::new("xdotool")
+            .arg("getdisplaygeometry")
+            .env("DISPLAY", &display.name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if answered {
+            return;
+        }
+        sleep(Duration::from_millis(100));
+    }
+    panic!("Xvfb {} accepted no client within 30 s", display.name);
 }
 
 /// Visible windows titled exactly `title` on the X display `display`.

@@ -146,11 +146,12 @@ fn advice(r: &Report) -> Vec<String> {
     } else if r.tokens_seen == 0 {
         out.push("The drivers loaded but no token answered: insert the token (or re-insert it) and check the light on it.".into());
     }
-    if let Some(p) = r
-        .ports
-        .iter()
-        .find(|p| p.in_use && p.process.as_deref().is_some_and(|n| n != "mohor"))
-    {
+    if let Some(p) = r.ports.iter().find(|p| {
+        p.in_use
+            && p.process
+                .as_deref()
+                .is_some_and(|n| n != "mohor" && n != "mohor-desktop")
+    }) {
         out.push(format!(
             "Port {} is taken by {} (pid {}); Mohor falls back to the next port, but web pages try 21760 first.",
             p.port,

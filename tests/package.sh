@@ -48,6 +48,12 @@ expected="mohor $(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head 
 [ "$version" = "$expected" ] || fail "mohor --version said '$version', expected '$expected'"
 say "$version runs from PATH"
 if mohor --help | grep -q -- '--prompts'; then fail "the package has the scripted-prompts test hook"; fi
+# The command-line program loads no GTK (~9 ms of every command); the tray
+# agent it becomes without a command does.
+[ -x /usr/bin/mohor-desktop ] || fail "no /usr/bin/mohor-desktop"
+if ldd /usr/bin/mohor | grep -q libgtk; then fail "/usr/bin/mohor links GTK"; fi
+ldd /usr/bin/mohor-desktop | grep -q libgtk-3 || fail "/usr/bin/mohor-desktop does not link GTK"
+say "mohor links no GTK; mohor-desktop does"
 
 desktop-file-validate /usr/share/applications/mohor.desktop /etc/xdg/autostart/mohor.desktop \
   || fail "desktop-file-validate rejects the entries"
@@ -90,7 +96,9 @@ set -e
 echo "$second" | grep -q "already running" || fail "the second start did not find the first: $second"
 agents=0
 for p in /proc/[0-9]*; do
-  [ "$(readlink "$p/exe" 2>/dev/null)" = /usr/bin/mohor ] && agents=$((agents + 1))
+  case "$(readlink "$p/exe" 2>/dev/null)" in
+    /usr/bin/mohor | /usr/bin/mohor-desktop) agents=$((agents + 1)) ;;
+  esac
 done
 [ "$agents" = 1 ] || fail "$agents mohor processes run after a second start (want 1)"
 say "a second start exits 0 and leaves one agent"

@@ -17,7 +17,7 @@ fi
 
 # One release build for the binary and the man-page writer (same features,
 # so nothing is compiled twice).
-cargo build --release --locked --bin mohor --bin mohor-man
+cargo build --release --locked --bin mohor --bin mohor-desktop --bin mohor-man
 
 if target/release/mohor --help | grep -q -- '--prompts'; then
   echo "build-deb: the release binary contains the scripted-prompts test hook; refusing to package it" >&2

@@ -17,12 +17,15 @@ rm -rf "$out" && mkdir -p "$out"
 
 # One universal binary from two release builds (no test features).
 rustup target add aarch64-apple-darwin x86_64-apple-darwin
-cargo build --release --locked --bin mohor --target aarch64-apple-darwin
-cargo build --release --locked --bin mohor --target x86_64-apple-darwin
+# mohor (every command) and mohor-desktop (the tray agent it starts).
+cargo build --release --locked --bin mohor --bin mohor-desktop --target aarch64-apple-darwin
+cargo build --release --locked --bin mohor --bin mohor-desktop --target x86_64-apple-darwin
 app="$out/root/Applications/Mohor.app/Contents"
 mkdir -p "$app/MacOS" "$app/Resources"
-lipo -create -output "$app/MacOS/mohor" \
-  target/aarch64-apple-darwin/release/mohor target/x86_64-apple-darwin/release/mohor
+for bin in mohor mohor-desktop; do
+  lipo -create -output "$app/MacOS/$bin" \
+    "target/aarch64-apple-darwin/release/$bin" "target/x86_64-apple-darwin/release/$bin"
+done
 if "$app/MacOS/mohor" --help | grep -q -- '--prompts'; then
   echo "build-pkg: the binary contains a test hook; refusing" >&2; exit 1
 fi

@@ -4,6 +4,7 @@
 mod agent;
 mod config_cmd;
 mod doctor;
+mod entry;
 mod extend;
 mod history;
 pub mod log_sink;
@@ -192,8 +193,10 @@ impl Env {
     }
 }
 
-/// Run the parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+pub use entry::{desktop, exec_desktop, main_with, Desktop};
+
+/// Run the parsed command line; `desktop` runs when no command is given.
+pub fn run(cli: Cli, desktop: Desktop) -> Result<()> {
     // Before the config is loaded: a broken file must still be found and checked.
     if let Some(Command::Config { command }) = &cli.command {
         return config_cmd::config(&Dirs::resolve(cli.config.as_deref())?, command);
@@ -211,6 +214,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Verify(args)) => verify::verify(&env, &args),
         Some(Command::Doctor { json }) => doctor::doctor(&env, json),
         Some(Command::Config { command }) => config_cmd::config(&env.dirs, &command),
-        None => agent::tray(env).map_err(agent::no_tray_hint),
+        None => desktop(env),
     }
 }

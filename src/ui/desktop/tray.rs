@@ -466,6 +466,30 @@ fn no_display(detail: &str) -> Error {
     .with_hint("start with `mohor serve` for a headless agent, or run inside a desktop session")
 }
 
+/// Initialise GTK, trying again for a few seconds when a display is named:
+/// an agent started at login can run before the display accepts clients, and
+/// on a loaded machine a fresh Xvfb once refused the first connection (seen in
+/// CI). With no display named at all it fails at once.
+fn open_display() -> Result<()> {
+    let named = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    let mut wait = std::time::Duration::from_millis(100);
+    let mut tries = if named { 6 } else { 1 };
+    loop {
+        tries -= 1;
+        match gtk::init() {
+            Ok(()) => return Ok(()),
+            Err(e) if tries == 0 => return Err(no_display(&e.to_string())),
+            Err(e) => {
+                tracing::warn!("cannot open the display yet ({e}); trying again in {wait:?}");
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+        }
+    }
+}
+
 /// Runs the desktop agent on the calling thread (the main thread): initialises
 /// GTK, shows the tray icon and its menu, calls `on_ready` with the dialog
 /// prompter on a new background thread (start tokio and the WebSocket server
@@ -488,7 +512,7 @@ where
             "the desktop agent must run on the thread that first started GTK",
         ));
     }
-    gtk::init().map_err(|e| no_display(&e.to_string()))?;
+    open_display()?;
     style::install();
 
     let model = status.menu_model();

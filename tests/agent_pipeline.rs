@@ -294,6 +294,30 @@ fn a_refused_single_document_asks_nobody_and_is_audited() {
 }
 
 #[test]
+fn empty_data_is_refused_before_anyone_is_asked_and_is_audited() {
+    let w = world("pipeline_empty_data", &[r#"{"consent":"approve"}"#]);
+    let empty = w.dir.join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let job = Job::single(
+        Item::Data(DataItem {
+            input: empty,
+            name: "empty.txt".into(),
+            cosign: None,
+            level: Default::default(),
+        }),
+        None,
+    );
+    let e = w.agent.sign(&web(), &job).expect_err("refused");
+    assert_eq!(e.reason, Reason::InvalidRequest, "{e}");
+    assert!(e.message.contains("empty"), "{e}");
+    assert!(w.asked().is_empty(), "{:?}", w.asked());
+    assert!(w.tokens.logins().is_empty());
+    let h = w.history();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].result, "INVALID_REQUEST");
+}
+
+#[test]
 fn a_declined_batch_touches_no_token_and_every_item_is_audited_as_cancelled() {
     let w = world("pipeline_declined", &[r#"{"consent":"deny"}"#]);
     let job = Job {

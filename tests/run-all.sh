@@ -24,7 +24,8 @@ cargo build --workspace --all-features
 
 step "Rust tests: unit, CLI, token simulator, PDF corpus, server, desktop dialogs"
 rm -rf target/hardening
-cargo test --workspace --all-features -- --test-threads=2
+# --no-fail-fast: one failing test binary must not hide the others' results.
+cargo test --workspace --all-features --no-fail-fast -- --test-threads=2
 
 step "short fuzz campaigns (cargo-fuzz; FUZZ_SECONDS per target)"
 # 20 s a target keeps the cold CI run short; SECURITY.md says how to run long campaigns.

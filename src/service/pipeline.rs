@@ -205,7 +205,7 @@ impl Agent {
             Item::Data(d) => {
                 let checked = match &d.cosign {
                     Some(existing) => preflight::check_cosign(&d.input, existing),
-                    None => Ok(()),
+                    None => preflight::check_not_empty(&d.input),
                 };
                 summarized(
                     preflight::summarize(&d.input, &d.name, DocumentKind::Data, None, true),

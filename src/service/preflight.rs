@@ -37,6 +37,20 @@ pub fn summarize(
     Ok(DocumentSummary::new(name, kind, size, pages, sha256))
 }
 
+/// Data to sign must hold something: an empty upload or file is a mistake
+/// (a page's bug, a wrong path), never something to ask a person to sign.
+pub fn check_not_empty(path: &Path) -> Result<()> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?
+        .len();
+    if size == 0 {
+        return Err(Error::invalid_request(
+            "the data to sign is empty; send the document's bytes",
+        ));
+    }
+    Ok(())
+}
+
 /// The SHA-256 (hex) of a document whose summary left it for later: from
 /// the signing pass when there was one, else read now (for the audit log).
 pub fn fingerprint_later(path: &Path, from_signing: Option<&[u8]>) -> String {

@@ -13,11 +13,8 @@ mod common;
 #[allow(dead_code)]
 mod ws;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -27,46 +24,16 @@ use common::{Fixture, MODULE};
 const ORIGIN: &str = "http://127.0.0.1:8765";
 
 /// `mohor serve`, killed (by its own pid) when the test ends.
-struct Serve {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(home: &Path, softhsm_conf: &Path, prompts: &Path) -> Serve {
-    let mut child = common::mohor(home, softhsm_conf)
-        .arg("--module")
+fn serve(home: &Path, softhsm_conf: &Path, prompts: &Path) -> common::Served {
+    let log = home.join("serve.stderr");
+    let mut cmd = common::mohor(home, softhsm_conf);
+    cmd.arg("--module")
         .arg(MODULE)
         .arg("--prompts")
         .arg(prompts)
         .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn mohor serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let _ = tx.send(lines.next());
-        for _ in lines {}
-    });
-    let first = match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(Some(Ok(line))) => line,
-        other => panic!("mohor serve printed no first line: {other:?}"),
-    };
-    let port = first
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no port in {first:?}"));
-    Serve { child, port }
+        .stderr(std::fs::File::create(&log).expect("serve.stderr"));
+    common::spawn_serve(&mut cmd, &log)
 }
 
 /// A one-page PDF with a correct cross-reference table.

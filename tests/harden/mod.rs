@@ -4,11 +4,8 @@
 //! figures each test reports (printed and kept in target/hardening/).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -29,9 +26,10 @@ pub fn unb64(text: &str) -> Vec<u8> {
         .expect("base64 from the agent")
 }
 
-/// `mohor serve`, killed (by its own pid) when dropped.
+/// `mohor serve` (through [`crate::common::spawn_serve`]), killed (by its
+/// own pid) when dropped.
 pub struct Serve {
-    pub child: Child,
+    served: crate::common::Served,
     pub port: u16,
     pub stderr: PathBuf,
 }
@@ -50,46 +48,27 @@ impl Serve {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .arg("--module")
+        cmd.arg("--module")
             .arg(module)
             .arg("--prompts")
             .arg(prompts)
             .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("serve.stderr"))
-            .spawn()
-            .expect("spawn mohor serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            for _ in lines {}
-        });
-        let first = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(Some(Ok(line))) => line,
-            other => panic!("mohor serve printed no first line: {other:?}"),
-        };
-        let port = first
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}"));
+            .stderr(std::fs::File::create(&stderr).expect("serve.stderr"));
+        let served = crate::common::spawn_serve(&mut cmd, &stderr);
         Serve {
-            child,
-            port,
+            port: served.port,
+            served,
             stderr,
         }
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.served.child.id()
     }
 
     /// Still running (not crashed, not exited)?
     pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        matches!(self.served.child.try_wait(), Ok(None))
     }
 
     pub fn stderr_text(&self) -> String {
@@ -105,13 +84,6 @@ impl Serve {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or(0, |kb| kb / 1024)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -17,20 +17,12 @@ use x509_cert::Certificate;
 
 use crate::sign::DigestAlgorithm;
 
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-
 /// Whether `signature` over `message` verifies with the key in `spki_der`.
-/// `algorithm` is the signature algorithm; a bare `rsaEncryption` (as CMS
-/// SignerInfos name it) takes its digest from `digest`.
+/// `algorithm` is the signature algorithm; a bare `rsaEncryption` or
+/// `ecPublicKey` (as CMS SignerInfos may name it) takes its digest from
+/// `digest`. The check itself is the verifier's (RSA PKCS#1 v1.5 and PSS,
+/// ECDSA on P-256 and P-384, SHA-1 to SHA-512): one implementation for
+/// what Mohor embeds and what it verifies.
 pub fn verify(
     spki_der: &[u8],
     algorithm: &AlgorithmIdentifierOwned,
@@ -38,75 +30,23 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    let oid = algorithm.oid;
-    let rsa_digest = match oid {
-        SHA256_WITH_RSA => Some(DigestAlgorithm::Sha256),
-        SHA384_WITH_RSA => Some(DigestAlgorithm::Sha384),
-        SHA512_WITH_RSA => Some(DigestAlgorithm::Sha512),
-        RSA_ENCRYPTION => digest,
-        _ => None,
-    };
-    if let Some(d) = rsa_digest {
-        return verify_rsa(spki_der, d, message, signature);
-    }
-    let ec_digest = match oid {
-        ECDSA_WITH_SHA256 => DigestAlgorithm::Sha256,
-        ECDSA_WITH_SHA384 => DigestAlgorithm::Sha384,
-        ECDSA_WITH_SHA512 => DigestAlgorithm::Sha512,
-        _ => return false,
-    };
-    verify_ecdsa(spki_der, ec_digest, message, signature)
-}
-
-fn verify_rsa(spki_der: &[u8], digest: DigestAlgorithm, message: &[u8], sig: &[u8]) -> bool {
-    use rsa::pkcs8::DecodePublicKey as _;
-    let Ok(key) = rsa::RsaPublicKey::from_public_key_der(spki_der) else {
+    use crate::verify::crypto::{self, Hash, SigAlg};
+    let Ok(identifier) = algorithm.to_der() else {
         return false;
     };
-    let hashed = digest.digest(message);
-    let scheme = match digest {
-        DigestAlgorithm::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
-        DigestAlgorithm::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-        DigestAlgorithm::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
-    };
-    key.verify(scheme, &hashed, sig).is_ok()
-}
-
-fn verify_ecdsa(spki_der: &[u8], digest: DigestAlgorithm, message: &[u8], sig: &[u8]) -> bool {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-    let Ok(spki) = spki::SubjectPublicKeyInfoRef::from_der(spki_der) else {
+    let Ok(tlv) = crate::verify::ber::parse(&identifier) else {
         return false;
     };
-    if spki.algorithm.oid != EC_PUBLIC_KEY {
+    let Ok(alg) = SigAlg::from_identifier(&tlv) else {
         return false;
-    }
-    let curve = spki
-        .algorithm
-        .parameters
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    let hashed = digest.digest(message);
-    let point = spki.subject_public_key.raw_bytes();
-    match curve {
-        Some(P256) => {
-            let (Ok(key), Ok(s)) = (
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(point),
-                p256::ecdsa::Signature::from_der(sig),
-            ) else {
-                return false;
-            };
-            key.verify_prehash(&hashed, &s).is_ok()
-        }
-        Some(P384) => {
-            let (Ok(key), Ok(s)) = (
-                p384::ecdsa::VerifyingKey::from_sec1_bytes(point),
-                p384::ecdsa::Signature::from_der(sig),
-            ) else {
-                return false;
-            };
-            key.verify_prehash(&hashed, &s).is_ok()
-        }
-        _ => false,
-    }
+    };
+    let fallback = match digest {
+        Some(DigestAlgorithm::Sha384) => Hash::Sha384,
+        Some(DigestAlgorithm::Sha512) => Hash::Sha512,
+        Some(DigestAlgorithm::Sha256) | None => Hash::Sha256,
+    };
+    let hash = alg.hash(fallback);
+    crypto::verify(spki_der, alg, hash, &hash.digest(message), signature).is_ok()
 }
 
 /// Whether `issuer` signed `cert`.

@@ -12,8 +12,7 @@ use super::fields::Form;
 use super::filters;
 use super::object::{Dict, ObjRef, Object};
 use super::reader::Document;
-use super::revision::{RevisionWriter, TrailerInfo};
-use super::update::carried_trailer_entries;
+use super::update::{trailer_info, Update};
 use crate::sign::DigestAlgorithm;
 
 /// What to add to the DSS.
@@ -105,18 +104,12 @@ pub fn append_dss(
     let mut doc = Document::open(input)?;
     doc.unlock(password)?;
     let header = doc.source_mut().header_offset();
-    let input_len = doc.len();
-    let last = doc.source_mut().read_at(input_len.saturating_sub(1), 1)?;
-    let newline = !matches!(last.first(), Some(b'\n') | Some(b'\r'));
-    let trailer = doc.trailer().clone();
-    let prev_size = trailer
-        .get("Size")
-        .and_then(Object::as_int)
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(0);
-    let mut w = RevisionWriter::new(input_len, newline, prev_size.max(doc.xref.max_num + 1));
-    w.encrypt_with(doc.crypt().cloned());
-    w.header_offset(header);
+    let Update {
+        mut w,
+        trailer,
+        prev_size,
+        input_len,
+    } = Update::begin(&mut doc)?;
 
     let mut catalog = doc.catalog()?;
     let old = doc
@@ -177,26 +170,13 @@ pub fn append_dss(
     let root = doc.root_ref()?;
     w.object(root, &Object::Dict(catalog));
 
-    let id_first = match trailer.get("ID") {
-        Some(Object::Array(a)) => a.first().and_then(Object::as_str).map(<[u8]>::to_vec),
-        _ => None,
-    };
-    let id_first = id_first.or_else(|| doc.crypt().map(|_| Vec::new()));
     let id_second = {
         let mut h = DigestAlgorithm::Sha256.hasher();
         h.update(&input_len.to_be_bytes());
         h.update(b"DSS");
         h.finish()[..16].to_vec()
     };
-    let info = TrailerInfo {
-        root,
-        info: trailer.get("Info").cloned(),
-        id_first,
-        id_second,
-        prev: doc.xref.newest_offset,
-        prev_size,
-        extra: carried_trailer_entries(&doc, &trailer),
-    };
+    let info = trailer_info(&doc, &trailer, prev_size, root, id_second);
     let appended = w.finish(doc.xref.kind, &info);
 
     let werr = |source| PdfError::Write {

@@ -45,19 +45,12 @@ pub(super) fn build_revision(
     plan: &Plan,
     opts: &PdfSignOptions,
 ) -> Result<Appended, PdfError> {
-    let input_len = doc.len();
-    let last = doc.source_mut().read_at(input_len.saturating_sub(1), 1)?;
-    let newline = !matches!(last.first(), Some(b'\n') | Some(b'\r'));
-    let trailer = doc.trailer().clone();
-    let prev_size = trailer
-        .get("Size")
-        .and_then(Object::as_int)
-        .and_then(|s| u32::try_from(s).ok())
-        .unwrap_or(0);
-    let first_free = prev_size.max(doc.xref.max_num.saturating_add(1));
-    let mut w = RevisionWriter::new(input_len, newline, first_free);
-    w.encrypt_with(doc.crypt().cloned());
-    w.header_offset(doc.source_mut().header_offset());
+    let Update {
+        mut w,
+        trailer,
+        prev_size,
+        input_len,
+    } = Update::begin(doc)?;
 
     let sig_ref = w.alloc();
     let sig = signature_dict(doc, plan, opts, doc.root_ref()?)?;
@@ -174,14 +167,6 @@ pub(super) fn build_revision(
         w.object(root, &Object::Dict(new_catalog));
     }
 
-    let id_first = match trailer.get("ID") {
-        Some(Object::Array(a)) => a.first().and_then(Object::as_str).map(<[u8]>::to_vec),
-        _ => None,
-    };
-    // RC4/AES-128 keys are made from the first /ID; an encrypted file
-    // without one was keyed with the empty string, which an empty first
-    // element keeps (a new identifier would change every reader's key).
-    let id_first = id_first.or_else(|| doc.crypt().map(|_| Vec::new()));
     let id_second = {
         let mut h = DigestAlgorithm::Sha256.hasher();
         h.update(&input_len.to_be_bytes());
@@ -203,17 +188,73 @@ pub(super) fn build_revision(
         }
     }
 
-    let extra = carried_trailer_entries(doc, &trailer);
-    let info = TrailerInfo {
+    Ok(w.finish(
+        doc.xref.kind,
+        &trailer_info(doc, &trailer, prev_size, root, id_second),
+    ))
+}
+
+/// An incremental update of a document, begun: the writer (new objects
+/// numbered after every existing one, encrypted as the file is) and what
+/// the new trailer needs from the old one.
+pub(super) struct Update {
+    pub w: RevisionWriter,
+    pub trailer: Dict,
+    pub prev_size: u32,
+    /// The document's length from `%PDF-` (the offset the update starts at).
+    pub input_len: u64,
+}
+
+impl Update {
+    pub fn begin(doc: &mut Document) -> Result<Update, PdfError> {
+        let input_len = doc.len();
+        let last = doc.source_mut().read_at(input_len.saturating_sub(1), 1)?;
+        let newline = !matches!(last.first(), Some(b'\n') | Some(b'\r'));
+        let trailer = doc.trailer().clone();
+        let prev_size = trailer
+            .get("Size")
+            .and_then(Object::as_int)
+            .and_then(|s| u32::try_from(s).ok())
+            .unwrap_or(0);
+        let first_free = prev_size.max(doc.xref.max_num.saturating_add(1));
+        let mut w = RevisionWriter::new(input_len, newline, first_free);
+        w.encrypt_with(doc.crypt().cloned());
+        w.header_offset(doc.source_mut().header_offset());
+        Ok(Update {
+            w,
+            trailer,
+            prev_size,
+            input_len,
+        })
+    }
+}
+
+/// The trailer of an update: the same root, info and first /ID, a new
+/// second /ID, and the previous trailer's other entries carried forward.
+pub(super) fn trailer_info(
+    doc: &Document,
+    trailer: &Dict,
+    prev_size: u32,
+    root: ObjRef,
+    id_second: Vec<u8>,
+) -> TrailerInfo {
+    let id_first = match trailer.get("ID") {
+        Some(Object::Array(a)) => a.first().and_then(Object::as_str).map(<[u8]>::to_vec),
+        _ => None,
+    };
+    // RC4/AES-128 keys are made from the first /ID; an encrypted file
+    // without one was keyed with the empty string, which an empty first
+    // element keeps (a new identifier would change every reader's key).
+    let id_first = id_first.or_else(|| doc.crypt().map(|_| Vec::new()));
+    TrailerInfo {
         root,
         info: trailer.get("Info").cloned(),
         id_first,
         id_second,
         prev: doc.xref.newest_offset,
         prev_size,
-        extra,
-    };
-    Ok(w.finish(doc.xref.kind, &info))
+        extra: carried_trailer_entries(doc, trailer),
+    }
 }
 
 /// The signature dictionary: who, when, why, and the transforms that say
@@ -335,7 +376,7 @@ const MAX_HYBRID_REWRITE: usize = 5000;
 /// is what they mean) so strict readers do not stumble over them.
 /// /Encrypt is carried too: the update is encrypted with the same key, and
 /// a trailer without it would make readers take the new strings as plain.
-pub(super) fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
+fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Object)> {
     const OWN: &[&[u8]] = &[
         b"Size",
         b"Root",

@@ -155,9 +155,7 @@ fn artifacts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts")
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use common::b64;
 
 fn sign_data_params(data: &[u8], certificate_id: &str) -> Value {
     json!({"data": b64(data), "certificateId": certificate_id})

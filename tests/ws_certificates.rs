@@ -13,7 +13,7 @@ mod common;
 #[allow(dead_code)]
 mod ws;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
@@ -36,49 +36,7 @@ fn serve(home: &Path, softhsm_conf: &Path, prompts: &Path) -> common::Served {
     common::spawn_serve(&mut cmd, &log)
 }
 
-/// A one-page PDF with a correct cross-reference table.
-fn tiny_pdf() -> Vec<u8> {
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
-    ];
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn asked(prompts: &Path) -> Vec<Value> {
-    let mut log = prompts.as_os_str().to_owned();
-    log.push(".asked.jsonl");
-    std::fs::read_to_string(PathBuf::from(log))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("log line is JSON"))
-        .collect()
-}
+use common::{asked, b64, tiny_pdf};
 
 fn payload(uin: &str, name: &str) -> String {
     format!(

@@ -29,6 +29,7 @@ impl Agent {
             Err(_) => progress.certificate.clone().unwrap_or_default(),
         };
         let count = job.items.len();
+        let mut entries = Vec::with_capacity(count);
         for (index, (item, prep)) in job.items.iter().zip(prepared).enumerate() {
             // The item's own refusal first, then the job's fate, then its result.
             let outcome = match (&prep.verdict, result) {
@@ -68,11 +69,12 @@ impl Agent {
                 level: (item.level() > crate::ltv::Level::BB)
                     .then(|| item.level().as_str().to_owned()),
             };
-            if let Err(e) = self.state.audit(&entry) {
-                // The signature is already made; losing the log line must be
-                // visible to whoever reads the agent's log.
-                tracing::error!("audit log: {e}");
-            }
+            entries.push(entry);
+        }
+        if let Err(e) = self.state.audit_all(&entries) {
+            // The signatures are already made; losing the log lines must be
+            // visible to whoever reads the agent's log.
+            tracing::error!("audit log: {e}");
         }
     }
 }

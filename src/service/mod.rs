@@ -19,6 +19,7 @@
 mod audit;
 pub mod consent;
 mod guarded_login;
+mod parallel;
 mod pin_status;
 pub mod pipeline;
 mod preflight;

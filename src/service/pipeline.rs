@@ -143,30 +143,26 @@ impl Agent {
         // Before anyone is asked anything: can the levels asked for be made?
         let highest = job.items.iter().map(Item::level).max().unwrap_or_default();
         let network = self.ltv(&[], now).preflight(highest).map_err(Error::from);
-        let prepared: Vec<Prepared> = job
-            .items
-            .iter()
-            .map(|item| {
-                // Only a consent dialog needs the fingerprint before signing.
-                let shown = who.origin.is_some();
-                let mut p = self.preflight(item, digest, now, shown);
-                p.summary.long_term = item.level();
-                if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
-                    p.verdict = Err(Error::invalid_request(
-                        "a detached signature goes up to level B-T (CAdES-T)",
-                    ));
-                    p = p.with_refusal_shown();
+        let prepared: Vec<Prepared> = super::parallel::map(&job.items, |item| {
+            // Only a consent dialog needs the fingerprint before signing.
+            let shown = who.origin.is_some();
+            let mut p = self.preflight(item, digest, now, shown);
+            p.summary.long_term = item.level();
+            if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
+                p.verdict = Err(Error::invalid_request(
+                    "a detached signature goes up to level B-T (CAdES-T)",
+                ));
+                p = p.with_refusal_shown();
+            }
+            match (&network, item.level().needs_timestamp(), p.verdict.is_ok()) {
+                (Err(e), true, true) => Prepared {
+                    verdict: Err(e.clone()),
+                    ..p
                 }
-                match (&network, item.level().needs_timestamp(), p.verdict.is_ok()) {
-                    (Err(e), true, true) => Prepared {
-                        verdict: Err(e.clone()),
-                        ..p
-                    }
-                    .with_refusal_shown(),
-                    _ => p,
-                }
-            })
-            .collect();
+                .with_refusal_shown(),
+                _ => p,
+            }
+        });
         let mut progress = Progress::default();
         let result = self.run(who, job, &prepared, digest, now, &mut progress);
         self.audit_job(who, job, &prepared, &progress, &result);

@@ -307,3 +307,136 @@ fn a_key_without_its_public_twin_signs_and_a_missing_key_is_a_clear_error() {
         assert_eq!(status["tokens"][0]["wrong_pins"], 0, "{cn}: {status:#}");
     }
 }
+
+/// A key that wants the PIN at every use (CKA_ALWAYS_AUTHENTICATE, as some
+/// tokens set for non-repudiation keys): the one PIN the person typed serves
+/// the login and each signature's context-specific login; nobody is asked
+/// again. OpenSC's `pkcs11-spy` shows what the token was asked; `openssl
+/// cms -verify` judges each signature.
+#[test]
+fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
+    const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
+    if !have_tool("pkcs11-tool") || !have_tool("openssl") || !Path::new(SPY).exists() {
+        return;
+    }
+    let fx = Fixture::shared();
+    let dir = test_dir("always_authenticate");
+    let hsm = SoftHsm::create(dir.join("hsm"), PIN);
+    let home = dir.join("home");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    // The sub-CA on the token, so the signatures carry their chain.
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&fx.dir.join("pki/subca.cert.der")),
+            "--type",
+            "cert",
+            "--id",
+            "ca01",
+            "--label",
+            "Test Class 3 CA 2026",
+        ],
+    );
+    tool(
+        &hsm,
+        &[
+            "--keypairgen",
+            "--key-type",
+            "rsa:2048",
+            "--id",
+            "07",
+            "--label",
+            "every-use",
+            "--always-auth",
+        ],
+    );
+    let pub_der = dir.join("every-use.pub.der");
+    tool(
+        &hsm,
+        &[
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--id",
+            "07",
+            "-o",
+            &s(&pub_der),
+        ],
+    );
+    let cert = issue_for(&dir, "every-use", "Ira Everyuse", &pub_der);
+    tool(
+        &hsm,
+        &[
+            "--write-object",
+            &s(&cert),
+            "--type",
+            "cert",
+            "--id",
+            "07",
+            "--label",
+            "every-use",
+        ],
+    );
+    let certs = certs_json(&home, &hsm);
+    let id = cert_row(&certs, "Ira Everyuse")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let inputs: Vec<PathBuf> = (1..=3)
+        .map(|n| {
+            let p = dir.join(format!("order-{n}.txt"));
+            std::fs::write(&p, format!("Order {n}/2026: sanctioned.\n")).unwrap();
+            p
+        })
+        .collect();
+    let out_dir = dir.join("signed");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let log = dir.join("spy.log");
+    let o = run_with_stdin(
+        mohor(&home, hsm.conf())
+            .env("PKCS11SPY", SOFTHSM)
+            .env("PKCS11SPY_OUTPUT", &log)
+            .args(["--module", SPY, "--pin-stdin", "sign", "--detached"])
+            .args(["--cert", &id])
+            .args(&inputs)
+            .arg("--out-dir")
+            .arg(&out_dir),
+        &format!("{PIN}\n"),
+    );
+    assert_no_panic(&o);
+    assert!(o.status.success(), "{}", text(&o));
+    for input in &inputs {
+        let name = input.file_name().unwrap().to_str().unwrap();
+        let p7s = out_dir.join(format!("{name}.p7s"));
+        let v = openssl_verify_detached(&p7s, input, &fx.root);
+        assert!(v.status.success(), "{name}: {}", text(&v));
+    }
+
+    // What the token was asked: one user login, and one context-specific
+    // login before each of the three signatures.
+    let spy = std::fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = spy
+        .lines()
+        .filter_map(|l| l.split_once(": C_").map(|(_, call)| call))
+        .collect();
+    let logins: Vec<&str> = spy.lines().filter(|l| l.contains("userType")).collect();
+    assert_eq!(
+        logins.iter().filter(|l| l.contains("CKU_USER")).count(),
+        1,
+        "{logins:?}"
+    );
+    assert_eq!(
+        logins
+            .iter()
+            .filter(|l| l.contains("CKU_CONTEXT_SPECIFIC"))
+            .count(),
+        3,
+        "{logins:?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|c| c.starts_with("SignInit")).count(),
+        3
+    );
+}

@@ -58,6 +58,8 @@ pub struct KeyFacts {
     /// the bare point.
     pub ec_point: Option<Vec<u8>>,
     pub ec_params: Option<Vec<u8>>,
+    /// CKA_ALWAYS_AUTHENTICATE: every use of the key needs the PIN again.
+    pub always_authenticate: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,14 +4,16 @@
 //! exactly one `C_Login` (the guard decides beforehand whether it may), and
 //! signing is a [`Signer`] bound to a logged-in session.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, CertificateType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
+use cryptoki::slot::{Slot, TokenInfo};
 use secrecy::SecretString;
 
 use super::guard::PinFlags;
@@ -232,6 +234,23 @@ impl From<TokenError> for crate::Error {
 struct LoadedModule {
     path: PathBuf,
     ctx: Pkcs11,
+    /// The slot each token was last seen in. A token is looked up several
+    /// times a request (status, status again after the PIN, login); asking
+    /// its last slot first is one `C_GetTokenInfo` instead of listing the
+    /// slots and asking each — on a USB token every call is a round trip.
+    last_slot: Mutex<HashMap<TokenIdentity, Slot>>,
+}
+
+impl LoadedModule {
+    fn remember(&self, identity: TokenIdentity, slot: Slot) {
+        if let Ok(mut slots) = self.last_slot.lock() {
+            slots.insert(identity, slot);
+        }
+    }
+
+    fn remembered(&self, identity: &TokenIdentity) -> Option<Slot> {
+        self.last_slot.lock().ok()?.get(identity).copied()
+    }
 }
 
 /// Every loaded module. Cheap to share: cryptoki contexts are thread-safe;
@@ -259,6 +278,7 @@ impl Pkcs11Tokens {
                     modules.push(LoadedModule {
                         path: c.path.clone(),
                         ctx,
+                        last_slot: Mutex::new(HashMap::new()),
                     });
                 }
                 Err(error) => reports.push(ModuleReport {
@@ -325,13 +345,13 @@ impl Pkcs11Tokens {
 
     /// Fresh token info (PIN flags change as PINs are typed).
     pub fn token_status(&self, token: &TokenRef) -> Result<TokenReport, TokenError> {
-        let (m, slot) = self.find_slot(token)?;
-        read_token(m, slot)?.ok_or(TokenError::NotPresent)
+        let (m, slot, info) = self.find_slot(token)?;
+        report_from(m, slot, &info).ok_or(TokenError::NotPresent)
     }
 
     /// Exactly one `C_Login` with this PIN. The caller has asked the guard.
     pub fn login(&self, token: &TokenRef, pin: &SecretString) -> Result<LoggedIn, TokenError> {
-        let (m, slot) = self.find_slot(token)?;
+        let (m, slot, _) = self.find_slot(token)?;
         let session = m.ctx.open_ro_session(slot).map_err(TokenError::from_ck)?;
         match session.login(UserType::User, Some(pin)) {
             Ok(()) => {}
@@ -349,26 +369,41 @@ impl Pkcs11Tokens {
         })
     }
 
-    fn find_slot(&self, token: &TokenRef) -> Result<(&LoadedModule, Slot), TokenError> {
+    /// The slot `token` is in now, and its fresh token info: the slot it
+    /// was last seen in if it is still there, else every slot asked in turn
+    /// (a token pulled out and put back may come back in another).
+    fn find_slot(&self, token: &TokenRef) -> Result<(&LoadedModule, Slot, TokenInfo), TokenError> {
         let m = self
             .modules
             .iter()
             .find(|m| m.path == token.module)
             .ok_or(TokenError::NotPresent)?;
+        let wanted = token.identity();
+        if let Some(slot) = m.remembered(&wanted) {
+            if let Ok(info) = m.ctx.get_token_info(slot) {
+                if identity_of(&info) == wanted {
+                    return Ok((m, slot, info));
+                }
+            }
+        }
         let slots = m.ctx.get_slots_with_token().map_err(TokenError::from_ck)?;
         for slot in slots {
             if let Ok(info) = m.ctx.get_token_info(slot) {
-                let here = TokenIdentity {
-                    manufacturer: info.manufacturer_id().trim().to_string(),
-                    model: info.model().trim().to_string(),
-                    serial: info.serial_number().trim().to_string(),
-                };
-                if here == token.identity() {
-                    return Ok((m, slot));
+                if identity_of(&info) == wanted {
+                    m.remember(wanted, slot);
+                    return Ok((m, slot, info));
                 }
             }
         }
         Err(TokenError::NotPresent)
+    }
+}
+
+fn identity_of(info: &TokenInfo) -> TokenIdentity {
+    TokenIdentity {
+        manufacturer: info.manufacturer_id().trim().to_string(),
+        model: info.model().trim().to_string(),
+        serial: info.serial_number().trim().to_string(),
     }
 }
 
@@ -395,10 +430,19 @@ fn load_module(path: &std::path::Path) -> Result<(Pkcs11, String), String> {
 
 fn read_token(m: &LoadedModule, slot: Slot) -> Result<Option<TokenReport>, TokenError> {
     let info = m.ctx.get_token_info(slot).map_err(TokenError::from_ck)?;
-    if !info.token_initialized() {
-        return Ok(None);
+    let report = report_from(m, slot, &info);
+    if report.is_some() {
+        m.remember(identity_of(&info), slot);
     }
-    Ok(Some(TokenReport {
+    Ok(report)
+}
+
+/// What `info` says of the token in `slot`; nothing for an uninitialised one.
+fn report_from(m: &LoadedModule, slot: Slot, info: &TokenInfo) -> Option<TokenReport> {
+    if !info.token_initialized() {
+        return None;
+    }
+    Some(TokenReport {
         token: TokenRef {
             module: m.path.clone(),
             serial: info.serial_number().trim().to_string(),
@@ -417,7 +461,7 @@ fn read_token(m: &LoadedModule, slot: Slot) -> Result<Option<TokenReport>, Token
         pin_min_len: info.min_pin_length(),
         pin_max_len: info.max_pin_length(),
         protected_authentication_path: info.protected_authentication_path(),
-    }))
+    })
 }
 
 fn object_ids(session: &Session, class: ObjectClass) -> Result<Vec<Vec<u8>>, TokenError> {
@@ -660,20 +704,11 @@ impl LoggedIn {
         prefer_pss: bool,
     ) -> Result<Pkcs11Signer, TokenError> {
         let id = hex::decode(&cert.object_id).map_err(|_| TokenError::CertificateGone)?;
-        let still_there = raw_certificates(&self.session)?
-            .into_iter()
-            .any(|c| c.der == cert.der);
-        if !still_there {
+        if !still_holds(&self.session, &id, &cert.der)? {
             return Err(TokenError::CertificateGone);
         }
-        let key = find_private_key(&self.session, &id, &cert.der)?;
-        let always_authenticate = self
-            .session
-            .get_attributes(key, &[AttributeType::AlwaysAuthenticate])
-            .ok()
-            .into_iter()
-            .flatten()
-            .any(|a| matches!(a, Attribute::AlwaysAuthenticate(true)));
+        let (key, facts) = find_private_key(&self.session, &id, &cert.der)?;
+        let always_authenticate = facts.always_authenticate;
         let kind = KeyKind::from_facts(&cert.facts)
             .ok_or_else(|| TokenError::NoMechanism(cert.facts.key_algorithm.clone()))?;
         let (choice, algorithm) = choose_mechanism(kind, digest, &self.mechanisms, prefer_pss)
@@ -703,18 +738,45 @@ impl Drop for LoggedIn {
     }
 }
 
-/// The private key of the certificate `cert_der`, looked for after login:
-/// among the keys with its CKA_ID first (all keys when it has none or none
-/// fits), each judged against the certificate's public key. The public half
-/// comes from the private key object (RSA modulus; EC point where the token
-/// shows it) or else from a public key object with the same CKA_ID. An EC key
-/// whose point the token hides anywhere is accepted on its CKA_ID when the
-/// curve agrees. No fitting key is [`TokenError::KeyMissing`].
+/// Does the token still hold the certificate `der`? Its own CKA_ID is
+/// asked first (one search, one read); a token that cannot search by ID, or
+/// a certificate without one, is answered by reading every certificate.
+fn still_holds(session: &Session, id: &[u8], der: &[u8]) -> Result<bool, TokenError> {
+    if !id.is_empty() {
+        let handles = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::CERTIFICATE),
+                Attribute::Id(id.to_vec()),
+            ])
+            .map_err(TokenError::from_ck)?;
+        for h in handles {
+            let value = session
+                .get_attributes(h, &[AttributeType::Value])
+                .map_err(TokenError::from_ck)?;
+            if value
+                .iter()
+                .any(|a| matches!(a, Attribute::Value(v) if v.as_slice() == der))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(raw_certificates(session)?.into_iter().any(|c| c.der == der))
+}
+
+/// The private key of the certificate `cert_der`, looked for after login,
+/// with what the token showed of it: among the keys with its CKA_ID first
+/// (all keys when it has none or none fits), each judged against the
+/// certificate's public key. The public half comes from the private key
+/// object (RSA modulus; EC point where the token shows it) or else from a
+/// public key object with the same CKA_ID. An EC key whose point the token
+/// hides anywhere is accepted on its CKA_ID when the curve agrees. No
+/// fitting key is [`TokenError::KeyMissing`].
 fn find_private_key(
     session: &Session,
     id: &[u8],
     cert_der: &[u8],
-) -> Result<ObjectHandle, TokenError> {
+) -> Result<(ObjectHandle, KeyFacts), TokenError> {
     let cert_key = CertKey::from_certificate(cert_der).ok_or(TokenError::KeyMissing)?;
     let by_id = if id.is_empty() {
         Vec::new()
@@ -726,32 +788,24 @@ fn find_private_key(
             ])
             .map_err(TokenError::from_ck)?
     };
-    let twin = if id.is_empty() {
-        None
-    } else {
-        session
-            .find_objects(&[
-                Attribute::Class(ObjectClass::PUBLIC_KEY),
-                Attribute::Id(id.to_vec()),
-            ])
-            .map_err(TokenError::from_ck)?
-            .first()
-            .map(|h| key_facts(session, *h))
-    };
+    // The public key object beside it, read only for an EC key that hides
+    // its point (an RSA key always shows its modulus).
+    let mut twin: Option<Option<KeyFacts>> = None;
     let mut curve_only = None;
     for key in &by_id {
         let mut facts = key_facts(session, *key);
-        if facts.ec_point.is_none() {
+        if facts.ec_point.is_none() && facts.modulus.is_none() {
+            let twin = twin.get_or_insert_with(|| public_twin(session, id));
             facts.ec_point = twin.as_ref().and_then(|t| t.ec_point.clone());
         }
         match key_match::judge(&cert_key, &facts) {
-            Verdict::Same => return Ok(*key),
-            Verdict::CurveOnly => curve_only = curve_only.or(Some(*key)),
+            Verdict::Same => return Ok((*key, facts)),
+            Verdict::CurveOnly => curve_only = curve_only.or(Some((*key, facts))),
             Verdict::Different => {}
         }
     }
-    if let Some(key) = curve_only {
-        return Ok(key);
+    if let Some(found) = curve_only {
+        return Ok(found);
     }
     // The CKA_ID pairing is missing or wrong: any private key that is
     // provably the certificate's will do.
@@ -760,11 +814,29 @@ fn find_private_key(
         .map_err(TokenError::from_ck)?;
     all.into_iter()
         .filter(|k| !by_id.contains(k))
-        .find(|k| key_match::judge(&cert_key, &key_facts(session, *k)) == Verdict::Same)
+        .map(|k| (k, key_facts(session, k)))
+        .find(|(_, facts)| key_match::judge(&cert_key, facts) == Verdict::Same)
         .ok_or(TokenError::KeyMissing)
 }
 
-/// The public parts a token shows of one key object; unreadable ones are left out.
+/// The public key object with CKA_ID `id`, if the token keeps one.
+fn public_twin(session: &Session, id: &[u8]) -> Option<KeyFacts> {
+    if id.is_empty() {
+        return None;
+    }
+    session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Id(id.to_vec()),
+        ])
+        .ok()?
+        .first()
+        .map(|h| key_facts(session, *h))
+}
+
+/// The public parts a token shows of one key object, and whether using it
+/// needs the PIN again (CKA_ALWAYS_AUTHENTICATE), in one read; attributes a
+/// token does not show are left out.
 fn key_facts(session: &Session, key: ObjectHandle) -> KeyFacts {
     let attrs = session
         .get_attributes(
@@ -774,6 +846,7 @@ fn key_facts(session: &Session, key: ObjectHandle) -> KeyFacts {
                 AttributeType::PublicExponent,
                 AttributeType::EcPoint,
                 AttributeType::EcParams,
+                AttributeType::AlwaysAuthenticate,
             ],
         )
         .unwrap_or_default();
@@ -784,6 +857,7 @@ fn key_facts(session: &Session, key: ObjectHandle) -> KeyFacts {
             Attribute::PublicExponent(e) => facts.public_exponent = Some(e),
             Attribute::EcPoint(p) => facts.ec_point = Some(p),
             Attribute::EcParams(p) => facts.ec_params = Some(p),
+            Attribute::AlwaysAuthenticate(a) => facts.always_authenticate = a,
             _ => {}
         }
     }

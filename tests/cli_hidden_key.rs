@@ -82,6 +82,63 @@ fn issue_for(dir: &Path, name: &str, cn: &str, pub_der: &Path) -> PathBuf {
     cert_der
 }
 
+fn path_str(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// The fixture's sub-CA on the token, as on a real DSC token (signatures
+/// then carry their chain).
+fn put_subca(hsm: &SoftHsm) {
+    let fx = Fixture::shared();
+    write_cert(
+        hsm,
+        &fx.dir.join("pki/subca.cert.der"),
+        "ca01",
+        "Test Class 3 CA 2026",
+    );
+}
+
+fn write_cert(hsm: &SoftHsm, der: &Path, id: &str, label: &str) {
+    tool(
+        hsm,
+        &[
+            "--write-object",
+            &path_str(der),
+            "--type",
+            "cert",
+            "--id",
+            id,
+            "--label",
+            label,
+        ],
+    );
+}
+
+/// The public key object `id` as DER in `dir`.
+fn read_pubkey(hsm: &SoftHsm, dir: &Path, id: &str, name: &str) -> PathBuf {
+    let der = dir.join(format!("{name}.pub.der"));
+    tool(
+        hsm,
+        &[
+            "--read-object",
+            "--type",
+            "pubkey",
+            "--id",
+            id,
+            "-o",
+            &path_str(&der),
+        ],
+    );
+    der
+}
+
+/// A certificate for the key pair `id` issued and written beside it.
+fn certify_key(hsm: &SoftHsm, dir: &Path, id: &str, label: &str, cn: &str) {
+    let pub_der = read_pubkey(hsm, dir, id, label);
+    let cert = issue_for(dir, label, cn, &pub_der);
+    write_cert(hsm, &cert, id, label);
+}
+
 fn certs_json(home: &Path, hsm: &SoftHsm) -> serde_json::Value {
     let o = run(mohor(home, hsm.conf()).args(["--module", SOFTHSM, "certs", "--json"]));
     assert!(o.status.success(), "{}", text(&o));
@@ -127,137 +184,38 @@ fn a_key_without_its_public_twin_signs_and_a_missing_key_is_a_clear_error() {
     let dir = test_dir("hidden_key");
     let hsm = SoftHsm::create(dir.join("hsm"), PIN);
     let home = dir.join("home");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-
-    // The sub-CA on the token, as on a real DSC token.
-    tool(
-        &hsm,
-        &[
-            "--write-object",
-            &s(&fx.dir.join("pki/subca.cert.der")),
-            "--type",
-            "cert",
-            "--id",
-            "ca01",
-            "--label",
-            "Test Class 3 CA 2026",
-        ],
-    );
+    put_subca(&hsm);
 
     // 1. A key pair made on the token; its certificate; then the public key
     //    object deleted: before login nothing with CKA_ID 01 is visible.
     hsm.generate_rsa_key("01", "hidden");
-    let pub_der = dir.join("hidden.pub.der");
-    tool(
-        &hsm,
-        &[
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--id",
-            "01",
-            "-o",
-            &s(&pub_der),
-        ],
-    );
-    let cert = issue_for(&dir, "hidden", "Kavya Hidden", &pub_der);
-    tool(
-        &hsm,
-        &[
-            "--write-object",
-            &s(&cert),
-            "--type",
-            "cert",
-            "--id",
-            "01",
-            "--label",
-            "hidden",
-        ],
-    );
+    certify_key(&hsm, &dir, "01", "hidden", "Kavya Hidden");
     tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "01"]);
 
     // The same for an EC key (SoftHSM shows no EC point on a private key:
     // only its curve can be compared).
     hsm.generate_ec_key("04", "ec-hidden");
-    let ec_pub = dir.join("ec-hidden.pub.der");
-    tool(
-        &hsm,
-        &[
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--id",
-            "04",
-            "-o",
-            &s(&ec_pub),
-        ],
-    );
-    let ec_cert = issue_for(&dir, "ec-hidden", "Esha Curve", &ec_pub);
-    tool(
-        &hsm,
-        &[
-            "--write-object",
-            &s(&ec_cert),
-            "--type",
-            "cert",
-            "--id",
-            "04",
-            "--label",
-            "ec-hidden",
-        ],
-    );
+    certify_key(&hsm, &dir, "04", "ec-hidden", "Esha Curve");
     tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "04"]);
 
     // 2. A certificate whose key is really absent (CKA_ID 02, no key at all).
     hsm.generate_rsa_key("09", "elsewhere");
-    let other_pub = dir.join("elsewhere.pub.der");
-    tool(
-        &hsm,
-        &[
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--id",
-            "09",
-            "-o",
-            &s(&other_pub),
-        ],
-    );
+    let other_pub = read_pubkey(&hsm, &dir, "09", "elsewhere");
     let orphan = issue_for(&dir, "orphan", "Omar Orphan", &other_pub);
     tool(
         &hsm,
         &["--delete-object", "--type", "privkey", "--id", "09"],
     );
     tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "09"]);
-    tool(
-        &hsm,
-        &[
-            "--write-object",
-            &s(&orphan),
-            "--type",
-            "cert",
-            "--id",
-            "02",
-            "--label",
-            "orphan",
-        ],
-    );
+    write_cert(&hsm, &orphan, "02", "orphan");
 
     // 3. A certificate paired by CKA_ID with somebody else's key (03).
     hsm.generate_rsa_key("03", "mismatch");
-    let fixture_cert = fx.dir.join("pki/rsa2048.cert.der");
-    tool(
+    write_cert(
         &hsm,
-        &[
-            "--write-object",
-            &s(&fixture_cert),
-            "--type",
-            "cert",
-            "--id",
-            "03",
-            "--label",
-            "wrong-pair",
-        ],
+        &fx.dir.join("pki/rsa2048.cert.der"),
+        "03",
+        "wrong-pair",
     );
     tool(&hsm, &["--delete-object", "--type", "pubkey", "--id", "03"]);
 
@@ -323,21 +281,7 @@ fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
     let dir = test_dir("always_authenticate");
     let hsm = SoftHsm::create(dir.join("hsm"), PIN);
     let home = dir.join("home");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    // The sub-CA on the token, so the signatures carry their chain.
-    tool(
-        &hsm,
-        &[
-            "--write-object",
-            &s(&fx.dir.join("pki/subca.cert.der")),
-            "--type",
-            "cert",
-            "--id",
-            "ca01",
-            "--label",
-            "Test Class 3 CA 2026",
-        ],
-    );
+    put_subca(&hsm);
     tool(
         &hsm,
         &[
@@ -351,33 +295,7 @@ fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
             "--always-auth",
         ],
     );
-    let pub_der = dir.join("every-use.pub.der");
-    tool(
-        &hsm,
-        &[
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--id",
-            "07",
-            "-o",
-            &s(&pub_der),
-        ],
-    );
-    let cert = issue_for(&dir, "every-use", "Ira Everyuse", &pub_der);
-    tool(
-        &hsm,
-        &[
-            "--write-object",
-            &s(&cert),
-            "--type",
-            "cert",
-            "--id",
-            "07",
-            "--label",
-            "every-use",
-        ],
-    );
+    certify_key(&hsm, &dir, "07", "every-use", "Ira Everyuse");
     let certs = certs_json(&home, &hsm);
     let id = cert_row(&certs, "Ira Everyuse")["id"]
         .as_str()

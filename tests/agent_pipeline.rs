@@ -249,6 +249,7 @@ fn a_failure_while_signing_one_item_never_costs_the_others() {
                 name: "bill.txt".into(),
                 cosign: None,
                 level: Default::default(),
+                output: None,
             }),
             pdf,
             Item::Hash(HashItem {
@@ -304,6 +305,7 @@ fn empty_data_is_refused_before_anyone_is_asked_and_is_audited() {
             name: "empty.txt".into(),
             cosign: None,
             level: Default::default(),
+            output: None,
         }),
         None,
     );

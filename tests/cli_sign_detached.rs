@@ -195,3 +195,53 @@ fn output_over_the_input_or_several_candidate_certificates_are_clear_errors() {
     assert!(e.contains(&fx.cert("rsa4096").id), "{e}");
     assert_eq!(s.sim.logins().len(), 0);
 }
+
+/// A signature that cannot be written is not "ok" in the audit log: the
+/// pipeline writes each detached signature before it audits it. Here one
+/// output name is taken by a folder, so its rename fails after the token
+/// signed; the other lands and `openssl cms -verify` accepts it.
+#[test]
+fn a_signature_that_cannot_be_written_is_logged_as_failed_not_signed() {
+    if !have_tool("openssl") {
+        return;
+    }
+    let fx = Fixture::shared();
+    let s = SimSetup::new("detached_unwritable", json!({}));
+    let out = s.dir.join("signed");
+    std::fs::create_dir_all(out.join("b.txt.p7s")).unwrap();
+    let (a, b) = (s.dir.join("a.txt"), s.dir.join("b.txt"));
+    std::fs::write(&a, b"Sanction order A.\n").unwrap();
+    std::fs::write(&b, b"Sanction order B.\n").unwrap();
+    let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
+    c.args(["--cert", &fx.cert("rsa2048").id])
+        .arg(&a)
+        .arg(&b)
+        .arg("--out-dir")
+        .arg(&out);
+    let o = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Not signed") && err.contains("b.txt"), "{err}");
+    let v = openssl_verify_detached(&out.join("a.txt.p7s"), &a, &fx.root);
+    assert!(v.status.success(), "{}", text(&v));
+    assert!(out.join("b.txt.p7s").is_dir());
+
+    let h = json_out(&run_with_stdin(&mut s.mohor(&["history", "--json"]), ""));
+    let rows: Vec<(&str, &str)> = h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["document"].as_str().unwrap(),
+                e["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Newest first.
+    assert_eq!(rows.len(), 2, "{h:#}");
+    assert_eq!(rows[1], ("a.txt", "ok"), "{h:#}");
+    assert_eq!(rows[0].0, "b.txt", "{h:#}");
+    assert_ne!(rows[0].1, "ok", "{h:#}");
+}

@@ -111,6 +111,7 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
                     name,
                     cosign: cosign.clone(),
                     level: args.level,
+                    output: Some(p.output.clone()),
                 })
             } else {
                 Item::Pdf(PdfItem {
@@ -131,15 +132,14 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     report(&planned, outcome)
 }
 
-/// Write the detached signatures and say one line per file; exit 1 if any failed.
+/// Say one line per file; exit 1 if any failed.
 fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
     let mut failed = 0usize;
     for (p, result) in planned.iter().zip(outcome.items) {
-        let written = result.and_then(|output| match output {
-            Output::Cms(der) => crate::atomic::write_atomic(&p.output, &der)
-                .map(|()| String::new())
-                .map_err(|e| Error::io(format!("cannot write {}", p.output.display()), &e)),
-            Output::Pdf(signed) => Ok(format!(" in field {}", signed.field_name)),
+        // The pipeline has written every output (before auditing it).
+        let written = result.map(|output| match output {
+            Output::Cms(_) => String::new(),
+            Output::Pdf(signed) => format!(" in field {}", signed.field_name),
         });
         match written {
             Ok(field) => eprintln!(

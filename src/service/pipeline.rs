@@ -42,6 +42,10 @@ pub struct DataItem {
     pub cosign: Option<Vec<u8>>,
     /// B-B, or B-T (CAdES-T: a signature time-stamp).
     pub level: crate::ltv::Level,
+    /// Where to write the signature (the command line), atomically and
+    /// before the audit, so the log says whether it really landed; `None`
+    /// returns it to the caller only (a web page).
+    pub output: Option<PathBuf>,
 }
 
 /// A digest computed by the caller.
@@ -599,11 +603,16 @@ fn sign_item(
         Item::Data(d) => {
             // Levels above B-T were refused in preflight.
             let der = preflight::detached_cms(signer, &d.input, d.cosign.as_deref(), &profile)?;
-            if d.level.needs_timestamp() {
-                crate::ltv::cades::timestamp_last_signer(&der, ltv).map(|(d, _)| Output::Cms(d))
+            let der = if d.level.needs_timestamp() {
+                crate::ltv::cades::timestamp_last_signer(&der, ltv).map(|(der, _)| der)?
             } else {
-                Ok(Output::Cms(der))
+                der
+            };
+            if let Some(out) = &d.output {
+                crate::atomic::write_atomic(out, &der)
+                    .map_err(|e| Error::io(format!("cannot write {}", out.display()), &e))?;
             }
+            Ok(Output::Cms(der))
         }
         Item::Hash(h) => cms::sign_digest(signer, &h.digest, &profile)
             .map(Output::Cms)

@@ -220,6 +220,7 @@ impl WebBackend {
             name,
             cosign: d.cosign.as_ref().map(Blob::to_vec).transpose()?,
             level: d.level.unwrap_or_default(),
+            output: None,
         }))
     }
 

@@ -57,7 +57,13 @@ impl AtomicFile {
         }
         #[cfg(not(unix))]
         let _ = visibility;
+        #[cfg(unix)]
+        stale::sweep_once(&dir);
         let temp = builder.tempfile_in(&dir)?;
+        // Held while the file is open: the mark of a live writer, which
+        // the sweep of another process (or this one) leaves alone.
+        #[cfg(unix)]
+        let _ = temp.as_file().try_lock();
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp,
@@ -86,6 +92,86 @@ impl Write for AtomicFile {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.temp.as_file_mut().flush()
+    }
+}
+
+/// Temporary files a killed writer left behind (`kill -9`, a power cut):
+/// hidden, never under the output's name, but litter. The first write into a
+/// folder removes the ones nobody holds.
+#[cfg(unix)]
+mod stale {
+    use std::collections::HashSet;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    /// A writer locks its file right after creating it; the age covers that
+    /// instant (and file systems whose locks are advisory at best).
+    const STALE_AFTER: Duration = Duration::from_secs(10);
+
+    /// Sweep `dir` once in this process: a batch writes a hundred files
+    /// into one folder, and listing it a hundred times would cost more
+    /// than the litter.
+    pub fn sweep_once(dir: &Path) {
+        static SWEPT: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+        let first = SWEPT
+            .get_or_init(Default::default)
+            .lock()
+            .map(|mut swept| swept.insert(dir.to_path_buf()))
+            .unwrap_or(false);
+        if first {
+            sweep(dir);
+        }
+    }
+
+    /// Remove this folder's stale temporary files: Mohor's name pattern, a
+    /// regular file, older than [`STALE_AFTER`], and not locked by anyone.
+    pub fn sweep(dir: &Path) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !name.to_str().is_some_and(is_temp_name) {
+                continue;
+            }
+            let old_file = entry.metadata().is_ok_and(|m| {
+                m.file_type().is_file()
+                    && m.modified()
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age >= STALE_AFTER)
+            });
+            if !old_file {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(file) = fs::File::open(&path) else {
+                continue;
+            };
+            if file.try_lock().is_ok() {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// `.NAME.XXXXXX.partial`, as [`super::AtomicFile`] names its files.
+    pub fn is_temp_name(name: &str) -> bool {
+        let Some(stem) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".partial"))
+        else {
+            return false;
+        };
+        match stem.rsplit_once('.') {
+            Some((target, random)) => {
+                !target.is_empty()
+                    && random.len() == 6
+                    && random.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+            None => false,
+        }
     }
 }
 
@@ -170,6 +256,62 @@ mod tests {
         assert!(same_file(&a, &link));
         // A file that does not exist yet is another file.
         assert!(!same_file(&a, &dir.path().join("b.pdf")));
+    }
+
+    /// What a `kill -9` leaves is swept by the next write into the folder;
+    /// what a live writer holds, a fresh file and files not named like
+    /// Mohor's are left alone.
+    #[cfg(unix)]
+    #[test]
+    fn stale_temporary_files_are_swept_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let put = |name: &str, old: bool| {
+            let f = fs::File::create(at(name)).unwrap();
+            if old {
+                f.set_modified(minute_ago).unwrap();
+            }
+            f
+        };
+        drop(put(".bill.pdf.Ab12Cd.partial", true)); // a killed writer's
+        drop(put(".notes.txt.x7Yz90.partial", true)); // another name, killed too
+        let held = put(".order.pdf.Qq11Ww.partial", true);
+        held.try_lock().unwrap(); // a live writer, stuck for a minute
+        drop(put(".fresh.pdf.Zz99Yy.partial", false)); // created this instant
+        drop(put(".mine.partial", true)); // not Mohor's pattern
+        drop(put("bill.pdf", true));
+
+        write_atomic(&at("signed.pdf"), b"%PDF").unwrap();
+
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".fresh.pdf.Zz99Yy.partial",
+                ".mine.partial",
+                ".order.pdf.Qq11Ww.partial",
+                "bill.pdf",
+                "signed.pdf"
+            ]
+        );
+        drop(held);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_writer_holds_its_temporary_file_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = AtomicFile::create(&dir.path().join("out.pdf")).unwrap();
+        let temp = fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
+        assert!(stale::is_temp_name(temp.file_name().to_str().unwrap()));
+        let other = fs::File::open(temp.path()).unwrap();
+        assert!(other.try_lock().is_err(), "the writer's lock is missing");
+        drop(f);
     }
 
     #[test]

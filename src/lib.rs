@@ -37,6 +37,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod pem;
+pub mod positioned;
 pub mod protocol;
 pub mod server;
 pub mod service;

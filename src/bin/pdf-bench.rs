@@ -7,7 +7,7 @@
 //!
 //! Generates a ~100 MB, 14,000-page PDF at PATH if it is missing (default
 //! `target/pdf-bench/big.pdf`), and a throwaway RSA key and certificate with
-//! `openssl` next to it. `--suite cli [--dir DIR] [--runs N] [--only single|batch]`
+//! `openssl` next to it. `--suite cli [--dir DIR] [--runs N] [--only single|batch|verify]`
 //! compares the `mohor` command line with pyHanko and the floor instead
 //! (`pdf_bench/cli_suite.rs`). See docs/PERFORMANCE.md for recorded numbers.
 

@@ -10,6 +10,7 @@ use super::output::{emit, print_json};
 use super::Env;
 use crate::error::{Error, Reason, Result};
 use crate::state::StateStore;
+use crate::verify::Input;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -31,11 +32,10 @@ pub struct VerifyArgs {
 }
 
 pub fn verify(env: &Env, args: &VerifyArgs) -> Result<()> {
-    let read = |p: &PathBuf| {
-        std::fs::read(p).map_err(|e| Error::io(format!("cannot read {}", p.display()), &e))
-    };
-    let file = read(&args.file)?;
-    let data = args.data.as_ref().map(read).transpose()?;
+    // Read in pieces, never whole: a signed annexure may be hundreds of MB.
+    let open = |p: &PathBuf| Input::open(p).map_err(Error::from);
+    let file = open(&args.file)?;
+    let data = args.data.as_ref().map(open).transpose()?;
     let store = crate::service::verify::trust_store(&env.config, &args.trust, args.trust_replace)?;
     let state = StateStore::open(&env.dirs.state_dir)?;
     let name = args
@@ -49,7 +49,7 @@ pub fn verify(env: &Env, args: &VerifyArgs) -> Result<()> {
         None,
         &name,
         &file,
-        data.as_deref(),
+        data.as_ref(),
         &store,
         now,
     )?;

@@ -17,6 +17,7 @@ use super::revision::Appended;
 use super::update::build_revision;
 
 use crate::atomic::AtomicFile;
+use crate::positioned::read_exact_at;
 use crate::sign::cms::{self, CmsError, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 
@@ -154,17 +155,6 @@ impl PreparedPdf {
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    file.seek(SeekFrom::Start(at))?;
-    file.read_exact(buf)
 }
 
 /// Lay out the new revision for signing `input` as `opts` asks.

@@ -51,7 +51,16 @@ pub struct Document {
 
 impl Document {
     pub fn open(path: &Path) -> Result<Self, PdfError> {
-        let mut src = Source::open(path)?;
+        Self::from_source(Source::open(path)?)
+    }
+
+    /// The document as its first `end` bytes show it (an earlier revision,
+    /// read in place without copying it out).
+    pub fn open_prefix(path: &Path, end: u64) -> Result<Self, PdfError> {
+        Self::from_source(Source::open_prefix(path, end)?)
+    }
+
+    fn from_source(mut src: Source) -> Result<Self, PdfError> {
         if src.len() == 0 {
             return Err(PdfError::NotPdf("the file is empty".into()));
         }

@@ -35,6 +35,12 @@ pub struct Source {
 
 impl Source {
     pub fn open(path: &Path) -> Result<Self, PdfError> {
+        Self::open_prefix(path, u64::MAX)
+    }
+
+    /// The first `end` bytes of the file (counted from byte 0), as if the
+    /// file ended there: an earlier revision of a document, read in place.
+    pub fn open_prefix(path: &Path, end: u64) -> Result<Self, PdfError> {
         let read_err = |source| PdfError::Read {
             path: path.to_path_buf(),
             source,
@@ -51,7 +57,7 @@ impl Source {
             file,
             path: path.to_path_buf(),
             base: 0,
-            len: meta.len(),
+            len: meta.len().min(end),
         };
         let head = src.read_at(0, HEADER_SEARCH)?;
         if let Some(at) = head.windows(5).position(|w| w == b"%PDF-") {

@@ -45,12 +45,12 @@ pub fn verify_audited(
     state: &StateStore,
     origin: Option<&str>,
     name: &str,
-    file: &[u8],
-    data: Option<&[u8]>,
+    file: &verify::Input,
+    data: Option<&verify::Input>,
     store: &TrustStore,
     now: time::OffsetDateTime,
 ) -> Result<Report> {
-    let result = verify::verify_bytes(file, data, store, now).map_err(Error::from);
+    let result = verify::verify_file(file, data, store, now).map_err(Error::from);
     let outcome = match &result {
         Ok(r) if r.all_ok() => "ok".to_string(),
         Ok(_) => Reason::DocumentRefused.as_str().to_string(),
@@ -71,7 +71,7 @@ pub fn verify_audited(
         origin: origin.unwrap_or(super::COMMAND_LINE).to_string(),
         action: "verify".into(),
         document: name.to_string(),
-        sha256: hex::encode(crate::sign::DigestAlgorithm::Sha256.digest(file)),
+        sha256: hex::encode(file.sha256()),
         certificate: String::new(),
         signer: signers,
         result: outcome,

@@ -76,6 +76,12 @@ fn blob_path(blob: &Blob, dir: &Path, name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// A blob opened for verification (spooled uploads in place).
+fn verify_input(blob: &Blob, dir: &Path, name: &str) -> Result<crate::verify::Input> {
+    let path = blob_path(blob, dir, name)?;
+    crate::verify::Input::open(&path).map_err(Error::from)
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -316,15 +322,22 @@ impl WebBackend {
 
     /// `verify`: the report of every signature (docs/PROTOCOL.md), audited.
     fn verify(&self, origin: &str, v: &crate::protocol::Verify) -> Result<Value> {
-        let document = v.document.to_vec()?;
-        let data = v.data.as_ref().map(Blob::to_vec).transpose()?;
+        // Uploaded documents are verified where they were spooled, in
+        // pieces; small inline ones are written to the request's folder.
+        let dir = self.scratch()?;
+        let document = verify_input(&v.document, dir.path(), "document")?;
+        let data = v
+            .data
+            .as_ref()
+            .map(|d| verify_input(d, dir.path(), "data"))
+            .transpose()?;
         let store = super::verify::trust_store(self.agent.config(), &[], false)?;
         let report = super::verify::verify_audited(
             self.agent.state(),
             Some(origin),
             "document",
             &document,
-            data.as_deref(),
+            data.as_ref(),
             &store,
             self.agent.now(),
         )?;

@@ -100,9 +100,9 @@ impl Judge<'_> {
     }
 }
 
-/// Compare the document as signed (`old`, read from the signed prefix) with
-/// the whole file (`new`); `bytes` is the whole file.
-pub fn analyze(old: &mut Document, new: &mut Document, bytes: &[u8], policy: &Policy) -> Changes {
+/// Compare the document as signed (`old`, the signed prefix of the file)
+/// with the whole file (`new`).
+pub fn analyze(old: &mut Document, new: &mut Document, policy: &Policy) -> Changes {
     let so = Structure::read(old);
     let sn = Structure::read(new);
     let mut j = Judge {
@@ -148,7 +148,7 @@ pub fn analyze(old: &mut Document, new: &mut Document, bytes: &[u8], policy: &Po
                     j.illegal(format!("object {num} cannot be read"));
                     continue;
                 };
-                if same(&ol, &nl, old, new, bytes) || is_container(&nl) {
+                if same(&ol, &nl, old, new) || is_container(&nl) {
                     continue;
                 }
                 judge_object(&mut j, nr, &ol, &nl, old, new);
@@ -177,24 +177,46 @@ fn is_container(l: &Loaded) -> bool {
     dict_of(l).is_some_and(|d| d.is_type("XRef") || d.is_type("ObjStm"))
 }
 
-fn stream_data<'b>(d: &Dict, start: u64, doc: &mut Document, bytes: &'b [u8]) -> &'b [u8] {
-    let len = d
-        .get("Length")
+/// The raw (undecoded) length of a stream, from its dictionary.
+fn stream_len(d: &Dict, doc: &mut Document) -> u64 {
+    d.get("Length")
         .and_then(|l| doc.resolve(l).ok())
         .and_then(|l| l.as_int())
-        .and_then(|l| usize::try_from(l).ok())
-        .unwrap_or(0);
-    let start = usize::try_from(start).unwrap_or(usize::MAX);
-    bytes
-        .get(start..start.saturating_add(len))
-        .unwrap_or_default()
+        .and_then(|l| u64::try_from(l).ok())
+        .unwrap_or(0)
 }
 
-fn same(o: &Loaded, n: &Loaded, od: &mut Document, nd: &mut Document, bytes: &[u8]) -> bool {
+/// Whether two streams hold the same raw bytes, compared a piece at a time
+/// (a scanned page may be tens of MB).
+fn same_stream_data(
+    (da, sa, od): (&Dict, u64, &mut Document),
+    (db, sb, nd): (&Dict, u64, &mut Document),
+) -> bool {
+    const PIECE: u64 = 1 << 20;
+    let len = stream_len(da, od);
+    if len != stream_len(db, nd) {
+        return false;
+    }
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(PIECE) as usize;
+        let a = od.source_mut().read_at(sa + done, n);
+        let b = nd.source_mut().read_at(sb + done, n);
+        match (a, b) {
+            // Both end early (a /Length past the end of the file) alike.
+            (Ok(a), Ok(b)) if a == b && a.len() < n => return true,
+            (Ok(a), Ok(b)) if a == b => done += n as u64,
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn same(o: &Loaded, n: &Loaded, od: &mut Document, nd: &mut Document) -> bool {
     match (o, n) {
         (Loaded::Object(a), Loaded::Object(b)) => same_value(a, b),
         (Loaded::Stream(da, sa), Loaded::Stream(db, sb)) => {
-            same_dict(da, db) && stream_data(da, *sa, od, bytes) == stream_data(db, *sb, nd, bytes)
+            same_dict(da, db) && same_stream_data((da, *sa, od), (db, *sb, nd))
         }
         _ => false,
     }

@@ -19,10 +19,35 @@ const TIMESTAMP_TOKEN: &str = "1.2.840.113549.1.9.16.2.14";
 const ADBE_REVOCATION: &str = "1.2.840.113583.1.1.8";
 pub const TST_INFO: &str = "1.2.840.113549.1.9.16.1.4";
 
+/// Signed data outside the signature, known by its digests: bytes in
+/// memory, or a file's byte ranges hashed as they are read
+/// ([`super::input::Ranges`]).
+pub trait SignedContent {
+    fn digest(&self, hash: Hash) -> Result<Vec<u8>, String>;
+    fn is_empty(&self) -> bool;
+}
+
+/// Content in memory, possibly in pieces.
+pub struct Pieces<'a>(pub &'a [&'a [u8]]);
+
+impl SignedContent for Pieces<'_> {
+    fn digest(&self, hash: Hash) -> Result<Vec<u8>, String> {
+        let mut h = hash.hasher();
+        for p in self.0 {
+            h.update(p);
+        }
+        Ok(h.finish())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|p| p.is_empty())
+    }
+}
+
 /// The content a SignerInfo's digest must match.
 pub enum Content<'a> {
     /// Detached data, possibly in pieces (a PDF's byte ranges).
-    Detached(&'a [&'a [u8]]),
+    Detached(&'a dyn SignedContent),
     /// No outside data: the signature must encapsulate its content.
     Encapsulated,
 }
@@ -127,14 +152,16 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         crls,
         signers: Vec::new(),
     };
-    let pieces: Vec<&[u8]>;
-    let parts: &[&[u8]] = match (&content, &data.e_content) {
+    let encapsulated: [&[u8]; 1];
+    let pieces: Pieces<'_>;
+    let parts: &dyn SignedContent = match (&content, &data.e_content) {
         (_, Some(ec)) => {
-            pieces = vec![ec.as_slice()];
+            encapsulated = [ec.as_slice()];
+            pieces = Pieces(&encapsulated);
             &pieces
         }
-        (Content::Detached(p), None) => p,
-        (Content::Encapsulated, None) => &[],
+        (Content::Detached(p), None) => *p,
+        (Content::Encapsulated, None) => &Pieces(&[]),
     };
     for si in signer_infos.children() {
         let check = check_signer(si, &data, parts, depth);
@@ -159,7 +186,12 @@ fn has_indefinite(t: &Tlv<'_>) -> bool {
     t.raw.get(1) == Some(&0x80) || t.children().iter().any(has_indefinite)
 }
 
-fn check_signer(si: &Tlv<'_>, sd: &SignedData, parts: &[&[u8]], depth: usize) -> SignerCheck {
+fn check_signer(
+    si: &Tlv<'_>,
+    sd: &SignedData,
+    parts: &dyn SignedContent,
+    depth: usize,
+) -> SignerCheck {
     let mut out = SignerCheck {
         cert: None,
         digest: None,
@@ -180,7 +212,7 @@ fn check_signer(si: &Tlv<'_>, sd: &SignedData, parts: &[&[u8]], depth: usize) ->
 fn check_signer_inner(
     si: &Tlv<'_>,
     sd: &SignedData,
-    parts: &[&[u8]],
+    parts: &dyn SignedContent,
     depth: usize,
     out: &mut SignerCheck,
 ) -> Result<(), String> {
@@ -204,11 +236,7 @@ fn check_signer_inner(
     let signature = si.child(i + 1, "signature").map_err(e)?.octets();
     let unsigned = si.children().get(i + 2).filter(|t| t.tag.is(CONTEXT, 1));
 
-    let mut hasher = hash.hasher();
-    for p in parts {
-        hasher.update(p);
-    }
-    let content_digest = hasher.finish();
+    let content_digest = parts.digest(hash)?;
     if parts.is_empty() && sd.e_content.is_none() {
         return Err("there is no signed data to check (give the data file)".into());
     }
@@ -267,11 +295,7 @@ fn check_signer_inner(
             if signed_hash == hash {
                 content_digest.clone()
             } else {
-                let mut h = signed_hash.hasher();
-                for p in parts {
-                    h.update(p);
-                }
-                h.finish()
+                parts.digest(signed_hash)?
             }
         }
     };
@@ -296,8 +320,11 @@ fn check_signer_inner(
             };
             if oid == TIMESTAMP_TOKEN && depth == 0 {
                 if let Ok(token) = a.child(1, "values").and_then(|v| v.child(0, "token")) {
-                    out.timestamp =
-                        Some(Box::new(check_timestamp(token, &[&signature], depth + 1)));
+                    out.timestamp = Some(Box::new(check_timestamp(
+                        token,
+                        &Pieces(&[signature.as_slice()]),
+                        depth + 1,
+                    )));
                 }
             }
         }
@@ -340,7 +367,11 @@ fn check_signing_certificate(oid: &str, v: &Tlv<'_>, cert: Option<&Cert>) -> Res
 }
 
 /// Check an RFC 3161 timestamp token over `imprinted` data.
-pub fn check_timestamp(token: &Tlv<'_>, imprinted: &[&[u8]], depth: usize) -> TimestampCheck {
+pub fn check_timestamp(
+    token: &Tlv<'_>,
+    imprinted: &dyn SignedContent,
+    depth: usize,
+) -> TimestampCheck {
     let mut problems = Vec::new();
     let signed = match check_tlv(token, Content::Encapsulated, depth) {
         Ok(s) => s,
@@ -367,11 +398,10 @@ pub fn check_timestamp(token: &Tlv<'_>, imprinted: &[&[u8]], depth: usize) -> Ti
         match read_tst_info(info) {
             Ok((hash, imprint, t)) => {
                 time = t;
-                let mut h = hash.hasher();
-                for p in imprinted {
-                    h.update(p);
+                match imprinted.digest(hash) {
+                    Ok(d) => imprint_ok = d == imprint,
+                    Err(e) => problems.push(e),
                 }
-                imprint_ok = h.finish() == imprint;
                 if !imprint_ok {
                     problems
                         .push("the timestamp is for other data (message imprint differs)".into());

@@ -19,6 +19,7 @@ pub mod chain;
 pub mod changes;
 pub mod cms;
 pub mod crypto;
+pub mod input;
 pub mod pdf;
 pub mod report;
 pub mod revocation;
@@ -27,6 +28,7 @@ pub mod trust;
 
 use time::OffsetDateTime;
 
+pub use input::Input;
 pub use report::{Kind, Level, Modifications, Report, SignatureReport, TimestampReport};
 pub use trust::TrustStore;
 
@@ -67,33 +69,55 @@ impl From<VerifyError> for Error {
     }
 }
 
+/// A CMS signature file is read whole; a bigger one is not a signature.
+const MAX_SIGNATURE_FILE: u64 = 64 << 20;
+
 /// Verify `file`: a PDF (every signature field), or a CMS signature over
 /// `data` (every SignerInfo). Trust comes from `store`; `now` is used only
-/// when a signature states no time at all.
+/// when a signature states no time at all. Both files are read in pieces,
+/// never whole (but for a CMS signature file).
+pub fn verify_file(
+    file: &Input,
+    data: Option<&Input>,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<Report, VerifyError> {
+    if file.is_pdf() {
+        return pdf::verify(file, store, now);
+    }
+    verify_detached(file, data, store, now)
+}
+
+/// [`verify_file`] for documents in memory (written to a private
+/// temporary folder first: the reader works on files).
 pub fn verify_bytes(
     file: &[u8],
     data: Option<&[u8]>,
     store: &TrustStore,
     now: OffsetDateTime,
 ) -> Result<Report, VerifyError> {
-    let head = &file[..file.len().min(1024)];
-    if head.windows(5).any(|w| w == b"%PDF-") {
-        return pdf::verify(file, store, now);
-    }
-    verify_detached(file, data, store, now)
+    let dir = tempfile::tempdir().map_err(|e| VerifyError::Io(e.to_string()))?;
+    let put = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).map_err(|e| VerifyError::Io(e.to_string()))?;
+        Input::open(&path)
+    };
+    let file = put("document", file)?;
+    let data = data.map(|d| put("data", d)).transpose()?;
+    verify_file(&file, data.as_ref(), store, now)
 }
 
 /// Detached (or encapsulating) CMS: every SignerInfo is one signature.
-pub fn verify_detached(
-    cms_file: &[u8],
-    data: Option<&[u8]>,
+fn verify_detached(
+    cms_file: &Input,
+    data: Option<&Input>,
     store: &TrustStore,
     now: OffsetDateTime,
 ) -> Result<Report, VerifyError> {
-    let der = pem_or_der(cms_file);
-    let parts: Vec<&[u8]> = data.into_iter().collect();
-    let content = match data {
-        Some(_) => cms::Content::Detached(&parts),
+    let der = pem_or_der(&cms_file.read_all(MAX_SIGNATURE_FILE)?);
+    let whole = data.map(|d| d.ranges(vec![(0, d.len())]));
+    let content = match &whole {
+        Some(ranges) => cms::Content::Detached(ranges),
         None => cms::Content::Encapsulated,
     };
     let sd = cms::check(&der, content).map_err(VerifyError::Unreadable)?;
@@ -101,7 +125,9 @@ pub fn verify_detached(
         return Err(VerifyError::NoData);
     }
     // Encapsulated content and outside data must be the same bytes.
-    let mismatch = matches!((&sd.e_content, data), (Some(c), Some(d)) if c.as_slice() != d);
+    let mismatch = matches!((&sd.e_content, data),
+        (Some(c), Some(d)) if c.len() as u64 != d.len()
+            || crypto::Hash::Sha256.digest(c) != d.sha256());
     let mut signatures = Vec::new();
     for (i, signer) in sd.signers.iter().enumerate() {
         let mut r = empty_report(format!("#{}", i + 1), Kind::Detached, "cms");

@@ -3,19 +3,23 @@
 //! against those bytes, and judge what later revisions changed.
 
 use std::collections::HashSet;
-use std::io::Write as _;
-use std::path::Path;
 
 use time::OffsetDateTime;
 
 use super::changes::{self, FieldLock, Policy};
-use super::cms::{self, Content, SignedData};
+use super::cms::{self, Content, SignedContent, SignedData};
 use super::crypto::Hash;
+use super::input::{Input, Ranges};
 use super::report::{Kind, Level, Modifications, Report, SignatureReport};
 use super::revocation::{RevocationStatus, ValidationData};
 use super::trust::TrustStore;
 use super::{signer_report, VerifyError};
 use crate::pdf::read::{decode_text, Dict, Document, Entry, ObjRef, Object};
+
+/// The most the /ByteRange may leave out: a signature with its chain,
+/// timestamp and revocation data is tens of KiB; a gap of megabytes is not
+/// a signature, and is not read.
+const MAX_CONTENTS: u64 = 16 << 20;
 
 /// One signature as the file declares it.
 struct Declared {
@@ -27,14 +31,12 @@ struct Declared {
 }
 
 pub fn verify(
-    bytes: &[u8],
+    input: &Input,
     store: &TrustStore,
     now: OffsetDateTime,
 ) -> Result<Report, VerifyError> {
-    let dir = tempfile::tempdir().map_err(|e| VerifyError::Io(e.to_string()))?;
-    let full_path = dir.path().join("document.pdf");
-    write_file(&full_path, bytes)?;
-    let mut doc = Document::open(&full_path).map_err(|e| VerifyError::Unreadable(e.to_string()))?;
+    let mut doc =
+        Document::open(input.path()).map_err(|e| VerifyError::Unreadable(e.to_string()))?;
     if doc.is_encrypted() {
         // Most signed encrypted PDFs open with the empty user password.
         doc.unlock(Some(b"")).map_err(|e| {
@@ -44,8 +46,8 @@ pub fn verify(
         })?;
     }
     let declared = declared_signatures(&mut doc);
-    let ends = revision_ends(bytes);
-    let last_end = ends.last().copied().unwrap_or(bytes.len() as u64);
+    let ends = input.revision_ends();
+    let last_end = ends.last().copied().unwrap_or(input.len());
 
     // The document's certification level and every signature's locks.
     let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
@@ -68,17 +70,7 @@ pub fn verify(
             docmdp,
             locks: locks.clone(),
         };
-        let mut r = check_one(
-            bytes,
-            &mut doc,
-            d,
-            &ends,
-            &dss,
-            store,
-            now,
-            &policy,
-            dir.path(),
-        )?;
+        let mut r = check_one(input, &mut doc, d, &dss, store, now, &policy);
         r.certification = docmdp_level(&mut doc, &d.sig);
         // B-LT: the DSS carries what shows the signer's path not revoked.
         if r.level == Some(Level::BT) && r.revocation.status == RevocationStatus::Valid {
@@ -94,12 +86,6 @@ pub fn verify(
         unsigned_changes_at_end: !reports.is_empty() && signed_end < last_end,
         signatures: reports,
     })
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), VerifyError> {
-    let mut f = std::fs::File::create(path).map_err(|e| VerifyError::Io(e.to_string()))?;
-    f.write_all(bytes)
-        .map_err(|e| VerifyError::Io(e.to_string()))
 }
 
 /// Signed signature fields, each once, in the order the form lists them.
@@ -129,27 +115,6 @@ fn declared_signatures(doc: &mut Document) -> Vec<Declared> {
     out
 }
 
-/// Where each revision ends: after every `%%EOF` and its end-of-line.
-pub fn revision_ends(bytes: &[u8]) -> Vec<u64> {
-    let mut ends = Vec::new();
-    let mut i = 0;
-    while let Some(p) = bytes
-        .get(i..)
-        .and_then(|b| b.windows(5).position(|w| w == b"%%EOF"))
-    {
-        let mut end = i + p + 5;
-        if bytes.get(end) == Some(&b'\r') {
-            end += 1;
-        }
-        if bytes.get(end) == Some(&b'\n') {
-            end += 1;
-        }
-        ends.push(end as u64);
-        i = end;
-    }
-    ends
-}
-
 fn byte_range(sig: &Dict) -> Option<Vec<i64>> {
     sig.get("ByteRange")
         .and_then(Object::as_array)
@@ -164,12 +129,7 @@ fn range_end(sig: &Dict) -> Option<u64> {
 
 /// Check the byte range; on success the four numbers and the CMS bytes
 /// taken from the gap.
-fn check_range(
-    bytes: &[u8],
-    doc: &Document,
-    d: &Declared,
-    ends: &[u64],
-) -> Result<([u64; 4], Vec<u8>), String> {
+fn check_range(input: &Input, doc: &Document, d: &Declared) -> Result<([u64; 4], Vec<u8>), String> {
     let br = byte_range(&d.sig).ok_or("the signature has no /ByteRange")?;
     let [a, b, c, dl] = <[i64; 4]>::try_from(br.as_slice())
         .map_err(|_| "the /ByteRange does not have four numbers")?;
@@ -177,7 +137,7 @@ fn check_range(
         return Err("the /ByteRange holds negative or invalid numbers".into());
     }
     let [a, b, c, dl] = [a, b, c, dl].map(|x| x as u64);
-    let len = bytes.len() as u64;
+    let len = input.len();
     if a != 0 {
         return Err("the /ByteRange does not start at the beginning of the file".into());
     }
@@ -188,10 +148,15 @@ fn check_range(
         return Err("the /ByteRange runs past the end of the file".into());
     }
     let end = c + dl;
-    if end != len && !ends.contains(&end) {
+    if end != len && !input.revision_ends().contains(&end) {
         return Err("the /ByteRange does not cover its whole revision".into());
     }
-    let gap = &bytes[b as usize..c as usize];
+    if c - b > MAX_CONTENTS {
+        return Err("the bytes left out of the /ByteRange are too many to be a signature".into());
+    }
+    let gap = input
+        .read(b, (c - b) as usize)
+        .map_err(|e| format!("cannot read the document: {e}"))?;
     if gap.first() != Some(&b'<') || gap.last() != Some(&b'>') {
         return Err("the bytes left out of the /ByteRange are not exactly the /Contents".into());
     }
@@ -239,18 +204,15 @@ fn trim_zeros(b: &[u8]) -> &[u8] {
     &b[..n]
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_one(
-    bytes: &[u8],
+    input: &Input,
     doc: &mut Document,
     d: &Declared,
-    ends: &[u64],
     dss: &ValidationData,
     store: &TrustStore,
     now: OffsetDateTime,
     policy: &Policy,
-    dir: &Path,
-) -> Result<SignatureReport, VerifyError> {
+) -> SignatureReport {
     let sub_filter = d
         .sig
         .get("SubFilter")
@@ -269,7 +231,7 @@ fn check_one(
         .and_then(Object::as_str)
         .map(decode_text)
         .unwrap_or_default();
-    let (range, cms_bytes) = match check_range(bytes, doc, d, ends) {
+    let (range, cms_bytes) = match check_range(input, doc, d) {
         Ok(x) => x,
         Err(p) => {
             report.problems.push(p);
@@ -277,20 +239,17 @@ fn check_one(
                 report
                     .problems
                     .push("the signature is not trusted because its byte range is wrong".into());
-                judge_later(bytes, end, ends, policy, dir, &mut report);
+                judge_later(input, end, policy, &mut report);
             } else {
                 report.modifications = Modifications::Illegal;
             }
-            return Ok(report);
+            return report;
         }
     };
     report.byte_range = Some(range);
     let end = range[2] + range[3];
-    report.covers_whole_file = end == bytes.len() as u64;
-    let parts: [&[u8]; 2] = [
-        &bytes[..range[1] as usize],
-        &bytes[range[2] as usize..end as usize],
-    ];
+    report.covers_whole_file = end == input.len();
+    let parts = input.ranges(vec![(0, range[1]), (range[2], range[3])]);
 
     match sub_filter.as_str() {
         "ETSI.RFC3161" => match super::ber::parse(&cms_bytes) {
@@ -325,19 +284,19 @@ fn check_one(
                 .push(format!("unreadable signature (CMS): {e}")),
         },
     }
-    judge_later(bytes, end, ends, policy, dir, &mut report);
-    Ok(report)
+    judge_later(input, end, policy, &mut report);
+    report
 }
 
 /// adbe.pkcs7.sha1 signs a SHA-1 digest of the ranges, carried inside;
 /// the other sub-filters sign the ranges themselves.
-fn check_subfilter(sub_filter: &str, sd: &SignedData, parts: &[&[u8]]) -> Option<String> {
+fn check_subfilter(sub_filter: &str, sd: &SignedData, parts: &Ranges<'_>) -> Option<String> {
     if sub_filter == "adbe.pkcs7.sha1" {
-        let mut h = Hash::Sha1.hasher();
-        for p in parts {
-            h.update(p);
-        }
-        if sd.e_content.as_deref() != Some(h.finish().as_slice()) {
+        let digest = match parts.digest(Hash::Sha1) {
+            Ok(d) => d,
+            Err(e) => return Some(e),
+        };
+        if sd.e_content.as_deref() != Some(digest.as_slice()) {
             return Some("the SHA-1 digest inside the signature does not match the document: the signed bytes were changed".into());
         }
         return None;
@@ -347,24 +306,15 @@ fn check_subfilter(sub_filter: &str, sd: &SignedData, parts: &[&[u8]]) -> Option
         .map(|_| "a detached PDF signature carries content of its own".into())
 }
 
-/// Judge the revisions after the one ending at `end`.
-fn judge_later(
-    bytes: &[u8],
-    end: u64,
-    ends: &[u64],
-    policy: &Policy,
-    dir: &Path,
-    report: &mut SignatureReport,
-) {
-    let last = ends.last().copied().unwrap_or(bytes.len() as u64);
-    if end >= last || end >= bytes.len() as u64 {
+/// Judge the revisions after the one ending at `end`: the document as
+/// signed (the file's first `end` bytes, read in place) against the whole.
+fn judge_later(input: &Input, end: u64, policy: &Policy, report: &mut SignatureReport) {
+    let last = input.revision_ends().last().copied().unwrap_or(input.len());
+    if end >= last || end >= input.len() {
         return;
     }
-    let prefix_path = dir.join(format!("rev-{end}.pdf"));
-    let opened = write_file(&prefix_path, &bytes[..end as usize])
-        .ok()
-        .and_then(|_| Document::open(&prefix_path).ok());
-    let full = Document::open(&dir.join("document.pdf")).ok();
+    let opened = Document::open_prefix(input.path(), end).ok();
+    let full = Document::open(input.path()).ok();
     let (Some(mut old), Some(mut new)) = (opened, full) else {
         report.modifications = Modifications::Illegal;
         report.changes.push(
@@ -374,10 +324,9 @@ fn judge_later(
     };
     let _ = old.unlock(Some(b""));
     let _ = new.unlock(Some(b""));
-    let c = changes::analyze(&mut old, &mut new, bytes, policy);
+    let c = changes::analyze(&mut old, &mut new, policy);
     report.modifications = c.level;
     report.changes = c.items;
-    let _ = std::fs::remove_file(&prefix_path);
 }
 
 /// B-LT signatures followed by a document timestamp that holds reach B-LTA.
@@ -481,11 +430,5 @@ mod tests {
         assert_eq!(t.to_offset(time::UtcOffset::UTC).hour(), 9);
         assert_eq!(pdf_date("D:2021").unwrap().year(), 2021);
         assert!(pdf_date("garbage").is_none());
-    }
-
-    #[test]
-    fn revisions_end_after_each_eof_marker() {
-        let b = b"%PDF-1.7\n...%%EOF\n more %%EOF\r\n";
-        assert_eq!(revision_ends(b), vec![18, 31]);
     }
 }

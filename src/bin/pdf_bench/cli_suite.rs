@@ -6,7 +6,9 @@
 //! `sync` of the copy, `openssl dgst -sha256`), interleaved, in fresh
 //! processes, median of `runs`. Then batches: 100 x 1 MB in one
 //! `mohor sign --out-dir` on SoftHSM, and the same on token-sim with 200 ms
-//! per `C_Sign`. Inputs, PKI and tokens are made deterministically in `dir`.
+//! per `C_Sign`. Then `mohor verify` against `pyhanko sign validate` on the
+//! signed 100 MB files. Inputs, PKI and tokens are made deterministically in
+//! `dir`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -109,6 +111,60 @@ pub fn run(dir: &Path, runs: usize, only: Option<&str>) -> R<()> {
     if only.is_none_or(|o| o == "batch") {
         batches(&s, &dir.join("small.pdf"), runs)?;
     }
+    if only.is_none_or(|o| o == "verify") {
+        for (label, name, ..) in &inputs[1..] {
+            verify(&s, label, &dir.join(name), runs)?;
+        }
+    }
+    Ok(())
+}
+
+/// Verifying a signed 100 MB file: `mohor verify` (reads it in pieces)
+/// against `pyhanko sign validate`, both trusting the test root, offline.
+fn verify(s: &Setup, label: &str, input: &Path, runs: usize) -> R<()> {
+    let signed = s.dir.join("verify-signed.pdf");
+    let _ = std::fs::remove_file(&signed);
+    mohor_sign(s, &[input], &["-o"], &signed, None)?;
+    let root = s.dir.join("pki/pki/root.pem");
+    let home = s.dir.join("home");
+    let mut times: [Vec<f64>; 2] = Default::default();
+    let mut rss = [0u64; 2];
+    for r in 0..runs {
+        for k in 0..2 {
+            let which = (r + k) % 2;
+            let mut c = if which == 0 {
+                let mut c = Command::new(&s.mohor);
+                c.env("MOHOR_HOME", &home)
+                    .arg("verify")
+                    .arg("--trust")
+                    .arg(&root);
+                c
+            } else {
+                let mut c = Command::new(&s.pyhanko);
+                c.args([
+                    "sign",
+                    "validate",
+                    "--no-revocation-check",
+                    "--trust-replace",
+                ])
+                .arg("--trust")
+                .arg(&root);
+                c
+            };
+            c.arg(&signed);
+            let t = Instant::now();
+            let m = timed(&mut c, None)?;
+            times[which].push(t.elapsed().as_secs_f64());
+            rss[which] = rss[which].max(m);
+        }
+    }
+    let _ = std::fs::remove_file(&signed);
+    let (m, p) = (median(&mut times[0]), median(&mut times[1]));
+    println!(
+        "verify {label}: mohor {m:.3} s median, peak RSS {:.1} MiB; pyhanko {p:.3} s, {:.1} MiB",
+        rss[0] as f64 / 1024.0,
+        rss[1] as f64 / 1024.0
+    );
     Ok(())
 }
 

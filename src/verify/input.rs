@@ -1,0 +1,276 @@
+//! The file under verification, read at positions and in chunks, never
+//! whole: a 200 MB scanned annexure is checked in a few MiB of memory.
+//!
+//! Opening it reads it once, for the SHA-256 the audit log keeps and for
+//! where each revision ends (`%%EOF`); each signature's byte ranges are
+//! hashed by reading them again (from the page cache).
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::cms::SignedContent;
+use super::crypto::Hash;
+use super::VerifyError;
+use crate::positioned::read_exact_at;
+
+/// Read size for hashing and scanning.
+const CHUNK: usize = 1 << 20;
+/// `%%EOF` and the longest end-of-line after it.
+const MARKER: &[u8] = b"%%EOF";
+
+pub struct Input {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    sha256: Vec<u8>,
+    ends: Vec<u64>,
+    pdf: bool,
+}
+
+impl Input {
+    /// Open `path` and read it through once.
+    pub fn open(path: &Path) -> Result<Input, VerifyError> {
+        let io_err = |e: io::Error| VerifyError::Io(format!("{}: {e}", path.display()));
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if !meta.is_file() {
+            return Err(VerifyError::Io(format!(
+                "{}: not a regular file",
+                path.display()
+            )));
+        }
+        let mut input = Input {
+            file,
+            path: path.to_path_buf(),
+            len: meta.len(),
+            sha256: Vec::new(),
+            ends: Vec::new(),
+            pdf: false,
+        };
+        input.scan().map_err(io_err)?;
+        Ok(input)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file's SHA-256 (for the audit log).
+    pub fn sha256(&self) -> &[u8] {
+        &self.sha256
+    }
+
+    /// Where each revision ends: after every `%%EOF` and its end-of-line.
+    pub fn revision_ends(&self) -> &[u64] {
+        &self.ends
+    }
+
+    /// Whether `%PDF-` appears in the first KiB (as readers look for it).
+    pub fn is_pdf(&self) -> bool {
+        self.pdf
+    }
+
+    /// `n` bytes at `at`, all of them or an error.
+    pub fn read(&self, at: u64, n: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; n];
+        read_exact_at(&self.file, &mut buf, at)?;
+        Ok(buf)
+    }
+
+    /// The whole file, for the small ones that are read whole anyway (a
+    /// CMS signature file).
+    pub fn read_all(&self, limit: u64) -> Result<Vec<u8>, VerifyError> {
+        if self.len > limit {
+            return Err(VerifyError::Unreadable(format!(
+                "{} is {} bytes, more than a signature file can be ({limit})",
+                self.path.display(),
+                self.len
+            )));
+        }
+        self.read(0, self.len as usize)
+            .map_err(|e| VerifyError::Io(format!("{}: {e}", self.path.display())))
+    }
+
+    /// These byte ranges (`(start, length)`), as signed content.
+    pub fn ranges(&self, ranges: Vec<(u64, u64)>) -> Ranges<'_> {
+        Ranges {
+            input: self,
+            ranges,
+        }
+    }
+
+    /// One pass: the SHA-256, the revision ends, the PDF header.
+    fn scan(&mut self) -> io::Result<()> {
+        let mut sha = Hash::Sha256.hasher();
+        let mut buf = vec![0u8; CHUNK];
+        // The last bytes of the previous chunk, so that a marker split
+        // between two chunks is found (it cannot fit whole in them).
+        let mut carry: Vec<u8> = Vec::new();
+        let mut at = 0u64;
+        while at < self.len {
+            let n = ((self.len - at).min(CHUNK as u64)) as usize;
+            read_exact_at(&self.file, &mut buf[..n], at)?;
+            let chunk = &buf[..n];
+            sha.update(chunk);
+            if at == 0 {
+                let head = &chunk[..n.min(1024)];
+                self.pdf = head.windows(5).any(|w| w == b"%PDF-");
+            }
+            let window_start = at - carry.len() as u64;
+            carry.extend_from_slice(chunk);
+            let window = &carry;
+            let mut i = 0;
+            while let Some(p) = window
+                .get(i..)
+                .and_then(|w| w.windows(MARKER.len()).position(|m| m == MARKER))
+            {
+                let after = i + p + MARKER.len();
+                let end = window_start + after as u64;
+                let end = end + self.line_end_after(window, after, end)?;
+                self.ends.push(end);
+                i = after;
+            }
+            let keep = window.len().saturating_sub(MARKER.len() - 1);
+            carry.drain(..keep);
+            at += n as u64;
+        }
+        self.sha256 = sha.finish();
+        Ok(())
+    }
+
+    /// The length of the end-of-line (`\r`, `\n`, `\r\n` or none) at file
+    /// offset `end`, which is `window[after]` when the window reaches it.
+    fn line_end_after(&self, window: &[u8], after: usize, end: u64) -> io::Result<u64> {
+        let next2 = match window.get(after..after + 2) {
+            Some(b) => b.to_vec(),
+            None => {
+                let n = (self.len.saturating_sub(end)).min(2) as usize;
+                self.read(end, n)?
+            }
+        };
+        let mut eol = 0;
+        if next2.first() == Some(&b'\r') {
+            eol += 1;
+        }
+        if next2.get(eol) == Some(&b'\n') {
+            eol += 1;
+        }
+        Ok(eol as u64)
+    }
+}
+
+/// Byte ranges of an [`Input`], hashed by reading them in chunks.
+pub struct Ranges<'a> {
+    input: &'a Input,
+    ranges: Vec<(u64, u64)>,
+}
+
+impl SignedContent for Ranges<'_> {
+    fn digest(&self, hash: Hash) -> Result<Vec<u8>, String> {
+        let mut h = hash.hasher();
+        let mut buf = vec![0u8; CHUNK];
+        for &(start, len) in &self.ranges {
+            let mut done = 0u64;
+            while done < len {
+                let n = ((len - done).min(CHUNK as u64)) as usize;
+                read_exact_at(&self.input.file, &mut buf[..n], start + done)
+                    .map_err(|e| format!("cannot read the document: {e}"))?;
+                h.update(&buf[..n]);
+                done += n as u64;
+            }
+        }
+        Ok(h.finish())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ranges.iter().all(|(_, len)| *len == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The revision ends of `bytes` as the whole-file scan finds them, the
+    /// way the chunked scan must find them too.
+    fn ends_in_memory(bytes: &[u8]) -> Vec<u64> {
+        let mut ends = Vec::new();
+        let mut i = 0;
+        while let Some(p) = bytes
+            .get(i..)
+            .and_then(|b| b.windows(5).position(|w| w == MARKER))
+        {
+            let mut end = i + p + 5;
+            if bytes.get(end) == Some(&b'\r') {
+                end += 1;
+            }
+            if bytes.get(end) == Some(&b'\n') {
+                end += 1;
+            }
+            ends.push(end as u64);
+            i = end;
+        }
+        ends
+    }
+
+    fn input_of(bytes: &[u8]) -> (tempfile::TempDir, Input) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc.pdf");
+        std::fs::write(&path, bytes).unwrap();
+        let input = Input::open(&path).unwrap();
+        (dir, input)
+    }
+
+    #[test]
+    fn revisions_end_after_each_eof_marker() {
+        let (_dir, input) = input_of(b"%PDF-1.7\n...%%EOF\n more %%EOF\r\n");
+        assert_eq!(input.revision_ends(), [18, 31]);
+    }
+
+    #[test]
+    fn markers_across_chunk_boundaries_are_found_with_their_line_ends() {
+        // A marker, and its end-of-line, at every offset around the first
+        // chunk boundary.
+        for shift in 0..12 {
+            let mut bytes = b"%PDF-1.7\n".to_vec();
+            bytes.resize(CHUNK - 8 + shift, b'x');
+            bytes.extend_from_slice(b"%%EOF\r\n");
+            bytes.resize(2 * CHUNK + 3, b'y');
+            bytes.extend_from_slice(b"%%EOF\n");
+            bytes.extend_from_slice(b"%%EOF");
+            let (_dir, input) = input_of(&bytes);
+            assert_eq!(
+                input.revision_ends(),
+                ends_in_memory(&bytes),
+                "shift {shift}"
+            );
+            assert_eq!(input.sha256(), Hash::Sha256.digest(&bytes).as_slice());
+            assert!(input.is_pdf());
+        }
+    }
+
+    #[test]
+    fn ranges_hash_like_the_bytes_they_name() {
+        let bytes: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let (_dir, input) = input_of(&bytes);
+        let ranges = input.ranges(vec![(0, 1000), (CHUNK as u64 + 5, 2 * CHUNK as u64)]);
+        let mut expected = bytes[..1000].to_vec();
+        expected.extend_from_slice(&bytes[CHUNK + 5..3 * CHUNK + 5]);
+        assert_eq!(
+            ranges.digest(Hash::Sha384).unwrap(),
+            Hash::Sha384.digest(&expected)
+        );
+        assert!(!input.is_pdf());
+        let past_the_end = input.ranges(vec![(bytes.len() as u64 - 1, 10)]);
+        assert!(past_the_end.digest(Hash::Sha256).is_err());
+    }
+}

@@ -110,11 +110,12 @@ impl Input {
 
     /// One pass: the SHA-256, the revision ends, the PDF header.
     fn scan(&mut self) -> io::Result<()> {
+        let finder = memchr::memmem::Finder::new(MARKER);
         let mut sha = Hash::Sha256.hasher();
         let mut buf = vec![0u8; CHUNK];
-        // The last bytes of the previous chunk, so that a marker split
-        // between two chunks is found (it cannot fit whole in them).
-        let mut carry: Vec<u8> = Vec::new();
+        // The previous chunk's last bytes: a marker split between two
+        // chunks is found in them joined to the next chunk's first bytes.
+        let mut tail: Vec<u8> = Vec::new();
         let mut at = 0u64;
         while at < self.len {
             let n = ((self.len - at).min(CHUNK as u64)) as usize;
@@ -125,22 +126,21 @@ impl Input {
                 let head = &chunk[..n.min(1024)];
                 self.pdf = head.windows(5).any(|w| w == b"%PDF-");
             }
-            let window_start = at - carry.len() as u64;
-            carry.extend_from_slice(chunk);
-            let window = &carry;
-            let mut i = 0;
-            while let Some(p) = window
-                .get(i..)
-                .and_then(|w| w.windows(MARKER.len()).position(|m| m == MARKER))
-            {
-                let after = i + p + MARKER.len();
-                let end = window_start + after as u64;
-                let end = end + self.line_end_after(window, after, end)?;
-                self.ends.push(end);
-                i = after;
+            let mut seam = tail.clone();
+            seam.extend_from_slice(&chunk[..n.min(MARKER.len() - 1)]);
+            let seam_at = at - tail.len() as u64;
+            for p in finder.find_iter(&seam) {
+                let end = seam_at + (p + MARKER.len()) as u64;
+                let eol = self.line_end_after(&[], 0, end)?;
+                self.ends.push(end + eol);
             }
-            let keep = window.len().saturating_sub(MARKER.len() - 1);
-            carry.drain(..keep);
+            for p in finder.find_iter(chunk) {
+                let after = p + MARKER.len();
+                let end = at + after as u64;
+                let eol = self.line_end_after(chunk, after, end)?;
+                self.ends.push(end + eol);
+            }
+            tail = chunk[n.saturating_sub(MARKER.len() - 1)..].to_vec();
             at += n as u64;
         }
         self.sha256 = sha.finish();

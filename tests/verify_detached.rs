@@ -216,3 +216,66 @@ fn garbage_and_truncated_signatures_are_errors_not_panics() {
         );
     }
 }
+
+/// `mohor verify` reads what a pipe brings (`/dev/stdin`, a shell's
+/// `<(...)`): the signature, or the data, copied to a private temporary
+/// file first because the checks read at positions. openssl judges the same
+/// files; a PDF through the pipe is judged by pdfsig too.
+#[test]
+fn a_signature_or_its_data_or_a_pdf_can_come_through_a_pipe() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let fx = fixture();
+    let s = SimSetup::new("verify_pipe", json!({}));
+    let data = s.dir.join("memo.txt");
+    std::fs::write(&data, b"Office memorandum 12/2026: approved.\n").unwrap();
+    let p7s = s.dir.join("memo.p7s");
+    assert!(s
+        .sign_detached(&data, &p7s, &fx.cert("rsa2048").id, &fx.user_pin)
+        .status
+        .success());
+    assert!(openssl_verify_detached(&p7s, &data, &fx.root)
+        .status
+        .success());
+    let pdf_in = s.dir.join("order.pdf");
+    std::fs::write(&pdf_in, verify_util::pdf_util::common::tiny_pdf()).unwrap();
+    let pdf = s.dir.join("order-signed.pdf");
+    let mut c = s.mohor(&["--pin-stdin", "sign", "--cert", &fx.cert("rsa2048").id]);
+    c.arg(&pdf_in).arg("-o").arg(&pdf);
+    assert!(run_with_stdin(&mut c, &format!("{}\n", fx.user_pin))
+        .status
+        .success());
+    assert_eq!(pdfsig_intact(&pdf), [("Signature1".to_string(), true)]);
+
+    let verify_piped = |piped: &Path, args: &[&std::ffi::OsStr]| {
+        let mut cmd = s.mohor(&["verify", "--json", "--trust-replace", "--trust"]);
+        cmd.arg(&fx.root).args(args);
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let bytes = std::fs::read(piped).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        (out.status.code(), report)
+    };
+    let stdin = std::ffi::OsStr::new("/dev/stdin");
+    let data_arg = data.as_os_str();
+    let p7s_arg = p7s.as_os_str();
+    for (piped, args) in [
+        (&p7s, vec![stdin, std::ffi::OsStr::new("--data"), data_arg]),
+        (&data, vec![p7s_arg, std::ffi::OsStr::new("--data"), stdin]),
+        (&pdf, vec![stdin]),
+    ] {
+        let (code, r) = verify_piped(piped, &args);
+        assert_eq!(code, Some(0), "{args:?}: {r:#}");
+        assert_eq!(all(&r, "intact"), [json!(true)], "{args:?}: {r:#}");
+        assert_eq!(all(&r, "trusted"), [json!(true)], "{args:?}: {r:#}");
+    }
+}

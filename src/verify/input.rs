@@ -6,7 +6,7 @@
 //! hashed by reading them again (from the page cache).
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use super::cms::SignedContent;
@@ -19,6 +19,9 @@ const CHUNK: usize = 1 << 20;
 /// `%%EOF` and the longest end-of-line after it.
 const MARKER: &[u8] = b"%%EOF";
 
+/// The most a pipe may carry into a verification (it is spooled to disk).
+const MAX_SPOOLED: u64 = 4 << 30;
+
 pub struct Input {
     file: File,
     path: PathBuf,
@@ -26,27 +29,48 @@ pub struct Input {
     sha256: Vec<u8>,
     ends: Vec<u64>,
     pdf: bool,
+    /// A pipe's content, copied to a private temporary file (removed with
+    /// the input): the checks read at positions.
+    _spooled: Option<tempfile::NamedTempFile>,
 }
 
 impl Input {
-    /// Open `path` and read it through once.
+    /// Open `path` and read it through once. A pipe (`mohor verify
+    /// /dev/stdin`, a shell's `<(...)`) is first copied to a private
+    /// temporary file.
     pub fn open(path: &Path) -> Result<Input, VerifyError> {
         let io_err = |e: io::Error| VerifyError::Io(format!("{}: {e}", path.display()));
-        let file = File::open(path).map_err(io_err)?;
+        let mut file = File::open(path).map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
-        if !meta.is_file() {
-            return Err(VerifyError::Io(format!(
-                "{}: not a regular file",
-                path.display()
-            )));
+        if meta.is_dir() {
+            return Err(VerifyError::Io(format!("{}: is a folder", path.display())));
         }
+        let mut spooled = None;
+        if !meta.is_file() {
+            let mut temp = tempfile::NamedTempFile::new().map_err(io_err)?;
+            let copied =
+                io::copy(&mut (&mut file).take(MAX_SPOOLED + 1), &mut temp).map_err(io_err)?;
+            if copied > MAX_SPOOLED {
+                return Err(VerifyError::Unreadable(format!(
+                    "{}: more than {} GiB from a pipe",
+                    path.display(),
+                    MAX_SPOOLED >> 30
+                )));
+            }
+            file = temp.reopen().map_err(io_err)?;
+            spooled = Some(temp);
+        }
+        let len = file.metadata().map_err(io_err)?.len();
         let mut input = Input {
             file,
-            path: path.to_path_buf(),
-            len: meta.len(),
+            path: spooled
+                .as_ref()
+                .map_or_else(|| path.to_path_buf(), |t| t.path().to_path_buf()),
+            len,
             sha256: Vec::new(),
             ends: Vec::new(),
             pdf: false,
+            _spooled: spooled,
         };
         input.scan().map_err(io_err)?;
         Ok(input)

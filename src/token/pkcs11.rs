@@ -242,7 +242,12 @@ struct LoadedModule {
 }
 
 impl LoadedModule {
+    /// Only tokens with a serial number: two serial-less tokens of one
+    /// model look alike, and the slot search keeps taking the first.
     fn remember(&self, identity: TokenIdentity, slot: Slot) {
+        if identity.serial.is_empty() {
+            return;
+        }
         if let Ok(mut slots) = self.last_slot.lock() {
             slots.insert(identity, slot);
         }

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${FUZZ_SECONDS:-45}
-targets=${FUZZ_TARGETS:-"jsonrpc_request pdf_prepare origin_host handshake transfer"}
+targets=${FUZZ_TARGETS:-"jsonrpc_request pdf_prepare origin_host handshake transfer verify_document"}
 corpus_pdf=${MOHOR_PDF_CORPUS:-$root/../shared/corpus/pdf}
 
 if ! command -v cargo-fuzz >/dev/null; then
@@ -33,7 +33,7 @@ seed() { # seed TARGET NAME CONTENT
   mkdir -p "fuzz/corpus/$1"
   printf '%b' "$3" > "fuzz/corpus/$1/seed-$2"
 }
-mkdir -p fuzz/corpus/jsonrpc_request fuzz/corpus/pdf_prepare
+mkdir -p fuzz/corpus/jsonrpc_request fuzz/corpus/pdf_prepare fuzz/corpus/verify_document
 n=0
 grep -o '{"jsonrpc":"2.0",[^`]*' docs/PROTOCOL.md | while IFS= read -r line; do
   n=$((n + 1))
@@ -46,10 +46,31 @@ seed jsonrpc_request chunk '{"jsonrpc":"2.0","id":3,"method":"upload.chunk","par
 seed jsonrpc_request batch '{"jsonrpc":"2.0","id":5,"method":"sign.batch","params":{"items":[{"data":"AA=="},{"uploadId":"u1","fileName":"a.pdf"}]}}'
 if [ -d "$corpus_pdf" ]; then
   find "$corpus_pdf" -name '*.pdf' -size -200k -exec cp {} fuzz/corpus/pdf_prepare/ \;
+  # The verifier starts from the same documents (the signed ones among them
+  # reach the CMS and change checks).
+  find "$corpus_pdf" -name '*.pdf' -size -200k -exec cp {} fuzz/corpus/verify_document/ \;
 else
   [ -z "${CI:-}" ] || { echo "fuzz: the PDF corpus $corpus_pdf is missing" >&2; exit 1; }
   echo "fuzz: SKIPPED seeding from $corpus_pdf (missing)"
 fi
+# What Mohor itself signed in the Rust tests that run-all.sh runs first (PDFs
+# at every PAdES level, one whose DSS revokes its signer; detached CAdES-T and
+# three co-signers) and, after a browser run, the demo's twice-signed PDF. A
+# detached pair is one input: an odd byte, the signature's length (2 bytes,
+# big-endian), the signature, its data.
+for f in target/tmp/t/cli-ltv-verify-level/*.pdf target/test-artifacts/demo-signed-twice.pdf; do
+  if [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 262144 ]; then
+    cp "$f" "fuzz/corpus/verify_document/seed-mohor-$(basename "$f")"
+  fi
+done
+pair() { # pair NAME SIGNATURE DATA
+  [ -f "$2" ] && [ -f "$3" ] || return 0
+  python3 -c 'import sys; s=open(sys.argv[1],"rb").read(); d=open(sys.argv[2],"rb").read(); open(sys.argv[3],"wb").write(bytes([1])+len(s).to_bytes(2,"big")+s+d)' \
+    "$2" "$3" "fuzz/corpus/verify_document/seed-$1"
+}
+pair cades-t target/tmp/t/cli-ltv-verify-level/note.p7s target/tmp/t/cli-ltv-verify-level/note.txt
+pair cosigned target/tmp/t/detached_cosign/abc.p7s target/tmp/t/detached_cosign/minutes.txt
+pair demo target/test-artifacts/demo-text.p7s target/test-artifacts/demo-text.txt
 seed pdf_prepare tiny '%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\ntrailer\n<< /Root 1 0 R /Size 4 >>\n%%EOF\n'
 seed origin_host exact '\x40\x55https://eoffice.gov.in\nhttps://eoffice.gov.in\n127.0.0.1:21760'
 seed origin_host wildcard '\x40\x55https://*.nic.in:8443\nhttps://a.nic.in:8443\nlocalhost:21760'

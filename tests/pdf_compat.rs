@@ -14,25 +14,7 @@ use pdf_util::*;
 
 /// A classic-xref PDF from its objects (numbered from 1, catalog first).
 fn write_pdf(path: &Path, objects: &[&str]) {
-    let mut pdf = String::from("%PDF-1.7\n");
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
-    }
-    let xref = pdf.len();
-    pdf.push_str(&format!(
-        "xref\n0 {}\n0000000000 65535 f \n",
-        objects.len() + 1
-    ));
-    for o in offsets {
-        pdf.push_str(&format!("{o:010} 00000 n \n"));
-    }
-    pdf.push_str(&format!(
-        "trailer\n<< /Size {} /Root 1 0 R /ID [<00112233445566778899aabbccddeeff> \
-         <00112233445566778899aabbccddeeff>] >>\nstartxref\n{xref}\n%%EOF\n",
-        objects.len() + 1
-    ));
+    let pdf = common::classic_pdf(b"%PDF-1.7\n", objects, FIXED_ID);
     std::fs::write(path, pdf).expect("write test PDF");
 }
 

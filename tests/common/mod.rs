@@ -408,16 +408,37 @@ pub fn spawn_serve(cmd: &mut Command, log: &Path) -> Served {
 
 /// A one-page PDF with a correct cross-reference table.
 pub fn tiny_pdf() -> Vec<u8> {
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
-    ];
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
+    classic_pdf(
+        b"%PDF-1.7\n",
+        &[
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
+        ],
+        "",
+    )
+}
+
+/// A PDF with a classic cross-reference table: the header line(s) `head`,
+/// then `objects` numbered from 1 (the catalog first); the trailer holds
+/// `/Size`, `/Root 1 0 R` and `trailer_extra` (e.g. `" /ID [...]"`).
+pub fn classic_pdf<O: AsRef<[u8]>>(head: &[u8], objects: &[O], trailer_extra: &str) -> Vec<u8> {
+    let trailer = format!(
+        "<< /Size {} /Root 1 0 R{trailer_extra} >>",
+        objects.len() + 1
+    );
+    pdf_with_trailer(head, objects, &trailer)
+}
+
+/// [`classic_pdf`] with the whole trailer dictionary given (to damage it).
+pub fn pdf_with_trailer<O: AsRef<[u8]>>(head: &[u8], objects: &[O], trailer: &str) -> Vec<u8> {
+    let mut pdf = head.to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {
         offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(body.as_ref());
+        pdf.extend_from_slice(b"\nendobj\n");
     }
     let xref = pdf.len();
     pdf.extend_from_slice(
@@ -426,13 +447,7 @@ pub fn tiny_pdf() -> Vec<u8> {
     for o in offsets {
         pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
+    pdf.extend_from_slice(format!("trailer\n{trailer}\nstartxref\n{xref}\n%%EOF\n").as_bytes());
     pdf
 }
 

@@ -271,35 +271,24 @@ impl Client {
 /// A PDF of `pages` pages; each page's content stream carries `filler`
 /// bytes of comment lines, so the file is about `pages * filler` bytes.
 pub fn big_pdf(pages: usize, filler: usize) -> Vec<u8> {
-    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    let obj = |pdf: &mut Vec<u8>, offsets: &mut Vec<usize>, body: &[u8]| {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
-        pdf.extend_from_slice(body);
-        pdf.extend_from_slice(b"\nendobj\n");
-    };
-    obj(&mut pdf, &mut offsets, b"<< /Type /Catalog /Pages 2 0 R >>");
+    let mut objects: Vec<Vec<u8>> = Vec::with_capacity(2 + 2 * pages);
+    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
-    obj(
-        &mut pdf,
-        &mut offsets,
+    objects.push(
         format!(
             "<< /Type /Pages /Kids [{}] /Count {pages} >>",
             kids.join(" ")
         )
-        .as_bytes(),
+        .into_bytes(),
     );
     let line = b"% Mohor load-test filler, not drawn.............................\n";
     for i in 0..pages {
-        obj(
-            &mut pdf,
-            &mut offsets,
+        objects.push(
             format!(
                 "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> /Contents {} 0 R >>",
                 4 + 2 * i
             )
-            .as_bytes(),
+            .into_bytes(),
         );
         let mut content = Vec::with_capacity(filler + 64);
         while content.len() + line.len() <= filler {
@@ -309,23 +298,9 @@ pub fn big_pdf(pages: usize, filler: usize) -> Vec<u8> {
         let mut body = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
         body.extend_from_slice(&content);
         body.extend_from_slice(b"\nendstream");
-        obj(&mut pdf, &mut offsets, &body);
+        objects.push(body);
     }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
-    );
-    for o in &offsets {
-        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            offsets.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
+    crate::common::classic_pdf(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", &objects, "")
 }
 
 /// Deterministic xorshift, so every run tries the same inputs.

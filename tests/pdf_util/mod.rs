@@ -21,6 +21,11 @@ pub fn corpus_dir() -> PathBuf {
     common::repo().join("../shared/corpus/pdf")
 }
 
+/// A fixed document `/ID` for [`common::classic_pdf`]'s trailer, so that a
+/// made-up test PDF is the same bytes on every run.
+pub const FIXED_ID: &str =
+    " /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]";
+
 /// Is the shared corpus there? Missing corpus: loud skip locally, failure in CI.
 pub fn corpus_available() -> bool {
     if corpus_dir().is_dir() {

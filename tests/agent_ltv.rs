@@ -78,21 +78,13 @@ fn item(dir: &Path, i: usize, level: Level) -> Item {
 }
 
 fn asked(prompts: &Path) -> usize {
-    let mut log = prompts.as_os_str().to_owned();
-    log.push(".asked.jsonl");
-    std::fs::read_to_string(PathBuf::from(log))
-        .unwrap_or_default()
-        .lines()
-        .count()
+    common::asked(prompts).len()
 }
 
 /// The lines the consent question showed (the scripted prompter's log).
 fn consent_shown(prompts: &Path) -> Vec<String> {
-    let mut log = prompts.as_os_str().to_owned();
-    log.push(".asked.jsonl");
-    let text = std::fs::read_to_string(PathBuf::from(log)).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    common::asked(prompts)
+        .into_iter()
         .filter(|v| v["dialog"] == "consent")
         .flat_map(|v| {
             v["shown"]

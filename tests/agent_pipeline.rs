@@ -120,13 +120,7 @@ impl World {
 
     /// What the scripted dialogs were asked, in order.
     fn asked(&self) -> Vec<Value> {
-        let mut log = self.prompts.as_os_str().to_owned();
-        log.push(".asked.jsonl");
-        std::fs::read_to_string(PathBuf::from(log))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("asked log line"))
-            .collect()
+        pdf_util::common::asked(&self.prompts)
     }
 
     fn history(&self) -> Vec<mohor::state::AuditEntry> {

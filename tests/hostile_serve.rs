@@ -46,13 +46,7 @@ fn agent(name: &str) -> Agent {
 
 impl Agent {
     fn asked(&self) -> Vec<Value> {
-        let mut log = self.prompts.as_os_str().to_owned();
-        log.push(".asked.jsonl");
-        std::fs::read_to_string(PathBuf::from(log))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("asked log line"))
-            .collect()
+        common::asked(&self.prompts)
     }
 
     /// Documents left in the spool: files below it, but not the running

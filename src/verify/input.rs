@@ -155,13 +155,13 @@ impl Input {
             let seam_at = at - tail.len() as u64;
             for p in finder.find_iter(&seam) {
                 let end = seam_at + (p + MARKER.len()) as u64;
-                let eol = self.line_end_after(&[], 0, end)?;
+                let eol = self.line_end_at(end, &[])?;
                 self.ends.push(end + eol);
             }
             for p in finder.find_iter(chunk) {
                 let after = p + MARKER.len();
                 let end = at + after as u64;
-                let eol = self.line_end_after(chunk, after, end)?;
+                let eol = self.line_end_at(end, &chunk[after..])?;
                 self.ends.push(end + eol);
             }
             tail = chunk[n.saturating_sub(MARKER.len() - 1)..].to_vec();
@@ -172,9 +172,10 @@ impl Input {
     }
 
     /// The length of the end-of-line (`\r`, `\n`, `\r\n` or none) at file
-    /// offset `end`, which is `window[after]` when the window reaches it.
-    fn line_end_after(&self, window: &[u8], after: usize, end: u64) -> io::Result<u64> {
-        let next2 = match window.get(after..after + 2) {
+    /// offset `end`; `following` is what the caller's chunk holds from
+    /// there (read from the file when it is shorter than two bytes).
+    fn line_end_at(&self, end: u64, following: &[u8]) -> io::Result<u64> {
+        let next2 = match following.get(..2) {
             Some(b) => b.to_vec(),
             None => {
                 let n = (self.len.saturating_sub(end)).min(2) as usize;

@@ -239,7 +239,7 @@ fn check_one(
                 report
                     .problems
                     .push("the signature is not trusted because its byte range is wrong".into());
-                judge_later(input, end, policy, &mut report);
+                judge_later(input, doc, end, policy, &mut report);
             } else {
                 report.modifications = Modifications::Illegal;
             }
@@ -284,7 +284,7 @@ fn check_one(
                 .push(format!("unreadable signature (CMS): {e}")),
         },
     }
-    judge_later(input, end, policy, &mut report);
+    judge_later(input, doc, end, policy, &mut report);
     report
 }
 
@@ -307,15 +307,20 @@ fn check_subfilter(sub_filter: &str, sd: &SignedData, parts: &Ranges<'_>) -> Opt
 }
 
 /// Judge the revisions after the one ending at `end`: the document as
-/// signed (the file's first `end` bytes, read in place) against the whole.
-fn judge_later(input: &Input, end: u64, policy: &Policy, report: &mut SignatureReport) {
+/// signed (the file's first `end` bytes, read in place) against the whole
+/// one, `doc`, already open.
+fn judge_later(
+    input: &Input,
+    doc: &mut Document,
+    end: u64,
+    policy: &Policy,
+    report: &mut SignatureReport,
+) {
     let last = input.revision_ends().last().copied().unwrap_or(input.len());
     if end >= last || end >= input.len() {
         return;
     }
-    let opened = Document::open_prefix(input.path(), end).ok();
-    let full = Document::open(input.path()).ok();
-    let (Some(mut old), Some(mut new)) = (opened, full) else {
+    let Ok(mut old) = Document::open_prefix(input.path(), end) else {
         report.modifications = Modifications::Illegal;
         report.changes.push(
             "not allowed: the revision this signature covers cannot be read on its own".into(),
@@ -323,8 +328,7 @@ fn judge_later(input: &Input, end: u64, policy: &Policy, report: &mut SignatureR
         return;
     };
     let _ = old.unlock(Some(b""));
-    let _ = new.unlock(Some(b""));
-    let c = changes::analyze(&mut old, &mut new, policy);
+    let c = changes::analyze(&mut old, doc, policy);
     report.modifications = c.level;
     report.changes = c.items;
 }

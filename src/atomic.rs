@@ -110,6 +110,11 @@ mod stale {
     /// instant (and file systems whose locks are advisory at best).
     const STALE_AFTER: Duration = Duration::from_secs(10);
 
+    /// Folders remembered as swept. The agent writes into a new request
+    /// folder every time; past this many the memory is dropped (a folder
+    /// swept twice costs one more listing).
+    const REMEMBERED: usize = 256;
+
     /// Sweep `dir` once in this process: a batch writes a hundred files
     /// into one folder, and listing it a hundred times would cost more
     /// than the litter.
@@ -118,7 +123,12 @@ mod stale {
         let first = SWEPT
             .get_or_init(Default::default)
             .lock()
-            .map(|mut swept| swept.insert(dir.to_path_buf()))
+            .map(|mut swept| {
+                if swept.len() >= REMEMBERED {
+                    swept.clear();
+                }
+                swept.insert(dir.to_path_buf())
+            })
             .unwrap_or(false);
         if first {
             sweep(dir);

@@ -98,12 +98,12 @@ pub fn run(dir: &Path, runs: usize, only: Option<&str>) -> R<()> {
             }
         }
     }
-    println!("median of {runs} runs, interleaved (floor, mohor, pyhanko in rotating order)");
-    println!(
-        "{:<38} {:<8} {:>9} {:>9} {:>9} {:>8}",
-        "input", "what", "median s", "best s", "RSS MiB", "x floor"
-    );
     if only.is_none_or(|o| o == "single") {
+        println!("median of {runs} runs, interleaved (floor, mohor, pyhanko in rotating order)");
+        println!(
+            "{:<38} {:<8} {:>9} {:>9} {:>9} {:>8}",
+            "input", "what", "median s", "best s", "RSS MiB", "x floor"
+        );
         for (label, name, ..) in inputs {
             compare(&s, label, &dir.join(name), runs)?;
         }

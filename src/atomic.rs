@@ -76,13 +76,33 @@ impl AtomicFile {
     }
 
     /// Flush to disk, rename into place, and sync the directory entry.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub fn commit(self) -> io::Result<()> {
+        let target = self.commit_leaving_folder()?;
+        sync_parent_dir(&target);
+        Ok(())
+    }
+
+    /// [`AtomicFile::commit`] for one of many files: the file is on disk
+    /// and in place, but its folder's entry is durable only once the caller
+    /// has passed its path to [`sync_folders`] — once per folder, not once
+    /// per file (a batch writes a hundred files into one folder).
+    pub fn commit_leaving_folder(mut self) -> io::Result<PathBuf> {
         self.temp.as_file_mut().flush()?;
         self.temp.as_file().sync_all()?;
         let target = self.target.clone();
         self.temp.persist(&target).map_err(|e| e.error)?;
-        sync_parent_dir(&target);
-        Ok(())
+        Ok(target)
+    }
+}
+
+/// Make the folder entries of `paths` durable, each folder once: the end
+/// of [`AtomicFile::commit_leaving_folder`].
+pub fn sync_folders<'a>(paths: impl IntoIterator<Item = &'a Path>) {
+    let mut done = std::collections::HashSet::new();
+    for path in paths {
+        if done.insert(path.parent()) {
+            sync_parent_dir(path);
+        }
     }
 }
 

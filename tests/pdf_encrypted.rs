@@ -227,9 +227,15 @@ fn encrypted_files_are_refused_without_or_with_a_wrong_password() {
             password: Some(PdfPassword::new(pw.as_bytes().to_vec())),
             ..Default::default()
         };
-        let info = mohor::service::check_pdf(&corpus(name), &req, time::OffsetDateTime::now_utc())
+        let pages = mohor::service::check_pdf(&corpus(name), &req, time::OffsetDateTime::now_utc())
             .unwrap_or_else(|e| panic!("{name}: {}", e.message));
+        let info = pdf::inspect_with_password(&corpus(name), req.password.as_ref())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(info.encrypted);
+        assert_eq!(
+            pages, info.page_count,
+            "{name}: the dry run counts the pages"
+        );
     }
 }
 

@@ -8,6 +8,8 @@ root=$(cd "$here/.." && pwd)
 apt_packages=(
   # the real PKCS#11 token and the tools that fill it
   softhsm2 opensc openssl
+  # system-call traces (the durability test reads the order of fsync and rename)
+  strace
   # judges of our output that nobody here wrote
   poppler-utils qpdf libnss3-tools
   # stamps in Indian scripts (Noto faces, read at run time) and their judges:

@@ -34,6 +34,7 @@ pub struct PreparedPdf {
     field_name: String,
     capacity: usize,
     certified: bool,
+    page_count: u32,
 }
 
 /// Chunk size for streaming the input through the hash and to the output.
@@ -43,6 +44,11 @@ impl PreparedPdf {
     /// The name of the field the signature goes into.
     pub fn field_name(&self) -> &str {
         &self.field_name
+    }
+
+    /// Pages in the document (a dry run's answer for the consent dialog).
+    pub fn page_count(&self) -> u32 {
+        self.page_count
     }
 
     /// The `/ByteRange` of the signature.
@@ -186,6 +192,7 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
     }
     let plan = plan(&mut doc, &form, opts)?;
     let appended = build_revision(&mut doc, &catalog, &form, &plan, opts)?;
+    let page_count = doc.page_count()?;
 
     let path = doc.path().to_path_buf();
     let file = doc.into_source().into_file();
@@ -199,6 +206,7 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
         field_name: plan.field_name,
         capacity: opts.contents_capacity,
         certified: opts.certify,
+        page_count,
     })
 }
 
@@ -227,7 +235,13 @@ pub fn sign_file_with<E: From<PdfError>>(
     if opts.contents_capacity == 0 {
         opts.contents_capacity = cms::max_encoded_len(signer);
     }
-    let staged = stage(input, output, &opts, signer.algorithm().digest())?;
+    let staged = stage(
+        input,
+        output,
+        &opts,
+        signer.algorithm().digest(),
+        Staging::Alone,
+    )?;
     let der = finish(sign_digest(&staged, signer)?)?;
     Ok(staged.finish(&der)?)
 }
@@ -279,6 +293,22 @@ pub struct StagedPdf {
     out: Option<AtomicFile>,
     /// The copy of the input into `out`, running on its own thread.
     copy: Option<JoinHandle<io::Result<u64>>>,
+    /// The copy still to make, in `finish` ([`Staging::InBatch`]).
+    copy_later: Option<(File, File, u64)>,
+    staging: Staging,
+}
+
+/// How a staged document reaches its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staging {
+    /// A document on its own: a thread copies the input while the digest
+    /// is taken, and `finish` makes the output durable, folder entry and all.
+    Alone,
+    /// One of a batch, which already overlaps one document's writing with
+    /// the next one's digest and signature: `finish` copies on the writer's
+    /// thread (no thread per document), and the caller syncs the output
+    /// folders once, after the last document ([`crate::atomic::sync_folders`]).
+    InBatch,
 }
 
 /// Prepare `input`, start copying it to a temporary file next to `output`,
@@ -290,6 +320,7 @@ pub fn stage(
     output: &Path,
     opts: &PdfSignOptions,
     alg: DigestAlgorithm,
+    staging: Staging,
 ) -> Result<StagedPdf, PdfError> {
     if crate::atomic::same_file(input, output) {
         return Err(PdfError::SameFile);
@@ -319,8 +350,13 @@ pub fn stage(
         output: output.to_path_buf(),
         out: Some(out),
         copy: None,
+        copy_later: None,
+        staging,
     };
-    if cfg!(unix) {
+    if staging == Staging::InBatch {
+        staged.copy_later = Some((src, dst, len));
+        (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
+    } else if cfg!(unix) {
         // The hash reads at positions (`pread`), so the copy may move the
         // shared file offset at the same time.
         staged.copy = Some(std::thread::spawn(move || copy_prefix(src, dst, len)));
@@ -372,13 +408,21 @@ impl StagedPdf {
                 .map_err(|_| PdfError::Internal("the copy thread failed".into()))?
                 .map_err(werr)?;
         }
+        if let Some((src, dst, len)) = self.copy_later.take() {
+            copy_prefix(src, dst, len).map_err(werr)?;
+        }
         self.prepared.check_unchanged_now()?;
         let mut out = self
             .out
             .take()
             .ok_or_else(|| PdfError::Internal("the output is already finished".into()))?;
         out.write_all(&revision).map_err(werr)?;
-        out.commit().map_err(werr)?;
+        match self.staging {
+            Staging::Alone => out.commit().map_err(werr)?,
+            Staging::InBatch => {
+                out.commit_leaving_folder().map_err(werr)?;
+            }
+        }
         Ok(SignedPdf {
             field_name: self.prepared.field_name.clone(),
             certified: self.prepared.certified,
@@ -420,7 +464,14 @@ mod tests {
         let input = corpus("pdfjs-tracemonkey.pdf");
         let before = std::fs::read(&input).unwrap();
         let output = dir.path().join("signed.pdf");
-        let staged = stage(&input, &output, &options(), DigestAlgorithm::Sha256).unwrap();
+        let staged = stage(
+            &input,
+            &output,
+            &options(),
+            DigestAlgorithm::Sha256,
+            Staging::Alone,
+        )
+        .unwrap();
         let digest = staged.digest().to_vec();
         let range = staged.prepared.byte_range();
         let written = staged.finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap();
@@ -450,6 +501,7 @@ mod tests {
             &output,
             &options(),
             DigestAlgorithm::Sha256,
+            Staging::Alone,
         )
         .unwrap();
         drop(staged);
@@ -465,6 +517,7 @@ mod tests {
             &output,
             &options(),
             DigestAlgorithm::Sha256,
+            Staging::Alone,
         )
         .unwrap();
         let err = staged.finish(&vec![0u8; 5000]).unwrap_err();

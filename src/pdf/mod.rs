@@ -60,6 +60,7 @@ pub mod read {
 }
 pub use flow::{
     prepare, sign_digest, sign_file, sign_file_with, stage, write_signed, PreparedPdf, StagedPdf,
+    Staging,
 };
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{

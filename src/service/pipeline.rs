@@ -18,7 +18,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use crate::error::{Error, Reason, Result};
 use crate::ltv::{Level, Ltv};
-use crate::pdf::StagedPdf;
+use crate::pdf::{StagedPdf, Staging};
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
@@ -191,7 +191,7 @@ impl Agent {
         match item {
             Item::Pdf(p) => {
                 let checked = preflight::check_pdf(&p.input, &p.request, now);
-                let pages = checked.as_ref().ok().map(|info| info.page_count);
+                let pages = checked.as_ref().ok().copied();
                 let mut prepared = summarized(
                     preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages, shown),
                     &p.name,
@@ -369,7 +369,11 @@ impl Agent {
         let capacity = cms::max_encoded_len(signer.as_mut());
         let digest = signer.as_mut().algorithm().digest();
         let stop = AtomicBool::new(false);
-        std::thread::scope(|scope| {
+        let staging = match job.items.iter().filter_map(staged_pdf).count() {
+            0 | 1 => Staging::Alone,
+            _ => Staging::InBatch,
+        };
+        let results = std::thread::scope(|scope| {
             // A rendezvous channel: the worker stages at most one document
             // ahead of the one being signed.
             let (ahead, staged) = mpsc::sync_channel::<Result<StagedPdf>>(0);
@@ -384,8 +388,8 @@ impl Agent {
                         break;
                     }
                     let opts = pdf_options(p, cert, now, capacity);
-                    let next =
-                        crate::pdf::stage(&p.input, &p.output, &opts, digest).map_err(Error::from);
+                    let next = crate::pdf::stage(&p.input, &p.output, &opts, digest, staging)
+                        .map_err(Error::from);
                     if ahead.send(next).is_err() {
                         break;
                     }
@@ -447,8 +451,18 @@ impl Agent {
             }
             // Unblock a worker waiting to hand over a document nobody signs.
             drop(staged);
-            steps.into_iter().map(settle).collect()
-        })
+            steps.into_iter().map(settle).collect::<Vec<_>>()
+        });
+        if staging == Staging::InBatch {
+            // Before anything is reported as written.
+            crate::atomic::sync_folders(
+                job.items
+                    .iter()
+                    .filter_map(staged_pdf)
+                    .map(|p| p.output.as_path()),
+            );
+        }
+        results
     }
 
     /// One request at a time per token in this process.

@@ -111,28 +111,23 @@ pub fn check_cosign(data: &Path, existing: &[u8]) -> Result<()> {
     })
 }
 
-/// A PDF Mohor can sign as asked: opened by the password if encrypted, not certified against
-/// changes, and a dry run of the revision (no output, no signer) succeeds —
-/// so an already-signed field, a box off the page or a forbidding
-/// certification never costs a PIN.
-pub fn check_pdf(
-    input: &Path,
-    request: &PdfRequest,
-    now: time::OffsetDateTime,
-) -> Result<crate::pdf::PdfInfo> {
-    // A wrong password fails here, before any PIN is asked for.
-    let info =
-        crate::pdf::inspect_with_password(input, request.password.as_ref()).map_err(Error::from)?;
-    if info.docmdp == Some(1) {
-        return Err(Error::new(
-            Reason::DocumentRefused,
-            "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
-        ));
-    }
+/// A PDF Mohor can sign as asked: opened by the password if encrypted, not
+/// certified against changes, and a dry run of the revision (no output, no
+/// signer) succeeds — so an already-signed field, a box off the page or a
+/// forbidding certification never costs a PIN. One parse of the file: a batch
+/// checks every document before anyone is asked. Answers the page count.
+pub fn check_pdf(input: &Path, request: &PdfRequest, now: time::OffsetDateTime) -> Result<u32> {
     let mut probe = request.options("Mohor dry run", "Mohor dry run", now);
     probe.contents_capacity = DRY_RUN_CAPACITY;
-    crate::pdf::prepare(input, &probe).map_err(Error::from)?;
-    Ok(info)
+    match crate::pdf::prepare(input, &probe) {
+        Ok(dry_run) => Ok(dry_run.page_count()),
+        // A wrong password fails here too, before any PIN is asked for.
+        Err(crate::pdf::PdfError::NoChangesPermitted) => Err(Error::new(
+            Reason::DocumentRefused,
+            "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
+        )),
+        Err(e) => Err(Error::from(e)),
+    }
 }
 
 /// Digest of a file, streamed (never loads it whole).

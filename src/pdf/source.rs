@@ -11,7 +11,7 @@
 //! counts from there. Only [`Source::header_offset`] knows the difference.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::error::PdfError;
@@ -99,9 +99,9 @@ impl Source {
         }
         let n = n.min((self.len - offset) as usize);
         let mut buf = vec![0u8; n];
-        self.file
-            .seek(SeekFrom::Start(self.base + offset))
-            .and_then(|_| self.file.read_exact(&mut buf))
+        // One `pread`, not a seek and a read: signing parses a few dozen
+        // objects per document, and a batch parses every document twice.
+        crate::positioned::read_exact_at(&self.file, &mut buf, self.base + offset)
             .map_err(|e| self.read_err(e))?;
         Ok(buf)
     }

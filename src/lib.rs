@@ -43,4 +43,6 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod token;
+#[cfg(target_os = "linux")]
+pub mod uncached_copy;
 pub mod verify;

@@ -135,13 +135,21 @@ fn a_signed_file_and_its_folder_entry_are_on_disk_before_signed_is_reported() {
     let cert = fx.cert("rsa2048").id.clone();
     let pin = format!("{}\n", fx.user_pin);
 
-    // A batch of three: each file synced, then the folder once.
+    // A batch of three: each file synced, then the folder once. Two are
+    // large enough to be copied past the page cache where the file system
+    // allows it (uncached_copy), one goes through the cache.
     let names = ["a.pdf", "b.pdf", "c.pdf"];
+    let sources = [
+        "pdfjs-tracemonkey.pdf",
+        "pyhanko-minimal-two-pages.pdf",
+        "pdfjs-TAMReview.pdf",
+    ];
     let inputs: Vec<PathBuf> = names
         .iter()
-        .map(|n| {
+        .zip(sources)
+        .map(|(n, from)| {
             let p = s.dir.join(n);
-            std::fs::copy(corpus("pyhanko-minimal-two-pages.pdf"), &p).unwrap();
+            std::fs::copy(corpus(from), &p).unwrap();
             p
         })
         .collect();
@@ -152,8 +160,16 @@ fn a_signed_file_and_its_folder_entry_are_on_disk_before_signed_is_reported() {
     assert_no_panic(&o);
     assert!(o.status.success(), "{}", pdf_util::common::text(&o));
     let outputs: Vec<PathBuf> = names.iter().map(|n| out.join(n)).collect();
-    for f in &outputs {
-        judge_new_signature(f, "Signature1", 0).unwrap();
+    for (input, output) in inputs.iter().zip(&outputs) {
+        let before = std::fs::read(input).unwrap();
+        let after = std::fs::read(output).unwrap();
+        assert!(
+            after.len() > before.len() && after[..before.len()] == before[..],
+            "{}: the input is not the output's first revision, byte for byte",
+            output.display()
+        );
+        let (input_qpdf, _) = qpdf_check(input);
+        judge_new_signature(output, "Signature1", input_qpdf).unwrap();
     }
     let syncs = check_durable_before_reported(&log, &out, &outputs);
     assert_eq!(syncs, 1, "a batch syncs its folder once, not per file");

@@ -11,6 +11,12 @@
 //! A reflink (`FICLONE`, on file systems that share extents) is tried first:
 //! it copies nothing at all.
 //!
+//! Only a file whose file system reports its direct-I/O alignment takes
+//! this path: the local ones (ext4, XFS, f2fs; btrfs on recent kernels). One
+//! that reports none — tmpfs, FUSE, and the network file systems as far as we
+//! know, where a direct write would wait for the server — gets the ordinary
+//! copy, as does a kernel older than 6.1 (Debian 12 ships 6.1).
+//!
 //! Durability is unchanged: the caller still `fsync`s the file (direct
 //! writes may sit in the device's cache until then).
 

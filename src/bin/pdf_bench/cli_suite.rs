@@ -5,8 +5,9 @@
 //! pyHanko's `sign addsig pkcs11` with the same key, and the floor (`cp`,
 //! `sync` of the copy, `openssl dgst -sha256`), interleaved, in fresh
 //! processes, median of `runs`. Then batches: 100 x 1 MB in one
-//! `mohor sign --out-dir` on SoftHSM, and the same on token-sim with 200 ms
-//! per `C_Sign`. Then `mohor verify` against `pyhanko sign validate` on the
+//! `mohor sign --out-dir` on SoftHSM, beside the batch's floor (the files
+//! copied, synced and hashed; SoftHSM's 100 signatures on their own), and
+//! the same batch on token-sim with 200 ms per `C_Sign`. Then `mohor verify` against `pyhanko sign validate` on the
 //! signed 100 MB files. Inputs, PKI and tokens are made deterministically in
 //! `dir`.
 
@@ -224,6 +225,7 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
     // the single signature and a hundredth of the batch, flattering the
     // ratio. The batch's peak RSS is taken in one more run.
     let (mut singles, mut batch) = (Vec::new(), Vec::new());
+    let (mut files, mut token) = (Vec::new(), Vec::new());
     let fresh_outdir = || -> R<()> {
         let _ = std::fs::remove_dir_all(&outdir);
         std::fs::create_dir_all(&outdir).map_err(err)
@@ -234,6 +236,9 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
         fresh_outdir()?;
         let (t, _) = mohor_sign(s, &refs, &["--out-dir"], &outdir, None, Peak::NotMeasured)?;
         batch.push(t);
+        fresh_outdir()?;
+        files.push(batch_files_floor(&refs, &outdir)?);
+        token.push(token_alone(s)?);
     }
     fresh_outdir()?;
     let (_, batch_rss) = mohor_sign(s, &refs, &["--out-dir"], &outdir, None, Peak::Measured)?;
@@ -242,6 +247,12 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
         "batch of {BATCH} x 1 MB, SoftHSM: {many:.3} s median ({:.1}x one 1 MB signature of {single:.3} s, both timed without /usr/bin/time; peak RSS {:.1} MiB)",
         many / single,
         batch_rss as f64 / 1024.0
+    );
+    let (files, token) = (median(&mut files), median(&mut token));
+    println!(
+        "batch floor: the {BATCH} files copied, synced and hashed {files:.3} s; SoftHSM alone, {BATCH} signatures after one login {token:.3} s ({:.1}x the single signature); mohor's batch is {:.2}x their sum",
+        token / single,
+        many / (files + token)
     );
 
     let sim_dir = s.dir.join("sim");
@@ -272,6 +283,61 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
     let _ = std::fs::remove_dir_all(&outdir);
     let _ = std::fs::remove_dir_all(&src);
     Ok(())
+}
+
+/// The floor of a batch's file work: `cp` of every input into `out`,
+/// `sync`, `openssl dgst -sha256` of every input (one process each).
+fn batch_files_floor(inputs: &[&Path], out: &Path) -> R<f64> {
+    let t = Instant::now();
+    let mut cp = Command::new("cp");
+    cp.arg("-t").arg(out).args(inputs);
+    run_command(&mut cp, None, Peak::NotMeasured)?;
+    let mut sync = Command::new("sync");
+    sync.arg(out);
+    run_command(&mut sync, None, Peak::NotMeasured)?;
+    let mut dgst = Command::new("openssl");
+    dgst.args(["dgst", "-sha256"]).args(inputs);
+    run_command(&mut dgst, None, Peak::NotMeasured)?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// The token's share of a batch, which no signer can overlap with itself:
+/// SoftHSM making `BATCH` signatures with the benchmark's key after one
+/// login (python-pkcs11 from pyHanko's venv; the time it reports excludes
+/// its own start-up and login).
+fn token_alone(s: &Setup) -> R<f64> {
+    let python = s.pyhanko.with_file_name("python");
+    let script = format!(
+        r#"
+import os, time, pkcs11
+from pkcs11 import Attribute, Mechanism, ObjectClass
+tok = pkcs11.lib("{SOFTHSM}").get_token(token_label="ASHA-EPASS")
+with tok.open(user_pin="{PIN}") as s:
+    key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label="rsa2048")
+    digest_info = bytes.fromhex("3031300d060960864801650304020105000420") + os.urandom(32)
+    t = time.perf_counter()
+    for _ in range({BATCH}):
+        key.sign(digest_info, mechanism=Mechanism.RSA_PKCS)
+    print(time.perf_counter() - t)
+"#
+    );
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .env("SOFTHSM2_CONF", &s.conf)
+        .output()
+        .map_err(err)?;
+    if !out.status.success() {
+        return Err(format!(
+            "python-pkcs11 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .map_err(err)
 }
 
 /// `cp`, `sync` of the copy, `openssl dgst -sha256`: the least any signer does.

@@ -331,8 +331,7 @@ with tok.open(user_pin="{PIN}") as s:
         return Err(format!(
             "python-pkcs11 failed: {}",
             String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
+        ));
     }
     String::from_utf8_lossy(&out.stdout)
         .trim()

@@ -293,7 +293,8 @@ pub struct StagedPdf {
     out: Option<AtomicFile>,
     /// The copy of the input into `out`, running on its own thread.
     copy: Option<JoinHandle<io::Result<u64>>>,
-    /// The copy still to make, in `finish` ([`Staging::InBatch`]).
+    /// The copy still to make, in `finish` ([`Staging::InBatch`], and every
+    /// document where positioned reads cannot run beside a copy).
     copy_later: Option<(File, File, u64)>,
     staging: Staging,
 }
@@ -354,18 +355,14 @@ pub fn stage(
         copy_later: None,
         staging,
     };
-    if staging == Staging::InBatch {
-        staged.copy_later = Some((src, dst, len));
-        (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
-    } else if cfg!(unix) {
+    if staging == Staging::Alone && cfg!(unix) {
         // The hash reads at positions (`pread`), so the copy may move the
         // shared file offset at the same time.
         staged.copy = Some(std::thread::spawn(move || copy_prefix(src, dst, len)));
-        (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
     } else {
-        (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
-        copy_prefix(src, dst, len).map_err(werr)?;
+        staged.copy_later = Some((src, dst, len));
     }
+    (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
     Ok(staged)
 }
 

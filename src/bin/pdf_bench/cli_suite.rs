@@ -7,7 +7,8 @@
 //! processes, median of `runs`. Then batches: 100 x 1 MB in one
 //! `mohor sign --out-dir` on SoftHSM, beside the batch's floor (the files
 //! copied, synced and hashed; SoftHSM's 100 signatures on their own), and
-//! the same batch on token-sim with 200 ms per `C_Sign`. Then `mohor verify` against `pyhanko sign validate` on the
+//! the same batch on token-sim with 200 ms per `C_Sign`. Then
+//! `mohor verify` against `pyhanko sign validate` on the
 //! signed 100 MB files. Inputs, PKI and tokens are made deterministically in
 //! `dir`.
 
@@ -286,14 +287,21 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
 }
 
 /// The floor of a batch's file work: `cp` of every input into `out`,
-/// `sync`, `openssl dgst -sha256` of every input (one process each).
+/// `sync` of every copy and of `out` (`sync DIR` alone syncs only the
+/// folder), `openssl dgst -sha256` of every input (one process each).
 fn batch_files_floor(inputs: &[&Path], out: &Path) -> R<f64> {
     let t = Instant::now();
     let mut cp = Command::new("cp");
     cp.arg("-t").arg(out).args(inputs);
     run_command(&mut cp, None, Peak::NotMeasured)?;
     let mut sync = Command::new("sync");
-    sync.arg(out);
+    sync.args(
+        inputs
+            .iter()
+            .filter_map(|i| i.file_name())
+            .map(|n| out.join(n)),
+    )
+    .arg(out);
     run_command(&mut sync, None, Peak::NotMeasured)?;
     let mut dgst = Command::new("openssl");
     dgst.args(["dgst", "-sha256"]).args(inputs);
@@ -310,7 +318,7 @@ fn token_alone(s: &Setup) -> R<f64> {
     let script = format!(
         r#"
 import os, time, pkcs11
-from pkcs11 import Attribute, Mechanism, ObjectClass
+from pkcs11 import Mechanism, ObjectClass
 tok = pkcs11.lib("{SOFTHSM}").get_token(token_label="ASHA-EPASS")
 with tok.open(user_pin="{PIN}") as s:
     key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label="rsa2048")

@@ -419,17 +419,45 @@ impl StateStore {
         }
         self.locked(|| {
             let mut options = OpenOptions::new();
-            options.create(true).append(true);
+            options.create(true).append(true).read(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut f: File = options
                 .open(&path)
                 .map_err(|e| Error::io(format!("cannot open {}", path.display()), &e))?;
+            let werr = |e| Error::io(format!("cannot write {}", path.display()), &e);
+            // A process killed in the middle of its append (a write that
+            // spans pages can stop at a page when SIGKILL arrives) leaves a
+            // line without its newline; ending it here keeps this append's
+            // records on lines of their own. The cut-off line stays, as
+            // evidence, and readers skip it.
+            if ends_mid_line(&f).map_err(werr)? {
+                lines.insert(0, b'\n');
+            }
             f.write_all(&lines)
                 .and_then(|_| f.sync_data())
-                .map_err(|e| Error::io(format!("cannot write {}", path.display()), &e))
+                .map_err(werr)
         })
     }
+}
+
+/// Whether the last byte of `file` is not a newline (a cut-off append).
+fn ends_mid_line(file: &File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut last, len - 1)?;
+    #[cfg(windows)]
+    {
+        let n = std::os::windows::fs::FileExt::seek_read(file, &mut last, len - 1)?;
+        if n != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(last[0] != b'\n')
 }
 
 impl StateStore {
@@ -505,6 +533,47 @@ mod tests {
             Count::new(0, 3)
         );
         assert!(s2.unlock("other").unwrap().is_empty());
+    }
+
+    fn entry(document: &str) -> AuditEntry {
+        AuditEntry {
+            time: "2026-12-01T03:00:00Z".into(),
+            origin: "command line".into(),
+            action: "sign.pdf".into(),
+            document: document.into(),
+            sha256: "00".repeat(32),
+            certificate: "3ffc8afb8658495c".into(),
+            signer: "Asha Verma".into(),
+            result: "ok".into(),
+            batch: None,
+            level: None,
+        }
+    }
+
+    /// A process killed in the middle of its append leaves a line without
+    /// its end; the next append must not glue its record onto it.
+    #[test]
+    fn an_append_cut_off_by_a_kill_costs_no_later_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        s.audit(&entry("first.pdf")).unwrap();
+        let path = dir.path().join(AUDIT_FILE);
+        let whole = std::fs::read(&path).unwrap();
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&whole[..whole.len() / 2]);
+        std::fs::write(&path, &torn).unwrap();
+        s.audit_all(&[entry("second.pdf"), entry("third.pdf")])
+            .unwrap();
+        let names: Vec<String> = s
+            .audit_tail(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.document)
+            .collect();
+        assert_eq!(names, ["first.pdf", "second.pdf", "third.pdf"]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 4, "the cut-off line is kept:\n{text}");
+        assert!(text.ends_with('\n'));
     }
 
     /// The same token through the vendor's module and OpenSC (another path,

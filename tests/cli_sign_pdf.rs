@@ -301,3 +301,120 @@ fn a_batch_from_the_command_line_signs_the_good_files_reports_the_damaged_one_an
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("signed") && text.contains("c.pdf"), "{text}");
 }
+
+/// `mohor sign` with the PIN still unwritten on stdin: what is in `dir`.
+fn temporaries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// Start `mohor --pin-stdin sign IN -o OUT` and wait until the document is
+/// staged (its temporary output exists) while the PIN is not yet given.
+fn start_waiting_for_pin(
+    s: &SimSetup,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> std::process::Child {
+    use std::process::Stdio;
+    let mut c = s.mohor(&[
+        "--pin-stdin",
+        "sign",
+        "--cert",
+        &fixture().cert("rsa2048").id,
+    ]);
+    c.arg(input).arg("-o").arg(output);
+    let child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = output.parent().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while temporaries(dir).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the document was not staged while the PIN was awaited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
+fn give_pin(mut child: std::process::Child, pin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{pin}\n").as_bytes()).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_no_panic(&o);
+    o
+}
+
+#[test]
+fn the_document_is_staged_while_the_pin_is_typed_and_a_wrong_pin_or_a_changed_file_leaves_nothing()
+{
+    if !judges_available() {
+        return;
+    }
+    let s = SimSetup::new("cli_pdf_staged_early", json!({}));
+    let out_dir = s.dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let input = s.dir.join("note.pdf");
+    std::fs::copy(corpus("pyhanko-minimal-two-pages.pdf"), &input).unwrap();
+    let original = std::fs::read(&input).unwrap();
+    let output = out_dir.join("note.signed.pdf");
+
+    // A wrong PIN: the staged document goes, temporary file and all.
+    let o = give_pin(start_waiting_for_pin(&s, &input, &output), "000000");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PIN_INCORRECT"), "{}", stderr(&o));
+    assert!(!output.exists());
+    assert!(
+        temporaries(&out_dir).is_empty(),
+        "{:?}",
+        temporaries(&out_dir)
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), original);
+
+    // The file changes after it was hashed, while the PIN is typed: the
+    // token signs what was hashed, but nothing is written for a file that
+    // is no longer what the person meant.
+    let child = start_waiting_for_pin(&s, &input, &output);
+    let mut changed = original.clone();
+    changed.extend_from_slice(b"\n% edited while the PIN dialog was open\n");
+    std::fs::write(&input, &changed).unwrap();
+    let o = give_pin(child, &fixture().user_pin);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("changed"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("IO_ERROR"), "{}", stderr(&o));
+    assert!(!output.exists());
+    assert!(
+        temporaries(&out_dir).is_empty(),
+        "{:?}",
+        temporaries(&out_dir)
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), changed);
+
+    // The right PIN for the file as it is: signed, and the judges agree.
+    std::fs::write(&input, &original).unwrap();
+    let o = give_pin(
+        start_waiting_for_pin(&s, &input, &output),
+        &fixture().user_pin,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        temporaries(&out_dir).is_empty(),
+        "{:?}",
+        temporaries(&out_dir)
+    );
+    let signed = std::fs::read(&output).unwrap();
+    assert_eq!(&signed[..original.len()], &original[..]);
+    let (input_qpdf, _) = qpdf_check(&input);
+    judge_new_signature(&output, "Signature1", input_qpdf).unwrap();
+    assert_eq!(std::fs::read(&input).unwrap(), original);
+}

@@ -134,15 +134,20 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
 
 /// Say one line per file; exit 1 if any failed.
 fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
+    use std::fmt::Write as _;
     let mut failed = 0usize;
+    // Said in one write: stderr is unbuffered, and a hundred lines of eight
+    // pieces each were eight hundred system calls.
+    let mut lines = String::new();
     for (p, result) in planned.iter().zip(outcome.items) {
         // The pipeline has written every output (before auditing it).
         let written = result.map(|output| match output {
             Output::Cms(_) => String::new(),
             Output::Pdf(signed) => format!(" in field {}", signed.field_name),
         });
-        match written {
-            Ok(field) => eprintln!(
+        let _ = match written {
+            Ok(field) => writeln!(
+                lines,
                 "Signed {} as {}{field} → {}",
                 p.input.display(),
                 outcome.signer,
@@ -150,10 +155,17 @@ fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
             ),
             Err(e) => {
                 failed += 1;
-                eprintln!("Not signed {}: {e} [{}]", p.input.display(), e.reason);
+                writeln!(
+                    lines,
+                    "Not signed {}: {e} [{}]",
+                    p.input.display(),
+                    e.reason
+                )
             }
-        }
+        };
     }
+    // A closed stderr loses the lines, not the signatures (or the exit code).
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), lines.as_bytes());
     match (failed, planned.len()) {
         (0, _) => Ok(()),
         // A single file's error was already said in full above.

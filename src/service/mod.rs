@@ -24,6 +24,7 @@ mod pin_status;
 pub mod pipeline;
 mod preflight;
 mod select;
+mod staging;
 pub mod trust;
 pub mod verify;
 pub mod web;

@@ -14,17 +14,16 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Reason, Result};
 use crate::ltv::{Level, Ltv};
-use crate::pdf::{StagedPdf, Staging};
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
 use crate::ui::{CancelToken, ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary};
 
-use super::{preflight, Agent, PdfRequest, Requester, Stage};
+use super::{preflight, staging, Agent, PdfRequest, Requester, Stage};
 
 /// A PDF to sign as an incremental update, written atomically to `output`.
 pub struct PdfItem {
@@ -125,6 +124,15 @@ pub struct Outcome {
     pub signer: String,
     pub certificate_id: String,
     pub items: Vec<Result<Output>>,
+}
+
+/// What signing needs besides the signer, once a certificate is chosen.
+#[derive(Clone, Copy)]
+struct Work<'a> {
+    job: &'a Job,
+    prepared: &'a [Prepared],
+    cert: &'a CertificateEntry,
+    now: time::OffsetDateTime,
 }
 
 /// What preflight found about one item.
@@ -271,17 +279,30 @@ impl Agent {
             Err(poisoned) => poisoned.into_inner(),
         };
         let chain = self.chain_for(&scan, cert);
-        let (session, pin) = self.login_guarded(who, cert)?;
-        let mut signer = session
-            .into_signer(cert, chain, digest, self.config.rsa_pss, pin)
-            .map_err(Error::from)?;
-        (who.progress)(Stage::Signing);
-        let items = self.sign_items(who, job, prepared, &mut signer, cert, now);
-        (who.progress)(Stage::Done);
-        Ok(Outcome {
-            signer: cert.facts.subject_cn.clone(),
-            certificate_id: cert.id.clone(),
-            items,
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            // The first document is laid out and hashed while the PIN is
+            // checked; a refused PIN drops it, temporary output and all.
+            let early = staging::Plan::before_login(cert, &chain, digest)
+                .and_then(|plan| staging::start(scope, job, prepared, cert, now, plan, &stop));
+            let (session, pin) = self.login_guarded(who, cert)?;
+            let mut signer = session
+                .into_signer(cert, chain, digest, self.config.rsa_pss, pin)
+                .map_err(Error::from)?;
+            (who.progress)(Stage::Signing);
+            let work = Work {
+                job,
+                prepared,
+                cert,
+                now,
+            };
+            let items = self.sign_items(scope, who, work, &mut signer, early, &stop);
+            (who.progress)(Stage::Done);
+            Ok(Outcome {
+                signer: cert.facts.subject_cn.clone(),
+                certificate_id: cert.id.clone(),
+                items,
+            })
         })
     }
 
@@ -356,104 +377,93 @@ impl Agent {
 
     /// Sign every item that passed preflight with the one logged-in signer.
     /// The signer stays on this thread; a worker stages the next PDF
-    /// (prepare, hash, copy) while the token signs the current one.
-    fn sign_items(
-        &self,
+    /// (prepare, hash, copy) while the token signs the current one, and
+    /// writers append and sync each signed PDF beside the next signature.
+    fn sign_items<'scope, 'env>(
+        &'env self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
         who: &Requester<'_>,
-        job: &Job,
-        prepared: &[Prepared],
+        work: Work<'env>,
         signer: &mut TokenSigner,
-        cert: &CertificateEntry,
-        now: time::OffsetDateTime,
+        early: Option<staging::Stager>,
+        stop: &'env AtomicBool,
     ) -> Vec<Result<Output>> {
-        let capacity = cms::max_encoded_len(signer.as_mut());
-        let digest = signer.as_mut().algorithm().digest();
-        let stop = AtomicBool::new(false);
-        let staging = match job.items.iter().filter_map(staged_pdf).count() {
-            0 | 1 => Staging::Alone,
-            _ => Staging::InBatch,
-        };
-        let results = std::thread::scope(|scope| {
-            // A rendezvous channel: the worker stages at most one document
-            // ahead of the one being signed.
-            let (ahead, staged) = mpsc::sync_channel::<Result<StagedPdf>>(0);
-            let stop = &stop;
-            scope.spawn(move || {
-                for (item, prep) in job.items.iter().zip(prepared) {
-                    let Some(p) = staged_pdf(item) else { continue };
-                    if prep.verdict.is_err() {
-                        continue;
-                    }
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let opts = pdf_options(p, cert, now, capacity);
-                    let next = crate::pdf::stage(&p.input, &p.output, &opts, digest, staging)
-                        .map_err(Error::from);
-                    if ahead.send(next).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut steps: Vec<Result<Step<'_>>> = Vec::with_capacity(job.items.len());
-            let mut writing = std::collections::VecDeque::new();
-            // Once the token is gone every later item would fail the same way.
-            let mut token_gone: Option<Error> = None;
-            for (item, prep) in job.items.iter().zip(prepared) {
-                let result = if let Err(e) = &prep.verdict {
-                    Err(e.clone())
-                } else if let Some(e) = &token_gone {
-                    Err(e.clone())
-                } else if (who.is_cancelled)() {
-                    stop.store(true, Ordering::Relaxed);
-                    Err(cancelled())
-                } else {
-                    let r = match staged_pdf(item) {
-                        Some(_) => match staged.recv() {
-                            Ok(next) => next.and_then(|s| {
-                                let der = crate::pdf::sign_digest(&s, signer.as_mut())
-                                    .map_err(Error::from)?;
-                                // Writing and the fsync go on beside the next
-                                // signature; concurrent fsyncs share a journal
-                                // commit.
-                                Ok(Step::Writing(scope.spawn(move || s.finish(&der))))
-                            }),
-                            Err(_) => Err(Error::internal("the document worker stopped")),
-                        },
-                        // Long-term PDFs wait on the network anyway; detached
-                        // data and digests are small.
-                        None => {
-                            let ltv = self.ltv(signer.as_mut().chain(), now);
-                            sign_item(signer.as_mut(), cert, item, now, &ltv).map(Step::Done)
-                        }
-                    };
-                    if let Err(e) = &r {
-                        if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
-                            stop.store(true, Ordering::Relaxed);
-                            token_gone = Some(e.clone());
-                        }
-                    }
-                    r
-                };
-                if matches!(result, Ok(Step::Writing(_))) {
-                    writing.push_back(steps.len());
-                    if writing.len() > MAX_WRITING {
-                        if let Some(oldest) = writing.pop_front() {
-                            steps[oldest] = settle(std::mem::replace(
-                                &mut steps[oldest],
-                                Err(Error::internal("settling")),
-                            ))
-                            .map(Step::Done);
-                        }
-                    }
-                }
-                steps.push(result);
+        let Work {
+            job,
+            prepared,
+            cert,
+            now,
+        } = work;
+        let needed = staging::Plan::of_signer(signer.as_mut());
+        let stager = match early {
+            Some(s) if s.plan.fits(&needed) => Some(s),
+            // Laid out for another signer than the token gave (a PKCS#11
+            // key is sized the same way before and after login; another
+            // seam may differ): stage again for this one.
+            stale => {
+                drop(stale);
+                staging::start(scope, job, prepared, cert, now, needed, stop)
             }
-            // Unblock a worker waiting to hand over a document nobody signs.
-            drop(staged);
-            steps.into_iter().map(settle).collect::<Vec<_>>()
-        });
-        if staging == Staging::InBatch {
+        };
+        let mut steps: Vec<Result<Step<'scope>>> = Vec::with_capacity(job.items.len());
+        let mut writing = std::collections::VecDeque::new();
+        // Once the token is gone every later item would fail the same way.
+        let mut token_gone: Option<Error> = None;
+        for (item, prep) in job.items.iter().zip(prepared) {
+            let result = if let Err(e) = &prep.verdict {
+                Err(e.clone())
+            } else if let Some(e) = &token_gone {
+                Err(e.clone())
+            } else if (who.is_cancelled)() {
+                stop.store(true, Ordering::Relaxed);
+                Err(cancelled())
+            } else {
+                let r = match (staged_pdf(item), &stager) {
+                    (Some(_), Some(stager)) => match stager.staged.recv() {
+                        Ok(next) => next.and_then(|s| {
+                            let der = crate::pdf::sign_digest(&s, signer.as_mut())
+                                .map_err(Error::from)?;
+                            // Writing and the fsync go on beside the next
+                            // signature; concurrent fsyncs share a journal
+                            // commit.
+                            Ok(Step::Writing(scope.spawn(move || s.finish(&der))))
+                        }),
+                        Err(_) => Err(Error::internal("the document worker stopped")),
+                    },
+                    (Some(_), None) => Err(Error::internal("no document worker was started")),
+                    // Long-term PDFs wait on the network anyway; detached
+                    // data and digests are small.
+                    (None, _) => {
+                        let ltv = self.ltv(signer.as_mut().chain(), now);
+                        sign_item(signer.as_mut(), cert, item, now, &ltv).map(Step::Done)
+                    }
+                };
+                if let Err(e) = &r {
+                    if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
+                        stop.store(true, Ordering::Relaxed);
+                        token_gone = Some(e.clone());
+                    }
+                }
+                r
+            };
+            if matches!(result, Ok(Step::Writing(_))) {
+                writing.push_back(steps.len());
+                if writing.len() > MAX_WRITING {
+                    if let Some(oldest) = writing.pop_front() {
+                        steps[oldest] = settle(std::mem::replace(
+                            &mut steps[oldest],
+                            Err(Error::internal("settling")),
+                        ))
+                        .map(Step::Done);
+                    }
+                }
+            }
+            steps.push(result);
+        }
+        // Unblock a worker waiting to hand over a document nobody signs.
+        drop(stager);
+        let results: Vec<_> = steps.into_iter().map(settle).collect();
+        if staging::mode(job) == Some(crate::pdf::Staging::InBatch) {
             // Before anything is reported as written.
             crate::atomic::sync_folders(
                 job.items
@@ -567,7 +577,7 @@ fn settle(step: Result<Step<'_>>) -> Result<Output> {
 }
 
 /// The PDF options of an item, with room for this signer's CMS.
-fn pdf_options(
+pub(super) fn pdf_options(
     p: &PdfItem,
     cert: &CertificateEntry,
     now: time::OffsetDateTime,
@@ -583,7 +593,7 @@ fn pdf_options(
 }
 
 /// A PDF at level B-B, which is staged ahead while the token signs.
-fn staged_pdf(item: &Item) -> Option<&PdfItem> {
+pub(super) fn staged_pdf(item: &Item) -> Option<&PdfItem> {
     match item {
         Item::Pdf(p) if p.request.level == Level::BB => Some(p),
         _ => None,

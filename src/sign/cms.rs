@@ -202,17 +202,31 @@ fn check_existing_signers(
 /// the `/Contents` placeholder of a PDF). Deliberately generous in the
 /// attribute allowance; exact in what varies with the signer.
 pub fn max_encoded_len(signer: &dyn Signer) -> usize {
-    let certs: usize =
-        signer.certificate().len() + signer.chain().iter().map(Vec::len).sum::<usize>();
+    max_encoded_len_for(
+        signer.certificate(),
+        signer.chain(),
+        signer.max_signature_len(),
+    )
+}
+
+/// [`max_encoded_len`] before there is a signer: from the certificate, the
+/// chain that goes with it and the longest signature its key makes. A PDF
+/// can be laid out and hashed while the PIN is still being checked.
+pub fn max_encoded_len_for(
+    certificate: &[u8],
+    chain: &[Vec<u8>],
+    max_signature_len: usize,
+) -> usize {
+    let certs: usize = certificate.len() + chain.iter().map(Vec::len).sum::<usize>();
     // Issuer name appears in the SignerInfo and in signingCertificateV2.
-    let issuer_len = Certificate::from_der(signer.certificate())
+    let issuer_len = Certificate::from_der(certificate)
         .ok()
         .and_then(|c| c.tbs_certificate.issuer.to_der().ok())
         .map(|d| d.len())
         .unwrap_or(1024);
     // Attributes, algorithm identifiers, serials and TLV headers.
     const FIXED_OVERHEAD: usize = 1024;
-    certs + 2 * issuer_len + signer.max_signature_len() + FIXED_OVERHEAD
+    certs + 2 * issuer_len + max_signature_len + FIXED_OVERHEAD
 }
 
 /// The DER of each SignerInfo of a SignedData, in file order.

@@ -604,6 +604,14 @@ impl KeyKind {
             _ => None,
         }
     }
+
+    /// The longest signature value this key makes, as CMS carries it.
+    pub fn max_signature_len(self) -> usize {
+        match self {
+            KeyKind::Rsa { bytes } => bytes,
+            KeyKind::Ec { max_der_signature } => max_der_signature,
+        }
+    }
 }
 
 /// How a signature is made on this token.
@@ -937,10 +945,7 @@ impl Signer for Pkcs11Signer {
     }
 
     fn max_signature_len(&self) -> usize {
-        match self.kind {
-            KeyKind::Rsa { bytes } => bytes,
-            KeyKind::Ec { max_der_signature } => max_der_signature,
-        }
+        self.kind.max_signature_len()
     }
 
     fn sign_raw(&mut self, message: &[u8]) -> Result<Vec<u8>, SignError> {

@@ -101,10 +101,10 @@ pub fn run(dir: &Path, runs: usize, only: Option<&str>) -> R<()> {
         }
     }
     if only.is_none_or(|o| o == "single") {
-        println!("median of {runs} runs, interleaved (floor, mohor, pyhanko in rotating order)");
+        println!("median of {runs} runs, interleaved (floor, mohor, pyhanko in rotating order), each timed alone; peak RSS from one more run under /usr/bin/time");
         println!(
             "{:<38} {:<8} {:>9} {:>9} {:>9} {:>8}",
-            "input", "what", "median s", "best s", "RSS MiB", "x floor"
+            "input", "what", "median ms", "best ms", "RSS MiB", "x floor"
         );
         for (label, name, ..) in inputs {
             compare(&s, label, &dir.join(name), runs)?;
@@ -176,26 +176,33 @@ fn compare(s: &Setup, label: &str, input: &Path, runs: usize) -> R<()> {
     let kinds = ["floor", "mohor", "pyhanko"];
     let mut times: [Vec<f64>; 3] = Default::default();
     let mut rss = [0u64; 3];
+    let run_one = |which: usize, peak: Peak| -> R<(f64, u64)> {
+        let _ = std::fs::remove_file(&out);
+        match kinds[which] {
+            "floor" => floor(input, &out, peak),
+            "mohor" => mohor_sign(s, &[input], &["-o"], &out, None, peak),
+            _ => pyhanko_sign(s, input, &out, peak),
+        }
+    };
+    // Timed alone: `/usr/bin/time` would add its own fork and exec to every
+    // command (three times to the floor's). Peak RSS from one more run each.
     for r in 0..runs {
         for k in 0..3 {
             let which = (r + k) % 3;
-            let _ = std::fs::remove_file(&out);
-            let (t, m) = match kinds[which] {
-                "floor" => floor(input, &out)?,
-                "mohor" => mohor_sign(s, &[input], &["-o"], &out, None, Peak::Measured)?,
-                _ => pyhanko_sign(s, input, &out)?,
-            };
-            times[which].push(t);
-            rss[which] = rss[which].max(m);
+            times[which].push(run_one(which, Peak::NotMeasured)?.0);
         }
+    }
+    for (which, peak) in rss.iter_mut().enumerate() {
+        *peak = run_one(which, Peak::Measured)?.1;
     }
     let _ = std::fs::remove_file(&out);
     let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
     for (i, kind) in kinds.iter().enumerate() {
         let best = times[i].iter().copied().fold(f64::INFINITY, f64::min);
         println!(
-            "{label:<38} {kind:<8} {:>9.3} {best:>9.3} {:>9.1} {:>8.2}",
-            medians[i],
+            "{label:<38} {kind:<8} {:>9.1} {:>9.1} {:>9.1} {:>8.2}",
+            medians[i] * 1000.0,
+            best * 1000.0,
             rss[i] as f64 / 1024.0,
             medians[i] / medians[0]
         );
@@ -245,8 +252,9 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
     let (_, batch_rss) = mohor_sign(s, &refs, &["--out-dir"], &outdir, None, Peak::Measured)?;
     let (single, many) = (median(&mut singles), median(&mut batch));
     println!(
-        "batch of {BATCH} x 1 MB, SoftHSM: {many:.3} s median ({:.1}x one 1 MB signature of {single:.3} s, both timed without /usr/bin/time; peak RSS {:.1} MiB)",
+        "batch of {BATCH} x 1 MB, SoftHSM: {many:.3} s median ({:.1}x one 1 MB signature of {:.1} ms; peak RSS {:.1} MiB)",
         many / single,
+        single * 1000.0,
         batch_rss as f64 / 1024.0
     );
     let (files, token) = (median(&mut files), median(&mut token));
@@ -348,18 +356,18 @@ with tok.open(user_pin="{PIN}") as s:
 }
 
 /// `cp`, `sync` of the copy, `openssl dgst -sha256`: the least any signer does.
-fn floor(input: &Path, out: &Path) -> R<(f64, u64)> {
+fn floor(input: &Path, out: &Path, peak: Peak) -> R<(f64, u64)> {
     let t = Instant::now();
     let mut rss = 0;
     let mut cp = Command::new("cp");
     cp.arg(input).arg(out);
-    rss = rss.max(timed(&mut cp, None)?);
+    rss = rss.max(run_command(&mut cp, None, peak)?);
     let mut sync = Command::new("sync");
     sync.arg(out);
-    rss = rss.max(timed(&mut sync, None)?);
+    rss = rss.max(run_command(&mut sync, None, peak)?);
     let mut dgst = Command::new("openssl");
     dgst.args(["dgst", "-sha256"]).arg(input);
-    rss = rss.max(timed(&mut dgst, None)?);
+    rss = rss.max(run_command(&mut dgst, None, peak)?);
     Ok((t.elapsed().as_secs_f64(), rss))
 }
 
@@ -390,7 +398,7 @@ fn mohor_sign(
     Ok((t.elapsed().as_secs_f64(), rss))
 }
 
-fn pyhanko_sign(s: &Setup, input: &Path, out: &Path) -> R<(f64, u64)> {
+fn pyhanko_sign(s: &Setup, input: &Path, out: &Path, peak: Peak) -> R<(f64, u64)> {
     // Without a terminal pyHanko reads the PIN from stdin (`setsid -w`
     // drops the terminal the benchmark may run in).
     let mut c = Command::new("setsid");
@@ -405,7 +413,7 @@ fn pyhanko_sign(s: &Setup, input: &Path, out: &Path) -> R<(f64, u64)> {
         .arg(input)
         .arg(out);
     let t = Instant::now();
-    let rss = timed(&mut c, Some(PIN))?;
+    let rss = run_command(&mut c, Some(PIN), peak)?;
     Ok((t.elapsed().as_secs_f64(), rss))
 }
 
@@ -413,7 +421,7 @@ fn pyhanko_sign(s: &Setup, input: &Path, out: &Path) -> R<(f64, u64)> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Peak {
     /// Under `/usr/bin/time`, which adds its own fork and exec (~1.5 ms
-    /// here) to the time: the table's rows, where every tool pays it.
+    /// here) to the time: runs that are not timed.
     Measured,
     /// The command alone: timings that are divided by each other.
     NotMeasured,

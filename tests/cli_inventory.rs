@@ -186,6 +186,30 @@ fn missing_or_broken_modules_are_reported_with_exit_1_and_do_not_stop_the_others
         let v = json_out(&out);
         assert_eq!(v["certificates"].as_array().unwrap().len(), 8);
     }
+    // Signing with a named module that did not load: MODULE_ERROR before
+    // any PIN, and nothing written.
+    let input = home.join("note.pdf");
+    std::fs::write(&input, tiny_pdf()).unwrap();
+    let output = home.join("note.signed.pdf");
+    let mut c = mohor(&home, &fx.softhsm2_conf);
+    c.args(["--module", MODULE, "--module", "/nonexistent/libcastle.so"])
+        .args(["--pin-stdin", "sign", "--cert", &fx.cert("rsa2048").id])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output);
+    let out = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could not load PKCS#11 module"), "{err}");
+    assert!(err.contains("MODULE_ERROR"), "{err}");
+    assert!(!output.exists());
+    // No try was booked or used: the counter file was never written.
+    assert!(
+        !home.join("state/pin-counters.json").exists(),
+        "the PIN guard was reached"
+    );
+
     // Alone, a bad module is still a clean exit 1.
     let out = run(mohor(&home, &fx.softhsm2_conf).args(["--module", "/nonexistent.so", "tokens"]));
     assert_no_panic(&out);

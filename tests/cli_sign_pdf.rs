@@ -345,6 +345,18 @@ fn start_waiting_for_pin(
     child
 }
 
+/// Exit 1 saying every one of `words`, and neither `output` nor a temporary
+/// file beside it.
+fn refused_leaving_nothing(o: &std::process::Output, words: &[&str], output: &std::path::Path) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    for w in words {
+        assert!(stderr(o).contains(w), "{w}: {}", stderr(o));
+    }
+    assert!(!output.exists());
+    let dir = output.parent().unwrap();
+    assert!(temporaries(dir).is_empty(), "{:?}", temporaries(dir));
+}
+
 fn give_pin(mut child: std::process::Child, pin: &str) -> std::process::Output {
     use std::io::Write as _;
     let mut stdin = child.stdin.take().unwrap();
@@ -371,14 +383,7 @@ fn the_document_is_staged_while_the_pin_is_typed_and_a_wrong_pin_or_a_changed_fi
 
     // A wrong PIN: the staged document goes, temporary file and all.
     let o = give_pin(start_waiting_for_pin(&s, &input, &output), "000000");
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("PIN_INCORRECT"), "{}", stderr(&o));
-    assert!(!output.exists());
-    assert!(
-        temporaries(&out_dir).is_empty(),
-        "{:?}",
-        temporaries(&out_dir)
-    );
+    refused_leaving_nothing(&o, &["PIN_INCORRECT"], &output);
     assert_eq!(std::fs::read(&input).unwrap(), original);
 
     // The file changes after it was hashed, while the PIN is typed: the
@@ -389,15 +394,7 @@ fn the_document_is_staged_while_the_pin_is_typed_and_a_wrong_pin_or_a_changed_fi
     changed.extend_from_slice(b"\n% edited while the PIN dialog was open\n");
     std::fs::write(&input, &changed).unwrap();
     let o = give_pin(child, &fixture().user_pin);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("changed"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("IO_ERROR"), "{}", stderr(&o));
-    assert!(!output.exists());
-    assert!(
-        temporaries(&out_dir).is_empty(),
-        "{:?}",
-        temporaries(&out_dir)
-    );
+    refused_leaving_nothing(&o, &["changed", "IO_ERROR"], &output);
     assert_eq!(std::fs::read(&input).unwrap(), changed);
 
     // The right PIN for the file as it is: signed, and the judges agree.

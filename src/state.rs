@@ -448,15 +448,7 @@ fn ends_mid_line(file: &File) -> std::io::Result<bool> {
         return Ok(false);
     }
     let mut last = [0u8; 1];
-    #[cfg(unix)]
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut last, len - 1)?;
-    #[cfg(windows)]
-    {
-        let n = std::os::windows::fs::FileExt::seek_read(file, &mut last, len - 1)?;
-        if n != 1 {
-            return Ok(false);
-        }
-    }
+    crate::positioned::read_exact_at(file, &mut last, len - 1)?;
     Ok(last[0] != b'\n')
 }
 

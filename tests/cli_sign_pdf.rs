@@ -139,12 +139,11 @@ fn a_pdf_certified_against_changes_or_a_broken_file_is_refused_before_any_pin() 
         );
         assert!(!out.exists(), "{name}: output left behind");
         assert_eq!(std::fs::read(&input).unwrap(), before);
-        let leftovers: Vec<_> = std::fs::read_dir(&s.dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
-            .collect();
-        assert!(leftovers.is_empty(), "{name}: temp files left behind");
+        let leftovers = temporaries(&s.dir);
+        assert!(
+            leftovers.is_empty(),
+            "{name}: temp files left behind: {leftovers:?}"
+        );
     }
     assert_eq!(
         s.sim.logins().len(),
@@ -302,7 +301,7 @@ fn a_batch_from_the_command_line_signs_the_good_files_reports_the_damaged_one_an
     assert!(text.contains("signed") && text.contains("c.pdf"), "{text}");
 }
 
-/// `mohor sign` with the PIN still unwritten on stdin: what is in `dir`.
+/// The temporary outputs (`.NAME.RANDOM.partial`) in `dir`.
 fn temporaries(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()

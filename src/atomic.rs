@@ -242,14 +242,18 @@ fn sync_parent_dir(_path: &Path) {}
 /// or `..`, or a hard link to the same file. The one check for "the output
 /// is the input", used by every writer of signed output.
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    // A hard link is the same file under another name.
+    // On Unix a file is its device and inode, whatever the path (links,
+    // `..`, a hard link under another name), and a name that does not exist
+    // is no path to an existing file: no path needs resolving (a batch asks
+    // this for every document).
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
-        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-            if x.dev() == y.dev() && x.ino() == y.ino() {
-                return true;
-            }
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => return x.dev() == y.dev() && x.ino() == y.ino(),
+            (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return false,
+            // Unreadable: compare what the paths resolve to.
+            _ => {}
         }
     }
     let canon = |p: &Path| -> Option<PathBuf> {
@@ -284,7 +288,20 @@ mod tests {
         let link = dir.path().join("link.pdf");
         std::fs::hard_link(&a, &link).unwrap();
         assert!(same_file(&a, &link));
+        #[cfg(unix)]
+        {
+            let symlink = dir.path().join("symlink.pdf");
+            std::os::unix::fs::symlink(&a, &symlink).unwrap();
+            assert!(same_file(&a, &symlink));
+            assert!(same_file(&symlink, &a));
+            // A link to nothing would create a new file, not replace `a`.
+            let dangling = dir.path().join("dangling.pdf");
+            std::os::unix::fs::symlink(dir.path().join("gone.pdf"), &dangling).unwrap();
+            assert!(!same_file(&a, &dangling));
+        }
         // A file that does not exist yet is another file.
+        assert!(!same_file(&a, &dir.path().join("b.pdf")));
+        std::fs::write(dir.path().join("b.pdf"), b"x").unwrap();
         assert!(!same_file(&a, &dir.path().join("b.pdf")));
     }
 

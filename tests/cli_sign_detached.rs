@@ -183,6 +183,32 @@ fn output_over_the_input_or_several_candidate_certificates_are_clear_errors() {
     );
     assert_eq!(std::fs::read(&data).unwrap(), b"keep me");
 
+    // A batch into the inputs' own folder (a PDF's output is named like its
+    // input), or two inputs of one name: refused before any PIN.
+    let pdf = s.dir.join("note.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7 keep me").unwrap();
+    let other = s.dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("note.pdf"), b"%PDF-1.7 me too").unwrap();
+    for (inputs, words) in [
+        (vec![pdf.clone()], "the output file is the input file"),
+        (
+            vec![pdf.clone(), other.join("note.pdf")],
+            "two inputs would be written to",
+        ),
+    ] {
+        let mut c = s.mohor(&["--pin-stdin", "sign", "--out-dir"]);
+        c.arg(&s.dir).args(&inputs);
+        let o = run_with_stdin(&mut c, "123456\n");
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(stderr(&o).contains(words), "{}", text(&o));
+    }
+    assert_eq!(std::fs::read(&pdf).unwrap(), b"%PDF-1.7 keep me");
+    assert_eq!(
+        std::fs::read(other.join("note.pdf")).unwrap(),
+        b"%PDF-1.7 me too"
+    );
+
     let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
     c.arg(&data).arg("-o").arg(s.dir.join("o.p7s"));
     let o = run_with_stdin(&mut c, "123456\n");

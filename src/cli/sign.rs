@@ -203,6 +203,7 @@ fn plan(args: &SignArgs) -> Result<Vec<Planned>> {
                 .with_hint("create the output directory first"));
             }
             let mut planned: Vec<Planned> = Vec::new();
+            let mut outputs = std::collections::HashSet::new();
             for input in &args.input {
                 let mut name = input
                     .file_name()
@@ -214,7 +215,7 @@ fn plan(args: &SignArgs) -> Result<Vec<Planned>> {
                     name.push(".p7s");
                 }
                 let output = dir.join(name);
-                if planned.iter().any(|p| p.output == output) {
+                if !outputs.insert(output.clone()) {
                     return Err(Error::invalid_request(format!(
                         "two inputs would be written to {}; rename one",
                         output.display()

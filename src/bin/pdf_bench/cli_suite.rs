@@ -250,12 +250,21 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
     }
     fresh_outdir()?;
     let (_, batch_rss) = mohor_sign(s, &refs, &["--out-dir"], &outdir, None, Peak::Measured)?;
+    // Each batch beside the single signature timed just before it: the
+    // machine's load drifts from minute to minute, a pair shares its minute.
+    let mut pairs: Vec<f64> = singles.iter().zip(&batch).map(|(o, m)| m / o).collect();
     let (single, many) = (median(&mut singles), median(&mut batch));
     println!(
         "batch of {BATCH} x 1 MB, SoftHSM: {many:.3} s median ({:.1}x one 1 MB signature of {:.1} ms; peak RSS {:.1} MiB)",
         many / single,
         single * 1000.0,
         batch_rss as f64 / 1024.0
+    );
+    let pair = median(&mut pairs);
+    println!(
+        "batch / single signature run by run: median {pair:.1}x, from {:.1}x to {:.1}x",
+        pairs.first().copied().unwrap_or(f64::NAN),
+        pairs.last().copied().unwrap_or(f64::NAN)
     );
     let (files, token) = (median(&mut files), median(&mut token));
     println!(

@@ -28,6 +28,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
+#[path = "pdf_bench/generate.rs"]
+mod generate;
+
 type R<T> = Result<T, String>;
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -35,8 +38,6 @@ const ORIGIN: &str = "http://127.0.0.1:8765";
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 /// Bytes of page text per page.
 const PAGE_TEXT: usize = 7_000;
-/// Pages per intermediate page-tree node.
-const FANOUT: usize = 64;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -452,96 +453,11 @@ fn validate(pdf: &Path, root: &Path) -> R<String> {
     )
 }
 
-/// A PDF of about `target` bytes: pages of `PAGE_TEXT` bytes of text under a
-/// two-level page tree. Deterministic: the same size gives the same bytes.
+/// A PDF of about `target` bytes: pages of `PAGE_TEXT` bytes of text.
+/// Deterministic: the same size gives the same bytes.
 fn generate(path: &Path, target: u64) -> R<()> {
     let pages = usize::try_from(target / PAGE_TEXT as u64)
         .unwrap_or(1)
         .max(1);
-    let nodes = pages.div_ceil(FANOUT);
-    // Objects: 1 catalog, 2 root Pages, 3 font, then per node one Pages, then
-    // per page a Page and its contents.
-    let node_obj = |n: usize| 4 + n;
-    let page_obj = |p: usize| 4 + nodes + 2 * p;
-    let total = 4 + nodes + 2 * pages;
-    let tmp = path.with_extension("partial");
-    let file = File::create(&tmp).map_err(err)?;
-    let mut w = PdfWriter {
-        w: BufWriter::with_capacity(1 << 20, file),
-        pos: 0,
-        offsets: vec![0u64; total],
-    };
-    w.raw(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")?;
-    w.put(1, b"<</Type/Catalog/Pages 2 0 R>>")?;
-    let kids: Vec<String> = (0..nodes).map(|n| format!("{} 0 R", node_obj(n))).collect();
-    let root = format!("<</Type/Pages/Kids[{}]/Count {pages}>>", kids.join(" "));
-    w.put(2, root.as_bytes())?;
-    w.put(3, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")?;
-    for n in 0..nodes {
-        let range = n * FANOUT..((n + 1) * FANOUT).min(pages);
-        let count = range.len();
-        let kids: Vec<String> = range.map(|p| format!("{} 0 R", page_obj(p))).collect();
-        let node = format!(
-            "<</Type/Pages/Parent 2 0 R/Kids[{}]/Count {count}>>",
-            kids.join(" ")
-        );
-        w.put(node_obj(n), node.as_bytes())?;
-    }
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    for p in 0..pages {
-        let page = format!(
-            "<</Type/Page/Parent {} 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 3 0 R>>>>/Contents {} 0 R>>",
-            node_obj(p / FANOUT),
-            page_obj(p) + 1
-        );
-        w.put(page_obj(p), page.as_bytes())?;
-        let mut text = format!("BT /F1 9 Tf 40 800 Td 11 TL (Page {}) Tj\n", p + 1);
-        while text.len() < PAGE_TEXT - 40 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            text.push_str(&format!(
-                "T* (Item {x:016x} amount {:>8} paid) Tj\n",
-                x % 99_999_999
-            ));
-        }
-        text.push_str("ET\n");
-        let mut stream = format!("<</Length {}>>\nstream\n", text.len()).into_bytes();
-        stream.extend_from_slice(text.as_bytes());
-        stream.extend_from_slice(b"\nendstream");
-        w.put(page_obj(p) + 1, &stream)?;
-    }
-    let xref = w.pos;
-    let mut tail = format!("xref\n0 {total}\n0000000000 65535 f \n");
-    for o in &w.offsets[1..] {
-        tail.push_str(&format!("{o:010} 00000 n \n"));
-    }
-    tail.push_str(&format!(
-        "trailer\n<</Size {total}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n"
-    ));
-    w.raw(tail.as_bytes())?;
-    w.w.flush().map_err(err)?;
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(err)
-}
-
-/// Writes objects and remembers where each starts (for the xref table).
-struct PdfWriter {
-    w: BufWriter<File>,
-    pos: u64,
-    offsets: Vec<u64>,
-}
-
-impl PdfWriter {
-    fn raw(&mut self, bytes: &[u8]) -> R<()> {
-        self.pos += bytes.len() as u64;
-        self.w.write_all(bytes).map_err(err)
-    }
-
-    fn put(&mut self, obj: usize, body: &[u8]) -> R<()> {
-        self.offsets[obj] = self.pos;
-        self.raw(format!("{obj} 0 obj\n").as_bytes())?;
-        self.raw(body)?;
-        self.raw(b"\nendobj\n")
-    }
+    generate::generate_pages(path, pages, PAGE_TEXT)
 }

@@ -260,6 +260,7 @@ fn batches(s: &Setup, small: &Path, runs: usize) -> R<()> {
         single * 1000.0,
         batch_rss as f64 / 1024.0
     );
+    // `median` sorts in place: the extremes are then first and last.
     let pair = median(&mut pairs);
     println!(
         "batch / single signature run by run: median {pair:.1}x, from {:.1}x to {:.1}x",

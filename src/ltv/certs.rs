@@ -40,11 +40,7 @@ pub fn verify(
     let Ok(alg) = SigAlg::from_identifier(&tlv) else {
         return false;
     };
-    let fallback = match digest {
-        Some(DigestAlgorithm::Sha384) => Hash::Sha384,
-        Some(DigestAlgorithm::Sha512) => Hash::Sha512,
-        Some(DigestAlgorithm::Sha256) | None => Hash::Sha256,
-    };
+    let fallback = digest.map_or(Hash::Sha256, Hash::from);
     let hash = alg.hash(fallback);
     crypto::verify(spki_der, alg, hash, &hash.digest(message), signature).is_ok()
 }

@@ -63,9 +63,7 @@ impl DigestAlgorithm {
     }
 
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        let mut h = self.hasher();
-        h.update(data);
-        h.finish()
+        self.hasher().digest(data)
     }
 
     /// The DER DigestInfo prefix for RSA PKCS#1 v1.5 over a precomputed hash
@@ -88,9 +86,13 @@ impl DigestAlgorithm {
     }
 }
 
-/// A streaming hasher over one of the supported digests.
+/// A streaming hasher over one of the supported digests. It also knows
+/// SHA-1, which only verification asks for (old signatures carry it, and
+/// [`crate::verify::crypto::Hash`] reads them); [`DigestAlgorithm`], what
+/// Mohor signs with, has no SHA-1 and so never makes one.
 #[derive(Clone)]
 pub enum Hasher {
+    Sha1(sha1::Sha1),
     Sha256(sha2::Sha256),
     Sha384(sha2::Sha384),
     Sha512(sha2::Sha512),
@@ -99,6 +101,7 @@ pub enum Hasher {
 impl Hasher {
     pub fn update(&mut self, data: &[u8]) {
         match self {
+            Hasher::Sha1(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha384(h) => h.update(data),
             Hasher::Sha512(h) => h.update(data),
@@ -107,10 +110,17 @@ impl Hasher {
 
     pub fn finish(self) -> Vec<u8> {
         match self {
+            Hasher::Sha1(h) => h.finalize().to_vec(),
             Hasher::Sha256(h) => h.finalize().to_vec(),
             Hasher::Sha384(h) => h.finalize().to_vec(),
             Hasher::Sha512(h) => h.finalize().to_vec(),
         }
+    }
+
+    /// The digest of `data` alone.
+    pub fn digest(mut self, data: &[u8]) -> Vec<u8> {
+        self.update(data);
+        self.finish()
     }
 }
 

@@ -6,6 +6,8 @@ use rsa::pkcs1::DecodeRsaPublicKey;
 use sha2::Digest as _;
 
 use super::ber::{self, Tlv};
+use crate::sign::algorithm::Hasher;
+use crate::sign::DigestAlgorithm;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hash {
@@ -38,42 +40,23 @@ impl Hash {
     pub fn hasher(self) -> Hasher {
         match self {
             Hash::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
-            Hash::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            Hash::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
-            Hash::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+            Hash::Sha256 => DigestAlgorithm::Sha256.hasher(),
+            Hash::Sha384 => DigestAlgorithm::Sha384.hasher(),
+            Hash::Sha512 => DigestAlgorithm::Sha512.hasher(),
         }
     }
 
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        let mut h = self.hasher();
-        h.update(data);
-        h.finish()
+        self.hasher().digest(data)
     }
 }
 
-/// An incremental digest over several byte ranges.
-pub enum Hasher {
-    Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    pub fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Sha1(h) => sha1::Digest::update(h, data),
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha384(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-        }
-    }
-    pub fn finish(self) -> Vec<u8> {
-        match self {
-            Hasher::Sha1(h) => sha1::Digest::finalize(h).to_vec(),
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-            Hasher::Sha384(h) => h.finalize().to_vec(),
-            Hasher::Sha512(h) => h.finalize().to_vec(),
+impl From<DigestAlgorithm> for Hash {
+    fn from(d: DigestAlgorithm) -> Hash {
+        match d {
+            DigestAlgorithm::Sha256 => Hash::Sha256,
+            DigestAlgorithm::Sha384 => Hash::Sha384,
+            DigestAlgorithm::Sha512 => Hash::Sha512,
         }
     }
 }
@@ -212,5 +195,39 @@ fn verify_ecdsa(curve: &str, point: &[u8], hashed: &[u8], sig: &[u8]) -> Result<
             key.verify_prehash(hashed, &s).map_err(|_| bad())
         }
         other => Err(format!("unsupported elliptic curve {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_hash_gives_the_published_digest_of_abc() {
+        // FIPS 180-4's example "abc": the first 8 bytes and the length.
+        let known = [
+            (Hash::Sha1, "a9993e364706816a", 20),
+            (Hash::Sha256, "ba7816bf8f01cfea", 32),
+            (Hash::Sha384, "cb00753f45a35e8b", 48),
+            (Hash::Sha512, "ddaf35a193617aba", 64),
+        ];
+        for (hash, start, len) in known {
+            let d = hash.digest(b"abc");
+            assert_eq!(hex::encode(&d[..8]), start, "{}", hash.name());
+            assert_eq!(d.len(), len, "{}", hash.name());
+        }
+    }
+
+    #[test]
+    fn a_signing_digest_is_verified_as_the_same_hash() {
+        for d in [
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
+            let h = Hash::from(d);
+            assert_eq!(Hash::from_oid(&d.oid().to_string()), Some(h));
+            assert_eq!(h.digest(b"data"), d.digest(b"data"));
+        }
     }
 }

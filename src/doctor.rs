@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::token::modules::{self, KNOWN_DRIVERS};
-use crate::token::pkcs11::ModuleReport;
 use crate::token::usb_ids::{self, UsbDevice};
+use crate::token::ModuleReport;
 
 /// The ports the agent may listen on (contract: 21760, falling back to 21761-21763).
 pub const AGENT_PORTS: [u16; 4] = [21760, 21761, 21762, 21763];

@@ -37,7 +37,7 @@ struct World {
 struct SharedTokens(Arc<FakeTokens>);
 
 impl mohor::token::Tokens for SharedTokens {
-    fn module_reports(&self) -> &[mohor::token::pkcs11::ModuleReport] {
+    fn module_reports(&self) -> &[mohor::token::ModuleReport] {
         self.0.module_reports()
     }
     fn scan(&self, now: time::OffsetDateTime) -> mohor::token::Scan {

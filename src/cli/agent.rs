@@ -98,7 +98,7 @@ fn run_server(
     prompter: Arc<dyn Prompter>,
     quit: Arc<Notify>,
     close_desktop: impl FnOnce(),
-    on_agent: impl FnOnce(&Arc<crate::service::Agent>, &[crate::token::pkcs11::ModuleReport]),
+    on_agent: impl FnOnce(&Arc<crate::service::Agent>, &[crate::token::ModuleReport]),
     on_bound: impl FnOnce(u16),
 ) -> Result<()> {
     // Private folders, and what a killed agent left behind removed, before

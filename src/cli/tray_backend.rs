@@ -9,7 +9,7 @@ use crate::doctor;
 use crate::error::Result;
 use crate::service::Agent;
 use crate::state::Dirs;
-use crate::token::pkcs11::ModuleReport;
+use crate::token::ModuleReport;
 use crate::ui::desktop::tray_menu::{CertLine, Overview, SignatureLine, SiteLine, TokenLine};
 use crate::ui::desktop::TrayBackend;
 

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::guard::PinFlags;
 use super::inventory;
-use super::pkcs11::{
+use super::model::{
     CertificateEntry, KeyCheck, ModuleReport, Scan, TokenError, TokenRef, TokenReport,
 };
 use super::seam::{TokenSession, TokenSigner, Tokens};

@@ -7,7 +7,7 @@
 
 use secrecy::SecretString;
 
-use super::pkcs11::{CertificateEntry, ModuleReport, Scan, TokenError, TokenRef, TokenReport};
+use super::model::{CertificateEntry, ModuleReport, Scan, TokenError, TokenRef, TokenReport};
 use crate::sign::{DigestAlgorithm, Signer};
 
 /// A signer bound to a logged-in token session; dropping it logs out.

@@ -43,7 +43,7 @@ pub struct PdfSignOptions {
     /// Certify (DocMDP P=2: later form filling and signing allowed). Only
     /// for the document's first signature.
     pub certify: bool,
-    /// Bytes reserved for the CMS (DER). [`sign_file`] uses
+    /// Bytes reserved for the CMS (DER). [`sign_file`](super::sign_file) uses
     /// `cms::max_encoded_len` of the signer when this is 0.
     pub contents_capacity: usize,
     /// The password (user or owner) of an encrypted PDF; ignored for a
@@ -106,7 +106,7 @@ pub struct SignatureFieldInfo {
     pub visible: bool,
 }
 
-/// What [`inspect`] reports.
+/// What [`inspect`](super::inspect) reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PdfInfo {
     pub page_count: u32,
@@ -120,7 +120,7 @@ pub struct PdfInfo {
     pub pdf_version: String,
 }
 
-/// The result of [`sign_file`].
+/// The result of [`sign_file`](super::sign_file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedPdf {
     pub field_name: String,

@@ -5,7 +5,7 @@
 //! document four times over). Instead the backend puts a placeholder string
 //! in the `result` and attaches the file; the server writes the JSON text
 //! around it and base64-encodes the file on the way out, a few kilobytes at a
-//! time ([`AnswerText`]), either into one frame (small answers) or piece by
+//! time (`AnswerText`), either into one frame (small answers) or piece by
 //! piece through `download.read`.
 //!
 //! ```no_run

@@ -1,6 +1,6 @@
 //! The words every prompter uses for what a signature carries, so the GTK
 //! dialog, the terminal and the scripted log say the same thing. Pure
-//! functions; all outside text passes through [`display_text::clean`].
+//! functions; all outside text passes through [`display_text::clean`](super::display_text::clean).
 
 use super::display_text::clean;
 use super::prompter::{

@@ -2,12 +2,13 @@
 //!
 //! Parsing happens in two steps so that nothing is consumed before the whole
 //! request is known to be well-formed: serde reads the params into private
-//! `*Params` structs (`deny_unknown_fields` everywhere), then
+//! `*Params` structs (`wire.rs`: `deny_unknown_fields` everywhere), then
 //! [`Incoming::from_envelope`] checks values, decodes base64 and resolves
 //! references to finished uploads through the caller's resolver.
 
+mod wire;
+
 use base64::Engine as _;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -16,6 +17,7 @@ use super::jsonrpc::{Envelope, RpcError};
 use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 use crate::ui::display_text;
+use wire::*;
 
 /// Every method name Mohor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -751,215 +753,6 @@ enum TypedItem {
     Pdf(SignPdfParams),
     Data(SignDataParams),
     Hash(SignHashParams),
-}
-
-/// A binary field on the wire: a base64 string, or `{"upload": "<uploadId>"}`.
-#[derive(Debug)]
-enum BinaryParam {
-    Base64(String),
-    Upload(String),
-}
-
-impl BinaryParam {
-    fn resolve(
-        self,
-        method: Method,
-        field: &str,
-        uploads: &mut dyn UploadResolver,
-    ) -> Result<Blob, RpcError> {
-        match self {
-            BinaryParam::Base64(text) => Ok(Blob::from_vec(decode_b64(method, field, &text)?)),
-            BinaryParam::Upload(id) => uploads.take_upload(&id).map_err(|e| RpcError {
-                message: format!("{}: `{field}`: {}", method.name(), e.message),
-                ..e
-            }),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for BinaryParam {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = BinaryParam;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a base64 string or {\"upload\": \"<uploadId>\"}")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<BinaryParam, E> {
-                Ok(BinaryParam::Base64(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<BinaryParam, E> {
-                Ok(BinaryParam::Base64(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BinaryParam, A::Error> {
-                let mut id: Option<String> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key != "upload" || id.is_some() {
-                        return Err(de::Error::custom(format!(
-                            "unexpected field `{key}` in an upload reference (only `upload`)"
-                        )));
-                    }
-                    id = Some(map.next_value()?);
-                }
-                id.map(BinaryParam::Upload)
-                    .ok_or_else(|| de::Error::missing_field("upload"))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CancelParams {
-    id: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UploadBeginParams {
-    size: u64,
-    sha256: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct UploadChunkParams {
-    upload_id: String,
-    offset: u64,
-    data: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct UploadIdParams {
-    upload_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DownloadReadParams {
-    download_id: String,
-    offset: u64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DownloadIdParams {
-    download_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CertificatesListParams {
-    #[serde(default)]
-    filter: Option<FilterParams>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct FilterParams {
-    #[serde(default)]
-    issuer: Option<String>,
-    #[serde(default)]
-    class: Option<u32>,
-    #[serde(default)]
-    key_usage: Option<Vec<KeyUsage>>,
-    #[serde(default)]
-    valid_now: Option<bool>,
-    #[serde(default)]
-    pan: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SignPdfParams {
-    document: BinaryParam,
-    file_name: String,
-    #[serde(default)]
-    certificate_id: Option<String>,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    location: Option<String>,
-    #[serde(default)]
-    appearance: Option<Value>,
-    #[serde(default)]
-    certify: Option<bool>,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    level: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AppearanceParams {
-    #[serde(default)]
-    page: Option<u32>,
-    #[serde(default)]
-    x: Option<f64>,
-    #[serde(default)]
-    y: Option<f64>,
-    #[serde(default)]
-    width: Option<f64>,
-    #[serde(default)]
-    height: Option<f64>,
-    #[serde(default)]
-    uin: Option<String>,
-    #[serde(default)]
-    qr: Option<String>,
-    #[serde(default)]
-    qr_version: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SignDataParams {
-    data: BinaryParam,
-    #[serde(default)]
-    certificate_id: Option<String>,
-    #[serde(default)]
-    cosign: Option<BinaryParam>,
-    #[serde(default)]
-    level: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SignHashParams {
-    digest: String,
-    digest_algorithm: DigestAlgorithm,
-    #[serde(default)]
-    certificate_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignBatchParams {
-    items: Vec<BatchItemParams>,
-    /// The level of every item that does not name its own.
-    #[serde(default)]
-    level: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchItemParams {
-    method: String,
-    params: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyParams {
-    document: BinaryParam,
-    #[serde(default)]
-    data: Option<BinaryParam>,
 }
 
 #[cfg(test)]

@@ -15,27 +15,21 @@
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::CmsVersion;
 use cms::signed_data::{SignerIdentifier, SignerInfo};
-use const_oid::db::rfc5911::{
-    ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
-    ID_SIGNING_TIME,
-};
+use const_oid::db::rfc5911::{ID_DATA, ID_MESSAGE_DIGEST};
 use const_oid::ObjectIdentifier;
-use der::asn1::{Any, AnyRef, OctetString, SetOfVec};
-use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagNumber, Tagged};
-use spki::AlgorithmIdentifierOwned;
+use der::asn1::{Any, OctetString};
+use der::{Decode, Encode, Tag};
 use time::OffsetDateTime;
-use x509_cert::attr::Attribute;
-use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::Certificate;
 
-use super::{DigestAlgorithm, SignError, SignatureAlgorithm, Signer};
+mod attributes;
+mod raw;
 
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+use super::{DigestAlgorithm, SignError, Signer};
+use attributes::{
+    attribute, digest_algorithm_identifier, signature_algorithm_identifier, signed_attributes,
+};
+use raw::{tlv, SignedDataParts};
 
 /// Which flavour of signed attributes to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,154 +328,6 @@ fn build_signer_info(
     Ok(info.to_der()?)
 }
 
-fn signed_attributes(
-    cert: &Certificate,
-    cert_der: &[u8],
-    digest: DigestAlgorithm,
-    content_digest: &[u8],
-    profile: &CmsProfile,
-) -> Result<SetOfVec<Attribute>, CmsError> {
-    let mut attrs = SetOfVec::new();
-    attrs.insert(attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_DATA)?)?)?;
-    attrs.insert(attribute(
-        ID_MESSAGE_DIGEST,
-        Any::encode_from(&OctetString::new(content_digest.to_vec())?)?,
-    )?)?;
-    if let Some(when) = profile.signing_time {
-        let time = signing_time_value(when)?;
-        attrs.insert(attribute(ID_SIGNING_TIME, Any::encode_from(&time)?)?)?;
-    }
-    attrs.insert(attribute(
-        ID_AA_SIGNING_CERTIFICATE_V_2,
-        Any::encode_from(&signing_certificate_v2(cert, cert_der, digest)?)?,
-    )?)?;
-    Ok(attrs)
-}
-
-fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
-    let mut values = SetOfVec::new();
-    values.insert(value)?;
-    Ok(Attribute { oid, values })
-}
-
-/// RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise.
-fn signing_time_value(when: OffsetDateTime) -> Result<x509_cert::time::Time, CmsError> {
-    let secs = u64::try_from(when.unix_timestamp())
-        .map_err(|_| CmsError::Encoding("signing time before 1970".into()))?;
-    let dur = std::time::Duration::from_secs(secs);
-    let time = if when.year() < 2050 {
-        x509_cert::time::Time::UtcTime(der::asn1::UtcTime::from_unix_duration(dur)?)
-    } else {
-        x509_cert::time::Time::GeneralTime(der::asn1::GeneralizedTime::from_unix_duration(dur)?)
-    };
-    Ok(time)
-}
-
-/// ESS `SigningCertificateV2` (RFC 5035), binding the signer's certificate
-/// into the signed attributes so it cannot be swapped (CAdES requires it).
-#[derive(Clone, Debug, der::Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
-}
-
-#[derive(Clone, Debug, der::Sequence)]
-struct EssCertIdV2 {
-    /// DEFAULT sha256: DER omits it when it is the default.
-    #[asn1(optional = "true")]
-    hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    cert_hash: OctetString,
-    issuer_serial: IssuerSerial,
-}
-
-#[derive(Clone, Debug, der::Sequence)]
-struct IssuerSerial {
-    issuer: Vec<GeneralName>,
-    serial_number: x509_cert::serial_number::SerialNumber,
-}
-
-fn signing_certificate_v2(
-    cert: &Certificate,
-    cert_der: &[u8],
-    digest: DigestAlgorithm,
-) -> Result<SigningCertificateV2, CmsError> {
-    let hash_algorithm = match digest {
-        DigestAlgorithm::Sha256 => None,
-        other => Some(AlgorithmIdentifierOwned {
-            oid: other.oid(),
-            parameters: None,
-        }),
-    };
-    Ok(SigningCertificateV2 {
-        certs: vec![EssCertIdV2 {
-            hash_algorithm,
-            cert_hash: OctetString::new(digest.digest(cert_der))?,
-            issuer_serial: IssuerSerial {
-                issuer: vec![GeneralName::DirectoryName(
-                    cert.tbs_certificate.issuer.clone(),
-                )],
-                serial_number: cert.tbs_certificate.serial_number.clone(),
-            },
-        }],
-    })
-}
-
-fn digest_algorithm_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
-    // Parameters absent (RFC 5754 §2: SHOULD omit for SHA-2).
-    AlgorithmIdentifierOwned {
-        oid: digest.oid(),
-        parameters: None,
-    }
-}
-
-#[derive(Clone, Debug, der::Sequence)]
-struct RsaPssParams {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    hash_algorithm: AlgorithmIdentifierOwned,
-    #[asn1(context_specific = "1", tag_mode = "EXPLICIT")]
-    mask_gen_algorithm: AlgorithmIdentifierOwned,
-    #[asn1(context_specific = "2", tag_mode = "EXPLICIT")]
-    salt_length: u32,
-}
-
-fn signature_algorithm_identifier(
-    alg: SignatureAlgorithm,
-) -> Result<AlgorithmIdentifierOwned, CmsError> {
-    Ok(match alg {
-        // rsaEncryption with NULL: the form every validator in use accepts
-        // (RFC 3370 §3.2); the digest is named by the SignerInfo.
-        SignatureAlgorithm::RsaPkcs1v15(_) => AlgorithmIdentifierOwned {
-            oid: RSA_ENCRYPTION,
-            parameters: Some(Any::from(AnyRef::NULL)),
-        },
-        SignatureAlgorithm::RsaPss(d) => {
-            let hash = AlgorithmIdentifierOwned {
-                oid: d.oid(),
-                parameters: Some(Any::from(AnyRef::NULL)),
-            };
-            let params = RsaPssParams {
-                hash_algorithm: hash.clone(),
-                mask_gen_algorithm: AlgorithmIdentifierOwned {
-                    oid: MGF1,
-                    parameters: Some(Any::encode_from(&hash)?),
-                },
-                salt_length: d.len() as u32,
-            };
-            AlgorithmIdentifierOwned {
-                oid: RSASSA_PSS,
-                parameters: Some(Any::encode_from(&params)?),
-            }
-        }
-        SignatureAlgorithm::Ecdsa(d) => AlgorithmIdentifierOwned {
-            oid: match d {
-                DigestAlgorithm::Sha256 => ECDSA_WITH_SHA256,
-                DigestAlgorithm::Sha384 => ECDSA_WITH_SHA384,
-                DigestAlgorithm::Sha512 => ECDSA_WITH_SHA512,
-            },
-            parameters: None,
-        },
-    })
-}
-
 fn detached_data_encap() -> Result<Vec<u8>, CmsError> {
     // SEQUENCE { eContentType id-data } with no eContent: detached.
     let oid = ID_DATA.to_der()?;
@@ -500,125 +346,6 @@ fn signer_matches_certificate(info: &SignerInfo, cert_der: &[u8]) -> Result<bool
     })
 }
 
-/// A SignedData as a list of raw DER elements, so existing parts survive a
-/// co-signature byte for byte.
-struct SignedDataParts {
-    version: u8,
-    digest_algorithms: Vec<Vec<u8>>,
-    encap_content_info: Vec<u8>,
-    certificates: Vec<Vec<u8>>,
-    crls: Option<Vec<u8>>,
-    signer_infos: Vec<Vec<u8>>,
-}
-
-impl SignedDataParts {
-    fn parse(der: &[u8]) -> Result<Self, CmsError> {
-        let bad = |m: &str| CmsError::BadExisting(m.to_string());
-        let content_info = cms::content_info::ContentInfo::from_der(der)
-            .map_err(|e| CmsError::BadExisting(e.to_string()))?;
-        if content_info.content_type != ID_SIGNED_DATA {
-            return Err(bad("not SignedData"));
-        }
-        // Check the whole structure once with the typed decoder, so what we
-        // splice below is known to be well formed.
-        let typed: cms::signed_data::SignedData = content_info
-            .content
-            .decode_as()
-            .map_err(|e| CmsError::BadExisting(e.to_string()))?;
-        if typed.encap_content_info.econtent.is_some() {
-            return Err(bad("it carries the content inside (not detached)"));
-        }
-        let version = match typed.version {
-            CmsVersion::V0 | CmsVersion::V1 => 1,
-            CmsVersion::V2 => 2,
-            CmsVersion::V3 => 3,
-            _ => return Err(bad("unsupported SignedData version")),
-        };
-
-        if content_info.content.tag() != Tag::Sequence {
-            return Err(bad("SignedData is not a SEQUENCE"));
-        }
-        let mut parts = SignedDataParts {
-            version,
-            digest_algorithms: vec![],
-            encap_content_info: vec![],
-            certificates: vec![],
-            crls: None,
-            signer_infos: vec![],
-        };
-        let mut inner = SliceReader::new(content_info.content.value())?;
-        let _version: AnyRef<'_> = inner.decode()?;
-        let algs: AnyRef<'_> = inner.decode()?;
-        parts.digest_algorithms = elements(algs.value())?;
-        let encap: AnyRef<'_> = inner.decode()?;
-        parts.encap_content_info = encap.to_der()?;
-        while !inner.is_finished() {
-            let item: AnyRef<'_> = inner.decode()?;
-            match item.tag() {
-                Tag::ContextSpecific { number, .. } if number == TagNumber::N0 => {
-                    parts.certificates = elements(item.value())?;
-                }
-                Tag::ContextSpecific { number, .. } if number == TagNumber::N1 => {
-                    parts.crls = Some(item.to_der()?);
-                }
-                Tag::Set => parts.signer_infos = elements(item.value())?,
-                _ => return Err(bad("unexpected element in SignedData")),
-            }
-        }
-        if parts.signer_infos.is_empty() {
-            return Err(bad("it has no signers"));
-        }
-        Ok(parts)
-    }
-
-    fn to_content_info(&self) -> Result<Vec<u8>, CmsError> {
-        let mut body = Vec::new();
-        body.extend(u8::to_der(&self.version)?);
-        body.extend(tlv(Tag::Set, &self.digest_algorithms.concat())?);
-        body.extend(&self.encap_content_info);
-        if !self.certificates.is_empty() {
-            body.extend(tlv(
-                context_constructed(TagNumber::N0),
-                &self.certificates.concat(),
-            )?);
-        }
-        if let Some(crls) = &self.crls {
-            body.extend(crls);
-        }
-        body.extend(tlv(Tag::Set, &self.signer_infos.concat())?);
-        let signed_data = tlv(Tag::Sequence, &body)?;
-
-        let mut ci = ID_SIGNED_DATA.to_der()?;
-        ci.extend(tlv(context_constructed(TagNumber::N0), &signed_data)?);
-        tlv(Tag::Sequence, &ci)
-    }
-}
-
-fn context_constructed(number: TagNumber) -> Tag {
-    Tag::ContextSpecific {
-        constructed: true,
-        number,
-    }
-}
-
-fn tlv(tag: Tag, value: &[u8]) -> Result<Vec<u8>, CmsError> {
-    let header = Header::new(tag, Length::try_from(value.len())?)?;
-    let mut out = header.to_der()?;
-    out.extend_from_slice(value);
-    Ok(out)
-}
-
-/// The raw DER of each element inside a constructed value.
-fn elements(value: &[u8]) -> Result<Vec<Vec<u8>>, CmsError> {
-    let mut reader = SliceReader::new(value)?;
-    let mut out = Vec::new();
-    while !reader.is_finished() {
-        let any: AnyRef<'_> = reader.decode()?;
-        out.push(any.to_der()?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,36 +361,5 @@ mod tests {
                 want: 32
             }
         );
-    }
-
-    #[test]
-    fn signing_time_uses_utctime_before_2050() {
-        let t = signing_time_value(time::macros::datetime!(2026-11-23 10:00 UTC)).unwrap();
-        assert!(matches!(t, x509_cert::time::Time::UtcTime(_)));
-        let t = signing_time_value(time::macros::datetime!(2051-01-01 0:00 UTC)).unwrap();
-        assert!(matches!(t, x509_cert::time::Time::GeneralTime(_)));
-    }
-
-    #[test]
-    fn raw_parts_round_trip_is_byte_identical() {
-        let parts = SignedDataParts {
-            version: 1,
-            digest_algorithms: vec![digest_algorithm_identifier(DigestAlgorithm::Sha256)
-                .to_der()
-                .unwrap()],
-            encap_content_info: detached_data_encap().unwrap(),
-            certificates: vec![],
-            crls: None,
-            // Two SignerInfo-shaped SEQUENCEs in non-DER order on purpose.
-            signer_infos: vec![vec![0x30, 0x01, 0x02], vec![0x30, 0x01, 0x01]],
-        };
-        let der = parts.to_content_info().unwrap();
-        let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
-        let mut inner = SliceReader::new(ci.content.value()).unwrap();
-        let _v: AnyRef<'_> = inner.decode().unwrap();
-        let _a: AnyRef<'_> = inner.decode().unwrap();
-        let _e: AnyRef<'_> = inner.decode().unwrap();
-        let infos: AnyRef<'_> = inner.decode().unwrap();
-        assert_eq!(elements(infos.value()).unwrap(), parts.signer_infos);
     }
 }

@@ -18,14 +18,14 @@ pub enum Hash {
 }
 
 impl Hash {
+    /// SHA-1 by its OID here; the SHA-2 OIDs are signing's
+    /// ([`DigestAlgorithm::from_oid`]), stated once.
     pub fn from_oid(oid: &str) -> Option<Hash> {
-        Some(match oid {
-            "1.3.14.3.2.26" => Hash::Sha1,
-            "2.16.840.1.101.3.4.2.1" => Hash::Sha256,
-            "2.16.840.1.101.3.4.2.2" => Hash::Sha384,
-            "2.16.840.1.101.3.4.2.3" => Hash::Sha512,
-            _ => return None,
-        })
+        if oid == "1.3.14.3.2.26" {
+            return Some(Hash::Sha1);
+        }
+        let oid = const_oid::ObjectIdentifier::new(oid).ok()?;
+        DigestAlgorithm::from_oid(&oid).map(Hash::from)
     }
 
     pub fn name(self) -> &'static str {
@@ -215,6 +215,23 @@ mod tests {
             let d = hash.digest(b"abc");
             assert_eq!(hex::encode(&d[..8]), start, "{}", hash.name());
             assert_eq!(d.len(), len, "{}", hash.name());
+        }
+    }
+
+    #[test]
+    fn digest_oids_are_read_and_others_refused() {
+        let known = [
+            ("1.3.14.3.2.26", Hash::Sha1),
+            ("2.16.840.1.101.3.4.2.1", Hash::Sha256),
+            ("2.16.840.1.101.3.4.2.2", Hash::Sha384),
+            ("2.16.840.1.101.3.4.2.3", Hash::Sha512),
+        ];
+        for (oid, hash) in known {
+            assert_eq!(Hash::from_oid(oid), Some(hash), "{oid}");
+        }
+        // MD5, SHA-224, a malformed string, nothing.
+        for other in ["1.2.840.113549.2.5", "2.16.840.1.101.3.4.2.4", "sha256", ""] {
+            assert_eq!(Hash::from_oid(other), None, "{other}");
         }
     }
 

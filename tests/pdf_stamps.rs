@@ -182,6 +182,75 @@ fn certificate_stamp_qr_gives_back_the_payload_and_the_uin_is_text() {
     }
 }
 
+/// Scans come turned (/Rotate) as often as not. A stamp box is given in
+/// the page's own coordinates — PDF user space, before /Rotate, as pdf.js's
+/// `convertToPdfPoint` and pyHanko give them — so it turns with the page;
+/// the stamp inside is drawn upright for the reader. Here the box is
+/// 300 x 118 points as the reader sees it (on a page turned a quarter, its
+/// user-space width is the height seen), placed explicitly and
+/// automatically: Tesseract reads the stamp's words as a person would, from
+/// the page rendered as shown, without being told to turn it, and zbarimg
+/// scans its QR code.
+#[test]
+fn stamps_on_turned_pages_read_upright_and_their_qr_codes_scan() {
+    if !tools() {
+        return;
+    }
+    let dir = test_dir("stamp_turned");
+    let cases = [(90, false), (180, false), (270, false), (90, true)];
+    for (turn, auto) in cases {
+        let turned = dir.join(format!("turned-{turn}.pdf"));
+        let st = Command::new("qpdf")
+            .arg(format!("--rotate=+{turn}"))
+            .arg(corpus("pyhanko-empty-a4.pdf"))
+            .arg(&turned)
+            .status()
+            .unwrap();
+        assert!(st.success(), "qpdf --rotate={turn}");
+        let name = format!("stamp-turned-{turn}{}", if auto { "-auto" } else { "" });
+        let out = dir.join(format!("{name}.pdf"));
+        let mut o = opts("rsa2048");
+        o.uin = Some(UIN.into());
+        o.qr = Some(payload());
+        if auto {
+            o.visible_auto = true;
+        } else if turn == 180 {
+            o.visible = stamp(1, 150.0, 300.0, 300.0, 118.0);
+        } else {
+            o.visible = stamp(1, 150.0, 300.0, 118.0, 300.0);
+        }
+        let mut s = signer("rsa2048");
+        let signed = pdf::sign_file(&turned, &out, &mut s, &o).unwrap();
+        judge_new_signature(&out, &signed.field_name, 0).unwrap();
+
+        let prefix = artifacts_dir().join(&name);
+        let rendered = Command::new("pdftoppm")
+            .args(["-png", "-r", "300", "-singlefile"])
+            .arg(&out)
+            .arg(&prefix)
+            .output()
+            .unwrap();
+        assert!(rendered.status.success(), "{}", common::text(&rendered));
+        let png = prefix.with_extension("png");
+        assert_eq!(zbar(&png), payload(), "{}", png.display());
+        let read = Command::new("tesseract")
+            .arg(&png)
+            .arg("stdout")
+            .args(["-l", "eng", "--psm", "11"])
+            .output()
+            .unwrap();
+        assert!(read.status.success(), "{}", common::text(&read));
+        let seen = words(&String::from_utf8_lossy(&read.stdout));
+        for w in ["Digitally", "signed", "Asha", "Verma"] {
+            assert!(
+                seen.iter().any(|s| s == w),
+                "Tesseract did not read \"{w}\" upright on the page turned {turn}° ({}): {seen:?}",
+                png.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn the_stamp_draws_no_tick_and_no_green() {
     let dir = test_dir("stamp_no_verdict");

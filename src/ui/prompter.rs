@@ -145,7 +145,8 @@ pub enum Stamp {
     Invisible,
     /// On the last page, where Mohor finds room.
     Auto,
-    /// A box in PDF points from the lower-left corner of `page` (1-based).
+    /// A box in PDF points in the user space of `page` (1-based; before
+    /// `/Rotate`: the box turns with a turned page).
     At {
         page: u32,
         x: f64,

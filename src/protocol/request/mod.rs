@@ -184,7 +184,8 @@ pub const MAX_QR_LEN: usize = 2_953;
 pub enum Appearance {
     /// Mohor picks the place (last page, below existing signatures).
     Auto,
-    /// A rectangle in PDF points from the lower-left corner of `page` (1-based).
+    /// A rectangle in PDF points in the user space of `page` (1-based; before
+    /// `/Rotate`: the box turns with a turned page).
     Rect {
         page: u32,
         x: f64,

@@ -12,6 +12,8 @@ apt_packages=(
   strace
   # judges of our output that nobody here wrote
   poppler-utils qpdf libnss3-tools
+  # a producer of the PDFs offices sign (printer drivers' pdfwrite, PDF/A)
+  ghostscript
   # stamps in Indian scripts (Noto faces, read at run time) and their judges:
   # OCR of Hindi and Bengali, and a QR code reader
   fonts-noto-core tesseract-ocr tesseract-ocr-hin tesseract-ocr-ben zbar-tools

@@ -1,0 +1,209 @@
+//! PDFs as offices make them, not as test suites do: a bill printed to PDF
+//! from Chromium (Skia), a scanned page made searchable by Tesseract (an
+//! image with an invisible text layer), a report re-drawn by cairo
+//! (`pdftocairo`), and a PDF/A-2b from Ghostscript's `pdfwrite` (the path
+//! of "print to PDF" printer drivers). Each is made here, at test time, by
+//! the producer itself; then one official signs it with a visible stamp and
+//! a second co-signs. qpdf, pdfsig and pyHanko judge both signatures, the
+//! producer's bytes stay the files' first revision, and pdftotext copies
+//! both stamps out. (The automatic place is the bottom of the last page,
+//! whatever is drawn there: on the scan the stamps cover part of the page,
+//! as docs/PROTOCOL.md says of `"auto"`.)
+#![cfg(feature = "software-signer")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
+
+mod pdf_util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mohor::pdf;
+use pdf_util::*;
+
+/// A page of an office bill: Devanagari and Bengali, a table, a rupee
+/// amount, a second page and a link.
+const BILL_HTML: &str = r#"<!doctype html><html><head><meta charset="utf-8">
+<style>body{font-family:sans-serif} td{border:1px solid #000;padding:4px}</style></head>
+<body><h1>Bill No. 123/2026 Treasury</h1>
+<p lang="hi">यह प्रमाणित किया जाता है कि उपरोक्त राशि सही है।</p>
+<p lang="bn">প্রত্যয়ন করা হইল যে উপরোক্ত তথ্য সঠিক।</p>
+<table><tr><td>Head</td><td>Amount</td></tr><tr><td>2054-00-095</td><td>₹ 12,345.00</td></tr></table>
+<div style="page-break-after:always"></div><h2>Annexure</h2><p>Second page.</p>
+<a href="https://example.gov.in/bill/123">Details</a></body></html>"#;
+
+fn tools() -> bool {
+    judges_available()
+        & have_tool("chromium")
+        & have_tool("tesseract")
+        & have_tool("pdftoppm")
+        & have_tool("pdftocairo")
+        & have_tool("pdftotext")
+        & have_tool("gs")
+        & have_tool("timeout")
+}
+
+/// Run a producer; it must succeed and leave `out` behind.
+fn produce(cmd: &mut Command, out: &Path) -> PathBuf {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success() && out.is_file(),
+        "{cmd:?} did not make {}:\n{}",
+        out.display(),
+        text(&o)
+    );
+    out.to_path_buf()
+}
+
+fn chromium(dir: &Path) -> PathBuf {
+    let html = dir.join("bill.html");
+    std::fs::write(&html, BILL_HTML).unwrap();
+    let out = dir.join("chromium.pdf");
+    produce(
+        Command::new("timeout")
+            .args(["120", "chromium", "--headless=new", "--no-sandbox"])
+            .args(["--disable-gpu", "--no-pdf-header-footer"])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg(format!("--print-to-pdf={}", out.display()))
+            .arg(&html),
+        &out,
+    )
+}
+
+/// Page 1 of a paper, rasterised at 150 dpi like a scanner would, and made
+/// searchable by Tesseract.
+fn tesseract_scan(dir: &Path) -> PathBuf {
+    let prefix = dir.join("scan");
+    let png = produce(
+        Command::new("pdftoppm")
+            .args(["-png", "-r", "150", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(corpus("pdfjs-tracemonkey.pdf"))
+            .arg(&prefix),
+        &prefix.with_extension("png"),
+    );
+    produce(
+        Command::new("tesseract").arg(&png).arg(&prefix).arg("pdf"),
+        &prefix.with_extension("pdf"),
+    )
+}
+
+fn cairo(dir: &Path) -> PathBuf {
+    let out = dir.join("cairo.pdf");
+    produce(
+        Command::new("pdftocairo")
+            .arg("-pdf")
+            .arg(corpus("pdfjs-tracemonkey.pdf"))
+            .arg(&out),
+        &out,
+    )
+}
+
+fn ghostscript_pdfa(dir: &Path, input: &Path) -> PathBuf {
+    let out = dir.join("ghostscript-pdfa.pdf");
+    produce(
+        Command::new("gs")
+            .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite"])
+            .args(["-dPDFA=2", "-dPDFACompatibilityPolicy=1"])
+            .arg("-sColorConversionStrategy=RGB")
+            .arg(format!("-sOutputFile={}", out.display()))
+            .arg(input),
+        &out,
+    )
+}
+
+fn pdftotext(file: &Path) -> String {
+    let o = Command::new("pdftotext")
+        .arg(file)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Asha Verma stamps `input`, Meera Nair co-signs below her; both
+/// signatures hold for every judge and no word of the document is lost.
+fn sign_twice_and_judge(input: &Path, dir: &Path) {
+    let name = input.file_stem().unwrap().to_string_lossy().into_owned();
+    let (code, report) = qpdf_check(input);
+    assert!(
+        code == 0 || code == 3,
+        "the producer's own {name} fails qpdf --check:\n{report}"
+    );
+    let original = std::fs::read(input).unwrap();
+    let first = dir.join(format!("{name}-signed.pdf"));
+    let mut o = opts("rsa2048");
+    o.visible_auto = true;
+    let one = pdf::sign_file(input, &first, &mut signer("rsa2048"), &o)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    judge_new_signature(&first, &one.field_name, code).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    let second = dir.join(format!("{name}-cosigned.pdf"));
+    let mut o = opts("ec256");
+    o.reason = Some("Countersigned".into());
+    o.visible_auto = true;
+    let two = pdf::sign_file(&first, &second, &mut signer("ec256"), &o)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_ne!(one.field_name, two.field_name);
+    judge_new_signature(&second, &two.field_name, code).unwrap_or_else(|e| panic!("{name}: {e}"));
+    all_signatures_acceptable(&second, None, 2).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let statuses = pdfsig(&second);
+    assert!(
+        statuses.signatures.len() == 2 && statuses.signatures.iter().all(|s| s.valid()),
+        "{name}: pdfsig on both signatures:\n{}",
+        statuses.output
+    );
+
+    assert_eq!(
+        std::fs::read(input).unwrap(),
+        original,
+        "{name}: the input changed"
+    );
+    // Incremental updates: the producer's bytes open both signed files, and
+    // both stamps copy out as text.
+    for signed in [&first, &second] {
+        assert!(
+            std::fs::read(signed).unwrap().starts_with(&original),
+            "{name}: {} does not begin with the input's bytes",
+            signed.display()
+        );
+    }
+    // (On the scan the copied stamp text may have the text layer's words
+    // under it mixed in: look for the names, not for whole lines.)
+    let copied = pdftotext(&second);
+    for w in ["Asha", "Verma", "Meera", "Nair", "Countersigned"] {
+        assert!(copied.contains(w), "{name}: pdftotext did not copy out {w}");
+    }
+}
+
+#[test]
+fn a_bill_printed_to_pdf_by_chromium() {
+    if tools() {
+        let dir = test_dir("producer_chromium");
+        sign_twice_and_judge(&chromium(&dir), &dir);
+    }
+}
+
+#[test]
+fn the_same_bill_as_pdf_a_from_ghostscript() {
+    if tools() {
+        let dir = test_dir("producer_ghostscript");
+        let pdfa = ghostscript_pdfa(&dir, &chromium(&dir));
+        sign_twice_and_judge(&pdfa, &dir);
+    }
+}
+
+#[test]
+fn a_scanned_page_made_searchable_by_tesseract() {
+    if tools() {
+        let dir = test_dir("producer_tesseract");
+        sign_twice_and_judge(&tesseract_scan(&dir), &dir);
+    }
+}
+
+#[test]
+fn a_paper_redrawn_by_cairo() {
+    if tools() {
+        let dir = test_dir("producer_cairo");
+        sign_twice_and_judge(&cairo(&dir), &dir);
+    }
+}

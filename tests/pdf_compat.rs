@@ -1,6 +1,7 @@
 //! Structures readers accept that Mohor used to refuse or sign wrongly:
 //! inline page-tree kids, signature fields whose widget is a kid, FieldMDP
-//! locks, and bytes before `%PDF-`. Each signed file is judged by qpdf,
+//! locks, bytes before `%PDF-`, and XFA forms (hybrid ones signed so that
+//! every viewer shows the signature, dynamic ones refused). Each signed file is judged by qpdf,
 //! pyHanko and pdfsig.
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
@@ -202,4 +203,141 @@ fn bytes_before_the_header_are_kept_and_signed_over() {
     }
     // The last signature covers the whole file, prepended bytes included.
     assert!(report.signatures[1].whole_file, "{}", report.output);
+}
+
+/// An XFA packet as LiveCycle-made forms carry it (template and data).
+const XDP: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?><xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/">"#,
+    r#"<template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="form1">"#,
+    r#"<field name="applicant"/></subform></template>"#,
+    r#"<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><form1>"#,
+    r#"<applicant>Sumita Das</applicant></form1></xfa:data></xfa:datasets></xdp:xdp>"#
+);
+
+/// A form that carries XFA beside its AcroForm: a hybrid one (its page and
+/// field drawn in PDF too), or with `dynamic` one whose page is only the
+/// placeholder Adobe's engine replaces (`/NeedsRendering true`).
+fn xfa_form(path: &Path, acroform_in_catalog: bool, dynamic: bool) {
+    let needs = if dynamic { " /NeedsRendering true" } else { "" };
+    let fields = if dynamic { "" } else { "5 0 R" };
+    let acroform = format!("<< /Fields [{fields}] /XFA 6 0 R >>");
+    let (catalog_form, object_4) = if acroform_in_catalog {
+        (acroform, "null".to_string())
+    } else {
+        ("4 0 R".to_string(), acroform)
+    };
+    let page_text = if dynamic {
+        "Please wait... If this message is not eventually replaced, your viewer cannot show this form."
+    } else {
+        "Application for Trade Licence"
+    };
+    let content = format!("BT /F1 12 Tf 36 800 Td ({page_text}) Tj ET");
+    let objects = [
+        format!("<< /Type /Catalog /Pages 2 0 R /AcroForm {catalog_form}{needs} >>"),
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>".to_string(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 7 0 R \
+             /Resources << /Font << /F1 8 0 R >> >>{} >>",
+            if dynamic { "" } else { " /Annots [5 0 R]" }
+        ),
+        object_4,
+        "<< /Type /Annot /Subtype /Widget /FT /Tx /T (applicant) /V (Sumita Das) /P 3 0 R \
+         /Rect [36 700 300 720] /F 4 >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{XDP}\nendstream", XDP.len()),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    std::fs::write(path, common::classic_pdf(b"%PDF-1.7\n", &objects, FIXED_ID)).unwrap();
+}
+
+/// poppler's word for the form: `AcroForm`, `XFA` or `none`.
+fn poppler_form_kind(file: &Path) -> String {
+    let out = common::run(std::process::Command::new("pdfinfo").arg(file));
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Form:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn the_first_signature_on_a_hybrid_xfa_form_drops_the_xfa_so_every_viewer_shows_it() {
+    let Some(dir) = ready("xfa-hybrid") else {
+        return;
+    };
+    for in_catalog in [false, true] {
+        let input = dir.join(format!("hybrid-{in_catalog}.pdf"));
+        xfa_form(&input, in_catalog, false);
+        assert_eq!(poppler_form_kind(&input), "XFA");
+        let before = std::fs::read(&input).unwrap();
+
+        let first = dir.join(format!("first-{in_catalog}.pdf"));
+        let mut o = opts("rsa2048");
+        o.visible_auto = true;
+        let signed = pdf::sign_file(&input, &first, &mut signer("rsa2048"), &o).unwrap();
+        judged(&first, &signed.field_name, &input);
+        assert_eq!(
+            poppler_form_kind(&first),
+            "AcroForm",
+            "the XFA is still read"
+        );
+        assert_eq!(std::fs::read(&input).unwrap(), before, "the input changed");
+
+        // A co-signature changes nothing more: the XFA is gone already.
+        let second = dir.join(format!("second-{in_catalog}.pdf"));
+        let co = pdf::sign_file(&first, &second, &mut signer("ec256"), &opts("ec256")).unwrap();
+        judged(&second, &co.field_name, &input);
+        all_signatures_acceptable(&second, None, 2).unwrap();
+    }
+}
+
+#[test]
+fn a_hybrid_xfa_form_signed_before_keeps_its_xfa() {
+    let Some(dir) = ready("xfa-signed-before") else {
+        return;
+    };
+    let input = dir.join("hybrid.pdf");
+    xfa_form(&input, false, false);
+    // Another signer went first and left the XFA; taking it away now would
+    // change what that signature covers.
+    let theirs = dir.join("theirs.pdf");
+    pyhanko_addsig(&input, &theirs, "Theirs", "ec256").unwrap();
+    assert_eq!(poppler_form_kind(&theirs), "XFA");
+    let ours = dir.join("ours.pdf");
+    let signed = pdf::sign_file(&theirs, &ours, &mut signer("rsa2048"), &opts("rsa2048")).unwrap();
+    judged(&ours, &signed.field_name, &input);
+    assert_eq!(poppler_form_kind(&ours), "XFA");
+    all_signatures_acceptable(&ours, None, 2).unwrap();
+}
+
+#[test]
+fn a_dynamic_xfa_form_is_refused_saying_why_and_nothing_is_written() {
+    let Some(dir) = ready("xfa-dynamic") else {
+        return;
+    };
+    let input = dir.join("dynamic.pdf");
+    xfa_form(&input, false, true);
+    assert_eq!(poppler_form_kind(&input), "XFA");
+    let out = dir.join("out.pdf");
+    // `prepare` is also preflight's dry run: refused before any PIN.
+    match pdf::sign_file(&input, &out, &mut signer("rsa2048"), &opts("rsa2048")) {
+        Err(e @ PdfError::DynamicXfa) => {
+            let e = mohor::Error::from(e);
+            assert_eq!(e.reason, mohor::Reason::DocumentRefused);
+            assert!(e.to_string().contains("dynamic XFA form"), "{e}");
+        }
+        other => panic!("expected DynamicXfa, got {other:?}"),
+    }
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "a temporary file was left"
+    );
 }

@@ -43,6 +43,13 @@ pub enum PdfError {
     )]
     NoChangesPermitted,
 
+    #[error(
+        "the PDF is a dynamic XFA form: its pages are drawn from XML by Adobe's form engine, \
+         and the PDF page underneath is only a placeholder, so a signature would not be shown \
+         over the form that was read"
+    )]
+    DynamicXfa,
+
     #[error("{0}")]
     CertificationForbids(String),
 
@@ -110,6 +117,7 @@ impl PdfError {
             | PdfError::UnsupportedEncryption(_)
             | PdfError::SigningNotPermitted
             | PdfError::NoChangesPermitted
+            | PdfError::DynamicXfa
             | PdfError::CertificationForbids(_)
             | PdfError::CannotStamp(_)
             | PdfError::FieldAlreadySigned(_)
@@ -136,6 +144,9 @@ impl PdfError {
             PdfError::UnsupportedEncryption(_) => "ask the sender for an unprotected copy, or remove the password in a PDF editor and sign the copy",
             PdfError::NoChangesPermitted => {
                 "the author locked this document; ask them for a version that allows signing"
+            }
+            PdfError::DynamicXfa => {
+                "ask the sender for the form as an ordinary PDF (filled in, then printed to PDF), and sign that"
             }
             PdfError::CertificationForbids(_) => {
                 "sign into one of the document's empty signature fields"

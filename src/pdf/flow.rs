@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use super::error::PdfError;
 use super::fields::{self, DocMdp, Form};
+use super::object::Object;
 use super::options::{PdfPassword, PdfSignOptions, SignedPdf};
 use super::plan::plan;
 use super::reader::Document;
@@ -185,6 +186,12 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
     // Offsets in the file count from `%PDF-`; its length from byte 0.
     let input_len = doc.source_mut().header_offset() + doc.len();
     let catalog = doc.catalog()?;
+    // A dynamic XFA form: what a person reads is drawn from its XML.
+    if let Some(flag) = catalog.get("NeedsRendering") {
+        if doc.resolve(flag)? == Object::Bool(true) {
+            return Err(PdfError::DynamicXfa);
+        }
+    }
     let form = Form::read(&mut doc, &catalog)?;
     // A certification that forbids every change is the more basic reason.
     if form.docmdp != Some(DocMdp::NoChanges) && doc.crypt().is_some_and(|c| !c.permits_signing()) {

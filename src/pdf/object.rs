@@ -146,6 +146,11 @@ impl Dict {
         }
     }
 
+    /// Drop `key`, every copy of it.
+    pub fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| k.as_slice() != key.as_bytes());
+    }
+
     pub fn with(mut self, key: &str, value: Object) -> Self {
         self.set(key, value);
         self

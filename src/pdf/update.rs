@@ -451,8 +451,14 @@ fn add_annotation(
 }
 
 /// Register a new field in /AcroForm /Fields (creating /AcroForm if
-/// needed) and set /SigFlags 3 when the document has no signature yet
-/// (later, validators treat any other change to /AcroForm as suspect).
+/// needed) and, when the document has no signature yet, set /SigFlags 3
+/// and drop a hybrid form's /XFA (later, validators treat any other change
+/// to /AcroForm as suspect, so only the first signature does either).
+///
+/// Why /XFA goes: Adobe's viewers draw a form that carries XFA from its
+/// XML template, which knows nothing of the new signature field; without
+/// it every viewer shows the AcroForm — the same pages and fields, and the
+/// signature. (A form that is XFA only was refused in `prepare`.)
 fn update_acroform(
     w: &mut RevisionWriter,
     form: &Form,
@@ -460,11 +466,15 @@ fn update_acroform(
     catalog_changed: &mut bool,
     new_field: Option<ObjRef>,
 ) -> Result<(), PdfError> {
-    let set_flags = !form.has_signatures();
-    let flags_ok = |d: &Dict| !set_flags || d.get("SigFlags").and_then(Object::as_int) == Some(3);
-    let with_flags = |mut d: Dict| {
-        if set_flags {
+    let first_signature = !form.has_signatures();
+    let settled = |d: &Dict| {
+        !first_signature
+            || (d.get("SigFlags").and_then(Object::as_int) == Some(3) && !d.contains("XFA"))
+    };
+    let settle = |mut d: Dict| {
+        if first_signature {
             d.set("SigFlags", Object::Int(3));
+            d.remove("XFA");
         }
         d
     };
@@ -500,8 +510,8 @@ fn update_acroform(
             *catalog_changed = true;
         }
         Place::Direct(d) => {
-            if fields_inline.is_some() || !flags_ok(d) {
-                let mut d = with_flags(d.clone());
+            if fields_inline.is_some() || !settled(d) {
+                let mut d = settle(d.clone());
                 if let Some(f) = fields_inline {
                     d.set("Fields", Object::Array(f));
                 }
@@ -510,8 +520,8 @@ fn update_acroform(
             }
         }
         Place::Indirect(r, d) => {
-            if fields_inline.is_some() || !flags_ok(d) {
-                let mut d = with_flags(d.clone());
+            if fields_inline.is_some() || !settled(d) {
+                let mut d = settle(d.clone());
                 if let Some(f) = fields_inline {
                     d.set("Fields", Object::Array(f));
                 }

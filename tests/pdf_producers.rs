@@ -8,7 +8,8 @@
 //! producer's bytes stay the files' first revision, and pdftotext copies
 //! both stamps out. (The automatic place is the bottom of the last page,
 //! whatever is drawn there: on the scan the stamps cover part of the page,
-//! as docs/PROTOCOL.md says of `"auto"`.)
+//! as docs/PROTOCOL.md says of `"auto"`.) Last, a PDF signed by poppler
+//! (NSS), a third PAdES writer, takes Mohor's co-signature.
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
@@ -206,4 +207,102 @@ fn a_paper_redrawn_by_cairo() {
         let dir = test_dir("producer_cairo");
         sign_twice_and_judge(&cairo(&dir), &dir);
     }
+}
+
+/// An NSS database holding Meera Nair's key and chain, for poppler to sign with.
+fn nss_signer_db(dir: &Path) -> PathBuf {
+    let db = dir.join("nss");
+    std::fs::create_dir_all(&db).unwrap();
+    let sql = format!("sql:{}", db.display());
+    let c = fixture().cert("ec256");
+    let p12 = dir.join("meera.p12");
+    for cmd in [
+        Command::new("certutil").args(["-N", "-d", &sql, "--empty-password"]),
+        Command::new("openssl")
+            .args(["pkcs12", "-export", "-name", "meera", "-passout", "pass:"])
+            .arg("-inkey")
+            .arg(&c.key)
+            .arg("-in")
+            .arg(&c.cert)
+            .arg("-certfile")
+            .arg(&fixture().chain)
+            .arg("-out")
+            .arg(&p12),
+        Command::new("pk12util")
+            .args(["-d", &sql, "-W", ""])
+            .arg("-i")
+            .arg(&p12),
+    ] {
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{cmd:?}:\n{}", text(&o));
+    }
+    db
+}
+
+#[test]
+fn a_pdf_signed_by_poppler_takes_a_co_signature() {
+    if !(tools() & have_tool("pk12util") & have_tool("certutil")) {
+        return;
+    }
+    let dir = test_dir("producer_poppler_signed");
+    let db = nss_signer_db(&dir);
+    let theirs = produce(
+        Command::new("pdfsig")
+            .arg("-add-signature")
+            .arg("-nssdir")
+            .arg(format!("sql:{}", db.display()))
+            .args(["-nick", "meera", "-reason", "Verified"])
+            .arg(corpus("pdfjs-tracemonkey.pdf"))
+            .arg(dir.join("poppler-signed.pdf")),
+        &dir.join("poppler-signed.pdf"),
+    );
+    let ours = dir.join("cosigned.pdf");
+    let mut o = opts("rsa2048");
+    o.visible = stamp(1, 300.0, 40.0, 250.0, 90.0);
+    let signed = pdf::sign_file(&theirs, &ours, &mut signer("rsa2048"), &o).unwrap();
+
+    let (code, report) = qpdf_check(&ours);
+    assert_eq!(code, 0, "{report}");
+    let sigs = pdfsig(&ours);
+    assert!(
+        sigs.signatures.len() == 2
+            && sigs
+                .signatures
+                .iter()
+                .all(|s| s.valid() && s.certificate.contains("Trusted")),
+        "{}",
+        sigs.output
+    );
+    // poppler writes a generation its own xref never freed, which pyHanko's
+    // strict parser refuses in poppler's file already: ask it leniently.
+    let py = pyhanko().unwrap();
+    let out = common::run(
+        Command::new(py)
+            .args([
+                "sign",
+                "validate",
+                "--no-strict-syntax",
+                "--no-revocation-check",
+            ])
+            .args(["--trust-replace", "--trust"])
+            .arg(&fixture().root)
+            .arg(&ours),
+    );
+    let verdicts = text(&out);
+    let line = |field: &str| {
+        verdicts
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line(&signed.field_name).ends_with("INTACT:TRUSTED,UNTOUCHED"),
+        "{verdicts}"
+    );
+    let first = &sigs.signatures[0].field;
+    assert!(
+        line(first).contains("INTACT:TRUSTED") && line(first).contains("ACCEPTABLE_MODIFICATIONS"),
+        "{verdicts}"
+    );
 }

@@ -341,3 +341,63 @@ fn a_dynamic_xfa_form_is_refused_saying_why_and_nothing_is_written() {
         "a temporary file was left"
     );
 }
+
+/// Three pages sharing one /Annots array object that holds a link.
+const SHARED_ANNOTS: &[&str] = &[
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Count 3 /Kids [3 0 R 4 0 R 5 0 R] >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots 6 0 R >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots 6 0 R >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots 6 0 R >>",
+    "[7 0 R]",
+    "<< /Type /Annot /Subtype /Link /Rect [36 800 200 820] /Border [0 0 0] \
+     /A << /S /URI /URI (https://example.gov.in/) >> >>",
+];
+
+/// The text poppler finds on `page` (1-based), stamps included.
+fn page_text(file: &Path, page: u32) -> String {
+    let p = page.to_string();
+    let out = common::run(
+        std::process::Command::new("pdftotext")
+            .args(["-f", &p, "-l", &p])
+            .arg(file)
+            .arg("-"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_stamp_on_a_page_sharing_its_annotations_array_shows_on_that_page_alone() {
+    let Some(dir) = ready("shared-annots") else {
+        return;
+    };
+    let input = dir.join("in.pdf");
+    write_pdf(&input, SHARED_ANNOTS);
+    let out = dir.join("signed.pdf");
+    let mut o = opts("rsa2048");
+    o.visible = stamp(2, 36.0, 36.0, 300.0, 118.0);
+    let signed = pdf::sign_file(&input, &out, &mut signer("rsa2048"), &o).unwrap();
+    judged(&out, &signed.field_name, &input);
+    for page in 1..=3 {
+        let stamped = page_text(&out, page).contains("Digitally signed by");
+        assert_eq!(stamped, page == 2, "page {page}: stamped {stamped}");
+    }
+    // The other pages keep their link: the shared array is unchanged.
+    let json = common::run(
+        std::process::Command::new("qpdf")
+            .args(["--json=2", "--json-key=qpdf"])
+            .arg(&out),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let objects = &doc["qpdf"][1];
+    let value = |r: &str| objects[format!("obj:{r}")]["value"].clone();
+    let counts: Vec<usize> = ["3 0 R", "4 0 R", "5 0 R"]
+        .iter()
+        .map(|page| match &value(page)["/Annots"] {
+            serde_json::Value::String(r) => value(r).as_array().map_or(0, Vec::len),
+            a => a.as_array().map_or(0, Vec::len),
+        })
+        .collect();
+    assert_eq!(counts, [1, 2, 1], "annotations per page");
+}

@@ -405,8 +405,10 @@ fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Obje
         .collect()
 }
 
-/// Add the widget to the page's /Annots: rewrite the /Annots array object
-/// when it is indirect, the page otherwise.
+/// Add the widget to the page's /Annots, in a page dictionary written
+/// anew. An /Annots array that is an object of its own is copied, not
+/// changed: producers share one (often empty) array among many pages, and
+/// appending to it would put the stamp on every one of them.
 fn add_annotation(
     doc: &mut Document,
     w: &mut RevisionWriter,
@@ -414,39 +416,17 @@ fn add_annotation(
     page: &Page,
     widget: ObjRef,
 ) -> Result<(), PdfError> {
-    match page.dict.get("Annots") {
-        Some(Object::Ref(ar)) => {
-            let ar = *ar;
-            match doc.get(ar)? {
-                Object::Array(mut a) => {
-                    a.push(Object::Ref(widget));
-                    w.object(ar, &Object::Array(a));
-                    return Ok(());
-                }
-                Object::Null => {}
-                _ => return Err(PdfError::damaged("a page's /Annots is not an array")),
-            }
-            let updated = page
-                .dict
-                .clone()
-                .with("Annots", Object::Array(vec![Object::Ref(widget)]));
-            w.object(page_ref, &Object::Dict(updated));
-        }
-        Some(Object::Array(a)) => {
-            let mut a = a.clone();
-            a.push(Object::Ref(widget));
-            let updated = page.dict.clone().with("Annots", Object::Array(a));
-            w.object(page_ref, &Object::Dict(updated));
-        }
-        Some(_) => return Err(PdfError::damaged("a page's /Annots is not an array")),
-        None => {
-            let updated = page
-                .dict
-                .clone()
-                .with("Annots", Object::Array(vec![Object::Ref(widget)]));
-            w.object(page_ref, &Object::Dict(updated));
-        }
-    }
+    let mut annots = match page.dict.get("Annots") {
+        None => Vec::new(),
+        Some(a) => match doc.resolve(a)? {
+            Object::Array(a) => a,
+            Object::Null => Vec::new(),
+            _ => return Err(PdfError::damaged("a page's /Annots is not an array")),
+        },
+    };
+    annots.push(Object::Ref(widget));
+    let updated = page.dict.clone().with("Annots", Object::Array(annots));
+    w.object(page_ref, &Object::Dict(updated));
     Ok(())
 }
 

@@ -111,16 +111,6 @@ fn ghostscript_pdfa(dir: &Path, input: &Path) -> PathBuf {
     )
 }
 
-fn pdftotext(file: &Path) -> String {
-    let o = Command::new("pdftotext")
-        .arg(file)
-        .arg("-")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// Asha Verma stamps `input`, Meera Nair co-signs below her; both
 /// signatures hold for every judge and no word of the document is lost.
 fn sign_twice_and_judge(input: &Path, dir: &Path) {
@@ -170,7 +160,7 @@ fn sign_twice_and_judge(input: &Path, dir: &Path) {
     }
     // (On the scan the copied stamp text may have the text layer's words
     // under it mixed in: look for the names, not for whole lines.)
-    let copied = pdftotext(&second);
+    let copied = pdftotext(&second, None);
     for w in ["Asha", "Verma", "Meera", "Nair", "Countersigned"] {
         assert!(copied.contains(w), "{name}: pdftotext did not copy out {w}");
     }

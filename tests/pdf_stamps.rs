@@ -62,16 +62,6 @@ fn ocr(png: &Path, lang: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn pdftotext(file: &Path) -> String {
-    let out = Command::new("pdftotext")
-        .arg(file)
-        .arg("-")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", common::text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Sign A4 with a large stamp carrying `reason` and `location`, then ask
 /// Tesseract (`lang`) and pdftotext for every word back.
 fn reads_back(name: &str, lang: &str, reason: &str, location: &str) {
@@ -99,7 +89,7 @@ fn reads_back(name: &str, lang: &str, reason: &str, location: &str) {
         );
     }
     // Copying the text gives the words as typed (ToUnicode + ActualText).
-    let copied = words(&pdftotext(&out)).join(" ");
+    let copied = words(&pdftotext(&out, None)).join(" ");
     for phrase in [reason, location] {
         assert!(
             copied.contains(&words(phrase).join(" ")),
@@ -173,7 +163,7 @@ fn certificate_stamp_qr_gives_back_the_payload_and_the_uin_is_text() {
         // The bottom of the page, where the stamp is placed.
         let png = render(&out, name, [0.0, 0.0, 595.0, 200.0]);
         assert_eq!(zbar(&png), payload(), "{}", png.display());
-        let text = pdftotext(&out);
+        let text = pdftotext(&out, None);
         assert!(text.contains(&format!("UIN: {UIN}")), "{text}");
         assert!(
             text.contains(&format!("Verify at https://bsk.wb.gov.in/verify/{UIN}")),
@@ -262,7 +252,7 @@ fn the_stamp_draws_no_tick_and_no_green() {
     if !have_tool("pdftotext") {
         return;
     }
-    let text = pdftotext(&out);
+    let text = pdftotext(&out, None);
     assert!(text.contains("Digitally signed by"), "{text}");
     for verdict in ['\u{2714}', '\u{2713}', '\u{2705}'] {
         assert!(!text.contains(verdict), "a tick in the stamp: {text}");
@@ -306,6 +296,6 @@ fn cli_refuses_a_malformed_uin_before_any_pin_and_signs_a_good_one() {
         judge_new_signature(&out, "Signature1", 0).unwrap();
         let png = render(&out, "stamp-cli-certificate", [0.0, 0.0, 595.0, 200.0]);
         assert_eq!(zbar(&png), payload());
-        assert!(pdftotext(&out).contains(UIN));
+        assert!(pdftotext(&out, None).contains(UIN));
     }
 }

@@ -280,6 +280,19 @@ pub fn judge_new_signature(file: &Path, field: &str, input_qpdf: i32) -> Result<
     Ok(())
 }
 
+/// The text poppler's pdftotext copies out of `file` (of one page, 1-based,
+/// when `page` is given), stamps included.
+pub fn pdftotext(file: &Path, page: Option<u32>) -> String {
+    let mut cmd = Command::new("pdftotext");
+    if let Some(p) = page {
+        let p = p.to_string();
+        cmd.args(["-f", &p, "-l", &p]);
+    }
+    let out = common::run(cmd.arg(file).arg("-"));
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn artifacts_dir() -> PathBuf {
     let d = common::repo().join("target/test-artifacts");
     std::fs::create_dir_all(&d).expect("create target/test-artifacts");

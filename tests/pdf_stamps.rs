@@ -215,7 +215,7 @@ fn stamps_on_turned_pages_read_upright_and_their_qr_codes_scan() {
 
         let prefix = artifacts_dir().join(&name);
         let rendered = Command::new("pdftoppm")
-            .args(["-png", "-r", "300", "-singlefile"])
+            .args(["-png", "-r", "200", "-singlefile"])
             .arg(&out)
             .arg(&prefix)
             .output()

@@ -8,9 +8,13 @@ export CARGO_TERM_COLOR=never
 # A cold CI run gains nothing from incremental caches (gigabytes of them).
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
-# Each step also prints the free disk space: a full disk shows up as a
-# crashed linker (SIGBUS), not as a clear message.
-step() { printf '\n=== %s   [%s free]\n' "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
+# Each step also prints the free disk space (a full disk shows up as a
+# crashed linker, SIGBUS, not as a clear message) and the time since the
+# start (CI has 90 minutes; a cold run should stay well under 30).
+step() {
+  printf '\n=== %s   [%s free, %dm%02ds in]\n' "$*" \
+    "$(df -h --output=avail . | tail -1 | tr -d ' ')" $((SECONDS / 60)) $((SECONDS % 60))
+}
 
 step "setup (apt packages, pyHanko venv, npm packages)"
 bash tests/setup.sh

@@ -51,11 +51,13 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn ocr(png: &Path, lang: &str) -> String {
+/// Tesseract's reading of `png`; `psm` "6" for a stamp cropped to one
+/// block of text, "11" for a whole page with sparse text on it.
+fn ocr(png: &Path, lang: &str, psm: &str) -> String {
     let out = Command::new("tesseract")
         .arg(png)
         .arg("stdout")
-        .args(["-l", lang, "--psm", "6"])
+        .args(["-l", lang, "--psm", psm])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::text(&out));
@@ -79,7 +81,7 @@ fn reads_back(name: &str, lang: &str, reason: &str, location: &str) {
     let png = render(&out, &format!("stamp-{name}"), b);
     // The script's own model reads the script's words (the Latin labels
     // are pdftotext's to judge).
-    let read = ocr(&png, lang);
+    let read = ocr(&png, lang, "6");
     let seen = words(&read);
     for w in words(reason).iter().chain(words(location).iter()) {
         assert!(
@@ -223,14 +225,7 @@ fn stamps_on_turned_pages_read_upright_and_their_qr_codes_scan() {
         assert!(rendered.status.success(), "{}", common::text(&rendered));
         let png = prefix.with_extension("png");
         assert_eq!(zbar(&png), payload(), "{}", png.display());
-        let read = Command::new("tesseract")
-            .arg(&png)
-            .arg("stdout")
-            .args(["-l", "eng", "--psm", "11"])
-            .output()
-            .unwrap();
-        assert!(read.status.success(), "{}", common::text(&read));
-        let seen = words(&String::from_utf8_lossy(&read.stdout));
+        let seen = words(&ocr(&png, "eng", "11"));
         for w in ["Digitally", "signed", "Asha", "Verma"] {
             assert!(
                 seen.iter().any(|s| s == w),

@@ -17,6 +17,7 @@
 //! Screenshots: `target/test-artifacts/agent-consent.png`, `agent-pin.png`.
 //! Skipped (loudly) only when Xvfb/xdotool/ImageMagick are missing and `CI`
 //! is unset.
+#![cfg(feature = "desktop")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;

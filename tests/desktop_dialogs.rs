@@ -8,6 +8,7 @@
 //!
 //! Skipped (loudly) only when Xvfb/xdotool/ImageMagick are missing and `CI`
 //! is unset.
+#![cfg(feature = "desktop")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 #[path = "desktop/harness.rs"]

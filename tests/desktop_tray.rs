@@ -22,6 +22,7 @@
 //! `tray-menu-autostart-on.png`, `tray-doctor.png`, `tray-about.png`,
 //! `tray-status.png`. Skipped (loudly) only when Xvfb/xdotool/ImageMagick/
 //! trayer are missing and `CI` is unset.
+#![cfg(feature = "desktop")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
 mod common;

@@ -176,6 +176,7 @@ pub fn serve(env: &Env, args: &ServeArgs) -> Result<()> {
 /// The desktop start: tray icon, native dialogs, and the server on a worker
 /// thread. One per user: a second start asks the first to show its status
 /// and exits 0 (`tray_backend::start_once`).
+#[cfg(feature = "desktop")]
 pub fn tray(env: Env) -> Result<()> {
     use crate::ui::desktop::{run_desktop, TrayStatus};
     let status = TrayStatus::default();
@@ -248,6 +249,7 @@ pub fn tray(env: Env) -> Result<()> {
 }
 
 /// Used when the tray cannot start: say how to run without it.
+#[cfg(feature = "desktop")]
 pub fn no_tray_hint(e: Error) -> Error {
     if e.hint.is_empty() {
         e.with_hint("run `mohor serve` for the agent without a tray")

@@ -35,6 +35,7 @@ pub fn main_with(desktop: Desktop) {
 }
 
 /// `mohor-desktop`'s entry: the tray agent in this process.
+#[cfg(feature = "desktop")]
 pub fn desktop(env: Env) -> Result<()> {
     super::agent::tray(env).map_err(super::agent::no_tray_hint)
 }

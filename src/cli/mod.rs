@@ -13,6 +13,7 @@ mod pin;
 mod sign;
 mod sites;
 mod tokens;
+#[cfg(feature = "desktop")]
 mod tray_backend;
 mod verify;
 
@@ -193,7 +194,9 @@ impl Env {
     }
 }
 
-pub use entry::{desktop, exec_desktop, main_with, Desktop};
+#[cfg(feature = "desktop")]
+pub use entry::desktop;
+pub use entry::{exec_desktop, main_with, Desktop};
 
 /// Run the parsed command line; `desktop` runs when no command is given.
 pub fn run(cli: Cli, desktop: Desktop) -> Result<()> {

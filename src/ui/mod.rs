@@ -5,6 +5,7 @@
 //! JSON-lines file for tests.
 
 pub mod consent_text;
+#[cfg(feature = "desktop")]
 pub mod desktop;
 pub mod display_text;
 pub mod prompter;

@@ -49,6 +49,7 @@ pub fn fixture() -> &'static Fixture {
     Fixture::shared()
 }
 
+#[cfg(feature = "software-signer")]
 pub fn signer(name: &str) -> mohor::sign::software::SoftwareSigner {
     fixture().software_signer(name)
 }

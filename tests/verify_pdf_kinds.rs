@@ -389,3 +389,47 @@ fn a_fieldmdp_lock_makes_filling_the_locked_field_illegal() {
         );
     }
 }
+
+/// A dynamic XFA form signed elsewhere (pyHanko signs what it is given):
+/// the signature holds, and the report says what no viewer shows — the form
+/// a person read is drawn from XML, not the page the signature sits on. A
+/// hybrid form, whose PDF pages are the form, gets no such warning.
+#[test]
+fn a_dynamic_xfa_form_signed_elsewhere_verifies_with_a_warning_about_what_was_seen() {
+    if !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_kind_dynamic_xfa");
+    for dynamic in [true, false] {
+        let form = dir.join(format!("form-{dynamic}.pdf"));
+        pdf_util::xfa::xfa_form(&form, false, dynamic);
+        let signed = dir.join(format!("signed-{dynamic}.pdf"));
+        pdf_util::pyhanko_addsig(&form, &signed, "Approval", "ec256").unwrap();
+
+        let (report, code, t) = mohor_report(&signed, &root(), None);
+        assert_eq!(code, 0, "a warning is not a failed signature:\n{t}");
+        let (hanko, ht) = hanko_verdicts(&signed, &root());
+        assert_eq!(mohor_verdicts(&report), hanko, "{t}\n{ht}");
+        assert_eq!(pdfsig_intact(&signed), [("Approval".to_string(), true)]);
+        let warnings = report["warnings"].as_array().unwrap();
+        if dynamic {
+            assert_eq!(warnings.len(), 1, "{report}");
+            assert!(
+                warnings[0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("the PDF is a dynamic XFA form"),
+                "{report}"
+            );
+            let human = run(Command::new(env!("CARGO_BIN_EXE_mohor"))
+                .env("MOHOR_HOME", &dir)
+                .args(["verify", "--trust-replace", "--trust"])
+                .arg(&root()[0])
+                .arg(&signed));
+            let human = text(&human);
+            assert!(human.contains("! the PDF is a dynamic XFA form"), "{human}");
+        } else {
+            assert!(warnings.is_empty(), "{report}");
+        }
+    }
+}

@@ -74,6 +74,16 @@ impl DocMdp {
     }
 }
 
+/// A dynamic XFA form (`/NeedsRendering true` in the catalog): Adobe's form
+/// engine draws its pages from the XFA's XML, and the PDF's own pages are a
+/// placeholder that other viewers show instead ("Please wait…").
+pub fn is_dynamic_xfa(doc: &mut Document, catalog: &Dict) -> Result<bool, PdfError> {
+    match catalog.get("NeedsRendering") {
+        Some(flag) => Ok(doc.resolve(flag)? == Object::Bool(true)),
+        None => Ok(false),
+    }
+}
+
 pub struct Form {
     pub acroform: Place<Dict>,
     pub fields_array: Place<Vec<Object>>,

@@ -10,7 +10,6 @@ use std::time::SystemTime;
 
 use super::error::PdfError;
 use super::fields::{self, DocMdp, Form};
-use super::object::Object;
 use super::options::{PdfPassword, PdfSignOptions, SignedPdf};
 use super::plan::plan;
 use super::reader::Document;
@@ -187,10 +186,8 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
     let input_len = doc.source_mut().header_offset() + doc.len();
     let catalog = doc.catalog()?;
     // A dynamic XFA form: what a person reads is drawn from its XML.
-    if let Some(flag) = catalog.get("NeedsRendering") {
-        if doc.resolve(flag)? == Object::Bool(true) {
-            return Err(PdfError::DynamicXfa);
-        }
+    if fields::is_dynamic_xfa(&mut doc, &catalog)? {
+        return Err(PdfError::DynamicXfa);
     }
     let form = Form::read(&mut doc, &catalog)?;
     // A certification that forbids every change is the more basic reason.

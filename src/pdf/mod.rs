@@ -54,6 +54,7 @@ pub use fields::DocMdp;
 /// Read-only access to a PDF's objects, for signature verification
 /// (`crate::verify`), which inspects revisions without writing anything.
 pub mod read {
+    pub use super::fields::is_dynamic_xfa;
     pub use super::object::{decode_text, Dict, ObjRef, Object};
     pub use super::reader::{Document, Loaded, MAX_DEPTH};
     pub use super::xref::Entry;

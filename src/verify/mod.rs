@@ -146,6 +146,7 @@ fn verify_detached(
     Ok(Report {
         signatures,
         unsigned_changes_at_end: false,
+        warnings: Vec::new(),
     })
 }
 

@@ -13,6 +13,9 @@ pub struct Report {
     pub signatures: Vec<SignatureReport>,
     /// Bytes after the newest signed revision that no signature covers.
     pub unsigned_changes_at_end: bool,
+    /// What a reader should know about the document as a whole, not about
+    /// one signature (a dynamic XFA form). They do not change the verdict.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -129,6 +132,9 @@ impl Report {
             out.push_str(
                 "! the file was changed after the last signature (no signature covers the end)\n",
             );
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("! {w}\n"));
         }
         for s in &self.signatures {
             out.push_str(&format!("\n{} ({})\n", s.field, s.sub_filter));

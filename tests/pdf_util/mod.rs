@@ -11,6 +11,7 @@ use time::macros::datetime;
 #[path = "../common/mod.rs"]
 pub mod common;
 pub mod variants;
+pub mod xfa;
 
 #[allow(unused_imports)]
 pub use common::{have_tool, pyhanko, test_dir, text, Fixture};

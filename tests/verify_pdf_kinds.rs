@@ -433,3 +433,116 @@ fn a_dynamic_xfa_form_signed_elsewhere_verifies_with_a_warning_about_what_was_se
         }
     }
 }
+
+/// One-page documents whose catalog holds `catalog_extra`, with `more`
+/// objects from number 4 on (3 is the page, `page_extra` in it).
+fn one_page(path: &Path, catalog_extra: &str, page_extra: &str, more: &[&str]) {
+    let mut objects = vec![
+        format!("<< /Type /Catalog /Pages 2 0 R{catalog_extra} >>"),
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>".to_string(),
+        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]{page_extra} >>"),
+    ];
+    objects.extend(more.iter().map(|o| o.to_string()));
+    let id = pdf_util::FIXED_ID;
+    std::fs::write(
+        path,
+        pdf_util::common::classic_pdf(b"%PDF-1.7\n", &objects, id),
+    )
+    .unwrap();
+}
+
+/// Scripts that run when a document opens (or closes, saves, prints) can
+/// show something other than what the signer saw while every signature
+/// stays intact: the report says so. Field scripts (number formats) are
+/// on most government forms and get no warning; a looping action chain
+/// ends. pyHanko signs; Mohor's verdicts equal pyHanko's; pdfsig agrees;
+/// poppler's `pdfinfo -js` shows the scripts it lists.
+#[test]
+fn document_level_javascript_gets_a_warning_and_field_scripts_do_not() {
+    if !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_kind_javascript");
+    let field = "<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /P 3 0 R \
+                 /Rect [36 700 300 720] /AA << /F << /S /JavaScript \
+                 /JS (AFNumber_Format\\(2,0,0,0,\"\",true\\);) >> >> >>";
+    let cases: [(&str, &str, &str, &[&str], bool); 6] = [
+        (
+            "open-action",
+            " /OpenAction << /S /JavaScript /JS (app.alert\\('opened'\\);) >>",
+            "",
+            &[],
+            true,
+        ),
+        (
+            "named",
+            " /Names << /JavaScript 4 0 R >>",
+            "",
+            &["<< /Names [(init) << /S /JavaScript /JS (this.dirty = false;) >>] >>"],
+            true,
+        ),
+        (
+            "chained",
+            " /OpenAction << /S /GoTo /D [3 0 R /Fit] /Next [4 0 R] >>",
+            "",
+            &["<< /S /JavaScript /JS (1;) >>"],
+            true,
+        ),
+        (
+            "before-print",
+            " /AA << /WP 4 0 R >>",
+            "",
+            &["<< /S /JavaScript /JS (this.print;) >>"],
+            true,
+        ),
+        (
+            "field-only",
+            " /OpenAction [3 0 R /Fit] /AcroForm << /Fields [4 0 R] >>",
+            " /Annots [4 0 R]",
+            &[field],
+            false,
+        ),
+        (
+            "looping-chain",
+            " /OpenAction 4 0 R",
+            "",
+            &["<< /S /GoTo /D [3 0 R /Fit] /Next 4 0 R >>"],
+            false,
+        ),
+    ];
+    for (name, catalog, page, more, warned) in cases {
+        let input = dir.join(format!("{name}.pdf"));
+        one_page(&input, catalog, page, more);
+        let signed = dir.join(format!("{name}-signed.pdf"));
+        pdf_util::pyhanko_addsig(&input, &signed, "Approval", "ec256").unwrap();
+
+        let (report, code, t) = mohor_report(&signed, &root(), None);
+        assert_eq!(code, 0, "{name}: a warning is not a failed signature:\n{t}");
+        let (hanko, ht) = hanko_verdicts(&signed, &root());
+        assert_eq!(mohor_verdicts(&report), hanko, "{name}: {t}\n{ht}");
+        assert_eq!(pdfsig_intact(&signed), [("Approval".to_string(), true)]);
+        let scripts_warned = report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("document-level JavaScript"));
+        assert_eq!(scripts_warned, warned, "{name}: {report}");
+    }
+    // What poppler lists: the named script, and the field's format script
+    // (which Mohor leaves alone on purpose).
+    let js = |name: &str| {
+        text(&run(Command::new("pdfinfo")
+            .arg("-js")
+            .arg(dir.join(format!("{name}-signed.pdf")))))
+    };
+    assert!(
+        js("named").contains("this.dirty = false;"),
+        "{}",
+        js("named")
+    );
+    assert!(
+        js("field-only").contains("AFNumber_Format"),
+        "{}",
+        js("field-only")
+    );
+}

@@ -25,6 +25,7 @@ pub mod report;
 pub mod revocation;
 pub mod structure;
 pub mod trust;
+pub mod warnings;
 
 use time::OffsetDateTime;
 

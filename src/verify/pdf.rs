@@ -14,7 +14,7 @@ use super::report::{Kind, Level, Modifications, Report, SignatureReport};
 use super::revocation::{RevocationStatus, ValidationData};
 use super::trust::TrustStore;
 use super::{signer_report, VerifyError};
-use crate::pdf::read::{decode_text, is_dynamic_xfa, Dict, Document, Entry, ObjRef, Object};
+use crate::pdf::read::{decode_text, Dict, Document, Entry, ObjRef, Object};
 
 /// The most the /ByteRange may leave out: a signature with its chain,
 /// timestamp and revocation data is tens of KiB; a gap of megabytes is not
@@ -85,30 +85,9 @@ pub fn verify(
     Ok(Report {
         unsigned_changes_at_end: !reports.is_empty() && signed_end < last_end,
         signatures: reports,
-        warnings: document_warnings(&mut doc),
+        warnings: super::warnings::document_warnings(&mut doc),
     })
 }
-
-/// What holds for the whole document. A dynamic XFA form is signed bytes
-/// like any other (the XML a person read in Adobe's viewer is inside them),
-/// but no viewer shows the signatures over that form: Adobe draws the XML,
-/// every other viewer a placeholder page. Mohor refuses to sign one.
-fn document_warnings(doc: &mut Document) -> Vec<String> {
-    let dynamic = doc
-        .catalog()
-        .and_then(|c| is_dynamic_xfa(doc, &c))
-        .unwrap_or(false);
-    if dynamic {
-        vec![DYNAMIC_XFA_WARNING.to_owned()]
-    } else {
-        Vec::new()
-    }
-}
-
-const DYNAMIC_XFA_WARNING: &str = "the PDF is a dynamic XFA form: Adobe's viewers draw its \
-pages from the form's XML and other viewers show a placeholder page, so no viewer shows these \
-signatures over what was read; the signatures cover that XML, but check the form's content in \
-a viewer that renders XFA";
 
 /// Signed signature fields, each once, in the order the form lists them.
 fn declared_signatures(doc: &mut Document) -> Vec<Declared> {

@@ -390,6 +390,24 @@ fn a_fieldmdp_lock_makes_filling_the_locked_field_illegal() {
     }
 }
 
+/// `input` signed by pyHanko into `signed`, then Mohor's report of it: the
+/// signature holds for Mohor, pyHanko and pdfsig alike (a warning is not a
+/// failed signature). Returns the report's `warnings`.
+fn warnings_once_signed_elsewhere(input: &Path, signed: &Path) -> Vec<String> {
+    pdf_util::pyhanko_addsig(input, signed, "Approval", "ec256").unwrap();
+    let (report, code, t) = mohor_report(signed, &root(), None);
+    assert_eq!(code, 0, "{}:\n{t}", input.display());
+    let (hanko, ht) = hanko_verdicts(signed, &root());
+    assert_eq!(mohor_verdicts(&report), hanko, "{t}\n{ht}");
+    assert_eq!(pdfsig_intact(signed), [("Approval".to_string(), true)]);
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A dynamic XFA form signed elsewhere (pyHanko signs what it is given):
 /// the signature holds, and the report says what no viewer shows — the form
 /// a person read is drawn from XML, not the page the signature sits on. A
@@ -404,22 +422,12 @@ fn a_dynamic_xfa_form_signed_elsewhere_verifies_with_a_warning_about_what_was_se
         let form = dir.join(format!("form-{dynamic}.pdf"));
         pdf_util::xfa::xfa_form(&form, false, dynamic);
         let signed = dir.join(format!("signed-{dynamic}.pdf"));
-        pdf_util::pyhanko_addsig(&form, &signed, "Approval", "ec256").unwrap();
-
-        let (report, code, t) = mohor_report(&signed, &root(), None);
-        assert_eq!(code, 0, "a warning is not a failed signature:\n{t}");
-        let (hanko, ht) = hanko_verdicts(&signed, &root());
-        assert_eq!(mohor_verdicts(&report), hanko, "{t}\n{ht}");
-        assert_eq!(pdfsig_intact(&signed), [("Approval".to_string(), true)]);
-        let warnings = report["warnings"].as_array().unwrap();
+        let warnings = warnings_once_signed_elsewhere(&form, &signed);
         if dynamic {
-            assert_eq!(warnings.len(), 1, "{report}");
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
             assert!(
-                warnings[0]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("the PDF is a dynamic XFA form"),
-                "{report}"
+                warnings[0].starts_with("the PDF is a dynamic XFA form"),
+                "{warnings:?}"
             );
             let human = run(Command::new(env!("CARGO_BIN_EXE_mohor"))
                 .env("MOHOR_HOME", &dir)
@@ -429,7 +437,7 @@ fn a_dynamic_xfa_form_signed_elsewhere_verifies_with_a_warning_about_what_was_se
             let human = text(&human);
             assert!(human.contains("! the PDF is a dynamic XFA form"), "{human}");
         } else {
-            assert!(warnings.is_empty(), "{report}");
+            assert!(warnings.is_empty(), "{warnings:?}");
         }
     }
 }
@@ -514,19 +522,11 @@ fn document_level_javascript_gets_a_warning_and_field_scripts_do_not() {
         let input = dir.join(format!("{name}.pdf"));
         one_page(&input, catalog, page, more);
         let signed = dir.join(format!("{name}-signed.pdf"));
-        pdf_util::pyhanko_addsig(&input, &signed, "Approval", "ec256").unwrap();
-
-        let (report, code, t) = mohor_report(&signed, &root(), None);
-        assert_eq!(code, 0, "{name}: a warning is not a failed signature:\n{t}");
-        let (hanko, ht) = hanko_verdicts(&signed, &root());
-        assert_eq!(mohor_verdicts(&report), hanko, "{name}: {t}\n{ht}");
-        assert_eq!(pdfsig_intact(&signed), [("Approval".to_string(), true)]);
-        let scripts_warned = report["warnings"]
-            .as_array()
-            .unwrap()
+        let warnings = warnings_once_signed_elsewhere(&input, &signed);
+        let scripts_warned = warnings
             .iter()
-            .any(|w| w.as_str().unwrap().contains("document-level JavaScript"));
-        assert_eq!(scripts_warned, warned, "{name}: {report}");
+            .any(|w| w.contains("document-level JavaScript"));
+        assert_eq!(scripts_warned, warned, "{name}: {warnings:?}");
     }
     // What poppler lists: the named script, and the field's format script
     // (which Mohor leaves alone on purpose).

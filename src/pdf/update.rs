@@ -446,18 +446,6 @@ fn update_acroform(
     catalog_changed: &mut bool,
     new_field: Option<ObjRef>,
 ) -> Result<(), PdfError> {
-    let first_signature = !form.has_signatures();
-    let settled = |d: &Dict| {
-        !first_signature
-            || (d.get("SigFlags").and_then(Object::as_int) == Some(3) && !d.contains("XFA"))
-    };
-    let settle = |mut d: Dict| {
-        if first_signature {
-            d.set("SigFlags", Object::Int(3));
-            d.remove("XFA");
-        }
-        d
-    };
     // The /Fields array, if it must change and lives in its own object, is
     // rewritten there; otherwise the dictionary holding it changes.
     let mut fields_inline: Option<Vec<Object>> = None;
@@ -476,9 +464,26 @@ fn update_acroform(
             Place::Absent => fields_inline = Some(vec![Object::Ref(fr)]),
         }
     }
+    // The form dictionary as this revision leaves it, or nothing when that
+    // is what it already says.
+    let first_signature = !form.has_signatures();
+    let rewritten = |d: &Dict| {
+        let mut new = d.clone();
+        if first_signature {
+            new.set("SigFlags", Object::Int(3));
+            // An `/XFA null` is no XFA: left as it is, it changes nothing.
+            if new.contains("XFA") {
+                new.remove("XFA");
+            }
+        }
+        if let Some(f) = &fields_inline {
+            new.set("Fields", Object::Array(f.clone()));
+        }
+        (new != *d).then_some(new)
+    };
     match &form.acroform {
         Place::Absent => {
-            let Some(fields) = fields_inline else {
+            let Some(fields) = fields_inline.clone() else {
                 return Ok(());
             };
             let af = w.alloc();
@@ -490,21 +495,13 @@ fn update_acroform(
             *catalog_changed = true;
         }
         Place::Direct(d) => {
-            if fields_inline.is_some() || !settled(d) {
-                let mut d = settle(d.clone());
-                if let Some(f) = fields_inline {
-                    d.set("Fields", Object::Array(f));
-                }
+            if let Some(d) = rewritten(d) {
                 catalog.set("AcroForm", Object::Dict(d));
                 *catalog_changed = true;
             }
         }
         Place::Indirect(r, d) => {
-            if fields_inline.is_some() || !settled(d) {
-                let mut d = settle(d.clone());
-                if let Some(f) = fields_inline {
-                    d.set("Fields", Object::Array(f));
-                }
+            if let Some(d) = rewritten(d) {
                 w.object(*r, &Object::Dict(d));
             }
         }

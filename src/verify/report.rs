@@ -14,7 +14,8 @@ pub struct Report {
     /// Bytes after the newest signed revision that no signature covers.
     pub unsigned_changes_at_end: bool,
     /// What a reader should know about the document as a whole, not about
-    /// one signature (a dynamic XFA form). They do not change the verdict.
+    /// one signature (a dynamic XFA form, document-level JavaScript). They
+    /// do not change the verdict.
     pub warnings: Vec<String>,
 }
 

@@ -111,6 +111,37 @@ fn consent_says_which_documents_will_not_be_signed() {
     p.finish();
 }
 
+#[test]
+fn consent_warns_under_the_document_that_runs_its_own_scripts() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-scripts", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: an amber warning inside the bill's card, none in
+    // the annexure's.
+    let shot = w.screenshot(&harness::artifacts(), "dialog-consent-scripts");
+    let seen = ocr_screen(&shot);
+    let at = |words: &str| {
+        seen.find(words)
+            .unwrap_or_else(|| panic!("{words:?} not seen in:\n{seen}"))
+    };
+    assert!(
+        at("Contingent bill") < at("runs its own JavaScript"),
+        "{seen}"
+    );
+    assert!(at("still show as valid") < at("Fingerprint"), "{seen}");
+    // The list scrolled to its end: the annexure's card, with no warning.
+    w.scroll_down_at(200, 300, 15);
+    let shot = w.screenshot(&harness::artifacts(), "dialog-consent-scripts-annexure");
+    let seen = ocr_screen(&shot);
+    assert!(seen.contains("Annexure - vouchers"), "{seen}");
+    assert!(!seen.contains("JavaScript"), "{seen}");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
 /// "deny@4.1s" → ("deny", 4.1)
 fn timed(answer: &str) -> (String, f64) {
     let (what, secs) = answer.split_once('@').unwrap_or((answer, ""));

@@ -228,7 +228,8 @@ fn encrypted_files_are_refused_without_or_with_a_wrong_password() {
             ..Default::default()
         };
         let pages = mohor::service::check_pdf(&corpus(name), &req, time::OffsetDateTime::now_utc())
-            .unwrap_or_else(|e| panic!("{name}: {}", e.message));
+            .unwrap_or_else(|e| panic!("{name}: {}", e.message))
+            .pages;
         let info = pdf::inspect_with_password(&corpus(name), req.password.as_ref())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(info.encrypted);

@@ -133,6 +133,105 @@ fn the_consent_names_everything_the_signature_carries_and_the_pdf_says_the_same(
     c.close();
 }
 
+/// A batch of a bill that runs a script when opened and an annexure that
+/// does not: the one consent says so under the bill only, both are signed
+/// (the script is part of what is signed, and stays), and the judges find
+/// both signatures valid.
+#[test]
+fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usual() {
+    let fx = Fixture::shared();
+    let dir = common::test_dir("ws_consent_scripts");
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        format!(
+            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
+            fx.user_pin
+        ),
+    )
+    .expect("prompts");
+    let server = serve(&home, &softhsm_conf, &prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+
+    let bill = common::classic_pdf(
+        b"%PDF-1.7\n",
+        &[
+            "<< /Type /Catalog /Pages 2 0 R /Names << /JavaScript 4 0 R >> >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >>",
+            // A named script: run when the file opens, and listed by `pdfinfo -js`.
+            "<< /Names [(due) << /S /JavaScript /JS (app.alert\\('Amount due: 4,500'\\);) >>] >>",
+        ],
+        "",
+    );
+    let item = |pdf: &[u8], name: &str| json!({"method": "sign.pdf", "params": {"document": b64(pdf), "fileName": name}});
+    let reply = c.call(
+        json!(1),
+        "sign.batch",
+        Some(json!({"items": [
+            item(&bill, "Contingent bill 412.pdf"),
+            item(&tiny_pdf(), "Annexure.pdf"),
+        ]})),
+    );
+
+    let log = asked(&prompts);
+    let consent = log
+        .iter()
+        .find(|e| e["dialog"] == "consent")
+        .expect("a consent question");
+    let shown: Vec<&str> = consent["shown"]
+        .as_array()
+        .expect("shown lines")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let at = |needle: &str| {
+        shown
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not shown:\n{shown:#?}"))
+    };
+    let warning = "Warning: This PDF runs its own JavaScript";
+    assert!(at("Contingent bill 412.pdf") < at(warning), "{shown:#?}");
+    assert!(at(warning) < at("Annexure.pdf"), "{shown:#?}");
+    assert_eq!(
+        shown.iter().filter(|l| l.contains("JavaScript")).count(),
+        1,
+        "{shown:#?}"
+    );
+
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    assert_eq!(results.len(), 2, "{:#}", reply.answer);
+    for (i, name) in ["bill", "annexure"].into_iter().enumerate() {
+        let signed = b64_decode(
+            results[i]["document"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} not signed: {:#}", reply.answer)),
+        );
+        let out = dir.join(format!("{name}-signed.pdf"));
+        std::fs::write(&out, &signed).expect("write the signed PDF");
+        let report = common::text(&common::run(std::process::Command::new("pdfsig").arg(&out)));
+        assert!(report.contains("Signature is Valid."), "{name}: {report}");
+        if let Some((good, text)) = common::pyhanko_pdf(&out, &fx.root) {
+            assert!(good, "pyHanko on {name}:\n{text}");
+        }
+    }
+    // The script was signed with the bill, not taken out of it.
+    let js = common::text(&common::run(
+        std::process::Command::new("pdfinfo")
+            .arg("-js")
+            .arg(dir.join("bill-signed.pdf")),
+    ));
+    assert!(js.contains("Amount due: 4,500"), "{js}");
+    c.close();
+}
+
 fn b64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)

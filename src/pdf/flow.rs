@@ -35,6 +35,7 @@ pub struct PreparedPdf {
     capacity: usize,
     certified: bool,
     page_count: u32,
+    document_javascript: bool,
 }
 
 /// Chunk size for streaming the input through the hash and to the output.
@@ -49,6 +50,12 @@ impl PreparedPdf {
     /// Pages in the document (a dry run's answer for the consent dialog).
     pub fn page_count(&self) -> u32 {
         self.page_count
+    }
+
+    /// Whether the document runs JavaScript of its own (when opened, saved
+    /// or printed): the consent dialog tells the signer.
+    pub fn runs_document_javascript(&self) -> bool {
+        self.document_javascript
     }
 
     /// The `/ByteRange` of the signature.
@@ -197,6 +204,7 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
     let plan = plan(&mut doc, &form, opts)?;
     let appended = build_revision(&mut doc, &catalog, &form, &plan, opts)?;
     let page_count = doc.page_count()?;
+    let document_javascript = super::actions::has_document_javascript(&mut doc, &catalog);
 
     let path = doc.path().to_path_buf();
     let file = doc.into_source().into_file();
@@ -211,6 +219,7 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
         capacity: opts.contents_capacity,
         certified: opts.certify,
         page_count,
+        document_javascript,
     })
 }
 

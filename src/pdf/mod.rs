@@ -17,10 +17,12 @@
 //! Files: `options` (what callers pass and get), `flow` (prepare, digest,
 //! write), `plan` (where the signature goes), `update` (the revision's
 //! objects), `inspect`; below them the reader (`source`, `lexer`, `xref`,
-//! `reader`, `pages`, `crypt`, `metadata`), the form (`fields`) and the writer (`revision`,
+//! `reader`, `pages`, `crypt`, `metadata`), the form (`fields`), the
+//! document's own scripts (`actions`) and the writer (`revision`,
 //! `appearance` with `stamp_text`, `shaping`, `scripts`, `font` and `qr`;
 //! `uin` checks a certificate's unique number).
 
+mod actions;
 mod appearance;
 mod crypt;
 mod dss;
@@ -54,6 +56,7 @@ pub use fields::DocMdp;
 /// Read-only access to a PDF's objects, for signature verification
 /// (`crate::verify`), which inspects revisions without writing anything.
 pub mod read {
+    pub use super::actions::has_document_javascript;
     pub use super::fields::is_dynamic_xfa;
     pub use super::object::{decode_text, Dict, ObjRef, Object};
     pub use super::reader::{Document, Loaded, MAX_DEPTH};

@@ -199,7 +199,8 @@ impl Agent {
         match item {
             Item::Pdf(p) => {
                 let checked = preflight::check_pdf(&p.input, &p.request, now);
-                let pages = checked.as_ref().ok().copied();
+                let facts = checked.as_ref().ok().copied();
+                let pages = facts.map(|f| f.pages);
                 let mut prepared = summarized(
                     preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages, shown),
                     &p.name,
@@ -208,6 +209,7 @@ impl Agent {
                 );
                 prepared.summary.signature =
                     Some(super::consent::pdf_signature_details(&p.request));
+                prepared.summary.document_javascript = facts.is_some_and(|f| f.document_javascript);
                 prepared
             }
             Item::Data(d) => {

@@ -111,16 +111,32 @@ pub fn check_cosign(data: &Path, existing: &[u8]) -> Result<()> {
     })
 }
 
+/// What the dry run learnt about a PDF, for the consent dialog.
+#[derive(Debug, Clone, Copy)]
+pub struct PdfFacts {
+    pub pages: u32,
+    /// The PDF runs JavaScript of its own (when opened, saved or printed).
+    pub document_javascript: bool,
+}
+
 /// A PDF Mohor can sign as asked: opened by the password if encrypted, not
 /// certified against changes, and a dry run of the revision (no output, no
 /// signer) succeeds — so an already-signed field, a box off the page or a
 /// forbidding certification never costs a PIN. One parse of the file: a batch
-/// checks every document before anyone is asked. Answers the page count.
-pub fn check_pdf(input: &Path, request: &PdfRequest, now: time::OffsetDateTime) -> Result<u32> {
+/// checks every document before anyone is asked. Answers what the consent
+/// dialog shows about it.
+pub fn check_pdf(
+    input: &Path,
+    request: &PdfRequest,
+    now: time::OffsetDateTime,
+) -> Result<PdfFacts> {
     let mut probe = request.options("Mohor dry run", "Mohor dry run", now);
     probe.contents_capacity = DRY_RUN_CAPACITY;
     match crate::pdf::prepare(input, &probe) {
-        Ok(dry_run) => Ok(dry_run.page_count()),
+        Ok(dry_run) => Ok(PdfFacts {
+            pages: dry_run.page_count(),
+            document_javascript: dry_run.runs_document_javascript(),
+        }),
         // A wrong password fails here too, before any PIN is asked for.
         Err(crate::pdf::PdfError::NoChangesPermitted) => Err(Error::new(
             Reason::DocumentRefused,

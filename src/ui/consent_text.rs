@@ -32,6 +32,16 @@ pub fn hash_warning(algorithm: DigestAlgorithm) -> String {
     )
 }
 
+/// The warning for a PDF that runs JavaScript of its own; `None` for every
+/// other document, and for one that will not be signed anyway.
+pub fn javascript_warning(doc: &DocumentSummary) -> Option<&'static str> {
+    (doc.document_javascript && doc.refused.is_none()).then_some(
+        "This PDF runs its own JavaScript when it is opened, saved or printed: what others \
+         see in it may differ from what you see, and your signature would still show as valid. \
+         Sign only if you trust where the document came from.",
+    )
+}
+
 /// The caption above a fingerprint, naming its real algorithm.
 pub fn fingerprint_caption(doc: &DocumentSummary) -> String {
     match doc.kind {
@@ -184,6 +194,9 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
         if let Some(why) = &d.refused {
             lines.push(format!("    {}", refused_line(why)));
         }
+        if let Some(warning) = javascript_warning(d) {
+            lines.push(format!("    Warning: {warning}"));
+        }
         lines.push(format!(
             "    {} {}",
             fingerprint_caption(d),
@@ -310,6 +323,42 @@ mod tests {
             !text.contains('\u{202e}'),
             "bidi control reached the text: {text}"
         );
+    }
+
+    #[test]
+    fn a_pdf_with_its_own_scripts_is_called_out_unless_it_will_not_be_signed() {
+        let mut scripted = DocumentSummary::new("bill.pdf", DocumentKind::Pdf, 10, Some(1), "aa");
+        scripted.document_javascript = true;
+        let plain = DocumentSummary::new("note.pdf", DocumentKind::Pdf, 10, Some(1), "bb");
+        let refused = DocumentSummary {
+            document_javascript: true,
+            ..plain.clone().with_refusal("the PDF is certified")
+        };
+        let request = ConsentRequest {
+            origin: Some("https://ifms.example.gov.in".into()),
+            documents: vec![scripted.clone(), plain.clone(), refused.clone()],
+            certificate: CertificateChoice {
+                id: "c".into(),
+                subject_cn: "S".into(),
+                issuer_cn: "I".into(),
+                token_label: "T".into(),
+                validity: String::new(),
+            },
+            alternatives: vec![],
+        };
+        let lines = consent_lines(&request);
+        let warned: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("runs its own JavaScript"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{lines:#?}");
+        let at = |needle: &str| lines.iter().position(|l| l.contains(needle));
+        // Under its own document's name, before the next document.
+        assert!(at("bill.pdf") < at("runs its own JavaScript"), "{lines:#?}");
+        assert!(at("runs its own JavaScript") < at("note.pdf"), "{lines:#?}");
+        assert!(javascript_warning(&plain).is_none());
+        assert!(javascript_warning(&refused).is_none());
+        assert!(javascript_warning(&scripted).is_some_and(|w| w.contains("still show as valid")));
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct DocumentSummary {
     /// The long-term level asked for: above B-B the signature also carries a
     /// timestamp (and revocation data), fetched from services on the network.
     pub long_term: crate::ltv::Level,
+    /// The PDF runs JavaScript of its own when it is opened, saved or
+    /// printed: what a viewer shows of it may change after signing while
+    /// the signature stays valid, so the person is told.
+    pub document_javascript: bool,
     /// This item will not be signed, and why (e.g. a batch item that failed
     /// its checks): shown as "Will not be signed: …" so the person approves
     /// the others knowing it.
@@ -49,6 +53,7 @@ impl DocumentSummary {
             fingerprint_algorithm: DigestAlgorithm::Sha256,
             signature: None,
             long_term: crate::ltv::Level::BB,
+            document_javascript: false,
             refused: None,
         }
     }

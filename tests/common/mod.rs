@@ -309,19 +309,31 @@ pub fn stderr(out: &Output) -> String {
 /// pyHanko's verdict on a detached signature: `Some((intact_and_trusted, output))`,
 /// or `None` when pyHanko is not installed (and not in CI).
 pub fn pyhanko_detached(p7s: &Path, data: &Path, root: &Path) -> Option<(bool, String)> {
+    pyhanko_judge(root, |cmd| {
+        cmd.arg("--detached").arg(p7s).arg(data);
+    })
+}
+
+/// pyHanko's verdict on every signature in a PDF, as [`pyhanko_detached`].
+pub fn pyhanko_pdf(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    pyhanko_judge(root, |cmd| {
+        cmd.arg(pdf);
+    })
+}
+
+fn pyhanko_judge(root: &Path, what: impl FnOnce(&mut Command)) -> Option<(bool, String)> {
     let py = pyhanko()?;
-    let out = run(Command::new(py)
-        .args([
-            "sign",
-            "validate",
-            "--no-revocation-check",
-            "--trust-replace",
-            "--trust",
-        ])
-        .arg(root)
-        .arg("--detached")
-        .arg(p7s)
-        .arg(data));
+    let mut cmd = Command::new(py);
+    cmd.args([
+        "sign",
+        "validate",
+        "--no-revocation-check",
+        "--trust-replace",
+        "--trust",
+    ])
+    .arg(root);
+    what(&mut cmd);
+    let out = run(&mut cmd);
     let t = text(&out);
     let good = out.status.success()
         && t.contains("INTACT")

@@ -295,6 +295,27 @@ impl Window {
         sleep(Duration::from_millis(400));
     }
 
+    /// Turns the mouse wheel down `clicks` times over the point `left`,
+    /// `top` pixels into the window (a scrolled list there moves).
+    pub fn scroll_down_at(&self, left: i64, top: i64, clicks: u32) {
+        let (x, y, n) = (left.to_string(), top.to_string(), clicks.to_string());
+        self.run(
+            "xdotool",
+            &[
+                "mousemove",
+                "--window",
+                &self.id,
+                &x,
+                &y,
+                "click",
+                "--repeat",
+                &n,
+                "5",
+            ],
+        );
+        sleep(Duration::from_millis(400));
+    }
+
     /// Destroys the X window from outside the application.
     pub fn destroy(&self) {
         self.run("xdotool", &["windowclose", &self.id]);

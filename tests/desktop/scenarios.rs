@@ -141,6 +141,18 @@ fn consent_request(scenario: &str) -> ConsentRequest {
             certificate: cert_a(),
             alternatives: vec![],
         },
+        "consent-scripts" => ConsentRequest {
+            origin: Some("https://ifms.example.gov.in".into()),
+            documents: vec![
+                DocumentSummary {
+                    document_javascript: true,
+                    ..pdf("Contingent bill 2026-412.pdf", 64_012, 2)
+                },
+                pdf("Annexure - vouchers.pdf", 412_877, 9),
+            ],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
         "consent-batch" => ConsentRequest {
             origin: None,
             documents: vec![

@@ -245,6 +245,9 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
         ));
         b.add(&with_class(refused, "mohor-refused"));
     }
+    if let Some(warning) = consent_text::javascript_warning(doc) {
+        b.add(&warning_box("mohor-amber", "dialog-warning", warning, None));
+    }
     // A document that will not be signed needs no signature details.
     let certifies = doc
         .signature

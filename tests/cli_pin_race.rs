@@ -313,7 +313,7 @@ mod with_agent {
     }
 
     fn agent_answers(requests: usize) -> String {
-        format!("{{\"consent\":\"approve\"}}\n{{\"pin\":\"{WRONG}\"}}\n").repeat(requests)
+        common::approvals(WRONG, requests)
     }
 
     /// Three tries remain on the token (the last needs confirming); four

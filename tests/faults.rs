@@ -146,14 +146,7 @@ fn the_token_pulled_out_between_batch_items() {
         json!({"retry_limit": 8, "latency_ms_per_function": {"C_Sign": 700}}),
     );
     let prompts = s.dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .unwrap();
+    std::fs::write(&prompts, common::approvals(&fx.user_pin, 1)).unwrap();
     let serve = Serve::start(&s.home, &s.conf, &s.module, &prompts, &s.sim.env());
     let doc = big_pdf(1, 300);
     let cert = fx.cert("rsa2048").id;

@@ -88,19 +88,12 @@ fn handshake_status(port: u16) -> (u16, Option<Client>) {
 #[test]
 fn sixty_clients_and_a_50_mb_signature_at_once() {
     let fx = Fixture::shared();
-    let dir = common::test_dir("load");
-    let conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .unwrap();
+    let common::Approving {
+        dir,
+        softhsm_conf: conf,
+        home,
+        prompts,
+    } = common::approving("load");
     let serve = Serve::start(&home, &conf, std::path::Path::new(MODULE), &prompts, &[]);
     let doc = big_pdf(500, 100_000);
     let start = Instant::now();

@@ -180,11 +180,7 @@ fn client_written_from_the_protocol_reference_signs_everything() {
 
     // Four signing requests, each with its consent window and its PIN window.
     let prompts = dir.join("prompts.jsonl");
-    let answer = format!(
-        "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-        fx.user_pin
-    );
-    std::fs::write(&prompts, answer.repeat(4)).expect("write prompts");
+    std::fs::write(&prompts, common::approvals(&fx.user_pin, 4)).expect("write prompts");
 
     // Inputs: a small PDF, a PDF larger than one message, a text, bytes to hash.
     let client_dir = common::repo().join("tests/protocol_client");
@@ -382,21 +378,13 @@ mod ws;
 /// A private token store and a real `mohor serve` whose dialogs approve once
 /// and type the right PIN once: `(test dir, MOHOR_HOME, server)`.
 fn approving_server(name: &str) -> (PathBuf, PathBuf, Server) {
-    let fx = Fixture::shared();
-    let dir = common::test_dir(name);
-    let conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .unwrap();
-    let server = Server::start(&home, &conf, &prompts, &dir);
+    let common::Approving {
+        dir,
+        softhsm_conf,
+        home,
+        prompts,
+    } = common::approving(name);
+    let server = Server::start(&home, &softhsm_conf, &prompts, &dir);
     (dir, home, server)
 }
 

@@ -98,11 +98,7 @@ impl Setup {
         let home = dir.join("home");
         std::fs::create_dir_all(&home).expect("create MOHOR_HOME");
         let prompts = dir.join("prompts.jsonl");
-        let answer = format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        );
-        std::fs::write(&prompts, answer.repeat(signings)).expect("write prompts");
+        std::fs::write(&prompts, common::approvals(&fx.user_pin, signings)).expect("write prompts");
         let fifo = dir.join("prompts.jsonl.asked.jsonl");
         let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
         assert!(made.success(), "mkfifo failed");

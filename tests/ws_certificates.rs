@@ -47,19 +47,12 @@ fn payload(uin: &str, name: &str) -> String {
 #[test]
 fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
     let fx = Fixture::shared();
-    let dir = common::test_dir("ws_certificates");
-    let softhsm_conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .expect("prompts");
+    let common::Approving {
+        dir,
+        softhsm_conf,
+        home,
+        prompts,
+    } = common::approving("ws_certificates");
     let server = serve(&home, &softhsm_conf, &prompts);
     let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
     let cert_id = fx.cert("rsa2048").id;

@@ -39,24 +39,22 @@ fn serve(home: &Path, softhsm_conf: &Path, prompts: &Path) -> common::Served {
 
 use common::{asked, b64, tiny_pdf};
 
+/// A test folder whose dialogs approve one request, its `mohor serve`, and a
+/// connection to it from the allowed origin.
+fn approving_server(name: &str) -> (common::Approving, common::Served, ws::Connection) {
+    let setup = common::approving(name);
+    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
+    let c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    (setup, server, c)
+}
+
 #[test]
 fn the_consent_names_everything_the_signature_carries_and_the_pdf_says_the_same() {
     let fx = Fixture::shared();
-    let dir = common::test_dir("ws_consent");
-    let softhsm_conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .expect("prompts");
-    let server = serve(&home, &softhsm_conf, &prompts);
-    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let (setup, _server, mut c) = approving_server("ws_consent");
+    let common::Approving {
+        dir, home, prompts, ..
+    } = setup;
     let cert_id = fx.cert("rsa2048").id;
 
     // Nothing visible in the name: refused before any window.
@@ -140,21 +138,8 @@ fn the_consent_names_everything_the_signature_carries_and_the_pdf_says_the_same(
 #[test]
 fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usual() {
     let fx = Fixture::shared();
-    let dir = common::test_dir("ws_consent_scripts");
-    let softhsm_conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .expect("prompts");
-    let server = serve(&home, &softhsm_conf, &prompts);
-    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let (setup, _server, mut c) = approving_server("ws_consent_scripts");
+    let common::Approving { dir, prompts, .. } = setup;
 
     let bill = common::classic_pdf(
         b"%PDF-1.7\n",
@@ -250,21 +235,8 @@ fn an_encrypted_pdf_signs_over_the_websocket_with_its_password_and_stays_encrypt
         eprintln!("SKIPPED: the shared corpus is missing");
         return;
     }
-    let dir = common::test_dir("ws_pdf_password");
-    let softhsm_conf = fx.private_tokens(&dir);
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).expect("MOHOR_HOME");
-    let prompts = dir.join("prompts.jsonl");
-    std::fs::write(
-        &prompts,
-        format!(
-            "{{\"consent\":\"approve\"}}\n{{\"pin\":\"{}\"}}\n",
-            fx.user_pin
-        ),
-    )
-    .expect("prompts");
-    let server = serve(&home, &softhsm_conf, &prompts);
-    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let (setup, _server, mut c) = approving_server("ws_pdf_password");
+    let common::Approving { dir, prompts, .. } = setup;
     let document = b64(&std::fs::read(&input).expect("corpus file"));
     let params = |password: &str| {
         json!({"document": document, "fileName": "protected.pdf",

@@ -220,6 +220,26 @@ mod tests {
     use super::*;
     use crate::ui::CertificateChoice;
 
+    fn request(
+        origin: Option<String>,
+        documents: Vec<DocumentSummary>,
+        subject_cn: &str,
+        issuer_cn: &str,
+    ) -> ConsentRequest {
+        ConsentRequest {
+            origin,
+            documents,
+            certificate: CertificateChoice {
+                id: "c".into(),
+                subject_cn: subject_cn.into(),
+                issuer_cn: issuer_cn.into(),
+                token_label: "T".into(),
+                validity: String::new(),
+            },
+            alternatives: vec![],
+        }
+    }
+
     fn details() -> SignatureDetails {
         SignatureDetails {
             reason: Some("I hereby resign\u{2028}effective today".into()),
@@ -297,18 +317,12 @@ mod tests {
             fingerprint_caption(&doc),
             "SHA-512 fingerprint sent by the site:"
         );
-        let request = ConsentRequest {
-            origin: Some("https://gst.example.gov.in".into()),
-            documents: vec![doc],
-            certificate: CertificateChoice {
-                id: "c".into(),
-                subject_cn: "ANITA\u{202e}SHARMA".into(),
-                issuer_cn: "CA".into(),
-                token_label: "T".into(),
-                validity: String::new(),
-            },
-            alternatives: vec![],
-        };
+        let request = request(
+            Some("https://gst.example.gov.in".into()),
+            vec![doc],
+            "ANITA\u{202e}SHARMA",
+            "CA",
+        );
         let text = consent_lines(&request).join("\n");
         assert!(
             text.contains("SHA-512 fingerprint sent by the site"),
@@ -334,18 +348,12 @@ mod tests {
             document_javascript: true,
             ..plain.clone().with_refusal("the PDF is certified")
         };
-        let request = ConsentRequest {
-            origin: Some("https://ifms.example.gov.in".into()),
-            documents: vec![scripted.clone(), plain.clone(), refused.clone()],
-            certificate: CertificateChoice {
-                id: "c".into(),
-                subject_cn: "S".into(),
-                issuer_cn: "I".into(),
-                token_label: "T".into(),
-                validity: String::new(),
-            },
-            alternatives: vec![],
-        };
+        let request = request(
+            Some("https://ifms.example.gov.in".into()),
+            vec![scripted.clone(), plain.clone(), refused.clone()],
+            "S",
+            "I",
+        );
         let lines = consent_lines(&request);
         let warned: Vec<&String> = lines
             .iter()
@@ -367,18 +375,7 @@ mod tests {
             .with_signature(details());
         let refused = DocumentSummary::new("b.pdf", DocumentKind::Pdf, 5, Some(1), "11")
             .with_refusal("the PDF is certified with \"no changes allowed\"");
-        let request = ConsentRequest {
-            origin: None,
-            documents: vec![doc, refused],
-            certificate: CertificateChoice {
-                id: "c".into(),
-                subject_cn: "S".into(),
-                issuer_cn: "I".into(),
-                token_label: "T".into(),
-                validity: String::new(),
-            },
-            alternatives: vec![],
-        };
+        let request = request(None, vec![doc, refused], "S", "I");
         let text = consent_lines(&request).join("\n");
         for want in [
             "Reason: I hereby resign effective today",

@@ -172,6 +172,37 @@ pub fn pyhanko() -> Option<PathBuf> {
     }
 }
 
+/// What a person approving `times` signing requests answers in the
+/// scripted dialogs: consent, then the right PIN, each time.
+pub fn approvals(pin: &str, times: usize) -> String {
+    format!("{{\"consent\":\"approve\"}}\n{{\"pin\":\"{pin}\"}}\n").repeat(times)
+}
+
+/// A test's own folder: a private copy of the fixture tokens, a
+/// `MOHOR_HOME`, and a prompts file that approves one signing request.
+pub struct Approving {
+    pub dir: PathBuf,
+    pub softhsm_conf: PathBuf,
+    pub home: PathBuf,
+    pub prompts: PathBuf,
+}
+
+pub fn approving(name: &str) -> Approving {
+    let fx = Fixture::shared();
+    let dir = test_dir(name);
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("create MOHOR_HOME");
+    let prompts = dir.join("prompts.jsonl");
+    std::fs::write(&prompts, approvals(&fx.user_pin, 1)).expect("write the prompts");
+    Approving {
+        dir,
+        softhsm_conf,
+        home,
+        prompts,
+    }
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
@@ -321,9 +352,10 @@ pub fn pyhanko_pdf(pdf: &Path, root: &Path) -> Option<(bool, String)> {
     })
 }
 
-fn pyhanko_judge(root: &Path, what: impl FnOnce(&mut Command)) -> Option<(bool, String)> {
-    let py = pyhanko()?;
-    let mut cmd = Command::new(py);
+/// `pyhanko sign validate` trusting `root` alone, without revocation checks;
+/// `None` when pyHanko is not installed (and not in CI).
+pub fn pyhanko_validate_command(root: &Path) -> Option<Command> {
+    let mut cmd = Command::new(pyhanko()?);
     cmd.args([
         "sign",
         "validate",
@@ -332,6 +364,11 @@ fn pyhanko_judge(root: &Path, what: impl FnOnce(&mut Command)) -> Option<(bool, 
         "--trust",
     ])
     .arg(root);
+    Some(cmd)
+}
+
+fn pyhanko_judge(root: &Path, what: impl FnOnce(&mut Command)) -> Option<(bool, String)> {
+    let mut cmd = pyhanko_validate_command(root)?;
     what(&mut cmd);
     let out = run(&mut cmd);
     let t = text(&out);

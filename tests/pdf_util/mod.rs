@@ -119,16 +119,7 @@ pub fn needs_lenient_pyhanko(file: &Path) -> bool {
 }
 
 fn pyhanko_cmd(file: &Path, pretty: bool) -> Command {
-    let py = pyhanko().expect("pyhanko");
-    let mut cmd = Command::new(py);
-    cmd.args([
-        "sign",
-        "validate",
-        "--no-revocation-check",
-        "--trust-replace",
-    ])
-    .arg("--trust")
-    .arg(fixture().root.as_path());
+    let mut cmd = common::pyhanko_validate_command(&fixture().root).expect("pyhanko");
     if needs_lenient_pyhanko(file) {
         cmd.arg("--no-strict-syntax");
     }

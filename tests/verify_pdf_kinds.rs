@@ -546,3 +546,40 @@ fn document_level_javascript_gets_a_warning_and_field_scripts_do_not() {
         js("field-only")
     );
 }
+
+/// An unsigned PDF is not "verified": `verify` exits non-zero, says the file
+/// has no signature and what to give instead, and still lists what it saw
+/// about the document (here its open-action script). pdfsig and pyHanko
+/// find no signature either.
+#[test]
+fn an_unsigned_pdf_is_refused_saying_to_give_the_signed_copy() {
+    if !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_kind_unsigned");
+    let input = dir.join("unsigned.pdf");
+    one_page(
+        &input,
+        " /OpenAction << /S /JavaScript /JS (app.alert\\('opened'\\);) >>",
+        "",
+        &[],
+    );
+    let (report, code, t) = mohor_report(&input, &root(), None);
+    assert_ne!(code, 0, "{t}");
+    assert_eq!(report["signatures"], serde_json::json!([]), "{t}");
+    assert!(
+        report["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("document-level JavaScript")),
+        "{t}"
+    );
+    assert!(t.contains("unsigned.pdf has no signature"), "{t}");
+    assert!(t.contains("give the signed copy"), "{t}");
+    assert!(t.contains("(DOCUMENT_REFUSED)"), "{t}");
+    let poppler = text(&run(Command::new("pdfsig").arg(&input)));
+    assert!(
+        poppler.contains("does not contain any signatures"),
+        "{poppler}"
+    );
+    assert!(pdf_util::pyhanko_statuses(&input).is_empty());
+}

@@ -64,16 +64,20 @@ pub fn verify(env: &Env, args: &VerifyArgs) -> Result<()> {
         return Ok(());
     }
     let failed = report.signatures.iter().filter(|s| !s.ok()).count();
-    Err(Error::new(
-        Reason::DocumentRefused,
-        if report.signatures.is_empty() {
-            format!("{} has no signature", args.file.display())
-        } else {
+    Err(if report.signatures.is_empty() {
+        Error::new(
+            Reason::DocumentRefused,
+            format!("{} has no signature", args.file.display()),
+        )
+        .with_hint("give the signed copy of the document (or its .p7s/.p7m signature)")
+    } else {
+        Error::new(
+            Reason::DocumentRefused,
             format!(
                 "{failed} of {} signatures did not verify",
                 report.signatures.len()
-            )
-        },
-    )
-    .with_hint("the report above says why for each signature"))
+            ),
+        )
+        .with_hint("the report above says why for each signature")
+    })
 }

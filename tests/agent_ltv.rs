@@ -81,22 +81,6 @@ fn asked(prompts: &Path) -> usize {
     common::asked(prompts).len()
 }
 
-/// The lines the consent question showed (the scripted prompter's log).
-fn consent_shown(prompts: &Path) -> Vec<String> {
-    common::asked(prompts)
-        .into_iter()
-        .filter(|v| v["dialog"] == "consent")
-        .flat_map(|v| {
-            v["shown"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|l| l.as_str().map(str::to_owned))
-        })
-        .collect()
-}
-
 #[test]
 fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_asked() {
     let dir = common::test_dir("agent-ltv");
@@ -118,7 +102,7 @@ fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_ask
     }
     // The person was told what the long-term level adds (and sends out), for
     // the item that asked for one only; the audit log keeps the level.
-    let shown = consent_shown(&prompts);
+    let shown = common::consent_shown(&prompts);
     let long_term: Vec<&String> = shown.iter().filter(|l| l.contains("Long-term:")).collect();
     assert_eq!(long_term.len(), 1, "{shown:#?}");
     assert!(long_term[0].contains(

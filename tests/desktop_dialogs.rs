@@ -142,6 +142,24 @@ fn consent_warns_under_the_document_that_runs_its_own_scripts() {
     p.finish();
 }
 
+#[test]
+fn consent_shows_what_data_to_sign_says_when_it_is_text() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-data", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: the bill's JSON, indented, under "all of it".
+    let shot = w.screenshot(&harness::artifacts(), "dialog-consent-data");
+    let seen = ocr_screen(&shot);
+    for words in ["all of it", "CB-2026-412", "Sharma Traders", "45000"] {
+        assert!(seen.contains(words), "{words:?} not seen in:\n{seen}");
+    }
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
 /// "deny@4.1s" → ("deny", 4.1)
 fn timed(answer: &str) -> (String, f64) {
     let (what, secs) = answer.split_once('@').unwrap_or((answer, ""));

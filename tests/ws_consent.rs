@@ -162,17 +162,7 @@ fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usu
         ]})),
     );
 
-    let log = asked(&prompts);
-    let consent = log
-        .iter()
-        .find(|e| e["dialog"] == "consent")
-        .expect("a consent question");
-    let shown: Vec<&str> = consent["shown"]
-        .as_array()
-        .expect("shown lines")
-        .iter()
-        .filter_map(|l| l.as_str())
-        .collect();
+    let shown = common::consent_shown(&prompts);
     let at = |needle: &str| {
         shown
             .iter()
@@ -214,6 +204,57 @@ fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usu
             .arg(dir.join("bill-signed.pdf")),
     ));
     assert!(js.contains("Amount due: 4,500"), "{js}");
+    c.close();
+}
+
+/// `sign.data` of a bill's JSON shows the person what it says; binary data
+/// is named as such; both signatures hold for exactly those bytes
+/// (`openssl cms -verify`, pyHanko).
+#[test]
+fn data_to_sign_is_shown_as_text_when_it_is_text() {
+    let fx = Fixture::shared();
+    let (setup, _server, mut c) = approving_server("ws_consent_data");
+    let common::Approving { dir, prompts, .. } = setup;
+    let bill = "{\n  \"bill\": \"CB-2026-412\",\n  \"payee\": \"Sharma\u{202e}sredarT\",\n  \"amount\": 45000\n}\n";
+    let blob: Vec<u8> = (0..=255u8).collect();
+    let item = |data: &[u8]| json!({"method": "sign.data", "params": {"data": b64(data)}});
+    let reply = c.call(
+        json!(1),
+        "sign.batch",
+        Some(json!({"items": [item(bill.as_bytes()), item(&blob)]})),
+    );
+
+    let shown = common::consent_shown(&prompts);
+    let text = shown.join("\n");
+    for want in [
+        "    Content, as text (all of it):\n    | {\n    |   \"bill\": \"CB-2026-412\",",
+        // The bidi override shows as �: the name cannot be turned round.
+        "    |   \"payee\": \"Sharma\u{fffd}sredarT\",",
+        "    |   \"amount\": 45000\n    | }",
+        "    Content: not plain text, so Mohor cannot show it",
+    ] {
+        assert!(text.contains(want), "{want:?} not shown:\n{text}");
+    }
+    assert!(!text.contains('\u{202e}'), "{text}");
+
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    for (i, data) in [bill.as_bytes(), &blob].into_iter().enumerate() {
+        let p7s = dir.join(format!("item{i}.p7s"));
+        let signed = dir.join(format!("item{i}.bin"));
+        let signature = results[i]["signature"]
+            .as_str()
+            .unwrap_or_else(|| panic!("item {i} not signed: {:#}", reply.answer));
+        std::fs::write(&p7s, b64_decode(signature)).expect("write the .p7s");
+        std::fs::write(&signed, data).expect("write the data");
+        let out = common::openssl_verify_detached(&p7s, &signed, &fx.root);
+        assert!(out.status.success(), "item {i}: {}", common::text(&out));
+        if let Some((good, t)) = common::pyhanko_detached(&p7s, &signed, &fx.root) {
+            assert!(good, "pyHanko on item {i}:\n{t}");
+        }
+    }
     c.close();
 }
 

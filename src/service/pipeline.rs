@@ -217,12 +217,16 @@ impl Agent {
                     Some(existing) => preflight::check_cosign(&d.input, existing),
                     None => preflight::check_not_empty(&d.input),
                 };
-                summarized(
+                let mut prepared = summarized(
                     preflight::summarize(&d.input, &d.name, DocumentKind::Data, None, true),
                     &d.name,
                     DocumentKind::Data,
                     checked,
-                )
+                );
+                if shown {
+                    prepared.summary.preview = preflight::text_preview(&d.input);
+                }
+                prepared
             }
             Item::Hash(h) => {
                 let verdict = if h.digest.len() != h.algorithm.len() {

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::error::{Error, Reason, Result};
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
+use crate::ui::text_preview::{TextPreview, PREVIEW_BYTES};
 use crate::ui::DocumentSummary;
 
 use super::PdfRequest;
@@ -35,6 +36,20 @@ pub fn summarize(
         String::new()
     };
     Ok(DocumentSummary::new(name, kind, size, pages, sha256))
+}
+
+/// The first lines of data to sign when it is text, for the consent
+/// dialog; `None` when it is not text (or cannot be read: the signing pass
+/// reports that).
+pub fn text_preview(path: &Path) -> Option<TextPreview> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = Vec::with_capacity(PREVIEW_BYTES);
+    file.take(PREVIEW_BYTES as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    TextPreview::of(&head, len)
 }
 
 /// Data to sign must hold something: an empty upload or file is a mistake

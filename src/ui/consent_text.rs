@@ -42,6 +42,43 @@ pub fn javascript_warning(doc: &DocumentSummary) -> Option<&'static str> {
     )
 }
 
+/// What the consent shows of data to sign: a caption, the first lines when
+/// it is text, and a line when more follows. `None` for PDFs, digests and
+/// documents that will not be signed.
+pub struct ContentWords {
+    pub caption: &'static str,
+    pub lines: Vec<String>,
+    pub more: Option<&'static str>,
+}
+
+pub fn content_words(doc: &DocumentSummary) -> Option<ContentWords> {
+    if doc.kind != DocumentKind::Data || doc.refused.is_some() {
+        return None;
+    }
+    Some(match &doc.preview {
+        Some(p) if p.lines.is_empty() => ContentWords {
+            caption: "Content: only blank lines and spaces",
+            lines: Vec::new(),
+            more: p.cut.then_some("… more follows that is not shown here"),
+        },
+        Some(p) => ContentWords {
+            caption: if p.cut {
+                "Content, as text (the first lines):"
+            } else {
+                "Content, as text (all of it):"
+            },
+            lines: p.lines.clone(),
+            more: p.cut.then_some("… more follows that is not shown here"),
+        },
+        None => ContentWords {
+            caption: "Content: not plain text, so Mohor cannot show it; check it in the \
+                      portal before you sign",
+            lines: Vec::new(),
+            more: None,
+        },
+    })
+}
+
 /// The caption above a fingerprint, naming its real algorithm.
 pub fn fingerprint_caption(doc: &DocumentSummary) -> String {
     match doc.kind {
@@ -196,6 +233,11 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
         }
         if let Some(warning) = javascript_warning(d) {
             lines.push(format!("    Warning: {warning}"));
+        }
+        if let Some(content) = content_words(d) {
+            lines.push(format!("    {}", content.caption));
+            lines.extend(content.lines.iter().map(|l| format!("    | {l}")));
+            lines.extend(content.more.map(|m| format!("    {m}")));
         }
         lines.push(format!(
             "    {} {}",
@@ -367,6 +409,30 @@ mod tests {
         assert!(javascript_warning(&plain).is_none());
         assert!(javascript_warning(&refused).is_none());
         assert!(javascript_warning(&scripted).is_some_and(|w| w.contains("still show as valid")));
+    }
+
+    #[test]
+    fn data_shows_its_first_lines_or_says_it_cannot_be_shown() {
+        use crate::ui::text_preview::TextPreview;
+        let text = |name: &str, body: &str, len: u64| DocumentSummary {
+            preview: TextPreview::of(body.as_bytes(), len),
+            ..DocumentSummary::new(name, DocumentKind::Data, len, None, "aa")
+        };
+        let bill = "{\n  \"amount\": 4500\n}\n";
+        let whole = text("bill.json", bill, bill.len() as u64);
+        let cut = text("long.txt", "first\nsecond\n", 1_000_000);
+        let binary = text("blob.bin", "\u{0}\u{1}", 2);
+        let pdf = DocumentSummary::new("note.pdf", DocumentKind::Pdf, 10, Some(1), "bb");
+        let request = request(None, vec![whole, cut, binary, pdf], "S", "I");
+        let lines = consent_lines(&request).join("\n");
+        for want in [
+            "Content, as text (all of it):\n    | {\n    |   \"amount\": 4500\n    | }",
+            "Content, as text (the first lines):\n    | first\n    | second\n    … more follows",
+            "blob.bin (2 bytes)\n    Content: not plain text, so Mohor cannot show it",
+        ] {
+            assert!(lines.contains(want), "missing {want:?} in:\n{lines}");
+        }
+        assert_eq!(lines.matches("Content").count(), 3, "{lines}");
     }
 
     #[test]

@@ -12,5 +12,6 @@ pub mod prompter;
 #[cfg(feature = "scripted-prompts")]
 pub mod scripted;
 pub mod terminal;
+pub mod text_preview;
 
 pub use prompter::*;

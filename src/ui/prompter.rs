@@ -29,6 +29,9 @@ pub struct DocumentSummary {
     /// printed: what a viewer shows of it may change after signing while
     /// the signature stays valid, so the person is told.
     pub document_javascript: bool,
+    /// Data to sign that is text: its first lines, shown in the consent;
+    /// `None` for binary data, PDFs (a viewer shows those) and digests.
+    pub preview: Option<super::text_preview::TextPreview>,
     /// This item will not be signed, and why (e.g. a batch item that failed
     /// its checks): shown as "Will not be signed: …" so the person approves
     /// the others knowing it.
@@ -54,6 +57,7 @@ impl DocumentSummary {
             signature: None,
             long_term: crate::ltv::Level::BB,
             document_javascript: false,
+            preview: None,
             refused: None,
         }
     }

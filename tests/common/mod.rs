@@ -506,6 +506,23 @@ pub fn b64(bytes: &[u8]) -> String {
 }
 
 /// What the scripted dialogs were asked (`PROMPTS.asked.jsonl`), in order.
+/// The lines the consent questions showed, in order (the scripted
+/// prompter's log of what a person would have read).
+pub fn consent_shown(prompts: &Path) -> Vec<String> {
+    asked(prompts)
+        .into_iter()
+        .filter(|v| v["dialog"] == "consent")
+        .flat_map(|v| {
+            v["shown"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|l| l.as_str().map(str::to_owned))
+        })
+        .collect()
+}
+
 pub fn asked(prompts: &Path) -> Vec<serde_json::Value> {
     let mut log = prompts.as_os_str().to_owned();
     log.push(".asked.jsonl");

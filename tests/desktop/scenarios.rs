@@ -141,6 +141,27 @@ fn consent_request(scenario: &str) -> ConsentRequest {
             certificate: cert_a(),
             alternatives: vec![],
         },
+        "consent-data" => {
+            let bill = "{\n  \"bill\": \"CB-2026-412\",\n  \"payee\": \"Sharma Traders\",\n  \"amount\": 45000,\n  \"head\": \"2054-00-095\"\n}\n";
+            ConsentRequest {
+                origin: Some("https://ifms.example.gov.in".into()),
+                documents: vec![DocumentSummary {
+                    preview: mohor::ui::text_preview::TextPreview::of(
+                        bill.as_bytes(),
+                        bill.len() as u64,
+                    ),
+                    ..DocumentSummary::new(
+                        "CB-2026-412.json",
+                        DocumentKind::Data,
+                        bill.len() as u64,
+                        None,
+                        FP,
+                    )
+                }],
+                certificate: cert_a(),
+                alternatives: vec![],
+            }
+        }
         "consent-scripts" => ConsentRequest {
             origin: Some("https://ifms.example.gov.in".into()),
             documents: vec![

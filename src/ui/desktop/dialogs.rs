@@ -248,6 +248,18 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
     if let Some(warning) = consent_text::javascript_warning(doc) {
         b.add(&warning_box("mohor-amber", "dialog-warning", warning, None));
     }
+    if let Some(content) = consent_text::content_words(doc) {
+        b.add(&dim(content.caption));
+        if !content.lines.is_empty() {
+            let lines = with_class(text(&content.lines.join("\n")), "mohor-mono");
+            lines.set_selectable(true);
+            lines.set_can_focus(false);
+            b.add(&lines);
+        }
+        if let Some(more) = content.more {
+            b.add(&dim(more));
+        }
+    }
     // A document that will not be signed needs no signature details.
     let certifies = doc
         .signature

@@ -14,7 +14,8 @@
 //! 3. The agent keeps serving: `certificates.list` on the same connection and
 //!    `hello` on a new one are answered.
 //!
-//! Screenshots: `target/test-artifacts/agent-consent.png`, `agent-pin.png`.
+//! Screenshots: `target/test-artifacts/agent-consent.png` (read back by
+//! Tesseract: the origin and the data's text), `agent-pin.png`.
 //! Skipped (loudly) only when Xvfb/xdotool/ImageMagick are missing and `CI`
 //! is unset.
 #![cfg(feature = "desktop")]
@@ -216,6 +217,15 @@ fn desktop_agent_asks_in_its_own_windows_then_signs_with_the_token() {
     let consent = agent.window(&display, CONSENT_TITLE);
     let shot = consent.screenshot(&artifacts(), "agent-consent");
     assert_not_blank(&shot);
+    // The person reads the requesting site and what the data says.
+    let seen = x11::ocr_screen(&shot);
+    for words in [
+        "127.0.0.1:8765",
+        "Order 12/2026: pay 4,500 rupees",
+        "all of it",
+    ] {
+        assert!(seen.contains(words), "{words:?} not seen in:\n{seen}");
+    }
     assert!(
         !pending.answered(),
         "the agent answered before the person approved the consent window"

@@ -69,7 +69,7 @@ fn consent_shows_everything_the_signature_carries() {
     // and QR payload must be readable, and the file name's RLO shown as �.
     let shot = w.screenshot(&harness::artifacts(), "dialog-consent-details");
     // Tesseract reads back what the person would read.
-    let seen = ocr_screen(&shot);
+    let seen = xvfb::ocr_screen(&shot);
     for words in [
         "I hereby resign",
         "Nirman Bhawan",
@@ -121,7 +121,7 @@ fn consent_warns_under_the_document_that_runs_its_own_scripts() {
     // Look at this one: an amber warning inside the bill's card, none in
     // the annexure's.
     let shot = w.screenshot(&harness::artifacts(), "dialog-consent-scripts");
-    let seen = ocr_screen(&shot);
+    let seen = xvfb::ocr_screen(&shot);
     let at = |words: &str| {
         seen.find(words)
             .unwrap_or_else(|| panic!("{words:?} not seen in:\n{seen}"))
@@ -134,7 +134,7 @@ fn consent_warns_under_the_document_that_runs_its_own_scripts() {
     // The list scrolled to its end: the annexure's card, with no warning.
     w.scroll_down_at(200, 300, 15);
     let shot = w.screenshot(&harness::artifacts(), "dialog-consent-scripts-annexure");
-    let seen = ocr_screen(&shot);
+    let seen = xvfb::ocr_screen(&shot);
     assert!(seen.contains("Annexure - vouchers"), "{seen}");
     assert!(!seen.contains("JavaScript"), "{seen}");
     w.key("Escape");
@@ -151,7 +151,7 @@ fn consent_shows_what_data_to_sign_says_when_it_is_text() {
     let w = p.window("Signature request");
     // Look at this one: the bill's JSON, indented, under "all of it".
     let shot = w.screenshot(&harness::artifacts(), "dialog-consent-data");
-    let seen = ocr_screen(&shot);
+    let seen = xvfb::ocr_screen(&shot);
     for words in ["all of it", "CB-2026-412", "Sharma Traders", "45000"] {
         assert!(seen.contains(words), "{words:?} not seen in:\n{seen}");
     }
@@ -445,28 +445,4 @@ fn without_a_display_the_error_says_what_to_do() {
         "got {answer:?}"
     );
     p.finish();
-}
-
-/// The words on a screenshot, read by Tesseract (English) after scaling the
-/// 96-dpi screen up three times, as OCR wants.
-fn ocr_screen(png: &std::path::Path) -> String {
-    let big = png.with_extension("x3.png");
-    let scaled = std::process::Command::new("convert")
-        .arg(png)
-        .args(["-resize", "300%"])
-        .arg(&big)
-        .output()
-        .unwrap();
-    assert!(scaled.status.success(), "{scaled:?}");
-    let out = std::process::Command::new("tesseract")
-        .arg(&big)
-        .arg("stdout")
-        .args(["-l", "eng", "--psm", "4"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }

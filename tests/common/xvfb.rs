@@ -357,3 +357,27 @@ impl Window {
         path
     }
 }
+
+/// The words on a screenshot, read by Tesseract (English) after scaling the
+/// 96-dpi screen up three times, as OCR wants.
+pub fn ocr_screen(png: &Path) -> String {
+    let big = png.with_extension("x3.png");
+    let scaled = Command::new("convert")
+        .arg(png)
+        .args(["-resize", "300%"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(scaled.status.success(), "{scaled:?}");
+    let out = Command::new("tesseract")
+        .arg(&big)
+        .arg("stdout")
+        .args(["-l", "eng", "--psm", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,3 +1,3 @@
 //! The desktop agent test's view of X: the shared Xvfb helpers.
 
-pub use crate::xvfb::{start_display, Display, Window, APPEAR};
+pub use crate::xvfb::{ocr_screen, start_display, Display, Window, APPEAR};

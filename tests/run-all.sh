@@ -36,6 +36,16 @@ rm -rf target/hardening
 cargo test --workspace --all-features --no-fail-fast -- --test-threads=2
 
 step "short fuzz campaigns (cargo-fuzz; FUZZ_SECONDS per target)"
+# The Debian package's release build (installer/linux/build-deb.sh builds
+# the same three binaries, then finds them fresh) runs beside the fuzz step
+# and the browser tests: each campaign is one single-threaded process, so
+# one of CI's two cores would otherwise idle for minutes.
+mkdir -p target
+cargo build --release --locked --bin mohor --bin mohor-desktop --bin mohor-man \
+  >target/package-release-build.log 2>&1 &
+package_build=$!
+# A failing step ends the run; the build beside it ends with it.
+trap '[ -n "${package_build:-}" ] && kill "$package_build" 2>/dev/null; true' EXIT
 # 20 s a target keeps the cold CI run short; SECURITY.md says how to run long campaigns.
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash tests/fuzz.sh
 # The sanitizer builds are only needed by the campaigns; on CI give the disk back.
@@ -48,6 +58,12 @@ fi
 step "hardening figures (hostile input, faults, load; see SECURITY.md)"
 cat target/hardening/*.txt 2>/dev/null || echo "(no hardening figures: those tests did not run)"
 step "Debian package: one release build, apt install, run from PATH, remove (root)"
+if ! wait "$package_build"; then
+  echo "the package's release build failed; the end of its log:" >&2
+  tail -60 target/package-release-build.log >&2
+  exit 1
+fi
+package_build=""
 bash tests/package.sh
 
 step "all tests passed"

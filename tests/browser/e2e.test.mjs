@@ -1,7 +1,8 @@
 // End to end, as a person would: the demo page in Chromium, the real
 // `mohor serve` (built with the scripted-prompts test hook answering the
 // consent and PIN windows), and a SoftHSM token from tests/fixtures/make-pki.sh.
-// The signed PDF is judged by pyHanko and the text signature by OpenSSL.
+// The signed PDF is judged by pyHanko and the text signature by OpenSSL;
+// the consent log shows the text the person was asked to sign.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -27,6 +28,7 @@ with open(sys.argv[1], 'rb') as f:
 
 let tmp;
 let pki;
+let prompts;
 let agent;
 let agentPort;
 let web;
@@ -43,7 +45,7 @@ before(async () => {
 
   // The dialogs' answers, in order: sign the PDF, sign it again, sign the
   // text, sign the large PDF.
-  const prompts = path.join(tmp, 'prompts.jsonl');
+  prompts = path.join(tmp, 'prompts.jsonl');
   const once = [JSON.stringify({ consent: 'approve' }), JSON.stringify({ pin: USER_PIN })];
   writeFileSync(prompts, [...once, ...once, ...once, ...once].join('\n') + '\n');
 
@@ -135,6 +137,12 @@ test('the allowed demo page signs a PDF twice and a text through the real agent 
       { timeout: 120_000 },
     );
     assert.equal(await page.isHidden('#error'), true, await page.textContent('#error'));
+    // What the person read in the consent window: the text itself.
+    const consents = readFileSync(`${prompts}.asked.jsonl`, 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l)).filter((q) => q.dialog === 'consent');
+    const shown = consents.at(-1).shown.join('\n');
+    assert.match(shown, /Content, as text \(all of it\):/, shown);
+    assert.ok(shown.includes(`    | ${text.trim()}`), shown);
     const [p7sDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-p7s')]);
     const p7s = path.join(artifacts, 'demo-text.p7s');
     await p7sDownload.saveAs(p7s);

@@ -505,7 +505,6 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// What the scripted dialogs were asked (`PROMPTS.asked.jsonl`), in order.
 /// The lines the consent questions showed, in order (the scripted
 /// prompter's log of what a person would have read).
 pub fn consent_shown(prompts: &Path) -> Vec<String> {
@@ -523,6 +522,7 @@ pub fn consent_shown(prompts: &Path) -> Vec<String> {
         .collect()
 }
 
+/// What the scripted dialogs were asked (`PROMPTS.asked.jsonl`), in order.
 pub fn asked(prompts: &Path) -> Vec<serde_json::Value> {
     let mut log = prompts.as_os_str().to_owned();
     log.push(".asked.jsonl");

@@ -30,22 +30,24 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 step "build (test hooks on: scripted-prompts, software-signer; the token simulator)"
 cargo build --workspace --all-features
 
+# The Debian package's release build (installer/linux/build-deb.sh builds
+# the same three binaries, then finds them fresh) runs from here on at the
+# lowest priority: the tests wait on dialogs, tokens and judges much of the
+# time, and the build takes only the CPU they leave (it took 5-6 minutes of
+# its own as a step). Beside the fuzz build at normal priority it saved nothing.
+mkdir -p target
+nice -n 19 cargo build --release --locked --bin mohor --bin mohor-desktop --bin mohor-man \
+  >target/package-release-build.log 2>&1 &
+package_build=$!
+# A failing step ends the run; the build beside it ends with it.
+trap '[ -n "${package_build:-}" ] && kill "$package_build" 2>/dev/null; true' EXIT
+
 step "Rust tests: unit, CLI, token simulator, PDF corpus, server, desktop dialogs"
 rm -rf target/hardening
 # --no-fail-fast: one failing test binary must not hide the others' results.
 cargo test --workspace --all-features --no-fail-fast -- --test-threads=2
 
 step "short fuzz campaigns (cargo-fuzz; FUZZ_SECONDS per target)"
-# The Debian package's release build (installer/linux/build-deb.sh builds
-# the same three binaries, then finds them fresh) runs beside the fuzz step
-# and the browser tests: each campaign is one single-threaded process, so
-# one of CI's two cores would otherwise idle for minutes.
-mkdir -p target
-cargo build --release --locked --bin mohor --bin mohor-desktop --bin mohor-man \
-  >target/package-release-build.log 2>&1 &
-package_build=$!
-# A failing step ends the run; the build beside it ends with it.
-trap '[ -n "${package_build:-}" ] && kill "$package_build" 2>/dev/null; true' EXIT
 # 20 s a target keeps the cold CI run short; SECURITY.md says how to run long campaigns.
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash tests/fuzz.sh
 # The sanitizer builds are only needed by the campaigns; on CI give the disk back.

@@ -6,6 +6,7 @@ use super::display_text::clean;
 use super::prompter::{
     Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp,
 };
+use super::text_preview::TextPreview;
 use crate::ltv::Level;
 use crate::sign::DigestAlgorithm;
 
@@ -55,11 +56,12 @@ pub fn content_words(doc: &DocumentSummary) -> Option<ContentWords> {
     if doc.kind != DocumentKind::Data || doc.refused.is_some() {
         return None;
     }
+    let more = |p: &TextPreview| p.cut.then_some("… more follows that is not shown here");
     Some(match &doc.preview {
         Some(p) if p.lines.is_empty() => ContentWords {
             caption: "Content: only blank lines and spaces",
             lines: Vec::new(),
-            more: p.cut.then_some("… more follows that is not shown here"),
+            more: more(p),
         },
         Some(p) => ContentWords {
             caption: if p.cut {
@@ -68,7 +70,7 @@ pub fn content_words(doc: &DocumentSummary) -> Option<ContentWords> {
                 "Content, as text (all of it):"
             },
             lines: p.lines.clone(),
-            more: p.cut.then_some("… more follows that is not shown here"),
+            more: more(p),
         },
         None => ContentWords {
             caption: "Content: not plain text, so Mohor cannot show it; check it in the \

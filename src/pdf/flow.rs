@@ -1,5 +1,6 @@
 //! The signing flow: [`prepare`] lays out the new revision, [`PreparedPdf`]
-//! hashes and writes it, [`sign_file`] runs the chain with a signer.
+//! hashes and writes it, [`sign_file`] runs the chain with a signer;
+//! [`dry_run`] lays it out only to learn whether it can be signed.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -10,6 +11,7 @@ use std::time::SystemTime;
 
 use super::error::PdfError;
 use super::fields::{self, DocMdp, Form};
+use super::object::Dict;
 use super::options::{PdfPassword, PdfSignOptions, SignedPdf};
 use super::plan::plan;
 use super::reader::Document;
@@ -34,8 +36,15 @@ pub struct PreparedPdf {
     field_name: String,
     capacity: usize,
     certified: bool,
-    page_count: u32,
-    document_javascript: bool,
+}
+
+/// What a dry run learns about a PDF that can be signed as asked: the facts
+/// the consent dialog shows. Signing itself needs neither.
+#[derive(Debug, Clone, Copy)]
+pub struct DryRun {
+    pub pages: u32,
+    /// The PDF runs JavaScript of its own (when opened, saved or printed).
+    pub document_javascript: bool,
 }
 
 /// Chunk size for streaming the input through the hash and to the output.
@@ -45,17 +54,6 @@ impl PreparedPdf {
     /// The name of the field the signature goes into.
     pub fn field_name(&self) -> &str {
         &self.field_name
-    }
-
-    /// Pages in the document (a dry run's answer for the consent dialog).
-    pub fn page_count(&self) -> u32 {
-        self.page_count
-    }
-
-    /// Whether the document runs JavaScript of its own (when opened, saved
-    /// or printed): the consent dialog tells the signer.
-    pub fn runs_document_javascript(&self) -> bool {
-        self.document_javascript
     }
 
     /// The `/ByteRange` of the signature.
@@ -172,6 +170,42 @@ impl PreparedPdf {
 
 /// Lay out the new revision for signing `input` as `opts` asks.
 pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfError> {
+    let (doc, _, laid_out) = lay_out(input, opts)?;
+    let path = doc.path().to_path_buf();
+    let file = doc.into_source().into_file();
+    let modified = file.metadata().ok().and_then(|m| m.modified().ok());
+    Ok(PreparedPdf {
+        file: Mutex::new(file),
+        path,
+        input_len: laid_out.input_len,
+        modified,
+        appended: laid_out.appended,
+        field_name: laid_out.field_name,
+        capacity: opts.contents_capacity,
+        certified: opts.certify,
+    })
+}
+
+/// Lay out the new revision as [`prepare`] does, only to check that it can
+/// be (nothing is kept), and read what the consent dialog shows.
+pub fn dry_run(input: &Path, opts: &PdfSignOptions) -> Result<DryRun, PdfError> {
+    let (mut doc, catalog, laid_out) = lay_out(input, opts)?;
+    Ok(DryRun {
+        pages: laid_out.pages,
+        document_javascript: super::actions::has_document_javascript(&mut doc, &catalog),
+    })
+}
+
+/// The new revision of an opened document, laid out.
+struct LaidOut {
+    /// The whole input file's length, bytes before `%PDF-` included.
+    input_len: u64,
+    appended: Appended,
+    field_name: String,
+    pages: u32,
+}
+
+fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidOut), PdfError> {
     let mut doc = Document::open(input)?;
     let password = opts.password.as_ref().map(PdfPassword::as_bytes);
     if let Err(e) = doc.unlock(password) {
@@ -203,24 +237,19 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
     }
     let plan = plan(&mut doc, &form, opts)?;
     let appended = build_revision(&mut doc, &catalog, &form, &plan, opts)?;
-    let page_count = doc.page_count()?;
-    let document_javascript = super::actions::has_document_javascript(&mut doc, &catalog);
-
-    let path = doc.path().to_path_buf();
-    let file = doc.into_source().into_file();
-    let modified = file.metadata().ok().and_then(|m| m.modified().ok());
-    Ok(PreparedPdf {
-        file: Mutex::new(file),
-        path,
-        input_len,
-        modified,
-        appended,
-        field_name: plan.field_name,
-        capacity: opts.contents_capacity,
-        certified: opts.certify,
-        page_count,
-        document_javascript,
-    })
+    // Read in every layout, so a page tree whose root has no valid /Count
+    // is refused whether or not the count is wanted.
+    let pages = doc.page_count()?;
+    Ok((
+        doc,
+        catalog,
+        LaidOut {
+            input_len,
+            appended,
+            field_name: plan.field_name,
+            pages,
+        },
+    ))
 }
 
 /// Prepare, digest, build the CMS with `signer`, and write `output`

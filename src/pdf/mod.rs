@@ -63,8 +63,8 @@ pub mod read {
     pub use super::xref::Entry;
 }
 pub use flow::{
-    prepare, sign_digest, sign_file, sign_file_with, stage, write_signed, PreparedPdf, StagedPdf,
-    Staging,
+    dry_run, prepare, sign_digest, sign_file, sign_file_with, stage, write_signed, DryRun,
+    PreparedPdf, StagedPdf, Staging,
 };
 pub use inspect::{inspect, inspect_with_password};
 pub use options::{

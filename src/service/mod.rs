@@ -43,7 +43,7 @@ use crate::ui::Prompter;
 pub use audit::COMMAND_LINE;
 pub use pin_status::PinStatus;
 pub use pipeline::{DataItem, HashItem, Item, Job, Outcome, Output, PdfItem};
-pub use preflight::{check_pdf, detached_cms, PdfFacts};
+pub use preflight::{check_pdf, detached_cms};
 
 /// Where a request stands; sent to web pages as `progress` notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

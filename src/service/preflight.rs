@@ -126,14 +126,6 @@ pub fn check_cosign(data: &Path, existing: &[u8]) -> Result<()> {
     })
 }
 
-/// What the dry run learnt about a PDF, for the consent dialog.
-#[derive(Debug, Clone, Copy)]
-pub struct PdfFacts {
-    pub pages: u32,
-    /// The PDF runs JavaScript of its own (when opened, saved or printed).
-    pub document_javascript: bool,
-}
-
 /// A PDF Mohor can sign as asked: opened by the password if encrypted, not
 /// certified against changes, and a dry run of the revision (no output, no
 /// signer) succeeds — so an already-signed field, a box off the page or a
@@ -144,21 +136,17 @@ pub fn check_pdf(
     input: &Path,
     request: &PdfRequest,
     now: time::OffsetDateTime,
-) -> Result<PdfFacts> {
+) -> Result<crate::pdf::DryRun> {
     let mut probe = request.options("Mohor dry run", "Mohor dry run", now);
     probe.contents_capacity = DRY_RUN_CAPACITY;
-    match crate::pdf::prepare(input, &probe) {
-        Ok(dry_run) => Ok(PdfFacts {
-            pages: dry_run.page_count(),
-            document_javascript: dry_run.runs_document_javascript(),
-        }),
-        // A wrong password fails here too, before any PIN is asked for.
-        Err(crate::pdf::PdfError::NoChangesPermitted) => Err(Error::new(
+    // A wrong password fails here too, before any PIN is asked for.
+    crate::pdf::dry_run(input, &probe).map_err(|e| match e {
+        crate::pdf::PdfError::NoChangesPermitted => Error::new(
             Reason::DocumentRefused,
             "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
-        )),
-        Err(e) => Err(Error::from(e)),
-    }
+        ),
+        e => Error::from(e),
+    })
 }
 
 /// Digest of a file, streamed (never loads it whole).

@@ -16,7 +16,6 @@ mod ws;
 use std::path::Path;
 use std::process::Command;
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 use common::{Fixture, MODULE};
@@ -124,7 +123,7 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
         .iter()
         .all(|t| common::have_tool(t));
     for ((uin, name), result) in citizens.iter().zip(&results) {
-        let signed = b64_decode(result["document"].as_str().expect("document"));
+        let signed = common::unb64(result["document"].as_str().expect("document"));
         let out = dir.join(format!("{uin}.pdf"));
         std::fs::write(&out, &signed).expect("write");
         if !judges {
@@ -153,10 +152,4 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
         );
     }
     c.close();
-}
-
-fn b64_decode(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64")
 }

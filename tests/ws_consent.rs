@@ -16,7 +16,6 @@ mod ws;
 use std::path::Path;
 use std::process::Stdio;
 
-use base64::Engine as _;
 use serde_json::json;
 
 use common::{Fixture, MODULE};
@@ -83,7 +82,7 @@ fn the_consent_names_everything_the_signature_carries_and_the_pdf_says_the_same(
             "appearance": {"page": 1, "x": 300, "y": 60, "width": 220, "height": 70},
         })),
     );
-    let signed = b64_decode(reply.result()["document"].as_str().expect("document"));
+    let signed = common::unb64(reply.result()["document"].as_str().expect("document"));
 
     let log = asked(&prompts);
     let consent = log
@@ -184,7 +183,7 @@ fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usu
         .clone();
     assert_eq!(results.len(), 2, "{:#}", reply.answer);
     for (i, name) in ["bill", "annexure"].into_iter().enumerate() {
-        let signed = b64_decode(
+        let signed = common::unb64(
             results[i]["document"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{name} not signed: {:#}", reply.answer)),
@@ -247,7 +246,7 @@ fn data_to_sign_is_shown_as_text_when_it_is_text() {
         let signature = results[i]["signature"]
             .as_str()
             .unwrap_or_else(|| panic!("item {i} not signed: {:#}", reply.answer));
-        std::fs::write(&p7s, b64_decode(signature)).expect("write the .p7s");
+        std::fs::write(&p7s, common::unb64(signature)).expect("write the .p7s");
         std::fs::write(&signed, data).expect("write the data");
         let out = common::openssl_verify_detached(&p7s, &signed, &fx.root);
         assert!(out.status.success(), "item {i}: {}", common::text(&out));
@@ -256,12 +255,6 @@ fn data_to_sign_is_shown_as_text_when_it_is_text() {
         }
     }
     c.close();
-}
-
-fn b64_decode(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64")
 }
 
 /// `sign.pdf` with the PDF's own password over the WebSocket: a wrong one is
@@ -292,7 +285,7 @@ fn an_encrypted_pdf_signs_over_the_websocket_with_its_password_and_stays_encrypt
     let out = dir.join("signed.pdf");
     std::fs::write(
         &out,
-        b64_decode(reply.result()["document"].as_str().expect("document")),
+        common::unb64(reply.result()["document"].as_str().expect("document")),
     )
     .expect("write signed.pdf");
     if !common::have_tool("qpdf") {

@@ -505,6 +505,14 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Bytes the agent sent as base64 (a test fails on anything else).
+pub fn unb64(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64 from the agent")
+}
+
 /// The lines the consent questions showed, in order (the scripted
 /// prompter's log of what a person would have read).
 pub fn consent_shown(prompts: &Path) -> Vec<String> {

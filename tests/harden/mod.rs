@@ -8,7 +8,6 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -16,15 +15,8 @@ use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
 
 pub const ORIGIN: &str = "http://127.0.0.1:8765";
 
-pub fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-pub fn unb64(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64 from the agent")
-}
+#[allow(unused_imports)] // each test file uses some of the helpers
+pub use crate::common::{b64, unb64};
 
 /// `mohor serve` (through [`crate::common::spawn_serve`]), killed (by its
 /// own pid) when dropped.

@@ -43,18 +43,11 @@ impl TextPreview {
         {
             return None;
         }
-        let mut lines = Vec::new();
-        let mut more_lines = false;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if lines.len() == MAX_LINES {
-                more_lines = true;
-                break;
-            }
-            lines.push(shown_line(line));
-        }
+        let mut non_blank = text.lines().filter(|l| !l.trim().is_empty());
+        let lines = non_blank.by_ref().take(MAX_LINES).map(shown_line).collect();
         Some(TextPreview {
             lines,
-            cut: more_lines || !whole,
+            cut: non_blank.next().is_some() || !whole,
         })
     }
 }

@@ -143,6 +143,33 @@ fn consent_warns_under_the_document_that_runs_its_own_scripts() {
 }
 
 #[test]
+fn consent_shows_earlier_signers_beside_their_verdict_and_warns_of_a_broken_one() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-earlier", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: a red warning, then each earlier signer with what
+    // the verifier found, inside the green note's card.
+    let shot = w.screenshot(&harness::artifacts(), "dialog-consent-earlier");
+    let seen = xvfb::ocr_screen(&shot);
+    let at = |words: &str| {
+        seen.find(words)
+            .unwrap_or_else(|| panic!("{words:?} not seen in:\n{seen}"))
+    };
+    assert!(at("Green note") < at("is not valid"), "{seen}");
+    assert!(at("is not valid") < at("Already signed by"), "{seen}");
+    assert!(
+        at("RAMESH KUMAR: valid") < at("SUNITA DAS: NOT VALID"),
+        "{seen}"
+    );
+    assert!(at("SUNITA DAS: NOT VALID") < at("Fingerprint"), "{seen}");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
 fn consent_shows_what_data_to_sign_says_when_it_is_text() {
     let Some(display) = start_display() else {
         return;

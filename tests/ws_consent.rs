@@ -206,6 +206,171 @@ fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usu
     c.close();
 }
 
+/// A PDF signed beforehand with the fixture's key, as another official's
+/// signer would have left it (incremental update, claimed time now).
+fn signed_by(fixture_cert: &str, dir: &Path) -> Vec<u8> {
+    let fx = Fixture::shared();
+    let input = dir.join("unsigned.pdf");
+    std::fs::write(&input, tiny_pdf()).expect("write the unsigned PDF");
+    let output = dir.join(format!("by-{fixture_cert}.pdf"));
+    let mut opts =
+        mohor::pdf::PdfSignOptions::new(fx.cert(fixture_cert).cn, "Test Class 3 CA 2026");
+    opts.signing_time = time::OffsetDateTime::now_utc();
+    opts.reason = Some("Put up for approval".into());
+    mohor::pdf::sign_file(
+        &input,
+        &output,
+        &mut fx.software_signer(fixture_cert),
+        &opts,
+    )
+    .expect("the earlier signature");
+    std::fs::read(&output).expect("read the earlier signature")
+}
+
+/// A co-signer sees whom they sign after, each name beside the verifier's
+/// verdict, before any PIN: a good signature as valid, one whose
+/// certificate had expired as not trusted (the name proves nothing), and one
+/// over a page that was changed afterwards as NOT VALID, with a warning.
+/// The outside judges say the same of the earlier signatures in the signed
+/// copies, and hold the new signature valid in all three.
+#[test]
+fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
+    let fx = Fixture::shared();
+    let setup = common::approving("ws_consent_earlier");
+    // The office trusts its CA's root (as a deployment's config would).
+    std::fs::write(
+        setup.home.join("config.toml"),
+        format!("trust_roots = [{:?}]\n", fx.root.display().to_string()),
+    )
+    .expect("write config.toml");
+    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let common::Approving { dir, prompts, .. } = setup;
+
+    let valid = signed_by("rsa2048", &dir);
+    let expired = signed_by("expired", &dir);
+    // The page's size changed after the first signature, bytes in place.
+    let mut tampered = valid.clone();
+    let at = tampered
+        .windows(13)
+        .position(|w| w == b"[0 0 595 842]")
+        .expect("the MediaBox");
+    tampered[at + 11] = b'1';
+    let item = |pdf: &[u8], name: &str| json!({"method": "sign.pdf", "params": {"document": b64(pdf), "fileName": name}});
+    let reply = c.call(
+        json!(1),
+        "sign.batch",
+        Some(json!({"items": [
+            item(&valid, "Green note 7.pdf"),
+            item(&expired, "Green note 8.pdf"),
+            item(&tampered, "Green note 9.pdf"),
+        ]})),
+    );
+
+    let shown = common::consent_shown(&prompts);
+    let at = |needle: &str| {
+        shown
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not shown:\n{shown:#?}"))
+    };
+    let caption = "    Already signed by (as Mohor checked it):";
+    let valid_line = "    - Asha Verma: valid (intact, from a trusted authority";
+    let untrusted_line = "    - Asha Verma: intact, but NOT TRUSTED";
+    let warning = "    Warning: A signature already on this PDF is not valid";
+    let broken_line = "    - Asha Verma: NOT VALID (";
+    let (note7, note8, note9) = (
+        at("Green note 7.pdf"),
+        at("Green note 8.pdf"),
+        at("Green note 9.pdf"),
+    );
+    assert!(
+        note7 < at(valid_line) && at(valid_line) < note8,
+        "{shown:#?}"
+    );
+    assert!(
+        note8 < at(untrusted_line) && at(untrusted_line) < note9,
+        "{shown:#?}"
+    );
+    assert!(
+        shown[at(untrusted_line)].contains("(valid 2020-01-01 to 2021-01-01)"),
+        "{shown:#?}"
+    );
+    assert!(
+        note9 < at(warning) && at(warning) < at(broken_line),
+        "{shown:#?}"
+    );
+    assert_eq!(
+        shown.iter().filter(|l| l.as_str() == caption).count(),
+        3,
+        "{shown:#?}"
+    );
+    assert_eq!(
+        shown.iter().filter(|l| l.contains("Warning")).count(),
+        1,
+        "{shown:#?}"
+    );
+
+    let results = reply.result()["results"]
+        .as_array()
+        .expect("results")
+        .clone();
+    assert_eq!(results.len(), 3, "{:#}", reply.answer);
+    let nss = format!("sql:{}", fx.nssdb.display());
+    for (i, name) in ["note7", "note8", "note9"].into_iter().enumerate() {
+        let signed = common::unb64(
+            results[i]["document"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} not signed: {:#}", reply.answer)),
+        );
+        let out = dir.join(format!("{name}-cosigned.pdf"));
+        std::fs::write(&out, &signed).expect("write the signed PDF");
+        let report = common::text(&common::run(
+            std::process::Command::new("pdfsig")
+                .args(["-nssdir", &nss])
+                .arg(&out),
+        ));
+        // pdfsig: the earlier signature as the consent said, the new one valid.
+        let (first, second) = report
+            .split_once("Signature #2:")
+            .unwrap_or_else(|| panic!("{name}: two signatures expected:\n{report}"));
+        assert!(second.contains("Signature is Valid."), "{name}: {report}");
+        match name {
+            "note7" => assert!(
+                first.contains("Signature is Valid.") && first.contains("Certificate is Trusted."),
+                "{report}"
+            ),
+            "note8" => assert!(
+                first.contains("Signature is Valid.") && first.contains("Certificate has Expired"),
+                "{report}"
+            ),
+            _ => assert!(!first.contains("Signature is Valid."), "{report}"),
+        }
+        // pyHanko: one summary line a field, FIELD:FINGERPRINT:VERDICT.
+        if let Some(mut judge) = common::pyhanko_validate_command(&fx.root) {
+            let said = common::text(&common::run(judge.arg(&out)));
+            let verdict = |field: &str| {
+                said.lines()
+                    .find(|l| l.starts_with(&format!("{field}:")))
+                    .map(|l| l.splitn(3, ':').nth(2).unwrap_or_default().to_owned())
+                    .unwrap_or_else(|| panic!("pyHanko on {name}: no line for {field}:\n{said}"))
+            };
+            let new_field = results[i]["field"].as_str().expect("the new field");
+            assert!(
+                verdict(new_field).starts_with("INTACT:TRUSTED"),
+                "{name}: {said}"
+            );
+            let earlier = verdict("Signature1");
+            match name {
+                "note7" => assert!(earlier.starts_with("INTACT:TRUSTED"), "{said}"),
+                "note8" => assert!(earlier.starts_with("INTACT:UNTRUSTED"), "{said}"),
+                _ => assert!(!earlier.starts_with("INTACT"), "{said}"),
+            }
+        }
+    }
+    c.close();
+}
+
 /// `sign.data` of a bill's JSON shows the person what it says; binary data
 /// is named as such; both signatures hold for exactly those bytes
 /// (`openssl cms -verify`, pyHanko).

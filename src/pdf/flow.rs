@@ -45,6 +45,8 @@ pub struct DryRun {
     pub pages: u32,
     /// The PDF runs JavaScript of its own (when opened, saved or printed).
     pub document_javascript: bool,
+    /// Signature fields that already hold a signature.
+    pub signed_fields: usize,
 }
 
 /// Chunk size for streaming the input through the hash and to the output.
@@ -193,6 +195,7 @@ pub fn dry_run(input: &Path, opts: &PdfSignOptions) -> Result<DryRun, PdfError> 
     Ok(DryRun {
         pages: laid_out.pages,
         document_javascript: super::actions::has_document_javascript(&mut doc, &catalog),
+        signed_fields: laid_out.signed_fields,
     })
 }
 
@@ -203,6 +206,7 @@ struct LaidOut {
     appended: Appended,
     field_name: String,
     pages: u32,
+    signed_fields: usize,
 }
 
 fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidOut), PdfError> {
@@ -248,6 +252,11 @@ fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidO
             appended,
             field_name: plan.field_name,
             pages,
+            signed_fields: form
+                .fields
+                .iter()
+                .filter(|f| f.is_signature() && f.signed)
+                .count(),
         },
     ))
 }

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Reason, Result};
 use crate::ltv::{Level, Ltv};
@@ -22,6 +22,7 @@ use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::token::{CertificateEntry, Scan, TokenRef, TokenSigner};
 use crate::ui::{CancelToken, ConsentDecision, ConsentRequest, DocumentKind, DocumentSummary};
+use crate::verify::TrustStore;
 
 use super::{preflight, staging, Agent, PdfRequest, Requester, Stage};
 
@@ -155,10 +156,12 @@ impl Agent {
         // Before anyone is asked anything: can the levels asked for be made?
         let highest = job.items.iter().map(Item::level).max().unwrap_or_default();
         let network = self.ltv(&[], now).preflight(highest).map_err(Error::from);
+        // Read once a PDF is found to carry signatures already.
+        let trust = OnceLock::new();
         let prepared: Vec<Prepared> = super::parallel::map(&job.items, |item| {
             // Only a consent dialog needs the fingerprint before signing.
             let shown = who.origin.is_some();
-            let mut p = self.preflight(item, digest, now, shown);
+            let mut p = self.preflight(item, digest, now, shown, &trust);
             p.summary.long_term = item.level();
             if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
                 p.verdict = Err(Error::invalid_request(
@@ -195,11 +198,27 @@ impl Agent {
         digest: DigestAlgorithm,
         now: time::OffsetDateTime,
         shown: bool,
+        trust: &OnceLock<Result<TrustStore>>,
     ) -> Prepared {
         match item {
             Item::Pdf(p) => {
                 let checked = preflight::check_pdf(&p.input, &p.request, now);
                 let facts = checked.as_ref().ok().copied();
+                // A co-signer is shown whom they sign after, and whether
+                // those signatures still hold, before anyone is asked.
+                let earlier = match facts {
+                    Some(f) if shown && f.signed_fields > 0 => {
+                        let store = trust
+                            .get_or_init(|| super::verify::trust_store(&self.config, &[], false));
+                        preflight::earlier_signatures(
+                            &p.input,
+                            f.signed_fields,
+                            store.as_ref(),
+                            now,
+                        )
+                    }
+                    _ => Vec::new(),
+                };
                 let pages = facts.map(|f| f.pages);
                 let mut prepared = summarized(
                     preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages, shown),
@@ -210,6 +229,7 @@ impl Agent {
                 prepared.summary.signature =
                     Some(super::consent::pdf_signature_details(&p.request));
                 prepared.summary.document_javascript = facts.is_some_and(|f| f.document_javascript);
+                prepared.summary.earlier_signatures = earlier;
                 prepared
             }
             Item::Data(d) => {

@@ -9,9 +9,14 @@ use crate::error::{Error, Reason, Result};
 use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::ui::text_preview::{TextPreview, PREVIEW_BYTES};
-use crate::ui::DocumentSummary;
+use crate::ui::{DocumentSummary, EarlierSignature, Standing};
+use crate::verify::{Modifications, SignatureReport, TrustStore};
 
 use super::PdfRequest;
+
+/// Earlier signatures checked for the consent at most (real notes carry a
+/// handful; see [`earlier_signatures`]).
+const MAX_EARLIER_CHECKED: usize = 50;
 
 /// `/Contents` room for the dry run that checks a PDF before any dialog.
 const DRY_RUN_CAPACITY: usize = 16 * 1024;
@@ -50,6 +55,74 @@ pub fn text_preview(path: &Path) -> Option<TextPreview> {
         .read_to_end(&mut head)
         .ok()?;
     TextPreview::of(&head, len)
+}
+
+/// The signatures the PDF `input` already carries, judged as `mohor
+/// verify` judges them (offline: with what the PDF embeds and the agent's
+/// trust store), for the consent dialog. The verifier's error, or a trust
+/// store that cannot be read, is one line saying they could not be checked.
+pub fn earlier_signatures(
+    input: &Path,
+    signed_fields: usize,
+    store: std::result::Result<&TrustStore, &Error>,
+    now: time::OffsetDateTime,
+) -> Vec<EarlierSignature> {
+    let unchecked = |why: String| {
+        vec![EarlierSignature {
+            signer: String::new(),
+            standing: Standing::Unchecked(why),
+        }]
+    };
+    // Each check reads its signed range again: a made-up file with thousands
+    // of signatures over 100 MB would hold the consent for minutes.
+    if signed_fields > MAX_EARLIER_CHECKED {
+        return unchecked(format!(
+            "it carries {signed_fields} signatures, more than the {MAX_EARLIER_CHECKED} \
+             Mohor checks before asking; `mohor verify` checks them all"
+        ));
+    }
+    let store = match store {
+        Ok(s) => s,
+        Err(e) => return unchecked(e.message.clone()),
+    };
+    let report = crate::verify::Input::open(input)
+        .and_then(|file| crate::verify::verify_file(&file, None, store, now));
+    match report {
+        Ok(r) => r
+            .signatures
+            .iter()
+            .map(|s| EarlierSignature {
+                signer: s.signer.clone(),
+                standing: standing(s),
+            })
+            .collect(),
+        Err(e) => unchecked(e.to_string()),
+    }
+}
+
+/// How one verified signature stands, with the verifier's first reason.
+fn standing(s: &SignatureReport) -> Standing {
+    let first = |fallback: &str| {
+        s.problems
+            .first()
+            .cloned()
+            .unwrap_or_else(|| fallback.to_owned())
+    };
+    if !s.intact {
+        return Standing::Broken(first("the signature does not match the document"));
+    }
+    if s.modifications == Modifications::Illegal {
+        let change = s
+            .changes
+            .iter()
+            .find_map(|c| c.strip_prefix("not allowed: "))
+            .unwrap_or("a change its signer did not allow");
+        return Standing::Broken(format!("changed after it was signed: {change}"));
+    }
+    if !s.trusted {
+        return Standing::Untrusted(first("no chain to a trusted authority"));
+    }
+    Standing::Valid
 }
 
 /// Data to sign must hold something: an empty upload or file is a mistake
@@ -166,4 +239,37 @@ pub fn digest_file(path: &Path, alg: DigestAlgorithm) -> Result<Vec<u8>> {
         h.update(&buf[..n]);
     }
     Ok(h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unchecked(found: &[EarlierSignature]) -> &str {
+        match found {
+            [EarlierSignature {
+                standing: Standing::Unchecked(why),
+                ..
+            }] => why,
+            other => panic!("one unchecked line expected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn earlier_signatures_beyond_the_limit_are_left_to_verify_unread() {
+        let store = TrustStore::replaced_by(Vec::new());
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        // The file is not even opened: it does not exist.
+        let missing = Path::new("/nonexistent/mohor-many-signatures.pdf");
+        let found = earlier_signatures(missing, MAX_EARLIER_CHECKED + 1, Ok(&store), now);
+        assert!(unchecked(&found).contains("51 signatures"), "{found:?}");
+        assert!(unchecked(&found).contains("mohor verify"), "{found:?}");
+        // Within the limit it is read, and a file that cannot be is said so.
+        let found = earlier_signatures(missing, 1, Ok(&store), now);
+        assert!(unchecked(&found).contains("cannot verify"), "{found:?}");
+        // A trust store that could not be read is named, not papered over.
+        let broken = Error::invalid_request("cannot use /etc/office-root.pem as a trust root");
+        let found = earlier_signatures(missing, 1, Err(&broken), now);
+        assert!(unchecked(&found).contains("office-root.pem"), "{found:?}");
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::display_text::clean;
 use super::prompter::{
-    Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp,
+    Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp, Standing,
 };
 use super::text_preview::TextPreview;
 use crate::ltv::Level;
@@ -41,6 +41,60 @@ pub fn javascript_warning(doc: &DocumentSummary) -> Option<&'static str> {
          see in it may differ from what you see, and your signature would still show as valid. \
          Sign only if you trust where the document came from.",
     )
+}
+
+/// What the consent shows of the signatures a PDF already carries: a
+/// caption, one line for each (its name always beside its verdict), and a
+/// warning when one of them no longer holds. `None` for a document without
+/// earlier signatures, and for one that will not be signed.
+pub struct EarlierWords {
+    pub caption: &'static str,
+    pub lines: Vec<String>,
+    pub warning: Option<&'static str>,
+}
+
+pub fn earlier_words(doc: &DocumentSummary) -> Option<EarlierWords> {
+    if doc.earlier_signatures.is_empty() || doc.refused.is_some() {
+        return None;
+    }
+    let lines = doc
+        .earlier_signatures
+        .iter()
+        .map(|e| {
+            let who = match clean(&e.signer, 200) {
+                name if name.trim().is_empty() => "an unnamed signer".to_owned(),
+                name => name,
+            };
+            match &e.standing {
+                Standing::Valid => format!(
+                    "{who}: valid (intact, from a trusted authority, no forbidden change since)"
+                ),
+                Standing::Untrusted(why) => format!(
+                    "{who}: intact, but NOT TRUSTED, so the name proves nothing ({})",
+                    clean(why, MAX_SHOWN)
+                ),
+                Standing::Broken(why) => {
+                    format!("{who}: NOT VALID ({})", clean(why, MAX_SHOWN))
+                }
+                Standing::Unchecked(why) => format!(
+                    "Mohor could not check the signatures on it ({})",
+                    clean(why, MAX_SHOWN)
+                ),
+            }
+        })
+        .collect();
+    let broken = doc
+        .earlier_signatures
+        .iter()
+        .any(|e| matches!(e.standing, Standing::Broken(_)));
+    Some(EarlierWords {
+        caption: "Already signed by (as Mohor checked it):",
+        lines,
+        warning: broken.then_some(
+            "A signature already on this PDF is not valid: the document may have been \
+             changed after it was signed. Check it with the portal before you add yours.",
+        ),
+    })
 }
 
 /// What the consent shows of data to sign: a caption, the first lines when
@@ -236,6 +290,11 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
         if let Some(warning) = javascript_warning(d) {
             lines.push(format!("    Warning: {warning}"));
         }
+        if let Some(earlier) = earlier_words(d) {
+            lines.extend(earlier.warning.map(|w| format!("    Warning: {w}")));
+            lines.push(format!("    {}", earlier.caption));
+            lines.extend(earlier.lines.iter().map(|l| format!("    - {l}")));
+        }
         if let Some(content) = content_words(d) {
             lines.push(format!("    {}", content.caption));
             lines.extend(content.lines.iter().map(|l| format!("    | {l}")));
@@ -380,6 +439,50 @@ mod tests {
         assert!(
             !text.contains('\u{202e}'),
             "bidi control reached the text: {text}"
+        );
+    }
+
+    #[test]
+    fn earlier_signers_are_named_only_beside_their_verdict() {
+        use crate::ui::{EarlierSignature, Standing};
+        let earlier = |signer: &str, standing: Standing| EarlierSignature {
+            signer: signer.into(),
+            standing,
+        };
+        let mut note = DocumentSummary::new("note.pdf", DocumentKind::Pdf, 10, Some(1), "aa");
+        assert!(earlier_words(&note).is_none(), "nothing signed before");
+        note.earlier_signatures = vec![
+            earlier("RAMESH KUMAR", Standing::Valid),
+            earlier("SUNITA\u{202e}DAS", Standing::Untrusted("no chain".into())),
+            earlier("", Standing::Broken("the signed bytes were changed".into())),
+        ];
+        let words = earlier_words(&note).expect("earlier signatures");
+        assert_eq!(
+            words.lines,
+            [
+                "RAMESH KUMAR: valid (intact, from a trusted authority, no forbidden change since)",
+                "SUNITA\u{fffd}DAS: intact, but NOT TRUSTED, so the name proves nothing (no chain)",
+                "an unnamed signer: NOT VALID (the signed bytes were changed)",
+            ]
+        );
+        assert!(words.warning.is_some_and(|w| w.contains("not valid")));
+
+        // Only a broken one warns; a document that will not be signed says nothing.
+        note.earlier_signatures.truncate(2);
+        assert!(earlier_words(&note).is_some_and(|w| w.warning.is_none()));
+        let refused = note.clone().with_refusal("the PDF is certified");
+        assert!(earlier_words(&refused).is_none());
+
+        let unchecked = DocumentSummary {
+            earlier_signatures: vec![earlier("", Standing::Unchecked("encrypted".into()))],
+            ..note
+        };
+        let text = consent_lines(&request(None, vec![unchecked], "S", "I")).join("\n");
+        assert!(
+            text.contains(
+                "    Already signed by (as Mohor checked it):\n    - Mohor could not check the signatures on it (encrypted)"
+            ),
+            "{text}"
         );
     }
 

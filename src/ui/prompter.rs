@@ -32,6 +32,10 @@ pub struct DocumentSummary {
     /// Data to sign that is text: its first lines, shown in the consent;
     /// `None` for binary data, PDFs (a viewer shows those) and digests.
     pub preview: Option<super::text_preview::TextPreview>,
+    /// The signatures a PDF already carries, as Mohor's verifier judged
+    /// them (web requests only): a co-signer sees whom they sign after, and
+    /// whether those signatures still hold. Never a name without its verdict.
+    pub earlier_signatures: Vec<EarlierSignature>,
     /// This item will not be signed, and why (e.g. a batch item that failed
     /// its checks): shown as "Will not be signed: …" so the person approves
     /// the others knowing it.
@@ -58,6 +62,7 @@ impl DocumentSummary {
             long_term: crate::ltv::Level::BB,
             document_javascript: false,
             preview: None,
+            earlier_signatures: Vec::new(),
             refused: None,
         }
     }
@@ -93,6 +98,31 @@ impl DocumentSummary {
         self.refused = Some(why.into());
         self
     }
+}
+
+/// A signature already on the PDF, and what the verifier found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EarlierSignature {
+    /// The signer's name from its certificate (as any forger could write
+    /// it: shown only beside the standing).
+    pub signer: String,
+    pub standing: Standing,
+}
+
+/// How an earlier signature stands, from the person's point of view.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "standing", content = "why", rename_all = "kebab-case")]
+pub enum Standing {
+    /// Intact, from a trusted authority, and nothing forbidden changed since.
+    Valid,
+    /// Intact, but its certificate does not lead to an authority Mohor
+    /// trusts (or was not valid when it signed): the name proves nothing.
+    Untrusted(String),
+    /// The document changed after it was signed in a way the signature
+    /// does not allow, or the signature does not match.
+    Broken(String),
+    /// Mohor could not check it (e.g. an encrypted PDF).
+    Unchecked(String),
 }
 
 /// Everything a PDF signature writes into the document besides the

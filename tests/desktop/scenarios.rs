@@ -10,8 +10,8 @@ use mohor::sign::DigestAlgorithm;
 use mohor::ui::desktop::{run_desktop, GtkPrompter, TrayStatus};
 use mohor::ui::{
     CancelToken, CertificateChoice, Certification, ConsentDecision, ConsentRequest, DocumentKind,
-    DocumentSummary, Notice, PinRequest, PinWarning, Prompter, SignatureDetails, Stamp,
-    TrustSiteDecision,
+    DocumentSummary, EarlierSignature, Notice, PinRequest, PinWarning, Prompter, SignatureDetails,
+    Stamp, Standing, TrustSiteDecision,
 };
 use secrecy::ExposeSecret;
 
@@ -171,6 +171,26 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 },
                 pdf("Annexure - vouchers.pdf", 412_877, 9),
             ],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-earlier" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: vec![DocumentSummary {
+                earlier_signatures: vec![
+                    EarlierSignature {
+                        signer: "RAMESH KUMAR".into(),
+                        standing: Standing::Valid,
+                    },
+                    EarlierSignature {
+                        signer: "SUNITA DAS".into(),
+                        standing: Standing::Broken(
+                            "the document's digest does not match the signed digest".into(),
+                        ),
+                    },
+                ],
+                ..pdf("Green note 2026-77.pdf", 88_310, 3)
+            }],
             certificate: cert_a(),
             alternatives: vec![],
         },

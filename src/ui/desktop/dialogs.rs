@@ -248,6 +248,16 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
     if let Some(warning) = consent_text::javascript_warning(doc) {
         b.add(&warning_box("mohor-amber", "dialog-warning", warning, None));
     }
+    if let Some(earlier) = consent_text::earlier_words(doc) {
+        if let Some(warning) = earlier.warning {
+            b.add(&warning_box("mohor-red", "dialog-warning", warning, None));
+        }
+        b.add(&dim(earlier.caption));
+        let bulleted: Vec<String> = earlier.lines.iter().map(|l| format!("• {l}")).collect();
+        let lines = text(&bulleted.join("\n"));
+        lines.set_max_width_chars(TEXT_WIDTH - 4);
+        b.add(&lines);
+    }
     if let Some(content) = consent_text::content_words(doc) {
         b.add(&dim(content.caption));
         if !content.lines.is_empty() {

@@ -56,6 +56,7 @@ demo_port=8765
 demo_origin="http://127.0.0.1:$demo_port"
 
 module_args=()
+demo_root=""
 if "$mohor" tokens --json 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["tokens"] else 1)'; then
   echo "run-demo: a real token is present; using it"
 else
@@ -65,11 +66,17 @@ else
   fi
   export SOFTHSM2_CONF="$MOHOR_HOME/demo-token/softhsm2.conf"
   module_args=(--module /usr/lib/softhsm/libsofthsm2.so)
+  demo_root="$MOHOR_HOME/demo-token/pki/root.pem"
 fi
 
-# The demo page's origin must be on the allow-list.
+# The demo page's origin must be on the allow-list. With the demo token, this
+# demo home (never the official's own) also trusts the demo CA, so the second
+# signature's consent shows the first as valid rather than "NOT TRUSTED".
 if [ ! -f "$MOHOR_HOME/config.toml" ]; then
   printf 'allowed_origins = ["%s"]\n' "$demo_origin" > "$MOHOR_HOME/config.toml"
+  if [ -n "$demo_root" ]; then
+    printf 'trust_roots = ["%s"]\n' "$demo_root" >> "$MOHOR_HOME/config.toml"
+  fi
 fi
 
 echo "run-demo: demo page at $demo_origin/demo/"

@@ -5,7 +5,7 @@
 // the consent log shows the text the person was asked to sign.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -56,6 +56,9 @@ before(async () => {
   const port = await freePort();
   const bin = await mohorBinary();
   const home = path.join(tmp, 'home');
+  // As installer/run-demo.sh sets up its demo home: the demo CA is trusted.
+  mkdirSync(home, { recursive: true });
+  writeFileSync(path.join(home, 'config.toml'), `trust_roots = [${JSON.stringify(path.join(pki, 'root.pem'))}]\n`);
   const started = await startProcess(
     bin,
     ['--module', SOFTHSM_MODULE, '--prompts', prompts, 'serve', '--port', String(port), '--allow-origin', pageOrigin],
@@ -124,6 +127,10 @@ test('the allowed demo page signs a PDF twice and a text through the real agent 
     const verdicts = validation.stdout.trim().split('\n');
     assert.equal(verdicts.length, 2, validation.stdout);
     for (const v of verdicts) assert.match(v, /:INTACT:TRUSTED/, validation.stdout);
+    // The second signatory was shown the first signature, judged valid.
+    const secondConsent = readFileSync(`${prompts}.asked.jsonl`, 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l)).filter((q) => q.dialog === 'consent')[1].shown.join('\n');
+    assert.match(secondConsent, /Already signed by \(as Mohor checked it\):\n {4}- Asha Verma: valid/i, secondConsent);
     const signers = await page.$$eval('#pdf-signatures li', (lis) => lis.map((li) => li.textContent));
     assert.match(signers[0], /Asha Verma/i);
     assert.match(signers[1], /Rahul Iyer/i);

@@ -47,6 +47,24 @@ fn approving_server(name: &str) -> (common::Approving, common::Served, ws::Conne
     (setup, server, c)
 }
 
+/// Every item's signed bytes (`key`: "document" or "signature") from a
+/// `sign.batch` answer that must hold `n` results, all signed.
+fn batch_outputs(reply: &ws::Reply, key: &str, n: usize) -> Vec<Vec<u8>> {
+    let results = reply.result()["results"].as_array().expect("results");
+    assert_eq!(results.len(), n, "{:#}", reply.answer);
+    results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            common::unb64(
+                r[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("item {i} not signed: {:#}", reply.answer)),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn the_consent_names_everything_the_signature_carries_and_the_pdf_says_the_same() {
     let fx = Fixture::shared();
@@ -177,17 +195,8 @@ fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usu
         "{shown:#?}"
     );
 
-    let results = reply.result()["results"]
-        .as_array()
-        .expect("results")
-        .clone();
-    assert_eq!(results.len(), 2, "{:#}", reply.answer);
-    for (i, name) in ["bill", "annexure"].into_iter().enumerate() {
-        let signed = common::unb64(
-            results[i]["document"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} not signed: {:#}", reply.answer)),
-        );
+    let signed = batch_outputs(&reply, "document", 2);
+    for (name, signed) in ["bill", "annexure"].into_iter().zip(signed) {
         let out = dir.join(format!("{name}-signed.pdf"));
         std::fs::write(&out, &signed).expect("write the signed PDF");
         let report = common::text(&common::run(std::process::Command::new("pdfsig").arg(&out)));
@@ -311,18 +320,13 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
         "{shown:#?}"
     );
 
-    let results = reply.result()["results"]
-        .as_array()
-        .expect("results")
-        .clone();
-    assert_eq!(results.len(), 3, "{:#}", reply.answer);
+    let signed = batch_outputs(&reply, "document", 3);
     let nss = format!("sql:{}", fx.nssdb.display());
-    for (i, name) in ["note7", "note8", "note9"].into_iter().enumerate() {
-        let signed = common::unb64(
-            results[i]["document"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} not signed: {:#}", reply.answer)),
-        );
+    for (i, (name, signed)) in ["note7", "note8", "note9"]
+        .into_iter()
+        .zip(signed)
+        .enumerate()
+    {
         let out = dir.join(format!("{name}-cosigned.pdf"));
         std::fs::write(&out, &signed).expect("write the signed PDF");
         let report = common::text(&common::run(
@@ -355,7 +359,9 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
                     .map(|l| l.splitn(3, ':').nth(2).unwrap_or_default().to_owned())
                     .unwrap_or_else(|| panic!("pyHanko on {name}: no line for {field}:\n{said}"))
             };
-            let new_field = results[i]["field"].as_str().expect("the new field");
+            let new_field = reply.result()["results"][i]["field"]
+                .as_str()
+                .expect("the new field");
             assert!(
                 verdict(new_field).starts_with("INTACT:TRUSTED"),
                 "{name}: {said}"
@@ -401,17 +407,15 @@ fn data_to_sign_is_shown_as_text_when_it_is_text() {
     }
     assert!(!text.contains('\u{202e}'), "{text}");
 
-    let results = reply.result()["results"]
-        .as_array()
-        .expect("results")
-        .clone();
-    for (i, data) in [bill.as_bytes(), &blob].into_iter().enumerate() {
+    let signatures = batch_outputs(&reply, "signature", 2);
+    for (i, (data, signature)) in [bill.as_bytes(), &blob]
+        .into_iter()
+        .zip(signatures)
+        .enumerate()
+    {
         let p7s = dir.join(format!("item{i}.p7s"));
         let signed = dir.join(format!("item{i}.bin"));
-        let signature = results[i]["signature"]
-            .as_str()
-            .unwrap_or_else(|| panic!("item {i} not signed: {:#}", reply.answer));
-        std::fs::write(&p7s, common::unb64(signature)).expect("write the .p7s");
+        std::fs::write(&p7s, signature).expect("write the .p7s");
         std::fs::write(&signed, data).expect("write the data");
         let out = common::openssl_verify_detached(&p7s, &signed, &fx.root);
         assert!(out.status.success(), "item {i}: {}", common::text(&out));

@@ -10,7 +10,8 @@ use crate::sign::cms::{self, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 use crate::ui::text_preview::{TextPreview, PREVIEW_BYTES};
 use crate::ui::{DocumentSummary, EarlierSignature, Standing};
-use crate::verify::{Modifications, SignatureReport, TrustStore};
+use crate::verify::report::Judgement;
+use crate::verify::{SignatureReport, TrustStore};
 
 use super::PdfRequest;
 
@@ -102,27 +103,20 @@ pub fn earlier_signatures(
 
 /// How one verified signature stands, with the verifier's first reason.
 fn standing(s: &SignatureReport) -> Standing {
-    let first = |fallback: &str| {
-        s.problems
-            .first()
-            .cloned()
-            .unwrap_or_else(|| fallback.to_owned())
-    };
-    if !s.intact {
-        return Standing::Broken(first("the signature does not match the document"));
+    match s.judgement() {
+        Judgement::NotIntact(why) => Standing::Broken(
+            why.unwrap_or("the signature does not match the document")
+                .to_owned(),
+        ),
+        Judgement::IllegalChanges(what) => Standing::Broken(format!(
+            "changed after it was signed: {}",
+            what.unwrap_or("a change its signer did not allow")
+        )),
+        Judgement::NotTrusted(why) => {
+            Standing::Untrusted(why.unwrap_or("no chain to a trusted authority").to_owned())
+        }
+        Judgement::Trusted { .. } => Standing::Valid,
     }
-    if s.modifications == Modifications::Illegal {
-        let change = s
-            .changes
-            .iter()
-            .find_map(|c| c.strip_prefix("not allowed: "))
-            .unwrap_or("a change its signer did not allow");
-        return Standing::Broken(format!("changed after it was signed: {change}"));
-    }
-    if !s.trusted {
-        return Standing::Untrusted(first("no chain to a trusted authority"));
-    }
-    Standing::Valid
 }
 
 /// Data to sign must hold something: an empty upload or file is a mistake

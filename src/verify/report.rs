@@ -96,10 +96,46 @@ pub struct Revocation {
     pub covered: Vec<String>,
 }
 
+/// What one signature comes to, with the first reason when it falls short:
+/// the one reading the report's verdict line and the consent dialog share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement<'a> {
+    /// The signature does not match the bytes it covers (first problem).
+    NotIntact(Option<&'a str>),
+    /// A later revision changed what the signature does not allow.
+    IllegalChanges(Option<&'a str>),
+    /// Intact, but no trusted, valid chain (first problem).
+    NotTrusted(Option<&'a str>),
+    Trusted {
+        later_changes: bool,
+    },
+}
+
 impl SignatureReport {
     /// Intact, trusted, and nothing illegal after it.
     pub fn ok(&self) -> bool {
         self.intact && self.trusted && self.modifications != Modifications::Illegal
+    }
+
+    /// Intact first, then what changed after it, then trust.
+    pub fn judgement(&self) -> Judgement<'_> {
+        let first_problem = self.problems.first().map(String::as_str);
+        if !self.intact {
+            return Judgement::NotIntact(first_problem);
+        }
+        if self.modifications == Modifications::Illegal {
+            let change = self
+                .changes
+                .iter()
+                .find_map(|c| c.strip_prefix("not allowed: "));
+            return Judgement::IllegalChanges(change);
+        }
+        if !self.trusted {
+            return Judgement::NotTrusted(first_problem);
+        }
+        Judgement::Trusted {
+            later_changes: self.modifications == Modifications::Acceptable,
+        }
     }
 }
 
@@ -222,35 +258,21 @@ fn yes(b: bool) -> &'static str {
 
 /// The one-line verdict: trusted, or the first reason it is not.
 fn verdict(s: &SignatureReport) -> String {
-    if !s.intact {
-        return format!(
+    match s.judgement() {
+        Judgement::NotIntact(why) => format!(
             "NOT INTACT: {}",
-            s.problems
-                .first()
-                .map(String::as_str)
-                .unwrap_or("the signature does not match")
-        );
-    }
-    if s.modifications == Modifications::Illegal {
-        let first = s
-            .changes
-            .iter()
-            .find_map(|c| c.strip_prefix("not allowed: "))
-            .unwrap_or("");
-        return format!("ILLEGAL CHANGES after signing: {first}");
-    }
-    if !s.trusted {
-        return format!(
-            "intact, NOT TRUSTED: {}",
-            s.problems
-                .first()
-                .map(String::as_str)
-                .unwrap_or("no trusted chain")
-        );
-    }
-    match s.modifications {
-        Modifications::Acceptable => "intact, trusted, later changes allowed".into(),
-        _ => "intact, trusted".into(),
+            why.unwrap_or("the signature does not match")
+        ),
+        Judgement::IllegalChanges(what) => {
+            format!("ILLEGAL CHANGES after signing: {}", what.unwrap_or(""))
+        }
+        Judgement::NotTrusted(why) => {
+            format!("intact, NOT TRUSTED: {}", why.unwrap_or("no trusted chain"))
+        }
+        Judgement::Trusted {
+            later_changes: true,
+        } => "intact, trusted, later changes allowed".into(),
+        Judgement::Trusted { .. } => "intact, trusted".into(),
     }
 }
 

@@ -122,10 +122,7 @@ fn consent_warns_under_the_document_that_runs_its_own_scripts() {
     // the annexure's.
     let shot = w.screenshot(&harness::artifacts(), "dialog-consent-scripts");
     let seen = xvfb::ocr_screen(&shot);
-    let at = |words: &str| {
-        seen.find(words)
-            .unwrap_or_else(|| panic!("{words:?} not seen in:\n{seen}"))
-    };
+    let at = |words: &str| seen_at(&seen, words);
     assert!(
         at("Contingent bill") < at("runs its own JavaScript"),
         "{seen}"
@@ -153,10 +150,7 @@ fn consent_shows_earlier_signers_beside_their_verdict_and_warns_of_a_broken_one(
     // the verifier found, inside the green note's card.
     let shot = w.screenshot(&harness::artifacts(), "dialog-consent-earlier");
     let seen = xvfb::ocr_screen(&shot);
-    let at = |words: &str| {
-        seen.find(words)
-            .unwrap_or_else(|| panic!("{words:?} not seen in:\n{seen}"))
-    };
+    let at = |words: &str| seen_at(&seen, words);
     assert!(at("Green note") < at("is not valid"), "{seen}");
     assert!(at("is not valid") < at("Already signed by"), "{seen}");
     assert!(
@@ -185,6 +179,12 @@ fn consent_shows_what_data_to_sign_says_when_it_is_text() {
     w.key("Escape");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
     p.finish();
+}
+
+/// Where Tesseract read `words` in the screenshot's text.
+fn seen_at(seen: &str, words: &str) -> usize {
+    seen.find(words)
+        .unwrap_or_else(|| panic!("{words:?} not seen in:\n{seen}"))
 }
 
 /// "deny@4.1s" → ("deny", 4.1)

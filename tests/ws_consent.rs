@@ -47,6 +47,14 @@ fn approving_server(name: &str) -> (common::Approving, common::Served, ws::Conne
     (setup, server, c)
 }
 
+/// The first line of what the consent showed that contains `needle`.
+fn line_with(shown: &[String], needle: &str) -> usize {
+    shown
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not shown:\n{shown:#?}"))
+}
+
 /// Every item's signed bytes (`key`: "document" or "signature") from a
 /// `sign.batch` answer that must hold `n` results, all signed.
 fn batch_outputs(reply: &ws::Reply, key: &str, n: usize) -> Vec<Vec<u8>> {
@@ -180,12 +188,7 @@ fn a_pdf_that_runs_its_own_scripts_is_called_out_in_the_consent_and_signs_as_usu
     );
 
     let shown = common::consent_shown(&prompts);
-    let at = |needle: &str| {
-        shown
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle:?} not shown:\n{shown:#?}"))
-    };
+    let at = |needle: &str| line_with(&shown, needle);
     let warning = "Warning: This PDF runs its own JavaScript";
     assert!(at("Contingent bill 412.pdf") < at(warning), "{shown:#?}");
     assert!(at(warning) < at("Annexure.pdf"), "{shown:#?}");
@@ -277,12 +280,7 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     );
 
     let shown = common::consent_shown(&prompts);
-    let at = |needle: &str| {
-        shown
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle:?} not shown:\n{shown:#?}"))
-    };
+    let at = |needle: &str| line_with(&shown, needle);
     let caption = "    Already signed by (as Mohor checked it):";
     let valid_line = "    - Asha Verma: valid (intact, from a trusted authority";
     let untrusted_line = "    - Asha Verma: intact, but NOT TRUSTED";

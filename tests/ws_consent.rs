@@ -375,6 +375,75 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     c.close();
 }
 
+/// `sign.data` with `cosign`: the consent names whom the co-signature
+/// joins, judged by the verifier (Meera Nair signed the minutes first), and
+/// `openssl cms -verify` holds both signers of the answer valid.
+#[test]
+fn a_detached_co_signature_shows_whom_it_joins_with_the_verdict() {
+    let fx = Fixture::shared();
+    let setup = common::approving("ws_consent_cosign");
+    std::fs::write(
+        setup.home.join("config.toml"),
+        format!("trust_roots = [{:?}]\n", fx.root.display().to_string()),
+    )
+    .expect("write config.toml");
+    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let common::Approving { dir, prompts, .. } = setup;
+
+    let minutes = b"Minutes of the purchase committee, 28 November 2026: approved.\n";
+    let mut first = fx.software_signer("ec256");
+    let digest = mohor::sign::Signer::algorithm(&first)
+        .digest()
+        .digest(minutes);
+    let profile = mohor::sign::cms::CmsProfile::cades(time::OffsetDateTime::now_utc());
+    let earlier = mohor::sign::cms::sign_digest(&mut first, &digest, &profile).expect("sign");
+    let reply = c.call(
+        json!(1),
+        "sign.data",
+        Some(json!({"data": b64(minutes), "cosign": b64(&earlier), "certificateId": fx.cert("rsa2048").id})),
+    );
+
+    let shown = common::consent_shown(&prompts);
+    let caption = line_with(&shown, "    Already signed by (as Mohor checked it):");
+    let joined = line_with(
+        &shown,
+        "    - Meera Nair: valid (intact, from a trusted authority",
+    );
+    assert_eq!(joined, caption + 1, "{shown:#?}");
+    assert!(
+        joined < line_with(&shown, "Content, as text (all of it):"),
+        "{shown:#?}"
+    );
+
+    let p7s = dir.join("minutes.p7s");
+    let data = dir.join("minutes.txt");
+    let signature = reply.result()["signature"].as_str().expect("signature");
+    std::fs::write(&p7s, common::unb64(signature)).expect("write the .p7s");
+    std::fs::write(&data, minutes).expect("write the data");
+    let out = common::openssl_verify_detached(&p7s, &data, &fx.root);
+    assert!(out.status.success(), "{}", common::text(&out));
+    // pyHanko reads single-signer CMS only: it judges the signature the
+    // consent called valid, as it was sent.
+    let first_p7s = dir.join("minutes-first.p7s");
+    std::fs::write(&first_p7s, &earlier).expect("write the first .p7s");
+    if let Some((good, t)) = common::pyhanko_detached(&first_p7s, &data, &fx.root) {
+        assert!(good, "pyHanko on Meera Nair's signature:\n{t}");
+    }
+    let signers = common::text(&common::run(
+        std::process::Command::new("openssl")
+            .args([
+                "cms", "-cmsout", "-print", "-inform", "DER", "-noout", "-in",
+            ])
+            .arg(&p7s),
+    ));
+    assert_eq!(signers.matches("signerInfos:").count(), 1, "{signers}");
+    let sids = signers.matches("d.issuerAndSerialNumber:").count()
+        + signers.matches("d.subjectKeyIdentifier:").count();
+    assert_eq!(sids, 2, "two signers:\n{signers}");
+    c.close();
+}
+
 /// `sign.data` of a bill's JSON shows the person what it says; binary data
 /// is named as such; both signatures hold for exactly those bytes
 /// (`openssl cms -verify`, pyHanko).

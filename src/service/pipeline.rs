@@ -208,14 +208,8 @@ impl Agent {
                 // those signatures still hold, before anyone is asked.
                 let earlier = match facts {
                     Some(f) if shown && f.signed_fields > 0 => {
-                        let store = trust
-                            .get_or_init(|| super::verify::trust_store(&self.config, &[], false));
-                        preflight::earlier_signatures(
-                            &p.input,
-                            f.signed_fields,
-                            store.as_ref(),
-                            now,
-                        )
+                        let signed = preflight::Signed::Pdf(&p.input);
+                        self.earlier_signatures(signed, f.signed_fields, trust, now)
                     }
                     _ => Vec::new(),
                 };
@@ -246,6 +240,16 @@ impl Agent {
                 if shown {
                     prepared.summary.preview = preflight::text_preview(&d.input);
                 }
+                // A co-signature: whom it joins, as for a PDF.
+                if let (true, Some(existing), Ok(())) = (shown, &d.cosign, &prepared.verdict) {
+                    let signed = preflight::Signed::Detached {
+                        signature: existing,
+                        data: &d.input,
+                    };
+                    let count = cms::signer_count(existing).unwrap_or(0);
+                    prepared.summary.earlier_signatures =
+                        self.earlier_signatures(signed, count, trust, now);
+                }
                 prepared
             }
             Item::Hash(h) => {
@@ -272,6 +276,19 @@ impl Agent {
                 .with_refusal_shown()
             }
         }
+    }
+
+    /// What a consent shows of the signatures `signed` already carries; the
+    /// trust store is read the first time a job needs it.
+    fn earlier_signatures(
+        &self,
+        signed: preflight::Signed<'_>,
+        count: usize,
+        trust: &OnceLock<Result<TrustStore>>,
+        now: time::OffsetDateTime,
+    ) -> Vec<crate::ui::EarlierSignature> {
+        let store = trust.get_or_init(|| super::verify::trust_store(&self.config, &[], false));
+        preflight::earlier_signatures(signed, count, store.as_ref(), now)
     }
 
     /// Every stage after preflight.

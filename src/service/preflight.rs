@@ -58,13 +58,22 @@ pub fn text_preview(path: &Path) -> Option<TextPreview> {
     TextPreview::of(&head, len)
 }
 
-/// The signatures the PDF `input` already carries, judged as `mohor
-/// verify` judges them (offline: with what the PDF embeds and the agent's
-/// trust store), for the consent dialog. The verifier's error, or a trust
-/// store that cannot be read, is one line saying they could not be checked.
+/// What already carries signatures: a PDF, or an earlier detached
+/// signature that a co-signature joins.
+#[derive(Clone, Copy)]
+pub enum Signed<'a> {
+    Pdf(&'a Path),
+    Detached { signature: &'a [u8], data: &'a Path },
+}
+
+/// The signatures already there (`count` of them, as found), judged as
+/// `mohor verify` judges them (offline: with what they embed and the
+/// agent's trust store), for the consent dialog. The verifier's error, or a
+/// trust store that cannot be read, is one line saying they could not be
+/// checked.
 pub fn earlier_signatures(
-    input: &Path,
-    signed_fields: usize,
+    signed: Signed<'_>,
+    count: usize,
     store: std::result::Result<&TrustStore, &Error>,
     now: time::OffsetDateTime,
 ) -> Vec<EarlierSignature> {
@@ -74,11 +83,11 @@ pub fn earlier_signatures(
             standing: Standing::Unchecked(why),
         }]
     };
-    // Each check reads its signed range again: a made-up file with thousands
+    // Each check reads its signed bytes again: a made-up file with thousands
     // of signatures over 100 MB would hold the consent for minutes.
-    if signed_fields > MAX_EARLIER_CHECKED {
+    if count > MAX_EARLIER_CHECKED {
         return unchecked(format!(
-            "it carries {signed_fields} signatures, more than the {MAX_EARLIER_CHECKED} \
+            "there are {count} signatures, more than the {MAX_EARLIER_CHECKED} \
              Mohor checks before asking; `mohor verify` checks them all"
         ));
     }
@@ -86,8 +95,11 @@ pub fn earlier_signatures(
         Ok(s) => s,
         Err(e) => return unchecked(e.message.clone()),
     };
-    let report = crate::verify::Input::open(input)
-        .and_then(|file| crate::verify::verify_file(&file, None, store, now));
+    let report = match signed {
+        Signed::Pdf(pdf) => crate::verify::Input::open(pdf)
+            .and_then(|file| crate::verify::verify_file(&file, None, store, now)),
+        Signed::Detached { signature, data } => verify_detached(signature, data, store, now),
+    };
     match report {
         Ok(r) => r
             .signatures
@@ -99,6 +111,23 @@ pub fn earlier_signatures(
             .collect(),
         Err(e) => unchecked(e.to_string()),
     }
+}
+
+/// The verifier reads files: the earlier signature goes to a private
+/// temporary one (removed on return), the data is read where it is.
+fn verify_detached(
+    signature: &[u8],
+    data: &Path,
+    store: &TrustStore,
+    now: time::OffsetDateTime,
+) -> std::result::Result<crate::verify::Report, crate::verify::VerifyError> {
+    use std::io::Write as _;
+    let io = |e: std::io::Error| crate::verify::VerifyError::Io(e.to_string());
+    let mut file = tempfile::NamedTempFile::new().map_err(io)?;
+    file.write_all(signature).map_err(io)?;
+    let signature = crate::verify::Input::open(file.path())?;
+    let data = crate::verify::Input::open(data)?;
+    crate::verify::verify_file(&signature, Some(&data), store, now)
 }
 
 /// How one verified signature stands, with the verifier's first reason.
@@ -255,15 +284,16 @@ mod tests {
         let now = time::OffsetDateTime::UNIX_EPOCH;
         // The file is not even opened: it does not exist.
         let missing = Path::new("/nonexistent/mohor-many-signatures.pdf");
-        let found = earlier_signatures(missing, MAX_EARLIER_CHECKED + 1, Ok(&store), now);
+        let pdf = Signed::Pdf(missing);
+        let found = earlier_signatures(pdf, MAX_EARLIER_CHECKED + 1, Ok(&store), now);
         assert!(unchecked(&found).contains("51 signatures"), "{found:?}");
         assert!(unchecked(&found).contains("mohor verify"), "{found:?}");
         // Within the limit it is read, and a file that cannot be is said so.
-        let found = earlier_signatures(missing, 1, Ok(&store), now);
+        let found = earlier_signatures(pdf, 1, Ok(&store), now);
         assert!(unchecked(&found).contains("cannot verify"), "{found:?}");
         // A trust store that could not be read is named, not papered over.
         let broken = Error::invalid_request("cannot use /etc/office-root.pem as a trust root");
-        let found = earlier_signatures(missing, 1, Err(&broken), now);
+        let found = earlier_signatures(pdf, 1, Err(&broken), now);
         assert!(unchecked(&found).contains("office-root.pem"), "{found:?}");
     }
 }

@@ -284,7 +284,7 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     let caption = "    Already signed by (as Mohor checked it):";
     let valid_line = "    - Asha Verma: valid (intact, from a trusted authority";
     let untrusted_line = "    - Asha Verma: intact, but NOT TRUSTED";
-    let warning = "    Warning: A signature already on this PDF is not valid";
+    let warning = "    Warning: A signature already on this document is not valid";
     let broken_line = "    - Asha Verma: NOT VALID (";
     let (note7, note8, note9) = (
         at("Green note 7.pdf"),

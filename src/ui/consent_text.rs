@@ -43,7 +43,7 @@ pub fn javascript_warning(doc: &DocumentSummary) -> Option<&'static str> {
     )
 }
 
-/// What the consent shows of the signatures a PDF already carries: a
+/// What the consent shows of the signatures a document already carries: a
 /// caption, one line for each (its name always beside its verdict), and a
 /// warning when one of them no longer holds. `None` for a document without
 /// earlier signatures, and for one that will not be signed.
@@ -91,7 +91,7 @@ pub fn earlier_words(doc: &DocumentSummary) -> Option<EarlierWords> {
         caption: "Already signed by (as Mohor checked it):",
         lines,
         warning: broken.then_some(
-            "A signature already on this PDF is not valid: the document may have been \
+            "A signature already on this document is not valid: the document may have been \
              changed after it was signed. Check it with the portal before you add yours.",
         ),
     })

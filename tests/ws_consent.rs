@@ -375,6 +375,77 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     c.close();
 }
 
+/// An encrypted green note (user password "view"): the earlier signature is
+/// checked with the password the request brings, and shown as valid; pdfsig
+/// and pyHanko, given the password, hold both signatures valid.
+#[test]
+fn earlier_signatures_on_an_encrypted_pdf_are_checked_with_the_requests_password() {
+    let fx = Fixture::shared();
+    let setup = common::approving("ws_consent_encrypted");
+    std::fs::write(
+        setup.home.join("config.toml"),
+        format!("trust_roots = [{:?}]\n", fx.root.display().to_string()),
+    )
+    .expect("write config.toml");
+    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let common::Approving { dir, prompts, .. } = setup;
+
+    let plain = dir.join("plain.pdf");
+    let locked = dir.join("locked.pdf");
+    let signed = dir.join("locked-signed.pdf");
+    std::fs::write(&plain, tiny_pdf()).expect("write the PDF");
+    let out = common::run(
+        std::process::Command::new("qpdf")
+            .args(["--encrypt", "view", "master", "256", "--"])
+            .arg(&plain)
+            .arg(&locked),
+    );
+    assert!(out.status.success(), "qpdf: {}", common::text(&out));
+    let mut opts = mohor::pdf::PdfSignOptions::new(fx.cert("rsa2048").cn, "Test Class 3 CA 2026");
+    opts.signing_time = time::OffsetDateTime::now_utc();
+    opts.password = Some(mohor::pdf::PdfPassword::new(b"view".to_vec()));
+    mohor::pdf::sign_file(&locked, &signed, &mut fx.software_signer("rsa2048"), &opts)
+        .expect("the earlier signature");
+
+    let document = std::fs::read(&signed).expect("read the signed PDF");
+    let reply = c.call(
+        json!(1),
+        "sign.pdf",
+        Some(
+            json!({"document": b64(&document), "fileName": "Locked note.pdf", "password": "view"}),
+        ),
+    );
+    let shown = common::consent_shown(&prompts);
+    let caption = line_with(&shown, "    Already signed by (as Mohor checked it):");
+    let valid = line_with(
+        &shown,
+        "    - Asha Verma: valid (intact, from a trusted authority",
+    );
+    assert_eq!(valid, caption + 1, "{shown:#?}");
+
+    let cosigned = dir.join("locked-cosigned.pdf");
+    std::fs::write(
+        &cosigned,
+        common::unb64(reply.result()["document"].as_str().expect("document")),
+    )
+    .expect("write the co-signed PDF");
+    let nss = format!("sql:{}", fx.nssdb.display());
+    let report = common::text(&common::run(
+        std::process::Command::new("pdfsig")
+            .args(["-nssdir", &nss, "-upw", "view"])
+            .arg(&cosigned),
+    ));
+    assert_eq!(report.matches("Signature is Valid.").count(), 2, "{report}");
+    if let Some(mut judge) = common::pyhanko_validate_command(&fx.root) {
+        let said = common::text(&common::run(
+            judge.args(["--password", "view"]).arg(&cosigned),
+        ));
+        assert_eq!(said.matches(":INTACT:TRUSTED").count(), 2, "{said}");
+    }
+    c.close();
+}
+
 /// `sign.data` with `cosign`: the consent names whom the co-signature
 /// joins, judged by the verifier (Meera Nair signed the minutes first), and
 /// `openssl cms -verify` holds both signers of the answer valid.

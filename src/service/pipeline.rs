@@ -208,7 +208,10 @@ impl Agent {
                 // those signatures still hold, before anyone is asked.
                 let earlier = match facts {
                     Some(f) if shown && f.signed_fields > 0 => {
-                        let signed = preflight::Signed::Pdf(&p.input);
+                        let signed = preflight::Signed::Pdf {
+                            path: &p.input,
+                            password: p.request.password.as_ref().map(|pw| pw.as_bytes()),
+                        };
                         self.earlier_signatures(signed, f.signed_fields, trust, now)
                     }
                     _ => Vec::new(),

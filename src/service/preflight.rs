@@ -62,8 +62,15 @@ pub fn text_preview(path: &Path) -> Option<TextPreview> {
 /// signature that a co-signature joins.
 #[derive(Clone, Copy)]
 pub enum Signed<'a> {
-    Pdf(&'a Path),
-    Detached { signature: &'a [u8], data: &'a Path },
+    /// With the request's password when it is encrypted.
+    Pdf {
+        path: &'a Path,
+        password: Option<&'a [u8]>,
+    },
+    Detached {
+        signature: &'a [u8],
+        data: &'a Path,
+    },
 }
 
 /// The signatures already there (`count` of them, as found), judged as
@@ -96,8 +103,8 @@ pub fn earlier_signatures(
         Err(e) => return unchecked(e.message.clone()),
     };
     let report = match signed {
-        Signed::Pdf(pdf) => crate::verify::Input::open(pdf)
-            .and_then(|file| crate::verify::verify_file(&file, None, store, now)),
+        Signed::Pdf { path, password } => crate::verify::Input::open(path)
+            .and_then(|file| crate::verify::pdf::verify_with_password(&file, password, store, now)),
         Signed::Detached { signature, data } => verify_detached(signature, data, store, now),
     };
     match report {
@@ -284,7 +291,10 @@ mod tests {
         let now = time::OffsetDateTime::UNIX_EPOCH;
         // The file is not even opened: it does not exist.
         let missing = Path::new("/nonexistent/mohor-many-signatures.pdf");
-        let pdf = Signed::Pdf(missing);
+        let pdf = Signed::Pdf {
+            path: missing,
+            password: None,
+        };
         let found = earlier_signatures(pdf, MAX_EARLIER_CHECKED + 1, Ok(&store), now);
         assert!(unchecked(&found).contains("51 signatures"), "{found:?}");
         assert!(unchecked(&found).contains("mohor verify"), "{found:?}");

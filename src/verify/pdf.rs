@@ -35,14 +35,28 @@ pub fn verify(
     store: &TrustStore,
     now: OffsetDateTime,
 ) -> Result<Report, VerifyError> {
+    verify_with_password(input, None, store, now)
+}
+
+/// [`verify`] of a PDF encrypted with a user password the caller knows
+/// (the consent checks earlier signatures with the request's password).
+pub fn verify_with_password(
+    input: &Input,
+    password: Option<&[u8]>,
+    store: &TrustStore,
+    now: OffsetDateTime,
+) -> Result<Report, VerifyError> {
     let mut doc =
         Document::open(input.path()).map_err(|e| VerifyError::Unreadable(e.to_string()))?;
     if doc.is_encrypted() {
         // Most signed encrypted PDFs open with the empty user password.
-        doc.unlock(Some(b"")).map_err(|e| {
-            VerifyError::Unreadable(format!(
-                "the PDF is encrypted and cannot be opened without a password: {e}"
-            ))
+        doc.unlock(Some(password.unwrap_or(b""))).map_err(|e| {
+            VerifyError::Unreadable(match password {
+                None => {
+                    format!("the PDF is encrypted and cannot be opened without a password: {e}")
+                }
+                Some(_) => format!("the PDF does not open with the password given: {e}"),
+            })
         })?;
     }
     let declared = declared_signatures(&mut doc);

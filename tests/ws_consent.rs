@@ -41,7 +41,25 @@ use common::{asked, b64, tiny_pdf};
 /// A test folder whose dialogs approve one request, its `mohor serve`, and a
 /// connection to it from the allowed origin.
 fn approving_server(name: &str) -> (common::Approving, common::Served, ws::Connection) {
+    started(common::approving(name))
+}
+
+/// [`approving_server`] whose agent trusts the test PKI's root, as an
+/// office's config trusts its CA.
+fn trusting_server(name: &str) -> (common::Approving, common::Served, ws::Connection) {
     let setup = common::approving(name);
+    std::fs::write(
+        setup.home.join("config.toml"),
+        format!(
+            "trust_roots = [{:?}]\n",
+            Fixture::shared().root.display().to_string()
+        ),
+    )
+    .expect("write config.toml");
+    started(setup)
+}
+
+fn started(setup: common::Approving) -> (common::Approving, common::Served, ws::Connection) {
     let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
     let c = ws::Connection::open(server.port, ORIGIN).expect("connect");
     (setup, server, c)
@@ -248,15 +266,7 @@ fn signed_by(fixture_cert: &str, dir: &Path) -> Vec<u8> {
 #[test]
 fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     let fx = Fixture::shared();
-    let setup = common::approving("ws_consent_earlier");
-    // The office trusts its CA's root (as a deployment's config would).
-    std::fs::write(
-        setup.home.join("config.toml"),
-        format!("trust_roots = [{:?}]\n", fx.root.display().to_string()),
-    )
-    .expect("write config.toml");
-    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
-    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let (setup, _server, mut c) = trusting_server("ws_consent_earlier");
     let common::Approving { dir, prompts, .. } = setup;
 
     let valid = signed_by("rsa2048", &dir);
@@ -381,14 +391,7 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
 #[test]
 fn earlier_signatures_on_an_encrypted_pdf_are_checked_with_the_requests_password() {
     let fx = Fixture::shared();
-    let setup = common::approving("ws_consent_encrypted");
-    std::fs::write(
-        setup.home.join("config.toml"),
-        format!("trust_roots = [{:?}]\n", fx.root.display().to_string()),
-    )
-    .expect("write config.toml");
-    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
-    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let (setup, _server, mut c) = trusting_server("ws_consent_encrypted");
     let common::Approving { dir, prompts, .. } = setup;
 
     let plain = dir.join("plain.pdf");
@@ -452,14 +455,7 @@ fn earlier_signatures_on_an_encrypted_pdf_are_checked_with_the_requests_password
 #[test]
 fn a_detached_co_signature_shows_whom_it_joins_with_the_verdict() {
     let fx = Fixture::shared();
-    let setup = common::approving("ws_consent_cosign");
-    std::fs::write(
-        setup.home.join("config.toml"),
-        format!("trust_roots = [{:?}]\n", fx.root.display().to_string()),
-    )
-    .expect("write config.toml");
-    let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
-    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let (setup, _server, mut c) = trusting_server("ws_consent_cosign");
     let common::Approving { dir, prompts, .. } = setup;
 
     let minutes = b"Minutes of the purchase committee, 28 November 2026: approved.\n";

@@ -101,7 +101,7 @@ impl DocumentSummary {
     }
 }
 
-/// A signature already on the PDF, and what the verifier found.
+/// A signature already on the document, and what the verifier found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EarlierSignature {
     /// The signer's name from its certificate (as any forger could write
@@ -122,7 +122,8 @@ pub enum Standing {
     /// The document changed after it was signed in a way the signature
     /// does not allow, or the signature does not match.
     Broken(String),
-    /// Mohor could not check it (e.g. an encrypted PDF).
+    /// Mohor could not check them (e.g. a PDF that does not open with the
+    /// password given, or one with more signatures than it checks first).
     Unchecked(String),
 }
 

@@ -59,6 +59,7 @@ fn trusting_server(name: &str) -> (common::Approving, common::Served, ws::Connec
     started(setup)
 }
 
+/// `mohor serve` for `setup`, and a connection to it from the allowed origin.
 fn started(setup: common::Approving) -> (common::Approving, common::Served, ws::Connection) {
     let server = serve(&setup.home, &setup.softhsm_conf, &setup.prompts);
     let c = ws::Connection::open(server.port, ORIGIN).expect("connect");

@@ -102,12 +102,7 @@ pub fn earlier_signatures(
         Ok(s) => s,
         Err(e) => return unchecked(e.message.clone()),
     };
-    let report = match signed {
-        Signed::Pdf { path, password } => crate::verify::Input::open(path)
-            .and_then(|file| crate::verify::pdf::verify_with_password(&file, password, store, now)),
-        Signed::Detached { signature, data } => verify_detached(signature, data, store, now),
-    };
-    match report {
+    match verify_signed(signed, store, now) {
         Ok(r) => r
             .signatures
             .iter()
@@ -120,21 +115,24 @@ pub fn earlier_signatures(
     }
 }
 
-/// The verifier reads files: the earlier signature goes to a private
-/// temporary one (removed on return), the data is read where it is.
-fn verify_detached(
-    signature: &[u8],
-    data: &Path,
+/// The verifier's report on what `signed` carries.
+fn verify_signed(
+    signed: Signed<'_>,
     store: &TrustStore,
     now: time::OffsetDateTime,
 ) -> std::result::Result<crate::verify::Report, crate::verify::VerifyError> {
-    use std::io::Write as _;
-    let io = |e: std::io::Error| crate::verify::VerifyError::Io(e.to_string());
-    let mut file = tempfile::NamedTempFile::new().map_err(io)?;
-    file.write_all(signature).map_err(io)?;
-    let signature = crate::verify::Input::open(file.path())?;
-    let data = crate::verify::Input::open(data)?;
-    crate::verify::verify_file(&signature, Some(&data), store, now)
+    use crate::verify::{pdf::verify_with_password, verify_file, Input};
+    match signed {
+        Signed::Pdf { path, password } => {
+            verify_with_password(&Input::open(path)?, password, store, now)
+        }
+        Signed::Detached { signature, data } => verify_file(
+            &Input::from_bytes(signature)?,
+            Some(&Input::open(data)?),
+            store,
+            now,
+        ),
+    }
 }
 
 /// How one verified signature stands, with the verifier's first reason.

@@ -76,6 +76,19 @@ impl Input {
         Ok(input)
     }
 
+    /// Bytes in memory (a signature a page sent, a fuzzer's input), held in
+    /// a private temporary file as a pipe's content is: the checks read
+    /// at positions.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Input, VerifyError> {
+        use std::io::Write as _;
+        let io_err = |e: io::Error| VerifyError::Io(format!("a temporary file: {e}"));
+        let mut temp = tempfile::NamedTempFile::new().map_err(io_err)?;
+        temp.write_all(bytes).map_err(io_err)?;
+        let mut input = Input::open(temp.path())?;
+        input._spooled = Some(temp);
+        Ok(input)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

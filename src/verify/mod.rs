@@ -89,22 +89,16 @@ pub fn verify_file(
     verify_detached(file, data, store, now)
 }
 
-/// [`verify_file`] for documents in memory (written to a private
-/// temporary folder first: the reader works on files).
+/// [`verify_file`] for documents in memory (each held in a private
+/// temporary file: the reader works on files).
 pub fn verify_bytes(
     file: &[u8],
     data: Option<&[u8]>,
     store: &TrustStore,
     now: OffsetDateTime,
 ) -> Result<Report, VerifyError> {
-    let dir = tempfile::tempdir().map_err(|e| VerifyError::Io(e.to_string()))?;
-    let put = |name: &str, bytes: &[u8]| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, bytes).map_err(|e| VerifyError::Io(e.to_string()))?;
-        Input::open(&path)
-    };
-    let file = put("document", file)?;
-    let data = data.map(|d| put("data", d)).transpose()?;
+    let file = Input::from_bytes(file)?;
+    let data = data.map(Input::from_bytes).transpose()?;
     verify_file(&file, data.as_ref(), store, now)
 }
 

@@ -297,6 +297,11 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     let untrusted_line = "    - Asha Verma: intact, but NOT TRUSTED";
     let warning = "    Warning: A signature already on this document is not valid";
     let broken_line = "    - Asha Verma: NOT VALID (";
+    // The fingerprints come from the check's read of each file: the bytes sent.
+    for pdf in [&valid, &expired, &tampered] {
+        let fingerprint = format!("    Fingerprint (SHA-256): {}", common::hex_sha256(pdf));
+        assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
+    }
     let (note7, note8, note9) = (
         at("Green note 7.pdf"),
         at("Green note 8.pdf"),
@@ -427,6 +432,11 @@ fn earlier_signatures_on_an_encrypted_pdf_are_checked_with_the_requests_password
         "    - Asha Verma: valid (intact, from a trusted authority",
     );
     assert_eq!(valid, caption + 1, "{shown:#?}");
+    let fingerprint = format!(
+        "    Fingerprint (SHA-256): {}",
+        common::hex_sha256(&document)
+    );
+    assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
 
     let cosigned = dir.join("locked-cosigned.pdf");
     std::fs::write(
@@ -479,6 +489,8 @@ fn a_detached_co_signature_shows_whom_it_joins_with_the_verdict() {
         "    - Meera Nair: valid (intact, from a trusted authority",
     );
     assert_eq!(joined, caption + 1, "{shown:#?}");
+    let fingerprint = format!("    Fingerprint (SHA-256): {}", common::hex_sha256(minutes));
+    assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
     assert!(
         joined < line_with(&shown, "Content, as text (all of it):"),
         "{shown:#?}"

@@ -206,19 +206,14 @@ impl Agent {
                 let facts = checked.as_ref().ok().copied();
                 // A co-signer is shown whom they sign after, and whether
                 // those signatures still hold, before anyone is asked.
-                let earlier = match facts {
-                    Some(f) if shown && f.signed_fields > 0 => {
-                        let signed = preflight::Signed::Pdf {
-                            path: &p.input,
-                            password: p.request.password.as_ref().map(|pw| pw.as_bytes()),
-                        };
-                        self.earlier_signatures(signed, f.signed_fields, trust, now)
-                    }
-                    _ => Vec::new(),
-                };
+                let earlier = facts
+                    .map(|f| f.signed_fields)
+                    .filter(|&signed| shown && signed > 0);
                 let pages = facts.map(|f| f.pages);
+                // That check reads the file whole: the fingerprint comes from it.
+                let fingerprint = shown && earlier.is_none();
                 let mut prepared = summarized(
-                    preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages, shown),
+                    preflight::summarize(&p.input, &p.name, DocumentKind::Pdf, pages, fingerprint),
                     &p.name,
                     DocumentKind::Pdf,
                     checked.map(|_| ()),
@@ -226,7 +221,20 @@ impl Agent {
                 prepared.summary.signature =
                     Some(super::consent::pdf_signature_details(&p.request));
                 prepared.summary.document_javascript = facts.is_some_and(|f| f.document_javascript);
-                prepared.summary.earlier_signatures = earlier;
+                if let (Some(count), Ok(())) = (earlier, &prepared.verdict) {
+                    let signed = preflight::Signed::Pdf {
+                        path: &p.input,
+                        password: p.request.password.as_ref().map(|pw| pw.as_bytes()),
+                    };
+                    self.add_earlier_signatures(
+                        &mut prepared.summary,
+                        &p.input,
+                        signed,
+                        count,
+                        trust,
+                        now,
+                    );
+                }
                 prepared
             }
             Item::Data(d) => {
@@ -234,8 +242,11 @@ impl Agent {
                     Some(existing) => preflight::check_cosign(&d.input, existing),
                     None => preflight::check_not_empty(&d.input),
                 };
+                // A shown co-signature's check reads the data whole: the
+                // fingerprint comes from it.
+                let earlier = shown && d.cosign.is_some() && checked.is_ok();
                 let mut prepared = summarized(
-                    preflight::summarize(&d.input, &d.name, DocumentKind::Data, None, true),
+                    preflight::summarize(&d.input, &d.name, DocumentKind::Data, None, !earlier),
                     &d.name,
                     DocumentKind::Data,
                     checked,
@@ -244,14 +255,20 @@ impl Agent {
                     prepared.summary.preview = preflight::text_preview(&d.input);
                 }
                 // A co-signature: whom it joins, as for a PDF.
-                if let (true, Some(existing), Ok(())) = (shown, &d.cosign, &prepared.verdict) {
+                if let (true, Some(existing), Ok(())) = (earlier, &d.cosign, &prepared.verdict) {
                     let signed = preflight::Signed::Detached {
                         signature: existing,
                         data: &d.input,
                     };
                     let count = cms::signer_count(existing).unwrap_or(0);
-                    prepared.summary.earlier_signatures =
-                        self.earlier_signatures(signed, count, trust, now);
+                    self.add_earlier_signatures(
+                        &mut prepared.summary,
+                        &d.input,
+                        signed,
+                        count,
+                        trust,
+                        now,
+                    );
                 }
                 prepared
             }
@@ -281,17 +298,24 @@ impl Agent {
         }
     }
 
-    /// What a consent shows of the signatures `signed` already carries; the
-    /// trust store is read the first time a job needs it.
-    fn earlier_signatures(
+    /// What a consent shows of the signatures `signed` already carries, and
+    /// the fingerprint of `document` (the file to sign) that the check read;
+    /// when it did not get that far the file is read for it. The trust store
+    /// is read the first time a job needs it.
+    fn add_earlier_signatures(
         &self,
+        summary: &mut DocumentSummary,
+        document: &std::path::Path,
         signed: preflight::Signed<'_>,
         count: usize,
         trust: &OnceLock<Result<TrustStore>>,
         now: time::OffsetDateTime,
-    ) -> Vec<crate::ui::EarlierSignature> {
+    ) {
         let store = trust.get_or_init(|| super::verify::trust_store(&self.config, &[], false));
-        preflight::earlier_signatures(signed, count, store.as_ref(), now)
+        let earlier = preflight::earlier_signatures(signed, count, store.as_ref(), now);
+        summary.fingerprint_hex =
+            preflight::fingerprint_later(document, earlier.document_sha256.as_deref());
+        summary.earlier_signatures = earlier.signatures;
     }
 
     /// Every stage after preflight.

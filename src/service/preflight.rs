@@ -73,6 +73,17 @@ pub enum Signed<'a> {
     },
 }
 
+/// What checking the earlier signatures gave the consent.
+#[derive(Debug)]
+pub struct Earlier {
+    pub signatures: Vec<EarlierSignature>,
+    /// The SHA-256 of the document to sign (the PDF, or the data under a
+    /// co-signature), which the check reads whole anyway: the consent's
+    /// fingerprint, so the file is not read once more for it. `None` when
+    /// the check did not get that far.
+    pub document_sha256: Option<Vec<u8>>,
+}
+
 /// The signatures already there (`count` of them, as found), judged as
 /// `mohor verify` judges them (offline: with what they embed and the
 /// agent's trust store), for the consent dialog. The verifier's error, or a
@@ -83,12 +94,13 @@ pub fn earlier_signatures(
     count: usize,
     store: std::result::Result<&TrustStore, &Error>,
     now: time::OffsetDateTime,
-) -> Vec<EarlierSignature> {
-    let unchecked = |why: String| {
-        vec![EarlierSignature {
+) -> Earlier {
+    let unchecked = |why: String| Earlier {
+        signatures: vec![EarlierSignature {
             signer: String::new(),
             standing: Standing::Unchecked(why),
-        }]
+        }],
+        document_sha256: None,
     };
     // Each check reads its signed bytes again: a made-up file with thousands
     // of signatures over 100 MB would hold the consent for minutes.
@@ -103,36 +115,41 @@ pub fn earlier_signatures(
         Err(e) => return unchecked(e.message.clone()),
     };
     match verify_signed(signed, store, now) {
-        Ok(r) => r
-            .signatures
-            .iter()
-            .map(|s| EarlierSignature {
-                signer: s.signer.clone(),
-                standing: standing(s),
-            })
-            .collect(),
+        Ok((report, document_sha256)) => Earlier {
+            signatures: report
+                .signatures
+                .iter()
+                .map(|s| EarlierSignature {
+                    signer: s.signer.clone(),
+                    standing: standing(s),
+                })
+                .collect(),
+            document_sha256: Some(document_sha256),
+        },
         Err(e) => unchecked(e.to_string()),
     }
 }
 
-/// The verifier's report on what `signed` carries.
+/// The verifier's report on what `signed` carries, and the SHA-256 of the
+/// document to sign that opening it for the check computed.
 fn verify_signed(
     signed: Signed<'_>,
     store: &TrustStore,
     now: time::OffsetDateTime,
-) -> std::result::Result<crate::verify::Report, crate::verify::VerifyError> {
+) -> std::result::Result<(crate::verify::Report, Vec<u8>), crate::verify::VerifyError> {
     use crate::verify::{pdf::verify_with_password, verify_file, Input};
-    match signed {
+    let (report, document) = match signed {
         Signed::Pdf { path, password } => {
-            verify_with_password(&Input::open(path)?, password, store, now)
+            let pdf = Input::open(path)?;
+            (verify_with_password(&pdf, password, store, now)?, pdf)
         }
-        Signed::Detached { signature, data } => verify_file(
-            &Input::from_bytes(signature)?,
-            Some(&Input::open(data)?),
-            store,
-            now,
-        ),
-    }
+        Signed::Detached { signature, data } => {
+            let data = Input::open(data)?;
+            let signature = Input::from_bytes(signature)?;
+            (verify_file(&signature, Some(&data), store, now)?, data)
+        }
+    };
+    Ok((report, document.sha256().to_vec()))
 }
 
 /// How one verified signature stands, with the verifier's first reason.
@@ -273,8 +290,9 @@ pub fn digest_file(path: &Path, alg: DigestAlgorithm) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn unchecked(found: &[EarlierSignature]) -> &str {
-        match found {
+    fn unchecked(found: &Earlier) -> &str {
+        assert!(found.document_sha256.is_none(), "{found:?}");
+        match found.signatures.as_slice() {
             [EarlierSignature {
                 standing: Standing::Unchecked(why),
                 ..

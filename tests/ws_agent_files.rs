@@ -5,7 +5,9 @@
 //! is gone after a restart; and `MOHOR_LOG=trace` never writes the document.
 //!
 //! The tray start (`mohor` with no command, on a private Xvfb display) stops
-//! the same way on SIGTERM, with a request waiting at its real consent window.
+//! the same way on SIGTERM, with a request waiting at its real consent window,
+//! and, stopped while its token poll is inside the driver, ends only after
+//! the call has returned and the driver is finalized (pkcs11-spy's log).
 //!
 //! A dialog is held open by making the scripted prompter's question log
 //! (`prompts.jsonl.asked.jsonl`) a FIFO: the prompter blocks opening it until
@@ -463,12 +465,14 @@ async fn a_killed_agents_leftovers_are_gone_after_a_restart() -> R<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_flight() -> R<()> {
-    let Some(display) = xvfb::start_display() else {
-        return Ok(());
-    };
-    let s = Setup::new("ws_agent_files_tray", 1);
+/// `mohor` with no command (the tray start) on `display`, with the token's
+/// driver at `module` and `env` added; answers once it listens.
+async fn start_tray(
+    s: &Setup,
+    display: &xvfb::Display,
+    module: &Path,
+    env: &[(&str, std::ffi::OsString)],
+) -> R<(Agent, Ws)> {
     let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
         .local_addr()?
         .port();
@@ -478,7 +482,7 @@ async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_f
     )?;
     let child = Command::new(env!("CARGO_BIN_EXE_mohor"))
         .arg("--module")
-        .arg(MODULE)
+        .arg(module)
         .env("MOHOR_HOME", &s.home)
         .env("SOFTHSM2_CONF", &s.softhsm_conf)
         .env("DISPLAY", &display.name)
@@ -490,20 +494,32 @@ async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_f
         .env("GDK_BACKEND", "x11")
         .env("NO_AT_BRIDGE", "1")
         .env_remove("MOHOR_SIM_DIR")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(&s.log)?)
         .spawn()?;
-    let mut agent = Agent { child, port };
-    let mut ws = None;
+    let agent = Agent { child, port };
     for _ in 0..600 {
-        if let Ok(c) = connect(agent.port, Some(ORIGIN)).await {
-            ws = Some(c);
-            break;
+        if let Ok(ws) = connect(agent.port, Some(ORIGIN)).await {
+            return Ok((agent, ws));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut ws = ws.ok_or("the tray agent never listened")?;
+    Err(format!(
+        "the tray agent never listened; its log:\n{}",
+        std::fs::read_to_string(&s.log).unwrap_or_default()
+    )
+    .into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_flight() -> R<()> {
+    let Some(display) = xvfb::start_display() else {
+        return Ok(());
+    };
+    let s = Setup::new("ws_agent_files_tray", 1);
+    let (mut agent, mut ws) = start_tray(&s, &display, Path::new(MODULE), &[]).await?;
     let data = base64::engine::general_purpose::STANDARD.encode(MARKER.repeat(1000));
     send(
         &mut ws,
@@ -522,5 +538,96 @@ async fn the_tray_agent_stops_on_sigterm_and_removes_the_files_of_a_request_in_f
         .chain(documents_below(&s.state().join("spool")))
         .collect();
     assert!(left.is_empty(), "left after SIGTERM: {left:?}");
+    Ok(())
+}
+
+/// OpenSC's logging PKCS#11 module: it logs each call on entry and its
+/// return value when the call returns.
+const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
+
+/// Calls into the driver that pkcs11-spy saw start, and those it saw return.
+fn spy_calls(log: &str) -> (Vec<&str>, usize) {
+    let started = log
+        .lines()
+        .filter_map(|l| {
+            let (number, name) = l.split_once(": ")?;
+            (number.bytes().all(|b| b.is_ascii_digit()) && name.starts_with("C_")).then_some(name)
+        })
+        .collect();
+    let returned = log.lines().filter(|l| l.starts_with("Returned:")).count();
+    (started, returned)
+}
+
+/// The tray polls the token every few seconds from a thread of its own. A
+/// stop that comes while that poll is inside the token's driver waits for
+/// the call to return and closes the driver before the process ends: ending
+/// the process under the call ran the driver's exit handlers beneath it
+/// (SIGSEGV on SIGTERM, seen in CI under load). Here token-sim makes every
+/// `C_FindObjects` take 0.3 s (a scan has six, well under the stop's 4 s
+/// limit), so the stop lands inside one; pkcs11-spy, between the agent and
+/// token-sim, logs each call as it returns, and at exit those that never did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_agent_stops_only_after_the_tokens_driver_has_returned() -> R<()> {
+    let Some(display) = xvfb::start_display() else {
+        return Ok(());
+    };
+    if !Path::new(SPY).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{SPY} is missing (Debian package opensc)"
+        );
+        eprintln!("SKIPPED: {SPY} is missing (Debian package opensc)");
+        return Ok(());
+    }
+    let s = Setup::new("ws_agent_files_tray_driver", 0);
+    let sim = mohor_token_sim::harness::SimDir::create(s.dir.join("sim"));
+    sim.update_control(&json!({"latency_ms_per_function": {"C_FindObjects": 300}}));
+    let spy_log = s.dir.join("spy.log");
+    let mut env = sim.env();
+    env.push((
+        "PKCS11SPY",
+        mohor_token_sim::harness::cdylib_path().into_os_string(),
+    ));
+    env.push(("PKCS11SPY_OUTPUT", spy_log.clone().into_os_string()));
+    let (mut agent, _ws) = start_tray(&s, &display, Path::new(SPY), &env).await?;
+
+    // Listening: the stop signal is handled. pkcs11-spy writes a call out
+    // when it returns, so a search begun (C_FindObjectsInit) is the sign that
+    // the tray's poll is now inside its slow C_FindObjects.
+    wait_for(
+        "the tray's poll to search the token",
+        Duration::from_secs(60),
+        || {
+            let log = std::fs::read_to_string(&spy_log).unwrap_or_default();
+            spy_calls(&log).0.last() == Some(&"C_FindObjectsInit")
+        },
+    );
+    signal(&agent, "TERM");
+    let status = wait_exit(&mut agent, Duration::from_secs(30));
+    let log = std::fs::read_to_string(&spy_log)?;
+    let (started, returned) = spy_calls(&log);
+    let tail: String = log
+        .lines()
+        .rev()
+        .take(30)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        status.success(),
+        "the tray agent exited with {status}; spy log ends:\n{tail}"
+    );
+    assert_eq!(
+        started.len(),
+        returned,
+        "the process ended inside a call to the token's driver; spy log ends:\n{tail}"
+    );
+    assert_eq!(
+        started.last(),
+        Some(&"C_Finalize"),
+        "the driver was not closed before the process ended; spy log ends:\n{tail}"
+    );
     Ok(())
 }

@@ -107,12 +107,12 @@ fn run_server(
     let tokens = env.load_tokens();
     let modules = tokens.module_reports().to_vec();
     let agent = Arc::new(env.agent_with(tokens, prompter)?);
+    // Whatever may still be inside the token's driver after the stop holds
+    // the agent: a request, the tray's poller, the tray's doctor. See `drain`.
+    let driver_users = Arc::downgrade(&agent);
     // The tray shows what it knows before the first request.
     on_agent(&agent, &modules);
     let backend = Arc::new(WebBackend::new(agent).with_scratch_dir(run.tmp().to_path_buf()));
-    // Requests still running after the stop hold the backend (and through
-    // it the token's driver); see `drain` below.
-    let in_flight = Arc::downgrade(&backend);
     let mut config = server_config(env, args);
     config.spool_dir = Some(run.spool().to_path_buf());
     let rt = runtime()?;
@@ -134,26 +134,28 @@ fn run_server(
     // Open dialogs answer cancel/deny once the desktop closes; then the
     // requests they held finish.
     close_desktop();
-    drain(&in_flight);
+    drain(&driver_users);
     run.remove();
     result
 }
 
-/// The longest wait, after a stop, for requests still running to finish.
-/// Ending the process under a request that is still unwinding — closing the
-/// token's session, unloading its driver — crashed the tray agent (SIGSEGV on
-/// SIGTERM while a consent dialog was open). A terminal prompt may wait on
-/// input that never comes, hence a limit.
+/// The longest wait, after a stop, for the agent's other holders to let go.
+/// Ending the process while another thread is inside the token's driver runs
+/// the driver's exit handlers under that call: the tray agent crashed
+/// (SIGSEGV) on SIGTERM, first under a request still closing its session,
+/// then under the tray's poller in the middle of a token scan. A terminal
+/// prompt may wait on input that never comes, hence a limit.
 const DRAIN_LIMIT: Duration = Duration::from_secs(4);
 
-/// Wait until nothing holds `in_flight` any more, or [`DRAIN_LIMIT`].
-fn drain<T: ?Sized>(in_flight: &std::sync::Weak<T>) {
+/// Wait until nothing holds the agent any more (the last holder also closes
+/// the driver), or [`DRAIN_LIMIT`].
+fn drain<T: ?Sized>(driver_users: &std::sync::Weak<T>) {
     let started = std::time::Instant::now();
-    while in_flight.strong_count() > 0 && started.elapsed() < DRAIN_LIMIT {
+    while driver_users.strong_count() > 0 && started.elapsed() < DRAIN_LIMIT {
         std::thread::sleep(Duration::from_millis(20));
     }
-    if in_flight.strong_count() > 0 {
-        tracing::warn!("a request was still running {DRAIN_LIMIT:?} after the stop");
+    if driver_users.strong_count() > 0 {
+        tracing::warn!("the token's driver was still in use {DRAIN_LIMIT:?} after the stop");
     }
 }
 

@@ -58,6 +58,24 @@ struct LoadedModule {
     /// its last slot first is one `C_GetTokenInfo` instead of listing the
     /// slots and asking each — on a USB token every call is a round trip.
     last_slot: Mutex<HashMap<TokenIdentity, Slot>>,
+    /// This load's `C_Initialize` started the library (another load of the
+    /// same file in this process found it started): this one finalizes it.
+    initialized_here: bool,
+}
+
+/// PKCS#11 asks an application to call `C_Finalize` when it is done with a
+/// library; a vendor's driver may run a reader-watching thread that only
+/// `C_Finalize` stops before the library is unloaded. The last holder of
+/// the agent drops the modules once no request or poll is inside them (see
+/// `cli::agent`), so no call is under way here.
+impl Drop for LoadedModule {
+    fn drop(&mut self) {
+        if self.initialized_here {
+            if let Err(e) = self.ctx.clone().finalize() {
+                tracing::debug!("C_Finalize of {}: {e}", self.path.display());
+            }
+        }
+    }
 }
 
 impl LoadedModule {
@@ -91,7 +109,7 @@ impl Pkcs11Tokens {
         let mut reports = Vec::new();
         for c in candidates {
             match load_module(&c.path) {
-                Ok((ctx, library)) => {
+                Ok((ctx, library, initialized_here)) => {
                     reports.push(ModuleReport {
                         path: c.path.clone(),
                         source: c.source.clone(),
@@ -103,6 +121,7 @@ impl Pkcs11Tokens {
                         path: c.path.clone(),
                         ctx,
                         last_slot: Mutex::new(HashMap::new()),
+                        initialized_here,
                     });
                 }
                 Err(error) => reports.push(ModuleReport {
@@ -227,15 +246,18 @@ fn identity_of(info: &TokenInfo) -> TokenIdentity {
     }
 }
 
-fn load_module(path: &std::path::Path) -> Result<(Pkcs11, String), String> {
+/// The loaded library, its description, and whether this load initialised it.
+fn load_module(path: &std::path::Path) -> Result<(Pkcs11, String, bool), String> {
     if !path.exists() {
         return Err("file not found".into());
     }
     let ctx = Pkcs11::new(path).map_err(|e| format!("cannot load: {e}"))?;
-    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => return Err(format!("C_Initialize failed: {e}")),
-    }
+    let initialized_here =
+        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) => true,
+            Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => false,
+            Err(e) => return Err(format!("C_Initialize failed: {e}")),
+        };
     let library = match ctx.get_library_info() {
         Ok(info) => format!(
             "{} {} ({})",
@@ -245,7 +267,7 @@ fn load_module(path: &std::path::Path) -> Result<(Pkcs11, String), String> {
         ),
         Err(e) => format!("(no library info: {e})"),
     };
-    Ok((ctx, library))
+    Ok((ctx, library, initialized_here))
 }
 
 fn read_token(m: &LoadedModule, slot: Slot) -> Result<Option<TokenReport>, TokenError> {

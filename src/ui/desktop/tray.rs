@@ -144,8 +144,22 @@ impl TrayStatus {
 
     /// Connects the backend and polls it every few seconds until the loop
     /// ends, announcing what a person must know (see `tray_notices`).
+    /// Nothing is kept once the loop has ended: the agent's last holder
+    /// closes the token's driver before the process ends (`run_desktop`
+    /// lets go of it after the loop).
     pub fn attach(&self, backend: Arc<dyn TrayBackend>) {
-        self.with(|m| m.backend = Some(Arc::clone(&backend)));
+        // Checked under the model's lock, which `run_desktop` takes to let
+        // go after the loop stopped running: never kept past that.
+        let kept = self.with(|m| {
+            let running = loop_running();
+            if running {
+                m.backend = Some(Arc::clone(&backend));
+            }
+            running
+        });
+        if !kept {
+            return;
+        }
         let status = self.clone();
         let (poke, pokes) = mpsc::channel::<()>();
         POKE.with_sender(poke);
@@ -559,9 +573,13 @@ where
     gtk::main();
 
     RUNNING.store(false, Ordering::Release);
+    // The poller ends after the scan it may be in; it wakes for this.
     POKE.poke();
     close_everything();
     TRAY.with(|tray| tray.borrow_mut().take());
+    // The agent (and its token driver) must be free to close before the
+    // process ends: the menu's actions are gone, so is their backend.
+    status.with(|m| m.backend = None);
     Ok(())
 }
 

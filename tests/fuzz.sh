@@ -101,12 +101,13 @@ for t in $targets; do
   fi
 done
 
-total_execs=0
-total_crashes=0
-printf '\n%-16s %10s %8s %8s\n' target execs corpus crashes
-for t in $targets; do
-  mkdir -p "fuzz/artifacts/$t" fuzz/logs
-  log="fuzz/logs/$t.log"
+# Two campaigns at a time: libFuzzer runs one process per target, and CI has
+# two cores (this halves the step's wall time; each target still gets its
+# FUZZ_SECONDS). FUZZ_JOBS changes it.
+jobs=${FUZZ_JOBS:-2}
+campaign() { # campaign TARGET: runs it, writes "execs crashes rc" to fuzz/logs/TARGET.result
+  local t=$1 log="fuzz/logs/$1.log" before after execs rc
+  mkdir -p "fuzz/artifacts/$t"
   before=$(find "fuzz/artifacts/$t" -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' | wc -l)
   set +e
   cargo "${toolchain[@]}" fuzz run -O -a -s none "$t" "$root/fuzz/corpus/$t" -- \
@@ -116,11 +117,31 @@ for t in $targets; do
   set -e
   after=$(find "fuzz/artifacts/$t" -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' | wc -l)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  echo "${execs:-0} $((after - before)) $rc" >"fuzz/logs/$t.result"
+}
+mkdir -p fuzz/logs
+running=0
+for t in $targets; do
+  rm -f "fuzz/logs/$t.result"
+  campaign "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait || true
+
+total_execs=0
+total_crashes=0
+printf '\n%-16s %10s %8s %8s\n' target execs corpus crashes
+for t in $targets; do
+  log="fuzz/logs/$t.log"
+  read -r execs crashes rc <"fuzz/logs/$t.result" || { execs=0; crashes=1; rc=1; }
   corpus=$(find "fuzz/corpus/$t" -type f | wc -l)
-  crashes=$((after - before))
   if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi
-  printf '%-16s %10s %8s %8s\n' "$t" "${execs:-0}" "$corpus" "$crashes"
-  total_execs=$((total_execs + ${execs:-0}))
+  printf '%-16s %10s %8s %8s\n' "$t" "$execs" "$corpus" "$crashes"
+  total_execs=$((total_execs + execs))
   total_crashes=$((total_crashes + crashes))
   if [ "$crashes" -ne 0 ]; then
     echo "fuzz: $t failed (rc=$rc); the end of $log:" >&2

@@ -221,12 +221,31 @@ fn with_file_digests<T>(
     data: &Path,
     f: impl FnOnce(&mut dyn FnMut(DigestAlgorithm) -> Vec<u8>) -> Result<T>,
 ) -> Result<T> {
+    with_digests_once(|alg| digest_file(data, alg), f)
+}
+
+/// `with_file_digests` over any `digest`, which runs once an algorithm: the
+/// CMS code asks once per earlier signer, and three co-signers over a
+/// 100 MB file would otherwise have it read three times (four when signing).
+fn with_digests_once<T>(
+    mut digest: impl FnMut(DigestAlgorithm) -> Result<Vec<u8>>,
+    f: impl FnOnce(&mut dyn FnMut(DigestAlgorithm) -> Vec<u8>) -> Result<T>,
+) -> Result<T> {
     let mut failure = None;
-    let mut digest_of = |alg: DigestAlgorithm| match digest_file(data, alg) {
-        Ok(d) => d,
-        Err(e) => {
-            failure.get_or_insert(e);
-            Vec::new()
+    let mut known: Vec<(DigestAlgorithm, Vec<u8>)> = Vec::new();
+    let mut digest_of = |alg: DigestAlgorithm| {
+        if let Some((_, d)) = known.iter().find(|(a, _)| *a == alg) {
+            return d.clone();
+        }
+        match digest(alg) {
+            Ok(d) => {
+                known.push((alg, d.clone()));
+                d
+            }
+            Err(e) => {
+                failure.get_or_insert(e);
+                Vec::new()
+            }
         }
     };
     let out = f(&mut digest_of);
@@ -289,6 +308,37 @@ pub fn digest_file(path: &Path, alg: DigestAlgorithm) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_algorithms_digest_is_computed_once_and_a_read_error_wins() {
+        let mut computed = Vec::new();
+        let out = with_digests_once(
+            |alg| {
+                computed.push(alg);
+                Ok(vec![computed.len() as u8])
+            },
+            |digest_of| {
+                let asked = [
+                    DigestAlgorithm::Sha256,
+                    DigestAlgorithm::Sha384,
+                    DigestAlgorithm::Sha256,
+                    DigestAlgorithm::Sha256,
+                ];
+                Ok(asked.map(digest_of))
+            },
+        );
+        assert_eq!(out.ok(), Some([vec![1], vec![2], vec![1], vec![1]]));
+        assert_eq!(computed, [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384]);
+
+        let failed: Result<()> = with_digests_once(
+            |_| Err(Error::invalid_request("unreadable")),
+            |digest_of| {
+                assert!(digest_of(DigestAlgorithm::Sha256).is_empty());
+                Ok(())
+            },
+        );
+        assert!(failed.is_err_and(|e| e.message.contains("unreadable")));
+    }
 
     fn unchecked(found: &Earlier) -> &str {
         assert!(found.document_sha256.is_none(), "{found:?}");

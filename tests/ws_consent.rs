@@ -74,6 +74,24 @@ fn line_with(shown: &[String], needle: &str) -> usize {
         .unwrap_or_else(|| panic!("{needle:?} not shown:\n{shown:#?}"))
 }
 
+/// The consent showed the SHA-256 of exactly `bytes` as the fingerprint.
+fn assert_fingerprint_shown(shown: &[String], bytes: &[u8]) {
+    let fingerprint = format!("    Fingerprint (SHA-256): {}", common::hex_sha256(bytes));
+    assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
+}
+
+/// The line saying `signer`'s earlier signature is valid, which must come
+/// right under the "Already signed by" caption.
+fn valid_earlier_signer(shown: &[String], signer: &str) -> usize {
+    let caption = line_with(shown, "    Already signed by (as Mohor checked it):");
+    let valid = line_with(
+        shown,
+        &format!("    - {signer}: valid (intact, from a trusted authority"),
+    );
+    assert_eq!(valid, caption + 1, "{shown:#?}");
+    valid
+}
+
 /// Every item's signed bytes (`key`: "document" or "signature") from a
 /// `sign.batch` answer that must hold `n` results, all signed.
 fn batch_outputs(reply: &ws::Reply, key: &str, n: usize) -> Vec<Vec<u8>> {
@@ -299,8 +317,7 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     let broken_line = "    - Asha Verma: NOT VALID (";
     // The fingerprints come from the check's read of each file: the bytes sent.
     for pdf in [&valid, &expired, &tampered] {
-        let fingerprint = format!("    Fingerprint (SHA-256): {}", common::hex_sha256(pdf));
-        assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
+        assert_fingerprint_shown(&shown, pdf);
     }
     let (note7, note8, note9) = (
         at("Green note 7.pdf"),
@@ -426,17 +443,8 @@ fn earlier_signatures_on_an_encrypted_pdf_are_checked_with_the_requests_password
         ),
     );
     let shown = common::consent_shown(&prompts);
-    let caption = line_with(&shown, "    Already signed by (as Mohor checked it):");
-    let valid = line_with(
-        &shown,
-        "    - Asha Verma: valid (intact, from a trusted authority",
-    );
-    assert_eq!(valid, caption + 1, "{shown:#?}");
-    let fingerprint = format!(
-        "    Fingerprint (SHA-256): {}",
-        common::hex_sha256(&document)
-    );
-    assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
+    valid_earlier_signer(&shown, "Asha Verma");
+    assert_fingerprint_shown(&shown, &document);
 
     let cosigned = dir.join("locked-cosigned.pdf");
     std::fs::write(
@@ -483,14 +491,8 @@ fn a_detached_co_signature_shows_whom_it_joins_with_the_verdict() {
     );
 
     let shown = common::consent_shown(&prompts);
-    let caption = line_with(&shown, "    Already signed by (as Mohor checked it):");
-    let joined = line_with(
-        &shown,
-        "    - Meera Nair: valid (intact, from a trusted authority",
-    );
-    assert_eq!(joined, caption + 1, "{shown:#?}");
-    let fingerprint = format!("    Fingerprint (SHA-256): {}", common::hex_sha256(minutes));
-    assert!(shown.contains(&fingerprint), "{fingerprint}\n{shown:#?}");
+    let joined = valid_earlier_signer(&shown, "Meera Nair");
+    assert_fingerprint_shown(&shown, minutes);
     assert!(
         joined < line_with(&shown, "Content, as text (all of it):"),
         "{shown:#?}"

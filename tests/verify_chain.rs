@@ -189,3 +189,14 @@ fn a_ca_with_the_right_name_but_another_key_is_never_added() {
     );
     assert!(!trusted_by_pyhanko(&file));
 }
+
+/// The helper above reads a signature out of its zero-padded placeholder by
+/// the DER length; a signature whose last byte is 0x00 (one in 256) stays whole.
+#[test]
+fn a_carried_signature_ending_in_a_zero_byte_is_read_whole() {
+    let cms = [0x30, 0x81, 0x03, 0x02, 0x01, 0x00];
+    let mut padded = cms.to_vec();
+    padded.resize(400, 0);
+    let pdf = format!("/Contents <{}>", hex::encode(&padded));
+    assert_eq!(cms_blobs(pdf.as_bytes()), [cms.to_vec()]);
+}

@@ -141,6 +141,20 @@ pub fn pdfsig_intact(file: &Path) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The length of the DER element at the start of `b`, header included.
+fn der_length(b: &[u8]) -> Option<usize> {
+    let first = usize::from(*b.get(1)?);
+    if first < 0x80 {
+        return Some(2 + first);
+    }
+    let n = first & 0x7f;
+    let len = b
+        .get(2..2 + n)?
+        .iter()
+        .fold(0usize, |a, &x| (a << 8) | usize::from(x));
+    Some(2 + n + len)
+}
+
 /// The CMS blobs in a PDF's /Contents hex strings (signature values).
 pub fn cms_blobs(pdf: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -159,8 +173,11 @@ pub fn cms_blobs(pdf: &[u8]) -> Vec<Vec<u8>> {
                 .collect();
             if hex_text.len() > 400 {
                 if let Ok(mut b) = hex::decode(&hex_text) {
-                    while b.last() == Some(&0) {
-                        b.pop();
+                    // The placeholder is padded with zero bytes; cut at the
+                    // length the DER header states. (Trimming trailing zeros
+                    // instead cut a signature whose own last byte is 0x00.)
+                    if let Some(len) = der_length(&b) {
+                        b.truncate(len);
                     }
                     out.push(b);
                 }

@@ -8,6 +8,8 @@
 //! the same way on SIGTERM, with a request waiting at its real consent window,
 //! and, stopped while its token poll is inside the driver, ends only after
 //! the call has returned and the driver is finalized (pkcs11-spy's log).
+//! A call that outlives the stop's wait ends the process without exit
+//! handlers, never with them running under the call (token-sim's report).
 //!
 //! A dialog is held open by making the scripted prompter's question log
 //! (`prompts.jsonl.asked.jsonl`) a FIFO: the prompter blocks opening it until
@@ -115,6 +117,11 @@ impl Setup {
     }
 
     fn start(&self) -> Agent {
+        self.start_on(Path::new(MODULE), &[])
+    }
+
+    /// `mohor serve` with the token's driver at `module` and `env` added.
+    fn start_on(&self, module: &Path, env: &[(&str, std::ffi::OsString)]) -> Agent {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -126,7 +133,7 @@ impl Setup {
                 .arg("umask 022 && exec \"$0\" \"$@\"")
                 .arg(env!("CARGO_BIN_EXE_mohor"))
                 .arg("--module")
-                .arg(MODULE)
+                .arg(module)
                 .arg("--prompts")
                 .arg(&self.prompts)
                 .args(["serve", "--port", "0", "--allow-origin", ORIGIN])
@@ -134,6 +141,7 @@ impl Setup {
                 .env("SOFTHSM2_CONF", &self.softhsm_conf)
                 .env("MOHOR_LOG", "trace")
                 .env_remove("MOHOR_SIM_DIR")
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
                 .stderr(log),
             &self.log,
@@ -628,6 +636,52 @@ async fn the_tray_agent_stops_only_after_the_tokens_driver_has_returned() -> R<(
         started.last(),
         Some(&"C_Finalize"),
         "the driver was not closed before the process ended; spy log ends:\n{tail}"
+    );
+    Ok(())
+}
+
+/// A call into the token's driver that does not return within the stop's
+/// wait (a hung driver): the agent warns and ends without running exit
+/// handlers, so the driver's static state is never destroyed under the call.
+/// token-sim sleeps 10 s in the request's `C_FindObjectsInit` and reports a
+/// process that runs its exit handlers while a call is inside (SoftHSM
+/// itself would crash only now and then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_call_that_outlives_the_stop_never_has_exit_handlers_run_under_it() -> R<()> {
+    let s = Setup::new("ws_agent_files_hung_driver", 0);
+    let sim = mohor_token_sim::harness::SimDir::create(s.dir.join("sim"));
+    let mut agent = s.start_on(&mohor_token_sim::harness::cdylib_path(), &sim.env());
+    let mut ws = connect(agent.port, Some(ORIGIN)).await?;
+    sim.update_control(&json!({"latency_ms_per_function": {"C_FindObjectsInit": 10_000}}));
+    send(
+        &mut ws,
+        json!({"jsonrpc":"2.0","id":1,"method":"certificates.list","params":{}}),
+    )
+    .await?;
+    // The request is now asleep inside the driver, for far longer than the
+    // stop waits (1 s grace + 4 s).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stopped_at = Instant::now();
+    signal(&agent, "TERM");
+    let status = wait_exit(&mut agent, Duration::from_secs(30));
+    let waited = stopped_at.elapsed();
+    let log = std::fs::read_to_string(&s.log)?;
+    assert!(
+        status.success(),
+        "mohor serve exited with {status}; log:\n{log}"
+    );
+    assert!(
+        log.contains("the token's driver was still in use"),
+        "the agent did not say why it ended under a call; log:\n{log}"
+    );
+    assert!(
+        waited < Duration::from_millis(8_500),
+        "the agent waited for the hung call ({waited:?}) instead of ending"
+    );
+    let errors = sim.errors();
+    assert!(
+        !errors.contains("exit handlers"),
+        "the process ran its exit handlers under a driver call:\n{errors}"
     );
     Ok(())
 }

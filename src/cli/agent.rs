@@ -144,7 +144,8 @@ fn run_server(
 /// the driver's exit handlers under that call: the tray agent crashed
 /// (SIGSEGV) on SIGTERM, first under a request still closing its session,
 /// then under the tray's poller in the middle of a token scan. A terminal
-/// prompt may wait on input that never comes, hence a limit.
+/// prompt may wait on input that never comes, hence a limit; past it the
+/// process ends without exit handlers (`process_end`).
 const DRAIN_LIMIT: Duration = Duration::from_secs(4);
 
 /// Wait until nothing holds the agent any more (the last holder also closes
@@ -156,6 +157,7 @@ fn drain<T: ?Sized>(driver_users: &std::sync::Weak<T>) {
     }
     if driver_users.strong_count() > 0 {
         tracing::warn!("the token's driver was still in use {DRAIN_LIMIT:?} after the stop");
+        super::process_end::driver_still_busy();
     }
 }
 
@@ -241,8 +243,14 @@ pub fn tray(env: Env) -> Result<()> {
         );
     }
     quit.notify_one();
-    // Disconnected at once if the server thread never ran.
-    let _ = stopped.recv_timeout(STOP_GRACE + DRAIN_LIMIT + Duration::from_secs(1));
+    // Disconnected at once if the server thread never ran. Still running
+    // after the limit: it is inside the driver (a slow `C_Initialize` when
+    // "Quit" came during the start, or a call `drain` gave up on).
+    let limit = STOP_GRACE + DRAIN_LIMIT + Duration::from_secs(1);
+    if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(limit) {
+        tracing::warn!("the agent had not stopped {limit:?} after the tray closed");
+        super::process_end::driver_still_busy();
+    }
     let stored = failure.lock().ok().and_then(|mut f| f.take());
     match stored {
         Some(e) => Err(e),

@@ -30,8 +30,9 @@ pub fn main_with(desktop: Desktop) {
     if let Err(e) = super::run(cli, desktop) {
         eprintln!("mohor: {e}");
         eprintln!("  ({})", e.reason);
-        std::process::exit(1);
+        super::process_end::end(1);
     }
+    super::process_end::end(0);
 }
 
 /// `mohor-desktop`'s entry: the tray agent in this process.

@@ -10,6 +10,7 @@ mod history;
 pub mod log_sink;
 mod output;
 mod pin;
+mod process_end;
 mod sign;
 mod sites;
 mod tokens;

@@ -7,11 +7,12 @@
 //! [`harness`] helpers to drive it. See `README.md` for the `control.json` schema.
 //!
 //! This is the one crate of the project allowed to use `unsafe`: it is confined to the FFI
-//! boundary (`wrappers`, `target`) and the `flock(2)` call in `shared`, each with the reason
-//! it is sound.
+//! boundary (`wrappers`, `target`), the `flock(2)` call in `shared` and the `atexit(3)` call
+//! in `exit_watch`, each with the reason it is sound.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod exit_watch;
 pub mod harness;
 mod names;
 mod sessions;

@@ -86,8 +86,9 @@ fn guard(body: impl FnOnce() -> CK_RV) -> CK_RV {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(CKR_GENERAL_ERROR)
 }
 
-/// `guard` + `enter` + the wrapper's own body.
+/// `guard` + `enter` + the wrapper's own body, watched by [`crate::exit_watch`].
 fn run(name: &'static str, scope: Scope, body: impl FnOnce(&Call) -> CK_RV) -> CK_RV {
+    let _in_call = crate::exit_watch::InCall::enter(name);
     guard(|| match enter(name, scope) {
         Ok(call) => body(&call),
         Err(rv) => rv,

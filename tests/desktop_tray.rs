@@ -201,9 +201,20 @@ impl Agent {
 }
 
 fn mohor(home: &Path, softhsm_conf: &Path, display: &Display, dir: &Path) -> Command {
+    mohor_on(Path::new(MODULE), home, softhsm_conf, display, dir)
+}
+
+/// [`mohor`] with the token's driver at `module`.
+fn mohor_on(
+    module: &Path,
+    home: &Path,
+    softhsm_conf: &Path,
+    display: &Display,
+    dir: &Path,
+) -> Command {
     let mut c = common::mohor(home, softhsm_conf);
     c.arg("--module")
-        .arg(MODULE)
+        .arg(module)
         .env("DISPLAY", &display.name)
         .env_remove("WAYLAND_DISPLAY")
         .env(
@@ -247,54 +258,9 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     if !common::have_tool("openssl") {
         return;
     }
-    let in_path = |tool: &str| {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .any(|d| d.join(tool).is_file())
-    };
-    let missing: Vec<&str> = ["trayer", "dbus-daemon", "dbus-monitor"]
-        .into_iter()
-        .filter(|t| !in_path(t))
-        .collect();
-    if !missing.is_empty() {
-        let message = format!(
-            "the tray test needs {} (apt-get install trayer dbus)",
-            missing.join(", ")
-        );
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{message}; it must run in CI"
-        );
-        eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
-        return;
-    }
-    let Some(display) = xvfb::start_display() else {
+    let Some((display, _trayer)) = display_with_a_tray_host() else {
         return;
     };
-    let _trayer = Proc(
-        Command::new("trayer")
-            .args([
-                "--edge",
-                "top",
-                "--align",
-                "right",
-                "--widthtype",
-                "request",
-            ])
-            .args([
-                "--height",
-                "40",
-                "--transparent",
-                "false",
-                "--tint",
-                "0xd0d0d0",
-            ])
-            .args(["--SetDockType", "true"])
-            .env("DISPLAY", &display.name)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start trayer"),
-    );
     let fx = Fixture::shared();
     let cert = fx.cert("rsa2048");
     let dir = common::test_dir(&format!("desktop_tray-{}", std::process::id()));
@@ -636,6 +602,58 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A private display with Debian's `trayer` as its tray host; `None` (and a
+/// loud skip) only without the tools and outside CI.
+fn display_with_a_tray_host() -> Option<(Display, Proc)> {
+    let in_path = |tool: &str| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .any(|d| d.join(tool).is_file())
+    };
+    let missing: Vec<&str> = ["trayer", "dbus-daemon", "dbus-monitor"]
+        .into_iter()
+        .filter(|t| !in_path(t))
+        .collect();
+    if !missing.is_empty() {
+        let message = format!(
+            "the tray test needs {} (apt-get install trayer dbus)",
+            missing.join(", ")
+        );
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{message}; it must run in CI"
+        );
+        eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
+        return None;
+    }
+    let display = xvfb::start_display()?;
+    let trayer = Proc(
+        Command::new("trayer")
+            .args([
+                "--edge",
+                "top",
+                "--align",
+                "right",
+                "--widthtype",
+                "request",
+            ])
+            .args([
+                "--height",
+                "40",
+                "--transparent",
+                "false",
+                "--tint",
+                "0xd0d0d0",
+            ])
+            .args(["--SetDockType", "true"])
+            .env("DISPLAY", &display.name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start trayer"),
+    );
+    Some((display, trayer))
+}
+
 /// A private D-Bus session bus (no service activation), stopped when dropped.
 fn session_bus(dir: &Path) -> (Proc, String) {
     let socket = dir.join("session-bus");
@@ -777,6 +795,117 @@ fn without_a_tray_host_or_a_display_it_still_serves_and_says_how_to_stop() {
         sleep(Duration::from_millis(200));
     }
     drop(headless);
+    drop(display);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// "Quit Mohor" from the tray menu while the token's driver is still in its
+/// `C_Initialize` (token-sim holds it 20 s; real drivers have taken seconds
+/// with many readers). Meanwhile the menu says Mohor is looking for tokens.
+/// On Quit the tray closes at once, the agent waits its limit
+/// for the server thread, then ends without exit handlers — never running
+/// the driver's static destructors under the call (token-sim reports that).
+#[test]
+fn quit_while_the_tokens_driver_starts_never_runs_exit_handlers_under_it() {
+    let Some((display, _trayer)) = display_with_a_tray_host() else {
+        return;
+    };
+    let fx = Fixture::shared();
+    let dir = common::test_dir(&format!("desktop_tray_quit-{}", std::process::id()));
+    let softhsm_conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("create MOHOR_HOME");
+    std::fs::write(
+        home.join("config.toml"),
+        format!("port = {}\n", free_port()),
+    )
+    .expect("write config.toml");
+    let sim = mohor_token_sim::harness::SimDir::create(dir.join("sim"));
+    sim.update_control(&json!({"latency_ms_per_function": {"C_Initialize": 20_000}}));
+    let stderr = dir.join("agent.stderr");
+    let child = mohor_on(
+        &mohor_token_sim::harness::cdylib_path(),
+        &home,
+        &softhsm_conf,
+        &display,
+        &dir,
+    )
+    .envs(sim.env())
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&stderr).expect("agent.stderr"))
+    .spawn()
+    .expect("start the agent");
+    let mut agent = Agent {
+        proc: Proc(child),
+        stderr,
+    };
+    // The icon docks in the panel while the driver still starts.
+    let started = Instant::now();
+    let area = loop {
+        agent.assert_running("before its icon appeared");
+        match panel(&display) {
+            Some(area) if area.2 >= 16 && area.3 >= 16 => break area,
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < TRAY_UPDATE,
+            "no icon:\n{}",
+            agent.tail()
+        );
+        sleep(Duration::from_millis(300));
+    };
+    sleep(Duration::from_secs(1));
+    assert!(
+        !agent.log().contains("listening on"),
+        "the driver started too soon for this test:\n{}",
+        agent.tail()
+    );
+    open_menu(&display, area);
+    // What the person sees meanwhile: that Mohor is still looking, not
+    // that no token is inserted (Tesseract reads the open menu).
+    let seen = xvfb::ocr_menu(&shoot(
+        &display,
+        "tray-menu-starting",
+        (960, 0, 320, 440),
+        1,
+    ));
+    assert!(seen.contains("Looking for tokens"), "the menu read: {seen}");
+    assert!(!seen.contains("No token inserted"), "the menu read: {seen}");
+    // From no selection, Up selects the last item: "Quit Mohor".
+    x(&display, &["key", "Up", "Return"]);
+    let quit_at = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = agent.proc.0.try_wait() {
+            break status;
+        }
+        assert!(
+            quit_at.elapsed() < Duration::from_secs(40),
+            "the agent did not end after Quit:\n{}",
+            agent.tail()
+        );
+        sleep(Duration::from_millis(100));
+    };
+    let waited = quit_at.elapsed();
+    assert!(
+        status.success(),
+        "the agent exited with {status}:\n{}",
+        agent.tail()
+    );
+    assert!(
+        agent.log().contains("the agent had not stopped"),
+        "the agent did not say why it ended under a call:\n{}",
+        agent.tail()
+    );
+    assert!(
+        waited < Duration::from_secs(15),
+        "the agent waited for the driver ({waited:?}) instead of ending"
+    );
+    let errors = sim.errors();
+    assert!(
+        !errors.contains("exit handlers"),
+        "the process ran its exit handlers under a driver call:\n{errors}"
+    );
+    drop(agent);
     drop(display);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -361,10 +361,22 @@ impl Window {
 /// The words on a screenshot, read by Tesseract (English) after scaling the
 /// 96-dpi screen up three times, as OCR wants.
 pub fn ocr_screen(png: &Path) -> String {
+    ocr_screen_with(png, &[])
+}
+
+/// [`ocr_screen`] of a menu whose greyed (insensitive) lines count too:
+/// Tesseract skips light grey text, so every pixel short of white is made
+/// black first.
+pub fn ocr_menu(png: &Path) -> String {
+    ocr_screen_with(png, &["-colorspace", "Gray", "-threshold", "80%"])
+}
+
+fn ocr_screen_with(png: &Path, convert_args: &[&str]) -> String {
     let big = png.with_extension("x3.png");
     let scaled = Command::new("convert")
         .arg(png)
         .args(["-resize", "300%"])
+        .args(convert_args)
         .arg(&big)
         .output()
         .unwrap();

@@ -62,7 +62,8 @@ pub trait TrayBackend: Send + Sync {
 struct Model {
     text: String,
     port: Option<u16>,
-    overview: Overview,
+    /// `None` until the poller first looked at the tokens.
+    overview: Option<Overview>,
     waiting: usize,
     backend: Option<Arc<dyn TrayBackend>>,
 }
@@ -174,7 +175,7 @@ impl TrayStatus {
     fn poll(&self, backend: Arc<dyn TrayBackend>, pokes: mpsc::Receiver<()>) {
         while loop_running() {
             let fresh = backend.overview();
-            let (old, waiting) = self.with(|m| (m.overview.clone(), m.waiting));
+            let (old, waiting) = self.with(|m| (m.overview.clone().unwrap_or_default(), m.waiting));
             let now = time::OffsetDateTime::now_utc();
             let mut notices = super::tray_notices::changes(&old, &fresh, waiting);
             if let Some(expiring) = super::tray_notices::expiring(&fresh, now) {
@@ -185,8 +186,8 @@ impl TrayStatus {
             for n in notices {
                 super::notify::send(&n);
             }
-            if old != fresh {
-                self.with(|m| m.overview = fresh);
+            if self.with(|m| m.overview.as_ref() != Some(&fresh)) {
+                self.with(|m| m.overview = Some(fresh));
                 schedule_refresh();
             }
             match pokes.recv_timeout(POLL) {
@@ -215,7 +216,7 @@ impl TrayStatus {
     fn menu_model(&self) -> MenuModel {
         self.with(|m| {
             let mut model = menu_model(
-                &m.overview,
+                m.overview.as_ref(),
                 m.port,
                 m.waiting,
                 time::OffsetDateTime::now_utc(),

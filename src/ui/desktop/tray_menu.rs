@@ -147,21 +147,33 @@ pub struct MenuModel {
 /// How many audit entries the menu lists.
 pub const RECENT_IN_MENU: usize = 5;
 
+/// The menu for `overview`, or — `None` — before the tokens were first
+/// looked at (the driver may take seconds to start): then the menu says
+/// that, not "no token inserted".
 pub fn menu_model(
-    overview: &Overview,
+    overview: Option<&Overview>,
     port: Option<u16>,
     waiting_requests: usize,
     now: OffsetDateTime,
 ) -> MenuModel {
+    let unknown = Overview::default();
+    let looked = overview.is_some();
+    let overview = overview.unwrap_or(&unknown);
     let state = tray_state(overview, waiting_requests);
     let where_ = match port {
         Some(p) => format!("port {p}"),
         None => "starting…".to_string(),
     };
     let present = overview.tokens.iter().filter(|t| t.present).count();
-    let heading = format!("Mohor: {} · {where_}", state.word());
+    let word = if looked {
+        state.word()
+    } else {
+        "looking for tokens"
+    };
+    let heading = format!("Mohor: {word} · {where_}");
     let mut lines = vec![Line::Info(heading.clone())];
     lines.push(Line::Info(match present {
+        _ if !looked => "Looking for tokens…".to_string(),
         0 => "No token inserted".to_string(),
         1 => "1 token inserted".to_string(),
         n => format!("{n} tokens inserted"),
@@ -367,6 +379,25 @@ mod tests {
     }
 
     #[test]
+    fn before_the_first_look_at_the_tokens_the_menu_says_so() {
+        let m = menu_model(None, None, 0, NOW);
+        assert_eq!(
+            m.lines[..2],
+            [
+                Line::Info("Mohor: looking for tokens · starting…".into()),
+                Line::Info("Looking for tokens…".into())
+            ]
+        );
+        assert!(!m
+            .lines
+            .iter()
+            .any(|l| matches!(l, Line::Info(t) if t.contains("No token"))));
+        // Once looked at, an empty slot is "no token inserted".
+        let m = menu_model(Some(&Overview::default()), Some(21760), 0, NOW);
+        assert_eq!(m.lines[1], Line::Info("No token inserted".into()));
+    }
+
+    #[test]
     fn the_menu_names_port_tokens_signatures_and_sites() {
         let o = Overview {
             tokens: vec![token("soft-locked", true)],
@@ -383,7 +414,7 @@ mod tests {
             }],
             problems: vec![],
         };
-        let m = menu_model(&o, Some(21761), 0, NOW);
+        let m = menu_model(Some(&o), Some(21761), 0, NOW);
         assert_eq!(m.state, TrayState::Attention);
         assert_eq!(
             m.lines[0],

@@ -43,12 +43,15 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<&'static str>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How the report in `errors.log` begins.
+pub(crate) const REPORT: &str = "the process ran its exit handlers while";
+
 extern "C" fn at_exit() {
     let calls = lock().clone();
     if !calls.is_empty() {
         crate::report_error(&format!(
-            "the process ran its exit handlers while {} was still inside the module (a real \
-             driver's static state is destroyed under such a call)",
+            "{REPORT} {} was still inside the module (a real driver's static state is \
+             destroyed under such a call)",
             calls.join(", ")
         ));
     }

@@ -157,6 +157,15 @@ impl SimDir {
         fs::read_to_string(self.dir.join(shared::ERRORS_FILE)).unwrap_or_default()
     }
 
+    /// The sim's report that a process ran its exit handlers while one of its calls was
+    /// still inside the module (see `README.md`), if it did.
+    pub fn exit_handlers_under_a_call(&self) -> Option<String> {
+        self.errors()
+            .lines()
+            .find(|l| l.contains(crate::exit_watch::REPORT))
+            .map(str::to_owned)
+    }
+
     fn jsonl(&self, file: &str) -> Vec<Value> {
         let path = self.dir.join(file);
         let text = match fs::read_to_string(&path) {

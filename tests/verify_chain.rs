@@ -194,9 +194,18 @@ fn a_ca_with_the_right_name_but_another_key_is_never_added() {
 /// the DER length; a signature whose last byte is 0x00 (one in 256) stays whole.
 #[test]
 fn a_carried_signature_ending_in_a_zero_byte_is_read_whole() {
-    let cms = [0x30, 0x81, 0x03, 0x02, 0x01, 0x00];
-    let mut padded = cms.to_vec();
-    padded.resize(400, 0);
+    // A SEQUENCE of 256 bytes holding an OCTET STRING of 253 whose last is 0.
+    let mut cms = vec![0x30, 0x82, 0x01, 0x00, 0x04, 0x81, 0xfd];
+    cms.extend(std::iter::repeat_n(0xab, 252));
+    cms.push(0x00);
+    let mut padded = cms.clone();
+    padded.resize(800, 0);
     let pdf = format!("/Contents <{}>", hex::encode(&padded));
-    assert_eq!(cms_blobs(pdf.as_bytes()), [cms.to_vec()]);
+    assert_eq!(cms_blobs(pdf.as_bytes()), [cms]);
+    // BER's indefinite length states none: the blob stays as it was placed
+    // (its end-of-contents zeros and the padding after them).
+    let mut ber = vec![0x30, 0x80, 0x02, 0x01, 0x00, 0x00, 0x00];
+    ber.resize(400, 0);
+    let pdf = format!("/Contents <{}>", hex::encode(&ber));
+    assert_eq!(cms_blobs(pdf.as_bytes()), [ber]);
 }

@@ -141,18 +141,14 @@ pub fn pdfsig_intact(file: &Path) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// The length of the DER element at the start of `b`, header included.
+/// The length of the DER element at the start of `b`, header included (the
+/// `der` crate's reading, as Mohor's own); `None` for BER's indefinite
+/// length, which ends with its own end-of-contents, not a stated length.
 fn der_length(b: &[u8]) -> Option<usize> {
-    let first = usize::from(*b.get(1)?);
-    if first < 0x80 {
-        return Some(2 + first);
-    }
-    let n = first & 0x7f;
-    let len = b
-        .get(2..2 + n)?
-        .iter()
-        .fold(0usize, |a, &x| (a << 8) | usize::from(x));
-    Some(2 + n + len)
+    use der::{Decode as _, Encode as _};
+    let header = der::Header::decode(&mut der::SliceReader::new(b).ok()?).ok()?;
+    let total = (header.encoded_len().ok()? + header.length).ok()?;
+    usize::try_from(total).ok()
 }
 
 /// The CMS blobs in a PDF's /Contents hex strings (signature values).
@@ -176,6 +172,8 @@ pub fn cms_blobs(pdf: &[u8]) -> Vec<Vec<u8>> {
                     // The placeholder is padded with zero bytes; cut at the
                     // length the DER header states. (Trimming trailing zeros
                     // instead cut a signature whose own last byte is 0x00.)
+                    // BER with an indefinite length stays padded: openssl
+                    // reads one object and leaves what follows.
                     if let Some(len) = der_length(&b) {
                         b.truncate(len);
                     }

@@ -175,7 +175,9 @@ impl TrayStatus {
     fn poll(&self, backend: Arc<dyn TrayBackend>, pokes: mpsc::Receiver<()>) {
         while loop_running() {
             let fresh = backend.overview();
-            let (old, waiting) = self.with(|m| (m.overview.clone().unwrap_or_default(), m.waiting));
+            let (shown, waiting) = self.with(|m| (m.overview.clone(), m.waiting));
+            let first_look = shown.is_none();
+            let old = shown.unwrap_or_default();
             let now = time::OffsetDateTime::now_utc();
             let mut notices = super::tray_notices::changes(&old, &fresh, waiting);
             if let Some(expiring) = super::tray_notices::expiring(&fresh, now) {
@@ -186,7 +188,7 @@ impl TrayStatus {
             for n in notices {
                 super::notify::send(&n);
             }
-            if self.with(|m| m.overview.as_ref() != Some(&fresh)) {
+            if first_look || old != fresh {
                 self.with(|m| m.overview = Some(fresh));
                 schedule_refresh();
             }

@@ -19,7 +19,7 @@ use super::revision::Appended;
 use super::update::build_revision;
 
 use crate::atomic::AtomicFile;
-use crate::positioned::read_exact_at;
+use crate::positioned::{read_exact_at, write_all_at};
 use crate::sign::cms::{self, CmsError, CmsProfile};
 use crate::sign::{DigestAlgorithm, Signer};
 
@@ -342,8 +342,13 @@ pub struct StagedPdf {
     input_sha256: Vec<u8>,
     output: PathBuf,
     out: Option<AtomicFile>,
-    /// The copy of the input into `out`, running on its own thread.
-    copy: Option<JoinHandle<io::Result<u64>>>,
+    /// The copy of the input into `out`, then the new revision with an
+    /// empty `/Contents`, made durable on their own thread
+    /// ([`Staging::Alone`] on Unix).
+    copy: Option<JoinHandle<io::Result<()>>>,
+    /// That thread is done: the output holds the input and the revision
+    /// with an empty `/Contents`, on disk.
+    revision_on_disk: bool,
     /// The copy still to make, in `finish` ([`Staging::InBatch`], and every
     /// document where positioned reads cannot run beside a copy).
     copy_later: Option<(File, File, u64)>,
@@ -354,7 +359,10 @@ pub struct StagedPdf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staging {
     /// A document on its own: a thread copies the input while the digest
-    /// is taken, and `finish` makes the output durable, folder entry and all.
+    /// is taken, appends the revision with an empty `/Contents` and flushes
+    /// it all to disk while the PIN is checked and the token signs; `finish`
+    /// writes the signature into its place and makes the output durable,
+    /// folder entry and all (its flush has a few pages left to write).
     Alone,
     /// One of a batch, which already overlaps one document's writing with
     /// the next one's digest and signature: `finish` copies on the writer's
@@ -403,13 +411,20 @@ pub fn stage(
         output: output.to_path_buf(),
         out: Some(out),
         copy: None,
+        revision_on_disk: false,
         copy_later: None,
         staging,
     };
     if staging == Staging::Alone && cfg!(unix) {
         // The hash reads at positions (`pread`), so the copy may move the
         // shared file offset at the same time.
-        staged.copy = Some(std::thread::spawn(move || copy_prefix(src, dst, len)));
+        let placeholder = staged.prepared.revision(&[])?;
+        staged.copy = Some(std::thread::spawn(move || {
+            let mut dst = dst;
+            copy_prefix(src, &mut dst, len)?;
+            dst.write_all(&placeholder)?;
+            dst.sync_data()
+        }));
     } else {
         staged.copy_later = Some((src, dst, len));
     }
@@ -421,9 +436,9 @@ pub fn stage(
 /// two files uses `copy_file_range` on Linux (a reflink where the
 /// filesystem shares extents, an in-kernel copy otherwise) and falls back
 /// to a read/write loop elsewhere.
-fn copy_prefix(mut src: File, mut dst: File, len: u64) -> io::Result<u64> {
+fn copy_prefix(mut src: File, dst: &mut File, len: u64) -> io::Result<u64> {
     src.seek(SeekFrom::Start(0))?;
-    let copied = io::copy(&mut (&mut src).take(len), &mut dst)?;
+    let copied = io::copy(&mut (&mut src).take(len), dst)?;
     if copied != len {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -439,25 +454,36 @@ impl StagedPdf {
         &self.digest
     }
 
+    /// Wait for the copy thread, if there is one.
+    fn wait_for_copy(&mut self) -> Result<(), PdfError> {
+        if let Some(copy) = self.copy.take() {
+            copy.join()
+                .map_err(|_| PdfError::Internal("the copy thread failed".into()))?
+                .map_err(|source| PdfError::Write {
+                    path: self.output.clone(),
+                    source,
+                })?;
+            self.revision_on_disk = true;
+        }
+        Ok(())
+    }
+
     /// The name of the field the signature goes into.
     pub fn field_name(&self) -> &str {
         &self.prepared.field_name
     }
 
-    /// Append the new revision with `cms_der` in `/Contents`, `fsync` once
-    /// and rename into place.
+    /// Put `cms_der` in `/Contents` (appending the new revision unless it
+    /// is on disk already), `fsync` and rename into place.
     pub fn finish(mut self, cms_der: &[u8]) -> Result<SignedPdf, PdfError> {
+        let revision = self.prepared.revision(cms_der)?;
+        self.wait_for_copy()?;
+        let output = self.output.clone();
         let werr = |source| PdfError::Write {
-            path: self.output.clone(),
+            path: output.clone(),
             source,
         };
-        let revision = self.prepared.revision(cms_der)?;
-        if let Some(copy) = self.copy.take() {
-            copy.join()
-                .map_err(|_| PdfError::Internal("the copy thread failed".into()))?
-                .map_err(werr)?;
-        }
-        if let Some((src, dst, len)) = self.copy_later.take() {
+        if let Some((src, mut dst, len)) = self.copy_later.take() {
             // Past the page cache where the file system allows: a batch's
             // copies are a fifth of its CPU through the cache.
             #[cfg(target_os = "linux")]
@@ -465,7 +491,7 @@ impl StagedPdf {
             #[cfg(not(target_os = "linux"))]
             let done = false;
             if !done {
-                copy_prefix(src, dst, len).map_err(werr)?;
+                copy_prefix(src, &mut dst, len).map_err(werr)?;
             }
         }
         self.prepared.check_unchanged_now()?;
@@ -473,7 +499,15 @@ impl StagedPdf {
             .out
             .take()
             .ok_or_else(|| PdfError::Internal("the output is already finished".into()))?;
-        out.write_all(&revision).map_err(werr)?;
+        if self.revision_on_disk {
+            // Only `/Contents` differs from the revision on disk.
+            let a = &self.prepared.appended;
+            let contents = &revision[a.contents_at..a.contents_at + a.contents_len];
+            let at = self.prepared.input_len + a.contents_at as u64;
+            write_all_at(out.file(), contents, at).map_err(werr)?;
+        } else {
+            out.write_all(&revision).map_err(werr)?;
+        }
         match self.staging {
             Staging::Alone => out.commit().map_err(werr)?,
             Staging::InBatch => {
@@ -547,6 +581,47 @@ mod tests {
         assert_eq!(DigestAlgorithm::Sha256.digest(&signed), digest);
         let hex = &out[a + b..c];
         assert!(hex.starts_with(b"<3003020107000") && hex.ends_with(b"0>"));
+    }
+
+    #[test]
+    fn a_document_on_its_own_is_written_before_its_signature_which_fills_only_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = corpus("pdfjs-tracemonkey.pdf");
+        let before = std::fs::read(&input).unwrap();
+        let output = dir.path().join("signed.pdf");
+        let mut staged = stage(
+            &input,
+            &output,
+            &options(),
+            DigestAlgorithm::Sha256,
+            Staging::Alone,
+        )
+        .unwrap();
+        staged.wait_for_copy().unwrap();
+        assert!(staged.revision_on_disk);
+        let temp: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(temp.len(), 1, "only the temporary output");
+        let early = std::fs::read(temp[0].as_ref().unwrap().path()).unwrap();
+        let [a, b, c, _] = staged.prepared.byte_range().map(|v| v as usize);
+        assert_eq!(&early[..before.len()], &before[..]);
+        let slot = &early[a + b..c];
+        assert!(
+            slot[0] == b'<' && slot[slot.len() - 1] == b'>',
+            "the /Contents string"
+        );
+        assert!(
+            slot[1..slot.len() - 1].iter().all(|&x| x == b'0'),
+            "and nothing in it yet"
+        );
+
+        let cms = [0x30, 0x03, 0x02, 0x01, 0x07];
+        let written = staged.finish(&cms).unwrap();
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(out.len(), early.len(), "nothing appended twice");
+        assert_eq!(out.len() as u64, written.output_len);
+        assert_eq!(&out[..a + b], &early[..a + b]);
+        assert_eq!(&out[c..], &early[c..]);
+        assert!(out[a + b..c].starts_with(b"<3003020107000"));
     }
 
     #[test]

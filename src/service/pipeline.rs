@@ -156,11 +156,38 @@ impl Agent {
         // Before anyone is asked anything: can the levels asked for be made?
         let highest = job.items.iter().map(Item::level).max().unwrap_or_default();
         let network = self.ltv(&[], now).preflight(highest).map_err(Error::from);
+        // Only a consent dialog needs the fingerprint before signing.
+        let shown = who.origin.is_some();
+        // The tokens are looked at (on this thread, where the token's work
+        // stays) while the documents are checked beside it: preflight needs
+        // no token, and a driver's first look is slow (every call a round
+        // trip to the USB token).
+        let (prepared, scan) = std::thread::scope(|scope| {
+            let checking = scope.spawn(|| self.preflight_all(job, digest, now, shown, &network));
+            let scan = self.scan();
+            let prepared = checking
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (prepared, scan)
+        });
+        let mut progress = Progress::default();
+        let result = self.run(who, job, &prepared, scan, now, &mut progress);
+        self.audit_job(who, job, &prepared, &progress, &result);
+        result
+    }
+
+    /// Preflight every item of `job`, several at once.
+    fn preflight_all(
+        &self,
+        job: &Job,
+        digest: DigestAlgorithm,
+        now: time::OffsetDateTime,
+        shown: bool,
+        network: &Result<()>,
+    ) -> Vec<Prepared> {
         // Read once a PDF is found to carry signatures already.
         let trust = OnceLock::new();
-        let prepared: Vec<Prepared> = super::parallel::map(&job.items, |item| {
-            // Only a consent dialog needs the fingerprint before signing.
-            let shown = who.origin.is_some();
+        super::parallel::map(&job.items, |item| {
             let mut p = self.preflight(item, digest, now, shown, &trust);
             p.summary.long_term = item.level();
             if matches!(item, Item::Data(d) if d.level > Level::BT) && p.verdict.is_ok() {
@@ -169,7 +196,7 @@ impl Agent {
                 ));
                 p = p.with_refusal_shown();
             }
-            match (&network, item.level().needs_timestamp(), p.verdict.is_ok()) {
+            match (network, item.level().needs_timestamp(), p.verdict.is_ok()) {
                 (Err(e), true, true) => Prepared {
                     verdict: Err(e.clone()),
                     ..p
@@ -177,11 +204,7 @@ impl Agent {
                 .with_refusal_shown(),
                 _ => p,
             }
-        });
-        let mut progress = Progress::default();
-        let result = self.run(who, job, &prepared, digest, now, &mut progress);
-        self.audit_job(who, job, &prepared, &progress, &result);
-        result
+        })
     }
 
     /// The digest the signer uses: the configured one, or a lone hash's own.
@@ -318,16 +341,17 @@ impl Agent {
         summary.earlier_signatures = earlier.signatures;
     }
 
-    /// Every stage after preflight.
+    /// Every stage after preflight and the look at the tokens (`scan`).
     fn run(
         &self,
         who: &Requester<'_>,
         job: &Job,
         prepared: &[Prepared],
-        digest: DigestAlgorithm,
+        scan: Scan,
         now: time::OffsetDateTime,
         progress: &mut Progress,
     ) -> Result<Outcome> {
+        let digest = self.job_digest(job);
         if job.items.is_empty() {
             return Err(Error::invalid_request(
                 "the request has no document to sign",
@@ -336,7 +360,6 @@ impl Agent {
         if let Some(refusal) = nothing_to_sign(job, prepared) {
             return Err(refusal);
         }
-        let scan = self.scan();
         let proposed = self.propose_certificate(who, &scan, &job.certificate_ids)?;
         progress.certificate = Some((proposed.id.clone(), proposed.facts.subject_cn.clone()));
         let cert = self.consent(who, &scan, proposed, prepared)?;

@@ -549,20 +549,25 @@ mod tests {
         opts
     }
 
+    /// `input` staged on its own for `output`, with room for 4 KB of CMS.
+    fn stage_alone(input: &Path, output: &Path) -> StagedPdf {
+        stage(
+            input,
+            output,
+            &options(),
+            DigestAlgorithm::Sha256,
+            Staging::Alone,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn the_one_pass_digest_is_the_digest_of_the_written_byte_ranges() {
         let dir = tempfile::tempdir().unwrap();
         let input = corpus("pdfjs-tracemonkey.pdf");
         let before = std::fs::read(&input).unwrap();
         let output = dir.path().join("signed.pdf");
-        let staged = stage(
-            &input,
-            &output,
-            &options(),
-            DigestAlgorithm::Sha256,
-            Staging::Alone,
-        )
-        .unwrap();
+        let staged = stage_alone(&input, &output);
         let digest = staged.digest().to_vec();
         let range = staged.prepared.byte_range();
         let written = staged.finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap();
@@ -589,14 +594,7 @@ mod tests {
         let input = corpus("pdfjs-tracemonkey.pdf");
         let before = std::fs::read(&input).unwrap();
         let output = dir.path().join("signed.pdf");
-        let mut staged = stage(
-            &input,
-            &output,
-            &options(),
-            DigestAlgorithm::Sha256,
-            Staging::Alone,
-        )
-        .unwrap();
+        let mut staged = stage_alone(&input, &output);
         staged.wait_for_copy().unwrap();
         assert!(staged.revision_on_disk);
         let temp: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -628,14 +626,7 @@ mod tests {
     fn a_staged_document_that_is_never_signed_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let output = dir.path().join("signed.pdf");
-        let staged = stage(
-            &corpus("pdfjs-tracemonkey.pdf"),
-            &output,
-            &options(),
-            DigestAlgorithm::Sha256,
-            Staging::Alone,
-        )
-        .unwrap();
+        let staged = stage_alone(&corpus("pdfjs-tracemonkey.pdf"), &output);
         drop(staged);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -644,14 +635,7 @@ mod tests {
     fn a_signature_larger_than_its_space_is_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let output = dir.path().join("signed.pdf");
-        let staged = stage(
-            &corpus("pdfjs-tracemonkey.pdf"),
-            &output,
-            &options(),
-            DigestAlgorithm::Sha256,
-            Staging::Alone,
-        )
-        .unwrap();
+        let staged = stage_alone(&corpus("pdfjs-tracemonkey.pdf"), &output);
         let err = staged.finish(&vec![0u8; 5000]).unwrap_err();
         assert!(matches!(err, PdfError::ContentsTooLarge { .. }), "{err}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

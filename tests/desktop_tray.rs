@@ -18,6 +18,7 @@
 //!
 //! Screenshots for a person to look at, in `target/test-artifacts/`:
 //! `tray-icon-ready.png`, `tray-icon-signing.png`, `tray-icon-attention.png`,
+//! `tray-icon-starting.png`, `tray-menu-starting.png`,
 //! `tray-menu-locked.png`, `tray-unlock.png`, `tray-menu.png`, `tray-menu-site.png`,
 //! `tray-menu-autostart-on.png`, `tray-doctor.png`, `tray-about.png`,
 //! `tray-status.png`. Skipped (loudly) only when Xvfb/xdotool/ImageMagick/
@@ -802,7 +803,8 @@ fn without_a_tray_host_or_a_display_it_still_serves_and_says_how_to_stop() {
 
 /// "Quit Mohor" from the tray menu while the token's driver is still in its
 /// `C_Initialize` (token-sim holds it 20 s; real drivers have taken seconds
-/// with many readers). Meanwhile the menu says Mohor is looking for tokens.
+/// with many readers). Meanwhile the icon and the menu say Mohor is
+/// looking for tokens.
 /// On Quit the tray closes at once, the agent waits its limit
 /// for the server thread, then ends without exit handlers — never running
 /// the driver's static destructors under the call (token-sim reports that).
@@ -850,6 +852,20 @@ fn quit_while_the_tokens_driver_starts_never_runs_exit_handlers_under_it() {
         !agent.log().contains("listening on"),
         "the driver started too soon for this test:\n{}",
         agent.tail()
+    );
+    // The icon says it too: the grey seal with a purple magnifier (the
+    // "no token" icon has no purple).
+    let (px, py, pw, ph) = area;
+    let shot = shoot(
+        &display,
+        "tray-icon-starting",
+        ((px - 60).max(0), py, pw + 60, ph + 8),
+        4,
+    );
+    assert!(
+        pixels_like(&shot, (0x81, 0x3d, 0x9c)) > 10,
+        "no purple 'looking for tokens' badge in {}",
+        shot.display()
     );
     open_menu(&display, area);
     // What the person sees meanwhile: that Mohor is still looking, not

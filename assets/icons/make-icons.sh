@@ -5,7 +5,7 @@
 # with include_bytes!), so builds need neither tool.
 #
 #   mohor.svg            the application icon (a red wax seal with an "M")
-#   mohor-<state>.svg    the tray icon per state: ready, notoken, signing, attention
+#   mohor-<state>.svg    the tray icon per state: ready, notoken, starting, signing, attention
 #
 # Output:
 #   seal-64.png                     window icon of the dialogs
@@ -20,7 +20,7 @@ render() { rsvg-convert -w "$2" -h "$2" "$1" -o "$3"; }
 
 render mohor.svg 64 seal-64.png
 mkdir -p tray
-for state in ready notoken signing attention; do
+for state in ready notoken starting signing attention; do
   render "mohor-$state.svg" 64 "tray/mohor-$state-64.png"
 done
 for n in 16 22 24 32 48 64 128 256; do

@@ -12,6 +12,7 @@ const SEAL_PNG: &[u8] = include_bytes!("../../../assets/icons/seal-64.png");
 /// The tray icons per state, 64×64, drawn by `assets/icons/make-icons.sh`.
 const TRAY_READY: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-ready-64.png");
 const TRAY_NO_TOKEN: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-notoken-64.png");
+const TRAY_STARTING: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-starting-64.png");
 const TRAY_SIGNING: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-signing-64.png");
 const TRAY_ATTENTION: &[u8] = include_bytes!("../../../assets/icons/tray/mohor-attention-64.png");
 
@@ -21,6 +22,7 @@ pub fn tray_rgba(state: super::tray_menu::TrayState) -> Result<Rgba> {
     decode_rgba(match state {
         TrayState::Ready => TRAY_READY,
         TrayState::NoToken => TRAY_NO_TOKEN,
+        TrayState::Starting => TRAY_STARTING,
         TrayState::Signing => TRAY_SIGNING,
         TrayState::Attention => TRAY_ATTENTION,
     })
@@ -151,6 +153,7 @@ mod tests {
         let states = [
             TrayState::Ready,
             TrayState::NoToken,
+            TrayState::Starting,
             TrayState::Signing,
             TrayState::Attention,
         ];

@@ -14,6 +14,9 @@ pub enum TrayState {
     Signing,
     /// No token is inserted.
     NoToken,
+    /// The tokens have not been looked at yet (a driver may take seconds
+    /// to start): nothing is known, so nothing is claimed.
+    Starting,
     Ready,
 }
 
@@ -23,6 +26,7 @@ impl TrayState {
             TrayState::Attention => "needs attention",
             TrayState::Signing => "waiting for you to approve a signature",
             TrayState::NoToken => "no token inserted",
+            TrayState::Starting => "looking for tokens",
             TrayState::Ready => "ready",
         }
     }
@@ -158,19 +162,18 @@ pub fn menu_model(
 ) -> MenuModel {
     let unknown = Overview::default();
     let looked = overview.is_some();
+    let state = match overview {
+        Some(o) => tray_state(o, waiting_requests),
+        None if waiting_requests > 0 => TrayState::Signing,
+        None => TrayState::Starting,
+    };
     let overview = overview.unwrap_or(&unknown);
-    let state = tray_state(overview, waiting_requests);
     let where_ = match port {
         Some(p) => format!("port {p}"),
         None => "starting…".to_string(),
     };
     let present = overview.tokens.iter().filter(|t| t.present).count();
-    let word = if looked {
-        state.word()
-    } else {
-        "looking for tokens"
-    };
-    let heading = format!("Mohor: {word} · {where_}");
+    let heading = format!("Mohor: {} · {where_}", state.word());
     let mut lines = vec![Line::Info(heading.clone())];
     lines.push(Line::Info(match present {
         _ if !looked => "Looking for tokens…".to_string(),
@@ -379,8 +382,9 @@ mod tests {
     }
 
     #[test]
-    fn before_the_first_look_at_the_tokens_the_menu_says_so() {
+    fn before_the_first_look_at_the_tokens_the_menu_and_icon_say_so() {
         let m = menu_model(None, None, 0, NOW);
+        assert_eq!(m.state, TrayState::Starting);
         assert_eq!(
             m.lines[..2],
             [
@@ -392,8 +396,11 @@ mod tests {
             .lines
             .iter()
             .any(|l| matches!(l, Line::Info(t) if t.contains("No token"))));
+        // A request waiting for the person already says so.
+        assert_eq!(menu_model(None, None, 1, NOW).state, TrayState::Signing);
         // Once looked at, an empty slot is "no token inserted".
         let m = menu_model(Some(&Overview::default()), Some(21760), 0, NOW);
+        assert_eq!(m.state, TrayState::NoToken);
         assert_eq!(m.lines[1], Line::Info("No token inserted".into()));
     }
 

@@ -30,6 +30,38 @@ pub trait SignedContent {
 /// Content in memory, possibly in pieces.
 pub struct Pieces<'a>(pub &'a [&'a [u8]]);
 
+/// `content`'s digests, each algorithm computed once however many
+/// SignerInfos ask: a detached signature by several signers over a large
+/// file reads the file once per algorithm, not once per signer.
+struct Remembered<'a> {
+    content: &'a dyn SignedContent,
+    digests: std::cell::RefCell<Vec<(Hash, Vec<u8>)>>,
+}
+
+impl<'a> Remembered<'a> {
+    fn new(content: &'a dyn SignedContent) -> Self {
+        Remembered {
+            content,
+            digests: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl SignedContent for Remembered<'_> {
+    fn digest(&self, hash: Hash) -> Result<Vec<u8>, String> {
+        if let Some((_, d)) = self.digests.borrow().iter().find(|(h, _)| *h == hash) {
+            return Ok(d.clone());
+        }
+        let d = self.content.digest(hash)?;
+        self.digests.borrow_mut().push((hash, d.clone()));
+        Ok(d)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.content.is_empty()
+    }
+}
+
 impl SignedContent for Pieces<'_> {
     fn digest(&self, hash: Hash) -> Result<Vec<u8>, String> {
         let mut h = hash.hasher();
@@ -163,8 +195,9 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         (Content::Detached(p), None) => *p,
         (Content::Encapsulated, None) => &Pieces(&[]),
     };
+    let parts = Remembered::new(parts);
     for si in signer_infos.children() {
-        let check = check_signer(si, &data, parts, depth);
+        let check = check_signer(si, &data, &parts, depth);
         data.signers.push(check);
     }
     if data.signers.is_empty() {
@@ -464,4 +497,41 @@ pub fn parse_time(t: &Tlv<'_>) -> Option<OffsetDateTime> {
     )
     .ok()?;
     Some(time::PrimitiveDateTime::new(date, tm).assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Content that counts how often it is hashed.
+    struct Counted<'a>(Pieces<'a>, Cell<usize>);
+
+    impl SignedContent for Counted<'_> {
+        fn digest(&self, hash: Hash) -> Result<Vec<u8>, String> {
+            self.1.set(self.1.get() + 1);
+            self.0.digest(hash)
+        }
+        fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    #[test]
+    fn each_digest_algorithm_reads_the_content_once() {
+        let pieces: [&[u8]; 2] = [b"green ", b"note"];
+        let counted = Counted(Pieces(&pieces), Cell::new(0));
+        let remembered = Remembered::new(&counted);
+        let first = remembered.digest(Hash::Sha256).unwrap();
+        assert_eq!(remembered.digest(Hash::Sha256).unwrap(), first);
+        assert_eq!(first, Hash::Sha256.digest(b"green note"));
+        assert_eq!(
+            counted.1.get(),
+            1,
+            "a second signer's SHA-256 is remembered"
+        );
+        let other = remembered.digest(Hash::Sha512).unwrap();
+        assert_eq!(other, Hash::Sha512.digest(b"green note"));
+        assert_eq!(counted.1.get(), 2, "another algorithm reads it again");
+    }
 }

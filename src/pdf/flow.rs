@@ -342,17 +342,20 @@ pub struct StagedPdf {
     input_sha256: Vec<u8>,
     output: PathBuf,
     out: Option<AtomicFile>,
-    /// The copy of the input into `out`, then the new revision with an
-    /// empty `/Contents`, made durable on their own thread
-    /// ([`Staging::Alone`] on Unix).
-    copy: Option<JoinHandle<io::Result<()>>>,
-    /// That thread is done: the output holds the input and the revision
-    /// with an empty `/Contents`, on disk.
-    revision_on_disk: bool,
-    /// The copy still to make, in `finish` ([`Staging::InBatch`], and every
-    /// document where positioned reads cannot run beside a copy).
-    copy_later: Option<(File, File, u64)>,
+    prefix: Prefix,
     staging: Staging,
+}
+
+/// Where the input's unchanged bytes stand in the temporary output.
+enum Prefix {
+    /// Being copied on their own thread, then followed by the new revision
+    /// with an empty `/Contents` and flushed ([`Staging::Alone`] on Unix).
+    Writing(JoinHandle<io::Result<()>>),
+    /// Copied, the revision with an empty `/Contents` after them, on disk.
+    OnDisk,
+    /// Still to copy, in `finish` ([`Staging::InBatch`], and every document
+    /// where positioned reads cannot run beside a copy).
+    Later { src: File, dst: File, len: u64 },
 }
 
 /// How a staged document reaches its output.
@@ -396,7 +399,7 @@ pub fn stage(
         path: prepared.path.clone(),
         source,
     };
-    let (src, dst) = {
+    let (src, mut dst) = {
         let file = prepared.lock_file()?;
         (
             file.try_clone().map_err(rerr)?,
@@ -404,30 +407,27 @@ pub fn stage(
         )
     };
     let len = prepared.input_len;
+    let prefix = if staging == Staging::Alone && cfg!(unix) {
+        // The hash reads at positions (`pread`), so the copy may move the
+        // shared file offset at the same time.
+        let placeholder = prepared.revision(&[])?;
+        Prefix::Writing(std::thread::spawn(move || {
+            copy_prefix(src, &mut dst, len)?;
+            dst.write_all(&placeholder)?;
+            dst.sync_data()
+        }))
+    } else {
+        Prefix::Later { src, dst, len }
+    };
     let mut staged = StagedPdf {
         prepared,
         digest: Vec::new(),
         input_sha256: Vec::new(),
         output: output.to_path_buf(),
         out: Some(out),
-        copy: None,
-        revision_on_disk: false,
-        copy_later: None,
+        prefix,
         staging,
     };
-    if staging == Staging::Alone && cfg!(unix) {
-        // The hash reads at positions (`pread`), so the copy may move the
-        // shared file offset at the same time.
-        let placeholder = staged.prepared.revision(&[])?;
-        staged.copy = Some(std::thread::spawn(move || {
-            let mut dst = dst;
-            copy_prefix(src, &mut dst, len)?;
-            dst.write_all(&placeholder)?;
-            dst.sync_data()
-        }));
-    } else {
-        staged.copy_later = Some((src, dst, len));
-    }
     (staged.digest, staged.input_sha256) = staged.prepared.digests(alg)?;
     Ok(staged)
 }
@@ -454,18 +454,22 @@ impl StagedPdf {
         &self.digest
     }
 
-    /// Wait for the copy thread, if there is one.
+    /// Wait for the copy thread, if there is one: then the prefix and the
+    /// revision are [`Prefix::OnDisk`].
     fn wait_for_copy(&mut self) -> Result<(), PdfError> {
-        if let Some(copy) = self.copy.take() {
-            copy.join()
-                .map_err(|_| PdfError::Internal("the copy thread failed".into()))?
-                .map_err(|source| PdfError::Write {
-                    path: self.output.clone(),
-                    source,
-                })?;
-            self.revision_on_disk = true;
-        }
-        Ok(())
+        let copy = match std::mem::replace(&mut self.prefix, Prefix::OnDisk) {
+            Prefix::Writing(copy) => copy,
+            other => {
+                self.prefix = other;
+                return Ok(());
+            }
+        };
+        copy.join()
+            .map_err(|_| PdfError::Internal("the copy thread failed".into()))?
+            .map_err(|source| PdfError::Write {
+                path: self.output.clone(),
+                source,
+            })
     }
 
     /// The name of the field the signature goes into.
@@ -483,23 +487,30 @@ impl StagedPdf {
             path: output.clone(),
             source,
         };
-        if let Some((src, mut dst, len)) = self.copy_later.take() {
-            // Past the page cache where the file system allows: a batch's
-            // copies are a fifth of its CPU through the cache.
-            #[cfg(target_os = "linux")]
-            let done = crate::uncached_copy::copy_prefix(&src, &dst, len).map_err(werr)?;
-            #[cfg(not(target_os = "linux"))]
-            let done = false;
-            if !done {
-                copy_prefix(src, &mut dst, len).map_err(werr)?;
+        let revision_on_disk = match std::mem::replace(&mut self.prefix, Prefix::OnDisk) {
+            Prefix::OnDisk => true,
+            Prefix::Later { src, mut dst, len } => {
+                // Past the page cache where the file system allows: a batch's
+                // copies are a fifth of its CPU through the cache.
+                #[cfg(target_os = "linux")]
+                let done = crate::uncached_copy::copy_prefix(&src, &dst, len).map_err(werr)?;
+                #[cfg(not(target_os = "linux"))]
+                let done = false;
+                if !done {
+                    copy_prefix(src, &mut dst, len).map_err(werr)?;
+                }
+                false
             }
-        }
+            Prefix::Writing(_) => {
+                return Err(PdfError::Internal("the copy was not awaited".into()));
+            }
+        };
         self.prepared.check_unchanged_now()?;
         let mut out = self
             .out
             .take()
             .ok_or_else(|| PdfError::Internal("the output is already finished".into()))?;
-        if self.revision_on_disk {
+        if revision_on_disk {
             // Only `/Contents` differs from the revision on disk.
             let a = &self.prepared.appended;
             let contents = &revision[a.contents_at..a.contents_at + a.contents_len];
@@ -527,7 +538,7 @@ impl Drop for StagedPdf {
     /// A staged document that is not finished leaves nothing behind: wait
     /// for the copy, then the temporary file goes with `out`.
     fn drop(&mut self) {
-        if let Some(copy) = self.copy.take() {
+        if let Prefix::Writing(copy) = std::mem::replace(&mut self.prefix, Prefix::OnDisk) {
             let _ = copy.join();
         }
     }
@@ -596,7 +607,7 @@ mod tests {
         let output = dir.path().join("signed.pdf");
         let mut staged = stage_alone(&input, &output);
         staged.wait_for_copy().unwrap();
-        assert!(staged.revision_on_disk);
+        assert!(matches!(staged.prefix, Prefix::OnDisk));
         let temp: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(temp.len(), 1, "only the temporary output");
         let early = std::fs::read(temp[0].as_ref().unwrap().path()).unwrap();

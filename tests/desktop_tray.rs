@@ -96,6 +96,12 @@ fn panel(display: &Display) -> Option<(i64, i64, i64, i64)> {
 
 /// Screenshot of the whole screen, cropped (and enlarged `zoom` times, so a
 /// person can see a 22-pixel icon).
+/// The tray icon in `panel`, with a little of the panel and screen around it.
+fn around_the_icon(panel: (i64, i64, i64, i64)) -> (i64, i64, i64, i64) {
+    let (px, py, pw, ph) = panel;
+    ((px - 60).max(0), py, pw + 60, ph + 8)
+}
+
 fn shoot(display: &Display, name: &str, crop: (i64, i64, i64, i64), zoom: u32) -> PathBuf {
     std::fs::create_dir_all(artifacts()).expect("artifacts dir");
     let path = artifacts().join(format!("{name}.png"));
@@ -344,8 +350,7 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     sleep(Duration::from_secs(1));
     let (px, py, pw, ph) = panel(&display).expect("trayer's panel window");
     assert!(pw >= 16 && ph >= 16, "the tray panel is empty: {pw}x{ph}");
-    // The icon with a little of the panel and screen around it.
-    let icon_area = ((px - 60).max(0), py, pw + 60, ph + 8);
+    let icon_area = around_the_icon((px, py, pw, ph));
     let shot = shoot(&display, "tray-icon-ready", icon_area, 4);
     assert!(
         pixels_like(&shot, (0x26, 0xa2, 0x69)) > 10,
@@ -620,24 +625,10 @@ fn private_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
 /// A private display with Debian's `trayer` as its tray host; `None` (and a
 /// loud skip) only without the tools and outside CI.
 fn display_with_a_tray_host() -> Option<(Display, Proc)> {
-    let in_path = |tool: &str| {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .any(|d| d.join(tool).is_file())
-    };
-    let missing: Vec<&str> = ["trayer", "dbus-daemon", "dbus-monitor"]
+    if !["trayer", "dbus-daemon", "dbus-monitor"]
         .into_iter()
-        .filter(|t| !in_path(t))
-        .collect();
-    if !missing.is_empty() {
-        let message = format!(
-            "the tray test needs {} (apt-get install trayer dbus)",
-            missing.join(", ")
-        );
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{message}; it must run in CI"
-        );
-        eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
+        .all(common::have_tool)
+    {
         return None;
     }
     let display = xvfb::start_display()?;
@@ -855,13 +846,7 @@ fn quit_while_the_tokens_driver_starts_never_runs_exit_handlers_under_it() {
     );
     // The icon says it too: the grey seal with a purple magnifier (the
     // "no token" icon has no purple).
-    let (px, py, pw, ph) = area;
-    let shot = shoot(
-        &display,
-        "tray-icon-starting",
-        ((px - 60).max(0), py, pw + 60, ph + 8),
-        4,
-    );
+    let shot = shoot(&display, "tray-icon-starting", around_the_icon(area), 4);
     assert!(
         pixels_like(&shot, (0x81, 0x3d, 0x9c)) > 10,
         "no purple 'looking for tokens' badge in {}",

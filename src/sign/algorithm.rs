@@ -20,10 +20,17 @@ impl DigestAlgorithm {
         }
     }
 
+    const ALL: [Self; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
+
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        [Self::Sha256, Self::Sha384, Self::Sha512]
-            .into_iter()
-            .find(|d| d.oid() == *oid)
+        Self::ALL.into_iter().find(|d| d.oid() == *oid)
+    }
+
+    /// By the OID's dotted text, compared rather than parsed: the text may
+    /// come from a hostile signature, and const-oid's parser overflows on
+    /// arcs too large for it.
+    pub fn from_oid_text(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.oid().to_string() == text)
     }
 
     /// Output length in bytes (never zero, so no `is_empty`).

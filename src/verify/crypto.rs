@@ -24,8 +24,7 @@ impl Hash {
         if oid == "1.3.14.3.2.26" {
             return Some(Hash::Sha1);
         }
-        let oid = const_oid::ObjectIdentifier::new(oid).ok()?;
-        DigestAlgorithm::from_oid(&oid).map(Hash::from)
+        DigestAlgorithm::from_oid_text(oid).map(Hash::from)
     }
 
     pub fn name(self) -> &'static str {
@@ -201,6 +200,20 @@ fn verify_ecdsa(curve: &str, point: &[u8], hashed: &[u8], sig: &[u8]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_oid_with_a_huge_arc_is_unknown_not_a_panic() {
+        // Hostile CMS can name any OID; const-oid's text parser overflowed
+        // on arcs like these (found by the verify_document fuzzer).
+        for oid in [
+            "2.16.840.1.101.3.4.2.99999999999999999999999",
+            "1.99999999999999999999",
+        ] {
+            assert_eq!(Hash::from_oid(oid), None, "{oid}");
+        }
+        assert_eq!(Hash::from_oid("2.16.840.1.101.3.4.2.1"), Some(Hash::Sha256));
+        assert_eq!(Hash::from_oid("1.3.14.3.2.26"), Some(Hash::Sha1));
+    }
 
     #[test]
     fn each_hash_gives_the_published_digest_of_abc() {

@@ -31,7 +31,8 @@ pub struct PreparedPdf {
     path: PathBuf,
     /// The whole input file's length, bytes before `%PDF-` included.
     input_len: u64,
-    modified: Option<SystemTime>,
+    /// The input as it was laid out (`None`: its metadata could not be read).
+    stamp: Option<FileStamp>,
     appended: Appended,
     field_name: String,
     capacity: usize,
@@ -163,10 +164,35 @@ impl PreparedPdf {
             path: self.path.clone(),
             source,
         })?;
-        if meta.len() != self.input_len || meta.modified().ok() != self.modified {
+        if meta.len() != self.input_len || Some(FileStamp::of(&meta)) != self.stamp {
             return Err(PdfError::InputChanged);
         }
         Ok(())
+    }
+}
+
+/// What tells that a file still holds the bytes read before: its length
+/// and modification time, and on Unix its status-change time, which no
+/// program can set (a rewrite in place that puts the modification time
+/// back still moves it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    changed: (i64, i64),
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        }
     }
 }
 
@@ -175,12 +201,12 @@ pub fn prepare(input: &Path, opts: &PdfSignOptions) -> Result<PreparedPdf, PdfEr
     let (doc, _, laid_out) = lay_out(input, opts)?;
     let path = doc.path().to_path_buf();
     let file = doc.into_source().into_file();
-    let modified = file.metadata().ok().and_then(|m| m.modified().ok());
+    let stamp = file.metadata().ok().map(|m| FileStamp::of(&m));
     Ok(PreparedPdf {
         file: Mutex::new(file),
         path,
         input_len: laid_out.input_len,
-        modified,
+        stamp,
         appended: laid_out.appended,
         field_name: laid_out.field_name,
         capacity: opts.contents_capacity,
@@ -650,5 +676,38 @@ mod tests {
         let err = staged.finish(&vec![0u8; 5000]).unwrap_err();
         assert!(matches!(err, PdfError::ContentsTooLarge { .. }), "{err}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_input_rewritten_in_place_with_its_time_put_back_is_noticed_before_the_rename() {
+        for staging in [Staging::Alone, Staging::InBatch] {
+            let dir = tempfile::tempdir().unwrap();
+            let input = dir.path().join("in.pdf");
+            std::fs::copy(corpus("pdfjs-tracemonkey.pdf"), &input).unwrap();
+            let output = dir.path().join("signed.pdf");
+            let staged = stage(
+                &input,
+                &output,
+                &options(),
+                DigestAlgorithm::Sha256,
+                staging,
+            )
+            .unwrap();
+            // Same length, modification time set back: only the status
+            // change time tells.
+            let file = File::options().write(true).open(&input).unwrap();
+            let mtime = file.metadata().unwrap().modified().unwrap();
+            write_all_at(&file, b"%CHANGED", 100).unwrap();
+            file.set_modified(mtime).unwrap();
+            drop(file);
+            let err = staged.finish(&[0x30, 0x03, 0x02, 0x01, 0x07]).unwrap_err();
+            assert!(matches!(err, PdfError::InputChanged), "{staging:?}: {err}");
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, ["in.pdf"], "{staging:?}: nothing but the input");
+        }
     }
 }

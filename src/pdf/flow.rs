@@ -174,7 +174,8 @@ impl PreparedPdf {
 /// What tells that a file still holds the bytes read before: its length
 /// and modification time, and on Unix its status-change time, which no
 /// program can set (a rewrite in place that puts the modification time
-/// back still moves it).
+/// back still moves it). Both move at the kernel's clock tick: a write in
+/// the same few milliseconds as the last change stays unseen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileStamp {
     len: u64,
@@ -695,7 +696,9 @@ mod tests {
             )
             .unwrap();
             // Same length, modification time set back: only the status
-            // change time tells.
+            // change time tells. It moves at the kernel's clock tick (a
+            // few ms): let one pass since the file was laid out.
+            std::thread::sleep(std::time::Duration::from_millis(30));
             let file = File::options().write(true).open(&input).unwrap();
             let mtime = file.metadata().unwrap().modified().unwrap();
             write_all_at(&file, b"%CHANGED", 100).unwrap();

@@ -94,14 +94,14 @@ fn panel(display: &Display) -> Option<(i64, i64, i64, i64)> {
     Some((get("X")?, get("Y")?, get("WIDTH")?, get("HEIGHT")?))
 }
 
-/// Screenshot of the whole screen, cropped (and enlarged `zoom` times, so a
-/// person can see a 22-pixel icon).
 /// The tray icon in `panel`, with a little of the panel and screen around it.
 fn around_the_icon(panel: (i64, i64, i64, i64)) -> (i64, i64, i64, i64) {
     let (px, py, pw, ph) = panel;
     ((px - 60).max(0), py, pw + 60, ph + 8)
 }
 
+/// Screenshot of the whole screen, cropped (and enlarged `zoom` times, so a
+/// person can see a 22-pixel icon).
 fn shoot(display: &Display, name: &str, crop: (i64, i64, i64, i64), zoom: u32) -> PathBuf {
     std::fs::create_dir_all(artifacts()).expect("artifacts dir");
     let path = artifacts().join(format!("{name}.png"));

@@ -171,14 +171,14 @@ impl PreparedPdf {
     }
 }
 
-/// What tells that a file still holds the bytes read before: its length
-/// and modification time, and on Unix its status-change time, which no
-/// program can set (a rewrite in place that puts the modification time
-/// back still moves it). Both move at the kernel's clock tick: a write in
-/// the same few milliseconds as the last change stays unseen.
+/// Besides its length (`input_len`), what tells that a file still holds
+/// the bytes read before: its modification time, and on Unix its
+/// status-change time, which no program can set (a rewrite in place that
+/// puts the modification time back still moves it). Both move at the
+/// kernel's clock tick: a write in the same few milliseconds as the last
+/// change stays unseen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileStamp {
-    len: u64,
     modified: Option<SystemTime>,
     #[cfg(unix)]
     changed: (i64, i64),
@@ -189,7 +189,6 @@ impl FileStamp {
         #[cfg(unix)]
         use std::os::unix::fs::MetadataExt;
         FileStamp {
-            len: meta.len(),
             modified: meta.modified().ok(),
             #[cfg(unix)]
             changed: (meta.ctime(), meta.ctime_nsec()),

@@ -1,8 +1,8 @@
 //! Every third-party PDF in `../shared/corpus/pdf` either signs (twice, by
 //! two signatories, with every judge satisfied) or is refused cleanly.
 //! See `../shared/corpus/README.md` for what each file must get. Each file
-//! is also tried with bytes before its header, linearized, and encrypted
-//! six ways (see `pdf_util::variants`).
+//! is also tried with bytes before its header, with bytes after its last
+//! `%%EOF`, linearized, and encrypted seven ways (see `pdf_util::variants`).
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 

@@ -1,5 +1,6 @@
 //! The same corpus file in the shapes real senders produce: with bytes
-//! before `%PDF-`, re-saved linearized, and encrypted by qpdf (RC4-128,
+//! before `%PDF-` or after the last `%%EOF`, re-saved linearized, and
+//! encrypted by qpdf (RC4-40 as old office software made it, RC4-128,
 //! AES-128, AES-256; empty and real user passwords).
 
 use std::path::{Path, PathBuf};
@@ -14,9 +15,14 @@ pub const USER: &str = "user-secret";
 /// Bytes put before `%PDF-`: a mail gateway's banner, padded to just under
 /// 1 KiB (readers look for the header in the first 1024 bytes only).
 pub const JUNK_LEN: usize = 1000;
+/// Bytes left after the last `%%EOF`: a line end, then the zeros some
+/// upload forms and transfer tools pad a file with.
+pub const TRAILING: &[u8] = &[b'\r', b'\n', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cipher {
+    /// 40-bit RC4 (revision 2), what Acrobat 3 era software wrote.
+    Rc4_40,
     Rc4_128,
     Aes128,
     Aes256,
@@ -25,15 +31,21 @@ pub enum Cipher {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     Junk,
+    /// Bytes after the last `%%EOF` ([`TRAILING`]).
+    Trailing,
     Linearized,
     /// Encrypted; `true`: with a real user password, `false`: an empty one.
     Encrypted(Cipher, bool),
 }
 
 impl Variant {
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 10] = [
         Variant::Junk,
+        Variant::Trailing,
         Variant::Linearized,
+        // Only with a real password: the empty one adds nothing that
+        // RC4-128's does not show.
+        Variant::Encrypted(Cipher::Rc4_40, true),
         Variant::Encrypted(Cipher::Rc4_128, false),
         Variant::Encrypted(Cipher::Rc4_128, true),
         Variant::Encrypted(Cipher::Aes128, false),
@@ -45,10 +57,12 @@ impl Variant {
     pub fn label(self) -> String {
         match self {
             Variant::Junk => "junk".into(),
+            Variant::Trailing => "trailing-bytes".into(),
             Variant::Linearized => "linearized".into(),
             Variant::Encrypted(c, user) => format!(
                 "{}-{}",
                 match c {
+                    Cipher::Rc4_40 => "rc4-40",
                     Cipher::Rc4_128 => "rc4-128",
                     Cipher::Aes128 => "aes-128",
                     Cipher::Aes256 => "aes-256",
@@ -122,6 +136,11 @@ fn qpdf_rewrite(
         bytes.extend(std::fs::read(input).map_err(|e| e.to_string())?);
         return std::fs::write(out, bytes).map_err(|e| e.to_string());
     }
+    if variant == Variant::Trailing {
+        let mut bytes = std::fs::read(input).map_err(|e| e.to_string())?;
+        bytes.extend_from_slice(TRAILING);
+        return std::fs::write(out, bytes).map_err(|e| e.to_string());
+    }
     let mut cmd = Command::new("qpdf");
     if let Some(pw) = password {
         cmd.arg(format!("--password={pw}"));
@@ -137,13 +156,14 @@ fn qpdf_rewrite(
                 .arg(user_pw)
                 .arg(OWNER);
             match cipher {
+                Cipher::Rc4_40 => cmd.arg("40"),
                 Cipher::Rc4_128 => cmd.args(["128", "--use-aes=n"]),
                 Cipher::Aes128 => cmd.args(["128", "--use-aes=y"]),
                 Cipher::Aes256 => cmd.arg("256"),
             };
             cmd.arg("--");
         }
-        Variant::Junk => {}
+        Variant::Junk | Variant::Trailing => {}
     }
     let o = common::run(cmd.arg(input).arg(out));
     let made = std::fs::metadata(out).map(|m| m.len() > 0).unwrap_or(false);

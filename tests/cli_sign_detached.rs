@@ -53,6 +53,12 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
     }
     let fx = Fixture::shared();
     let s = SimSetup::new("detached_cosign", json!({}));
+    let root = fx.root.display().to_string();
+    std::fs::write(
+        s.home.join("config.toml"),
+        format!("trust_roots = [{root:?}]\n"),
+    )
+    .unwrap();
     let data = s.dir.join("minutes.txt");
     std::fs::write(&data, b"Minutes of the purchase committee, 23 Nov 2026").unwrap();
     let (a, b, c) = (
@@ -76,6 +82,19 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
         cmd.arg(old).arg(&data).arg("-o").arg(new);
         let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
         assert!(o.status.success(), "{name}: {}", text(&o));
+        // Each co-signer is told first whom they sign after, and that it holds.
+        let mut told = vec![
+            "minutes.txt: already signed",
+            "  Already signed by (as Mohor checked it):",
+            "  - Asha Verma: valid (intact, from a trusted authority, no forbidden change since)",
+        ];
+        if name == "rsa4096" {
+            told.push(
+                "  - Meera Nair: valid (intact, from a trusted authority, no forbidden change since)",
+            );
+        }
+        let said = stderr(&o);
+        assert!(said.starts_with(&(told.join("\n") + "\nSigned ")), "{said}");
     }
     let v = openssl_verify_detached(&c, &data, &fx.root);
     assert!(v.status.success(), "{}", text(&v));

@@ -414,3 +414,113 @@ fn the_document_is_staged_while_the_pin_is_typed_and_a_wrong_pin_or_a_changed_fi
     judge_new_signature(&output, "Signature1", input_qpdf).unwrap();
     assert_eq!(std::fs::read(&input).unwrap(), original);
 }
+
+/// On the command line the typed command is the consent, but a co-signer
+/// is still told, before the PIN is asked, whom they sign after and whether
+/// each signature holds: a good one as valid, one over a page whose size
+/// was changed afterwards as NOT VALID, with a warning. pdfsig and pyHanko
+/// say the same of the two inputs; the co-signature is made either way and
+/// holds.
+#[cfg(feature = "scripted-prompts")]
+#[test]
+fn a_co_signer_on_the_command_line_is_told_how_the_earlier_signatures_stand_before_the_pin() {
+    if !judges_available() {
+        return;
+    }
+    let fx = fixture();
+    let s = SimSetup::new("cli_pdf_earlier", json!({}));
+    let root = fx.root.display().to_string();
+    std::fs::write(
+        s.home.join("config.toml"),
+        format!("trust_roots = [{root:?}]\n"),
+    )
+    .unwrap();
+    let unsigned = s.dir.join("note.pdf");
+    std::fs::write(&unsigned, pdf_util::common::tiny_pdf()).unwrap();
+    let good = s.dir.join("good.pdf");
+    let o = sign(&s, &unsigned, &good, &fx.cert("rsa2048").id, &[]);
+    assert!(o.status.success(), "{}", pdf_util::common::text(&o));
+    // A terminal shows nothing of the kind for a document nobody signed.
+    assert!(!stderr(&o).contains("already signed"), "{}", stderr(&o));
+    let mut bytes = std::fs::read(&good).unwrap();
+    let at = bytes
+        .windows(13)
+        .position(|w| w == b"[0 0 595 842]")
+        .expect("the MediaBox");
+    bytes[at + 11] = b'1';
+    let tampered = s.dir.join("tampered.pdf");
+    std::fs::write(&tampered, &bytes).unwrap();
+
+    // What the outside judges say of the inputs.
+    let nss = format!("sql:{}", fx.nssdb.display());
+    let pdfsig = |f: &std::path::Path| {
+        pdf_util::common::text(&pdf_util::common::run(
+            std::process::Command::new("pdfsig")
+                .args(["-nssdir", &nss])
+                .arg(f),
+        ))
+    };
+    assert!(
+        pdfsig(&good).contains("Signature is Valid."),
+        "{}",
+        pdfsig(&good)
+    );
+    assert!(
+        !pdfsig(&tampered).contains("Signature is Valid."),
+        "{}",
+        pdfsig(&tampered)
+    );
+    assert!(pyhanko_validate(&good, "Signature1").valid());
+    assert!(!pyhanko_validate(&tampered, "Signature1").valid());
+
+    let cosign = |input: &std::path::Path, name: &str| {
+        let prompts = s.dir.join(format!("{name}.jsonl"));
+        std::fs::write(&prompts, format!("{{\"pin\":\"{}\"}}\n", fx.user_pin)).unwrap();
+        let out = s.dir.join(format!("{name}-cosigned.pdf"));
+        let mut c = s.mohor(&["--prompts", prompts.to_str().unwrap(), "sign", "--cert"]);
+        let o = run_with_stdin(
+            c.arg(fx.cert("rsa4096").id).arg(input).arg("-o").arg(&out),
+            "",
+        );
+        assert_no_panic(&o);
+        assert!(o.status.success(), "{}", pdf_util::common::text(&o));
+        judge_new_signature(&out, "Signature2", 0).unwrap();
+        pdf_util::common::asked(&prompts)
+    };
+    let dialogs = |asked: &[serde_json::Value]| -> Vec<String> {
+        asked
+            .iter()
+            .map(|a| a["dialog"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+
+    let asked = cosign(&good, "good");
+    assert_eq!(dialogs(&asked), ["notify", "pin"], "{asked:#?}");
+    assert_eq!(asked[0]["request"]["title"], "good.pdf: already signed");
+    assert_eq!(
+        asked[0]["request"]["body"],
+        "Already signed by (as Mohor checked it):\n- Asha Verma: valid (intact, from a \
+         trusted authority, no forbidden change since)"
+    );
+
+    let asked = cosign(&tampered, "tampered");
+    assert_eq!(dialogs(&asked), ["notify", "pin"], "{asked:#?}");
+    let body = asked[0]["request"]["body"].as_str().unwrap_or_default();
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(
+        lines.len() == 3
+            && lines[0].starts_with("Warning: A signature already on this document is not valid")
+            && lines[2].starts_with("- Asha Verma: NOT VALID ("),
+        "{body}"
+    );
+
+    // A terminal prints it under the document's name, before the result.
+    let out = s.dir.join("terminal-cosigned.pdf");
+    let o = sign(&s, &tampered, &out, &fx.cert("rsa4096").id, &[]);
+    assert!(o.status.success(), "{}", pdf_util::common::text(&o));
+    let said = stderr(&o);
+    let told = said.find("tampered.pdf: already signed\n  Warning: A signature already");
+    let signed = said.find("Signed ");
+    assert!(told.is_some() && told < signed, "{said}");
+    assert!(said.contains("\n  - Asha Verma: NOT VALID ("), "{said}");
+}

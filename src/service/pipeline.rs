@@ -227,11 +227,10 @@ impl Agent {
             Item::Pdf(p) => {
                 let checked = preflight::check_pdf(&p.input, &p.request, now);
                 let facts = checked.as_ref().ok().copied();
-                // A co-signer is shown whom they sign after, and whether
-                // those signatures still hold, before anyone is asked.
-                let earlier = facts
-                    .map(|f| f.signed_fields)
-                    .filter(|&signed| shown && signed > 0);
+                // A co-signer is told whom they sign after, and whether
+                // those signatures still hold, before anyone is asked: in the
+                // consent dialog, or on the command line before the PIN.
+                let earlier = facts.map(|f| f.signed_fields).filter(|&signed| signed > 0);
                 let pages = facts.map(|f| f.pages);
                 // That check reads the file whole: the fingerprint comes from it.
                 let fingerprint = shown && earlier.is_none();
@@ -265,9 +264,9 @@ impl Agent {
                     Some(existing) => preflight::check_cosign(&d.input, existing),
                     None => preflight::check_not_empty(&d.input),
                 };
-                // A shown co-signature's check reads the data whole: the
+                // A co-signature's check reads the data whole: the
                 // fingerprint comes from it.
-                let earlier = shown && d.cosign.is_some() && checked.is_ok();
+                let earlier = d.cosign.is_some() && checked.is_ok();
                 let mut prepared = summarized(
                     preflight::summarize(&d.input, &d.name, DocumentKind::Data, None, !earlier),
                     &d.name,
@@ -442,6 +441,13 @@ impl Agent {
         prepared: &[Prepared],
     ) -> Result<&'s CertificateEntry> {
         if who.origin.is_none() {
+            // The command is the consent; a co-signer still hears whom they
+            // sign after, and whether those signatures hold, before the PIN.
+            for doc in prepared.iter().map(|p| &p.summary) {
+                if let Some(notice) = crate::ui::consent_text::earlier_notice(doc) {
+                    self.prompter.notify(&notice);
+                }
+            }
             return Ok(proposed);
         }
         (who.progress)(Stage::WaitingForConsent);

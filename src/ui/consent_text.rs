@@ -4,7 +4,8 @@
 
 use super::display_text::clean;
 use super::prompter::{
-    Certification, ConsentRequest, DocumentKind, DocumentSummary, SignatureDetails, Stamp, Standing,
+    Certification, ConsentRequest, DocumentKind, DocumentSummary, Notice, SignatureDetails, Stamp,
+    Standing,
 };
 use super::text_preview::TextPreview;
 use crate::ltv::Level;
@@ -94,6 +95,24 @@ pub fn earlier_words(doc: &DocumentSummary) -> Option<EarlierWords> {
             "A signature already on this document is not valid: the document may have been \
              changed after it was signed. Check it with the portal before you add yours.",
         ),
+    })
+}
+
+/// Where no consent dialog is shown (the command line, whose command is
+/// the consent): what a co-signer is told of the signatures a document
+/// already carries, one line each in the notice's body.
+pub fn earlier_notice(doc: &DocumentSummary) -> Option<Notice> {
+    let words = earlier_words(doc)?;
+    let mut body: Vec<String> = words
+        .warning
+        .map(|w| format!("Warning: {w}"))
+        .into_iter()
+        .collect();
+    body.push(words.caption.to_owned());
+    body.extend(words.lines.iter().map(|l| format!("- {l}")));
+    Some(Notice {
+        title: format!("{}: already signed", clean(&doc.name, 200)),
+        body: body.join("\n"),
     })
 }
 

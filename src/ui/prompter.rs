@@ -33,9 +33,10 @@ pub struct DocumentSummary {
     /// `None` for binary data, PDFs (a viewer shows those) and digests.
     pub preview: Option<super::text_preview::TextPreview>,
     /// The signatures a PDF already carries, or that a detached
-    /// co-signature joins, as Mohor's verifier judged them (web requests
-    /// only): a co-signer sees whom they sign after, and whether those
-    /// signatures still hold. Never a name without its verdict.
+    /// co-signature joins, as Mohor's verifier judged them: a co-signer
+    /// sees whom they sign after, and whether those signatures still hold
+    /// (in the consent dialog; on the command line, told before the PIN).
+    /// Never a name without its verdict.
     pub earlier_signatures: Vec<EarlierSignature>,
     /// This item will not be signed, and why (e.g. a batch item that failed
     /// its checks): shown as "Will not be signed: …" so the person approves

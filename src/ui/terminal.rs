@@ -128,8 +128,12 @@ impl Prompter for TerminalPrompter {
         TrustSiteDecision::Deny
     }
 
+    /// The title on its own line, then the body's lines indented under it.
     fn notify(&self, notice: &Notice) {
-        self.say(&format!("{}: {}", notice.title, notice.body));
+        self.say(&notice.title);
+        for line in notice.body.lines() {
+            self.say(&format!("  {line}"));
+        }
     }
 }
 

@@ -506,6 +506,34 @@ mod tests {
     }
 
     #[test]
+    fn without_a_dialog_the_notice_names_the_document_and_warns_before_the_signers() {
+        use crate::ui::{EarlierSignature, Standing};
+        let mut note =
+            DocumentSummary::new("note\u{202e}.pdf", DocumentKind::Pdf, 10, Some(1), "aa");
+        assert!(earlier_notice(&note).is_none(), "nothing signed before");
+        note.earlier_signatures = vec![
+            EarlierSignature {
+                signer: "RAMESH KUMAR".into(),
+                standing: Standing::Valid,
+            },
+            EarlierSignature {
+                signer: "SUNITA DAS".into(),
+                standing: Standing::Broken("the signed bytes were changed".into()),
+            },
+        ];
+        let notice = earlier_notice(&note).expect("a notice");
+        assert_eq!(notice.title, "note\u{fffd}.pdf: already signed");
+        let lines: Vec<&str> = notice.body.lines().collect();
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[0].starts_with("Warning: A signature already on this document is not valid"));
+        assert_eq!(lines[1], "Already signed by (as Mohor checked it):");
+        assert!(lines[2].starts_with("- RAMESH KUMAR: valid"));
+        assert!(lines[3].starts_with("- SUNITA DAS: NOT VALID"));
+        // A document that will not be signed gets no notice of its signers.
+        assert!(earlier_notice(&note.with_refusal("damaged")).is_none());
+    }
+
+    #[test]
     fn a_pdf_with_its_own_scripts_is_called_out_unless_it_will_not_be_signed() {
         let mut scripted = DocumentSummary::new("bill.pdf", DocumentKind::Pdf, 10, Some(1), "aa");
         scripted.document_javascript = true;

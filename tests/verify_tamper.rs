@@ -9,6 +9,7 @@
 mod verify_util;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use mohor::pdf;
 use verify_util::pdf_util::signer;
@@ -153,14 +154,12 @@ fn a_byte_changed_inside_a_signed_range_breaks_the_signature() {
     assert!(problems(one).contains("digest does not match"), "{r}");
 }
 
-#[test]
-fn page_content_added_in_a_later_revision_is_an_illegal_change() {
-    let Some(s) = signed("verify_content") else {
-        return;
-    };
-    let page = qpdf_first_page(&s.once);
-    let dict = qpdf_object(&s.once, page);
-    let bytes = std::fs::read(&s.once).unwrap();
+/// `signed` with a revision after it that draws "PAID TWICE" on page 1
+/// (a content stream added to the page's /Contents).
+fn paid_twice(signed: &Path) -> Vec<u8> {
+    let page = qpdf_first_page(signed);
+    let dict = qpdf_object(signed, page);
+    let bytes = std::fs::read(signed).unwrap();
     let stream = next_object(&bytes);
     let contents_at = dict.find("/Contents").expect("page /Contents");
     let rest = &dict[contents_at + 9..];
@@ -171,28 +170,94 @@ fn page_content_added_in_a_later_revision_is_an_illegal_change() {
         &dict[..contents_at],
         &rest[value_end..]
     );
-    let draw = "BT /F1 24 Tf 72 700 Td (PAID TWICE) Tj ET";
-    let file = s.dir.join("content.pdf");
-    std::fs::write(
-        &file,
-        append_revision(
-            &bytes,
-            &[
-                (page, new_dict),
-                (
-                    stream,
-                    format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()),
-                ),
-            ],
-        ),
+    let draw = "BT /F1 24 Tf 20 20 Td (PAID TWICE) Tj ET";
+    append_revision(
+        &bytes,
+        &[
+            (page, new_dict),
+            (
+                stream,
+                format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()),
+            ),
+        ],
     )
-    .unwrap();
+}
+
+#[test]
+fn page_content_added_in_a_later_revision_is_an_illegal_change() {
+    let Some(s) = signed("verify_content") else {
+        return;
+    };
+    let file = s.dir.join("content.pdf");
+    std::fs::write(&file, paid_twice(&s.once)).unwrap();
     let r = judged(&file);
     let one = sig(&r, "Signature1");
     assert_eq!(one["intact"], true, "{r}");
     assert_eq!(one["modifications"], "illegal", "{r}");
     assert!(problems(one).contains("page 1"), "the change is named: {r}");
     assert_eq!(r["unsigned_changes_at_end"], true, "{r}");
+}
+
+/// Readers take the last `startxref` whether or not a `%%EOF` follows it:
+/// the same added page content with its revision's `%%EOF` left off is
+/// what poppler shows (`pdftotext` reads "PAID TWICE"), so it is the same
+/// illegal change (qpdf reads the file as sound). Padding after a `%%EOF`
+/// (NULs, a comment) changes nothing a reader shows, and verifies as before;
+/// pdfsig and pyHanko agree. (pyHanko 0.38 passes the unclosed revision as
+/// an acceptable change, so it is not a judge of that half; pdfsig only
+/// says the document is not wholly signed, as it does for padding.)
+#[test]
+fn an_update_that_no_eof_closes_is_still_an_update() {
+    let Some(s) = signed("verify_no_eof") else {
+        return;
+    };
+    let mut bytes = paid_twice(&s.once);
+    assert!(bytes.ends_with(b"%%EOF\n"));
+    bytes.truncate(bytes.len() - b"%%EOF\n".len());
+    let unclosed = s.dir.join("unclosed.pdf");
+    std::fs::write(&unclosed, &bytes).unwrap();
+    let shown = |f: &Path| {
+        text(&run(Command::new("pdftotext")
+            .args(["-layout"])
+            .arg(f)
+            .arg("-")))
+    };
+    assert!(
+        shown(&unclosed).contains("PAID TWICE"),
+        "{}",
+        shown(&unclosed)
+    );
+    // qpdf reads it as a sound file too.
+    let q = run(Command::new("qpdf").arg("--check").arg(&unclosed));
+    assert_eq!(q.status.code(), Some(0), "{}", text(&q));
+    let (r, code, t) = mohor_report(&unclosed, &root(), None);
+    let one = sig(&r, "Signature1");
+    assert_eq!(one["intact"], true, "{t}");
+    assert_eq!(one["modifications"], "illegal", "{t}");
+    assert!(problems(one).contains("page 1"), "the change is named: {t}");
+    assert_eq!(r["unsigned_changes_at_end"], true, "{t}");
+    assert_eq!(code, 1, "{t}");
+
+    let mut padded = std::fs::read(&s.once).unwrap();
+    padded.extend_from_slice(b"\r\n% left by an upload form\n\0\0\0\0\0\0\0\0");
+    let padded_file = s.dir.join("padded.pdf");
+    std::fs::write(&padded_file, &padded).unwrap();
+    assert!(!shown(&padded_file).contains("PAID TWICE"));
+    let (r, code, t) = mohor_report(&padded_file, &root(), None);
+    assert_eq!(sig(&r, "Signature1")["modifications"], "none", "{t}");
+    assert_eq!(r["unsigned_changes_at_end"], false, "{t}");
+    assert_eq!(code, 0, "{t}");
+    // pdfsig and pyHanko hold it intact and trusted too (pyHanko calls the
+    // padding an acceptable change; Mohor, no change to what is shown).
+    assert!(pdfsig_intact(&padded_file).contains(&("Signature1".into(), true)));
+    let (hanko, ht) = hanko_verdicts(&padded_file, &root());
+    assert!(
+        hanko.iter().any(|(f, v)| f == "Signature1"
+            && v.intact
+            && v.trusted
+            && v.modifications != "illegal"),
+        "{ht}"
+    );
 }
 
 #[test]
@@ -265,7 +330,7 @@ fn a_certificate_swapped_in_the_cms_does_not_verify() {
     };
     let file = s.dir.join("swapped-cert.pdf");
     let out = run(
-        std::process::Command::new(pdf_util::common::repo().join(".venv/bin/python"))
+        Command::new(pdf_util::common::repo().join(".venv/bin/python"))
             .arg(pdf_util::common::repo().join("tests/verify_util/swap_cert.py"))
             .arg(&s.once)
             .arg(&fixture().cert("pan").cert)
@@ -381,9 +446,7 @@ fn filling_in_a_form_after_signing_is_acceptable_and_named() {
 /// A CRL from a throwaway CA (DER), for a document security store.
 fn some_crl(dir: &Path) -> Vec<u8> {
     let run_ssl = |args: &[&str]| {
-        let o = run(std::process::Command::new("openssl")
-            .current_dir(dir)
-            .args(args));
+        let o = run(Command::new("openssl").current_dir(dir).args(args));
         assert!(o.status.success(), "openssl {args:?}: {}", text(&o));
     };
     std::fs::write(dir.join("index.txt"), "").unwrap();

@@ -111,6 +111,29 @@ impl Input {
         &self.ends
     }
 
+    /// Where the document ends as a reader sees it: after the last `%%EOF`
+    /// when nothing but padding follows it (whitespace, NULs, comments),
+    /// else at the end of the file. Readers take the last `startxref` in
+    /// the file whether or not a `%%EOF` follows it, so an update appended
+    /// without its `%%EOF` is an update all the same; and bytes of any
+    /// other kind after the last `%%EOF` were not there when it was written.
+    pub fn content_end(&self) -> u64 {
+        let Some(&last) = self.ends.last() else {
+            return self.len;
+        };
+        let tail_len = self.len - last;
+        if tail_len == 0 {
+            return last;
+        }
+        if tail_len > MAX_PADDING {
+            return self.len;
+        }
+        match self.read(last, tail_len as usize) {
+            Ok(tail) if only_padding(&tail) => last,
+            _ => self.len,
+        }
+    }
+
     /// Whether `%PDF-` appears in the first KiB (as readers look for it).
     pub fn is_pdf(&self) -> bool {
         self.pdf
@@ -206,6 +229,29 @@ impl Input {
     }
 }
 
+/// Padding after the last `%%EOF` longer than this is taken for content.
+const MAX_PADDING: u64 = 1 << 20;
+
+/// Whether `tail` changes nothing a reader sees: PDF whitespace (NUL
+/// included) and comments only, and no `startxref` anywhere, not even in a
+/// comment (readers search for the keyword, not for a parsed token).
+fn only_padding(tail: &[u8]) -> bool {
+    if memchr::memmem::find(tail, b"startxref").is_some() {
+        return false;
+    }
+    let mut in_comment = false;
+    for &b in tail {
+        match (in_comment, b) {
+            (true, b'\r' | b'\n') => in_comment = false,
+            (true, _) => {}
+            (false, b'%') => in_comment = true,
+            (false, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ') => {}
+            (false, _) => return false,
+        }
+    }
+    true
+}
+
 /// Byte ranges of an [`Input`], hashed by reading them in chunks.
 pub struct Ranges<'a> {
     input: &'a Input,
@@ -272,6 +318,38 @@ mod tests {
     fn revisions_end_after_each_eof_marker() {
         let (_dir, input) = input_of(b"%PDF-1.7\n...%%EOF\n more %%EOF\r\n");
         assert_eq!(input.revision_ends(), [18, 31]);
+    }
+
+    #[test]
+    fn the_document_ends_after_its_last_eof_only_when_padding_alone_follows() {
+        let doc = b"%PDF-1.7\n1 0 obj 1 endobj\n%%EOF\n";
+        let eof = doc.len() as u64;
+        let with = |tail: &[u8]| {
+            let mut bytes = doc.to_vec();
+            bytes.extend_from_slice(tail);
+            let (_dir, input) = input_of(&bytes);
+            (input.content_end(), bytes.len() as u64)
+        };
+        for padding in [
+            &b""[..],
+            b"\r\n\0\0\0\0",
+            b"% a comment left by a tool\n",
+            b"\n\x0c\t % two\r% comments\n",
+        ] {
+            assert_eq!(with(padding).0, eof, "{padding:?}");
+        }
+        for content in [
+            // An update with no %%EOF of its own: readers follow it.
+            &b"2 0 obj 2 endobj\nxref\n0 1\n0000000000 65535 f \ntrailer\n<< >>\nstartxref\n27\n"[..],
+            // A startxref in a comment is found by readers' searches too.
+            b"% startxref 9\n",
+            b"garbage",
+        ] {
+            let (end, len) = with(content);
+            assert_eq!(end, len, "{:?}", String::from_utf8_lossy(content));
+        }
+        let (_dir, no_marker) = input_of(b"%PDF-1.7\nno marker at all");
+        assert_eq!(no_marker.content_end(), no_marker.len());
     }
 
     #[test]

@@ -60,8 +60,7 @@ pub fn verify_with_password(
         })?;
     }
     let declared = declared_signatures(&mut doc);
-    let ends = input.revision_ends();
-    let last_end = ends.last().copied().unwrap_or(input.len());
+    let last_end = input.content_end();
 
     // The document's certification level and every signature's locks.
     let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
@@ -331,7 +330,7 @@ fn judge_later(
     policy: &Policy,
     report: &mut SignatureReport,
 ) {
-    let last = input.revision_ends().last().copied().unwrap_or(input.len());
+    let last = input.content_end();
     if end >= last || end >= input.len() {
         return;
     }

@@ -53,12 +53,7 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
     }
     let fx = Fixture::shared();
     let s = SimSetup::new("detached_cosign", json!({}));
-    let root = fx.root.display().to_string();
-    std::fs::write(
-        s.home.join("config.toml"),
-        format!("trust_roots = [{root:?}]\n"),
-    )
-    .unwrap();
+    s.trust_the_test_root();
     let data = s.dir.join("minutes.txt");
     std::fs::write(&data, b"Minutes of the purchase committee, 23 Nov 2026").unwrap();
     let (a, b, c) = (

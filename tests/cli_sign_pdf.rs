@@ -429,12 +429,7 @@ fn a_co_signer_on_the_command_line_is_told_how_the_earlier_signatures_stand_befo
     }
     let fx = fixture();
     let s = SimSetup::new("cli_pdf_earlier", json!({}));
-    let root = fx.root.display().to_string();
-    std::fs::write(
-        s.home.join("config.toml"),
-        format!("trust_roots = [{root:?}]\n"),
-    )
-    .unwrap();
+    s.trust_the_test_root();
     let unsigned = s.dir.join("note.pdf");
     std::fs::write(&unsigned, pdf_util::common::tiny_pdf()).unwrap();
     let good = s.dir.join("good.pdf");

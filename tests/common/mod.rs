@@ -296,6 +296,17 @@ impl SimSetup {
         }
     }
 
+    /// Mohor in this home trusts the fixture's root (`config.toml`), so a
+    /// good earlier signature is judged "valid", not "not trusted".
+    pub fn trust_the_test_root(&self) {
+        let root = Fixture::shared().root.display().to_string();
+        std::fs::write(
+            self.home.join("config.toml"),
+            format!("trust_roots = [{root:?}]\n"),
+        )
+        .unwrap();
+    }
+
     /// `mohor --module SIM ARGS...`
     pub fn mohor(&self, args: &[&str]) -> Command {
         let mut c = mohor(&self.home, &self.conf);

@@ -32,7 +32,7 @@ mod filters;
 mod flow;
 mod font;
 mod inspect;
-mod lexer;
+pub(crate) mod lexer;
 mod metadata;
 mod object;
 mod options;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::cms::SignedContent;
 use super::crypto::Hash;
 use super::VerifyError;
+use crate::pdf::lexer::is_whitespace;
 use crate::positioned::read_exact_at;
 
 /// Read size for hashing and scanning.
@@ -28,6 +29,8 @@ pub struct Input {
     len: u64,
     sha256: Vec<u8>,
     ends: Vec<u64>,
+    /// See [`Input::content_end`]; found once, when the file is opened.
+    content_end: u64,
     pdf: bool,
     /// A pipe's content, copied to a private temporary file (removed with
     /// the input): the checks read at positions.
@@ -69,10 +72,12 @@ impl Input {
             len,
             sha256: Vec::new(),
             ends: Vec::new(),
+            content_end: len,
             pdf: false,
             _spooled: spooled,
         };
         input.scan().map_err(io_err)?;
+        input.content_end = input.find_content_end();
         Ok(input)
     }
 
@@ -118,6 +123,12 @@ impl Input {
     /// without its `%%EOF` is an update all the same; and bytes of any
     /// other kind after the last `%%EOF` were not there when it was written.
     pub fn content_end(&self) -> u64 {
+        self.content_end
+    }
+
+    /// [`content_end`](Self::content_end), reading the tail after the last
+    /// `%%EOF` (nothing in the usual file, whose last bytes are its marker).
+    fn find_content_end(&self) -> u64 {
         let Some(&last) = self.ends.last() else {
             return self.len;
         };
@@ -245,7 +256,7 @@ fn only_padding(tail: &[u8]) -> bool {
             (true, b'\r' | b'\n') => in_comment = false,
             (true, _) => {}
             (false, b'%') => in_comment = true,
-            (false, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ') => {}
+            (false, c) if is_whitespace(c) => {}
             (false, _) => return false,
         }
     }

@@ -28,6 +28,9 @@ pub enum XrefKind {
 const MAX_SECTIONS: usize = 10_000;
 /// Largest object number accepted (ISO 32000 suggests 8,388,607 as a limit).
 const MAX_OBJ_NUM: u64 = 8_388_607;
+/// Room reserved up front for a subsection's entries; a hostile count
+/// larger than the data behind it must not allocate for it.
+const MAX_RESERVE: u64 = 1 << 16;
 
 pub struct Xref {
     pub entries: HashMap<u32, Entry>,
@@ -135,6 +138,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
             }
         }
 
+        entries.reserve(section.entries.len());
         for (num, e) in &section.entries {
             max_num = max_num.max(*num);
             entries.entry(*num).or_insert(*e);
@@ -201,15 +205,22 @@ fn read_table(src: &mut Source, start: u64) -> Result<Section, PdfError> {
             if first + count > MAX_OBJ_NUM + 1 {
                 return Err(ParseError::Syntax(lx.pos, "object number out of range"));
             }
+            entries.reserve(count.min(MAX_RESERVE) as usize);
             for i in 0..count {
-                let off = lx.read_uint()?;
-                let gen = lx.read_uint()?;
-                let in_use = if lx.eat_keyword(b"n")? {
-                    true
-                } else if lx.eat_keyword(b"f")? {
-                    false
-                } else {
-                    return Err(ParseError::Syntax(lx.pos, "bad xref entry"));
+                let (off, gen, in_use) = match lx.fixed_xref_entry() {
+                    Some(entry) => entry,
+                    None => {
+                        let off = lx.read_uint()?;
+                        let gen = lx.read_uint()?;
+                        let in_use = if lx.eat_keyword(b"n")? {
+                            true
+                        } else if lx.eat_keyword(b"f")? {
+                            false
+                        } else {
+                            return Err(ParseError::Syntax(lx.pos, "bad xref entry"));
+                        };
+                        (off, gen, in_use)
+                    }
                 };
                 let num = (first + i) as u32;
                 let gen = u16::try_from(gen).unwrap_or(u16::MAX);

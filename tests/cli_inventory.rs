@@ -164,6 +164,21 @@ fn tokens_lists_initialised_tokens_and_skips_the_empty_slot() {
 }
 
 #[test]
+fn tokens_without_json_tells_a_person_the_same_facts() {
+    let fx = Fixture::shared();
+    let home = test_dir("cli_tokens_human");
+    let out = run(mohor(&home, &fx.softhsm2_conf).args(["--module", MODULE, "tokens"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains(&format!("module {MODULE}")), "{shown}");
+    for label in ["token \"ASHA-EPASS\"", "token \"RAHUL-PROXKEY\""] {
+        assert!(shown.contains(label), "{label} missing from:\n{shown}");
+    }
+    assert!(shown.contains("certificates: 6"), "{shown}");
+    assert!(shown.contains("wrong PINs counted by Mohor: 0"), "{shown}");
+}
+
+#[test]
 fn missing_or_broken_modules_are_reported_with_exit_1_and_do_not_stop_the_others() {
     let fx = Fixture::shared();
     let home = test_dir("cli_bad_module");

@@ -89,6 +89,7 @@ pub fn tokens(env: &Env, json: bool) -> Result<()> {
                 if flags.is_empty() { String::new() } else { format!("\n  token reports: {flags}") }
             );
         }
+        emit(&o);
         for p in &scan.problems {
             eprintln!("warning: {p}");
         }

@@ -124,18 +124,29 @@ impl PinRecord {
     }
 }
 
-/// Fold every legacy record (no identity) of `identity`'s serial into the
-/// record under its identity key. Returns whether anything changed.
+/// Fold every older record of `identity`'s token into the record under its
+/// key: records without an identity (keyed by module path and label) of
+/// the same serial, and — when the serial alone tells the token apart —
+/// records under an earlier key of the same serial (keyed by manufacturer
+/// and model too, so a second driver's naming had a count of its own).
+/// Returns whether anything changed.
 fn adopt_legacy(all: &mut BTreeMap<String, PinRecord>, identity: &TokenIdentity) -> bool {
+    let key = identity.counter_key();
+    let by_serial = identity.has_telling_serial();
     let legacy: Vec<String> = all
         .iter()
-        .filter(|(_, r)| r.identity.is_none() && r.serial == identity.serial)
+        .filter(|(k, r)| {
+            *k != &key
+                && match &r.identity {
+                    None => r.serial == identity.serial,
+                    Some(i) => by_serial && i.serial == identity.serial,
+                }
+        })
         .map(|(k, _)| k.clone())
         .collect();
     if legacy.is_empty() {
         return false;
     }
-    let key = identity.counter_key();
     let mut merged = all.remove(&key).unwrap_or_default();
     for k in legacy {
         if let Some(old) = all.remove(&k) {
@@ -579,6 +590,55 @@ mod tests {
         let all = s.pin_records().unwrap();
         assert_eq!(all.len(), 1, "{all:?}");
         assert_eq!(all.values().next().unwrap().count.wrong, 2);
+    }
+
+    /// Drivers name one card differently (the vendor's module and OpenSC
+    /// report other manufacturer and model strings): the serial makes it
+    /// one counter, and a count kept under an earlier key of the same
+    /// serial is folded in, pessimistically.
+    #[test]
+    fn one_token_named_differently_by_two_drivers_is_one_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::open(dir.path()).unwrap();
+        let vendor = token("/usr/lib/libcastle.so", "DSC");
+        let mut opensc = token("/usr/lib/opensc-pkcs11.so", "DSC (User PIN)");
+        opensc.manufacturer = "EnterSafe".into();
+        opensc.model = "PKCS#15 emulated".into();
+        one_wrong(&s, &vendor);
+        one_wrong(&s, &opensc);
+        let all = s.pin_records().unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[&vendor.counter_key()].count.wrong, 2);
+
+        // A state file from before: one count per naming of the same serial.
+        let old_key = |t: &TokenRef| format!("token:{}|{}|{}", t.manufacturer, t.model, t.serial);
+        let mut before = BTreeMap::new();
+        for (t, wrong) in [(&vendor, 3), (&opensc, 2)] {
+            let mut r = PinRecord {
+                count: Count::new(wrong, 0),
+                ..PinRecord::default()
+            };
+            r.note_token(t);
+            before.insert(old_key(t), r);
+        }
+        fs::write(
+            dir.path().join(PIN_FILE),
+            serde_json::to_vec(&before).unwrap(),
+        )
+        .unwrap();
+        let count = s
+            .transact_pin(&opensc.identity(), |r| r.count.clone())
+            .unwrap();
+        assert_eq!(count.wrong, 5);
+        assert_eq!(s.pin_records().unwrap().len(), 1);
+
+        // Serials that say nothing keep the names apart.
+        let mut blank_a = token("/usr/lib/a.so", "A");
+        let mut blank_b = token("/usr/lib/b.so", "B");
+        blank_a.serial = "0000000000000000".into();
+        blank_b.serial = "0000000000000000".into();
+        blank_b.model = "other".into();
+        assert_ne!(blank_a.counter_key(), blank_b.counter_key());
     }
 
     #[test]

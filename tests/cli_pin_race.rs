@@ -521,3 +521,146 @@ mod with_agent {
         assert_eq!(s.sim.failures(&serial(&s)), 0);
     }
 }
+
+/// Wrong PINs typed one by one until Mohor refuses: how many reached the
+/// token on the way.
+fn wrong_until_refused(s: &SimSetup, data: &Path, cert: &str) -> (usize, String) {
+    let mut sent = 0;
+    for _ in 0..8 {
+        let o = s.sign_detached(data, &s.dir.join("w.p7s"), cert, WRONG);
+        let said = stderr(&o);
+        if said.contains("PIN_INCORRECT") {
+            sent += 1;
+        } else {
+            return (sent, said);
+        }
+    }
+    (sent, "never refused".into())
+}
+
+/// A right PIN is answered first, but its process settles late (the driver
+/// is slow after `C_Login`); four wrong PINs reach the token after that
+/// success and are settled before it. The late success must not wipe
+/// them: the token's count is 4, and Mohor allows one more, not five.
+#[test]
+fn a_success_settled_late_keeps_the_wrong_pins_that_reached_the_token_after_it() {
+    let fx = Fixture::shared();
+    let cert = fx.cert("rsa2048").id;
+    let s = SimSetup::new(
+        "race_late_success",
+        json!({"retry_limit": 8, "flags_mode": "never",
+               "latency_ms_per_function": {"C_GetMechanismList": 2500}}),
+    );
+    let data = data(&s);
+    let right = spawn_sign(&s, &s.module, &cert, &data, 100);
+    let right = {
+        let mut children = vec![right];
+        if let Some(mut stdin) = children[0].stdin.take() {
+            stdin
+                .write_all(format!("{}\n", fx.user_pin).as_bytes())
+                .unwrap();
+        }
+        children.pop().unwrap()
+    };
+    // Wait for the token to accept the right PIN.
+    let start = std::time::Instant::now();
+    while !s.sim.logins().iter().any(|l| l["result"] == "CKR_OK") {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the right PIN never reached the token"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let wrong: Vec<Child> = (0..4)
+        .map(|n| spawn_sign(&s, &s.module, &cert, &data, n))
+        .collect();
+    let said: Vec<String> = type_pins_together(wrong, WRONG)
+        .iter()
+        .map(stderr)
+        .collect();
+    let right = right.wait_with_output().unwrap();
+    assert!(right.status.success(), "{}", text(&right));
+    assert_eq!(wrong_logins(&s), 4, "{said:#?}");
+    assert_eq!(s.sim.failures(&serial(&s)), 4);
+    assert_eq!(
+        s.asha_status()["wrong_pins"],
+        4,
+        "the late success wiped them"
+    );
+
+    let (sent, refusal) = wrong_until_refused(&s, &data, &cert);
+    assert_eq!(sent, 1, "{refusal}");
+    assert!(refusal.contains("PIN_GUARD_LOCKED"), "{refusal}");
+    assert_eq!(s.sim.failures(&serial(&s)), 5);
+}
+
+/// The vendor's driver and OpenSC name one card differently (manufacturer
+/// and model strings); the serial is the same. After Mohor's soft stop
+/// through one naming, the other is refused before any `C_Login`.
+#[test]
+fn a_second_driver_naming_the_token_differently_shares_the_counter() {
+    let fx = Fixture::shared();
+    let cert = fx.cert("rsa2048").id;
+    let s = SimSetup::new(
+        "race_second_naming",
+        json!({"retry_limit": 8, "flags_mode": "never"}),
+    );
+    let data = data(&s);
+    let (sent, refusal) = wrong_until_refused(&s, &data, &cert);
+    assert_eq!(sent, 5, "{refusal}");
+    s.sim
+        .update_control(&json!({"token_model": "ePass2003", "token_manufacturer": "Longmai"}));
+    let logins = s.sim.logins().len();
+    let o = s.sign_detached(&data, &s.dir.join("other.p7s"), &cert, WRONG);
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(s.sim.logins().len(), logins, "a PIN reached the token");
+    assert_eq!(s.sim.failures(&serial(&s)), 5);
+    let status = s.pin_status();
+    let rows = status["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["label"] == "ASHA-EPASS")
+        .count();
+    assert_eq!(rows, 1, "{status:#}");
+}
+
+/// Another user's Mohor (another state directory) used three tries; the
+/// token says so (`CKF_USER_PIN_COUNT_LOW`) but this Mohor counted none.
+/// How many remain is unknown, so a script may not send a PIN at all — not
+/// five silent tries that would block the token.
+#[test]
+fn tries_the_token_reports_but_mohor_did_not_count_stop_a_script() {
+    let fx = Fixture::shared();
+    let cert = fx.cert("rsa2048").id;
+    let s = SimSetup::new(
+        "race_foreign_tries",
+        json!({"retry_limit": 8, "flags_mode": "spec"}),
+    );
+    let data = data(&s);
+    let other_home = s.dir.join("home-of-another-user");
+    std::fs::create_dir_all(&other_home).unwrap();
+    for _ in 0..3 {
+        let o = run_with_stdin(
+            mohor(&other_home, &s.conf)
+                .envs(s.sim.env())
+                .arg("--module")
+                .arg(&s.module)
+                .args(["--pin-stdin", "sign", "--detached", "--cert", &cert])
+                .arg(&data)
+                .arg("-o")
+                .arg(s.dir.join("other.p7s")),
+            &format!("{WRONG}\n"),
+        );
+        assert!(stderr(&o).contains("PIN_INCORRECT"), "{}", text(&o));
+    }
+    assert_eq!(s.asha_status()["wrong_pins"], 0);
+    let logins = s.sim.logins().len();
+    for pin in [WRONG, fx.user_pin.as_str()] {
+        let o = s.sign_detached(&data, &s.dir.join("o.p7s"), &cert, pin);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(stderr(&o).contains("not confirmed"), "{}", text(&o));
+    }
+    assert_eq!(s.sim.logins().len(), logins, "a PIN reached the token");
+    assert_eq!(s.sim.failures(&serial(&s)), 3);
+}

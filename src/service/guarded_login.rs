@@ -90,6 +90,7 @@ impl Agent {
             Ok(_) => Outcome::Accepted,
             Err(TokenError::PinIncorrect) => Outcome::PinIncorrect,
             Err(TokenError::PinLocked) => Outcome::PinLocked,
+            Err(TokenError::PinAnswerUnclear(_)) => Outcome::Unclear,
             Err(_) => Outcome::NotJudged,
         };
         let now = self.clock.now().to_string();
@@ -98,10 +99,12 @@ impl Agent {
             r.token_locked_seen = outcome.token_locked_seen(r.token_locked_seen);
             match outcome {
                 Outcome::Accepted => {
-                    r.last_wrong = None;
+                    if r.count.wrong == 0 {
+                        r.last_wrong = None;
+                    }
                     r.last_success = Some(now.clone());
                 }
-                Outcome::PinIncorrect => r.last_wrong = Some(now.clone()),
+                Outcome::PinIncorrect | Outcome::Unclear => r.last_wrong = Some(now.clone()),
                 Outcome::PinLocked | Outcome::NotJudged => {}
             }
             r.count.clone()

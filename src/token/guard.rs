@@ -53,6 +53,11 @@ pub struct Reservation {
     pub id: u64,
     /// Unix time (seconds) of the booking.
     pub since: i64,
+    /// [`Count::wrong_settled`] when this try was booked. Wrong PINs settled
+    /// later may have reached the token after this try's success, so a
+    /// success clears only those settled before it (see [`settle`]).
+    #[serde(default)]
+    pub wrong_settled_before: u64,
 }
 
 /// Mohor's persisted count for one token.
@@ -67,6 +72,21 @@ pub struct Count {
     /// Tries booked and not yet settled: each counts as a wrong PIN.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub in_flight: Vec<Reservation>,
+    /// Every wrong PIN ever settled on this record (never reset): orders
+    /// the answers of several processes' tries, which the token may have
+    /// judged in another order than they were settled.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wrong_settled: u64,
+    /// The token reported a wrong PIN ([`PinFlags::count_low`]) while Mohor
+    /// had counted none: another program, another user's Mohor or another
+    /// Mohor home used tries. How many remain is unknown until a login
+    /// succeeds, so every try until then may be the last one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unknown_tries: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Count {
@@ -74,8 +94,13 @@ impl Count {
         Count {
             wrong,
             carried,
-            in_flight: Vec::new(),
+            ..Count::default()
         }
+    }
+
+    /// Does the token know of wrong PINs that Mohor did not count?
+    pub fn tries_unknown(&self, flags: PinFlags) -> bool {
+        self.unknown_tries || (flags.count_low && self.pessimistic_total() == 0)
     }
 
     fn in_flight_count(&self) -> u32 {
@@ -102,6 +127,10 @@ impl Count {
             wrong: self.wrong.saturating_add(other.wrong),
             carried: self.carried.saturating_add(other.carried),
             in_flight,
+            // The sum is at least either record's own sequence, so each
+            // booking's "settled since" can only come out larger (safe side).
+            wrong_settled: self.wrong_settled.saturating_add(other.wrong_settled),
+            unknown_tries: self.unknown_tries || other.unknown_tries,
         }
     }
 }
@@ -159,11 +188,13 @@ pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
 
     let before_block = limits.hard - total;
     let before_soft = limits.soft - since_unlock;
-    let permanent_next = flags.final_try || before_block == 1;
+    // Someone else typed wrong PINs: Mohor cannot say how many remain, so
+    // any try may be the token's last.
+    let unknown = !flags.final_try && count.tries_unknown(flags);
+    let permanent_next = flags.final_try || before_block == 1 || unknown;
     let until_token_blocks = if flags.final_try {
         Some(1)
-    } else if flags.count_low && total == 0 {
-        // Someone else typed wrong PINs: Mohor cannot say how many remain.
+    } else if unknown {
         None
     } else {
         Some(before_block)
@@ -171,7 +202,15 @@ pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
     let until_mohor_stops = before_soft.min(until_token_blocks.unwrap_or(before_block));
     let attempts_left = until_token_blocks.map(|t| t.min(until_mohor_stops));
 
-    let (warning, warning_text) = if permanent_next {
+    let (warning, warning_text) = if unknown {
+        (
+            PinWarning::LastTry,
+            "The token reports wrong PINs that Mohor did not count (another program, or Mohor \
+             of another user): the next wrong PIN may block it for good. A blocked DSC cannot \
+             be unblocked; a new one must be bought."
+                .to_string(),
+        )
+    } else if permanent_next {
         (
             PinWarning::LastTry,
             "The next wrong PIN will block this token for good. A blocked DSC cannot be \
@@ -271,7 +310,12 @@ pub fn reserve(
         } if !confirmed => Err(Blocked::NeedsConfirmation),
         Decision::Ask { .. } => {
             let mut next = count;
-            next.in_flight.push(Reservation { id, since: now });
+            next.unknown_tries = next.tries_unknown(flags);
+            next.in_flight.push(Reservation {
+                id,
+                since: now,
+                wrong_settled_before: next.wrong_settled,
+            });
             Ok(next)
         }
     }
@@ -286,7 +330,10 @@ pub enum Outcome {
     PinIncorrect,
     /// `CKR_PIN_LOCKED`: the PIN was not even checked.
     PinLocked,
-    /// Anything else (token removed, driver error): no PIN was judged.
+    /// An answer that may hide a wrong PIN (a driver's own error code):
+    /// counted as one.
+    Unclear,
+    /// The PIN was never judged (token removed, not sent): the try is given back.
     NotJudged,
 }
 
@@ -296,25 +343,37 @@ impl Outcome {
         match self {
             Outcome::Accepted => false,
             Outcome::PinLocked => true,
-            Outcome::PinIncorrect | Outcome::NotJudged => before,
+            Outcome::PinIncorrect | Outcome::Unclear | Outcome::NotJudged => before,
         }
     }
 }
 
 /// Record the token's answer to the try booked as `id`. A wrong PIN keeps
-/// the try; a success clears the count (other processes' bookings stay:
-/// their answers are still to come); anything else gives the try back.
-/// A booking that is gone (expired as stale) was already counted as wrong:
-/// a wrong PIN still adds one, so the count errs on the safe side.
+/// the try; anything else but a success gives the try back.
+///
+/// A success resets the token's own counter at the moment of its
+/// `C_Login`, but other processes' answers are settled in their own time:
+/// a wrong PIN settled after this try was booked may have reached the token
+/// after this success. So a success clears only the wrong PINs settled
+/// before its booking, and other processes' bookings stay (their answers
+/// are still to come). A booking that is gone (expired as stale) was
+/// already counted as wrong and its moment is unknown: a success then
+/// clears nothing, and a wrong PIN still adds one (the safe side).
 pub fn settle(count: &Count, id: u64, outcome: Outcome) -> Count {
     let mut next = count.clone();
+    let booking = next.in_flight.iter().find(|r| r.id == id).copied();
     next.in_flight.retain(|r| r.id != id);
     match outcome {
         Outcome::Accepted => {
-            next.wrong = 0;
-            next.carried = 0;
+            if let Some(b) = booking {
+                let since_booking = next.wrong_settled.saturating_sub(b.wrong_settled_before);
+                let since_booking = u32::try_from(since_booking).unwrap_or(u32::MAX);
+                next.wrong = next.wrong.min(since_booking);
+                next.carried = 0;
+                next.unknown_tries = false;
+            }
         }
-        Outcome::PinIncorrect => next.wrong = next.wrong.saturating_add(1),
+        Outcome::PinIncorrect | Outcome::Unclear => next.count_wrong(1),
         Outcome::PinLocked | Outcome::NotJudged => {}
     }
     next
@@ -329,9 +388,15 @@ pub fn expire_stale(count: &Count, now: i64) -> Count {
         .iter()
         .partition(|r| r.since.abs_diff(now) >= STALE_AFTER_SECS.unsigned_abs());
     next.in_flight = live;
-    let stale = u32::try_from(stale.len()).unwrap_or(u32::MAX);
-    next.wrong = next.wrong.saturating_add(stale);
+    next.count_wrong(u32::try_from(stale.len()).unwrap_or(u32::MAX));
     next
+}
+
+impl Count {
+    fn count_wrong(&mut self, n: u32) {
+        self.wrong = self.wrong.saturating_add(n);
+        self.wrong_settled = self.wrong_settled.saturating_add(u64::from(n));
+    }
 }
 
 /// Is the PIN's length acceptable to the token? Checked before `C_Login` so a
@@ -473,15 +538,76 @@ mod tests {
             count_low: true,
             ..NONE
         };
+        // Any try may be the token's last: a person must confirm each one,
+        // and a script gets none.
         assert_eq!(
             ask(&decide(low, &count(0, 0), L)),
-            (None, PinWarning::AttemptsUsed, false)
+            (None, PinWarning::LastTry, true)
         );
-        // With Mohor's own count the number is known.
+        // With Mohor's own count (and no unknown tries seen) the number is known.
         assert_eq!(
             ask(&decide(low, &count(2, 0), L)),
             (Some(3), PinWarning::AttemptsUsed, false)
         );
+    }
+
+    /// Once the token has shown tries that Mohor did not count, Mohor's own
+    /// later count is no longer the whole story: every try needs the
+    /// confirmation until a login succeeds.
+    #[test]
+    fn unknown_tries_stay_unknown_until_a_login_succeeds() {
+        let low = PinFlags {
+            count_low: true,
+            ..NONE
+        };
+        assert!(matches!(
+            reserve(low, &count(0, 0), L, false, 1, T0),
+            Err(Blocked::NeedsConfirmation)
+        ));
+        let booked = reserve(low, &count(0, 0), L, true, 1, T0).unwrap();
+        assert!(booked.unknown_tries);
+        let wrong = settle(&booked, 1, Outcome::PinIncorrect);
+        assert_eq!(
+            ask(&decide(low, &wrong, L)),
+            (None, PinWarning::LastTry, true)
+        );
+        let again = reserve(low, &wrong, L, true, 2, T0).unwrap();
+        let success = settle(&again, 2, Outcome::Accepted);
+        assert_eq!((success.wrong, success.unknown_tries), (0, false));
+        assert_eq!(
+            ask(&decide(NONE, &success, L)),
+            (Some(5), PinWarning::None, false)
+        );
+    }
+
+    /// Processes settle in their own time: a success settled after four
+    /// wrong PINs that were booked after it (and so may have reached the
+    /// token after it) leaves those four counted.
+    #[test]
+    fn a_success_clears_only_the_wrong_pins_settled_before_it_was_booked() {
+        let mut c = count(3, 2);
+        c.wrong_settled = 3;
+        c = reserve(NONE, &c, L, false, 1, T0).unwrap();
+        // The three earlier wrong PINs were answered before this booking.
+        assert_eq!(settle(&c, 1, Outcome::Accepted).wrong, 0);
+        c.wrong = 0;
+        c.carried = 0;
+        for id in 2..=5 {
+            c = reserve(NONE, &c, L, false, id, T0).unwrap();
+        }
+        for id in 2..=5 {
+            c = settle(&c, id, Outcome::PinIncorrect);
+        }
+        assert_eq!(c.wrong, 4);
+        let after = settle(&c, 1, Outcome::Accepted);
+        assert_eq!(
+            (after.wrong, after.carried, after.in_flight.len()),
+            (4, 0, 0)
+        );
+        // So the next wrong PIN is Mohor's last before it stops.
+        assert_eq!(ask(&decide(NONE, &after, L)).1, PinWarning::LastTry);
+        // A success whose booking expired as stale clears nothing.
+        assert_eq!(settle(&c, 99, Outcome::Accepted).wrong, 4);
     }
 
     /// After `pin unlock` the earlier wrong PINs still count against the hard
@@ -529,7 +655,11 @@ mod tests {
         let mut c = count(wrong, carried);
         c.in_flight = ids
             .iter()
-            .map(|&id| Reservation { id, since: T0 })
+            .map(|&id| Reservation {
+                id,
+                since: T0,
+                wrong_settled_before: 0,
+            })
             .collect();
         c
     }
@@ -653,10 +783,7 @@ mod tests {
                 reserve(flags, &before, L, confirmed, 42, T0 + 1).map(|c| c.pessimistic_total());
             assert_eq!(got, expected, "row {i}");
             if let Ok(c) = reserve(flags, &before, L, confirmed, 42, T0 + 1) {
-                assert!(c.in_flight.contains(&Reservation {
-                    id: 42,
-                    since: T0 + 1
-                }));
+                assert!(c.in_flight.iter().any(|r| r.id == 42 && r.since == T0 + 1));
             }
         }
     }
@@ -669,6 +796,7 @@ mod tests {
             (booked(2, 3, &[1]), Outcome::Accepted, (0, 0, vec![])),
             (booked(2, 0, &[1]), Outcome::NotJudged, (2, 0, vec![])),
             (booked(2, 0, &[1]), Outcome::PinLocked, (2, 0, vec![])),
+            (booked(2, 0, &[1]), Outcome::Unclear, (3, 0, vec![])),
             // Another process's booking survives a success: its answer is
             // still to come and may be a wrong PIN after this success.
             (booked(2, 0, &[1, 9]), Outcome::Accepted, (0, 0, vec![9])),

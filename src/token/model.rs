@@ -26,7 +26,10 @@ pub struct ModuleReport {
 /// What a token is, whichever driver shows it: the same token seen through
 /// the vendor's module and through OpenSC is one token with one wrong-PIN
 /// count. The label is left out: a person may rename the token, and drivers
-/// decorate it (OpenSC adds "(User PIN)").
+/// decorate it (OpenSC adds "(User PIN)"). So are, in the counter's key,
+/// the manufacturer and model when the serial says enough: drivers name
+/// one card differently ("EnterSafe" and "Longmai", "PKCS#15 emulated" and
+/// "ePass2003").
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -37,9 +40,22 @@ pub struct TokenIdentity {
 }
 
 impl TokenIdentity {
-    /// Key of Mohor's wrong-PIN counter for this token.
+    /// Key of Mohor's wrong-PIN counter for this token: the serial alone,
+    /// so that a second driver naming the token differently finds the same
+    /// count. Two different tokens with one serial would share a count,
+    /// which errs on the safe side. A serial that says nothing (blank, or
+    /// all zeros, as some drivers report) keeps manufacturer and model.
     pub fn counter_key(&self) -> String {
-        format!("token:{}|{}|{}", self.manufacturer, self.model, self.serial)
+        if self.has_telling_serial() {
+            format!("serial:{}", self.serial)
+        } else {
+            format!("token:{}|{}|{}", self.manufacturer, self.model, self.serial)
+        }
+    }
+
+    /// Does the serial alone tell this token apart?
+    pub fn has_telling_serial(&self) -> bool {
+        self.serial.chars().any(|c| !matches!(c, '0' | ' '))
     }
 }
 
@@ -170,6 +186,10 @@ pub enum TokenError {
     NoMechanism(String),
     #[error("the token driver reported an error: {0}")]
     Device(String),
+    /// `C_Login` answered with a code that says neither "right" nor "wrong"
+    /// while the PIN may have reached the card (a driver's own error code).
+    #[error("the token driver answered the PIN with an error ({0}); it may have been checked and found wrong, so Mohor counts it as a wrong PIN")]
+    PinAnswerUnclear(String),
 }
 
 impl From<TokenError> for crate::Error {
@@ -194,8 +214,11 @@ impl From<TokenError> for crate::Error {
                 crate::Error::new(Reason::CertificateNotUsable, msg)
                     .with_hint("choose another certificate")
             }
-            TokenError::Device(_) => crate::Error::new(Reason::ModuleError, msg)
-                .with_hint("remove and re-insert the token; if it persists, reinstall its driver"),
+            TokenError::Device(_) | TokenError::PinAnswerUnclear(_) => {
+                crate::Error::new(Reason::ModuleError, msg).with_hint(
+                    "remove and re-insert the token; if it persists, reinstall its driver",
+                )
+            }
         }
     }
 }

@@ -50,6 +50,38 @@ impl TokenError {
     }
 }
 
+/// What a failed `C_Login` says about the PIN. Wrong and locked are told
+/// apart; codes that show the PIN was never judged (it did not reach the
+/// card, or the card was pulled out: a person's act, not a script's) give
+/// the try back; any other code may be a driver's own way of saying
+/// "wrong", so it is counted as a wrong PIN — the side that cannot burn
+/// the token's last tries.
+fn login_error(e: CkError) -> TokenError {
+    let CkError::Pkcs11(rv, _) = &e else {
+        return TokenError::from_ck(e);
+    };
+    match rv {
+        RvError::PinIncorrect
+        | RvError::PinLocked
+        | RvError::PinLenRange
+        | RvError::PinInvalid
+        | RvError::PinExpired
+        | RvError::DeviceRemoved
+        | RvError::SessionHandleInvalid
+        | RvError::SessionClosed
+        | RvError::TokenNotPresent
+        | RvError::TokenNotRecognized
+        | RvError::CryptokiNotInitialized
+        | RvError::ArgumentsBad
+        | RvError::UserTypeInvalid
+        | RvError::UserAnotherAlreadyLoggedIn
+        | RvError::UserTooManyTypes
+        | RvError::UserPinNotInitialized
+        | RvError::FunctionNotSupported => TokenError::from_ck(e),
+        other => TokenError::PinAnswerUnclear(format!("{other:?}")),
+    }
+}
+
 struct LoadedModule {
     path: PathBuf,
     ctx: Pkcs11,
@@ -198,8 +230,19 @@ impl Pkcs11Tokens {
         let session = m.ctx.open_ro_session(slot).map_err(TokenError::from_ck)?;
         match session.login(UserType::User, Some(pin)) {
             Ok(()) => {}
-            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(e) => return Err(TokenError::from_ck(e)),
+            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
+                // The PIN was not checked: another session of this process
+                // is logged in. Log out and send it once more, so that what
+                // the person typed is judged (a driver that still answers
+                // this way gets its answer counted as unclear).
+                if let Err(e) = session.logout() {
+                    tracing::debug!("C_Logout before a second C_Login: {e}");
+                }
+                session
+                    .login(UserType::User, Some(pin))
+                    .map_err(login_error)?;
+            }
+            Err(e) => return Err(login_error(e)),
         }
         let mechanisms = m
             .ctx

@@ -637,3 +637,114 @@ fn an_encrypted_pdf_signs_over_the_websocket_with_its_password_and_stays_encrypt
     assert!(report.contains("Signature is Valid."), "{report}");
     c.close();
 }
+
+/// `mohor serve` asking in a real terminal (`script` gives it a pty) while
+/// two pages send a signing request a second apart. Only one question is on
+/// the terminal at a time, its text right above it: the second page's
+/// consent is printed only once the first is answered, so a line typed
+/// answers the request whose text the person just read.
+#[test]
+fn in_a_terminal_one_request_is_asked_at_a_time() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    const OTHER: &str = "http://127.0.0.1:8766";
+    if !common::have_tool("script") {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let fx = Fixture::shared();
+    let home = common::test_dir("ws_terminal_turns");
+    let agent = common::mohor(&home, &fx.softhsm2_conf);
+    let line = format!(
+        "{} --module {MODULE} serve --port 0 --allow-origin {ORIGIN} --allow-origin {OTHER}",
+        agent.get_program().to_string_lossy()
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qfec", &line, "/dev/null"]);
+    for (k, v) in agent.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut keys = child.stdin.take().unwrap();
+    let mut pty = child.stdout.take().unwrap();
+    let _child = Kill(child);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let shown = Arc::clone(&screen);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pty.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            shown
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let wait_for = |what: &str| {
+        let start = Instant::now();
+        loop {
+            let text = screen.lock().unwrap().clone();
+            if let Some(at) = text.find(what) {
+                return (at, text);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "never shown: {what}\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (_, first) = wait_for("ws://");
+    let port: u16 = first
+        .lines()
+        .find(|l| l.contains("ws://"))
+        .and_then(|l| l.trim().rsplit(':').next())
+        .and_then(|p| p.trim_end_matches('/').trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+
+    let a = ws::Connection::open(port, ORIGIN).unwrap().start(
+        json!("A"),
+        "sign.data",
+        json!({"data": b64(b"A: transfer Rs 10 to the pension fund\n")}),
+    );
+    wait_for("transfer Rs 10");
+    let b = ws::Connection::open(port, OTHER).unwrap().start(
+        json!("B"),
+        "sign.data",
+        json!({"data": b64(b"B: I hereby resign from service\n")}),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, text) = wait_for("Sign? [y/N]");
+    assert!(
+        !text.contains("resign"),
+        "a second consent was printed below the open question:\n{text}"
+    );
+    keys.write_all(b"n\n").unwrap();
+    let (_, a_reply) = a.finish();
+    assert_eq!(a_reply.reason(), "USER_CANCELLED");
+    let (b_at, text) = wait_for("resign");
+    let first_question = text.find("Sign? [y/N]").unwrap();
+    assert!(b_at > first_question, "{text}");
+    keys.write_all(b"n\n").unwrap();
+    let (_, b_reply) = b.finish();
+    assert_eq!(b_reply.reason(), "USER_CANCELLED");
+}

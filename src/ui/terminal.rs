@@ -26,6 +26,11 @@ fn terminal_safe(line: &str) -> String {
 
 pub struct TerminalPrompter {
     pin_from_stdin: bool,
+    /// One question on the terminal at a time, its text printed right above
+    /// it: `mohor serve` asks for several requests at once, and a line typed
+    /// must answer the question shown last, not another request's. (The
+    /// desktop prompter takes turns the same way.)
+    turn: Mutex<()>,
     /// `--pin-stdin` gives one PIN: a second request gets a cancel, so a
     /// script can never make Mohor try the same PIN twice.
     stdin_used: Mutex<bool>,
@@ -35,8 +40,16 @@ impl TerminalPrompter {
     pub fn new(pin_from_stdin: bool) -> Self {
         TerminalPrompter {
             pin_from_stdin,
+            turn: Mutex::new(()),
             stdin_used: Mutex::new(false),
         }
+    }
+
+    /// Wait for the terminal: the question that holds it is answered first.
+    fn take_turn(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.turn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every line goes through the display filter: text from a page or a
@@ -61,6 +74,7 @@ impl TerminalPrompter {
 
 impl Prompter for TerminalPrompter {
     fn consent(&self, request: &ConsentRequest, cancel: &CancelToken<'_>) -> ConsentDecision {
+        let _turn = self.take_turn();
         if cancel.is_cancelled() {
             return ConsentDecision::Deny;
         }
@@ -78,6 +92,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn pin(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> Option<SecretString> {
+        let _turn = self.take_turn();
         if cancel.is_cancelled() {
             return None;
         }
@@ -110,6 +125,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn confirm_last_try(&self, request: &PinRequest, cancel: &CancelToken<'_>) -> bool {
+        let _turn = self.take_turn();
         if cancel.is_cancelled() {
             return false;
         }
@@ -130,6 +146,7 @@ impl Prompter for TerminalPrompter {
 
     /// The title on its own line, then the body's lines indented under it.
     fn notify(&self, notice: &Notice) {
+        let _turn = self.take_turn();
         self.say(&notice.title);
         for line in notice.body.lines() {
             self.say(&format!("  {line}"));

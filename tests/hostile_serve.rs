@@ -146,6 +146,10 @@ fn hostile_frames() -> Vec<(&'static str, String)> {
         ("download.read at a huge offset", rpc(1, "download.read", json!({"downloadId": "d1", "offset": u64::MAX}))),
         ("download.discard of an unknown download", rpc(1, "download.discard", json!({"downloadId": "d7"}))),
         ("cancel without an id", rpc(1, "cancel", json!({}))),
+        // Two million values in a 14 MB frame: built as JSON values it took
+        // 1.6 GB on the agent's only async thread.
+        ("an array of two million objects", format!("[{}0]", "{\"\":0},".repeat(2_000_000))),
+        ("hello with a million numbers in params", format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hello\",\"params\":{{\"x\":[{}0]}}}}", "0,".repeat(1_000_000))),
         ("a progress notification sent to the agent", "{\"jsonrpc\":\"2.0\",\"method\":\"progress\",\"params\":{\"id\":1,\"stage\":\"done\"}}".into()),
     ]
 }
@@ -236,6 +240,8 @@ fn hostile_messages_get_typed_errors_and_the_agent_keeps_serving() {
     }
     tried += 1;
     a.still_serving();
+    let peak = a.serve.peak_rss_mib();
+    assert!(peak < 256, "the agent's peak memory was {peak} MiB");
     let asked = a.asked();
     assert!(asked.is_empty(), "dialogs were shown: {asked:?}");
     std::thread::sleep(Duration::from_millis(300));

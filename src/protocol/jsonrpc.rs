@@ -158,6 +158,13 @@ impl Envelope {
                 StrictError::Duplicate(name) => RpcError::invalid_request(format!(
                     "the request names the member {name} twice in one object; send each member once"
                 )),
+                StrictError::TooManyValues => RpcError::application(
+                    crate::error::Reason::TooLarge,
+                    format!(
+                        "the message holds more than {} JSON values; no request needs that many",
+                        strict_json::MAX_VALUES
+                    ),
+                ),
             },
         })?;
         let salvaged_id = salvage_id(&value);

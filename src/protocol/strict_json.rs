@@ -17,6 +17,46 @@ pub enum StrictError {
     Syntax(serde_json::Error),
     /// JSON, but an object names the same member twice.
     Duplicate(String),
+    /// More values than any request needs ([`MAX_VALUES`]); counted before
+    /// anything is built.
+    TooManyValues,
+}
+
+/// The most values (members, items, scalars) one message may hold. The
+/// largest real request, a `sign.batch` of 100 items with every option,
+/// holds a few thousand; a 16 MiB frame of `[{"":0},…]` holds two million,
+/// and built as a `Value` it took 1.6 GB on the agent's only async thread.
+pub const MAX_VALUES: usize = 50_000;
+
+/// Values in `text`, at most `MAX_VALUES + 1`: one per `[`, `{`, `,` and
+/// `:` outside strings, plus one. An upper bound (a colon and its value
+/// count twice), found without allocating.
+fn count_values(text: &str) -> usize {
+    let mut values = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text.as_bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' | b',' | b':' => {
+                values += 1;
+                if values > MAX_VALUES {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    values
 }
 
 const DUPLICATE: &str = "duplicate member name ";
@@ -24,6 +64,10 @@ const DUPLICATE: &str = "duplicate member name ";
 /// Parses `text` like `serde_json::from_str::<Value>`, but a duplicate key in
 /// any object is an error.
 pub fn parse(text: &str) -> Result<Value, StrictError> {
+    let values = count_values(text);
+    if values > MAX_VALUES {
+        return Err(StrictError::TooManyValues);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = StrictValue::deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v.0))
@@ -133,6 +177,23 @@ mod tests {
                 other => panic!("{text}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_message_of_too_many_values_is_refused_before_anything_is_built() {
+        let many = format!("[{}0]", r#"{"":0},"#.repeat(MAX_VALUES));
+        assert!(matches!(parse(&many), Err(StrictError::TooManyValues)));
+        // Brackets, commas and colons inside strings are not values.
+        let text = format!(r#"{{"a":"{}"}}"#, "[{,:\\\"".repeat(MAX_VALUES));
+        assert!(parse(&text).is_ok());
+        // A full batch of 100 items with every option stays far below.
+        let item = r#"{"method":"sign.pdf","params":{"document":"AA==","fileName":"a.pdf","reason":"r","location":"l","certify":false,"appearance":{"page":1,"x":1,"y":1,"width":1,"height":1,"qr":"q","uin":"u"}}}"#;
+        let batch = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"sign.batch","params":{{"items":[{}]}}}}"#,
+            vec![item; 100].join(",")
+        );
+        assert!(count_values(&batch) < MAX_VALUES / 10);
+        assert!(parse(&batch).is_ok());
     }
 
     #[test]

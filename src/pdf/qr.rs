@@ -24,27 +24,9 @@ pub struct Symbol {
 /// version that holds it at error correction M; `Some(v)` forces version
 /// `v` (1 to 40) with the strongest correction that still fits.
 pub fn encode(payload: &str, version: Option<u8>) -> Result<Symbol, String> {
-    let code = match version {
-        None => (1..=40)
-            .find_map(|v| code_for(payload, v, EcLevel::M))
-            .ok_or_else(|| {
-                format!(
-                    "the QR payload ({} bytes) is too long for a QR code at error correction M \
-                 (at most 2331 bytes)",
-                    payload.len()
-                )
-            })?,
-        Some(v) if (1..=40).contains(&v) => [EcLevel::H, EcLevel::Q, EcLevel::M]
-            .into_iter()
-            .find_map(|ec| code_for(payload, i16::from(v), ec))
-            .ok_or_else(|| {
-                format!(
-                    "the QR payload ({} bytes) does not fit QR version {v} at error correction M",
-                    payload.len()
-                )
-            })?,
-        Some(v) => return Err(format!("QR version {v}: expected 1 to 40")),
-    };
+    let (bits, ec) = choose(payload, version)?;
+    let code = QrCode::with_bits(bits, ec)
+        .map_err(|e| format!("the QR payload cannot be encoded: {e:?}"))?;
     Ok(Symbol {
         width: code.width(),
         dark: code
@@ -55,18 +37,52 @@ pub fn encode(payload: &str, version: Option<u8>) -> Result<Symbol, String> {
     })
 }
 
+/// Does `payload` fit as [`encode`] would draw it? The same choice of
+/// version and correction, without drawing the symbol (placing modules and
+/// scoring eight masks takes ~10 ms for a large one): requests are checked
+/// as they arrive, on the thread that serves every page.
+pub fn check_fits(payload: &str, version: Option<u8>) -> Result<(), String> {
+    choose(payload, version).map(|_| ())
+}
+
+/// The data bits and correction level [`encode`] uses.
+fn choose(payload: &str, version: Option<u8>) -> Result<(Bits, EcLevel), String> {
+    match version {
+        None => (1..=40)
+            .find_map(|v| bits_for(payload, v, EcLevel::M).map(|b| (b, EcLevel::M)))
+            .ok_or_else(|| {
+                format!(
+                    "the QR payload ({} bytes) is too long for a QR code at error correction M \
+                 (at most 2331 bytes)",
+                    payload.len()
+                )
+            }),
+        Some(v) if (1..=40).contains(&v) => [EcLevel::H, EcLevel::Q, EcLevel::M]
+            .into_iter()
+            .find_map(|ec| bits_for(payload, i16::from(v), ec).map(|b| (b, ec)))
+            .ok_or_else(|| {
+                format!(
+                    "the QR payload ({} bytes) does not fit QR version {v} at error correction M",
+                    payload.len()
+                )
+            }),
+        Some(v) => Err(format!("QR version {v}: expected 1 to 40")),
+    }
+}
+
 /// ASCII is encoded in the most compact modes; other text as UTF-8 bytes
 /// behind the ECI designator for UTF-8 (26), without which readers guess a
-/// charset (zbar reads Bengali as Shift JIS).
-fn code_for(payload: &str, version: i16, ec: EcLevel) -> Option<QrCode> {
-    if payload.is_ascii() {
-        return QrCode::with_version(payload.as_bytes(), Version::Normal(version), ec).ok();
-    }
+/// charset (zbar reads Bengali as Shift JIS). `None` when it does not fit.
+fn bits_for(payload: &str, version: i16, ec: EcLevel) -> Option<Bits> {
     let mut bits = Bits::new(Version::Normal(version));
-    bits.push_eci_designator(26).ok()?;
-    bits.push_byte_data(payload.as_bytes()).ok()?;
+    if payload.is_ascii() {
+        bits.push_optimal_data(payload.as_bytes()).ok()?;
+    } else {
+        bits.push_eci_designator(26).ok()?;
+        bits.push_byte_data(payload.as_bytes()).ok()?;
+    }
     bits.push_terminator(ec).ok()?;
-    QrCode::with_bits(bits, ec).ok()
+    Some(bits)
 }
 
 impl Symbol {
@@ -125,6 +141,29 @@ impl Symbol {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What is checked as a request arrives is what is drawn when it is
+    /// signed: every payload either fits both ways or neither.
+    #[test]
+    fn checking_a_payload_agrees_with_encoding_it() {
+        let sizes = [1, 100, 2331, 2332, 3000];
+        for n in sizes {
+            for text in [
+                "A".repeat(n),
+                "a1;".repeat(n.div_ceil(3)),
+                "শ".repeat(n / 3 + 1),
+            ] {
+                for version in [None, Some(1), Some(40), Some(41)] {
+                    assert_eq!(
+                        check_fits(&text, version),
+                        encode(&text, version).map(|_| ()),
+                        "{} bytes, version {version:?}",
+                        text.len()
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn smallest_version_at_m() {

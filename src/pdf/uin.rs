@@ -97,7 +97,7 @@ impl CertificateStamp {
             .map(str::to_string)
             .or_else(|| uin.as_ref().map(|u| u.to_string()));
         if let Some(p) = &payload {
-            super::qr::encode(p, version)?;
+            super::qr::check_fits(p, version)?;
         }
         Ok(CertificateStamp { uin, payload })
     }

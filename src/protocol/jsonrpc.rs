@@ -241,7 +241,7 @@ impl Envelope {
     }
 }
 
-fn valid_id(id: &Value) -> bool {
+pub(crate) fn valid_id(id: &Value) -> bool {
     match id {
         Value::String(s) => s.chars().count() <= MAX_ID_LEN,
         Value::Number(n) => n.is_i64() || n.is_u64(),

@@ -374,6 +374,21 @@ fn cancel_names_the_request_id_to_cancel() {
         other => panic!("{other:?}"),
     }
     assert_eq!(error("cancel", json!({})).code, code::INVALID_PARAMS);
+    // Only what a request id can be: an object or array could carry any
+    // member name, a disguised PIN among them.
+    for id in [
+        json!({"p\u{200b}in": "123456"}),
+        json!(["pin", "123456"]),
+        json!("i".repeat(129)),
+        json!(1.5),
+        json!(null),
+    ] {
+        assert_eq!(
+            error("cancel", json!({"id": id})).code,
+            code::INVALID_PARAMS,
+            "{id}"
+        );
+    }
 }
 
 #[test]

@@ -315,6 +315,14 @@ impl Incoming {
             }
             Method::Cancel => {
                 let p: CancelParams = params_of(method, params)?;
+                // The id of a request: nothing else (an object could carry
+                // any member name, a PIN-like one among them).
+                if !super::jsonrpc::valid_id(&p.id) {
+                    return Err(RpcError::invalid_params(format!(
+                        "cancel: `id` must be the id of a request: a string of at most {} characters or an integer",
+                        super::jsonrpc::MAX_ID_LEN
+                    )));
+                }
                 Incoming::Cancel { id: p.id }
             }
             Method::UploadBegin => {

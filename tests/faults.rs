@@ -252,12 +252,14 @@ fn a_full_disk_and_a_read_only_folder_give_io_error_and_leave_nothing() {
     let full_result = with_tmpfs(&full, "size=512k", || {
         let out = full.join("signed.pdf");
         let o = sign_pdf(&s, &input, &out, &fx.user_pin);
+        assert!(!stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
         (o.status.success(), reason_of(&o), listing(&full))
     });
     let ro = s.dir.join("ro");
     let ro_result = with_tmpfs(&ro, "ro,size=1m", || {
         let out = ro.join("signed.pdf");
         let o = sign_pdf(&s, &input, &out, &fx.user_pin);
+        assert!(!stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
         (o.status.success(), reason_of(&o), listing(&ro))
     });
     let (Some(full_result), Some(ro_result)) = (full_result, ro_result) else {

@@ -139,6 +139,7 @@ fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
     // Said in one write: stderr is unbuffered, and a hundred lines of eight
     // pieces each were eight hundred system calls.
     let mut lines = String::new();
+    let mut reasons = Vec::new();
     for (p, result) in planned.iter().zip(outcome.items) {
         // The pipeline has written every output (before auditing it).
         let written = result.map(|output| match output {
@@ -155,6 +156,7 @@ fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
             ),
             Err(e) => {
                 failed += 1;
+                reasons.push(e.reason);
                 writeln!(
                     lines,
                     "Not signed {}: {e} [{}]",
@@ -166,18 +168,20 @@ fn report(planned: &[Planned], outcome: Outcome) -> Result<()> {
     }
     // A closed stderr loses the lines, not the signatures (or the exit code).
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), lines.as_bytes());
+    // The summary's reason is the items' own when they share one (a full
+    // disk is IO_ERROR on the last line too, not "refused").
+    let reason = match reasons.split_first() {
+        Some((first, rest)) if rest.iter().all(|r| r == first) => *first,
+        _ => Reason::DocumentRefused,
+    };
     match (failed, planned.len()) {
         (0, _) => Ok(()),
         // A single file's error was already said in full above.
-        (_, 1) => Err(Error::new(
-            Reason::DocumentRefused,
-            "the file was not signed",
-        )),
-        (n, all) => Err(Error::new(
-            Reason::DocumentRefused,
-            format!("{n} of {all} files were not signed"),
-        )
-        .with_hint("each line above says why; the other files are signed")),
+        (_, 1) => Err(Error::new(reason, "the file was not signed")),
+        (n, all) => Err(
+            Error::new(reason, format!("{n} of {all} files were not signed"))
+                .with_hint("each line above says why; the other files are signed"),
+        ),
     }
 }
 

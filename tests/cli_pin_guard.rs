@@ -78,9 +78,17 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     assert_eq!(status["wrong_pins"], 5);
     assert_eq!(status["state"], "soft-locked");
 
+    // Before the provider's reset the token still reports wrong PINs:
+    // unlocking then would only hand a script the remaining tries.
+    let serial = status["serial"].as_str().unwrap().to_string();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr(&o).contains("has not been reset"), "{}", text(&o));
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(s.asha_status()["state"], "soft-locked");
+
     // The provider resets the PIN counter on the token; the official unlocks Mohor.
     s.sim.reset_counters();
-    let serial = status["serial"].as_str().unwrap().to_string();
     let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
     assert!(o.status.success(), "{}", text(&o));
     assert!(
@@ -219,9 +227,11 @@ fn sign_scripted(
 #[test]
 fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_prompts_again() {
     let fx = Fixture::shared();
+    // A token that reports no PIN flags (as some ePass2003 drivers), so
+    // Mohor cannot see that the provider never reset it.
     let s = SimSetup::new(
         "guard_to_lock",
-        json!({"retry_limit": 8, "flags_mode": "spec"}),
+        json!({"retry_limit": 8, "flags_mode": "never"}),
     );
     let data = data(&s);
     let out = s.dir.join("o.p7s");
@@ -234,6 +244,7 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     assert!(run(&mut s.mohor(&["pin", "unlock", "--token", &serial]))
         .status
         .success());
+    s.sim.update_control(&json!({"flags_mode": "spec"}));
     for _ in 0..2 {
         assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
     }
@@ -304,6 +315,7 @@ fn a_proxkey_blocks_later_so_unlock_counts_against_its_own_limit() {
     assert_eq!(status["hard_limit"], 15);
     assert_eq!(status["state"], "soft-locked");
     let serial = status["serial"].as_str().unwrap().to_string();
+    s.sim.reset_counters();
     let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
     assert!(o.status.success(), "{}", text(&o));
     assert!(

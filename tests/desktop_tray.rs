@@ -422,7 +422,10 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
         sleep(Duration::from_millis(300));
     }
 
-    // "Unlock token …" in the menu: the same warning as `mohor pin unlock`.
+    // The provider resets the PIN (the token stops reporting wrong PINs;
+    // before that Mohor refuses to unlock), then "Unlock token …" in the
+    // menu: the same warning as `mohor pin unlock`.
+    fx.provider_resets_the_pin(&softhsm_conf, Path::new(MODULE), &cert.token);
     open_menu(&display, (px, py, pw, ph));
     shoot(&display, "tray-menu-locked", (0, 0, 1280, 800), 1);
     x(&display, &["key", "Down", "Down", "Return"]);

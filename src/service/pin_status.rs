@@ -111,6 +111,24 @@ impl Agent {
 
     /// Clear the soft lock of a token after the provider reset its PIN.
     pub fn unlock(&self, serial: &str) -> Result<Vec<PinRecord>> {
+        // A token that still reports wrong PINs was not reset: unlocking
+        // would only hand a script the tries the provider's reset gives.
+        let scan = self.scan();
+        if let Some(t) = scan.tokens.iter().find(|t| t.token.serial == serial) {
+            let f = t.pin_flags;
+            if f.count_low || f.final_try || f.locked {
+                return Err(Error::new(
+                    Reason::PinGuardLocked,
+                    format!(
+                        "token \"{}\" still reports wrong PINs, so its PIN has not been reset; Mohor stays locked",
+                        t.token.label
+                    ),
+                )
+                .with_hint(
+                    "ask your DSC provider to reset the PIN (they use the token's SO PIN), then unlock again",
+                ));
+            }
+        }
         let changed = self.state.unlock(serial)?;
         if changed.is_empty() {
             return Err(Error::new(

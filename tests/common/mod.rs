@@ -92,6 +92,32 @@ impl Fixture {
         }
     }
 
+    /// What the DSC provider does to reset a token's user PIN: log in with
+    /// the SO PIN and set the user PIN again (`C_InitPIN`), which clears the
+    /// token's wrong-PIN count and flags. Over `softhsm_conf`'s store.
+    pub fn provider_resets_the_pin(&self, softhsm_conf: &Path, module: &Path, token: &str) {
+        let so_pin = self.json["so_pin"].as_str().expect("so_pin in the fixture");
+        let out = Command::new("pkcs11-tool")
+            .env("SOFTHSM2_CONF", softhsm_conf)
+            .arg("--module")
+            .arg(module)
+            .args(["--token-label", token, "--login", "--login-type", "so"])
+            .args([
+                "--so-pin",
+                so_pin,
+                "--init-pin",
+                "--new-pin",
+                &self.user_pin,
+            ])
+            .output()
+            .expect("pkcs11-tool");
+        assert!(
+            out.status.success(),
+            "the provider's reset failed: {}",
+            text(&out)
+        );
+    }
+
     /// A private copy of the token store (for tests that change tokens or
     /// must not share SoftHSM state), with its own softhsm2.conf.
     pub fn private_tokens(&self, into: &Path) -> PathBuf {

@@ -308,3 +308,67 @@ async fn the_spool_cap_holds_across_connections_and_the_server_keeps_serving() -
     assert!(freed, "the closed connection's uploads still count");
     hello_ok(&mut first).await
 }
+
+/// A document sent inline is held until its answer (in memory, and copied
+/// into the request's folder): it counts twice against the same cap as
+/// uploads, across connections, and is given back when the request ends.
+/// Before, 128 waiting requests of 12 MB each held 2 GB of memory and
+/// 1.5 GB of disk outside every limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_documents_of_requests_under_way_count_against_the_cap() -> TestResult {
+    let server = start(Limits {
+        max_spool_bytes_total: 3 << 20,
+        ..limits()
+    })
+    .await?;
+    let mut slow = b"slow".to_vec();
+    slow.resize(1 << 20, b'.');
+    let mib = vec![b'x'; 1 << 20];
+    let mut first = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut second = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    send(
+        &mut first,
+        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(&slow)}}),
+    )
+    .await?;
+    let r = rpc(
+        &mut second,
+        json!(1),
+        "sign.data",
+        json!({"data": b64(&mib)}),
+    )
+    .await?;
+    assert_eq!(r["error"]["data"]["reason"], json!("TOO_LARGE"), "{r}");
+    let r = rpc(
+        &mut second,
+        json!(2),
+        "sign.data",
+        json!({"data": b64(b"x")}),
+    )
+    .await?;
+    assert!(r["result"].is_object(), "{r}");
+
+    // The first request cancelled: its document's bytes come back.
+    send(
+        &mut first,
+        json!({"jsonrpc":"2.0","id":2,"method":"cancel","params":{"id": 1}}),
+    )
+    .await?;
+    let mut freed = false;
+    for n in 0..100 {
+        let r = rpc(
+            &mut second,
+            json!(10 + n),
+            "sign.data",
+            json!({"data": b64(&mib)}),
+        )
+        .await?;
+        if r["result"].is_object() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the cancelled request's document still counts");
+    hello_ok(&mut second).await
+}

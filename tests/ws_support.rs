@@ -38,7 +38,7 @@ pub fn unb64(text: &str) -> Vec<u8> {
 }
 
 /// Answers from fixed data. `sign.data` content steers it:
-/// - `slow`: waits (reporting progress) until cancelled, then `USER_CANCELLED`;
+/// - `slow` (and anything after it): waits (reporting progress) until cancelled, then `USER_CANCELLED`;
 /// - `BIG:<n>`: answers a signature of `n` base64 characters;
 /// - `fail:<REASON>`: fails with that reason;
 /// - anything else: the "signature" is `sig(` + data + `)`.
@@ -59,7 +59,7 @@ pub struct FakeBackend {
 impl FakeBackend {
     pub fn sign_data(&self, call: &Call, data: &[u8]) -> mohor::Result<Value> {
         call.progress("waiting-for-consent");
-        if data == b"slow" {
+        if data.starts_with(b"slow") {
             for _ in 0..3000 {
                 if call.is_cancelled() {
                     self.saw_cancel.fetch_add(1, Ordering::SeqCst);

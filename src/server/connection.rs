@@ -18,6 +18,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::answer::{Answer, AnswerText};
 use super::backend::Call;
+use super::budget::Reservation;
 use super::transfer::Transfers;
 use super::Shared;
 use crate::protocol::jsonrpc::{failure, progress, success};
@@ -270,7 +271,19 @@ impl Conn {
                 self.transfers.discard_download(&download_id)
             }
             Incoming::Backend(request) => {
-                self.start(id, request);
+                // An inline document is held in memory and copied to the
+                // request's folder until the answer: both count against the
+                // budget every page shares, as uploads do.
+                let held = request.inline_bytes().saturating_mul(2);
+                let Some(reservation) = self.shared.spool_budget.try_reserve(held) else {
+                    let e = RpcError::application(
+                        Reason::TooLarge,
+                        "Mohor holds as many documents for pages as it may right now",
+                    )
+                    .with_hint("wait for the requests under way to finish and try again");
+                    return vec![text(failure(&id, &e))];
+                };
+                self.start(id, request, reservation);
                 return Vec::new();
             }
         };
@@ -295,7 +308,7 @@ impl Conn {
         }
     }
 
-    fn start(&mut self, id: Value, request: Request) {
+    fn start(&mut self, id: Value, request: Request, held: Reservation) {
         self.next_seq += 1;
         let seq = self.next_seq;
         let cancel = Arc::new(AtomicBool::new(false));
@@ -329,6 +342,7 @@ impl Conn {
         running.fetch_add(1, Ordering::SeqCst);
         let handle = tokio::task::spawn_blocking(move || {
             let _running = RunningGuard(running);
+            let _held = held;
             let result = backend.handle(&call, request);
             render(result, max_inline)
         });

@@ -104,6 +104,32 @@ pub enum Request {
 }
 
 impl Request {
+    /// Bytes of the documents this request carries inline (decoded, in
+    /// memory), which the agent holds until it answers; uploaded documents
+    /// are already counted where they were spooled.
+    pub fn inline_bytes(&self) -> u64 {
+        fn held(b: &Blob) -> u64 {
+            b.as_bytes().map_or(0, |bytes| bytes.len() as u64)
+        }
+        fn data(d: &SignData) -> u64 {
+            held(&d.data) + d.cosign.as_ref().map_or(0, held)
+        }
+        fn item(i: &BatchItem) -> u64 {
+            match i {
+                BatchItem::Pdf(p) => held(&p.document),
+                BatchItem::Data(d) => data(d),
+                BatchItem::Hash(_) => 0,
+            }
+        }
+        match self {
+            Request::CertificatesList(_) | Request::SignHash(_) => 0,
+            Request::SignPdf(p) => held(&p.document),
+            Request::SignData(d) => data(d),
+            Request::SignBatch(items) => items.iter().map(item).sum(),
+            Request::Verify(v) => held(&v.document) + v.data.as_ref().map_or(0, held),
+        }
+    }
+
     pub fn method(&self) -> Method {
         match self {
             Request::CertificatesList(_) => Method::CertificatesList,

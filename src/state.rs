@@ -78,6 +78,11 @@ pub struct PinRecord {
     /// The token answered CKR_PIN_LOCKED once: never prompt again until unlock.
     #[serde(default)]
     pub token_locked_seen: bool,
+    /// The token has reported wrong PINs through its flags (`COUNT_LOW`,
+    /// `FINAL_TRY`, `LOCKED`) when Mohor knew of some: its flags can be
+    /// believed, so flags cleared show that the provider reset the PIN.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reports_flags: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_wrong: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +118,7 @@ impl PinRecord {
     fn absorb(&mut self, old: &PinRecord) {
         self.count = self.count.merged_pessimistically(&old.count);
         self.token_locked_seen |= old.token_locked_seen;
+        self.reports_flags |= old.reports_flags;
         if self.last_wrong < old.last_wrong {
             self.last_wrong = old.last_wrong.clone();
         }
@@ -122,6 +128,15 @@ impl PinRecord {
             self.module = old.module.clone();
         }
     }
+}
+
+/// What `mohor pin unlock` could see of the provider's reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetSeen {
+    /// The token is present and reports no wrong PIN.
+    FlagsCleared,
+    /// The token is absent: the person's word only.
+    NotSeen,
 }
 
 /// Fold every older record of `identity`'s token into the record under its
@@ -314,14 +329,25 @@ impl StateStore {
 
     /// `mohor pin unlock`: clear the soft lock of every record of the token
     /// with this serial. Earlier wrong PINs move to `carried` so they still
-    /// count against the hard limit until a login succeeds.
-    pub fn unlock(&self, serial: &str) -> Result<Vec<PinRecord>, Error> {
+    /// count against the hard limit until a login succeeds — unless the
+    /// reset is `seen`: a token whose flags can be believed (see
+    /// [`PinRecord::reports_flags`]) is present and reports no wrong PIN,
+    /// so its count is zero and so is Mohor's.
+    pub fn unlock(&self, serial: &str, seen: ResetSeen) -> Result<Vec<PinRecord>, Error> {
         self.locked(|| {
             let mut all: BTreeMap<String, PinRecord> = self.read_json(PIN_FILE)?;
             let mut changed = Vec::new();
             for rec in all.values_mut().filter(|r| r.serial == serial) {
-                rec.count.carried = rec.count.carried.saturating_add(rec.count.wrong);
+                let proven = seen == ResetSeen::FlagsCleared && rec.reports_flags;
+                rec.count.carried = if proven {
+                    0
+                } else {
+                    rec.count.carried.saturating_add(rec.count.wrong)
+                };
                 rec.count.wrong = 0;
+                if proven {
+                    rec.count.unknown_tries = false;
+                }
                 rec.token_locked_seen = false;
                 changed.push(rec.clone());
             }
@@ -529,13 +555,13 @@ mod tests {
             s2.pin_record(&t.counter_key()).unwrap().count,
             Count::new(3, 0)
         );
-        let changed = s2.unlock("S1").unwrap();
+        let changed = s2.unlock("S1", ResetSeen::NotSeen).unwrap();
         assert_eq!(changed.len(), 1);
         assert_eq!(
             s2.pin_record(&t.counter_key()).unwrap().count,
             Count::new(0, 3)
         );
-        assert!(s2.unlock("other").unwrap().is_empty());
+        assert!(s2.unlock("other", ResetSeen::NotSeen).unwrap().is_empty());
     }
 
     fn entry(document: &str) -> AuditEntry {
@@ -673,8 +699,14 @@ mod tests {
         assert_eq!(all[&t.counter_key()].identity, Some(t.identity()));
         assert_eq!(all["/usr/lib/libcastle.so|S2|Other"].count.wrong, 4);
         // Unlock by serial still works on both kinds.
-        assert_eq!(s.unlock("S1").unwrap()[0].count, Count::new(0, 4));
-        assert_eq!(s.unlock("S2").unwrap()[0].count, Count::new(0, 4));
+        assert_eq!(
+            s.unlock("S1", ResetSeen::NotSeen).unwrap()[0].count,
+            Count::new(0, 4)
+        );
+        assert_eq!(
+            s.unlock("S2", ResetSeen::NotSeen).unwrap()[0].count,
+            Count::new(0, 4)
+        );
         // adopt_legacy_records folds the other one when its token is seen.
         let other = TokenIdentity {
             manufacturer: "Longmai".into(),

@@ -91,11 +91,14 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     s.sim.reset_counters();
     let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
     assert!(o.status.success(), "{}", text(&o));
+    // The token flagged the wrong PINs Mohor counted, and now flags none:
+    // the reset is seen, nothing is carried.
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("only 3 wrong PIN(s) may remain"),
+        String::from_utf8_lossy(&o.stdout).contains("counts from zero"),
         "{}",
         text(&o)
     );
+    assert_eq!(s.asha_status()["carried_from_before_unlock"], 0);
 
     let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
     assert!(o.status.success(), "{}", text(&o));
@@ -295,15 +298,38 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     );
     assert_eq!(s.sim.logins().len(), 8);
     assert_eq!(s.asha_status()["state"], "token-locked");
+
+    // Blocked for good — unless the provider resets it with the SO PIN.
+    // Unlocking before that is refused; after it the token reports no wrong
+    // PIN (and has shown that its flags tell the truth), so Mohor counts
+    // from zero again instead of refusing the token for ever.
+    let serial = s.asha_status()["serial"].as_str().unwrap().to_string();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(stderr(&o).contains("has not been reset"), "{}", text(&o));
+    s.sim.reset_counters();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("counts from zero"),
+        "{}",
+        text(&o)
+    );
+    let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(openssl_verify_detached(&out, &data, &fx.root)
+        .status
+        .success());
+    assert_eq!(s.asha_status()["state"], "ok");
 }
 
 #[test]
 fn a_proxkey_blocks_later_so_unlock_counts_against_its_own_limit() {
     let fx = Fixture::shared();
     // ProxKey tokens allow 15 wrong PINs; Mohor still stops at 5.
+    // Its driver reports no PIN flags, so the reset cannot be seen.
     let s = SimSetup::new(
         "guard_proxkey",
-        json!({"retry_limit": 15, "token_model": "ProxKey"}),
+        json!({"retry_limit": 15, "token_model": "ProxKey", "flags_mode": "never"}),
     );
     let data = data(&s);
     let out = s.dir.join("o.p7s");
@@ -315,7 +341,6 @@ fn a_proxkey_blocks_later_so_unlock_counts_against_its_own_limit() {
     assert_eq!(status["hard_limit"], 15);
     assert_eq!(status["state"], "soft-locked");
     let serial = status["serial"].as_str().unwrap().to_string();
-    s.sim.reset_counters();
     let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
     assert!(o.status.success(), "{}", text(&o));
     assert!(

@@ -69,10 +69,17 @@ pub fn pin(env: &Env, command: &PinCommand) -> Result<()> {
                     "Unlocked token \"{}\" (serial {}). Mohor will ask for the PIN again.",
                     r.label, r.serial
                 );
-                let _ = writeln!(o,
-                    "Warning: if your provider did not actually reset the PIN, only {remaining} wrong PIN(s) may remain before the token is blocked for good. Mohor keeps counting the earlier {} until a PIN is accepted.",
-                    r.count.carried
-                );
+                if r.count.carried == 0 {
+                    let _ = writeln!(
+                        o,
+                        "The token reports no wrong PIN, so its PIN was reset: Mohor counts from zero."
+                    );
+                } else {
+                    let _ = writeln!(o,
+                        "Warning: if your provider did not actually reset the PIN, only {remaining} wrong PIN(s) may remain before the token is blocked for good. Mohor keeps counting the earlier {} until a PIN is accepted.",
+                        r.count.carried
+                    );
+                }
             }
             emit(&o);
             Ok(())

@@ -155,6 +155,13 @@ impl Agent {
             let now = self.clock.now().unix_timestamp();
             let booked = self.state.transact_pin(&identity, |r| {
                 let flags = with_lock_seen(token_flags, r.token_locked_seen);
+                // A token that flags wrong PINs Mohor knows of reports its
+                // flags truthfully (some drivers never set them).
+                if (token_flags.count_low || token_flags.final_try || token_flags.locked)
+                    && r.count.pessimistic_total() > 0
+                {
+                    r.reports_flags = true;
+                }
                 match guard::reserve(flags, &r.count, limits, confirmed, id, now) {
                     Ok(next) => {
                         r.count = next;

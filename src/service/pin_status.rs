@@ -3,7 +3,7 @@
 
 use super::Agent;
 use crate::error::{Error, Reason, Result};
-use crate::state::PinRecord;
+use crate::state::{PinRecord, ResetSeen};
 use crate::token::guard::{self, Decision, Refusal};
 use crate::token::{TokenRef, TokenReport};
 
@@ -114,7 +114,8 @@ impl Agent {
         // A token that still reports wrong PINs was not reset: unlocking
         // would only hand a script the tries the provider's reset gives.
         let scan = self.scan();
-        if let Some(t) = scan.tokens.iter().find(|t| t.token.serial == serial) {
+        let present = scan.tokens.iter().find(|t| t.token.serial == serial);
+        if let Some(t) = present {
             let f = t.pin_flags;
             if f.count_low || f.final_try || f.locked {
                 return Err(Error::new(
@@ -129,7 +130,12 @@ impl Agent {
                 ));
             }
         }
-        let changed = self.state.unlock(serial)?;
+        let seen = if present.is_some() {
+            ResetSeen::FlagsCleared
+        } else {
+            ResetSeen::NotSeen
+        };
+        let changed = self.state.unlock(serial, seen)?;
         if changed.is_empty() {
             return Err(Error::new(
                 Reason::InvalidRequest,

@@ -431,9 +431,10 @@ pub fn refusal_message(refusal: Refusal, token_label: &str, serial: &str) -> (St
         ),
         Refusal::HardLimit { total } => (
             format!("Token \"{token_label}\" has seen {total} wrong PINs and is probably blocked."),
-            "contact your DSC provider; if the PIN was reset, run `mohor pin unlock` again \
-             after a successful login with another tool"
-                .to_string(),
+            format!(
+                "contact your DSC provider; once they have reset the PIN, run `mohor pin unlock \
+                 --token {serial}` with the token inserted (or choose Unlock in Mohor)"
+            ),
         ),
     }
 }

@@ -348,8 +348,8 @@ impl Outcome {
     }
 }
 
-/// Record the token's answer to the try booked as `id`. A wrong PIN keeps
-/// the try; anything else but a success gives the try back.
+/// Record the token's answer to the try booked as `id`. A wrong PIN (or an
+/// unclear answer) keeps the try; one never judged gives it back.
 ///
 /// A success resets the token's own counter at the moment of its
 /// `C_Login`, but other processes' answers are settled in their own time:

@@ -80,24 +80,8 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
 
     // Before the provider's reset the token still reports wrong PINs:
     // unlocking then would only hand a script the remaining tries.
-    let serial = status["serial"].as_str().unwrap().to_string();
-    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(stderr(&o).contains("has not been reset"), "{}", text(&o));
-    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
-    assert_eq!(s.asha_status()["state"], "soft-locked");
-
     // The provider resets the PIN counter on the token; the official unlocks Mohor.
-    s.sim.reset_counters();
-    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
-    assert!(o.status.success(), "{}", text(&o));
-    // The token flagged the wrong PINs Mohor counted, and now flags none:
-    // the reset is seen, nothing is carried.
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("counts from zero"),
-        "{}",
-        text(&o)
-    );
+    refused_until_the_provider_resets_then_unlocked(&s);
     assert_eq!(s.asha_status()["carried_from_before_unlock"], 0);
 
     let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
@@ -109,6 +93,28 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
     assert_eq!(status["wrong_pins"], 0);
     assert_eq!(status["carried_from_before_unlock"], 0);
     assert_eq!(status["state"], "ok");
+}
+
+/// `mohor pin unlock` while the token still reports wrong PINs is refused;
+/// after the provider's reset (the sim forgets its counter and flags) the
+/// token, whose flags flagged the wrong PINs Mohor counted, now flags none:
+/// the reset is seen and Mohor counts from zero.
+fn refused_until_the_provider_resets_then_unlocked(s: &SimSetup) {
+    let serial = s.asha_status()["serial"].as_str().unwrap().to_string();
+    let before = s.asha_status()["state"].clone();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr(&o).contains("has not been reset"), "{}", text(&o));
+    assert!(stderr(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(s.asha_status()["state"], before);
+    s.sim.reset_counters();
+    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("counts from zero"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -303,17 +309,7 @@ fn driving_the_token_to_lock_needs_explicit_confirmation_and_then_mohor_never_pr
     // Unlocking before that is refused; after it the token reports no wrong
     // PIN (and has shown that its flags tell the truth), so Mohor counts
     // from zero again instead of refusing the token for ever.
-    let serial = s.asha_status()["serial"].as_str().unwrap().to_string();
-    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
-    assert!(stderr(&o).contains("has not been reset"), "{}", text(&o));
-    s.sim.reset_counters();
-    let o = run(&mut s.mohor(&["pin", "unlock", "--token", &serial]));
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("counts from zero"),
-        "{}",
-        text(&o)
-    );
+    refused_until_the_provider_resets_then_unlocked(&s);
     let o = s.sign_detached(&data, &out, &cert, &fx.user_pin);
     assert!(o.status.success(), "{}", text(&o));
     assert!(openssl_verify_detached(&out, &data, &fx.root)

@@ -530,6 +530,43 @@ fn a_signed_signatures_stamp_cannot_be_redrawn_recoloured_or_doubled() {
     assert!(caught(&file, "Signature1").contains("signed already"));
 }
 
+/// Finding 7: after a certification, signing is allowed but a new visible
+/// signature field is not: an unsigned one whose widget paints over the
+/// certified amount line is a page overlay (pyHanko: "new visible
+/// signature fields are disallowed after certification"). An invisible
+/// co-signature stays acceptable (`verify_tamper`'s
+/// `a_certified_document_signed_again_stays_acceptable`).
+#[test]
+fn a_new_visible_signature_field_on_a_certified_document_is_illegal() {
+    let Some(dir) = ready("shadow_ssa") else {
+        return;
+    };
+    let cert = signed(&dir, "certified", true, false);
+    let catalog = dict(&cert, 1);
+    let form = catalog.get("AcroForm").and_then(Object::as_dict).unwrap();
+    let fields = pdf_text(form.get("Fields").unwrap());
+    let page = dict(&cert, 3);
+    let annots = pdf_text(page.get("Annots").unwrap());
+    let more = |list: &str| format!("{} 40 0 R]", &list[..list.len() - 1]);
+    let form = String::from_utf8(with(form, "Fields", &more(&fields))).unwrap();
+    let file = dir.join("ssa.pdf");
+    std::fs::write(
+        &file,
+        update(
+            &cert,
+            &[
+                (1, with(&catalog, "AcroForm", &form)),
+                (3, with(&page, "Annots", &more(&annots))),
+                (40, b"<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature2) /F 4 /Rect [0 680 612 780] /P 3 0 R /AP << /N 41 0 R >> >>".to_vec()),
+                (41, overlay()),
+            ],
+        ),
+    )
+    .unwrap();
+    shows(&file, "MALLORY");
+    assert!(caught(&file, "Signature1").contains("visible signature field Signature2"));
+}
+
 /// Finding 6: a FieldMDP lock (pyHanko's signature locking `Amount`)
 /// covers what the field shows: a new appearance with the old value, or
 /// its appearance stream rewritten, is illegal like a new value.

@@ -634,6 +634,16 @@ fn judge_annots(
                 continue;
             }
             match field {
+                // A certification allows signing, not a new visible stamp
+                // drawn over the certified page (pyHanko's rule too; Mohor
+                // refuses to sign one).
+                Some(f) if f.is_signature() && j.policy.docmdp.is_some() && visible(&d, nd) => {
+                    j.illegal(format!(
+                        "a visible signature field {} was added on page {} after certification",
+                        f.name,
+                        page + 1
+                    ))
+                }
                 Some(f) if f.is_signature() && !j.no_changes_allowed() => j.allow(format!(
                     "signature widget for {} added on page {}",
                     f.name,
@@ -659,6 +669,22 @@ fn judge_annots(
                 page + 1
             ));
         }
+    }
+}
+
+/// Whether an annotation covers any area of its page.
+fn visible(annot: &Dict, doc: &mut Document) -> bool {
+    let rect = annot
+        .get("Rect")
+        .and_then(|r| doc.resolve(r).ok())
+        .and_then(|r| {
+            let a = r.as_array()?;
+            a.iter().map(Object::as_number).collect::<Option<Vec<f64>>>()
+        });
+    match rect.as_deref() {
+        Some([x1, y1, x2, y2]) => (x1 - x2).abs() * (y1 - y2).abs() > 0.0,
+        // An unreadable rectangle: assume it shows.
+        _ => true,
     }
 }
 

@@ -22,7 +22,8 @@ use verify_util::pdf_util::{pdftotext, signer, stamp};
 use verify_util::*;
 
 const EVIL: &str = "PAY 999999 RUPEES TO MALLORY";
-const PAGE_TEXT: &[u8] = b"BT /F1 24 Tf 72 700 Td (PAY 100 RUPEES TO ASHA) Tj ET\nq 1 0 0 1 72 600 cm /Fm0 Do Q\n";
+const PAGE_TEXT: &[u8] =
+    b"BT /F1 24 Tf 72 700 Td (PAY 100 RUPEES TO ASHA) Tj ET\nq 1 0 0 1 72 600 cm /Fm0 Do Q\n";
 const FORM_DICT: &str =
     "/Type /XObject /Subtype /Form /BBox [0 0 300 50] /Resources << /Font << /F1 5 0 R >> >>";
 
@@ -64,8 +65,10 @@ fn build(objects: &[(u32, Vec<u8>)], trailer_extra: &str) -> Vec<u8> {
         out.extend_from_slice(line.as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root 1 0 R{trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n")
-            .as_bytes(),
+        format!(
+            "trailer\n<< /Size {size} /Root 1 0 R{trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
     );
     out
 }
@@ -100,7 +103,10 @@ fn amount_appearance(value: &str) -> Vec<u8> {
 }
 
 fn evil_content() -> Vec<u8> {
-    stream("", format!("BT /F1 24 Tf 72 700 Td ({EVIL}) Tj ET\n").as_bytes())
+    stream(
+        "",
+        format!("BT /F1 24 Tf 72 700 Td ({EVIL}) Tj ET\n").as_bytes(),
+    )
 }
 
 fn rejected_form() -> Vec<u8> {
@@ -124,10 +130,7 @@ fn pdf_text(o: &Object) -> String {
         Object::Real(r) => r.clone(),
         Object::Str(s) => format!("<{}>", hex::encode(s)),
         Object::Name(n) => format!("/{}", String::from_utf8_lossy(n)),
-        Object::Array(a) => format!(
-            "[{}]",
-            a.iter().map(pdf_text).collect::<Vec<_>>().join(" ")
-        ),
+        Object::Array(a) => format!("[{}]", a.iter().map(pdf_text).collect::<Vec<_>>().join(" ")),
         Object::Dict(d) => dict_text(d),
         Object::Ref(r) => format!("{} {} R", r.num, r.gen),
     }
@@ -404,9 +407,7 @@ fn a_length_that_stops_short_of_endstream_cannot_hide_drawing() {
         return;
     };
     let signed = signed(&dir, "signed", false, false);
-    let extra = format!(
-        "\n1 1 1 rg 60 690 420 40 re f 0 g BT /F1 24 Tf 72 700 Td ({EVIL}) Tj ET"
-    );
+    let extra = format!("\n1 1 1 rg 60 690 420 40 re f 0 g BT /F1 24 Tf 72 700 Td ({EVIL}) Tj ET");
     let mut lying = format!("<< /Length {} >>\nstream\n", PAGE_TEXT.len()).into_bytes();
     lying.extend_from_slice(PAGE_TEXT);
     lying.extend_from_slice(extra.as_bytes());
@@ -488,11 +489,18 @@ fn a_signed_signatures_stamp_cannot_be_redrawn_recoloured_or_doubled() {
             "new-appearance",
             update(
                 &vis,
-                &[(w, with(&widget, "AP", "<< /N 40 0 R >>")), (40, rejected.clone())],
+                &[
+                    (w, with(&widget, "AP", "<< /N 40 0 R >>")),
+                    (40, rejected.clone()),
+                ],
             ),
             Some("REJECTED"),
         ),
-        ("appearance-rewritten", update(&vis, &[(n, rejected)]), Some("REJECTED")),
+        (
+            "appearance-rewritten",
+            update(&vis, &[(n, rejected)]),
+            Some("REJECTED"),
+        ),
         (
             "recoloured",
             update(&vis, &[(w, with(&widget, "MK", "<< /BG [1 0 0] >>"))]),
@@ -579,14 +587,16 @@ fn a_locked_fields_appearance_is_locked_too() {
     std::fs::write(&base, payment_order()).unwrap();
     let locked = dir.join("locked.pdf");
     let c = fixture().cert("rsa2048");
-    let out = run(Command::new(pdf_util::common::repo().join(".venv/bin/python"))
-        .arg(pdf_util::common::repo().join("tests/verify_util/lock_field.py"))
-        .arg(&c.key)
-        .arg(&c.cert)
-        .arg(&fixture().chain)
-        .arg(&base)
-        .arg(&locked)
-        .arg("Amount"));
+    let out = run(
+        Command::new(pdf_util::common::repo().join(".venv/bin/python"))
+            .arg(pdf_util::common::repo().join("tests/verify_util/lock_field.py"))
+            .arg(&c.key)
+            .arg(&c.cert)
+            .arg(&fixture().chain)
+            .arg(&base)
+            .arg(&locked)
+            .arg("Amount"),
+    );
     assert!(out.status.success(), "{}", text(&out));
     let amount = dict(&locked, 8);
     let cases = [
@@ -594,10 +604,16 @@ fn a_locked_fields_appearance_is_locked_too() {
             "new-appearance",
             update(
                 &locked,
-                &[(8, with(&amount, "AP", "<< /N 40 0 R >>")), (40, amount_appearance("999999"))],
+                &[
+                    (8, with(&amount, "AP", "<< /N 40 0 R >>")),
+                    (40, amount_appearance("999999")),
+                ],
             ),
         ),
-        ("appearance-rewritten", update(&locked, &[(9, amount_appearance("999999"))])),
+        (
+            "appearance-rewritten",
+            update(&locked, &[(9, amount_appearance("999999"))]),
+        ),
     ];
     for (name, bytes) in cases {
         let file = dir.join(format!("{name}.pdf"));
@@ -684,7 +700,10 @@ fn info_metadata_and_form_updates_that_draw_nothing_stay_acceptable() {
     let cases = [
         (
             "info",
-            update(&signed, &[(10, b"<< /Title (Payment order, paid) >>".to_vec())]),
+            update(
+                &signed,
+                &[(10, b"<< /Title (Payment order, paid) >>".to_vec())],
+            ),
             "document information",
         ),
         (
@@ -700,7 +719,10 @@ fn info_metadata_and_form_updates_that_draw_nothing_stay_acceptable() {
         ),
         (
             "filled",
-            update(&signed, &[(8, filled.into_bytes()), (41, amount_appearance("200"))]),
+            update(
+                &signed,
+                &[(8, filled.into_bytes()), (41, amount_appearance("200"))],
+            ),
             "form field Amount filled in",
         ),
     ];

@@ -637,13 +637,12 @@ fn judge_annots(
                 // A certification allows signing, not a new visible stamp
                 // drawn over the certified page (pyHanko's rule too; Mohor
                 // refuses to sign one).
-                Some(f) if f.is_signature() && j.policy.docmdp.is_some() && visible(&d, nd) => {
-                    j.illegal(format!(
+                Some(f) if f.is_signature() && j.policy.docmdp.is_some() && visible(&d, nd) => j
+                    .illegal(format!(
                         "a visible signature field {} was added on page {} after certification",
                         f.name,
                         page + 1
-                    ))
-                }
+                    )),
                 Some(f) if f.is_signature() && !j.no_changes_allowed() => j.allow(format!(
                     "signature widget for {} added on page {}",
                     f.name,
@@ -679,7 +678,9 @@ fn visible(annot: &Dict, doc: &mut Document) -> bool {
         .and_then(|r| doc.resolve(r).ok())
         .and_then(|r| {
             let a = r.as_array()?;
-            a.iter().map(Object::as_number).collect::<Option<Vec<f64>>>()
+            a.iter()
+                .map(Object::as_number)
+                .collect::<Option<Vec<f64>>>()
         });
     match rect.as_deref() {
         Some([x1, y1, x2, y2]) => (x1 - x2).abs() * (y1 - y2).abs() > 0.0,

@@ -429,7 +429,8 @@ fn a_length_that_stops_short_of_endstream_cannot_hide_drawing() {
 
 /// Finding 4: a page that draws /Fm1 = 12 0 R while object 12 is free
 /// shows nothing there when signed; defining 12 later draws on the signed
-/// page, so it is a change to the page, not "a new object".
+/// page, so it is a change to the page, not "a new object". So is a
+/// script defined for the catalog's /OpenAction that named a free object.
 #[test]
 fn defining_an_object_the_signed_page_already_refers_to_is_illegal() {
     let Some(dir) = ready("shadow_dangling") else {
@@ -464,6 +465,42 @@ fn defining_an_object_the_signed_page_already_refers_to_is_illegal() {
     std::fs::write(&file, update(&signed, &[(12, fm)])).unwrap();
     shows(&file, "50000 TO MALLORY");
     assert!(caught(&file, "Signature1").contains("object 12"));
+
+    // The same through the catalog: an /OpenAction naming a free object,
+    // defined later as a script. qpdf resolves the action to null when
+    // signed and to the script after.
+    let base = dir.join("dangling-action.pdf");
+    std::fs::write(
+        &base,
+        build(
+            &[
+                o(1, "<< /Type /Catalog /Pages 2 0 R /OpenAction 30 0 R >>"),
+                o(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                o(
+                    3,
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+                ),
+                (
+                    4,
+                    stream(
+                        "",
+                        b"BT /F1 24 Tf 72 700 Td (PAY 100 RUPEES TO ASHA) Tj ET\n",
+                    ),
+                ),
+                o(31, "null"),
+            ],
+            "",
+        ),
+    )
+    .unwrap();
+    let signed = dir.join("signed-action.pdf");
+    pdf::sign_file(&base, &signed, &mut signer("rsa2048"), &opts("rsa2048")).unwrap();
+    let file = dir.join("defined-action.pdf");
+    let script = b"<< /S /JavaScript /JS (app.alert('pay Mallory')) >>".to_vec();
+    std::fs::write(&file, update(&signed, &[(30, script)])).unwrap();
+    assert_eq!(qpdf_object(&signed, 30), "null");
+    assert!(qpdf_object(&file, 30).contains("/JavaScript"));
+    assert!(caught(&file, "Signature1").contains("object 30"));
 }
 
 /// Findings 5 and 7: a signed signature's stamp is signed matter: its
@@ -678,6 +715,33 @@ fn the_certification_cannot_be_taken_out_of_perms() {
     )
     .unwrap();
     assert!(caught(&file, "Signature1").contains("certification was removed"));
+}
+
+/// The catalog's /AcroForm pointed at another form object is judged
+/// against the signed form (it was passed as "the form was added"): one
+/// that leaves out a field removes it.
+#[test]
+fn moving_the_form_to_another_object_is_judged_like_changing_it() {
+    let Some(dir) = ready("shadow_form") else {
+        return;
+    };
+    let signed = signed(&dir, "signed", false, false);
+    let catalog = dict(&signed, 1);
+    let form = catalog.get("AcroForm").and_then(Object::as_dict).unwrap();
+    let sig = field_num(&signed, "Signature1");
+    let file = dir.join("moved-form.pdf");
+    std::fs::write(
+        &file,
+        update(
+            &signed,
+            &[
+                (1, with(&catalog, "AcroForm", "40 0 R")),
+                (40, with(form, "Fields", &format!("[{sig} 0 R]"))),
+            ],
+        ),
+    )
+    .unwrap();
+    assert!(caught(&file, "Signature1").contains("a form field was removed"));
 }
 
 /// What the rules above must leave alone: the signed document's /Info

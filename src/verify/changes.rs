@@ -164,7 +164,7 @@ pub fn analyze(old: &mut Document, new: &mut Document, policy: &Policy) -> Chang
                 // defining it changes what they draw.
                 if j.drawn.missing.contains(&num) {
                     j.illegal(format!(
-                        "object {num}, which the signed pages refer to but did not have, was added"
+                        "object {num}, which the signed revision refers to but did not have, was added"
                     ));
                 }
             }
@@ -396,7 +396,7 @@ fn judge_object(
         ));
     }
     if Some(r) == j.old.acroform_ref {
-        return judge_acroform(j, odict, ndict, nd);
+        return judge_acroform(j, odict, ndict, od, nd);
     }
     if Some(r) == j.old.info || Some(r) == j.old.metadata {
         return j.allow("document information (metadata) updated".into());
@@ -485,11 +485,19 @@ fn judge_catalog(
     for key in changed_keys(o, n) {
         match key.as_str() {
             "AcroForm" => {
-                let a = o.get("AcroForm").and_then(Object::as_dict).cloned();
-                let b = n.get("AcroForm").and_then(Object::as_dict).cloned();
+                // Another form object is judged against the signed one.
+                let a = od
+                    .resolve_dict(o.get("AcroForm"), "AcroForm")
+                    .ok()
+                    .flatten();
+                let b = nd
+                    .resolve_dict(n.get("AcroForm"), "AcroForm")
+                    .ok()
+                    .flatten();
                 match (a, b) {
-                    (Some(a), Some(b)) => judge_acroform(j, &a, &b, nd),
-                    _ => j.allow("the form was added to the catalog".into()),
+                    (Some(a), Some(b)) => judge_acroform(j, &a, &b, od, nd),
+                    (None, Some(_)) => j.allow("the form was added to the catalog".into()),
+                    _ => j.illegal("the form was removed from the catalog".into()),
                 }
             }
             "DSS" => j.allow("validation data (DSS) added".into()),
@@ -517,7 +525,7 @@ fn judge_catalog(
     }
 }
 
-fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, nd: &mut Document) {
+fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, od: &mut Document, nd: &mut Document) {
     for key in changed_keys(o, n) {
         match key.as_str() {
             "Fields" => {
@@ -527,11 +535,7 @@ fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, nd: &mut Document) {
                         .and_then(|f| f.as_array().map(<[Object]>::to_vec))
                         .unwrap_or_default()
                 };
-                let before = o
-                    .get("Fields")
-                    .and_then(Object::as_array)
-                    .map(<[Object]>::to_vec);
-                let before = before.unwrap_or_default();
+                let before = list(o, od);
                 let after = list(n, nd);
                 for f in &before {
                     if !after.contains(f) {

@@ -162,8 +162,9 @@ impl Structure {
     /// What the pages of this revision draw: every object reachable from
     /// the pages' /Contents and /Resources (inherited ones too), and from
     /// inside the annotations' appearance streams (their resources); and
-    /// the object numbers those references name that do not exist in this
-    /// revision (a later definition of one changes what is drawn).
+    /// the object numbers those references — and the page's /Annots, the
+    /// catalog's and the form's own — name that do not exist in this
+    /// revision (a later definition of one changes the signed document).
     /// The appearance streams themselves, annotations and page
     /// dictionaries are not in it: they have roles of their own.
     pub fn drawn(&self, doc: &mut Document) -> Drawn {
@@ -185,6 +186,27 @@ impl Structure {
                 for r in refs.into_iter().filter(|r| !doc.exists(*r)) {
                     d.missing.insert(r.num);
                 }
+            }
+        }
+        // The catalog's own references (actions, names, outlines, the
+        // form's fields) bind their numbers too, except those whose objects
+        // may change anyway (metadata, DSS); the page tree is walked above.
+        let mut direct: Vec<Object> = self
+            .catalog
+            .0
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_slice(), b"Pages" | b"Metadata" | b"DSS"))
+            .map(|(_, v)| v.clone())
+            .collect();
+        direct.extend(self.acroform.iter().map(|f| Object::Dict(f.clone())));
+        while let Some(o) = direct.pop() {
+            match o {
+                Object::Ref(r) if !doc.exists(r) => {
+                    d.missing.insert(r.num);
+                }
+                Object::Array(a) => direct.extend(a),
+                Object::Dict(dict) => direct.extend(dict.0.into_iter().map(|(_, v)| v)),
+                _ => {}
             }
         }
         for r in &self.appearances {

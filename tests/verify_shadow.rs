@@ -380,6 +380,31 @@ fn a_drawn_object_relabelled_in_a_later_revision_is_still_what_the_page_draws() 
     }
 }
 
+/// The role is the signed object's whatever generation a later revision
+/// gives it: page content 4 0 redefined as 4 1 and named /Info leaves the
+/// page drawing nothing (poppler no longer shows the amount).
+#[test]
+fn a_drawn_object_redefined_under_another_generation_keeps_its_role() {
+    let Some(dir) = ready("shadow_generation") else {
+        return;
+    };
+    let signed = signed(&dir, "signed", false, false);
+    let bytes = std::fs::read(&signed).unwrap();
+    let mut out = update_with(&bytes, &[(4, evil_content())], " /Info 4 1 R", true, &[]);
+    // Generation 1, same byte lengths, so every offset stays right.
+    let tail = bytes.len();
+    let at = tail + find(&out[tail..], b"4 0 obj").unwrap();
+    out[at + 2] = b'1';
+    let row = tail + find(&out[tail..], b"\n4 1\n").unwrap() + 5;
+    assert_eq!(&out[row + 10..row + 17], b" 00000 ");
+    out[row + 11..row + 16].copy_from_slice(b"00001");
+    let file = dir.join("generation.pdf");
+    std::fs::write(&file, out).unwrap();
+    assert!(pdftotext(&signed, None).contains("PAY 100 RUPEES"));
+    assert!(!pdftotext(&file, None).contains("PAY 100 RUPEES"));
+    assert!(caught(&file, "Signature1").contains("content of page 1"));
+}
+
 /// Finding 2: only a real object stream of the signed revision is passed
 /// over unseen; a content stream that calls itself /ObjStm is compared.
 #[test]

@@ -186,7 +186,8 @@ pub fn analyze(old: &mut Document, new: &mut Document, policy: &Policy) -> Chang
                 if same(&ol, &nl, old, new) || (real_container && is_container(&nl)) {
                     continue;
                 }
-                judge_object(&mut j, nr, &ol, &nl, old, new);
+                // Its role is the signed object's, whatever generation the new one claims.
+                judge_object(&mut j, or, &ol, &nl, old, new);
             }
         }
     }

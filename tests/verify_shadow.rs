@@ -769,6 +769,36 @@ fn moving_the_form_to_another_object_is_judged_like_changing_it() {
     assert!(caught(&file, "Signature1").contains("a form field was removed"));
 }
 
+/// A changed object that names a key twice is judged by one reading
+/// while a reader may take the other: form filling that repeats /Rect (a
+/// page-wide one first, the field's own last) is illegal, and pyHanko
+/// refuses the file outright.
+#[test]
+fn a_changed_object_that_names_a_key_twice_is_illegal() {
+    let Some(dir) = ready("shadow_duplicate") else {
+        return;
+    };
+    let signed = signed(&dir, "signed", false, false);
+    let amount = dict(&signed, 8);
+    let mut twice = with(&amount, "AP", "<< /N 41 0 R >>");
+    twice.truncate(twice.len() - 2);
+    twice.extend_from_slice(b" /Rect [0 0 612 792] >>");
+    let rect = pdf_text(amount.get("Rect").unwrap());
+    let twice = String::from_utf8(twice)
+        .unwrap()
+        .replacen(&format!("/Rect {rect}"), "/Rect [0 0 612 792]", 1)
+        .replacen("/Rect [0 0 612 792] >>", &format!("/Rect {rect} >>"), 1);
+    let file = dir.join("filled-twice.pdf");
+    std::fs::write(
+        &file,
+        update(&signed, &[(8, twice.into_bytes()), (41, overlay())]),
+    )
+    .unwrap();
+    let (_, ht) = hanko_verdicts(&file, &root());
+    assert!(ht.contains("Multiple definitions"), "{ht}");
+    assert!(caught(&file, "Signature1").contains("names /Rect twice"));
+}
+
 /// What the rules above must leave alone: the signed document's /Info
 /// rewritten, an XMP /Metadata stream added, and the form filled in with a
 /// new appearance — acceptable to Mohor (exit 0) and to pyHanko.

@@ -388,6 +388,12 @@ fn judge_object(
         }
         return j.illegal(format!("object {num} was changed"));
     };
+    if let Some(key) = duplicate_key(ndict) {
+        // Mohor reads the last of two equal keys; nothing makes every
+        // reader do the same (pyHanko refuses such a file), so what is
+        // judged need not be what is shown.
+        return j.illegal(format!("object {num} was changed and names /{key} twice"));
+    }
     if let Some(page) = j.old.pages.iter().position(|p| *p == r) {
         return judge_page(j, page, odict, ndict, od, nd);
     }
@@ -676,8 +682,20 @@ fn judge_annots(
     }
 }
 
-/// Whether an annotation covers any area of its page.
+/// A key a dictionary holds twice, if any.
+fn duplicate_key(d: &Dict) -> Option<String> {
+    let mut seen = HashSet::new();
+    d.0.iter()
+        .find(|(k, _)| !seen.insert(k.as_slice()))
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+}
+
+/// Whether an annotation covers any area of its page (one that names a
+/// key twice may, for some reader).
 fn visible(annot: &Dict, doc: &mut Document) -> bool {
+    if duplicate_key(annot).is_some() {
+        return true;
+    }
     let rect = annot
         .get("Rect")
         .and_then(|r| doc.resolve(r).ok())

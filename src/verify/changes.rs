@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::report::Modifications;
-use super::structure::{dict_of, Structure};
+use super::structure::{dict_of, Drawn, FieldNode, Structure};
 use crate::pdf::read::{Dict, Document, Entry, Loaded, ObjRef, Object};
 
 /// More changed objects than this is not form filling: stop listing.
@@ -66,8 +66,12 @@ pub struct Changes {
 
 struct Judge<'a> {
     policy: &'a Policy,
+    /// The signed revision: what an object *was* decides what it may
+    /// become, never what a later revision calls it.
     old: &'a Structure,
     new: &'a Structure,
+    /// What the signed revision's pages draw.
+    drawn: &'a Drawn,
     level: Modifications,
     items: Vec<String>,
     illegal_count: usize,
@@ -105,23 +109,40 @@ impl Judge<'_> {
 pub fn analyze(old: &mut Document, new: &mut Document, policy: &Policy) -> Changes {
     let so = Structure::read(old);
     let sn = Structure::read(new);
+    let drawn = so.drawn(old);
+    // The object streams the signed revision really keeps objects in.
+    let old_objstms: HashSet<u32> = old
+        .xref
+        .entries
+        .values()
+        .filter_map(|e| match e {
+            Entry::InStream { stream, .. } => Some(*stream),
+            _ => None,
+        })
+        .collect();
     let mut j = Judge {
         policy,
         old: &so,
         new: &sn,
+        drawn: &drawn,
         level: Modifications::None,
         items: Vec::new(),
         illegal_count: 0,
     };
-    let mut nums: Vec<u32> = new.xref.entries.keys().copied().collect();
+    // Every object of either revision: one the new cross-reference data
+    // no longer locates (a section without /Prev) is gone for readers.
+    let mut nums: Vec<u32> = new
+        .xref
+        .entries
+        .keys()
+        .chain(old.xref.entries.keys())
+        .copied()
+        .collect();
     nums.sort_unstable();
+    nums.dedup();
     for num in nums {
-        let (Some(&ne), oe) = (
-            new.xref.entries.get(&num),
-            old.xref.entries.get(&num).copied(),
-        ) else {
-            continue;
-        };
+        let oe = old.xref.entries.get(&num).copied();
+        let ne = new.xref.entries.get(&num).copied().unwrap_or(Entry::Free);
         let gen = |e: Entry| match e {
             Entry::InFile { gen, .. } => gen,
             _ => 0,
@@ -137,9 +158,15 @@ pub fn analyze(old: &mut Document, new: &mut Document, policy: &Policy) -> Chang
                 }
             }
             (Some(o), n) if o == n && !matches!(n, Entry::InStream { .. }) => {}
-            (None | Some(Entry::Free), n) => {
-                // A new object matters only through what refers to it.
-                let _ = n;
+            (None | Some(Entry::Free), _) => {
+                // A new object matters only through what refers to it,
+                // unless the signed pages already referred to it: then
+                // defining it changes what they draw.
+                if j.drawn.missing.contains(&num) {
+                    j.illegal(format!(
+                        "object {num}, which the signed revision refers to but did not have, was added"
+                    ));
+                }
             }
             (Some(o), n) => {
                 let or = ObjRef::new(num, gen(o));
@@ -148,10 +175,19 @@ pub fn analyze(old: &mut Document, new: &mut Document, policy: &Policy) -> Chang
                     j.illegal(format!("object {num} cannot be read"));
                     continue;
                 };
-                if same(&ol, &nl, old, new) || is_container(&nl) {
+                // Only a real container of the signed revision (an xref
+                // stream, an object stream its xref keeps objects in) may
+                // be replaced unseen: its members are judged one by one.
+                let real_container = match dict_of(&ol) {
+                    Some(d) if d.is_type("XRef") => true,
+                    Some(d) if d.is_type("ObjStm") => old_objstms.contains(&num),
+                    _ => false,
+                };
+                if same(&ol, &nl, old, new) || (real_container && is_container(&nl)) {
                     continue;
                 }
-                judge_object(&mut j, nr, &ol, &nl, old, new);
+                // Its role is the signed object's, whatever generation the new one claims.
+                judge_object(&mut j, or, &ol, &nl, old, new);
             }
         }
     }
@@ -178,23 +214,77 @@ fn is_container(l: &Loaded) -> bool {
 }
 
 /// The raw (undecoded) length of a stream, from its dictionary.
-fn stream_len(d: &Dict, doc: &mut Document) -> u64 {
+fn stream_len(d: &Dict, doc: &mut Document) -> Option<u64> {
     d.get("Length")
         .and_then(|l| doc.resolve(l).ok())
         .and_then(|l| l.as_int())
         .and_then(|l| u64::try_from(l).ok())
-        .unwrap_or(0)
 }
 
-/// Whether two streams hold the same raw bytes, compared a piece at a time
-/// (a scanned page may be tens of MB).
+fn is_pdf_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0')
+}
+
+/// How many raw bytes of a stream readers take: its /Length when
+/// `endstream` follows them (after white space), else everything up to
+/// the first `endstream` (less the end of line before it), as poppler and
+/// qpdf recover it. A /Length that stops short of `endstream` must not
+/// hide what follows it. `None`: no `endstream` within bounds.
+fn stream_extent(d: &Dict, start: u64, doc: &mut Document) -> Option<u64> {
+    const PIECE: usize = 1 << 16;
+    /// As far as the reader looks for `endstream` (its largest stream).
+    const MAX_SCAN: u64 = 48 << 20;
+    const KEYWORD: &[u8] = b"endstream";
+    if let Some(len) = stream_len(d, doc) {
+        let after = start
+            .checked_add(len)
+            .and_then(|at| doc.source_mut().read_at(at, 32).ok())
+            .unwrap_or_default();
+        let ws = after.iter().take_while(|c| is_pdf_space(**c)).count();
+        if after[ws..].starts_with(KEYWORD) {
+            return Some(len);
+        }
+    }
+    // Scan a piece at a time, keeping only the few bytes a keyword cut in
+    // two needs.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut pos = start;
+    while pos - start <= MAX_SCAN {
+        let piece = doc.source_mut().read_at(pos, PIECE).ok()?;
+        if piece.is_empty() {
+            return None;
+        }
+        let base = pos - carry.len() as u64;
+        let mut buf = std::mem::take(&mut carry);
+        buf.extend_from_slice(&piece);
+        pos += piece.len() as u64;
+        if let Some(i) = buf.windows(KEYWORD.len()).position(|w| w == KEYWORD) {
+            let mut end = i;
+            if end > 0 && buf[end - 1] == b'\n' {
+                end -= 1;
+            }
+            if end > 0 && buf[end - 1] == b'\r' {
+                end -= 1;
+            }
+            return Some((base + end as u64).saturating_sub(start));
+        }
+        let keep = buf.len().saturating_sub(KEYWORD.len() + 2);
+        carry = buf[keep..].to_vec();
+    }
+    None
+}
+
+/// Whether two streams hold the same raw bytes, as readers take them,
+/// compared a piece at a time (a scanned page may be tens of MB).
 fn same_stream_data(
     (da, sa, od): (&Dict, u64, &mut Document),
     (db, sb, nd): (&Dict, u64, &mut Document),
 ) -> bool {
     const PIECE: u64 = 1 << 20;
-    let len = stream_len(da, od);
-    if len != stream_len(db, nd) {
+    let (Some(len), Some(len_b)) = (stream_extent(da, sa, od), stream_extent(db, sb, nd)) else {
+        return false;
+    };
+    if len != len_b {
         return false;
     }
     let mut done = 0;
@@ -274,13 +364,19 @@ fn judge_object(
     od: &mut Document,
     nd: &mut Document,
 ) {
+    // Every role below is the one the object had in the signed revision:
+    // a later revision cannot relabel a drawn object as metadata, DSS or
+    // an appearance and so make its change acceptable.
     let num = r.num;
-    if Some(r) == j.new.root || Some(r) == j.old.root {
+    if Some(r) == j.old.root {
         return judge_catalog(j, ol, nl, od, nd);
+    }
+    if let Some(&page) = j.old.contents.get(&r) {
+        return j.illegal(format!("the content of page {} was changed", page + 1));
     }
     let (Some(odict), Some(ndict)) = (dict_of(ol), dict_of(nl)) else {
         // Arrays and plain values: an /Annots array, or something else.
-        if let Some(&page) = j.new.annots_arrays.get(&r) {
+        if let Some(&page) = j.old.annots_arrays.get(&r) {
             let (Loaded::Object(Object::Array(a)), Loaded::Object(Object::Array(b))) = (ol, nl)
             else {
                 return j.illegal(format!(
@@ -292,44 +388,58 @@ fn judge_object(
         }
         return j.illegal(format!("object {num} was changed"));
     };
-    if Some(r) == j.new.acroform_ref {
-        return judge_acroform(j, odict, ndict, nd);
+    if let Some(key) = duplicate_key(ndict) {
+        // Mohor reads the last of two equal keys; nothing makes every
+        // reader do the same (pyHanko refuses such a file), so what is
+        // judged need not be what is shown.
+        return j.illegal(format!("object {num} was changed and names /{key} twice"));
     }
-    if let Some(page) = j.new.pages.iter().position(|p| *p == r) {
+    if let Some(page) = j.old.pages.iter().position(|p| *p == r) {
         return judge_page(j, page, odict, ndict, od, nd);
     }
-    if Some(r) == j.new.info || Some(r) == j.new.metadata {
+    if j.drawn.objects.contains(&r) {
+        return j.illegal(format!(
+            "object {num}, which the signed pages draw, was changed"
+        ));
+    }
+    if Some(r) == j.old.acroform_ref {
+        return judge_acroform(j, odict, ndict, od, nd);
+    }
+    if Some(r) == j.old.info || Some(r) == j.old.metadata {
         return j.allow("document information (metadata) updated".into());
     }
-    if j.new.dss.contains(&r) {
+    if j.old.dss.contains(&r) {
         return j.allow("validation data (DSS) updated".into());
     }
-    if let Some(&page) = j.new.contents.get(&r) {
-        return j.illegal(format!("the content of page {} was changed", page + 1));
-    }
-    if ndict.is_type("Sig") || ndict.is_type("DocTimeStamp") {
+    if [odict, ndict]
+        .iter()
+        .any(|d| d.is_type("Sig") || d.is_type("DocTimeStamp"))
+    {
         return j.illegal(format!("signature dictionary {num} was changed"));
     }
-    if let Some(field) = j.new.field_by_ref(r).cloned() {
-        return judge_field(j, &field.name, field.is_signature(), odict, ndict);
+    if let Some(field) = j.old.field_by_ref(r).cloned() {
+        return judge_field(j, &field, odict, ndict);
     }
-    if ndict.get("Subtype").and_then(Object::as_name) == Some(b"Widget") {
+    if odict.get("Subtype").and_then(Object::as_name) == Some(b"Widget") {
         // A widget merged into nothing we know as a field.
-        return judge_field(j, &format!("widget {num}"), false, odict, ndict);
+        let widget = FieldNode {
+            name: format!("widget {num}"),
+            r: Some(r),
+            dict: odict.clone(),
+            ft: None,
+            signed: false,
+        };
+        return judge_field(j, &widget, odict, ndict);
     }
-    if j.new.annots.contains_key(&r) {
+    if j.old.annots.contains_key(&r) {
         return if j.annotations_allowed() {
             j.allow(format!("annotation {num} changed"))
         } else {
             j.illegal(format!("annotation {num} changed"))
         };
     }
-    if j.new.appearances.contains(&r) {
-        return if j.no_changes_allowed() {
-            j.illegal(format!("appearance stream {num} changed"))
-        } else {
-            j.allow(format!("appearance stream {num} updated"))
-        };
+    if j.old.appearances.contains(&r) {
+        return judge_appearance(j, r);
     }
     let what = ndict
         .get("Type")
@@ -339,6 +449,36 @@ fn judge_object(
     j.illegal(format!("object {num}{what} was changed"))
 }
 
+/// An appearance stream (or appearance sub-dictionary) of the signed
+/// revision rewritten in place: form filling may redraw an unlocked
+/// field; a signed signature's stamp and a locked field's look are signed
+/// matter; other annotations' looks change only where annotations may.
+fn judge_appearance(j: &mut Judge<'_>, r: ObjRef) {
+    let num = r.num;
+    if j.no_changes_allowed() {
+        return j.illegal(format!("appearance stream {num} changed"));
+    }
+    let owners = j.old.field_appearances.get(&r).cloned().unwrap_or_default();
+    for (name, signed) in &owners {
+        if *signed {
+            return j.illegal(format!(
+                "the appearance of signed signature {name} was changed"
+            ));
+        }
+        if j.locked(name) {
+            return j.illegal(format!(
+                "the appearance of field {name} was changed although a signature locks it"
+            ));
+        }
+    }
+    if owners.is_empty() && !j.annotations_allowed() {
+        return j.illegal(format!(
+            "appearance stream {num} of an annotation changed (the certification does not allow annotations)"
+        ));
+    }
+    j.allow(format!("appearance stream {num} updated"))
+}
+
 fn judge_catalog(
     j: &mut Judge<'_>,
     ol: &Loaded,
@@ -346,36 +486,53 @@ fn judge_catalog(
     od: &mut Document,
     nd: &mut Document,
 ) {
-    let _ = od;
     let (Some(o), Some(n)) = (dict_of(ol), dict_of(nl)) else {
         return j.illegal("the document catalog was replaced".into());
     };
     for key in changed_keys(o, n) {
         match key.as_str() {
             "AcroForm" => {
-                let a = o.get("AcroForm").and_then(Object::as_dict).cloned();
-                let b = n.get("AcroForm").and_then(Object::as_dict).cloned();
+                // Another form object is judged against the signed one.
+                let a = od
+                    .resolve_dict(o.get("AcroForm"), "AcroForm")
+                    .ok()
+                    .flatten();
+                let b = nd
+                    .resolve_dict(n.get("AcroForm"), "AcroForm")
+                    .ok()
+                    .flatten();
                 match (a, b) {
-                    (Some(a), Some(b)) => judge_acroform(j, &a, &b, nd),
-                    _ => j.allow("the form was added to the catalog".into()),
+                    (Some(a), Some(b)) => judge_acroform(j, &a, &b, od, nd),
+                    (None, Some(_)) => j.allow("the form was added to the catalog".into()),
+                    _ => j.illegal("the form was removed from the catalog".into()),
                 }
             }
             "DSS" => j.allow("validation data (DSS) added".into()),
             "Extensions" | "Metadata" => j.allow(format!("catalog /{key} updated")),
-            "Perms"
-                if !j.no_changes_allowed()
-                    && n.get("Perms")
-                        .and_then(Object::as_dict)
-                        .is_some_and(|p| !p.contains("DocMDP")) =>
-            {
-                j.allow("usage rights updated".into())
+            "Perms" if !j.no_changes_allowed() => {
+                // Usage rights may come and go; the certification may not.
+                let docmdp = |d: &Dict, doc: &mut Document| {
+                    doc.resolve_dict(d.get("Perms"), "Perms")
+                        .ok()
+                        .flatten()
+                        .and_then(|p| p.get("DocMDP").cloned())
+                };
+                let before = docmdp(o, od);
+                let after = docmdp(n, nd);
+                if before.is_some() && before != after {
+                    j.illegal("the certification was removed from the catalog's /Perms".into());
+                } else if after.is_some() && before != after {
+                    j.illegal("a certification was added to the catalog's /Perms".into());
+                } else {
+                    j.allow("usage rights updated".into());
+                }
             }
             _ => j.illegal(format!("the document catalog's /{key} was changed")),
         }
     }
 }
 
-fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, nd: &mut Document) {
+fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, od: &mut Document, nd: &mut Document) {
     for key in changed_keys(o, n) {
         match key.as_str() {
             "Fields" => {
@@ -385,11 +542,7 @@ fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, nd: &mut Document) {
                         .and_then(|f| f.as_array().map(<[Object]>::to_vec))
                         .unwrap_or_default()
                 };
-                let before = o
-                    .get("Fields")
-                    .and_then(Object::as_array)
-                    .map(<[Object]>::to_vec);
-                let before = before.unwrap_or_default();
+                let before = list(o, od);
                 let after = list(n, nd);
                 for f in &before {
                     if !after.contains(f) {
@@ -471,7 +624,36 @@ fn judge_annots(
                         .and_then(|p| j.new.field_by_ref(p))
                 })
                 .cloned();
+            // A widget added to a signature signed already is a second
+            // stamp for a signature that did not sign it.
+            let signed_before = a
+                .as_ref()
+                .and_then(|r| j.old.field_by_ref(r))
+                .or_else(|| {
+                    d.get("Parent")
+                        .and_then(Object::as_ref)
+                        .and_then(|p| j.old.field_by_ref(p))
+                })
+                .filter(|f| f.signed)
+                .cloned();
+            if let Some(f) = signed_before {
+                j.illegal(format!(
+                    "a widget was added on page {} to signature {}, signed already",
+                    page + 1,
+                    f.name
+                ));
+                continue;
+            }
             match field {
+                // A certification allows signing, not a new visible stamp
+                // drawn over the certified page (pyHanko's rule too; Mohor
+                // refuses to sign one).
+                Some(f) if f.is_signature() && j.policy.docmdp.is_some() && visible(&d, nd) => j
+                    .illegal(format!(
+                        "a visible signature field {} was added on page {} after certification",
+                        f.name,
+                        page + 1
+                    )),
                 Some(f) if f.is_signature() && !j.no_changes_allowed() => j.allow(format!(
                     "signature widget for {} added on page {}",
                     f.name,
@@ -500,7 +682,39 @@ fn judge_annots(
     }
 }
 
-fn judge_field(j: &mut Judge<'_>, name: &str, signature: bool, o: &Dict, n: &Dict) {
+/// A key a dictionary holds twice, if any.
+fn duplicate_key(d: &Dict) -> Option<String> {
+    let mut seen = HashSet::new();
+    d.0.iter()
+        .find(|(k, _)| !seen.insert(k.as_slice()))
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+}
+
+/// Whether an annotation covers any area of its page (one that names a
+/// key twice may, for some reader).
+fn visible(annot: &Dict, doc: &mut Document) -> bool {
+    if duplicate_key(annot).is_some() {
+        return true;
+    }
+    let rect = annot
+        .get("Rect")
+        .and_then(|r| doc.resolve(r).ok())
+        .and_then(|r| {
+            let a = r.as_array()?;
+            a.iter()
+                .map(Object::as_number)
+                .collect::<Option<Vec<f64>>>()
+        });
+    match rect.as_deref() {
+        Some([x1, y1, x2, y2]) => (x1 - x2).abs() * (y1 - y2).abs() > 0.0,
+        // An unreadable rectangle: assume it shows.
+        _ => true,
+    }
+}
+
+fn judge_field(j: &mut Judge<'_>, field: &FieldNode, o: &Dict, n: &Dict) {
+    let name = field.name.as_str();
+    let signature = field.is_signature();
     let keys = changed_keys(o, n);
     let mut fill_keys: HashSet<&str> = ["V", "AP", "AS", "MK"].into_iter().collect();
     if signature {
@@ -521,16 +735,24 @@ fn judge_field(j: &mut Judge<'_>, name: &str, signature: bool, o: &Dict, n: &Dic
         ));
     }
     if signature {
-        if o.get("V").is_some() && keys.iter().any(|k| k == "V") {
-            return j.illegal(format!(
-                "signature field {name} was re-signed (its earlier signature replaced)"
-            ));
+        if field.signed {
+            // Signed already: its value and its stamp are what was signed.
+            return if keys.iter().any(|k| k == "V") {
+                j.illegal(format!(
+                    "signature field {name} was re-signed (its earlier signature replaced)"
+                ))
+            } else {
+                j.illegal(format!(
+                    "the appearance of signed signature {name} was changed"
+                ))
+            };
         }
         return j.allow(format!("signature field {name} signed"));
     }
-    if keys.iter().any(|k| k == "V") && j.locked(name) {
+    if j.locked(name) {
+        // A lock covers what the field shows, not only its value.
         return j.illegal(format!(
-            "field {name} was filled in although a signature locks it"
+            "field {name} was changed although a signature locks it"
         ));
     }
     j.allow(format!("form field {name} filled in"))

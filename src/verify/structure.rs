@@ -16,6 +16,9 @@ pub struct FieldNode {
     pub dict: Dict,
     /// Field type, inherited from ancestors.
     pub ft: Option<Vec<u8>>,
+    /// A signature field that holds its signature (/V, here or on an
+    /// ancestor): its widgets and their appearances are signed matter.
+    pub signed: bool,
 }
 
 impl FieldNode {
@@ -43,6 +46,11 @@ pub struct Structure {
     pub annots: HashMap<ObjRef, Vec<u8>>,
     /// Appearance streams of annotations (and their sub-dictionaries).
     pub appearances: HashSet<ObjRef>,
+    /// The fields whose widgets show each appearance: name, and whether
+    /// the field is a signed signature.
+    pub field_appearances: HashMap<ObjRef, Vec<(String, bool)>>,
+    /// Intermediate nodes of the page tree (their /Resources are inherited).
+    pub page_nodes: Vec<ObjRef>,
     /// Objects of the document security store (LTV data).
     pub dss: HashSet<ObjRef>,
     pub info: Option<ObjRef>,
@@ -76,7 +84,7 @@ impl Structure {
                 if let Ok(Object::Array(list)) = doc.resolve(fields) {
                     let mut seen = HashSet::new();
                     for f in list {
-                        walk_field(doc, &f, "", None, 0, &mut seen, &mut s.fields);
+                        walk_field(doc, &f, ("", None, false), 0, &mut seen, &mut s.fields);
                     }
                 }
             }
@@ -86,7 +94,7 @@ impl Structure {
         }
         if let Some(pages) = catalog.get("Pages").and_then(Object::as_ref) {
             let mut seen = HashSet::new();
-            walk_pages(doc, pages, 0, &mut seen, &mut s.pages);
+            walk_pages(doc, pages, 0, &mut seen, &mut s.pages, &mut s.page_nodes);
         }
         for (i, p) in s.pages.clone().into_iter().enumerate() {
             let Ok(Object::Dict(page)) = doc.get(p) else {
@@ -132,7 +140,15 @@ impl Structure {
         }
         for f in &s.fields {
             if let Some(ap) = f.dict.get("AP") {
-                collect_refs(doc, ap, 2, &mut s.appearances);
+                let mut own = HashSet::new();
+                collect_refs(doc, ap, 2, &mut own);
+                for r in own {
+                    s.appearances.insert(r);
+                    s.field_appearances
+                        .entry(r)
+                        .or_default()
+                        .push((f.name.clone(), f.signed));
+                }
             }
         }
         s.catalog = catalog;
@@ -142,13 +158,106 @@ impl Structure {
     pub fn field_by_ref(&self, r: ObjRef) -> Option<&FieldNode> {
         self.fields.iter().find(|f| f.r == Some(r))
     }
+
+    /// What the pages of this revision draw: every object reachable from
+    /// the pages' /Contents and /Resources (inherited ones too), and from
+    /// inside the annotations' appearance streams (their resources); and
+    /// the object numbers those references — and the page's /Annots, the
+    /// catalog's and the form's own — name that do not exist in this
+    /// revision (a later definition of one changes the signed document).
+    /// The appearance streams themselves, annotations and page
+    /// dictionaries are not in it: they have roles of their own.
+    pub fn drawn(&self, doc: &mut Document) -> Drawn {
+        let mut d = Drawn::default();
+        let mut work: Vec<Object> = Vec::new();
+        for p in self.pages.iter().chain(&self.page_nodes) {
+            let Ok(Object::Dict(page)) = doc.get(*p) else {
+                continue;
+            };
+            for key in ["Contents", "Resources"] {
+                work.extend(page.get(key).cloned());
+            }
+            // References to missing annotations are noted, not followed.
+            if let Some(a) = page.get("Annots") {
+                let mut refs: Vec<ObjRef> = a.as_ref().into_iter().collect();
+                if let Ok(Object::Array(list)) = doc.resolve(a) {
+                    refs.extend(list.iter().filter_map(Object::as_ref));
+                }
+                for r in refs.into_iter().filter(|r| !doc.exists(*r)) {
+                    d.missing.insert(r.num);
+                }
+            }
+        }
+        // The catalog's own references (actions, names, outlines, the
+        // form's fields) bind their numbers too, except those whose objects
+        // may change anyway (metadata, DSS); the page tree is walked above.
+        let mut direct: Vec<Object> = self
+            .catalog
+            .0
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_slice(), b"Pages" | b"Metadata" | b"DSS"))
+            .map(|(_, v)| v.clone())
+            .collect();
+        direct.extend(self.acroform.iter().map(|f| Object::Dict(f.clone())));
+        while let Some(o) = direct.pop() {
+            match o {
+                Object::Ref(r) if !doc.exists(r) => {
+                    d.missing.insert(r.num);
+                }
+                Object::Array(a) => direct.extend(a),
+                Object::Dict(dict) => direct.extend(dict.0.into_iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+        for r in &self.appearances {
+            match doc.load(*r) {
+                Ok(Loaded::Stream(sd, _)) => work.push(Object::Dict(sd)),
+                Ok(_) if doc.exists(*r) => {}
+                _ => {
+                    d.missing.insert(r.num);
+                }
+            }
+        }
+        while let Some(o) = work.pop() {
+            if d.objects.len() > MAX_NODES {
+                break;
+            }
+            match o {
+                Object::Ref(r) => {
+                    if !doc.exists(r) {
+                        d.missing.insert(r.num);
+                        continue;
+                    }
+                    if !d.objects.insert(r) {
+                        continue;
+                    }
+                    match doc.load(r) {
+                        Ok(Loaded::Object(inner)) => work.push(inner),
+                        Ok(Loaded::Stream(sd, _)) => work.push(Object::Dict(sd)),
+                        Err(_) => {}
+                    }
+                }
+                Object::Array(a) => work.extend(a),
+                Object::Dict(dict) => work.extend(dict.0.into_iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+        d
+    }
+}
+
+/// See [`Structure::drawn`].
+#[derive(Debug, Default)]
+pub struct Drawn {
+    pub objects: HashSet<ObjRef>,
+    /// Numbers of objects referred to but absent (free or never defined).
+    pub missing: HashSet<u32>,
 }
 
 fn walk_field(
     doc: &mut Document,
     o: &Object,
-    parent_name: &str,
-    parent_ft: Option<Vec<u8>>,
+    (parent_name, parent_ft, parent_signed): (&str, Option<Vec<u8>>, bool),
     depth: usize,
     seen: &mut HashSet<ObjRef>,
     out: &mut Vec<FieldNode>,
@@ -177,15 +286,18 @@ fn walk_field(
         .map(<[u8]>::to_vec)
         .or(parent_ft);
     let kids = d.get("Kids").and_then(|k| doc.resolve(k).ok());
+    let signed = parent_signed || (ft.as_deref() == Some(b"Sig") && d.get("V").is_some());
     out.push(FieldNode {
         name: name.clone(),
         r,
         dict: d.clone(),
         ft: ft.clone(),
+        signed,
     });
     if let Some(Object::Array(kids)) = kids {
         for k in kids {
-            walk_field(doc, &k, &name, ft.clone(), depth + 1, seen, out);
+            let parent = (name.as_str(), ft.clone(), signed);
+            walk_field(doc, &k, parent, depth + 1, seen, out);
         }
     }
 }
@@ -196,6 +308,7 @@ fn walk_pages(
     depth: usize,
     seen: &mut HashSet<ObjRef>,
     out: &mut Vec<ObjRef>,
+    nodes: &mut Vec<ObjRef>,
 ) {
     if depth > MAX_DEPTH || out.len() > MAX_NODES || !seen.insert(r) {
         return;
@@ -205,8 +318,9 @@ fn walk_pages(
     };
     match d.get("Kids").and_then(|k| doc.resolve(k).ok()) {
         Some(Object::Array(kids)) if !d.is_type("Page") => {
+            nodes.push(r);
             for k in kids.iter().filter_map(Object::as_ref) {
-                walk_pages(doc, k, depth + 1, seen, out);
+                walk_pages(doc, k, depth + 1, seen, out, nodes);
             }
         }
         _ => out.push(r),

@@ -615,27 +615,21 @@ fn judge_annots(
             .unwrap_or_default()
             .to_vec();
         if subtype == b"Widget" {
-            let field = a
-                .as_ref()
-                .and_then(|r| j.new.field_by_ref(r))
-                .or_else(|| {
-                    d.get("Parent")
-                        .and_then(Object::as_ref)
-                        .and_then(|p| j.new.field_by_ref(p))
-                })
-                .cloned();
+            // The field a widget belongs to: itself (merged), or its /Parent.
+            let field_in = |s: &Structure| {
+                a.as_ref()
+                    .and_then(|r| s.field_by_ref(r))
+                    .or_else(|| {
+                        d.get("Parent")
+                            .and_then(Object::as_ref)
+                            .and_then(|p| s.field_by_ref(p))
+                    })
+                    .cloned()
+            };
+            let field = field_in(j.new);
             // A widget added to a signature signed already is a second
             // stamp for a signature that did not sign it.
-            let signed_before = a
-                .as_ref()
-                .and_then(|r| j.old.field_by_ref(r))
-                .or_else(|| {
-                    d.get("Parent")
-                        .and_then(Object::as_ref)
-                        .and_then(|p| j.old.field_by_ref(p))
-                })
-                .filter(|f| f.signed)
-                .cloned();
+            let signed_before = field_in(j.old).filter(|f| f.signed);
             if let Some(f) = signed_before {
                 j.illegal(format!(
                     "a widget was added on page {} to signature {}, signed already",

@@ -59,6 +59,7 @@ pub mod read {
     pub use super::actions::has_document_javascript;
     pub use super::fields::is_dynamic_xfa;
     pub use super::object::{decode_text, Dict, ObjRef, Object};
+    pub use super::pages::rect;
     pub use super::reader::{Document, Loaded, MAX_DEPTH};
     pub use super::xref::Entry;
 }

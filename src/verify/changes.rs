@@ -690,19 +690,11 @@ fn visible(annot: &Dict, doc: &mut Document) -> bool {
     if duplicate_key(annot).is_some() {
         return true;
     }
-    let rect = annot
-        .get("Rect")
-        .and_then(|r| doc.resolve(r).ok())
-        .and_then(|r| {
-            let a = r.as_array()?;
-            a.iter()
-                .map(Object::as_number)
-                .collect::<Option<Vec<f64>>>()
-        });
-    match rect.as_deref() {
-        Some([x1, y1, x2, y2]) => (x1 - x2).abs() * (y1 - y2).abs() > 0.0,
+    let rect = annot.get("Rect").and_then(|r| doc.resolve(r).ok());
+    match crate::pdf::read::rect(rect.as_ref()) {
+        Some([x1, y1, x2, y2]) => (x2 - x1) * (y2 - y1) > 0.0,
         // An unreadable rectangle: assume it shows.
-        _ => true,
+        None => true,
     }
 }
 

@@ -32,21 +32,31 @@ pub const MAX_VALUES: usize = 50_000;
 /// `:` outside strings, plus one. An upper bound (a colon and its value
 /// count twice), found without allocating.
 fn count_values(text: &str) -> usize {
+    let bytes = text.as_bytes();
     let mut values = 1usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in text.as_bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            // A string: jump to its closing quote past escapes (documents
+            // arrive as megabytes of base64 in one string).
+            b'"' => {
+                i += 1;
+                loop {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        // Unterminated: nothing after it is outside a string.
+                        None => i = bytes.len(),
+                        Some(at) if rest[at] == b'"' => i += at + 1,
+                        // A backslash and the byte it escapes.
+                        Some(at) => {
+                            i += at + 2;
+                            continue;
+                        }
+                    }
+                    break;
+                }
+                continue;
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'[' | b'{' | b',' | b':' => {
                 values += 1;
                 if values > MAX_VALUES {
@@ -55,6 +65,7 @@ fn count_values(text: &str) -> usize {
             }
             _ => {}
         }
+        i += 1;
     }
     values
 }
@@ -198,7 +209,14 @@ mod tests {
 
     #[test]
     fn text_that_is_not_json_is_a_syntax_error() {
-        for text in ["{", "{\"a\":1} x", "", "{\"a\" 1}"] {
+        for text in [
+            "{",
+            "{\"a\":1} x",
+            "",
+            "{\"a\" 1}",
+            "{\"a\":\"\\",
+            "[\"[,[,",
+        ] {
             assert!(matches!(parse(text), Err(StrictError::Syntax(_))), "{text}");
         }
     }

@@ -91,10 +91,18 @@ pub struct TrustStore {
 impl TrustStore {
     /// The CCA India roots and licensed CAs shipped with Mohor.
     pub fn shipped() -> TrustStore {
-        TrustStore {
+        Self::shipped_parsed().clone()
+    }
+
+    /// Parsed once per process: they are compiled in and never change (an
+    /// agent completes a chain for every request, a verification of many
+    /// files builds a store for each).
+    fn shipped_parsed() -> &'static TrustStore {
+        static SHIPPED: std::sync::OnceLock<TrustStore> = std::sync::OnceLock::new();
+        SHIPPED.get_or_init(|| TrustStore {
             anchors: parse_all(SHIPPED_ROOTS.iter().map(|(_, b)| *b)),
             cas: parse_all(SHIPPED_CAS.iter().map(|(_, b)| *b)),
-        }
+        })
     }
 
     /// Only the given anchors, with the shipped CAs still available for
@@ -102,7 +110,7 @@ impl TrustStore {
     pub fn replaced_by(anchors: Vec<Cert>) -> TrustStore {
         TrustStore {
             anchors,
-            cas: parse_all(SHIPPED_CAS.iter().map(|(_, b)| *b)),
+            cas: Self::shipped_parsed().cas.clone(),
         }
     }
 

@@ -349,6 +349,8 @@ impl StateStore {
                     rec.count.unknown_tries = false;
                 }
                 rec.token_locked_seen = false;
+                // The provider has seen to the key that wanted a PIN of its own.
+                rec.count.refused_at_signature = false;
                 changed.push(rec.clone());
             }
             if !changed.is_empty() {

@@ -266,21 +266,10 @@ fn a_key_without_its_public_twin_signs_and_a_missing_key_is_a_clear_error() {
     }
 }
 
-/// A key that wants the PIN at every use (CKA_ALWAYS_AUTHENTICATE, as some
-/// tokens set for non-repudiation keys): the one PIN the person typed serves
-/// the login and each signature's context-specific login; nobody is asked
-/// again. OpenSC's `pkcs11-spy` shows what the token was asked; `openssl
-/// cms -verify` judges each signature.
-#[test]
-fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
-    const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
-    if !have_tool("pkcs11-tool") || !have_tool("openssl") || !Path::new(SPY).exists() {
-        return;
-    }
-    let fx = Fixture::shared();
-    let dir = test_dir("always_authenticate");
+/// A token whose key wants the PIN at every use (CKA_ALWAYS_AUTHENTICATE),
+/// its certificate id, and three orders to sign.
+fn key_wanting_the_pin_at_every_use(dir: &Path) -> (SoftHsm, String, Vec<PathBuf>) {
     let hsm = SoftHsm::create(dir.join("hsm"), PIN);
-    let home = dir.join("home");
     put_subca(&hsm);
     tool(
         &hsm,
@@ -295,20 +284,37 @@ fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
             "--always-auth",
         ],
     );
-    certify_key(&hsm, &dir, "07", "every-use", "Ira Everyuse");
-    let certs = certs_json(&home, &hsm);
+    certify_key(&hsm, dir, "07", "every-use", "Ira Everyuse");
+    let certs = certs_json(&dir.join("certs-home"), &hsm);
     let id = cert_row(&certs, "Ira Everyuse")["id"]
         .as_str()
         .unwrap()
         .to_string();
-
-    let inputs: Vec<PathBuf> = (1..=3)
+    let inputs = (1..=3)
         .map(|n| {
             let p = dir.join(format!("order-{n}.txt"));
             std::fs::write(&p, format!("Order {n}/2026: sanctioned.\n")).unwrap();
             p
         })
         .collect();
+    (hsm, id, inputs)
+}
+
+/// A key that wants the PIN at every use (CKA_ALWAYS_AUTHENTICATE, as some
+/// tokens set for non-repudiation keys): the one PIN the person typed serves
+/// the login and each signature's context-specific login; nobody is asked
+/// again. OpenSC's `pkcs11-spy` shows what the token was asked; `openssl
+/// cms -verify` judges each signature.
+#[test]
+fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
+    const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
+    if !have_tool("pkcs11-tool") || !have_tool("openssl") || !Path::new(SPY).exists() {
+        return;
+    }
+    let fx = Fixture::shared();
+    let dir = test_dir("always_authenticate");
+    let (hsm, id, inputs) = key_wanting_the_pin_at_every_use(&dir);
+    let home = dir.join("home");
     let out_dir = dir.join("signed");
     std::fs::create_dir_all(&out_dir).unwrap();
     let log = dir.join("spy.log");
@@ -357,4 +363,105 @@ fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
         calls.iter().filter(|c| c.starts_with("SignInit")).count(),
         3
     );
+}
+
+/// The same key refusing the PIN at its own login (it has a signing PIN of
+/// its own, which Mohor has no dialog for; token-sim answers every
+/// context-specific login CKR_PIN_INCORRECT). Each such try counts towards
+/// blocking the key, so Mohor sends it once: the batch stops there, the try
+/// is counted, and no later request sends a PIN to the token until the
+/// provider has seen to it and the person unlocks. OpenSC's `pkcs11-spy`
+/// (over token-sim) shows what reached the token; `openssl cms -verify`
+/// judges the signatures made after the unlock.
+#[test]
+fn a_key_that_refuses_the_pin_at_a_signature_is_sent_it_once() {
+    const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
+    if !have_tool("pkcs11-tool") || !have_tool("openssl") || !Path::new(SPY).exists() {
+        return;
+    }
+    let fx = Fixture::shared();
+    let dir = test_dir("refused_at_signature");
+    let (hsm, id, inputs) = key_wanting_the_pin_at_every_use(&dir);
+    let home = dir.join("home");
+    let sim = mohor_token_sim::harness::SimDir::create(dir.join("sim"));
+    sim.update_control(&serde_json::json!({ "refuse_context_login": true }));
+    let out_dir = dir.join("signed");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let log = dir.join("spy.log");
+    let mohor_over_sim = |args: &[&str]| {
+        let mut c = mohor(&home, hsm.conf());
+        c.envs(sim.env())
+            .env("PKCS11SPY", mohor_token_sim::harness::cdylib_path())
+            .env("PKCS11SPY_OUTPUT", &log)
+            .args(["--module", SPY])
+            .args(args);
+        c
+    };
+    let batch = |extra: &[&str]| {
+        let mut c = mohor_over_sim(&["--pin-stdin", "sign", "--detached", "--cert", &id]);
+        c.args(extra).args(&inputs).arg("--out-dir").arg(&out_dir);
+        run_with_stdin(&mut c, &format!("{PIN}\n"))
+    };
+    let spy_logins = |kind: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("userType") && l.contains(kind))
+            .count()
+    };
+    let context_logins = || {
+        sim.logins()
+            .iter()
+            .filter(|l| l["user_type"] == "context_specific")
+            .count()
+    };
+
+    // One user login, one context-specific login refused; the other two
+    // documents are not signed and the key is not asked again.
+    let o = batch(&[]);
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = text(&o);
+    assert!(said.contains("PIN of its own"), "{said}");
+    assert!(said.contains("PIN_INCORRECT"), "{said}");
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0, "{said}");
+    assert_eq!(spy_logins("CKU_USER"), 1, "{said}");
+    assert_eq!(spy_logins("CKU_CONTEXT_SPECIFIC"), 1, "{said}");
+    assert_eq!(context_logins(), 1);
+
+    // Counted, and said so.
+    let status = run(&mut mohor_over_sim(&["pin", "status", "--json"]));
+    let status = json_out(&status);
+    let row = &status["tokens"][0];
+    assert_eq!(row["wrong_pins"], 1, "{status:#}");
+    assert_eq!(row["state"], "soft-locked", "{status:#}");
+    assert!(
+        row["message"].as_str().unwrap().contains("PIN of its own"),
+        "{status:#}"
+    );
+
+    // The next request sends no PIN at all, not even the user login.
+    let o = batch(&[]);
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("PIN_GUARD_LOCKED"), "{}", text(&o));
+    assert_eq!(spy_logins("CKU_USER"), 1, "{}", text(&o));
+    assert_eq!(sim.logins().len(), 2);
+
+    // The provider sets the key right; the person unlocks; it signs again.
+    sim.update_control(&serde_json::json!({ "refuse_context_login": null }));
+    sim.reset_counters();
+    let serial = row["serial"].as_str().unwrap().to_string();
+    let o = run(&mut mohor_over_sim(&["pin", "unlock", "--token", &serial]));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = batch(&[]);
+    assert_no_panic(&o);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(context_logins(), 4);
+    for input in &inputs {
+        let name = input.file_name().unwrap().to_str().unwrap();
+        let p7s = out_dir.join(format!("{name}.p7s"));
+        let v = openssl_verify_detached(&p7s, input, &fx.root);
+        assert!(v.status.success(), "{name}: {}", text(&v));
+    }
 }

@@ -130,6 +130,22 @@ impl Agent {
         }
     }
 
+    /// A key refused the PIN at a signature, after the booked login had
+    /// succeeded (see [`guard::refused_at_signature`]): count the wrong PIN
+    /// that reached the token, and send it no PIN again until unlock.
+    pub(super) fn count_refusal_at_signature(&self, cert: &CertificateEntry) {
+        let now = self.clock.now().to_string();
+        let counted = self.state.transact_pin(&cert.token.identity(), |r| {
+            r.count = guard::refused_at_signature(&r.count);
+            r.last_wrong = Some(now.clone());
+        });
+        // Unwritable state refuses the next booking as well: nothing more
+        // reaches the token either way.
+        if let Err(e) = counted {
+            tracing::error!("cannot record the PIN refused at a signature: {e}");
+        }
+    }
+
     /// Step 3: book one try on the count as it is now. When the count rose
     /// while the PIN was typed so far that this try may block the token for
     /// good, the person must confirm that first (once). Returns the booking
@@ -252,7 +268,9 @@ fn refusal_error(refusal: Refusal, token: &TokenRef) -> Error {
     let (msg, hint) = guard::refusal_message(refusal, &token.label, &token.serial);
     let reason = match refusal {
         Refusal::TokenLocked => Reason::PinLocked,
-        Refusal::SoftLimit { .. } | Refusal::HardLimit { .. } => Reason::PinGuardLocked,
+        Refusal::SoftLimit { .. } | Refusal::HardLimit { .. } | Refusal::RefusedAtSignature => {
+            Reason::PinGuardLocked
+        }
     };
     Error::new(reason, msg).with_hint(hint)
 }

@@ -506,7 +506,9 @@ impl Agent {
         };
         let mut steps: Vec<Result<Step<'scope>>> = Vec::with_capacity(job.items.len());
         let mut writing = std::collections::VecDeque::new();
-        // Once the token is gone every later item would fail the same way.
+        // Once the token is gone, or a key refused the PIN at a signature
+        // (its own login, which would burn a try at every item), every
+        // later item fails the same way without touching the token.
         let mut token_gone: Option<Error> = None;
         for (item, prep) in job.items.iter().zip(prepared) {
             let result = if let Err(e) = &prep.verdict {
@@ -538,7 +540,14 @@ impl Agent {
                     }
                 };
                 if let Err(e) = &r {
-                    if matches!(e.reason, Reason::TokenRemoved | Reason::TokenNotPresent) {
+                    // After the login, only a key's own login gives PIN_INCORRECT.
+                    if e.reason == Reason::PinIncorrect {
+                        self.count_refusal_at_signature(cert);
+                    }
+                    if matches!(
+                        e.reason,
+                        Reason::TokenRemoved | Reason::TokenNotPresent | Reason::PinIncorrect
+                    ) {
                         stop.store(true, Ordering::Relaxed);
                         token_gone = Some(e.clone());
                     }

@@ -34,6 +34,11 @@ pub enum SignError {
     Unsupported(String),
     #[error("the token refused to sign: {0}")]
     Device(String),
+    /// The key asked for the PIN again for this signature (its own login,
+    /// CKA_ALWAYS_AUTHENTICATE) and did not take the one that had just
+    /// logged in: it may have counted a wrong PIN.
+    #[error("the key asked for the PIN again at this signature and refused it ({0}); the key has a PIN of its own")]
+    PinRefused(String),
 }
 
 impl From<SignError> for Error {
@@ -47,6 +52,12 @@ impl From<SignError> for Error {
                 .with_hint("choose another certificate"),
             SignError::Device(_) => Error::new(Reason::ModuleError, e.to_string()).with_hint(
                 "remove and re-insert the token; if it persists, check the token driver",
+            ),
+            // The one reason a signature (after the login) can give for a
+            // PIN: the pipeline stops the request on it and counts it.
+            SignError::PinRefused(_) => Error::new(Reason::PinIncorrect, e.to_string()).with_hint(
+                "Mohor sent the PIN to this key once and sends it no more: each refused try counts \
+                 towards blocking the key. Ask your DSC provider about the key's signing PIN",
             ),
         }
     }

@@ -83,6 +83,12 @@ pub struct Count {
     /// succeeds, so every try until then may be the last one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unknown_tries: bool,
+    /// A key of the token asked for the PIN again at a signature
+    /// (CKA_ALWAYS_AUTHENTICATE) and refused the one that had just logged in:
+    /// it has a PIN of its own, which Mohor has no dialog for. Every try would
+    /// count towards blocking that key, so none is sent until unlock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused_at_signature: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -131,6 +137,7 @@ impl Count {
             // booking's "settled since" can only come out larger (safe side).
             wrong_settled: self.wrong_settled.saturating_add(other.wrong_settled),
             unknown_tries: self.unknown_tries || other.unknown_tries,
+            refused_at_signature: self.refused_at_signature || other.refused_at_signature,
         }
     }
 }
@@ -143,6 +150,8 @@ pub enum Refusal {
     SoftLimit { wrong: u32 },
     /// Mohor's count says the token must be blocked by now.
     HardLimit { total: u32 },
+    /// A key refused the PIN at a signature (see [`Count::refused_at_signature`]).
+    RefusedAtSignature,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +183,9 @@ pub enum Decision {
 pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
     if flags.locked {
         return Decision::Refuse(Refusal::TokenLocked);
+    }
+    if count.refused_at_signature {
+        return Decision::Refuse(Refusal::RefusedAtSignature);
     }
     let total = count.pessimistic_total();
     if total >= limits.hard {
@@ -379,6 +391,16 @@ pub fn settle(count: &Count, id: u64, outcome: Outcome) -> Count {
     next
 }
 
+/// A key's own login at a signature (CKU_CONTEXT_SPECIFIC, after the
+/// booked user login succeeded) refused the PIN: one more wrong PIN reached
+/// the token, and no PIN goes to it again until unlock.
+pub fn refused_at_signature(count: &Count) -> Count {
+    let mut next = count.clone();
+    next.count_wrong(1);
+    next.refused_at_signature = true;
+    next
+}
+
 /// Bookings older than [`STALE_AFTER_SECS`] (or from a clock that jumped)
 /// belong to a process that died inside `C_Login`: they become wrong PINs.
 pub fn expire_stale(count: &Count, now: i64) -> Count {
@@ -427,6 +449,17 @@ pub fn refusal_message(refusal: Refusal, token_label: &str, serial: &str) -> (St
             format!(
                 "contact your DSC provider to reset the PIN; then choose Unlock in Mohor \
                  (or run `mohor pin unlock --token {serial}`)"
+            ),
+        ),
+        Refusal::RefusedAtSignature => (
+            format!(
+                "A key on token \"{token_label}\" asked for the PIN again at a signature and \
+                 refused it: that key has a PIN of its own, which Mohor cannot ask for. Mohor \
+                 sends no PIN to the token, so that the key is not blocked."
+            ),
+            format!(
+                "ask your DSC provider about the key's signing PIN; once the token is set right, \
+                 run `mohor pin unlock --token {serial}` (or choose Unlock in Mohor)"
             ),
         ),
         Refusal::HardLimit { total } => (
@@ -579,6 +612,29 @@ mod tests {
             ask(&decide(NONE, &success, L)),
             (Some(5), PinWarning::None, false)
         );
+    }
+
+    /// A key with a PIN of its own refused the user's PIN at a signature:
+    /// the wrong PIN is counted, and no later try is booked, even one the
+    /// person confirms, until unlock (a success cannot clear it: none can
+    /// happen without a try).
+    #[test]
+    fn a_pin_refused_at_a_signature_counts_and_refuses_every_later_try() {
+        let c = reserve(NONE, &count(0, 0), L, false, 1, T0).unwrap();
+        let c = settle(&c, 1, Outcome::Accepted);
+        let c = refused_at_signature(&c);
+        assert_eq!((c.wrong, c.wrong_settled), (1, 1));
+        assert_eq!(
+            decide(NONE, &c, L),
+            Decision::Refuse(Refusal::RefusedAtSignature)
+        );
+        assert_eq!(
+            reserve(NONE, &c, L, true, 2, T0),
+            Err(Blocked::Refused(Refusal::RefusedAtSignature))
+        );
+        // Seen under an old key too, it still refuses.
+        let merged = count(0, 0).merged_pessimistically(&c);
+        assert!(merged.refused_at_signature);
     }
 
     /// Processes settle in their own time: a success settled after four

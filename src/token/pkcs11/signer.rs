@@ -239,12 +239,25 @@ impl Pkcs11Signer {
             session.sign_init(mechanism, self.key).map_err(sign_error)?;
             session
                 .login(UserType::ContextSpecific, Some(pin))
-                .map_err(sign_error)?;
+                .map_err(context_login_error)?;
             session.sign_update(data).map_err(sign_error)?;
             session.sign_final().map_err(sign_error)
         } else {
             session.sign(mechanism, self.key, data).map_err(sign_error)
         }
+    }
+}
+
+/// The key's own login: an answer that may mean "wrong PIN" (judged as
+/// for the user login) is a refused PIN; anything else as for signing.
+fn context_login_error(e: CkError) -> SignError {
+    match super::login_error(e) {
+        e
+        @ (TokenError::PinIncorrect | TokenError::PinLocked | TokenError::PinAnswerUnclear(_)) => {
+            SignError::PinRefused(e.to_string())
+        }
+        TokenError::Removed | TokenError::NotPresent => SignError::TokenRemoved,
+        other => SignError::Device(other.to_string()),
     }
 }
 

@@ -77,6 +77,12 @@ pub struct Control {
     /// One-shot: forget every retry counter (consumed by the next call).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reset_counter: bool,
+    /// A key with a PIN of its own: every context-specific login (the one a
+    /// CKA_ALWAYS_AUTHENTICATE key wants before each signature) is answered
+    /// CKR_PIN_INCORRECT and counted as a wrong PIN, without reaching the
+    /// real module.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refuse_context_login: bool,
 }
 
 impl Default for Control {
@@ -92,6 +98,7 @@ impl Default for Control {
             token_model: None,
             token_manufacturer: None,
             reset_counter: false,
+            refuse_context_login: false,
         }
     }
 }

@@ -602,7 +602,13 @@ pub(crate) unsafe extern "C" fn C_Login(
         let Some(sim) = &call.sim else {
             return real_login();
         };
-        let rv = if user_type == CKU_USER || user_type == CKU_CONTEXT_SPECIFIC {
+        let rv = if user_type == CKU_CONTEXT_SPECIFIC && sim.control.refuse_context_login {
+            let serial = session_serial(session).unwrap_or_default();
+            counted_login(sim, &serial, || CKR_PIN_INCORRECT).unwrap_or_else(|msg| {
+                crate::report_error(&msg);
+                CKR_GENERAL_ERROR
+            })
+        } else if user_type == CKU_USER || user_type == CKU_CONTEXT_SPECIFIC {
             let serial = session_serial(session).unwrap_or_default();
             counted_login(sim, &serial, real_login).unwrap_or_else(|msg| {
                 crate::report_error(&msg);

@@ -673,3 +673,39 @@ fn tries_the_token_reports_but_mohor_did_not_count_stop_a_script() {
     assert_eq!(s.sim.logins().len(), logins, "a PIN reached the token");
     assert_eq!(s.sim.failures(&serial(&s)), 3);
 }
+
+/// A driver that answers a wrong PIN in its own words (`CKR_FUNCTION_FAILED`
+/// here, as some vendor drivers do) while the token counts it: Mohor counts
+/// each as a wrong PIN too, so a script gets five tries and no more — never
+/// the token's last three.
+#[test]
+fn a_driver_saying_wrong_pin_in_its_own_words_still_stops_a_script_at_five() {
+    let fx = Fixture::shared();
+    let cert = fx.cert("rsa2048").id;
+    let s = SimSetup::new(
+        "race_own_words",
+        json!({"retry_limit": 8, "flags_mode": "never",
+               "wrong_pin_answer": "CKR_FUNCTION_FAILED"}),
+    );
+    let data = data(&s);
+    let said: Vec<String> = (0..8)
+        .map(|_| stderr(&s.sign_detached(&data, &s.dir.join("w.p7s"), &cert, WRONG)))
+        .collect();
+    let answered = s
+        .sim
+        .logins()
+        .iter()
+        .filter(|l| l["result"] == "CKR_FUNCTION_FAILED")
+        .count();
+    assert_eq!(answered, 5, "{said:#?}");
+    assert_eq!(s.sim.logins().len(), 5, "{said:#?}");
+    assert_eq!(s.sim.failures(&serial(&s)), 5);
+    for e in &said[..5] {
+        assert!(e.contains("counts it as a wrong PIN"), "{said:#?}");
+    }
+    for e in &said[5..] {
+        assert!(e.contains("PIN_GUARD_LOCKED"), "{said:#?}");
+    }
+    assert_eq!(s.asha_status()["wrong_pins"], 5);
+    assert_eq!(s.asha_status()["state"], "soft-locked");
+}

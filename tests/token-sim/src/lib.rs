@@ -128,6 +128,14 @@ pub fn mechanism_name(mechanism: CK_MECHANISM_TYPE) -> String {
 }
 
 /// The return value's PKCS#11 name (`"CKR_PIN_LOCKED"`), or its number in hex.
+/// The return value named `name` (`"CKR_FUNCTION_FAILED"`).
+pub fn rv_from_name(name: &str) -> Option<CK_RV> {
+    names::RETURN_VALUES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
 pub fn rv_name(rv: CK_RV) -> String {
     names::RETURN_VALUES
         .iter()

@@ -83,6 +83,11 @@ pub struct Control {
     /// real module.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub refuse_context_login: bool,
+    /// A driver's own word for a wrong user PIN: the real module's
+    /// CKR_PIN_INCORRECT is returned as this code (`"CKR_FUNCTION_FAILED"`),
+    /// still counted as a wrong PIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrong_pin_answer: Option<String>,
 }
 
 impl Default for Control {
@@ -99,6 +104,7 @@ impl Default for Control {
             token_manufacturer: None,
             reset_counter: false,
             refuse_context_login: false,
+            wrong_pin_answer: None,
         }
     }
 }
@@ -123,6 +129,10 @@ impl Control {
                     "latency_ms_per_function: unknown PKCS#11 function {name:?}"
                 ));
             }
+        }
+        if let Some(name) = &self.wrong_pin_answer {
+            crate::rv_from_name(name)
+                .ok_or_else(|| format!("wrong_pin_answer: unknown return value {name:?}"))?;
         }
         for name in &self.hide_mechanisms {
             crate::mechanism_from_name(name)

@@ -610,10 +610,17 @@ pub(crate) unsafe extern "C" fn C_Login(
             })
         } else if user_type == CKU_USER || user_type == CKU_CONTEXT_SPECIFIC {
             let serial = session_serial(session).unwrap_or_default();
-            counted_login(sim, &serial, real_login).unwrap_or_else(|msg| {
+            let rv = counted_login(sim, &serial, real_login).unwrap_or_else(|msg| {
                 crate::report_error(&msg);
                 CKR_GENERAL_ERROR
-            })
+            });
+            // Counted as the wrong PIN it is, then said in the driver's words.
+            match (&sim.control.wrong_pin_answer, rv) {
+                (Some(name), CKR_PIN_INCORRECT) => {
+                    crate::rv_from_name(name).unwrap_or(CKR_PIN_INCORRECT)
+                }
+                _ => rv,
+            }
         } else {
             real_login()
         };

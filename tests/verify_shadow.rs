@@ -863,3 +863,86 @@ fn info_metadata_and_form_updates_that_draw_nothing_stay_acceptable() {
         );
     }
 }
+
+/// A form whose list of fields is an object of its own (`/Fields 6 0 R`,
+/// as some producers write it): the next signer adds its field by
+/// rewriting that array in place (Mohor does; so do pyHanko and Acrobat).
+/// That is form filling, not a change to the signed document: Mohor, pdfsig
+/// and pyHanko accept both signatures. A text field added to the same list,
+/// or a field taken out of it, is still illegal.
+#[test]
+fn a_field_list_of_its_own_takes_the_next_signers_field() {
+    let Some(dir) = ready("verify_fields_object") else {
+        return;
+    };
+    let o = |n: u32, s: &str| (n, s.as_bytes().to_vec());
+    let note = build(
+        &[
+            o(1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 5 0 R >>"),
+            o(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            o(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 7 0 R >> >> /Contents 4 0 R >>"),
+            (4, stream("", b"BT /F1 24 Tf 72 700 Td (Green note 12/2026) Tj ET")),
+            o(5, "<< /Fields 6 0 R /DA (/Helv 0 Tf 0 g) >>"),
+            o(6, "[ 8 0 R ]"),
+            o(7, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"),
+            o(8, "<< /FT /Tx /T (Remarks) /V (Seen) >>"),
+        ],
+        "",
+    );
+    let base = dir.join("note.pdf");
+    std::fs::write(&base, note).unwrap();
+    let first = dir.join("first.pdf");
+    pdf::sign_file(&base, &first, &mut signer("rsa2048"), &opts("rsa2048")).unwrap();
+    let both = dir.join("both.pdf");
+    pdf::sign_file(&first, &both, &mut signer("ec256"), &opts("ec256")).unwrap();
+    // The second signature rewrote object 6, the list of fields.
+    let fields = Document::open(&both)
+        .unwrap()
+        .get(ObjRef::new(6, 0))
+        .unwrap();
+    assert_eq!(fields.as_array().map(<[Object]>::len), Some(3));
+
+    let (r, code, t) = mohor_report(&both, &root(), None);
+    assert_eq!(code, 0, "{t}");
+    assert_eq!(r["signatures"][0]["modifications"], "acceptable", "{t}");
+    assert!(
+        r["signatures"][0]["changes"]
+            .to_string()
+            .contains("signature field Signature2 added"),
+        "{t}"
+    );
+    let (hanko, ht) = hanko_verdicts(&both, &root());
+    assert_eq!(hanko.len(), 2, "{ht}");
+    for (field, v) in &hanko {
+        assert!(
+            v.intact && v.trusted && v.modifications != "illegal",
+            "{field}: {ht}"
+        );
+    }
+    let report = pdfsig(&both);
+    assert_eq!(report.signatures.len(), 2, "{}", report.output);
+    assert!(
+        report.signatures.iter().all(|s| s.valid()),
+        "{}",
+        report.output
+    );
+
+    // The same list given a text field, or without the one it had: illegal.
+    let sig = field_num(&first, "Signature1");
+    let text_field = "<< /FT /Tx /T (Amount) /V (999999) >>";
+    let added = dir.join("text-field-added.pdf");
+    let list = format!("[ 8 0 R {sig} 0 R 40 0 R ]");
+    std::fs::write(
+        &added,
+        update(
+            &first,
+            &[(6, list.into_bytes()), (40, text_field.as_bytes().to_vec())],
+        ),
+    )
+    .unwrap();
+    assert!(caught(&added, "Signature1").contains("form field Amount was added"));
+    let removed = dir.join("field-removed.pdf");
+    let list = format!("[ {sig} 0 R ]");
+    std::fs::write(&removed, update(&first, &[(6, list.into_bytes())])).unwrap();
+    assert!(caught(&removed, "Signature1").contains("a form field was removed"));
+}

@@ -386,6 +386,20 @@ fn judge_object(
             };
             return judge_annots(j, page, a, b, nd);
         }
+        if Some(r) == j.old.fields_array {
+            let (Loaded::Object(Object::Array(a)), Loaded::Object(Object::Array(b))) = (ol, nl)
+            else {
+                return j.illegal("the form's list of fields was replaced".into());
+            };
+            // The same array could also be named elsewhere (a page tree's
+            // /Kids): a change to it must not move pages.
+            if j.new.pages != j.old.pages {
+                return j.illegal(format!(
+                    "object {num}, the form's list of fields, was changed and the pages with it"
+                ));
+            }
+            return judge_field_list(j, a, b);
+        }
         return j.illegal(format!("object {num} was changed"));
     };
     if let Some(key) = duplicate_key(ndict) {
@@ -544,26 +558,32 @@ fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, od: &mut Document, nd: 
                 };
                 let before = list(o, od);
                 let after = list(n, nd);
-                for f in &before {
-                    if !after.contains(f) {
-                        j.illegal("a form field was removed".into());
-                    }
-                }
-                for f in after.iter().filter(|f| !before.contains(f)) {
-                    let field = f.as_ref().and_then(|r| j.new.field_by_ref(r)).cloned();
-                    match field {
-                        Some(fl) if fl.is_signature() && !j.no_changes_allowed() => {
-                            j.allow(format!("signature field {} added", fl.name))
-                        }
-                        Some(fl) => j.illegal(format!("form field {} was added", fl.name)),
-                        None => j.illegal("an unreadable form field was added".into()),
-                    }
-                }
+                judge_field_list(j, &before, &after);
             }
             "SigFlags" | "DR" | "DA" | "NeedAppearances" if !j.no_changes_allowed() => {
                 j.allow(format!("form /{key} updated"))
             }
             _ => j.illegal(format!("the form's /{key} was changed")),
+        }
+    }
+}
+
+/// The form's list of fields, before and after: only signature fields
+/// may be added (where the certification allows), none removed.
+fn judge_field_list(j: &mut Judge<'_>, before: &[Object], after: &[Object]) {
+    for f in before {
+        if !after.contains(f) {
+            j.illegal("a form field was removed".into());
+        }
+    }
+    for f in after.iter().filter(|f| !before.contains(f)) {
+        let field = f.as_ref().and_then(|r| j.new.field_by_ref(r)).cloned();
+        match field {
+            Some(fl) if fl.is_signature() && !j.no_changes_allowed() => {
+                j.allow(format!("signature field {} added", fl.name))
+            }
+            Some(fl) => j.illegal(format!("form field {} was added", fl.name)),
+            None => j.illegal("an unreadable form field was added".into()),
         }
     }
 }

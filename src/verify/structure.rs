@@ -34,6 +34,9 @@ pub struct Structure {
     pub catalog: Dict,
     pub acroform_ref: Option<ObjRef>,
     pub acroform: Option<Dict>,
+    /// The form's /Fields array when it is an object of its own: a later
+    /// signer adds its field there (Mohor and pyHanko rewrite it in place).
+    pub fields_array: Option<ObjRef>,
     /// Terminal fields (and their ancestors, which carry names), by reference.
     pub fields: Vec<FieldNode>,
     /// Page references, in page order.
@@ -82,6 +85,7 @@ impl Structure {
         if let Some(form) = s.acroform.clone() {
             if let Some(fields) = form.get("Fields") {
                 if let Ok(Object::Array(list)) = doc.resolve(fields) {
+                    s.fields_array = fields.as_ref();
                     let mut seen = HashSet::new();
                     for f in list {
                         walk_field(doc, &f, ("", None, false), 0, &mut seen, &mut s.fields);

@@ -16,6 +16,13 @@ use mohor_token_sim::harness::SoftHsm;
 
 const PIN: &str = "246810";
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+/// OpenSC's logging module, put in front of the real one.
+const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
+
+/// `pkcs11-tool` to make keys, `openssl` to judge, OpenSC's spy to watch.
+fn spy_and_tools() -> bool {
+    have_tool("pkcs11-tool") && have_tool("openssl") && Path::new(SPY).exists()
+}
 
 fn tool(hsm: &SoftHsm, args: &[&str]) -> std::process::Output {
     let o = run(Command::new("pkcs11-tool")
@@ -307,8 +314,7 @@ fn key_wanting_the_pin_at_every_use(dir: &Path) -> (SoftHsm, String, Vec<PathBuf
 /// cms -verify` judges each signature.
 #[test]
 fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
-    const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
-    if !have_tool("pkcs11-tool") || !have_tool("openssl") || !Path::new(SPY).exists() {
+    if !spy_and_tools() {
         return;
     }
     let fx = Fixture::shared();
@@ -375,8 +381,7 @@ fn a_key_that_wants_the_pin_at_every_use_signs_a_batch_with_one_pin() {
 /// judges the signatures made after the unlock.
 #[test]
 fn a_key_that_refuses_the_pin_at_a_signature_is_sent_it_once() {
-    const SPY: &str = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so";
-    if !have_tool("pkcs11-tool") || !have_tool("openssl") || !Path::new(SPY).exists() {
+    if !spy_and_tools() {
         return;
     }
     let fx = Fixture::shared();

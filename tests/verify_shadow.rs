@@ -800,8 +800,10 @@ fn a_changed_object_that_names_a_key_twice_is_illegal() {
 }
 
 /// What the rules above must leave alone: the signed document's /Info
-/// rewritten, an XMP /Metadata stream added, and the form filled in with a
-/// new appearance — acceptable to Mohor (exit 0) and to pyHanko.
+/// rewritten, an XMP /Metadata stream added, the declared PDF version
+/// raised (as pyHanko does when it co-signs: `/Version /2.0`), and the form
+/// filled in with a new appearance — acceptable to Mohor (exit 0) and to
+/// pyHanko.
 #[test]
 fn info_metadata_and_form_updates_that_draw_nothing_stay_acceptable() {
     let Some(dir) = ready("shadow_legit") else {
@@ -835,6 +837,11 @@ fn info_metadata_and_form_updates_that_draw_nothing_stay_acceptable() {
                 ],
             ),
             "catalog /Metadata updated",
+        ),
+        (
+            "version",
+            update(&signed, &[(1, with(&catalog, "Version", "/2.0"))]),
+            "catalog /Version updated",
         ),
         (
             "filled",
@@ -945,4 +952,43 @@ fn a_field_list_of_its_own_takes_the_next_signers_field() {
     let list = format!("[ {sig} 0 R ]");
     std::fs::write(&removed, update(&first, &[(6, list.into_bytes())])).unwrap();
     assert!(caught(&removed, "Signature1").contains("a form field was removed"));
+}
+
+/// A Mohor signature co-signed by pyHanko: pyHanko raises the catalog's
+/// /Version, adds its field to the form and its widget to the page. Mohor,
+/// pyHanko and pdfsig accept both signatures.
+#[test]
+fn a_signature_co_signed_by_pyhanko_stays_acceptable() {
+    let Some(dir) = ready("cosigned_by_pyhanko") else {
+        return;
+    };
+    let first = signed(&dir, "signed", false, false);
+    let both = dir.join("both.pdf");
+    pdf_util::pyhanko_addsig(&first, &both, "Theirs", "ec256").unwrap();
+    let (r, code, t) = mohor_report(&both, &root(), None);
+    assert_eq!(code, 0, "{t}");
+    let ours = &r["signatures"][0];
+    assert_eq!(ours["field"], "Signature1", "{t}");
+    assert_eq!(ours["modifications"], "acceptable", "{t}");
+    assert!(
+        ours["changes"]
+            .to_string()
+            .contains("signature field Theirs added"),
+        "{t}"
+    );
+    let (hanko, ht) = hanko_verdicts(&both, &root());
+    assert_eq!(hanko.len(), 2, "{ht}");
+    assert!(
+        hanko
+            .iter()
+            .all(|(_, v)| v.intact && v.trusted && v.modifications != "illegal"),
+        "{ht}"
+    );
+    let report = pdfsig(&both);
+    assert_eq!(report.signatures.len(), 2, "{}", report.output);
+    assert!(
+        report.signatures.iter().all(|s| s.valid()),
+        "{}",
+        report.output
+    );
 }

@@ -522,7 +522,11 @@ fn judge_catalog(
                 }
             }
             "DSS" => j.allow("validation data (DSS) added".into()),
-            "Extensions" | "Metadata" => j.allow(format!("catalog /{key} updated")),
+            // The declared PDF version (a later writer raises it: pyHanko
+            // writes /Version /2.0) and the tagged-PDF marks change no page.
+            "Extensions" | "Metadata" | "Version" | "MarkInfo" => {
+                j.allow(format!("catalog /{key} updated"))
+            }
             "Perms" if !j.no_changes_allowed() => {
                 // Usage rights may come and go; the certification may not.
                 let docmdp = |d: &Dict, doc: &mut Document| {
@@ -560,7 +564,7 @@ fn judge_acroform(j: &mut Judge<'_>, o: &Dict, n: &Dict, od: &mut Document, nd: 
                 let after = list(n, nd);
                 judge_field_list(j, &before, &after);
             }
-            "SigFlags" | "DR" | "DA" | "NeedAppearances" if !j.no_changes_allowed() => {
+            "SigFlags" | "DR" | "DA" | "Q" | "NeedAppearances" if !j.no_changes_allowed() => {
                 j.allow(format!("form /{key} updated"))
             }
             _ => j.illegal(format!("the form's /{key} was changed")),

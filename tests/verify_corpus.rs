@@ -190,3 +190,53 @@ fn hostile_and_unsigned_files_get_a_report_or_a_clear_error_never_a_panic() {
         }
     }
 }
+
+/// Mohor's signature, then pyHanko's (which adds its field and raises the
+/// catalog's /Version), on corpus files of each structure (classic and
+/// stream cross-references, hybrid, incremental, linearized, forms): Mohor
+/// judges both signatures as pyHanko does (and pdfsig on intact), and its
+/// own stays trusted with acceptable changes.
+#[test]
+fn a_mohor_signature_co_signed_by_pyhanko_is_judged_as_pyhanko_judges_it() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_corpus_cosigned");
+    let root = [fixture().root.clone()];
+    let mut log = Vec::new();
+    for name in [
+        "pdfjs-tracemonkey.pdf",
+        "qpdf-compress-objstm-xref.pdf",
+        "qpdf-hybrid-xref.pdf",
+        "qpdf-incremental-1.pdf",
+        "qpdf-lin0.pdf",
+        "qpdf-form-fields-and-annotations.pdf",
+        "pyhanko-minimal-two-fields.pdf",
+    ] {
+        let ours = dir.join(format!("{name}.mohor.pdf"));
+        let mut opts = pdf_util::opts("rsa2048");
+        opts.signing_time = time::OffsetDateTime::now_utc();
+        mohor::pdf::sign_file(
+            &corpus(name),
+            &ours,
+            &mut pdf_util::signer("rsa2048"),
+            &opts,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let both = dir.join(format!("{name}.both.pdf"));
+        pdf_util::pyhanko_addsig(&ours, &both, "Theirs", "ec256").unwrap();
+        log.extend(compare(&both, &root, "mohor, then pyHanko"));
+        let (report, _, text) = mohor_report(&both, &root, None);
+        let mine = report["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["field"] == "Signature1")
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+            .clone();
+        assert_eq!(mine["intact"], true, "{name}: {text}");
+        assert_eq!(mine["trusted"], true, "{name}: {text}");
+        assert_eq!(mine["modifications"], "acceptable", "{name}: {text}");
+    }
+    eprintln!("{}", log.join("\n"));
+}

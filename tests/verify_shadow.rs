@@ -918,21 +918,7 @@ fn a_field_list_of_its_own_takes_the_next_signers_field() {
             .contains("signature field Signature2 added"),
         "{t}"
     );
-    let (hanko, ht) = hanko_verdicts(&both, &root());
-    assert_eq!(hanko.len(), 2, "{ht}");
-    for (field, v) in &hanko {
-        assert!(
-            v.intact && v.trusted && v.modifications != "illegal",
-            "{field}: {ht}"
-        );
-    }
-    let report = pdfsig(&both);
-    assert_eq!(report.signatures.len(), 2, "{}", report.output);
-    assert!(
-        report.signatures.iter().all(|s| s.valid()),
-        "{}",
-        report.output
-    );
+    two_signatures_pyhanko_and_pdfsig_accept(&both);
 
     // The same list given a text field, or without the one it had: illegal.
     let sig = field_num(&first, "Signature1");
@@ -976,7 +962,12 @@ fn a_signature_co_signed_by_pyhanko_stays_acceptable() {
             .contains("signature field Theirs added"),
         "{t}"
     );
-    let (hanko, ht) = hanko_verdicts(&both, &root());
+    two_signatures_pyhanko_and_pdfsig_accept(&both);
+}
+
+/// pyHanko and pdfsig find two signatures in `file` and accept both.
+fn two_signatures_pyhanko_and_pdfsig_accept(file: &Path) {
+    let (hanko, ht) = hanko_verdicts(file, &root());
     assert_eq!(hanko.len(), 2, "{ht}");
     assert!(
         hanko
@@ -984,7 +975,7 @@ fn a_signature_co_signed_by_pyhanko_stays_acceptable() {
             .all(|(_, v)| v.intact && v.trusted && v.modifications != "illegal"),
         "{ht}"
     );
-    let report = pdfsig(&both);
+    let report = pdfsig(file);
     assert_eq!(report.signatures.len(), 2, "{}", report.output);
     assert!(
         report.signatures.iter().all(|s| s.valid()),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use mohor::server::Limits;
-use serde_json::json;
+use serde_json::{json, Value};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,6 +23,7 @@ fn the_default_limits_are_the_documented_ones() {
     assert_eq!(l.handshake_timeout, Duration::from_secs(5));
     assert_eq!(l.max_in_flight_per_connection, 4);
     assert!(l.max_upload_bytes >= 200_000_000);
+    assert_eq!(l.upload_idle_timeout, Duration::from_secs(120));
 }
 
 /// A frame header announcing 2 GB, then a little payload: the server must
@@ -371,4 +372,101 @@ async fn inline_documents_of_requests_under_way_count_against_the_cap() -> TestR
     }
     assert!(freed, "the cancelled request's document still counts");
     hello_ok(&mut second).await
+}
+
+/// A page that keeps its connection alive cannot hold the server-wide cap
+/// with an upload it never finishes or never uses: an upload idle for
+/// `upload_idle_timeout` is discarded and its bytes given back, while one
+/// whose chunks keep coming lives as long as it needs. A late chunk or
+/// cancel is told why its id is gone. Before, the reservation lived as
+/// long as the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_left_idle_gives_its_bytes_back_while_a_steady_one_lives() -> TestResult {
+    use sha2::Digest as _;
+    let idle = Duration::from_millis(400);
+    let server = start(Limits {
+        max_spool_bytes_total: 3 << 20,
+        upload_idle_timeout: idle,
+        ..limits()
+    })
+    .await?;
+    let document = vec![b'%'; 2 << 20];
+    let sha = hex::encode(sha2::Sha256::digest(&document));
+    let mut page = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut other = connect(server.port, Some(GOOD_ORIGIN)).await?;
+
+    // Eight pieces, one every 150 ms: 1.2 s in all, three times the idle limit.
+    let r = rpc(
+        &mut page,
+        json!(1),
+        "upload.begin",
+        json!({"size": document.len(), "sha256": sha}),
+    )
+    .await?;
+    let upload = r["result"]["uploadId"].clone();
+    let started = Instant::now();
+    let mut last = Value::Null;
+    for (i, piece) in document.chunks(256 << 10).enumerate() {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let offset = i * (256 << 10);
+        last = rpc(
+            &mut page,
+            json!(10 + i),
+            "upload.chunk",
+            json!({"uploadId": upload, "offset": offset, "data": b64(piece)}),
+        )
+        .await?;
+        assert_eq!(
+            last["result"]["received"],
+            json!(offset + piece.len()),
+            "{last}"
+        );
+    }
+    assert!(started.elapsed() > 2 * idle);
+    assert_eq!(last["result"]["complete"], json!(true), "{last}");
+
+    // Complete but never used: held for now, so a second page is refused...
+    let r = rpc(
+        &mut other,
+        json!(1),
+        "upload.begin",
+        json!({"size": 2 << 20, "sha256": sha}),
+    )
+    .await?;
+    assert_eq!(r["error"]["data"]["reason"], json!("TOO_LARGE"), "{r}");
+    // ...until it has been idle too long, though its page keeps talking.
+    let mut freed = false;
+    for i in 0..60 {
+        hello_ok(&mut page).await?;
+        let r = rpc(
+            &mut other,
+            json!(2 + i),
+            "upload.begin",
+            json!({"size": 2 << 20, "sha256": sha}),
+        )
+        .await?;
+        if r["result"]["uploadId"].is_string() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        freed,
+        "an unused upload held the cap while its page kept talking"
+    );
+
+    for (method, params) in [
+        ("upload.cancel", json!({"uploadId": upload})),
+        (
+            "upload.chunk",
+            json!({"uploadId": upload, "offset": 0, "data": b64(b"%")}),
+        ),
+    ] {
+        let r = rpc(&mut page, json!(100), method, params).await?;
+        assert_eq!(r["error"]["code"], json!(-32602), "{r}");
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("was discarded"), "{method}: {r}");
+    }
+    hello_ok(&mut page).await
 }

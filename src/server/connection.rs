@@ -33,6 +33,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long to keep reading (and discarding) after closing, so the close
 /// frame reaches the peer instead of a TCP reset.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// The shortest interval between two looks for idle uploads.
+const SHORTEST_SWEEP: Duration = Duration::from_millis(20);
 
 enum Event {
     Progress {
@@ -106,6 +108,10 @@ pub(crate) async fn run(
     };
     let idle = tokio::time::sleep(limits.idle_timeout);
     tokio::pin!(idle);
+    // Uploads are looked at a few times per `upload_idle_timeout`, so one
+    // is discarded at most a quarter of that late.
+    let mut sweep = tokio::time::interval((limits.upload_idle_timeout / 4).max(SHORTEST_SWEEP));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end = loop {
         tokio::select! {
             incoming = ws.next() => {
@@ -138,6 +144,7 @@ pub(crate) async fn run(
                 }
                 idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
             }
+            _ = sweep.tick() => conn.transfers.expire_idle_uploads(std::time::Instant::now()),
             _ = shutdown.changed() => break End::Shutdown,
         }
     };

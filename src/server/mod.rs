@@ -84,6 +84,12 @@ pub struct Limits {
     pub memory_spool_threshold: u64,
     /// Unfinished uploads, and unread downloads, per connection (each).
     pub max_transfers_per_connection: usize,
+    /// An upload that gets no chunk for this long, or that no request uses
+    /// this long after its last chunk, is discarded and its bytes given
+    /// back: a page that keeps its connection alive cannot hold the
+    /// server-wide cap for ever. (Unread downloads are kept: they carry
+    /// what the person signed.)
+    pub upload_idle_timeout: Duration,
     /// Bytes of uploads and downloads held for one connection.
     pub max_spool_bytes_per_connection: u64,
     /// Bytes of uploads and downloads held for all connections together
@@ -107,6 +113,7 @@ impl Default for Limits {
             chunk_bytes: 4 << 20,
             memory_spool_threshold: 4 << 20,
             max_transfers_per_connection: 4,
+            upload_idle_timeout: Duration::from_secs(120),
             max_spool_bytes_per_connection: 2 << 30,
             max_spool_bytes_total: 1 << 30,
             trust_prompt_interval: Duration::from_secs(600),

@@ -2,10 +2,11 @@
 //! private temp files; downloads are read from the answer's files (base64 made
 //! on the way), so a connection holds at most a few MiB in memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -34,6 +35,9 @@ struct Upload {
     complete: bool,
     /// The declared size, held against the server-wide cap.
     reservation: Reservation,
+    /// `upload.begin` or the last chunk: an upload idle for
+    /// [`super::Limits::upload_idle_timeout`] is discarded.
+    touched: Instant,
 }
 
 struct Download {
@@ -53,8 +57,14 @@ pub(crate) struct Transfers {
     budget: Arc<SpoolBudget>,
     uploads: HashMap<String, Upload>,
     downloads: HashMap<String, Download>,
+    /// The last few uploads discarded for idling, so that a late chunk or
+    /// request is told why its id is unknown.
+    expired: VecDeque<String>,
     next_id: u64,
 }
+
+/// How many expired upload ids are remembered for the error message.
+const EXPIRED_REMEMBERED: usize = 16;
 
 fn new_temp(dir: &Option<PathBuf>) -> std::io::Result<tempfile::NamedTempFile> {
     let b = {
@@ -85,8 +95,45 @@ impl Transfers {
             budget,
             uploads: HashMap::new(),
             downloads: HashMap::new(),
+            expired: VecDeque::new(),
             next_id: 0,
         }
+    }
+
+    /// Discards the uploads idle for `upload_idle_timeout` at `now` (none
+    /// of them is in use: a request takes its upload out of this map), and
+    /// gives their bytes back to the server-wide cap.
+    pub(crate) fn expire_idle_uploads(&mut self, now: Instant) {
+        let timeout = self.limits.upload_idle_timeout;
+        let idle: Vec<String> = self
+            .uploads
+            .iter()
+            .filter(|(_, u)| now.saturating_duration_since(u.touched) >= timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in idle {
+            self.uploads.remove(&id);
+            tracing::info!(
+                "upload {id} discarded after {} s without a chunk or a request",
+                timeout.as_secs()
+            );
+            if self.expired.len() == EXPIRED_REMEMBERED {
+                self.expired.pop_front();
+            }
+            self.expired.push_back(id);
+        }
+    }
+
+    /// The error for an upload id this connection does not hold.
+    fn unknown_upload(&self, id: &str) -> RpcError {
+        if self.expired.iter().any(|e| e == id) {
+            return RpcError::invalid_params(format!(
+                "upload `{id}` was discarded: no chunk came, or no request used it, for {} s",
+                self.limits.upload_idle_timeout.as_secs()
+            ))
+            .with_hint("upload the document again and use it at once");
+        }
+        unknown("upload", id)
     }
 
     fn spooled_bytes(&self) -> u64 {
@@ -155,6 +202,7 @@ impl Transfers {
                 sink,
                 complete: false,
                 reservation,
+                touched: Instant::now(),
             },
         );
         Ok(json!({ "uploadId": id, "chunkSize": self.limits.chunk_bytes }))
@@ -166,7 +214,7 @@ impl Transfers {
     pub(crate) async fn chunk(&mut self, c: UploadChunkText) -> Result<Value, RpcError> {
         let chunk_bytes = self.limits.chunk_bytes;
         let Some(up) = self.uploads.get_mut(&c.upload_id) else {
-            return Err(unknown("upload", &c.upload_id));
+            return Err(self.unknown_upload(&c.upload_id));
         };
         if up.complete {
             return Err(RpcError::invalid_params(format!(
@@ -245,6 +293,7 @@ impl Transfers {
             return Err(e);
         }
         up.received += len;
+        up.touched = Instant::now();
         if up.received == up.size {
             let digest: [u8; 32] = std::mem::take(&mut up.hasher).finalize().into();
             if digest != up.sha256 {
@@ -259,10 +308,10 @@ impl Transfers {
     }
 
     pub(crate) fn cancel_upload(&mut self, id: &str) -> Result<Value, RpcError> {
-        self.uploads
-            .remove(id)
-            .map(|_| json!({}))
-            .ok_or_else(|| unknown("upload", id))
+        match self.uploads.remove(id) {
+            Some(_) => Ok(json!({})),
+            None => Err(self.unknown_upload(id)),
+        }
     }
 
     /// Registers an answer too large for one frame; returns its download id.
@@ -427,7 +476,7 @@ fn unknown(kind: &str, id: &str) -> RpcError {
 impl UploadResolver for Transfers {
     fn take_upload(&mut self, id: &str) -> Result<Blob, RpcError> {
         match self.uploads.get(id) {
-            None => return Err(unknown("upload", id)),
+            None => return Err(self.unknown_upload(id)),
             Some(u) if !u.complete => {
                 return Err(RpcError::invalid_params(format!(
                     "upload `{id}` is not complete ({} of {} bytes received)",

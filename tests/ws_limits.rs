@@ -470,3 +470,38 @@ async fn an_upload_left_idle_gives_its_bytes_back_while_a_steady_one_lives() -> 
     }
     hello_ok(&mut page).await
 }
+
+/// Frames RFC 6455 forbids get the close code it names, not a silent TCP
+/// drop, so a client library can tell its own bug from Mohor going away;
+/// the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_frames_get_the_close_code_rfc_6455_names() -> TestResult {
+    let server = start(limits()).await?;
+    let mask = [7u8, 1, 9, 3];
+    let masked = |first: u8, payload: &[u8]| {
+        let mut f = vec![first, 0x80 | payload.len() as u8];
+        f.extend_from_slice(&mask);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        f
+    };
+    let hello = br#"{"jsonrpc":"2.0","id":1,"method":"hello","params":{}}"#;
+    let mut unmasked = vec![0x81u8, hello.len() as u8];
+    unmasked.extend_from_slice(hello);
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        (
+            "text that is not UTF-8",
+            masked(0x81, b"{\"x\":\"\xff\xfe\"}"),
+            1007,
+        ),
+        ("an unmasked frame", unmasked, 1002),
+        ("a reserved bit set", masked(0x81 | 0x40, hello), 1002),
+        ("an unknown opcode", masked(0x83, hello), 1002),
+    ];
+    for (what, frame, code) in cases {
+        let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+        ws.get_mut().write_all(&frame).await?;
+        assert_eq!(expect_close(&mut ws).await?, code, "{what}");
+    }
+    let mut good = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    hello_ok(&mut good).await
+}

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -67,6 +68,11 @@ enum End {
     Gone,
     TooLarge,
     Unsupported,
+    /// A text frame that is not UTF-8 (close 1007).
+    NotUtf8,
+    /// A frame RFC 6455 forbids: unmasked, reserved bits, a fragmented or
+    /// oversized control frame, an unknown opcode (close 1002).
+    ProtocolViolation,
     Idle,
     Shutdown,
     Broken,
@@ -118,6 +124,10 @@ pub(crate) async fn run(
                 let text = match incoming {
                     None => break End::Gone,
                     Some(Err(WsError::Capacity(_))) => break End::TooLarge,
+                    Some(Err(WsError::Utf8(_))) => break End::NotUtf8,
+                    Some(Err(WsError::Protocol(p))) if is_peer_fault(&p) => {
+                        break End::ProtocolViolation
+                    }
                     Some(Err(_)) => break End::Gone,
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Binary(_))) => break End::Unsupported,
@@ -167,9 +177,29 @@ pub(crate) async fn run(
             )
             .await
         }
+        End::NotUtf8 => close_and_drain(ws, CloseCode::Invalid, "text frames must be UTF-8").await,
+        End::ProtocolViolation => {
+            close_and_drain(
+                ws,
+                CloseCode::Protocol,
+                "frame not allowed by RFC 6455 (client frames are masked, no reserved bits)",
+            )
+            .await
+        }
         End::Idle => close_and_drain(ws, CloseCode::Normal, "idle").await,
         End::Shutdown => close_and_drain(ws, CloseCode::Away, "Mohor is shutting down").await,
     }
+}
+
+/// A frame the peer sent that RFC 6455 forbids, as opposed to the
+/// connection simply ending (reset, EOF), which gets no close frame.
+fn is_peer_fault(p: &ProtocolError) -> bool {
+    !matches!(
+        p,
+        ProtocolError::ResetWithoutClosingHandshake
+            | ProtocolError::SendAfterClosing
+            | ProtocolError::ReceivedAfterClosing
+    )
 }
 
 async fn send_all(ws: &mut Ws, texts: Vec<String>) -> bool {

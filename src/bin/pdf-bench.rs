@@ -58,6 +58,9 @@ mod bench {
                 .position(|a| a == name)
                 .and_then(|i| args.get(i + 1).cloned())
         };
+        if args.get(1).map(String::as_str) == Some("--softhsm-alone") {
+            return super::cli_suite::softhsm_alone();
+        }
         // Child modes: one measurement per fresh process, so VmHWM is its own.
         if let Some(mode) = opt("--child") {
             let pdf = PathBuf::from(opt("--pdf").ok_or("--pdf")?);

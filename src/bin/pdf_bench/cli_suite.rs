@@ -21,6 +21,14 @@ use super::bench::{err, generate_pages, R};
 
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const PIN: &str = "123456";
+/// The benchmark's token and key, as `tests/fixtures/make-pki.sh` names them.
+const TOKEN_LABEL: &str = "ASHA-EPASS";
+const KEY_LABEL: &str = "rsa2048";
+/// DER of a SHA-256 DigestInfo up to the digest (RFC 8017, 9.2 note 1).
+const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
 const BATCH: usize = 100;
 /// Latency per signature. cryptoki's `Session::sign` calls `C_Sign` twice
 /// (the length, then the signature) and token-sim delays every call, so each
@@ -101,7 +109,8 @@ pub fn run(dir: &Path, runs: usize, only: Option<&str>) -> R<()> {
         }
     }
     if only.is_none_or(|o| o == "single") {
-        println!("median of {runs} runs, interleaved (floor, mohor, pyhanko in rotating order), each timed alone; peak RSS from one more run under /usr/bin/time");
+        println!("median of {runs} runs, interleaved (floor, mohor, pyhanko, softhsm in rotating order), each timed alone; peak RSS from one more run under /usr/bin/time");
+        println!("softhsm: a process that only loads SoftHSM, logs in and makes one signature (`pdf-bench --softhsm-alone`)");
         println!(
             "{:<38} {:<8} {:>9} {:>9} {:>9} {:>8}",
             "input", "what", "median ms", "best ms", "RSS MiB", "x floor"
@@ -170,25 +179,33 @@ fn verify(s: &Setup, label: &str, input: &Path, runs: usize) -> R<()> {
     Ok(())
 }
 
-/// One input: the three contenders, interleaved.
+/// One input: the three contenders, interleaved, and beside them the
+/// token's own share of a single signature (see [`softhsm_alone`]).
 fn compare(s: &Setup, label: &str, input: &Path, runs: usize) -> R<()> {
     let out = s.dir.join("out.pdf");
-    let kinds = ["floor", "mohor", "pyhanko"];
-    let mut times: [Vec<f64>; 3] = Default::default();
-    let mut rss = [0u64; 3];
+    let kinds = ["floor", "mohor", "pyhanko", "softhsm"];
+    let mut times: [Vec<f64>; 4] = Default::default();
+    let mut rss = [0u64; 4];
     let run_one = |which: usize, peak: Peak| -> R<(f64, u64)> {
         let _ = std::fs::remove_file(&out);
         match kinds[which] {
             "floor" => floor(input, &out, peak),
             "mohor" => mohor_sign(s, &[input], &["-o"], &out, None, peak),
-            _ => pyhanko_sign(s, input, &out, peak),
+            "pyhanko" => pyhanko_sign(s, input, &out, peak),
+            _ => {
+                let mut c = Command::new(std::env::current_exe().map_err(err)?);
+                c.arg("--softhsm-alone").env("SOFTHSM2_CONF", &s.conf);
+                let t = Instant::now();
+                let rss = run_command(&mut c, None, peak)?;
+                Ok((t.elapsed().as_secs_f64(), rss))
+            }
         }
     };
     // Timed alone: `/usr/bin/time` would add its own fork and exec to every
     // command (three times to the floor's). Peak RSS from one more run each.
     for r in 0..runs {
-        for k in 0..3 {
-            let which = (r + k) % 3;
+        for k in 0..kinds.len() {
+            let which = (r + k) % kinds.len();
             times[which].push(run_one(which, Peak::NotMeasured)?.0);
         }
     }
@@ -208,10 +225,58 @@ fn compare(s: &Setup, label: &str, input: &Path, runs: usize) -> R<()> {
         );
     }
     println!(
-        "{label:<38} pyhanko / mohor: {:.1}x",
-        medians[2] / medians[1]
+        "{label:<38} pyhanko / mohor: {:.1}x; floor + softhsm: {:.1} ms",
+        medians[2] / medians[1],
+        (medians[0] + medians[3]) * 1000.0
     );
     Ok(())
+}
+
+/// `pdf-bench --softhsm-alone` (a child process, `SOFTHSM2_CONF` set): the
+/// least a process that signs with the benchmark's SoftHSM key does —
+/// load the library, `C_Initialize`, find the token, one `C_Login`, find
+/// the key by its label, one RSA signature of a DigestInfo, `C_Finalize` —
+/// and nothing else: no document, no certificate, no state. Beside the
+/// floor it shows how much of a command-line signature is the token's.
+pub fn softhsm_alone() -> R<()> {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::{Attribute, ObjectClass};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+
+    let ctx = Pkcs11::new(SOFTHSM).map_err(err)?;
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .map_err(err)?;
+    let slot = ctx
+        .get_slots_with_token()
+        .map_err(err)?
+        .into_iter()
+        .find(|slot| {
+            ctx.get_token_info(*slot)
+                .is_ok_and(|info| info.label().trim() == TOKEN_LABEL)
+        })
+        .ok_or("no token ASHA-EPASS")?;
+    let session = ctx.open_ro_session(slot).map_err(err)?;
+    session
+        .login(UserType::User, Some(&AuthPin::new(PIN.into())))
+        .map_err(err)?;
+    let key = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Label(KEY_LABEL.as_bytes().to_vec()),
+        ])
+        .map_err(err)?
+        .into_iter()
+        .next()
+        .ok_or("no key rsa2048")?;
+    let mut digest_info = SHA256_DIGEST_INFO_PREFIX.to_vec();
+    digest_info.extend_from_slice(&[0x5a; 32]);
+    session
+        .sign(&Mechanism::RsaPkcs, key, &digest_info)
+        .map_err(err)?;
+    drop(session);
+    ctx.finalize().map_err(err)
 }
 
 /// 100 copies of the 1 MB file in one `--out-dir` run: SoftHSM (against
@@ -337,9 +402,9 @@ fn token_alone(s: &Setup) -> R<f64> {
         r#"
 import os, time, pkcs11
 from pkcs11 import Mechanism, ObjectClass
-tok = pkcs11.lib("{SOFTHSM}").get_token(token_label="ASHA-EPASS")
+tok = pkcs11.lib("{SOFTHSM}").get_token(token_label="{TOKEN_LABEL}")
 with tok.open(user_pin="{PIN}") as s:
-    key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label="rsa2048")
+    key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, label="{KEY_LABEL}")
     digest_info = bytes.fromhex("3031300d060960864801650304020105000420") + os.urandom(32)
     t = time.perf_counter()
     for _ in range({BATCH}):
@@ -418,8 +483,8 @@ fn pyhanko_sign(s: &Setup, input: &Path, out: &Path, peak: Peak) -> R<(f64, u64)
         .args([
             "sign", "addsig", "--field", "Sig1", "pkcs11", "--lib", SOFTHSM,
         ])
-        .args(["--token-label", "ASHA-EPASS", "--cert-label", "rsa2048"])
-        .args(["--key-label", "rsa2048"])
+        .args(["--token-label", TOKEN_LABEL, "--cert-label", KEY_LABEL])
+        .args(["--key-label", KEY_LABEL])
         .arg(input)
         .arg(out);
     let t = Instant::now();

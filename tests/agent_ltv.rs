@@ -11,7 +11,7 @@ mod ltv_util;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mohor::clock::FixedClock;
+use mohor::clock::{Clock, FixedClock};
 use mohor::config::Config;
 use mohor::error::Reason;
 use mohor::ltv::Level;
@@ -25,6 +25,17 @@ use ltv_util::Services;
 const PIN: &str = "246810";
 
 fn make_agent(dir: &Path, s: &Services, tsa: &str, answers: &[&str]) -> (Agent, PathBuf) {
+    let clock = Arc::new(FixedClock(time::OffsetDateTime::now_utc()));
+    make_agent_with(dir, s, tsa, answers, clock)
+}
+
+fn make_agent_with(
+    dir: &Path,
+    s: &Services,
+    tsa: &str,
+    answers: &[&str],
+    clock: Arc<dyn Clock>,
+) -> (Agent, PathBuf) {
     let prompts = dir.join("prompts.jsonl");
     std::fs::write(&prompts, answers.join("\n")).unwrap();
     let read = |n: &str| std::fs::read_to_string(s.file(n)).unwrap();
@@ -51,7 +62,7 @@ fn make_agent(dir: &Path, s: &Services, tsa: &str, answers: &[&str]) -> (Agent, 
         config,
         StateStore::open(&dir.join("state")).unwrap(),
         Arc::new(ScriptedPrompter::from_file(&prompts).unwrap()),
-        Arc::new(FixedClock(time::OffsetDateTime::now_utc())),
+        clock,
     )
     .unwrap();
     (agent, prompts)
@@ -149,4 +160,61 @@ fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_ask
             .iter()
             .all(|c| !c.doc_timestamp)
     );
+}
+
+/// The time a request arrived, then the real time at every later look: a
+/// person who left the consent open over a tea break.
+struct ArrivedEarlier {
+    arrived: time::OffsetDateTime,
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl Clock for ArrivedEarlier {
+    fn now(&self) -> time::OffsetDateTime {
+        if self.asked.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            time::OffsetDateTime::now_utc()
+        } else {
+            self.arrived
+        }
+    }
+}
+
+/// A request answered a quarter of an hour after it came: the TSA's time
+/// is compared with the clock when the token has signed, not when the
+/// request arrived. Before, the person typed the PIN, the token signed,
+/// and the request failed with "far from this computer's clock".
+#[test]
+fn a_request_answered_after_a_long_wait_still_gets_its_time_stamp() {
+    let dir = common::test_dir("agent-ltv-wait");
+    let mut s = Services::start(&dir);
+    let answers = [
+        r#"{"consent":"approve"}"#.to_string(),
+        format!(r#"{{"pin":"{PIN}"}}"#),
+    ];
+    let answers: Vec<&str> = answers.iter().map(String::as_str).collect();
+    let clock = Arc::new(ArrivedEarlier {
+        arrived: time::OffsetDateTime::now_utc() - time::Duration::minutes(15),
+        asked: false.into(),
+    });
+    let (agent, _) = make_agent_with(&dir, &s, &s.tsa("tsa"), &answers, clock);
+    let outcome = agent
+        .sign(&web(), &Job::single(item(&dir, 0, Level::BT), None))
+        .expect("the request ran");
+    assert!(
+        matches!(&outcome.items[..], [Ok(Output::Pdf(_))]),
+        "{:?}",
+        outcome.items
+    );
+    s.stop();
+    let root = s.file("root.pem");
+    let Some((ok, text)) = ltv_util::pyhanko_timestamped(&dir.join("0.signed.pdf"), &root) else {
+        return;
+    };
+    assert!(ok, "{text}");
+    let qpdf = common::run(
+        std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(dir.join("0.signed.pdf")),
+    );
+    assert!(qpdf.status.success(), "{}", common::text(&qpdf));
 }

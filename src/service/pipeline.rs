@@ -535,7 +535,10 @@ impl Agent {
                     // Long-term PDFs wait on the network anyway; detached
                     // data and digests are small.
                     (None, _) => {
-                        let ltv = self.ltv(signer.as_mut().chain(), now);
+                        // Judged by the clock now, not at the job's start: the
+                        // person may have left the dialog open for a while,
+                        // and a TSA's time is compared with this one.
+                        let ltv = self.ltv(signer.as_mut().chain(), self.clock.now());
                         sign_item(signer.as_mut(), cert, item, now, &ltv).map(Step::Done)
                     }
                 };

@@ -165,6 +165,99 @@ fn a_dead_or_lying_tsa_is_refused_with_its_reason_and_no_output() {
     assert!(stray.is_empty(), "{stray:?}");
 }
 
+/// A time-stamping certificate issued with an official's signing key (an
+/// end entity, CA:false, under the trusted CA) is no TSA: a path may only
+/// pass through CA certificates. Before, Mohor accepted its tokens, so
+/// anyone holding a DSC could stand in for the TSA. `openssl verify`
+/// refuses the same chain.
+#[test]
+fn a_time_stamping_certificate_issued_by_a_signer_is_not_trusted() {
+    let dir = common::test_dir("ltv-leaf-tsa");
+    let s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal.pdf");
+    for level in [Level::BT, Level::BLTA] {
+        let out = dir.join(format!("leaf-tsa-{}.pdf", level.as_str()));
+        let e = sign(&s, &input, &out, level, "tsa-under-leaf").unwrap_err();
+        assert_eq!(e.reason, mohor::Reason::TimestampUnavailable, "{e:?}");
+        assert!(e.message.contains("not trusted"), "{}", e.message);
+        assert!(!out.exists(), "output written");
+    }
+    let judge = common::run(
+        std::process::Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(s.file("root.pem"))
+            .arg("-untrusted")
+            .arg(s.file("leaf-tsa-chain.pem"))
+            .arg(s.file("leaf-tsa.cert.pem")),
+    );
+    let text = common::text(&judge);
+    assert!(!judge.status.success(), "openssl accepted it: {text}");
+    assert!(text.contains("invalid CA certificate"), "{text}");
+    // The real TSA under the same CA still serves.
+    sign(&s, &input, &dir.join("good.pdf"), Level::BT, "tsa").expect("the real TSA");
+}
+
+/// Officials sign a note's pre-placed fields in any order. Signing the
+/// first listed field after the second used to give the new signature the
+/// other one's revocation data (the DSS was built for the last signature
+/// in field order): the file said B-LT while its newest signer's
+/// certificate had no OCSP response in it. pyHanko, reading only the
+/// DSS, must validate both signers and their time-stamp authority.
+#[test]
+fn signing_fields_out_of_order_at_b_lt_gives_each_signer_its_own_evidence() {
+    let Some(py) = common::pyhanko() else {
+        return;
+    };
+    let dir = common::test_dir("ltv-field-order");
+    let mut s = Services::start(&dir);
+    let fields = dir.join("two-fields.pdf");
+    let made = common::run(
+        std::process::Command::new(&py)
+            .args(["sign", "addfields"])
+            .args(["--field", "1/50,650,250,700/F1"])
+            .args(["--field", "1/50,550,250,600/F2"])
+            .arg(corpus("pyhanko-minimal.pdf"))
+            .arg(&fields),
+    );
+    assert!(made.status.success(), "{}", common::text(&made));
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let ltv = ltv_for(&s, &http, "tsa");
+    let ravi = dir.join("ravi.pdf");
+    let mut second = SoftwareSigner::from_files(
+        &s.file("signer2.p8.pem"),
+        &s.file("signer2.cert.pem"),
+        &s.file("chain.pem"),
+    )
+    .expect("second signer");
+    let mut opts = PdfSignOptions::new("Ravi Kumar", "Test LTV Class 3 CA");
+    opts.field = Some("F2".into());
+    pades::sign_pdf(&fields, &ravi, &mut second, &opts, Level::BLT, Some(&ltv)).expect("F2");
+    let both = dir.join("both.pdf");
+    let mut opts = PdfSignOptions::new("Kavya Rao", "Test LTV Class 3 CA");
+    opts.field = Some("F1".into());
+    pades::sign_pdf(&ravi, &both, &mut signer(&s), &opts, Level::BLT, Some(&ltv)).expect("F1");
+    s.stop();
+
+    let order: Vec<String> = mohor::pdf::signature_contents(&both, None)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.field_name)
+        .collect();
+    assert_eq!(order, ["F1", "F2"], "the field list's order");
+    let (ok, text) = ltv_util::pyhanko_dss(&both, &s.file("root.pem")).unwrap();
+    assert!(ok, "{text}");
+    for line in [
+        "OK F1 signer: Common Name: Kavya Rao",
+        "OK F2 signer: Common Name: Ravi Kumar",
+        "OK F1 time-stamp authority",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    let qpdf = common::run(std::process::Command::new("qpdf").arg("--check").arg(&both));
+    assert!(qpdf.status.success(), "{}", common::text(&qpdf));
+}
+
 #[test]
 fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     use mohor::sign::cms::{self, CmsProfile};
@@ -290,6 +383,77 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
     );
     let (ok, text) = ltv_util::pyhanko_timestamped(&renewed, &s.file("root.pem")).unwrap();
     assert!(ok, "{text}");
+}
+
+/// Archive renewal is for documents whose signers' certificates have run
+/// out. `mohor extend` re-checked every certificate in the file against
+/// today and refused the whole renewal once any had expired ("does not
+/// reach a trusted root"). Now what the file carries for expired ones
+/// stays, evidence is fetched for the rest (the document time-stamp's TSA),
+/// and a new document time-stamp is added; pyHanko finds the signature
+/// intact and trusted at its time-stamped time, extended by LTA updates.
+#[test]
+fn extend_renews_a_document_whose_signer_has_since_expired() {
+    let dir = common::test_dir("ltv-renew-expired");
+    let mut s = Services::start(&dir);
+    let short = s.short_lived_signer(20);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(22);
+    let input = corpus("pyhanko-minimal.pdf");
+    let lta = dir.join("lta.pdf");
+    let mut signer =
+        SoftwareSigner::from_files(&s.file("signer2.p8.pem"), &short, &s.file("chain.pem"))
+            .expect("short-lived signer");
+    let opts = PdfSignOptions::new("Ravi Kumar (short-lived)", "Test LTV Class 3 CA");
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    pades::sign_pdf(
+        &input,
+        &lta,
+        &mut signer,
+        &opts,
+        Level::BLTA,
+        Some(&ltv_for(&s, &http, "tsa")),
+    )
+    .expect("B-LTA while the certificate is valid");
+    std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()));
+
+    let renewed = dir.join("renewed.pdf");
+    let ltv = ltv_for(&s, &http, "tsa");
+    pades::extend(&lta, &renewed, Level::BLTA, &ltv, None).expect("renewed after expiry");
+    // A signature made now with the expired certificate is still refused.
+    let e = pades::sign_pdf(
+        &input,
+        &dir.join("late.pdf"),
+        &mut signer,
+        &opts,
+        Level::BLT,
+        Some(&ltv),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("Ravi Kumar (short-lived)"), "{e:?}");
+    s.stop();
+
+    let sigs = mohor::pdf::signature_contents(&renewed, None).unwrap();
+    assert_eq!(sigs.iter().filter(|c| c.doc_timestamp).count(), 2);
+    let qpdf = common::run(
+        std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&renewed),
+    );
+    assert!(qpdf.status.success(), "{}", common::text(&qpdf));
+    let Some(py) = common::pyhanko() else { return };
+    let out = common::run(
+        std::process::Command::new(py)
+            .args(["sign", "validate", "--no-revocation-check"])
+            .args(["--validation-time", "claimed", "--trust-replace", "--trust"])
+            .arg(s.file("root.pem"))
+            .arg(&renewed),
+    );
+    let text = common::text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_LTA_UPDATES"),
+        "{text}"
+    );
 }
 
 #[test]

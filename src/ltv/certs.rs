@@ -4,15 +4,17 @@
 //! CRL distribution points).
 
 use const_oid::db::rfc5280::{
-    ID_AD_OCSP, ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_KP_TIME_STAMPING,
-    ID_PE_AUTHORITY_INFO_ACCESS,
+    ID_AD_OCSP, ID_CE_BASIC_CONSTRAINTS, ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE,
+    ID_CE_KEY_USAGE, ID_KP_TIME_STAMPING, ID_PE_AUTHORITY_INFO_ACCESS,
 };
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::ext::pkix::{AuthorityInfoAccessSyntax, CrlDistributionPoints, ExtendedKeyUsage};
+use x509_cert::ext::pkix::{
+    AuthorityInfoAccessSyntax, BasicConstraints, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage,
+};
 use x509_cert::Certificate;
 
 use crate::sign::DigestAlgorithm;
@@ -66,6 +68,18 @@ fn self_signed(cert: &Certificate) -> bool {
     issued_by(cert, cert)
 }
 
+/// The last moment `cert` is valid.
+pub fn not_after(cert: &Certificate) -> OffsetDateTime {
+    let secs = cert
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 pub fn valid_at(cert: &Certificate, at: OffsetDateTime) -> bool {
     let v = &cert.tbs_certificate.validity;
     let t = at.unix_timestamp();
@@ -74,8 +88,9 @@ pub fn valid_at(cert: &Certificate, at: OffsetDateTime) -> bool {
 }
 
 /// The chain from `leaf` (first) to a trust anchor (last) through
-/// `intermediates`, every certificate valid at `at`; `None` if there is
-/// none. Anchors are trusted as given.
+/// `intermediates` that may issue certificates ([`may_issue`]), every
+/// certificate valid at `at`; `None` if there is none. Anchors are
+/// trusted as given.
 pub fn chain_to_anchor(
     leaf: &Certificate,
     intermediates: &[Certificate],
@@ -104,10 +119,28 @@ pub fn chain_to_anchor(
         }
         let next = intermediates
             .iter()
-            .find(|c| !chain.contains(c) && issued_by(last, c))?;
+            .find(|c| !chain.contains(c) && may_issue(c) && issued_by(last, c))?;
         chain.push(next.clone());
     }
     None
+}
+
+/// RFC 5280 6.1.4 (k) and (n): a certificate that issues others in a path
+/// is a CA (basicConstraints cA) and, where it states its key's uses,
+/// may sign certificates. Without this any signing certificate under a
+/// trusted root — every official's DSC, whose token signs whatever it is
+/// given — could issue a "time-stamping authority" Mohor would accept, or
+/// bring revocation addresses of its choosing into `mohor extend`.
+/// Trust anchors are taken as configured (old v1 roots have no extensions).
+fn may_issue(cert: &Certificate) -> bool {
+    let is_ca = extension(cert, ID_CE_BASIC_CONSTRAINTS)
+        .and_then(|v| BasicConstraints::from_der(v).ok())
+        .is_some_and(|b| b.ca);
+    let signs_certificates = match extension(cert, ID_CE_KEY_USAGE) {
+        None => true,
+        Some(v) => KeyUsage::from_der(v).is_ok_and(|k| k.key_cert_sign()),
+    };
+    is_ca && signs_certificates
 }
 
 /// Every certificate in `ders` that parses, anchors being the self-signed ones.

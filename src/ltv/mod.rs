@@ -188,13 +188,44 @@ impl Ltv<'_> {
     /// The chain of `leaf` to a trust anchor, through `extra` and the
     /// known certificates.
     pub fn chain(&self, leaf: &[u8], extra: &[Vec<u8>]) -> Result<Vec<Certificate>, LtvError> {
+        match self.chain_of_earlier(leaf, extra)? {
+            Earlier::Current(chain) => Ok(chain),
+            Earlier::Expired(subject) => Err(LtvError::NoChain(subject)),
+        }
+    }
+
+    /// The chain of a certificate a document already carries: current now,
+    /// or [`Earlier::Expired`] when it chains to a trust anchor only while
+    /// the leaf was still valid (a signer's certificate after its years,
+    /// the TSA of an older time-stamp). Archive renewal exists for exactly
+    /// those: their evidence was embedded while they were valid, and no
+    /// responder answers for them now.
+    pub fn chain_of_earlier(&self, leaf: &[u8], extra: &[Vec<u8>]) -> Result<Earlier, LtvError> {
         let cert = Certificate::from_der(leaf)
             .map_err(|e| LtvError::Internal(format!("a certificate is unreadable: {e}")))?;
         let mut pool = certs::parse_all(extra);
         pool.extend(self.known.iter().cloned());
-        certs::chain_to_anchor(&cert, &pool, &self.anchors(), self.now)
-            .ok_or_else(|| LtvError::NoChain(cert.tbs_certificate.subject.to_string()))
+        let anchors = self.anchors();
+        let subject = cert.tbs_certificate.subject.to_string();
+        if let Some(chain) = certs::chain_to_anchor(&cert, &pool, &anchors, self.now) {
+            return Ok(Earlier::Current(chain));
+        }
+        let last_valid = certs::not_after(&cert);
+        if last_valid < self.now
+            && certs::chain_to_anchor(&cert, &pool, &anchors, last_valid).is_some()
+        {
+            return Ok(Earlier::Expired(subject));
+        }
+        Err(LtvError::NoChain(subject))
     }
+}
+
+/// What [`Ltv::chain_of_earlier`] found.
+pub enum Earlier {
+    /// Valid now: its revocation status can be fetched.
+    Current(Vec<Certificate>),
+    /// Expired since (its subject): it chained to a trust anchor while valid.
+    Expired(String),
 }
 
 /// Room a signature time-stamp token takes in a PDF's `/Contents` (a

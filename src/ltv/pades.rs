@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::cades::{self, EmbeddedSigner};
-use super::{revocation, Level, Ltv, LtvError, TIMESTAMP_RESERVE};
+use super::{revocation, Earlier, Level, Ltv, LtvError, TIMESTAMP_RESERVE};
 use crate::error::{Error, Result};
 use crate::pdf::{self, Dss, PdfPassword, PdfSignOptions, SignedPdf};
 use crate::sign::{cms, DigestAlgorithm, Signer};
@@ -42,9 +42,11 @@ pub fn sign_pdf(
         return Ok(signed);
     }
     let password = opts.password.as_ref().map(|p| p.as_bytes());
+    // Found by its field: the field list's order is not the signing order.
     let contents = pdf::signature_contents(&first, password)?;
     let last = contents
-        .last()
+        .iter()
+        .find(|c| c.field_name == signed.field_name)
         .ok_or_else(|| Error::internal("the signature just made is not in the file"))?;
     let lt = if level == Level::BLT {
         output.to_path_buf()
@@ -57,6 +59,7 @@ pub fn sign_pdf(
         ltv,
         password,
         std::slice::from_ref(&last.contents),
+        Expired::Refused,
     )?;
     if level == Level::BLT {
         return Ok(finished(signed, &lt));
@@ -106,7 +109,7 @@ pub fn extend(
     } else {
         stage.path("lt")
     };
-    add_dss(input, &lt, ltv, bytes, &contents)?;
+    add_dss(input, &lt, ltv, bytes, &contents, Expired::Kept)?;
     let signed = if level == Level::BLTA {
         archive_timestamp(&lt, output, ltv, password.clone(), &stage)?
     } else {
@@ -120,6 +123,16 @@ pub fn extend(
     Ok(finished(signed, output))
 }
 
+/// What [`add_dss`] does with a signer whose certificate has expired.
+#[derive(Clone, Copy)]
+enum Expired {
+    /// A signature just made: its certificate must be valid now.
+    Refused,
+    /// `mohor extend` of earlier signatures and time-stamps: what the file
+    /// already carries for them stays; evidence is fetched for the rest.
+    Kept,
+}
+
 /// Fetch and check revocation evidence for the signers of `signatures`
 /// (and their time-stamp authorities), and write `input` + DSS to `output`.
 fn add_dss(
@@ -128,6 +141,7 @@ fn add_dss(
     ltv: &Ltv<'_>,
     password: Option<&[u8]>,
     signatures: &[Vec<u8>],
+    expired: Expired,
 ) -> Result<()> {
     let mut chains = Vec::new();
     for sig in signatures {
@@ -136,7 +150,17 @@ fn add_dss(
             carried,
         } in cades::embedded_signers(sig)?
         {
-            chains.push(ltv.chain(&certificate, &carried)?);
+            match (ltv.chain_of_earlier(&certificate, &carried)?, expired) {
+                (Earlier::Current(chain), _) => chains.push(chain),
+                (Earlier::Expired(subject), Expired::Kept) => {
+                    tracing::info!(
+                        "{subject}: expired since it signed; its evidence stays as embedded"
+                    );
+                }
+                (Earlier::Expired(subject), Expired::Refused) => {
+                    return Err(LtvError::NoChain(subject).into())
+                }
+            }
         }
     }
     let evidence = revocation::collect(ltv.http, &chains, ltv.now)?;
@@ -171,8 +195,7 @@ fn archive_timestamp(
     let contents = pdf::signature_contents(&stamped, pw)?;
     let doc_ts = contents
         .iter()
-        .rev()
-        .find(|c| c.doc_timestamp)
+        .find(|c| c.doc_timestamp && c.field_name == signed.field_name)
         .ok_or_else(|| Error::internal("the document time-stamp just made is not in the file"))?;
     add_dss(
         &stamped,
@@ -180,6 +203,7 @@ fn archive_timestamp(
         ltv,
         pw,
         std::slice::from_ref(&doc_ts.contents),
+        Expired::Refused,
     )?;
     Ok(signed)
 }

@@ -60,12 +60,16 @@ fn stream_items(doc: &mut Document, array: &[Object]) -> Vec<Vec<u8>> {
 /// A signature or document time-stamp found in a file.
 #[derive(Debug, Clone)]
 pub struct SignatureContents {
+    /// The field's fully qualified name.
+    pub field_name: String,
     /// The `/Contents` string (the CMS, with the placeholder's zero padding).
     pub contents: Vec<u8>,
     pub doc_timestamp: bool,
 }
 
-/// Every signed signature field's `/Contents`, in field order. `password`
+/// Every signed signature field's `/Contents`, in the order of the form's
+/// field list — not the order of signing: an official may sign an empty
+/// field listed before one already signed. `password`
 /// opens an encrypted document (user or owner; `None` tries the empty one).
 pub fn signature_contents(
     input: &Path,
@@ -84,6 +88,7 @@ pub fn signature_contents(
             continue;
         };
         out.push(SignatureContents {
+            field_name: f.name.clone(),
             contents: contents.to_vec(),
             doc_timestamp: v.get("Type").is_some_and(|t| t.is_name("DocTimeStamp"))
                 || v.get("SubFilter")

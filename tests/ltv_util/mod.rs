@@ -123,6 +123,73 @@ impl Services {
         std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
     }
 
+    /// A signing certificate for Ravi Kumar's key (`signer2.p8.pem`) valid
+    /// from an hour ago until `seconds` from now, known to the responder.
+    /// Returns its PEM file.
+    pub fn short_lived_signer(&self, seconds: i64) -> PathBuf {
+        let stamp = |t: time::OffsetDateTime| {
+            format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let run = |args: &[&str]| {
+            let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                common::text(&out)
+            );
+        };
+        run(&[
+            "req",
+            "-new",
+            "-key",
+            "signer2.key.pem",
+            "-out",
+            "short.csr",
+            "-subj",
+            "/C=IN/O=Government of Test/CN=Ravi Kumar (short-lived)",
+            "-config",
+            "openssl.cnf",
+        ]);
+        let (start, end) = (
+            stamp(now - time::Duration::hours(1)),
+            stamp(now + time::Duration::seconds(seconds)),
+        );
+        run(&[
+            "ca",
+            "-batch",
+            "-config",
+            "openssl.cnf",
+            "-cert",
+            "subca.pem",
+            "-keyfile",
+            "subca.key.pem",
+            "-in",
+            "short.csr",
+            "-out",
+            "short.cert.pem",
+            "-extfile",
+            "openssl.cnf",
+            "-extensions",
+            "v3_sign",
+            "-notext",
+            "-startdate",
+            &start,
+            "-enddate",
+            &end,
+        ]);
+        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+        self.pki.join("short.cert.pem")
+    }
+
     pub fn file(&self, name: &str) -> PathBuf {
         self.pki.join(name)
     }

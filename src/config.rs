@@ -311,6 +311,15 @@ fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
         (None, None) => None,
         _ => return Err("timestamp.username and timestamp.password go together".into()),
     };
+    // HTTP Basic is the password in base64: over plain http anyone on the
+    // office network reads it (and a billed TSA account with it).
+    if let (Some(url), Some(_)) = (&t.url, &t.credentials) {
+        if !url.to_ascii_lowercase().starts_with("https://") && !is_loopback_url(url) {
+            return Err(format!(
+                "timestamp.password would cross the network unencrypted to \"{url}\": use the service's https:// address"
+            ));
+        }
+    }
     if let Some(secs) = raw.timeout_secs {
         if !(1..=300).contains(&secs) {
             return Err(format!("timestamp.timeout_secs = {secs}: use 1 to 300"));
@@ -320,19 +329,67 @@ fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
     Ok(t)
 }
 
+/// `http://127.0.0.1…`, `http://localhost…`, `http://[::1]…`: a service
+/// (or a proxy) on this computer, where nothing crosses the network.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.get("http://".len()..) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn a_tsa_password_never_crosses_the_network_in_clear() {
+        let with = |url: &str| {
+            Config::parse(&format!(
+                "[timestamp]\nurl = \"{url}\"\nusername = \"u\"\npassword = \"p\"\n"
+            ))
+        };
+        for refused in [
+            "http://tsa.example.in/tsa",
+            "HTTP://10.0.0.5/tsa",
+            "http://127.0.0.1.example.in/tsa",
+            "http://localhost.example.in/tsa",
+            "http://user@tsa.example.in/",
+            "http://127.0.0.1@tsa.example.in/tsa",
+        ] {
+            let e = with(refused).unwrap_err();
+            assert!(e.contains("https://"), "{refused}: {e}");
+        }
+        for allowed in [
+            "https://tsa.example.in/tsa",
+            "http://127.0.0.1:8080/tsa",
+            "http://localhost/tsa",
+            "http://[::1]:3128/tsa",
+        ] {
+            assert!(with(allowed).is_ok(), "{allowed}");
+        }
+        // Without a password, plain http stays allowed (most TSAs are).
+        assert!(Config::parse("[timestamp]\nurl = \"http://tsa.example.in/tsa\"\n").is_ok());
+    }
+
+    #[test]
     fn timestamp_service_is_configured_with_optional_credentials() {
         let c = Config::parse(
-            "[timestamp]\nurl = \"http://tsa.example.in/tsa\"\nusername = \"u\"\npassword = \"p\"\ntimeout_secs = 5\n",
+            "[timestamp]\nurl = \"https://tsa.example.in/tsa\"\nusername = \"u\"\npassword = \"p\"\ntimeout_secs = 5\n",
         )
         .unwrap();
         assert_eq!(
             c.timestamp.url.as_deref(),
-            Some("http://tsa.example.in/tsa")
+            Some("https://tsa.example.in/tsa")
         );
         assert_eq!(
             c.timestamp

@@ -143,6 +143,45 @@ fn sign_at_b_lta_from_the_configured_tsa_then_extend() {
     }
 }
 
+/// An offline root publishes its CRL (about the sub-CA) every few weeks, so
+/// a signature extended at once carries a root CRL older than itself.
+/// `mohor verify` called every such B-LT "incomplete" — Mohor's own
+/// output included — while pyHanko accepts it. Evidence for a CA's
+/// certificate now counts when the signature falls inside its validity;
+/// the signer's own still has to be made after the signature.
+#[test]
+fn a_root_crl_published_before_the_signature_still_proves_its_sub_ca() {
+    let mut t = setup("cli-ltv-old-root-crl");
+    t.s.backdate_root_crl(3);
+    let out = t.dir.join("lt.pdf");
+    let o = t.mohor(
+        &["sign", "--level", "B-LT", arg(&input()), "-o", arg(&out)],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    t.s.stop();
+    let root = t.s.file("root.pem");
+    let mut c = common::mohor(&t.home, &t.conf);
+    c.args(["verify", "--json", arg(&out), "--trust", arg(&root)]);
+    let o = common::run(&mut c);
+    common::assert_no_panic(&o);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["level"], "B-LT", "{report:#}");
+    assert_eq!(signature["revocation"]["status"], "valid", "{report:#}");
+    assert_eq!(
+        signature["revocation"]["covered"],
+        serde_json::json!(["Kavya Rao", "Test LTV Class 3 CA"]),
+        "{report:#}"
+    );
+    if let Some((ok, text)) = ltv_util::pyhanko_dss(&out, &root) {
+        assert!(ok, "{text}");
+    }
+    let qpdf = common::run(Command::new("qpdf").arg("--check").arg(&out));
+    assert!(qpdf.status.success(), "{}", common::text(&qpdf));
+}
+
 #[test]
 fn a_dead_tsa_is_reported_before_the_pin_and_nothing_is_written() {
     let t = setup("cli-ltv-dead");

@@ -2,8 +2,9 @@
 //! revocationInfoArchival, the SignedData's CRLs) or in the document
 //! security store — judged for the signer's certificate path. Mohor does not
 //! go online while verifying: what counts is evidence, signed by the issuer
-//! or its responder, made after the signature, that no certificate of the
-//! path was revoked (PAdES B-LT's promise).
+//! or its responder, that no certificate of the path was revoked (PAdES
+//! B-LT's promise) — made after the signature for the signer's own
+//! certificate, current at the signature for a CA's (see [`Role`]).
 //!
 //! The OCSP and CRL checks themselves are the ones the long-term signer uses
 //! before it embeds the evidence ([`crate::ltv::revocation`]).
@@ -89,7 +90,8 @@ pub fn judge(chain: &Chain, data: &ValidationData, signed_at: OffsetDateTime) ->
             }
             continue;
         };
-        match evidence_for(subject, issuer, data, signed_at) {
+        let role = if i == 0 { Role::Signer } else { Role::Ca };
+        match evidence_for(subject, issuer, data, signed_at, role) {
             Evidence::NotRevoked => j.covered.push(cert.cn.clone()),
             Evidence::Revoked => {
                 j.status = RevocationStatus::Revoked;
@@ -130,11 +132,26 @@ enum Evidence {
     None,
 }
 
+/// Which certificate of the path the evidence is about.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    /// The signer's own: its responder answers at any time, so the proof
+    /// must be made after the signature.
+    Signer,
+    /// A CA's: its issuer (often the root, signing offline) publishes a CRL
+    /// every few days or weeks, so a signature made and extended at once
+    /// can only carry a CRL issued before it. Such a CRL still counts when
+    /// the signature falls inside its validity (thisUpdate to nextUpdate),
+    /// as pyHanko and Adobe judge it; without nextUpdate it must be newer.
+    Ca,
+}
+
 fn evidence_for(
     cert: &Certificate,
     issuer: &Certificate,
     data: &ValidationData,
     signed_at: OffsetDateTime,
+    role: Role,
 ) -> Evidence {
     let findings = data
         .ocsps
@@ -147,6 +164,17 @@ fn evidence_for(
             // Made after the signature (allowing for clock slack): proof
             // that the certificate was not revoked when it signed.
             Ok(Finding { this_update, .. }) if this_update + SKEW >= signed_at => {
+                return Evidence::NotRevoked;
+            }
+            // Current when it signed: enough for a CA's certificate.
+            Ok(Finding {
+                this_update,
+                next_update: Some(next_update),
+                ..
+            }) if role == Role::Ca
+                && this_update <= signed_at + SKEW
+                && signed_at <= next_update =>
+            {
                 return Evidence::NotRevoked;
             }
             Ok(_) => best = Evidence::TooOld,

@@ -127,17 +127,7 @@ impl Services {
     /// from an hour ago until `seconds` from now, known to the responder.
     /// Returns its PEM file.
     pub fn short_lived_signer(&self, seconds: i64) -> PathBuf {
-        let stamp = |t: time::OffsetDateTime| {
-            format!(
-                "{:04}{:02}{:02}{:02}{:02}{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        };
+        let stamp = openssl_time;
         let now = time::OffsetDateTime::now_utc();
         let run = |args: &[&str]| {
             let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
@@ -190,6 +180,52 @@ impl Services {
         self.pki.join("short.cert.pem")
     }
 
+    /// The root's CRL (about the sub-CA) issued `days` ago and valid for a
+    /// month, as an offline root publishes it: a signature made now can
+    /// only carry a CRL older than itself.
+    pub fn backdate_root_crl(&self, days: i64) {
+        let now = time::OffsetDateTime::now_utc();
+        let run = |args: &[&str]| {
+            let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                common::text(&out)
+            );
+        };
+        let (last, next) = (
+            openssl_time(now - time::Duration::days(days)),
+            openssl_time(now + time::Duration::days(30)),
+        );
+        run(&[
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-name",
+            "rootca",
+            "-gencrl",
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key.pem",
+            "-crl_lastupdate",
+            &last,
+            "-crl_nextupdate",
+            &next,
+            "-out",
+            "root.crl.pem",
+        ]);
+        run(&[
+            "crl",
+            "-in",
+            "root.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "root.crl",
+        ]);
+    }
+
     pub fn file(&self, name: &str) -> PathBuf {
         self.pki.join(name)
     }
@@ -202,6 +238,19 @@ impl Services {
         }
         self.children.clear();
     }
+}
+
+/// `t` as `openssl ca` takes dates: YYYYMMDDHHMMSSZ.
+fn openssl_time(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 impl Drop for Services {

@@ -36,10 +36,25 @@ pub struct EmbeddedSigner {
     pub carried: Vec<Vec<u8>>,
 }
 
+/// How deep time-stamps may sit inside time-stamps: a signature's token,
+/// a token over that, and some room. Deeper is a crafted file, which
+/// would otherwise take the stack with it (each level costs a few dozen
+/// bytes of `/Contents`).
+const MAX_NESTED_TIMESTAMPS: usize = 8;
+
 /// Every signer of the CMS at the start of `bytes` (a PDF's `/Contents`
 /// may have zero padding after it), and every signer of the signature
 /// time-stamps inside it.
 pub fn embedded_signers(bytes: &[u8]) -> Result<Vec<EmbeddedSigner>, LtvError> {
+    signers_within(bytes, 0)
+}
+
+fn signers_within(bytes: &[u8], depth: usize) -> Result<Vec<EmbeddedSigner>, LtvError> {
+    if depth > MAX_NESTED_TIMESTAMPS {
+        return Err(LtvError::RevocationRefused(format!(
+            "a signature in the file nests time-stamps more than {MAX_NESTED_TIMESTAMPS} deep"
+        )));
+    }
     let bad = |e: der::Error| {
         LtvError::RevocationRefused(format!("a signature in the file is unreadable ({e})"))
     };
@@ -76,9 +91,88 @@ pub fn embedded_signers(bytes: &[u8]) -> Result<Vec<EmbeddedSigner>, LtvError> {
                 continue;
             }
             for value in attr.values.iter() {
-                out.extend(embedded_signers(&value.to_der()?)?);
+                out.extend(signers_within(&value.to_der()?, depth + 1)?);
             }
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cms::content_info::CmsVersion;
+    use cms::signed_data::{EncapsulatedContentInfo, SignerInfo, SignerInfos};
+    use const_oid::db::rfc5911::{ID_DATA, ID_SIGNED_DATA};
+    use const_oid::db::rfc5912::{ID_SHA_256, RSA_ENCRYPTION};
+    use der::asn1::{Any, OctetString, SetOfVec};
+    use spki::AlgorithmIdentifierOwned;
+    use x509_cert::attr::Attribute;
+    use x509_cert::ext::pkix::SubjectKeyIdentifier;
+
+    /// A CMS whose one SignerInfo carries `token` as its signature
+    /// time-stamp: the smallest shape a crafted file can repeat.
+    fn wrapping(token: Option<&[u8]>) -> Vec<u8> {
+        let algorithm = |oid| AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        };
+        let unsigned_attrs = token.map(|t| {
+            let value = Any::from_der(t).expect("a token");
+            let attr = Attribute {
+                oid: ID_AA_SIGNATURE_TIME_STAMP_TOKEN,
+                values: SetOfVec::try_from(vec![value]).expect("one value"),
+            };
+            SetOfVec::try_from(vec![attr]).expect("one attribute")
+        });
+        let info = SignerInfo {
+            version: CmsVersion::V3,
+            sid: SignerIdentifier::SubjectKeyIdentifier(SubjectKeyIdentifier(
+                OctetString::new(vec![7]).expect("an id"),
+            )),
+            digest_alg: algorithm(ID_SHA_256),
+            signed_attrs: None,
+            signature_algorithm: algorithm(RSA_ENCRYPTION),
+            signature: OctetString::new(vec![0]).expect("a signature"),
+            unsigned_attrs,
+        };
+        let sd = SignedData {
+            version: CmsVersion::V3,
+            digest_algorithms: SetOfVec::new(),
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_DATA,
+                econtent: None,
+            },
+            certificates: None,
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::try_from(vec![info]).expect("one signer")),
+        };
+        ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&sd).expect("signed data"),
+        }
+        .to_der()
+        .expect("a CMS")
+    }
+
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut der = wrapping(None);
+        for _ in 0..depth {
+            der = wrapping(Some(&der));
+        }
+        der
+    }
+
+    #[test]
+    fn time_stamps_nested_past_reason_are_a_typed_error_not_a_lost_stack() {
+        assert!(embedded_signers(&nested(MAX_NESTED_TIMESTAMPS)).is_ok());
+        // 3,000 levels are 200 KB of /Contents; unchecked, the recursion
+        // overflowed a test thread's stack.
+        for depth in [MAX_NESTED_TIMESTAMPS + 1, 3_000] {
+            match embedded_signers(&nested(depth)) {
+                Err(LtvError::RevocationRefused(m)) => assert!(m.contains("deep"), "{m}"),
+                other => panic!("{depth}: {other:?}"),
+            }
+        }
+    }
 }

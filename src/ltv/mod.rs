@@ -119,7 +119,9 @@ impl From<LtvError> for Error {
             | LtvError::NoChain(_) => Error::new(Reason::RevocationUnavailable, msg)
                 .with_hint("try again later, or sign at level B-T (no revocation data)"),
             LtvError::Revoked(_) => Error::new(Reason::CertificateNotUsable, msg)
-                .with_hint("this certificate can no longer sign; ask your certifying authority"),
+                .with_hint(
+                    "if the certificate named is yours, it can no longer sign (ask your certifying authority); if it is the time-stamp service's or a CA's, tell the administrator",
+                ),
             LtvError::Internal(_) => Error::internal(msg),
         }
     }

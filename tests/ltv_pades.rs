@@ -258,6 +258,110 @@ fn signing_fields_out_of_order_at_b_lt_gives_each_signer_its_own_evidence() {
     assert!(qpdf.status.success(), "{}", common::text(&qpdf));
 }
 
+/// A CRL proves "not revoked" only when it is a complete list that speaks
+/// for the certificate: a delta CRL, a partition for other certificates,
+/// a CRL of CA certificates only, or one with a critical extension Mohor
+/// does not understand leaves the signer's revocation unknown. The same
+/// check serves the long-term signer and the verifier.
+#[test]
+fn crls_that_do_not_speak_for_the_certificate_prove_nothing() {
+    use der::Decode as _;
+    let dir = common::test_dir("ltv-crl-scope");
+    let s = Services::start(&dir);
+    let cdp = format!("URI:http://127.0.0.1:{}/subca.crl", s.http_port);
+    let kinds = format!(
+        "
+[crl_plain]
+authorityKeyIdentifier = keyid:always
+[crl_delta]
+authorityKeyIdentifier = keyid:always
+2.5.29.27 = critical, ASN1:INTEGER:1
+[crl_ca_only]
+issuingDistributionPoint = critical, @idp_ca_only
+[idp_ca_only]
+fullname = {cdp}
+onlyCA = TRUE
+[crl_other_partition]
+issuingDistributionPoint = critical, @idp_other
+[idp_other]
+fullname = URI:http://127.0.0.1:9/other-partition.crl
+[crl_users_here]
+issuingDistributionPoint = critical, @idp_users_here
+[idp_users_here]
+fullname = {cdp}
+onlyuser = TRUE
+[crl_unknown_critical]
+1.3.6.1.4.1.55555.1 = critical, ASN1:NULL
+"
+    );
+    let conf = s.file("openssl.cnf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&kinds);
+    std::fs::write(&conf, text).unwrap();
+    let crl = |section: &str| -> (std::path::PathBuf, Vec<u8>) {
+        let pem = s.file(&format!("{section}.crl.pem"));
+        let out = common::run(
+            std::process::Command::new("openssl")
+                .current_dir(&s.pki)
+                .args([
+                    "ca",
+                    "-config",
+                    "openssl.cnf",
+                    "-gencrl",
+                    "-cert",
+                    "subca.pem",
+                ])
+                .args(["-keyfile", "subca.key.pem", "-crlexts", section, "-out"])
+                .arg(&pem),
+        );
+        assert!(out.status.success(), "{section}: {}", common::text(&out));
+        let der = common::run(
+            std::process::Command::new("openssl")
+                .args(["crl", "-outform", "DER", "-in"])
+                .arg(&pem),
+        );
+        (pem, der.stdout)
+    };
+    let cert = |name: &str| {
+        let pem = std::fs::read(s.file(name)).unwrap();
+        x509_cert::Certificate::from_der(&mohor::pem::certificates(&pem)[0]).unwrap()
+    };
+    let (signer, subca) = (cert("signer.cert.pem"), cert("subca.pem"));
+    let read = |der: &[u8]| mohor::ltv::revocation::read_crl(der, &signer, &subca);
+
+    for ok in ["crl_plain", "crl_users_here"] {
+        let (_, der) = crl(ok);
+        assert!(read(&der).is_ok(), "{ok}: {:?}", read(&der));
+    }
+    for (section, why) in [
+        ("crl_delta", "delta CRL"),
+        ("crl_ca_only", "another kind of certificate"),
+        ("crl_other_partition", "partition"),
+        ("crl_unknown_critical", "critical extension"),
+    ] {
+        let (pem, der) = crl(section);
+        match read(&der) {
+            Err(mohor::ltv::LtvError::RevocationRefused(m)) => {
+                assert!(m.contains(why), "{section}: {m}")
+            }
+            other => panic!("{section}: {other:?}"),
+        }
+        // What openssl reads in the same CRL: the extension is there.
+        let shown = common::run(
+            std::process::Command::new("openssl")
+                .args(["crl", "-noout", "-text", "-in"])
+                .arg(&pem),
+        );
+        let text = common::text(&shown);
+        let mark = match section {
+            "crl_delta" => "Delta CRL Indicator: critical",
+            "crl_unknown_critical" => "1.3.6.1.4.1.55555.1: critical",
+            _ => "Issuing Distribution Point: critical",
+        };
+        assert!(text.contains(mark), "{section}: {text}");
+    }
+}
+
 #[test]
 fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     use mohor::sign::cms::{self, CmsProfile};

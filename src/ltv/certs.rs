@@ -133,14 +133,18 @@ pub fn chain_to_anchor(
 /// bring revocation addresses of its choosing into `mohor extend`.
 /// Trust anchors are taken as configured (old v1 roots have no extensions).
 fn may_issue(cert: &Certificate) -> bool {
-    let is_ca = extension(cert, ID_CE_BASIC_CONSTRAINTS)
-        .and_then(|v| BasicConstraints::from_der(v).ok())
-        .is_some_and(|b| b.ca);
     let signs_certificates = match extension(cert, ID_CE_KEY_USAGE) {
         None => true,
         Some(v) => KeyUsage::from_der(v).is_ok_and(|k| k.key_cert_sign()),
     };
-    is_ca && signs_certificates
+    is_ca(cert) && signs_certificates
+}
+
+/// basicConstraints cA: a CA's certificate, not an end entity's.
+pub fn is_ca(cert: &Certificate) -> bool {
+    extension(cert, ID_CE_BASIC_CONSTRAINTS)
+        .and_then(|v| BasicConstraints::from_der(v).ok())
+        .is_some_and(|b| b.ca)
 }
 
 /// Every certificate in `ders` that parses, anchors being the self-signed ones.

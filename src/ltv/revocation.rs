@@ -338,6 +338,69 @@ pub fn check_crl(
 }
 
 /// Read a CRL: issued and signed by `issuer`, `cert` not listed.
+/// Whether `crl` is a complete list that speaks for `cert` (RFC 5280
+/// 5.2, 6.3.3): not a delta CRL (alone it proves nothing), not a partition
+/// for other certificates, other reasons or an indirect issuer, and with no
+/// critical extension Mohor does not understand — a CRL that says nothing
+/// of a revoked certificate must not pass for one that says "not revoked".
+fn crl_covers(crl: &CertificateList, cert: &Certificate) -> Result<(), &'static str> {
+    use const_oid::db::rfc5280::{
+        ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_CRL_NUMBER, ID_CE_CRL_REASONS,
+        ID_CE_DELTA_CRL_INDICATOR, ID_CE_INVALIDITY_DATE, ID_CE_ISSUING_DISTRIBUTION_POINT,
+    };
+    use x509_cert::ext::pkix::crl::IssuingDistributionPoint;
+    use x509_cert::ext::pkix::name::DistributionPointName;
+
+    for ext in crl.tbs_cert_list.crl_extensions.iter().flatten() {
+        if ext.extn_id == ID_CE_DELTA_CRL_INDICATOR {
+            return Err("it is a delta CRL, which lists only recent changes");
+        }
+        if ext.extn_id == ID_CE_ISSUING_DISTRIBUTION_POINT {
+            let idp = IssuingDistributionPoint::from_der(ext.extn_value.as_bytes())
+                .map_err(|_| "its issuing distribution point is unreadable")?;
+            if idp.indirect_crl || idp.only_some_reasons.is_some() {
+                return Err("it covers only some revocations (indirect or by reason)");
+            }
+            if idp.only_contains_attribute_certs
+                || (idp.only_contains_user_certs && certs::is_ca(cert))
+                || (idp.only_contains_ca_certs && !certs::is_ca(cert))
+            {
+                return Err("it lists another kind of certificate");
+            }
+            match idp.distribution_point {
+                None => {}
+                Some(DistributionPointName::FullName(names)) => {
+                    let own = certs::crl_urls(cert);
+                    let named = names.iter().any(|n| {
+                        matches!(n, x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u)
+                            if own.iter().any(|o| o == u.as_str()))
+                    });
+                    if !named {
+                        return Err("it is a partition for certificates other than this one");
+                    }
+                }
+                Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+                    return Err("it is a partition named relative to its issuer");
+                }
+            }
+            continue;
+        }
+        let understood =
+            ext.extn_id == ID_CE_CRL_NUMBER || ext.extn_id == ID_CE_AUTHORITY_KEY_IDENTIFIER;
+        if ext.critical && !understood {
+            return Err("it has a critical extension Mohor does not understand");
+        }
+    }
+    let entries = crl.tbs_cert_list.revoked_certificates.iter().flatten();
+    for ext in entries.flat_map(|r| r.crl_entry_extensions.iter().flatten()) {
+        let understood = ext.extn_id == ID_CE_CRL_REASONS || ext.extn_id == ID_CE_INVALIDITY_DATE;
+        if ext.critical && !understood {
+            return Err("an entry has a critical extension Mohor does not understand");
+        }
+    }
+    Ok(())
+}
+
 pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<Finding, LtvError> {
     let who = subject(cert);
     let refused = |m: &str| LtvError::RevocationRefused(format!("CRL for {who}: {m}"));
@@ -354,6 +417,7 @@ pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<
     if !certs::verify(&spki, &crl.signature_algorithm, None, &tbs, sig) {
         return Err(refused("its signature does not verify"));
     }
+    crl_covers(&crl, cert).map_err(refused)?;
     let listed = crl
         .tbs_cert_list
         .revoked_certificates

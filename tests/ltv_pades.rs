@@ -300,21 +300,8 @@ onlyuser = TRUE
     std::fs::write(&conf, text).unwrap();
     let crl = |section: &str| -> (std::path::PathBuf, Vec<u8>) {
         let pem = s.file(&format!("{section}.crl.pem"));
-        let out = common::run(
-            std::process::Command::new("openssl")
-                .current_dir(&s.pki)
-                .args([
-                    "ca",
-                    "-config",
-                    "openssl.cnf",
-                    "-gencrl",
-                    "-cert",
-                    "subca.pem",
-                ])
-                .args(["-keyfile", "subca.key.pem", "-crlexts", section, "-out"])
-                .arg(&pem),
-        );
-        assert!(out.status.success(), "{section}: {}", common::text(&out));
+        let out = format!("{section}.crl.pem");
+        s.sub_ca(&["-gencrl", "-crlexts", section, "-out", &out]);
         let der = common::run(
             std::process::Command::new("openssl")
                 .args(["crl", "-outform", "DER", "-in"])

@@ -78,40 +78,36 @@ impl Services {
         format!("http://127.0.0.1:{}/{path}", self.http_port)
     }
 
+    /// `openssl ARGS` in the PKI's folder (its `openssl.cnf`), which must succeed.
+    pub fn openssl(&self, args: &[&str]) {
+        let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            common::text(&out)
+        );
+    }
+
+    /// `openssl ca` as the sub-CA (which issued the signers), with `args`.
+    pub fn sub_ca(&self, args: &[&str]) {
+        let mut all = vec![
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-cert",
+            "subca.pem",
+            "-keyfile",
+            "subca.key.pem",
+        ];
+        all.extend_from_slice(args);
+        self.openssl(&all);
+    }
+
     /// Revoke the signer's certificate: the responder and the CRL say so.
     pub fn revoke_signer(&self) {
-        let run = |args: &[&str]| {
-            let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                common::text(&out)
-            );
-        };
-        run(&[
-            "ca",
-            "-config",
-            "openssl.cnf",
-            "-cert",
-            "subca.pem",
-            "-keyfile",
-            "subca.key.pem",
-            "-revoke",
-            "signer.cert.pem",
-        ]);
-        run(&[
-            "ca",
-            "-config",
-            "openssl.cnf",
-            "-gencrl",
-            "-cert",
-            "subca.pem",
-            "-keyfile",
-            "subca.key.pem",
-            "-out",
-            "subca.crl.pem",
-        ]);
-        run(&[
+        self.sub_ca(&["-revoke", "signer.cert.pem"]);
+        self.sub_ca(&["-gencrl", "-out", "subca.crl.pem"]);
+        self.openssl(&[
             "crl",
             "-in",
             "subca.crl.pem",
@@ -129,15 +125,7 @@ impl Services {
     pub fn short_lived_signer(&self, seconds: i64) -> PathBuf {
         let stamp = openssl_time;
         let now = time::OffsetDateTime::now_utc();
-        let run = |args: &[&str]| {
-            let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                common::text(&out)
-            );
-        };
-        run(&[
+        self.openssl(&[
             "req",
             "-new",
             "-key",
@@ -153,15 +141,8 @@ impl Services {
             stamp(now - time::Duration::hours(1)),
             stamp(now + time::Duration::seconds(seconds)),
         );
-        run(&[
-            "ca",
+        self.sub_ca(&[
             "-batch",
-            "-config",
-            "openssl.cnf",
-            "-cert",
-            "subca.pem",
-            "-keyfile",
-            "subca.key.pem",
             "-in",
             "short.csr",
             "-out",
@@ -185,19 +166,12 @@ impl Services {
     /// only carry a CRL older than itself.
     pub fn backdate_root_crl(&self, days: i64) {
         let now = time::OffsetDateTime::now_utc();
-        let run = |args: &[&str]| {
-            let out = common::run(Command::new("openssl").current_dir(&self.pki).args(args));
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                common::text(&out)
-            );
-        };
+
         let (last, next) = (
             openssl_time(now - time::Duration::days(days)),
             openssl_time(now + time::Duration::days(30)),
         );
-        run(&[
+        self.openssl(&[
             "ca",
             "-config",
             "openssl.cnf",
@@ -215,7 +189,7 @@ impl Services {
             "-out",
             "root.crl.pem",
         ]);
-        run(&[
+        self.openssl(&[
             "crl",
             "-in",
             "root.crl.pem",

@@ -88,7 +88,7 @@ pub fn valid_at(cert: &Certificate, at: OffsetDateTime) -> bool {
 }
 
 /// The chain from `leaf` (first) to a trust anchor (last) through
-/// `intermediates` that may issue certificates ([`may_issue`]), every
+/// `intermediates` that may issue certificates (CAs, see `may_issue`), every
 /// certificate valid at `at`; `None` if there is none. Anchors are
 /// trusted as given.
 pub fn chain_to_anchor(

@@ -4,7 +4,7 @@
 //! go online while verifying: what counts is evidence, signed by the issuer
 //! or its responder, that no certificate of the path was revoked (PAdES
 //! B-LT's promise) — made after the signature for the signer's own
-//! certificate, current at the signature for a CA's (see [`Role`]).
+//! certificate, current at the signature for a CA's (see `Role`).
 //!
 //! The OCSP and CRL checks themselves are the ones the long-term signer uses
 //! before it embeds the evidence ([`crate::ltv::revocation`]).

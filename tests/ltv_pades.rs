@@ -349,6 +349,63 @@ onlyuser = TRUE
     }
 }
 
+/// A CMS may name its signer by subject key identifier (version 3, as
+/// `openssl cms -keyid` and some vendor signers write it). Such signers
+/// were skipped when gathering evidence, so `mohor extend` added nothing
+/// for them and the file still claimed B-LT.
+#[test]
+fn a_signer_named_by_key_identifier_is_found_for_its_evidence() {
+    let dir = common::test_dir("ltv-keyid");
+    let s = Services::start(&dir);
+    let data = dir.join("note.txt");
+    std::fs::write(&data, b"green note 7\n").unwrap();
+    let p7s = dir.join("note.p7s");
+    s.openssl(&[
+        "cms",
+        "-sign",
+        "-binary",
+        "-keyid",
+        "-md",
+        "sha256",
+        "-signer",
+        "signer.cert.pem",
+        "-inkey",
+        "signer.key.pem",
+        "-outform",
+        "DER",
+        "-in",
+        data.to_str().unwrap(),
+        "-out",
+        p7s.to_str().unwrap(),
+    ]);
+    let judge = common::run(
+        std::process::Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(&p7s)
+            .arg("-content")
+            .arg(&data)
+            .arg("-CAfile")
+            .arg(s.file("chain.pem"))
+            .args(["-out", "/dev/null"]),
+    );
+    assert!(judge.status.success(), "{}", common::text(&judge));
+    let shown = common::run(
+        std::process::Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&p7s),
+    );
+    assert!(
+        common::text(&shown).contains("subjectKeyIdentifier"),
+        "not named by key id"
+    );
+
+    let der = std::fs::read(&p7s).unwrap();
+    let signers = mohor::ltv::cades::embedded_signers(&der).unwrap();
+    let own = std::fs::read(s.file("signer.cert.der")).unwrap();
+    assert_eq!(signers.len(), 1);
+    assert_eq!(signers[0].certificate, own);
+}
+
 #[test]
 fn detached_b_t_carries_a_trusted_timestamp_and_cosigning_keeps_it() {
     use mohor::sign::cms::{self, CmsProfile};

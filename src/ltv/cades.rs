@@ -72,19 +72,17 @@ fn signers_within(bytes: &[u8], depth: usize) -> Result<Vec<EmbeddedSigner>, Ltv
         .collect();
     let mut out = Vec::new();
     for info in sd.signer_infos.0.iter() {
-        if let SignerIdentifier::IssuerAndSerialNumber(ias) = &info.sid {
-            let found = carried.iter().find(|d| {
-                x509_cert::Certificate::from_der(d).is_ok_and(|c| {
-                    c.tbs_certificate.issuer == ias.issuer
-                        && c.tbs_certificate.serial_number == ias.serial_number
-                })
-            });
-            if let Some(cert) = found {
-                out.push(EmbeddedSigner {
-                    certificate: cert.clone(),
-                    carried: carried.clone(),
-                });
-            }
+        let found = carried
+            .iter()
+            .find(|d| x509_cert::Certificate::from_der(d).is_ok_and(|c| names(&info.sid, &c)));
+        // A signer whose certificate is not in the CMS (a time-stamp token
+        // requested without certReq) has no evidence to gather here.
+        match found {
+            Some(cert) => out.push(EmbeddedSigner {
+                certificate: cert.clone(),
+                carried: carried.clone(),
+            }),
+            None => tracing::info!("a signer in the file does not carry its certificate"),
         }
         for attr in info.unsigned_attrs.iter().flat_map(|a| a.iter()) {
             if attr.oid != ID_AA_SIGNATURE_TIME_STAMP_TOKEN {
@@ -96,6 +94,28 @@ fn signers_within(bytes: &[u8], depth: usize) -> Result<Vec<EmbeddedSigner>, Ltv
         }
     }
     Ok(out)
+}
+
+/// Whether `sid` names `cert`: by issuer and serial number, or (CMS
+/// version 3, as `openssl cms -keyid` and some vendor signers write it) by
+/// the certificate's subject key identifier.
+fn names(sid: &SignerIdentifier, cert: &x509_cert::Certificate) -> bool {
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => {
+            cert.tbs_certificate.issuer == ias.issuer
+                && cert.tbs_certificate.serial_number == ias.serial_number
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .filter(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+            .filter_map(|e| {
+                x509_cert::ext::pkix::SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok()
+            })
+            .any(|own| own == *ski),
+    }
 }
 
 #[cfg(test)]

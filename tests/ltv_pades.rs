@@ -544,8 +544,9 @@ fn a_corpus_file_at_b_lta_then_a_second_signatory_at_b_t_keeps_both_valid_and_ex
 fn extend_renews_a_document_whose_signer_has_since_expired() {
     let dir = common::test_dir("ltv-renew-expired");
     let mut s = Services::start(&dir);
-    let short = s.short_lived_signer(20);
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(22);
+    // Long enough for B-LTA on a loaded two-core CI machine (1–3 s when idle).
+    let short = s.short_lived_signer(40);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(42);
     let input = corpus("pyhanko-minimal.pdf");
     let lta = dir.join("lta.pdf");
     let mut signer =

@@ -7,7 +7,7 @@ use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use der::{Decode as _, Encode as _, Reader as _};
 
-use super::{tsa, Ltv, LtvError};
+use super::{certs, tsa, Ltv, LtvError};
 use crate::sign::cms::{self as mohor_cms, ID_AA_SIGNATURE_TIME_STAMP_TOKEN};
 use crate::sign::DigestAlgorithm;
 
@@ -105,16 +105,11 @@ fn names(sid: &SignerIdentifier, cert: &x509_cert::Certificate) -> bool {
             cert.tbs_certificate.issuer == ias.issuer
                 && cert.tbs_certificate.serial_number == ias.serial_number
         }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => cert
-            .tbs_certificate
-            .extensions
-            .iter()
-            .flatten()
-            .filter(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
-            .filter_map(|e| {
-                x509_cert::ext::pkix::SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok()
-            })
-            .any(|own| own == *ski),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => {
+            certs::extension(cert, const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
+                .and_then(|v| x509_cert::ext::pkix::SubjectKeyIdentifier::from_der(v).ok())
+                .is_some_and(|own| own == *ski)
+        }
     }
 }
 

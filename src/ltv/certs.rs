@@ -68,23 +68,28 @@ fn self_signed(cert: &Certificate) -> bool {
     issued_by(cert, cert)
 }
 
+/// A time since the Unix epoch as a date (the epoch itself for one out of
+/// range).
+pub fn from_unix(since_epoch: std::time::Duration) -> OffsetDateTime {
+    i64::try_from(since_epoch.as_secs())
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// An X.509 time (UTCTime or GeneralizedTime) as a date.
+pub fn time_of(t: x509_cert::time::Time) -> OffsetDateTime {
+    from_unix(t.to_unix_duration())
+}
+
 /// The last moment `cert` is valid.
 pub fn not_after(cert: &Certificate) -> OffsetDateTime {
-    let secs = cert
-        .tbs_certificate
-        .validity
-        .not_after
-        .to_unix_duration()
-        .as_secs();
-    OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    time_of(cert.tbs_certificate.validity.not_after)
 }
 
 pub fn valid_at(cert: &Certificate, at: OffsetDateTime) -> bool {
     let v = &cert.tbs_certificate.validity;
-    let t = at.unix_timestamp();
-    let secs = |t: x509_cert::time::Time| t.to_unix_duration().as_secs() as i64;
-    secs(v.not_before) <= t && t <= secs(v.not_after)
+    time_of(v.not_before) <= at && at <= time_of(v.not_after)
 }
 
 /// The chain from `leaf` (first) to a trust anchor (last) through
@@ -160,7 +165,7 @@ pub fn anchors(certs: &[Certificate]) -> Vec<Certificate> {
     certs.iter().filter(|c| self_signed(c)).cloned().collect()
 }
 
-fn extension(cert: &Certificate, oid: ObjectIdentifier) -> Option<&[u8]> {
+pub(crate) fn extension(cert: &Certificate, oid: ObjectIdentifier) -> Option<&[u8]> {
     cert.tbs_certificate
         .extensions
         .as_ref()?
@@ -186,7 +191,7 @@ pub fn is_time_stamping_only(cert: &Certificate) -> bool {
     ext.critical && eku.0 == [ID_KP_TIME_STAMPING]
 }
 
-fn uri(name: &GeneralName) -> Option<String> {
+pub(crate) fn uri(name: &GeneralName) -> Option<String> {
     match name {
         GeneralName::UniformResourceIdentifier(u) => Some(u.as_str().to_string()),
         _ => None,

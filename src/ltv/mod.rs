@@ -188,15 +188,7 @@ impl Ltv<'_> {
     }
 
     /// The chain of `leaf` to a trust anchor, through `extra` and the
-    /// known certificates.
-    pub fn chain(&self, leaf: &[u8], extra: &[Vec<u8>]) -> Result<Vec<Certificate>, LtvError> {
-        match self.chain_of_earlier(leaf, extra)? {
-            Earlier::Current(chain) => Ok(chain),
-            Earlier::Expired(subject) => Err(LtvError::NoChain(subject)),
-        }
-    }
-
-    /// The chain of a certificate a document already carries: current now,
+    /// known certificates, for a certificate a document carries: current now,
     /// or [`Earlier::Expired`] when it chains to a trust anchor only while
     /// the leaf was still valid (a signer's certificate after its years,
     /// the TSA of an older time-stamp). Archive renewal exists for exactly

@@ -202,11 +202,6 @@ impl Finding {
     }
 }
 
-fn unix(secs: u64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs.min(i64::MAX as u64) as i64)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 /// Check an OCSP response about `cert` as current evidence at `now`; returns
 /// the delegated responder's certificate when one signed it.
 pub fn check_ocsp(
@@ -264,7 +259,7 @@ pub fn read_ocsp(
         .iter()
         .find(|s| about(&s.cert_id, cert, issuer))
         .ok_or_else(|| refused("the response is about another certificate"))?;
-    let at = |t: &x509_ocsp::OcspGeneralizedTime| unix(t.0.to_unix_duration().as_secs());
+    let at = |t: &x509_ocsp::OcspGeneralizedTime| certs::from_unix(t.0.to_unix_duration());
     let this_update = at(&single.this_update);
     let mut responder = None;
     if !signed_by(issuer) {
@@ -337,7 +332,6 @@ pub fn check_crl(
     Ok(())
 }
 
-/// Read a CRL: issued and signed by `issuer`, `cert` not listed.
 /// Whether `crl` is a complete list that speaks for `cert` (RFC 5280
 /// 5.2, 6.3.3): not a delta CRL (alone it proves nothing), not a partition
 /// for other certificates, other reasons or an indirect issuer, and with no
@@ -371,10 +365,10 @@ fn crl_covers(crl: &CertificateList, cert: &Certificate) -> Result<(), &'static 
                 None => {}
                 Some(DistributionPointName::FullName(names)) => {
                     let own = certs::crl_urls(cert);
-                    let named = names.iter().any(|n| {
-                        matches!(n, x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u)
-                            if own.iter().any(|o| o == u.as_str()))
-                    });
+                    let named = names
+                        .iter()
+                        .filter_map(certs::uri)
+                        .any(|u| own.contains(&u));
                     if !named {
                         return Err("it is a partition for certificates other than this one");
                     }
@@ -401,6 +395,8 @@ fn crl_covers(crl: &CertificateList, cert: &Certificate) -> Result<(), &'static 
     Ok(())
 }
 
+/// Read a CRL: issued and signed by `issuer`, a complete list that
+/// speaks for `cert`, `cert` not listed.
 pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<Finding, LtvError> {
     let who = subject(cert);
     let refused = |m: &str| LtvError::RevocationRefused(format!("CRL for {who}: {m}"));
@@ -427,10 +423,9 @@ pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<
     if listed {
         return Err(LtvError::Revoked(who));
     }
-    let at = |t: x509_cert::time::Time| unix(t.to_unix_duration().as_secs());
     Ok(Finding {
-        this_update: at(crl.tbs_cert_list.this_update),
-        next_update: crl.tbs_cert_list.next_update.map(at),
+        this_update: certs::time_of(crl.tbs_cert_list.this_update),
+        next_update: crl.tbs_cert_list.next_update.map(certs::time_of),
         responder: None,
     })
 }

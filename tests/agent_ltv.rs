@@ -24,20 +24,16 @@ use ltv_util::Services;
 
 const PIN: &str = "246810";
 
-fn make_agent(dir: &Path, s: &Services, tsa: &str, answers: &[&str]) -> (Agent, PathBuf) {
+/// An agent whose person approves the request and types the right PIN.
+fn make_agent(dir: &Path, s: &Services, tsa: &str) -> (Agent, PathBuf) {
     let clock = Arc::new(FixedClock(time::OffsetDateTime::now_utc()));
-    make_agent_with(dir, s, tsa, answers, clock)
+    make_agent_with(dir, s, tsa, clock)
 }
 
-fn make_agent_with(
-    dir: &Path,
-    s: &Services,
-    tsa: &str,
-    answers: &[&str],
-    clock: Arc<dyn Clock>,
-) -> (Agent, PathBuf) {
+fn make_agent_with(dir: &Path, s: &Services, tsa: &str, clock: Arc<dyn Clock>) -> (Agent, PathBuf) {
     let prompts = dir.join("prompts.jsonl");
-    std::fs::write(&prompts, answers.join("\n")).unwrap();
+    let answers = format!("{{\"consent\":\"approve\"}}\n{{\"pin\":\"{PIN}\"}}");
+    std::fs::write(&prompts, answers).unwrap();
     let read = |n: &str| std::fs::read_to_string(s.file(n)).unwrap();
     let tokens = FakeTokens::new(vec![FakeToken::new(
         "Kavya's token",
@@ -96,12 +92,7 @@ fn asked(prompts: &Path) -> usize {
 fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_asked() {
     let dir = common::test_dir("agent-ltv");
     let mut s = Services::start(&dir);
-    let answers = [
-        r#"{"consent":"approve"}"#.to_string(),
-        format!(r#"{{"pin":"{PIN}"}}"#),
-    ];
-    let answers: Vec<&str> = answers.iter().map(String::as_str).collect();
-    let (agent, prompts) = make_agent(&dir, &s, &s.tsa("tsa"), &answers);
+    let (agent, prompts) = make_agent(&dir, &s, &s.tsa("tsa"));
     let job = Job {
         items: vec![item(&dir, 0, Level::BLTA), item(&dir, 1, Level::BB)],
         certificate_ids: vec![],
@@ -138,7 +129,7 @@ fn a_web_batch_at_b_lta_is_signed_and_a_dead_tsa_is_refused_before_anyone_is_ask
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}/tsa", l.local_addr().unwrap().port())
     };
-    let (agent, prompts) = make_agent(&dead_dir, &s, &dead, &answers);
+    let (agent, prompts) = make_agent(&dead_dir, &s, &dead);
     let e = agent
         .sign(&web(), &Job::single(item(&dead_dir, 0, Level::BT), None))
         .unwrap_err();
@@ -187,16 +178,11 @@ impl Clock for ArrivedEarlier {
 fn a_request_answered_after_a_long_wait_still_gets_its_time_stamp() {
     let dir = common::test_dir("agent-ltv-wait");
     let mut s = Services::start(&dir);
-    let answers = [
-        r#"{"consent":"approve"}"#.to_string(),
-        format!(r#"{{"pin":"{PIN}"}}"#),
-    ];
-    let answers: Vec<&str> = answers.iter().map(String::as_str).collect();
     let clock = Arc::new(ArrivedEarlier {
         arrived: time::OffsetDateTime::now_utc() - time::Duration::minutes(15),
         asked: false.into(),
     });
-    let (agent, _) = make_agent_with(&dir, &s, &s.tsa("tsa"), &answers, clock);
+    let (agent, _) = make_agent_with(&dir, &s, &s.tsa("tsa"), clock);
     let outcome = agent
         .sign(&web(), &Job::single(item(&dir, 0, Level::BT), None))
         .expect("the request ran");

@@ -123,7 +123,6 @@ impl Services {
     /// from an hour ago until `seconds` from now, known to the responder.
     /// Returns its PEM file.
     pub fn short_lived_signer(&self, seconds: i64) -> PathBuf {
-        let stamp = openssl_time;
         let now = time::OffsetDateTime::now_utc();
         self.openssl(&[
             "req",
@@ -138,8 +137,8 @@ impl Services {
             "openssl.cnf",
         ]);
         let (start, end) = (
-            stamp(now - time::Duration::hours(1)),
-            stamp(now + time::Duration::seconds(seconds)),
+            openssl_time(now - time::Duration::hours(1)),
+            openssl_time(now + time::Duration::seconds(seconds)),
         );
         self.sub_ca(&[
             "-batch",

@@ -182,6 +182,57 @@ fn a_root_crl_published_before_the_signature_still_proves_its_sub_ca() {
     assert!(qpdf.status.success(), "{}", common::text(&qpdf));
 }
 
+/// A sitting's batch at B-LT: every document carries its own OCSP answer
+/// for the signer, but the root's CRL (the sub-CA's evidence) is one
+/// published list — fetched once, not once per document. Each document is
+/// judged on its own by pyHanko's DSS reader and qpdf, and by `mohor verify`.
+#[test]
+fn a_batch_at_b_lt_fetches_each_crl_once_and_every_document_carries_it() {
+    let mut t = setup("cli-ltv-batch-crl");
+    let inputs: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            let p = t.dir.join(format!("{n}.pdf"));
+            std::fs::copy(input(), &p).unwrap();
+            p
+        })
+        .collect();
+    let out_dir = t.dir.join("signed");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut args = vec!["sign", "--level", "B-LT"];
+    args.extend(inputs.iter().map(|p| arg(p)));
+    args.extend(["--out-dir", arg(&out_dir)]);
+    let o = t.mohor(&args, PIN);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(
+        t.s.served("root.crl"),
+        1,
+        "the root CRL is fetched once for the batch"
+    );
+    let root = t.s.file("root.pem");
+    let root_crl = std::fs::read(t.s.file("root.crl")).unwrap();
+    t.s.stop();
+    for name in ["a.pdf", "b.pdf", "c.pdf"] {
+        let out = out_dir.join(name);
+        let signed = std::fs::read(&out).unwrap();
+        assert!(
+            signed.windows(root_crl.len()).any(|w| w == root_crl),
+            "{name} carries the root CRL"
+        );
+        let mut c = common::mohor(&t.home, &t.conf);
+        c.args(["verify", "--json", arg(&out), "--trust", arg(&root)]);
+        let o = common::run(&mut c);
+        assert!(o.status.success(), "{name}: {}", common::text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["signatures"][0]["level"], "B-LT", "{report:#}");
+        let qpdf = common::run(Command::new("qpdf").arg("--check").arg(&out));
+        assert!(qpdf.status.success(), "{name}: {}", common::text(&qpdf));
+        if let Some((ok, text)) = ltv_util::pyhanko_dss(&out, &root) {
+            assert!(ok, "{name}: {text}");
+        }
+    }
+}
+
 #[test]
 fn a_dead_tsa_is_reported_before_the_pin_and_nothing_is_written() {
     let t = setup("cli-ltv-dead");

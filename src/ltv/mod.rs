@@ -9,12 +9,14 @@
 //! ```
 //!
 //! Files: `tsa` (request and checks of time-stamps), `revocation` (OCSP and
-//! CRL fetching and checks), `certs` (signatures, chains, extensions),
+//! CRL fetching and checks), `crl_cache` (CRLs kept while current, across
+//! a batch), `certs` (signatures, chains, extensions),
 //! `pades` and `cades` (the levels applied to PDFs and detached CMS). The
 //! network is behind [`crate::net::HttpClient`], passed in like the clock.
 
 pub mod cades;
 pub mod certs;
+pub mod crl_cache;
 pub mod pades;
 pub mod revocation;
 pub mod tsa;
@@ -137,10 +139,19 @@ pub struct Ltv<'a> {
     /// ones are the trust anchors, the rest may be intermediates.
     pub known: Vec<Certificate>,
     pub now: OffsetDateTime,
+    /// CRLs kept from earlier signatures (a batch's, a running agent's);
+    /// without one, a CRL is fetched once per document.
+    pub crls: Option<&'a crl_cache::CrlCache>,
 }
 
-impl Ltv<'_> {
-    pub fn new<'a>(
+impl<'a> Ltv<'a> {
+    /// Take CRLs from `crls` while they are current, and keep new ones there.
+    pub fn with_crl_cache(mut self, crls: &'a crl_cache::CrlCache) -> Self {
+        self.crls = Some(crls);
+        self
+    }
+
+    pub fn new(
         http: &'a dyn HttpClient,
         tsa_url: Option<String>,
         known_der: &[Vec<u8>],
@@ -151,6 +162,7 @@ impl Ltv<'_> {
             tsa_url,
             known: certs::parse_all(known_der),
             now,
+            crls: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::cades::{self, EmbeddedSigner};
+use super::crl_cache::CrlCache;
 use super::{revocation, Earlier, Level, Ltv, LtvError, TIMESTAMP_RESERVE};
 use crate::error::{Error, Result};
 use crate::pdf::{self, Dss, PdfPassword, PdfSignOptions, SignedPdf};
@@ -163,7 +164,9 @@ fn add_dss(
             }
         }
     }
-    let evidence = revocation::collect(ltv.http, &chains, ltv.now)?;
+    let this_document = CrlCache::default();
+    let crls = ltv.crls.unwrap_or(&this_document);
+    let evidence = revocation::collect(ltv.http, crls, &chains, ltv.now)?;
     let dss = Dss {
         certs: evidence.certs,
         ocsps: evidence.ocsps,

@@ -17,6 +17,7 @@ use x509_ocsp::{
 };
 
 use super::certs;
+use super::crl_cache::CrlCache;
 use super::LtvError;
 use crate::net::HttpClient;
 use crate::sign::DigestAlgorithm;
@@ -45,21 +46,22 @@ impl Evidence {
 pub const SKEW: time::Duration = time::Duration::minutes(10);
 
 /// Evidence for every certificate of every chain (leaf first, anchor last;
-/// the anchor itself needs none).
+/// the anchor itself needs none). CRLs come from `crls` while it holds a
+/// current one, and go into it once checked.
 pub fn collect(
     http: &dyn HttpClient,
+    crls: &CrlCache,
     chains: &[Vec<Certificate>],
     now: OffsetDateTime,
 ) -> Result<Evidence, LtvError> {
     let mut ev = Evidence::default();
-    let mut crl_cache: Vec<(String, Vec<u8>)> = Vec::new();
     for chain in chains {
         for c in chain {
             Evidence::add(&mut ev.certs, c.to_der()?);
         }
         for pair in chain.windows(2) {
             let (cert, issuer) = (&pair[0], &pair[1]);
-            evidence_for(http, cert, issuer, now, &mut ev, &mut crl_cache)?;
+            evidence_for(http, crls, cert, issuer, now, &mut ev)?;
         }
     }
     Ok(ev)
@@ -71,11 +73,11 @@ fn subject(cert: &Certificate) -> String {
 
 fn evidence_for(
     http: &dyn HttpClient,
+    crls: &CrlCache,
     cert: &Certificate,
     issuer: &Certificate,
     now: OffsetDateTime,
     ev: &mut Evidence,
-    crl_cache: &mut Vec<(String, Vec<u8>)>,
 ) -> Result<(), LtvError> {
     let mut last_problem = None;
     for url in certs::ocsp_urls(cert) {
@@ -92,17 +94,10 @@ fn evidence_for(
         }
     }
     for url in certs::crl_urls(cert) {
-        let cached = crl_cache
-            .iter()
-            .find(|(u, _)| *u == url)
-            .map(|(_, d)| d.clone());
-        let der = match cached {
+        let der = match crls.get(&url, now) {
             Some(d) => d,
             None => match http.get(&url) {
-                Ok(d) => {
-                    crl_cache.push((url.clone(), d.clone()));
-                    d
-                }
+                Ok(d) => d,
                 Err(e) => {
                     last_problem = Some(LtvError::RevocationNet(e));
                     continue;
@@ -110,7 +105,8 @@ fn evidence_for(
             },
         };
         match check_crl(&der, cert, issuer, now) {
-            Ok(()) => {
+            Ok(finding) => {
+                crls.keep(&url, &der, now, finding.next_update);
                 Evidence::add(&mut ev.crls, der);
                 return Ok(());
             }
@@ -326,10 +322,9 @@ pub fn check_crl(
     cert: &Certificate,
     issuer: &Certificate,
     now: OffsetDateTime,
-) -> Result<(), LtvError> {
+) -> Result<Finding, LtvError> {
     let what = format!("CRL for {}", subject(cert));
-    read_crl(der, cert, issuer)?.current_at(now, &what)?;
-    Ok(())
+    read_crl(der, cert, issuer)?.current_at(now, &what)
 }
 
 /// Whether `crl` is a complete list that speaks for `cert` (RFC 5280

@@ -141,6 +141,9 @@ pub struct Agent {
     /// The network, for time-stamps and revocation data (a seam like the clock).
     http: Arc<dyn HttpClient>,
     extra_ca: Vec<Vec<u8>>,
+    /// CRLs for long-term signatures, shared by a batch's items and by
+    /// every request while the agent runs (see `ltv::crl_cache`).
+    crls: crate::ltv::crl_cache::CrlCache,
     /// One request at a time per token in this process (other processes
     /// are kept apart by the guard's lock on the state directory).
     token_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
@@ -172,6 +175,7 @@ impl Agent {
             prompter,
             clock,
             extra_ca,
+            crls: Default::default(),
             token_locks: Mutex::new(HashMap::new()),
         })
     }
@@ -205,6 +209,7 @@ impl Agent {
             &known,
             now,
         )
+        .with_crl_cache(&self.crls)
     }
 
     pub fn tokens(&self) -> &dyn Tokens {

@@ -74,6 +74,19 @@ impl Services {
         wait_listening(self.http_port);
     }
 
+    /// How many times the CRL `name` (e.g. `root.crl`) has been served.
+    pub fn served(&self, name: &str) -> u32 {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", self.http_port)).unwrap();
+        write!(c, "GET /served/{name} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        body.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("not a count: {answer}"))
+    }
+
     pub fn tsa(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}/{path}", self.http_port)
     }

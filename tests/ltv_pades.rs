@@ -198,6 +198,77 @@ fn a_time_stamping_certificate_issued_by_a_signer_is_not_trusted() {
     sign(&s, &input, &dir.join("good.pdf"), Level::BT, "tsa").expect("the real TSA");
 }
 
+/// RFC 5652 lets a CMS name its signer by subject key identifier, and
+/// streaming encoders write BER with indefinite lengths; TSAs do both. Mohor
+/// refused the first ("names its signer by key id only") and the second
+/// (strict DER reading). Both tokens are now checked by the verifier's CMS
+/// reader and embedded (the second in definite form); pyHanko validates the
+/// signature and its time-stamp, and `openssl cms -verify` the token as
+/// embedded, trusting only the test root.
+#[test]
+fn a_tsa_naming_its_signer_by_key_id_or_writing_ber_is_accepted() {
+    let dir = common::test_dir("ltv-tsa-forms");
+    let mut s = Services::start(&dir);
+    let input = corpus("pyhanko-minimal.pdf");
+    let paths = ["tsa-key-id", "tsa-ber"];
+    for path in paths {
+        sign(
+            &s,
+            &input,
+            &dir.join(format!("{path}.pdf")),
+            Level::BT,
+            path,
+        )
+        .unwrap_or_else(|e| panic!("{path}: {e:?}"));
+    }
+    s.stop();
+    let root = s.file("root.pem");
+    for path in paths {
+        let out = dir.join(format!("{path}.pdf"));
+        let token = dir.join(format!("{path}.tst"));
+        std::fs::write(&token, embedded_timestamp(&out)).unwrap();
+        let judge = common::run(
+            std::process::Command::new("openssl")
+                .args([
+                    "cms",
+                    "-verify",
+                    "-inform",
+                    "DER",
+                    "-purpose",
+                    "timestampsign",
+                ])
+                .arg("-in")
+                .arg(&token)
+                .arg("-CAfile")
+                .arg(&root)
+                .args(["-out", "/dev/null"]),
+        );
+        assert!(judge.status.success(), "{path}: {}", common::text(&judge));
+        if let Some((ok, text)) = ltv_util::pyhanko_timestamped(&out, &root) {
+            assert!(ok, "{path}: {text}");
+        }
+    }
+}
+
+/// The signature time-stamp token of the first signature in `pdf`, as embedded.
+fn embedded_timestamp(pdf: &Path) -> Vec<u8> {
+    use mohor::verify::ber;
+    let sigs = mohor::pdf::signature_contents(pdf, None).unwrap();
+    let cms = ber::parse(&sigs[0].contents).unwrap();
+    let signed_data = cms.child(1, "[0]").unwrap().child(0, "SignedData").unwrap();
+    let signer_infos = signed_data.children().last().unwrap();
+    let signer_info = signer_infos.child(0, "SignerInfo").unwrap();
+    let unsigned = signer_info.children().last().unwrap();
+    assert!(unsigned.tag.is(ber::CONTEXT, 1), "no unsigned attributes");
+    let attr = unsigned
+        .children()
+        .iter()
+        .find(|a| a.child(0, "type").unwrap().oid().unwrap() == "1.2.840.113549.1.9.16.2.14")
+        .expect("a signature time-stamp");
+    let token = attr.child(1, "values").unwrap().child(0, "token").unwrap();
+    token.raw.to_vec()
+}
+
 /// Officials sign a note's pre-placed fields in any order. Signing the
 /// first listed field after the second used to give the new signature the
 /// other one's revocation data (the DSS was built for the last signature

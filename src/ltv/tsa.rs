@@ -3,12 +3,9 @@
 //! (status granted, our imprint, our nonce, signed by a certificate with
 //! the timeStamping purpose that chains to a trust anchor).
 
-use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier};
-use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use const_oid::ObjectIdentifier;
 use der::asn1::{GeneralizedTime, Int, OctetString, Uint};
-use der::{Decode, Encode, Reader as _, Tagged as _};
+use der::{Decode, Encode, Tagged as _};
 
 /// id-ct-TSTInfo (RFC 3161 §2.4.2).
 const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
@@ -20,6 +17,8 @@ use super::certs;
 use super::LtvError;
 use crate::net::HttpClient;
 use crate::sign::DigestAlgorithm;
+use crate::verify::ber;
+use crate::verify::cms::Content;
 
 #[derive(Clone, Debug, PartialEq, Eq, der::Sequence)]
 pub struct MessageImprint {
@@ -125,24 +124,19 @@ fn refused(m: impl Into<String>) -> LtvError {
     LtvError::TimestampRefused(m.into())
 }
 
-/// Check a TimeStampResp against what was asked.
+/// Check a TimeStampResp against what was asked. Read as BER: a TSA may
+/// answer with indefinite lengths (a streaming CMS encoder's), which the
+/// token keeps in definite form once checked.
 pub fn check_response(answer: &[u8], expect: &Expect<'_>) -> Result<Token, LtvError> {
-    let garbage = |e: der::Error| refused(format!("the answer is not a time-stamp response ({e})"));
-    let mut reader = der::SliceReader::new(answer).map_err(garbage)?;
-    let (status, token_der) = reader
-        .sequence(|r| {
-            let status: PkiStatusInfo = r.decode()?;
-            let token: Option<der::asn1::Any> = if r.is_finished() {
-                None
-            } else {
-                Some(r.decode()?)
-            };
-            Ok((status, token))
-        })
-        .map_err(garbage)?;
-    if !reader.is_finished() {
-        return Err(refused("the answer has bytes after the response"));
+    let garbage = |e: String| refused(format!("the answer is not a time-stamp response ({e})"));
+    let resp = ber::parse(answer).map_err(|e| garbage(e.to_string()))?;
+    if !resp.tag.is(ber::UNIVERSAL, ber::SEQUENCE) || resp.children().len() > 2 {
+        return Err(garbage("not a TimeStampResp".into()));
     }
+    let status = resp
+        .child(0, "status")
+        .map_err(|e| garbage(e.to_string()))
+        .and_then(|s| PkiStatusInfo::from_der(&s.to_der()).map_err(|e| garbage(e.to_string())))?;
     // 0 granted, 1 granted with modifications; anything else is a refusal.
     if status.status > 1 {
         let text = status
@@ -155,31 +149,30 @@ pub fn check_response(answer: &[u8], expect: &Expect<'_>) -> Result<Token, LtvEr
             if text.is_empty() { "" } else { ": " }
         )));
     }
-    let token_der = token_der
-        .ok_or_else(|| refused("the answer grants a time-stamp but carries none"))?
-        .to_der()?;
-    check_token(&token_der, expect)
+    let token = resp
+        .children()
+        .get(1)
+        .ok_or_else(|| refused("the answer grants a time-stamp but carries none"))?;
+    check_token(&token.definite(), expect)
 }
 
-/// Check a TimeStampToken (also used for tokens already in a file).
+/// Check a TimeStampToken (also used for tokens already in a file). The
+/// CMS is read and its signature checked by the verifier's reader
+/// ([`crate::verify::cms`]), which takes a signer named by issuer and
+/// serial or by key identifier and checks the signed attributes as they
+/// were signed; TSTInfo is DER by RFC 3161 §2.4.2.
 pub fn check_token(token_der: &[u8], expect: &Expect<'_>) -> Result<Token, LtvError> {
-    let bad = |e: der::Error| refused(format!("the time-stamp token is malformed ({e})"));
-    let ci = ContentInfo::from_der(token_der).map_err(bad)?;
-    if ci.content_type != ID_SIGNED_DATA {
-        return Err(refused("the time-stamp token is not signed data"));
-    }
-    let sd: SignedData = ci.content.decode_as().map_err(bad)?;
-    if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
+    let signed = crate::verify::cms::check(token_der, Content::Encapsulated)
+        .map_err(|e| refused(format!("the time-stamp token is malformed ({e})")))?;
+    if signed.content_type != ID_CT_TST_INFO.to_string() {
         return Err(refused("the time-stamp token does not hold TSTInfo"));
     }
-    let content = sd
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or_else(|| refused("the time-stamp token has no content"))?
-        .decode_as::<OctetString>()
-        .map_err(bad)?;
-    let tst = TstInfo::from_der(content.as_bytes()).map_err(bad)?;
+    let content = signed
+        .e_content
+        .as_deref()
+        .ok_or_else(|| refused("the time-stamp token has no content"))?;
+    let tst = TstInfo::from_der(content)
+        .map_err(|e| refused(format!("the time-stamp token is malformed ({e})")))?;
 
     if !same_imprint(&tst.message_imprint, expect.alg, expect.digest) {
         return Err(refused(
@@ -203,73 +196,36 @@ pub fn check_token(token_der: &[u8], expect: &Expect<'_>) -> Result<Token, LtvEr
         )));
     }
 
-    let embedded: Vec<Certificate> = sd
-        .certificates
-        .iter()
-        .flat_map(|set| set.0.iter())
-        .filter_map(|c| match c {
-            cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect();
-    let signer = sd
-        .signer_infos
-        .0
-        .iter()
-        .next()
+    let signer = signed
+        .signers
+        .first()
         .ok_or_else(|| refused("the time-stamp token has no signer"))?;
-    let SignerIdentifier::IssuerAndSerialNumber(ias) = &signer.sid else {
-        return Err(refused(
-            "the time-stamp token names its signer by key id only",
-        ));
-    };
-    let tsa_cert = embedded
-        .iter()
-        .find(|c| {
-            c.tbs_certificate.issuer == ias.issuer
-                && c.tbs_certificate.serial_number == ias.serial_number
-        })
-        .ok_or_else(|| refused("the time-stamp token does not carry its signer's certificate"))?;
-
-    let attrs = signer
-        .signed_attrs
+    let signer_cert = signer
+        .cert
         .as_ref()
-        .ok_or_else(|| refused("the time-stamp token has no signed attributes"))?;
-    let digest = DigestAlgorithm::from_oid(&signer.digest_alg.oid)
-        .ok_or_else(|| refused("the time-stamp token uses an unknown digest"))?;
-    let attr = |oid| {
-        attrs
-            .iter()
-            .find(|a| a.oid == oid)
-            .and_then(|a| a.values.iter().next())
-    };
-    let md_ok = attr(ID_MESSAGE_DIGEST)
-        .and_then(|v| v.decode_as::<OctetString>().ok())
-        .is_some_and(|md| md.as_bytes() == digest.digest(content.as_bytes()));
-    let ct_ok = attr(ID_CONTENT_TYPE)
-        .and_then(|v| v.decode_as::<const_oid::ObjectIdentifier>().ok())
-        == Some(ID_CT_TST_INFO);
-    if !md_ok || !ct_ok {
-        return Err(refused(
-            "the time-stamp token's signed attributes do not match its content",
-        ));
+        .ok_or_else(|| refused("the time-stamp token does not carry its signer's certificate"))?;
+    if !signer.intact {
+        return Err(refused(format!(
+            "the time-stamp token's signature does not verify ({})",
+            signer.problems.join("; ")
+        )));
     }
-    let spki = tsa_cert.tbs_certificate.subject_public_key_info.to_der()?;
-    if !certs::verify(
-        &spki,
-        &signer.signature_algorithm,
-        Some(digest),
-        &attrs.to_der()?,
-        signer.signature.as_bytes(),
-    ) {
-        return Err(refused("the time-stamp token's signature does not verify"));
-    }
+    let tsa_cert = &Certificate::from_der(&signer_cert.der).map_err(|e| {
+        refused(format!(
+            "the time-stamp authority's certificate is malformed ({e})"
+        ))
+    })?;
+    let embedded: Vec<Certificate> = signed
+        .certs
+        .iter()
+        .filter_map(|c| Certificate::from_der(&c.der).ok())
+        .collect();
     if !certs::is_time_stamping_only(tsa_cert) {
         return Err(refused(
             "the time-stamp was signed by a certificate not meant for time-stamping",
         ));
     }
-    let mut pool = embedded.clone();
+    let mut pool = embedded;
     pool.extend(expect.intermediates.iter().cloned());
     let chain = certs::chain_to_anchor(tsa_cert, &pool, expect.anchors, gen_time)
         .ok_or_else(|| {

@@ -287,6 +287,21 @@ impl<'a> Tlv<'a> {
     pub fn to_der(&self) -> Vec<u8> {
         self.to_der_with(None)
     }
+
+    /// The element as its original bytes, unless it uses indefinite lengths
+    /// somewhere (then re-encoded with definite ones): what can be embedded
+    /// in a DER structure, with any signed part unchanged.
+    pub fn definite(&self) -> Vec<u8> {
+        if self.has_indefinite() {
+            self.to_der()
+        } else {
+            self.raw.to_vec()
+        }
+    }
+
+    fn has_indefinite(&self) -> bool {
+        self.raw.get(1) == Some(&0x80) || self.children().iter().any(Tlv::has_indefinite)
+    }
 }
 
 fn is_string_type(t: &Tag) -> bool {

@@ -159,7 +159,7 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         if part.tag.is(CONTEXT, 0) {
             for c in part.children() {
                 if c.tag.is(UNIVERSAL, ber::SEQUENCE) {
-                    if let Ok(cert) = Cert::parse(&element_der(c)) {
+                    if let Ok(cert) = Cert::parse(&c.definite()) {
                         certs.push(cert);
                     }
                 }
@@ -170,7 +170,7 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
                 part.children()
                     .iter()
                     .filter(|c| c.tag.is(UNIVERSAL, ber::SEQUENCE))
-                    .map(element_der),
+                    .map(Tlv::definite),
             );
         } else if part.tag.is(UNIVERSAL, ber::SET) {
             signer_infos = Some(part);
@@ -204,19 +204,6 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         return Err("the CMS has no SignerInfo".into());
     }
     Ok(data)
-}
-
-/// An element's DER: its original bytes unless they use indefinite lengths.
-fn element_der(t: &Tlv<'_>) -> Vec<u8> {
-    if has_indefinite(t) {
-        t.to_der()
-    } else {
-        t.raw.to_vec()
-    }
-}
-
-fn has_indefinite(t: &Tlv<'_>) -> bool {
-    t.raw.get(1) == Some(&0x80) || t.children().iter().any(has_indefinite)
 }
 
 fn check_signer(
@@ -302,9 +289,9 @@ fn check_signer_inner(
                             // [0] EXPLICIT SEQUENCE OF CRL, [1] EXPLICIT SEQUENCE OF OCSPResponse.
                             let items = || part.children().iter().flat_map(|s| s.children());
                             if part.tag.is(CONTEXT, 0) {
-                                out.crls.extend(items().map(element_der));
+                                out.crls.extend(items().map(Tlv::definite));
                             } else if part.tag.is(CONTEXT, 1) {
-                                out.ocsps.extend(items().map(element_der));
+                                out.ocsps.extend(items().map(Tlv::definite));
                             }
                         }
                     }

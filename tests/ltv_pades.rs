@@ -329,6 +329,116 @@ fn signing_fields_out_of_order_at_b_lt_gives_each_signer_its_own_evidence() {
     assert!(qpdf.status.success(), "{}", common::text(&qpdf));
 }
 
+/// OCSP names a certificate by its serial and the hashes of its issuer's
+/// name and key (RFC 6960 §4.1.1). A CA certified under a second name with
+/// the same key is another issuer; an answer about the signer's serial
+/// under that name said "good" for Mohor, which compared the key hash only.
+/// `openssl ocsp` finds no status for the signer in the same answer.
+#[test]
+fn an_ocsp_answer_about_another_issuer_name_with_the_same_key_is_not_evidence() {
+    use der::Decode as _;
+    let dir = common::test_dir("ltv-ocsp-twin");
+    let s = Services::start(&dir);
+    s.openssl(&[
+        "req",
+        "-new",
+        "-key",
+        "subca.key.pem",
+        "-subj",
+        "/C=IN/O=LTV Test/CN=Twin Class 3 CA",
+        "-out",
+        "twin.csr",
+    ]);
+    s.openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "twin.csr",
+        "-CA",
+        "root.pem",
+        "-CAkey",
+        "root.key.pem",
+        "-set_serial",
+        "77",
+        "-days",
+        "30",
+        "-out",
+        "twin.pem",
+    ]);
+    let serial = common::text(&common::run(
+        std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(s.file("signer.cert.pem")),
+    ));
+    let serial = format!("0x{}", serial.trim().trim_start_matches("serial="));
+    for ca in ["subca", "twin"] {
+        let (ca_pem, req, resp) = (
+            format!("{ca}.pem"),
+            format!("{ca}-req.der"),
+            format!("{ca}-resp.der"),
+        );
+        s.openssl(&[
+            "ocsp", "-issuer", &ca_pem, "-serial", &serial, "-reqout", &req,
+        ]);
+        s.openssl(&[
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-CA",
+            &ca_pem,
+            "-rsigner",
+            "ocsp.cert.pem",
+            "-rkey",
+            "ocsp.key.pem",
+            "-nmin",
+            "60",
+            "-reqin",
+            &req,
+            "-respout",
+            &resp,
+        ]);
+    }
+    let cert = |name: &str| {
+        let pem = std::fs::read(s.file(name)).unwrap();
+        x509_cert::Certificate::from_der(&mohor::pem::certificates(&pem)[0]).unwrap()
+    };
+    let (signer, subca) = (cert("signer.cert.pem"), cert("subca.pem"));
+    let now = time::OffsetDateTime::now_utc();
+    let check = |resp: &str| {
+        let der = std::fs::read(s.file(resp)).unwrap();
+        mohor::ltv::revocation::check_ocsp(&der, &signer, &subca, now)
+    };
+    check("subca-resp.der").expect("the answer about the sub-CA's signer");
+    let e = check("twin-resp.der").unwrap_err();
+    assert!(e.to_string().contains("about another certificate"), "{e}");
+
+    let judge = |resp: &str| {
+        common::text(&common::run(
+            std::process::Command::new("openssl")
+                .current_dir(&s.pki)
+                .args(["ocsp", "-no_nonce", "-respin", resp, "-issuer", "subca.pem"])
+                .args([
+                    "-serial",
+                    &serial,
+                    "-CAfile",
+                    "root.pem",
+                    "-verify_other",
+                    "chain.pem",
+                ]),
+        ))
+    };
+    let good = judge("subca-resp.der");
+    assert!(
+        good.contains("Response verify OK") && good.contains(": good"),
+        "{good}"
+    );
+    assert!(
+        judge("twin-resp.der").contains("No Status found"),
+        "{}",
+        judge("twin-resp.der")
+    );
+}
+
 /// A CRL proves "not revoked" only when it is a complete list that speaks
 /// for the certificate: a delta CRL, a partition for other certificates,
 /// a CRL of CA certificates only, or one with a critical extension Mohor

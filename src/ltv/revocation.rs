@@ -283,26 +283,34 @@ pub fn read_ocsp(
     }
 }
 
-/// Whether an OCSP CertID names `cert` of `issuer`, with SHA-1 (what most
-/// responders echo) or SHA-256 (what Mohor asks with).
+/// Whether an OCSP CertID names `cert` of `issuer` — serial number, and the
+/// hashes of the issuer's name and of its key (RFC 6960 §4.1.1: a CA that
+/// shares its key with another name is another issuer) — with SHA-1 (what
+/// most responders echo) or SHA-256 (what Mohor asks with).
 fn about(id: &CertId, cert: &Certificate, issuer: &Certificate) -> bool {
     if id.serial_number != cert.tbs_certificate.serial_number {
         return false;
     }
+    let hash = |bytes: &[u8]| {
+        if id.hash_algorithm.oid == const_oid::db::rfc5912::ID_SHA_1 {
+            use sha1::Digest as _;
+            Some(sha1::Sha1::digest(bytes).to_vec())
+        } else if id.hash_algorithm.oid == DigestAlgorithm::Sha256.oid() {
+            Some(DigestAlgorithm::Sha256.digest(bytes))
+        } else {
+            None
+        }
+    };
     let key = issuer
         .tbs_certificate
         .subject_public_key_info
         .subject_public_key
         .raw_bytes();
-    let key_hash = if id.hash_algorithm.oid == const_oid::db::rfc5912::ID_SHA_1 {
-        use sha1::Digest as _;
-        sha1::Sha1::digest(key).to_vec()
-    } else if id.hash_algorithm.oid == DigestAlgorithm::Sha256.oid() {
-        DigestAlgorithm::Sha256.digest(key)
-    } else {
+    let Ok(name) = issuer.tbs_certificate.subject.to_der() else {
         return false;
     };
-    id.issuer_key_hash.as_bytes() == key_hash.as_slice()
+    hash(key).is_some_and(|h| id.issuer_key_hash.as_bytes() == h.as_slice())
+        && hash(&name).is_some_and(|h| id.issuer_name_hash.as_bytes() == h.as_slice())
 }
 
 fn ocsp_signing(c: &Certificate) -> bool {

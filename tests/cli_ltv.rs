@@ -131,8 +131,13 @@ fn sign_at_b_lta_from_the_configured_tsa_then_extend() {
         PIN,
     );
     assert!(o.status.success(), "{}", common::text(&o));
-    t.s.stop();
     let root = t.s.file("root.pem");
+    for f in [&out, &renewed] {
+        if let Some((ok, text)) = ltv_util::pyhanko_ades(f, &root) {
+            assert!(ok, "{}: {text}", f.display());
+        }
+    }
+    t.s.stop();
     for f in [&out, &renewed] {
         let Some((ok, text)) = ltv_util::pyhanko_timestamped(f, &root) else {
             return;

@@ -278,6 +278,25 @@ pub fn pyhanko_timestamped(pdf: &Path, root: &Path) -> Option<(bool, String)> {
 /// pyHanko's DSS reader and certificate validator: every signer and
 /// time-stamp authority validates from the DSS alone (no fetching,
 /// revocation data required). Call with the services stopped.
+/// pyHanko's AdES validator (`sign adesverify`: past validation with
+/// proofs of existence) on `pdf`, trusting `root` only. It fetches
+/// revocation data it lacks, so run it while the services are up: offline it
+/// refuses pyHanko's own B-LTA output as well ("no revocation information").
+pub fn pyhanko_ades(pdf: &Path, root: &Path) -> Option<(bool, String)> {
+    let py = common::pyhanko()?;
+    let out = common::run(
+        Command::new(py)
+            .args(["sign", "adesverify", "--trust-replace", "--trust"])
+            .arg(root)
+            .arg(pdf),
+    );
+    let text = common::text(&out);
+    let good = out.status.success()
+        && text
+            .contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>,EXTENDED_WITH_LTA_UPDATES");
+    Some((good, text))
+}
+
 pub fn pyhanko_dss(pdf: &Path, root: &Path) -> Option<(bool, String)> {
     let py = common::pyhanko()?;
     let python = py.with_file_name("python");

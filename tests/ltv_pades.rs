@@ -329,6 +329,39 @@ fn signing_fields_out_of_order_at_b_lt_gives_each_signer_its_own_evidence() {
     assert!(qpdf.status.success(), "{}", common::text(&qpdf));
 }
 
+/// A delegated OCSP responder whose certificate lacks id-pkix-ocsp-nocheck
+/// must itself be shown not revoked (RFC 6960 §4.2.2.2.1), or a validator
+/// reading only the document cannot trust what it signed. Mohor embedded its
+/// answers alone; now the responder's CRL goes in beside them. A responder
+/// since revoked is passed over, and the signer's own CRL proves the signer.
+/// pyHanko's validator, given the DSS only, judges both documents.
+#[test]
+fn an_ocsp_responder_without_nocheck_brings_its_own_crl_and_a_revoked_one_is_passed_over() {
+    let dir = common::test_dir("ltv-responder-checked");
+    let mut s = Services::start(&dir);
+    s.responder_without_nocheck();
+    let input = corpus("pyhanko-minimal.pdf");
+    let checked = dir.join("checked.pdf");
+    sign(&s, &input, &checked, Level::BLT, "tsa").expect("B-LT with a checked responder");
+    s.revoke_responder();
+    let passed_over = dir.join("passed-over.pdf");
+    sign(&s, &input, &passed_over, Level::BLT, "tsa").expect("B-LT from CRLs");
+    s.stop();
+    let root = s.file("root.pem");
+    for (pdf, counts) in [
+        (&checked, "ocsps=2 crls=2"),
+        (&passed_over, "ocsps=0 crls=2"),
+    ] {
+        let qpdf = common::run(std::process::Command::new("qpdf").arg("--check").arg(pdf));
+        assert!(qpdf.status.success(), "{}", common::text(&qpdf));
+        let Some((ok, text)) = ltv_util::pyhanko_dss(pdf, &root) else {
+            return;
+        };
+        assert!(ok, "{}: {text}", pdf.display());
+        assert!(text.contains(counts), "{}: {text}", pdf.display());
+    }
+}
+
 /// OCSP names a certificate by its serial and the hashes of its issuer's
 /// name and key (RFC 6960 §4.1.1). A CA certified under a second name with
 /// the same key is another issuer; an answer about the signer's serial

@@ -22,6 +22,9 @@ use super::LtvError;
 use crate::net::HttpClient;
 use crate::sign::DigestAlgorithm;
 
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
+const ID_PKIX_OCSP_NOCHECK: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// id-pkix-ocsp-basic (RFC 6960 §4.2.1).
 const ID_PKIX_OCSP_BASIC: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
@@ -83,16 +86,64 @@ fn evidence_for(
     for url in certs::ocsp_urls(cert) {
         match ocsp(http, &url, cert, issuer, now) {
             Ok((der, responder)) => {
-                Evidence::add(&mut ev.ocsps, der);
                 if let Some(r) = responder {
+                    if let Err(e) = responder_evidence(http, crls, &r, issuer, now, ev) {
+                        last_problem = Some(e);
+                        continue;
+                    }
                     Evidence::add(&mut ev.certs, r);
                 }
+                Evidence::add(&mut ev.ocsps, der);
                 return Ok(());
             }
             Err(e @ LtvError::Revoked(_)) => return Err(e),
             Err(e) => last_problem = Some(e),
         }
     }
+    match crl_evidence(http, crls, cert, issuer, now, ev) {
+        // No CRL named: what went wrong with OCSP is the story to tell.
+        Err(e) if certs::crl_urls(cert).is_empty() => Err(last_problem.unwrap_or(e)),
+        other => other,
+    }
+}
+
+/// A delegated OCSP responder's own status (RFC 6960 §4.2.2.2.1): nothing
+/// to prove when its certificate carries id-pkix-ocsp-nocheck; otherwise its
+/// issuer's CRL, so that a validator reading only the document can trust the
+/// answer it signed. (Not OCSP: the responder would vouch for itself.)
+fn responder_evidence(
+    http: &dyn HttpClient,
+    crls: &CrlCache,
+    responder: &[u8],
+    issuer: &Certificate,
+    now: OffsetDateTime,
+    ev: &mut Evidence,
+) -> Result<(), LtvError> {
+    let cert = Certificate::from_der(responder).map_err(|_| {
+        LtvError::RevocationRefused("the OCSP responder's certificate is malformed".into())
+    })?;
+    if certs::extension(&cert, ID_PKIX_OCSP_NOCHECK).is_some() {
+        return Ok(());
+    }
+    crl_evidence(http, crls, &cert, issuer, now, ev).map_err(|e| {
+        LtvError::RevocationRefused(format!(
+            "the OCSP responder {} may not be trusted: its certificate lacks \
+             id-pkix-ocsp-nocheck and its own status is not proven ({e})",
+            subject(&cert)
+        ))
+    })
+}
+
+/// A CRL for `cert` from the addresses it names (kept ones first).
+fn crl_evidence(
+    http: &dyn HttpClient,
+    crls: &CrlCache,
+    cert: &Certificate,
+    issuer: &Certificate,
+    now: OffsetDateTime,
+    ev: &mut Evidence,
+) -> Result<(), LtvError> {
+    let mut last_problem = None;
     for url in certs::crl_urls(cert) {
         let der = match crls.get(&url, now) {
             Some(d) => d,

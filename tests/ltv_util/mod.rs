@@ -132,6 +132,66 @@ impl Services {
         std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
     }
 
+    /// The OCSP responder answers from now on with a new certificate that
+    /// lacks id-pkix-ocsp-nocheck and names the sub-CA's CRL, so its own
+    /// status must be proven (RFC 6960 §4.2.2.2.1).
+    pub fn responder_without_nocheck(&self) {
+        let conf = self.pki.join("openssl.cnf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str(&format!(
+            "\n[ v3_ocsp_checked ]\nbasicConstraints = critical, CA:false\n\
+             keyUsage = critical, digitalSignature\nextendedKeyUsage = critical, OCSPSigning\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
+             crlDistributionPoints = URI:http://127.0.0.1:{}/subca.crl\n",
+            self.http_port
+        ));
+        std::fs::write(&conf, text).unwrap();
+        self.openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ocsp.key.pem",
+            "-out",
+            "ocsp-checked.csr",
+            "-subj",
+            "/C=IN/O=LTV Test/CN=Test LTV OCSP Responder (checked)",
+        ]);
+        self.sub_ca(&[
+            "-batch",
+            "-in",
+            "ocsp-checked.csr",
+            "-out",
+            "ocsp.cert.pem",
+            "-extfile",
+            "openssl.cnf",
+            "-extensions",
+            "v3_ocsp_checked",
+            "-notext",
+            "-days",
+            "30",
+        ]);
+        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+    }
+
+    /// Revoke the responder's certificate: the sub-CA's CRL says so.
+    pub fn revoke_responder(&self) {
+        self.sub_ca(&["-revoke", "ocsp.cert.pem"]);
+        self.sub_ca(&["-gencrl", "-out", "subca.crl.pem"]);
+        self.openssl(&[
+            "crl",
+            "-in",
+            "subca.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "subca.crl",
+        ]);
+        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+    }
+
     /// A signing certificate for Ravi Kumar's key (`signer2.p8.pem`) valid
     /// from an hour ago until `seconds` from now, known to the responder.
     /// Returns its PEM file.

@@ -343,6 +343,7 @@ fn an_ocsp_responder_without_nocheck_brings_its_own_crl_and_a_revoked_one_is_pas
     let input = corpus("pyhanko-minimal.pdf");
     let checked = dir.join("checked.pdf");
     sign(&s, &input, &checked, Level::BLT, "tsa").expect("B-LT with a checked responder");
+    verifier_asks_for_the_responders_status(&s);
     s.revoke_responder();
     let passed_over = dir.join("passed-over.pdf");
     sign(&s, &input, &passed_over, Level::BLT, "tsa").expect("B-LT from CRLs");
@@ -360,6 +361,66 @@ fn an_ocsp_responder_without_nocheck_brings_its_own_crl_and_a_revoked_one_is_pas
         assert!(ok, "{}: {text}", pdf.display());
         assert!(text.contains(counts), "{}: {text}", pdf.display());
     }
+}
+
+/// `mohor verify`'s reading of the same rule: the checked responder's
+/// answer about the signer proves nothing without the responder's CRL.
+fn verifier_asks_for_the_responders_status(s: &Services) {
+    use mohor::verify::revocation::{judge, RevocationStatus, ValidationData};
+    let serial = common::text(&common::run(
+        std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(s.file("signer.cert.pem")),
+    ));
+    let serial = format!("0x{}", serial.trim().trim_start_matches("serial="));
+    s.openssl(&[
+        "ocsp",
+        "-issuer",
+        "subca.pem",
+        "-serial",
+        &serial,
+        "-reqout",
+        "v-req.der",
+    ]);
+    s.openssl(&[
+        "ocsp",
+        "-index",
+        "index.txt",
+        "-CA",
+        "subca.pem",
+        "-rsigner",
+        "ocsp.cert.pem",
+        "-rkey",
+        "ocsp.key.pem",
+        "-nmin",
+        "60",
+        "-reqin",
+        "v-req.der",
+        "-respout",
+        "v-resp.der",
+    ]);
+    let cert = |name: &str| {
+        let pem = std::fs::read(s.file(name)).unwrap();
+        mohor::verify::cert::Cert::parse(&mohor::pem::certificates(&pem)[0]).unwrap()
+    };
+    let chain = mohor::verify::chain::Chain {
+        certs: vec![cert("signer.cert.pem"), cert("subca.pem"), cert("root.pem")],
+        complete: true,
+        anchored: true,
+        problems: vec![],
+    };
+    let file = |name: &str| std::fs::read(s.file(name)).unwrap();
+    let signed_at = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let without = ValidationData {
+        ocsps: vec![file("v-resp.der")],
+        crls: vec![file("root.crl")],
+    };
+    let j = judge(&chain, &without, signed_at);
+    assert_eq!(j.status, RevocationStatus::Incomplete, "{j:?}");
+    assert!(j.problems.iter().any(|p| p.contains("responder")), "{j:?}");
+    let with = without.with(&[], &[file("subca.crl")]);
+    let j = judge(&chain, &with, signed_at);
+    assert_eq!(j.status, RevocationStatus::Valid, "{j:?}");
 }
 
 /// OCSP names a certificate by its serial and the hashes of its issuer's

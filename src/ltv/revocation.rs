@@ -23,7 +23,7 @@ use crate::net::HttpClient;
 use crate::sign::DigestAlgorithm;
 
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
-const ID_PKIX_OCSP_NOCHECK: const_oid::ObjectIdentifier =
+pub const ID_PKIX_OCSP_NOCHECK: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// id-pkix-ocsp-basic (RFC 6960 §4.2.1).
 const ID_PKIX_OCSP_BASIC: const_oid::ObjectIdentifier =

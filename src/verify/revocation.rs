@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use x509_cert::Certificate;
 
 use super::chain::Chain;
-use crate::ltv::revocation::{read_crl, read_ocsp, Finding, SKEW};
+use crate::ltv::revocation::{read_crl, read_ocsp, Finding, ID_PKIX_OCSP_NOCHECK, SKEW};
 use crate::ltv::LtvError;
 
 /// OCSP responses and CRLs (DER) available to a signature.
@@ -107,6 +107,14 @@ pub fn judge(chain: &Chain, data: &ValidationData, signed_at: OffsetDateTime) ->
                     cert.cn
                 ));
             }
+            Evidence::ResponderUnproven => {
+                missing.push(cert.cn.clone());
+                j.problems.push(format!(
+                    "the OCSP answer about {} was signed by a responder whose own status \
+                     the document does not show (its certificate lacks id-pkix-ocsp-nocheck)",
+                    cert.cn
+                ));
+            }
             Evidence::None => missing.push(cert.cn.clone()),
         }
     }
@@ -129,6 +137,8 @@ enum Evidence {
     NotRevoked,
     Revoked,
     TooOld,
+    /// Only OCSP answers from a delegated responder not shown unrevoked.
+    ResponderUnproven,
     None,
 }
 
@@ -160,6 +170,14 @@ fn evidence_for(
         .chain(data.crls.iter().map(|c| read_crl(c, cert, issuer)));
     let mut best = Evidence::None;
     for finding in findings {
+        if let Ok(f) = &finding {
+            if !responder_proven(f, issuer, data) {
+                if matches!(best, Evidence::None) {
+                    best = Evidence::ResponderUnproven;
+                }
+                continue;
+            }
+        }
         match finding {
             // Made after the signature (allowing for clock slack): proof
             // that the certificate was not revoked when it signed.
@@ -184,4 +202,27 @@ fn evidence_for(
         }
     }
     best
+}
+
+/// Whether an OCSP answer's delegated responder may be trusted from the
+/// document alone (RFC 6960 §4.2.2.2.1): no delegate, a certificate with
+/// id-pkix-ocsp-nocheck, or a CRL in `data` from the same issuer that does
+/// not list it and was made after it answered (a revoked certificate stays
+/// listed) or was current then.
+fn responder_proven(finding: &Finding, issuer: &Certificate, data: &ValidationData) -> bool {
+    let Some(der) = &finding.responder else {
+        return true;
+    };
+    let Ok(responder) = Certificate::from_der(der) else {
+        return false;
+    };
+    if crate::ltv::certs::extension(&responder, ID_PKIX_OCSP_NOCHECK).is_some() {
+        return true;
+    }
+    let answered = finding.this_update;
+    data.crls.iter().any(|c| {
+        read_crl(c, &responder, issuer).is_ok_and(|crl| {
+            crl.this_update + SKEW >= answered || crl.next_update.is_none_or(|n| answered <= n)
+        })
+    })
 }

@@ -297,13 +297,17 @@ fn limits(
 
 fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
     let mut t = TimestampConfig::default();
+    // Parsed by the crate the HTTP client parses it with (ureq uses `url`),
+    // so the host judged here is the host the password would go to.
+    let mut parsed = None;
     if let Some(url) = raw.url {
-        let lower = url.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(format!(
-                "timestamp.url \"{url}\": use an http:// or https:// address"
-            ));
-        }
+        let p = url::Url::parse(&url)
+            .ok()
+            .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+            .ok_or_else(|| {
+                format!("timestamp.url \"{url}\": use an http:// or https:// address")
+            })?;
+        parsed = Some(p);
         t.url = Some(url);
     }
     t.credentials = match (raw.username, raw.password) {
@@ -313,8 +317,8 @@ fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
     };
     // HTTP Basic is the password in base64: over plain http anyone on the
     // office network reads it (and a billed TSA account with it).
-    if let (Some(url), Some(_)) = (&t.url, &t.credentials) {
-        if !url.to_ascii_lowercase().starts_with("https://") && !is_loopback_url(url) {
+    if let (Some(url), Some(p), Some(_)) = (&t.url, &parsed, &t.credentials) {
+        if p.scheme() != "https" && !is_loopback(p) {
             return Err(format!(
                 "timestamp.password would cross the network unencrypted to \"{url}\": use the service's https:// address"
             ));
@@ -331,20 +335,13 @@ fn timestamp(raw: RawTimestamp) -> Result<TimestampConfig, String> {
 
 /// `http://127.0.0.1…`, `http://localhost…`, `http://[::1]…`: a service
 /// (or a proxy) on this computer, where nothing crosses the network.
-fn is_loopback_url(url: &str) -> bool {
-    let Some(rest) = url.get("http://".len()..) else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host.split(':').next().unwrap_or_default(),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -365,6 +362,8 @@ mod tests {
             "http://localhost.example.in/tsa",
             "http://user@tsa.example.in/",
             "http://127.0.0.1@tsa.example.in/tsa",
+            "http://tsa.example.in#@127.0.0.1/",
+            "http://127.0.0.1:80@tsa.example.in/",
         ] {
             let e = with(refused).unwrap_err();
             assert!(e.contains("https://"), "{refused}: {e}");
@@ -374,6 +373,9 @@ mod tests {
             "http://127.0.0.1:8080/tsa",
             "http://localhost/tsa",
             "http://[::1]:3128/tsa",
+            // What the HTTP client reads as 127.0.0.1 too (WHATWG hosts).
+            "http://0x7f000001/tsa",
+            "http://127.1/tsa",
         ] {
             assert!(with(allowed).is_ok(), "{allowed}");
         }

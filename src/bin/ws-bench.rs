@@ -11,8 +11,11 @@
 //! fresh MOHOR_HOME, uploads the PDF in chunks, signs it, downloads the answer
 //! straight into a file (base64 decoded on the way), reads the agent's VmHWM
 //! from /proc, stops it with SIGTERM, and validates the output with
-//! `.venv/bin/pyhanko sign validate`. The throwaway PKI and SoftHSM tokens
-//! come from `tests/fixtures/make-pki.sh`. Numbers: docs/PERFORMANCE.md.
+//! `.venv/bin/pyhanko sign validate`. Then the floor the issue measures it
+//! against: `mohor sign` of the same file from the command line, and the same
+//! upload and download against a server that only moves the bytes
+//! (`ws_bench/bare.rs`). The throwaway PKI and SoftHSM tokens come from
+//! `tests/fixtures/make-pki.sh`. Numbers: docs/PERFORMANCE.md.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -28,6 +31,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
+#[path = "ws_bench/bare.rs"]
+mod bare;
 #[path = "pdf_bench/generate.rs"]
 mod generate;
 
@@ -89,8 +94,21 @@ fn run() -> R<()> {
         "{:>8} {:>8} {:>10} {:>9} {:>11} {:>17} {:>9}",
         "input MB", "pages", "upload s", "sign s", "download s", "agent VmHWM MiB", "pyHanko"
     );
-    for r in rows {
+    for r in &rows {
         println!("{r}");
+    }
+    for r in &rows {
+        let end_to_end = r.upload + r.sign + r.download;
+        let bare = r.bare_upload + r.bare_download;
+        println!(
+            "{} MB: end to end {end_to_end:.2} s; the command line {:.3} s + the bare WebSocket transfer {bare:.2} s (upload {:.2}, download {:.2}) = {:.2} s; {:.2}x (target: at most 2x)",
+            r.mb,
+            r.cli,
+            r.bare_upload,
+            r.bare_download,
+            r.cli + bare,
+            end_to_end / (r.cli + bare)
+        );
     }
     Ok(())
 }
@@ -148,7 +166,15 @@ struct Row {
     verdict: String,
     /// Median `hello` round trip, milliseconds.
     hello_ms: f64,
+    /// `mohor sign` of the same file from the command line, median seconds.
+    cli: f64,
+    /// The same upload and download against `bare` (no signing), seconds.
+    bare_upload: f64,
+    bare_download: f64,
 }
+
+/// Command-line signatures timed per run.
+const CLI_RUNS: usize = 3;
 
 /// `hello` round trips measured per run.
 const HELLOS: usize = 200;
@@ -255,7 +281,7 @@ async fn one(mohor: &Path, pki: &Pki, dir: &Path, pdf: &Path, mb: u64) -> R<Row>
     hellos.sort_by(|a, b| a.total_cmp(b));
     let hello_ms = hellos.get(HELLOS / 2).copied().unwrap_or(f64::NAN);
     let t = Instant::now();
-    let upload_id = upload(&mut ws, pdf).await?;
+    let (upload_id, chunk) = upload(&mut ws, pdf).await?;
     let upload = t.elapsed().as_secs_f64();
     let after_upload_kib = vm_hwm_kib(agent.0.id())?;
 
@@ -284,8 +310,13 @@ async fn one(mohor: &Path, pki: &Pki, dir: &Path, pdf: &Path, mb: u64) -> R<Row>
     drop(agent);
 
     let verdict = validate(&out, &pki.root)?;
+    let cli = command_line(mohor, pki, &work, &conf, pdf)?;
+    let (bare_upload, bare_download) = bare_transfer(pki, &work, pdf, &out, chunk).await?;
     let pages = usize::try_from(mb * 1_000_000 / PAGE_TEXT as u64).unwrap_or(0);
     Ok(Row {
+        cli,
+        bare_upload,
+        bare_download,
         mb,
         pages,
         upload,
@@ -295,6 +326,73 @@ async fn one(mohor: &Path, pki: &Pki, dir: &Path, pdf: &Path, mb: u64) -> R<Row>
         verdict,
         hello_ms,
     })
+}
+
+/// Median time of `mohor sign` of `pdf` from the command line, same token
+/// and key, its own MOHOR_HOME.
+fn command_line(mohor: &Path, pki: &Pki, work: &Path, conf: &Path, pdf: &Path) -> R<f64> {
+    let home = work.join("cli-home");
+    std::fs::create_dir_all(&home).map_err(err)?;
+    let mut times = Vec::with_capacity(CLI_RUNS);
+    for _ in 0..CLI_RUNS {
+        let mut child = Command::new(mohor)
+            .arg("--module")
+            .arg(MODULE)
+            .args(["--pin-stdin", "sign", "--cert", &pki.cert_id])
+            .arg(pdf)
+            .arg("-o")
+            .arg(work.join("cli-signed.pdf"))
+            .env("MOHOR_HOME", &home)
+            .env("SOFTHSM2_CONF", conf)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(err)?;
+        let t = Instant::now();
+        child
+            .stdin
+            .take()
+            .ok_or("no stdin")?
+            .write_all(format!("{}\n", pki.pin).as_bytes())
+            .map_err(err)?;
+        if !child.wait().map_err(err)?.success() {
+            return Err("mohor sign from the command line failed".into());
+        }
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(times[CLI_RUNS / 2])
+}
+
+/// The same upload of `pdf` and download of `signed` (as the answer Mohor
+/// gave), through [`bare`]: seconds for each.
+async fn bare_transfer(
+    pki: &Pki,
+    work: &Path,
+    pdf: &Path,
+    signed: &Path,
+    chunk: usize,
+) -> R<(f64, f64)> {
+    let document = std::fs::read(signed).map_err(err)?;
+    let answer = format!(
+        "{{\"certificateId\":\"{}\",\"document\":\"{}\"}}",
+        pki.cert_id,
+        base64::engine::general_purpose::STANDARD.encode(&document)
+    );
+    let port = bare::start(answer, chunk).await?;
+    let mut ws = connect(port).await?;
+    let t = Instant::now();
+    upload(&mut ws, pdf).await?;
+    let up = t.elapsed().as_secs_f64();
+    let copy = work.join("bare-download.pdf");
+    let t = Instant::now();
+    download(&mut ws, &json!({"downloadId": "d1"}), &copy).await?;
+    let down = t.elapsed().as_secs_f64();
+    if std::fs::read(&copy).map_err(err)? != document {
+        return Err("the bare download differs from the signed file".into());
+    }
+    Ok((up, down))
 }
 
 fn short(v: &Value) -> String {
@@ -341,7 +439,8 @@ async fn call(ws: &mut Ws, id: &str, method: &str, params: Value) -> R<Value> {
     }
 }
 
-async fn upload(ws: &mut Ws, pdf: &Path) -> R<String> {
+/// Uploads `pdf`; its upload id and the server's chunk size.
+async fn upload(ws: &mut Ws, pdf: &Path) -> R<(String, usize)> {
     let size = std::fs::metadata(pdf).map_err(err)?.len();
     let mut hasher = sha2::Sha256::new();
     std::io::copy(&mut File::open(pdf).map_err(err)?, &mut hasher).map_err(err)?;
@@ -369,7 +468,7 @@ async fn upload(ws: &mut Ws, pdf: &Path) -> R<String> {
         let r = call(ws, "uc", "upload.chunk", params).await?;
         offset = r["result"]["received"].as_u64().ok_or("no received")?;
     }
-    Ok(id)
+    Ok((id, chunk))
 }
 
 /// Reads the download and writes the `document` member, base64-decoded, to

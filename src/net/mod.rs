@@ -7,8 +7,12 @@
 //! `ureq` 2 with rustls (http and https), short timeouts, no redirects, no
 //! proxy (none is read from the environment), and a cap on answer size.
 
+mod resolve;
+
 use std::io::Read as _;
 use std::time::Duration;
+
+pub use resolve::DeadlineResolver;
 
 /// Answers larger than this are refused (a CRL of a large CA is a few MB).
 pub const MAX_ANSWER: u64 = 16 << 20;
@@ -56,9 +60,16 @@ pub struct UreqClient {
 }
 
 impl UreqClient {
-    /// `timeout` bounds each exchange as a whole (connect included).
+    /// `timeout` bounds each exchange as a whole (connect included), and
+    /// the name lookup before it.
     pub fn new(timeout: Duration) -> Self {
+        Self::with_resolver(timeout, DeadlineResolver::system(timeout))
+    }
+
+    /// The client with `resolver` for names (tests give a slow one).
+    pub fn with_resolver(timeout: Duration, resolver: DeadlineResolver) -> Self {
         let agent = ureq::AgentBuilder::new()
+            .resolver(resolver)
             .timeout_connect(timeout)
             .timeout(timeout)
             .redirects(0)
@@ -217,5 +228,22 @@ mod tests {
             Err(NetError::Unreachable { .. })
         ));
         assert!(client.reachable(&url).is_err());
+    }
+
+    #[test]
+    fn a_name_server_that_never_answers_is_unreachable_at_the_timeout() {
+        let timeout = Duration::from_millis(300);
+        let silent = DeadlineResolver::with_lookup(timeout, |_| {
+            std::thread::sleep(Duration::from_secs(10));
+            Ok(vec![])
+        });
+        let client = UreqClient::with_resolver(timeout, silent);
+        let t = std::time::Instant::now();
+        let e = client.reachable("http://tsa.example.in/tsa").unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        let NetError::Unreachable { detail, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert!(detail.contains("name server"), "{detail}");
     }
 }

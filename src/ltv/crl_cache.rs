@@ -40,8 +40,29 @@ impl CrlCache {
     /// Most bytes of CRLs kept at once (a CRL larger than this is not kept).
     pub const MAX_BYTES: usize = 32 << 20;
 
+    /// The CRL at `url` that passes `check`: a kept one while it is
+    /// current, else a `fetch`ed one, which is kept when it passes (`check`
+    /// answers the CRL's nextUpdate). An entry's hour runs from its fetch,
+    /// however often it is used.
+    pub fn obtain<E>(
+        &self,
+        url: &str,
+        now: OffsetDateTime,
+        fetch: impl FnOnce() -> Result<Vec<u8>, E>,
+        check: impl Fn(&[u8]) -> Result<Option<OffsetDateTime>, E>,
+    ) -> Result<Vec<u8>, E> {
+        if let Some(kept) = self.get(url, now) {
+            check(&kept)?;
+            return Ok(kept);
+        }
+        let der = fetch()?;
+        let next_update = check(&der)?;
+        self.keep(url, &der, now, next_update);
+        Ok(der)
+    }
+
     /// The CRL fetched from `url`, if one is kept and still current at `now`.
-    pub fn get(&self, url: &str, now: OffsetDateTime) -> Option<Vec<u8>> {
+    fn get(&self, url: &str, now: OffsetDateTime) -> Option<Vec<u8>> {
         let entries = self.entries.lock().ok()?;
         entries
             .iter()
@@ -52,7 +73,7 @@ impl CrlCache {
     /// Keep `der`, fetched from `url` at `fetched` and checked, until
     /// `next_update`. A CRL without a next update is not kept: nothing says
     /// how long it speaks for.
-    pub fn keep(
+    fn keep(
         &self,
         url: &str,
         der: &[u8],
@@ -105,6 +126,50 @@ mod tests {
             cache.get("http://ca/b.crl", t(-1)),
             None,
             "a clock set back does not make an entry older than it is"
+        );
+    }
+
+    #[test]
+    fn a_crl_in_use_is_fetched_again_an_hour_after_its_fetch() {
+        let cache = CrlCache::default();
+        let fetches = std::cell::Cell::new(0);
+        let obtain = |minute: i64, passes: bool| {
+            cache.obtain(
+                "http://ca/a.crl",
+                t(minute),
+                || {
+                    fetches.set(fetches.get() + 1);
+                    Ok(b"A".to_vec())
+                },
+                |_| {
+                    if passes {
+                        Ok(Some(t(24 * 60)))
+                    } else {
+                        Err("refused")
+                    }
+                },
+            )
+        };
+        assert_eq!(obtain(0, true), Ok(b"A".to_vec()));
+        for minute in [10, 30, 59] {
+            assert_eq!(obtain(minute, true), Ok(b"A".to_vec()));
+        }
+        assert_eq!(fetches.get(), 1, "used, not fetched, within the hour");
+        obtain(61, true).unwrap();
+        assert_eq!(fetches.get(), 2, "fetched again an hour after the fetch");
+        // A kept CRL that fails its check now is refused, not fetched around.
+        assert_eq!(obtain(62, false), Err("refused"));
+        let other = cache.obtain(
+            "http://ca/b.crl",
+            t(62),
+            || Ok(b"B".to_vec()),
+            |_| Err::<Option<OffsetDateTime>, _>("refused"),
+        );
+        assert_eq!(other, Err("refused"));
+        assert_eq!(
+            cache.get("http://ca/b.crl", t(63)),
+            None,
+            "a refused CRL is not kept"
         );
     }
 

@@ -145,19 +145,14 @@ fn crl_evidence(
 ) -> Result<(), LtvError> {
     let mut last_problem = None;
     for url in certs::crl_urls(cert) {
-        let der = match crls.get(&url, now) {
-            Some(d) => d,
-            None => match http.get(&url) {
-                Ok(d) => d,
-                Err(e) => {
-                    last_problem = Some(LtvError::RevocationNet(e));
-                    continue;
-                }
-            },
-        };
-        match check_crl(&der, cert, issuer, now) {
-            Ok(finding) => {
-                crls.keep(&url, &der, now, finding.next_update);
+        let obtained = crls.obtain(
+            &url,
+            now,
+            || http.get(&url).map_err(LtvError::RevocationNet),
+            |der| check_crl(der, cert, issuer, now).map(|f| f.next_update),
+        );
+        match obtained {
+            Ok(der) => {
                 Evidence::add(&mut ev.crls, der);
                 return Ok(());
             }

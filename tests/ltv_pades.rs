@@ -198,6 +198,59 @@ fn a_time_stamping_certificate_issued_by_a_signer_is_not_trusted() {
     sign(&s, &input, &dir.join("good.pdf"), Level::BT, "tsa").expect("the real TSA");
 }
 
+/// ISO 32000 asks for a DER signature, but some tools write BER: `mohor
+/// verify` read such a signature while `mohor extend` called it
+/// "unreadable (indefinite length disallowed)" and would not renew the
+/// document. The earlier signature's CMS is rewritten to BER (its signed
+/// parts unchanged), extended to B-LT, and judged by qpdf, by pyHanko's
+/// validator and by pyHanko reading the DSS with the services stopped.
+#[test]
+fn an_earlier_signature_written_in_ber_is_extended() {
+    let dir = common::test_dir("ltv-ber-earlier");
+    let mut s = Services::start(&dir);
+    let signed = dir.join("b-b.pdf");
+    sign(
+        &s,
+        &corpus("pyhanko-minimal.pdf"),
+        &signed,
+        Level::BB,
+        "tsa",
+    )
+    .unwrap();
+    let ber = dir.join("ber.pdf");
+    let py = common::repo().join("tests/fixtures/cms_to_ber.py");
+    let o = common::run(
+        std::process::Command::new("python3")
+            .arg(py)
+            .arg(&signed)
+            .arg(&ber),
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    let http = UreqClient::new(std::time::Duration::from_secs(5));
+    let extended = dir.join("extended.pdf");
+    pades::extend(
+        &ber,
+        &extended,
+        Level::BLT,
+        &ltv_for(&s, &http, "tsa"),
+        None,
+    )
+    .expect("the BER signature renewed");
+    s.stop();
+    let root = s.file("root.pem");
+    let qpdf = common::run(
+        std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&extended),
+    );
+    assert!(qpdf.status.success(), "{}", common::text(&qpdf));
+    if let Some((ok, text)) = common::pyhanko_pdf(&extended, &root) {
+        assert!(ok, "{text}");
+        let (ok, text) = ltv_util::pyhanko_dss(&extended, &root).unwrap();
+        assert!(ok, "{text}");
+    }
+}
+
 /// RFC 5652 lets a CMS name its signer by subject key identifier, and
 /// streaming encoders write BER with indefinite lengths; TSAs do both. Mohor
 /// refused the first ("names its signer by key id only") and the second

@@ -2,14 +2,14 @@
 //! SignerInfo, and the signers (with their time-stamp authorities) a CMS
 //! holds, for gathering their revocation evidence.
 
-use cms::cert::CertificateChoices;
-use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier};
-use der::{Decode as _, Encode as _, Reader as _};
-
-use super::{certs, tsa, Ltv, LtvError};
+use super::{tsa, Ltv, LtvError};
 use crate::sign::cms::{self as mohor_cms, ID_AA_SIGNATURE_TIME_STAMP_TOKEN};
 use crate::sign::DigestAlgorithm;
+use crate::verify::ber::{self, Tlv};
+use crate::verify::cert::Cert;
+
+/// id-aa-signatureTimeStampToken, as the BER reader spells OIDs.
+const TIMESTAMP_TOKEN_OID: &str = "1.2.840.113549.1.9.16.2.14";
 
 /// The digest the signature time-stamp is taken with.
 const TIMESTAMP_DIGEST: DigestAlgorithm = DigestAlgorithm::Sha256;
@@ -37,90 +37,97 @@ pub struct EmbeddedSigner {
 }
 
 /// How deep time-stamps may sit inside time-stamps: a signature's token,
-/// a token over that, and some room. Deeper is a crafted file, which
-/// would otherwise take the stack with it (each level costs a few dozen
-/// bytes of `/Contents`).
-const MAX_NESTED_TIMESTAMPS: usize = 8;
+/// a token over that, and some room. Deeper is a crafted file (the BER
+/// reader's own nesting limit refuses it first beyond about five).
+const MAX_NESTED_TIMESTAMPS: usize = 4;
 
 /// Every signer of the CMS at the start of `bytes` (a PDF's `/Contents`
 /// may have zero padding after it), and every signer of the signature
-/// time-stamps inside it.
+/// time-stamps inside it. Read as BER, like the verifier reads it: ISO
+/// 32000 asks for DER, but an earlier signer's tool may have written
+/// indefinite lengths, and `mohor extend` must still renew its document.
 pub fn embedded_signers(bytes: &[u8]) -> Result<Vec<EmbeddedSigner>, LtvError> {
-    signers_within(bytes, 0)
+    let root = ber::parse(bytes).map_err(|e| unreadable(&e.to_string()))?;
+    signers_of(&root, 0)
 }
 
-fn signers_within(bytes: &[u8], depth: usize) -> Result<Vec<EmbeddedSigner>, LtvError> {
+fn unreadable(why: &str) -> LtvError {
+    LtvError::RevocationRefused(format!("a signature in the file is unreadable ({why})"))
+}
+
+fn signers_of(root: &Tlv<'_>, depth: usize) -> Result<Vec<EmbeddedSigner>, LtvError> {
     if depth > MAX_NESTED_TIMESTAMPS {
         return Err(LtvError::RevocationRefused(format!(
             "a signature in the file nests time-stamps more than {MAX_NESTED_TIMESTAMPS} deep"
         )));
     }
-    let bad = |e: der::Error| {
-        LtvError::RevocationRefused(format!("a signature in the file is unreadable ({e})"))
-    };
-    let mut reader = der::SliceReader::new(bytes).map_err(bad)?;
-    let ci: ContentInfo = reader.decode().map_err(bad)?;
-    let sd: SignedData = ci.content.decode_as().map_err(bad)?;
-    let carried: Vec<Vec<u8>> = sd
-        .certificates
+    let e = |e: ber::BerError| unreadable(&e.to_string());
+    let sd = root
+        .child(1, "SignedData")
+        .and_then(|c| c.expect(ber::CONTEXT, 0, "SignedData"))
+        .and_then(|c| c.child(0, "SignedData"))
+        .map_err(e)?;
+    let mut carried = Vec::new();
+    let mut signer_infos = None;
+    for part in sd.children().iter().skip(3) {
+        if part.tag.is(ber::CONTEXT, 0) {
+            carried.extend(
+                part.children()
+                    .iter()
+                    .filter(|c| c.tag.is(ber::UNIVERSAL, ber::SEQUENCE))
+                    .map(Tlv::definite),
+            );
+        } else if part.tag.is(ber::UNIVERSAL, ber::SET) {
+            signer_infos = Some(part);
+        }
+    }
+    let signer_infos = signer_infos.ok_or_else(|| unreadable("no SignerInfos"))?;
+    let parsed: Vec<(Cert, &Vec<u8>)> = carried
         .iter()
-        .flat_map(|s| s.0.iter())
-        .filter_map(|c| match c {
-            CertificateChoices::Certificate(c) => c.to_der().ok(),
-            _ => None,
-        })
+        .filter_map(|d| Cert::parse(d).ok().map(|c| (c, d)))
         .collect();
     let mut out = Vec::new();
-    for info in sd.signer_infos.0.iter() {
-        let found = carried
-            .iter()
-            .find(|d| x509_cert::Certificate::from_der(d).is_ok_and(|c| names(&info.sid, &c)));
+    for info in signer_infos.children() {
+        let sid = info.child(1, "signer identifier").map_err(e)?;
         // A signer whose certificate is not in the CMS (a time-stamp token
         // requested without certReq) has no evidence to gather here.
-        match found {
-            Some(cert) => out.push(EmbeddedSigner {
-                certificate: cert.clone(),
+        match parsed.iter().find(|(c, _)| c.matches_sid(sid)) {
+            Some((_, der)) => out.push(EmbeddedSigner {
+                certificate: (*der).clone(),
                 carried: carried.clone(),
             }),
             None => tracing::info!("a signer in the file does not carry its certificate"),
         }
-        for attr in info.unsigned_attrs.iter().flat_map(|a| a.iter()) {
-            if attr.oid != ID_AA_SIGNATURE_TIME_STAMP_TOKEN {
+        let unsigned = info.children().last().filter(|t| t.tag.is(ber::CONTEXT, 1));
+        for attr in unsigned.iter().flat_map(|u| u.children()) {
+            if attr
+                .child(0, "attribute type")
+                .and_then(Tlv::oid)
+                .ok()
+                .as_deref()
+                != Some(TIMESTAMP_TOKEN_OID)
+            {
                 continue;
             }
-            for value in attr.values.iter() {
-                out.extend(signers_within(&value.to_der()?, depth + 1)?);
+            let values = attr.child(1, "attribute values").map_err(e)?;
+            for token in values.children() {
+                out.extend(signers_of(token, depth + 1)?);
             }
         }
     }
     Ok(out)
 }
 
-/// Whether `sid` names `cert`: by issuer and serial number, or (CMS
-/// version 3, as `openssl cms -keyid` and some vendor signers write it) by
-/// the certificate's subject key identifier.
-fn names(sid: &SignerIdentifier, cert: &x509_cert::Certificate) -> bool {
-    match sid {
-        SignerIdentifier::IssuerAndSerialNumber(ias) => {
-            cert.tbs_certificate.issuer == ias.issuer
-                && cert.tbs_certificate.serial_number == ias.serial_number
-        }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            certs::extension(cert, const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER)
-                .and_then(|v| x509_cert::ext::pkix::SubjectKeyIdentifier::from_der(v).ok())
-                .is_some_and(|own| own == *ski)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cms::content_info::CmsVersion;
+    use cms::content_info::{CmsVersion, ContentInfo};
     use cms::signed_data::{EncapsulatedContentInfo, SignerInfo, SignerInfos};
+    use cms::signed_data::{SignedData, SignerIdentifier};
     use const_oid::db::rfc5911::{ID_DATA, ID_SIGNED_DATA};
     use const_oid::db::rfc5912::{ID_SHA_256, RSA_ENCRYPTION};
     use der::asn1::{Any, OctetString, SetOfVec};
+    use der::{Decode as _, Encode as _};
     use spki::AlgorithmIdentifierOwned;
     use x509_cert::attr::Attribute;
     use x509_cert::ext::pkix::SubjectKeyIdentifier;

@@ -420,38 +420,7 @@ fn an_ocsp_responder_without_nocheck_brings_its_own_crl_and_a_revoked_one_is_pas
 /// answer about the signer proves nothing without the responder's CRL.
 fn verifier_asks_for_the_responders_status(s: &Services) {
     use mohor::verify::revocation::{judge, RevocationStatus, ValidationData};
-    let serial = common::text(&common::run(
-        std::process::Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in"])
-            .arg(s.file("signer.cert.pem")),
-    ));
-    let serial = format!("0x{}", serial.trim().trim_start_matches("serial="));
-    s.openssl(&[
-        "ocsp",
-        "-issuer",
-        "subca.pem",
-        "-serial",
-        &serial,
-        "-reqout",
-        "v-req.der",
-    ]);
-    s.openssl(&[
-        "ocsp",
-        "-index",
-        "index.txt",
-        "-CA",
-        "subca.pem",
-        "-rsigner",
-        "ocsp.cert.pem",
-        "-rkey",
-        "ocsp.key.pem",
-        "-nmin",
-        "60",
-        "-reqin",
-        "v-req.der",
-        "-respout",
-        "v-resp.der",
-    ]);
+    let answer = s.ocsp_answer("subca.pem", "v");
     let cert = |name: &str| {
         let pem = std::fs::read(s.file(name)).unwrap();
         mohor::verify::cert::Cert::parse(&mohor::pem::certificates(&pem)[0]).unwrap()
@@ -465,7 +434,7 @@ fn verifier_asks_for_the_responders_status(s: &Services) {
     let file = |name: &str| std::fs::read(s.file(name)).unwrap();
     let signed_at = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
     let without = ValidationData {
-        ocsps: vec![file("v-resp.der")],
+        ocsps: vec![std::fs::read(&answer).unwrap()],
         crls: vec![file("root.crl")],
     };
     let j = judge(&chain, &without, signed_at);
@@ -512,38 +481,9 @@ fn an_ocsp_answer_about_another_issuer_name_with_the_same_key_is_not_evidence() 
         "-out",
         "twin.pem",
     ]);
-    let serial = common::text(&common::run(
-        std::process::Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in"])
-            .arg(s.file("signer.cert.pem")),
-    ));
-    let serial = format!("0x{}", serial.trim().trim_start_matches("serial="));
+    let serial = s.signer_serial();
     for ca in ["subca", "twin"] {
-        let (ca_pem, req, resp) = (
-            format!("{ca}.pem"),
-            format!("{ca}-req.der"),
-            format!("{ca}-resp.der"),
-        );
-        s.openssl(&[
-            "ocsp", "-issuer", &ca_pem, "-serial", &serial, "-reqout", &req,
-        ]);
-        s.openssl(&[
-            "ocsp",
-            "-index",
-            "index.txt",
-            "-CA",
-            &ca_pem,
-            "-rsigner",
-            "ocsp.cert.pem",
-            "-rkey",
-            "ocsp.key.pem",
-            "-nmin",
-            "60",
-            "-reqin",
-            &req,
-            "-respout",
-            &resp,
-        ]);
+        s.ocsp_answer(&format!("{ca}.pem"), ca);
     }
     let cert = |name: &str| {
         let pem = std::fs::read(s.file(name)).unwrap();

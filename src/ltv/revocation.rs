@@ -57,6 +57,7 @@ pub fn collect(
     chains: &[Vec<Certificate>],
     now: OffsetDateTime,
 ) -> Result<Evidence, LtvError> {
+    let src = Sources { http, crls, now };
     let mut ev = Evidence::default();
     for chain in chains {
         for c in chain {
@@ -64,10 +65,17 @@ pub fn collect(
         }
         for pair in chain.windows(2) {
             let (cert, issuer) = (&pair[0], &pair[1]);
-            evidence_for(http, crls, cert, issuer, now, &mut ev)?;
+            evidence_for(&src, cert, issuer, &mut ev)?;
         }
     }
     Ok(ev)
+}
+
+/// Where evidence comes from, and the time it must be current at.
+struct Sources<'a> {
+    http: &'a dyn HttpClient,
+    crls: &'a CrlCache,
+    now: OffsetDateTime,
 }
 
 fn subject(cert: &Certificate) -> String {
@@ -75,19 +83,17 @@ fn subject(cert: &Certificate) -> String {
 }
 
 fn evidence_for(
-    http: &dyn HttpClient,
-    crls: &CrlCache,
+    src: &Sources<'_>,
     cert: &Certificate,
     issuer: &Certificate,
-    now: OffsetDateTime,
     ev: &mut Evidence,
 ) -> Result<(), LtvError> {
     let mut last_problem = None;
     for url in certs::ocsp_urls(cert) {
-        match ocsp(http, &url, cert, issuer, now) {
+        match ocsp(src.http, &url, cert, issuer, src.now) {
             Ok((der, responder)) => {
                 if let Some(r) = responder {
-                    if let Err(e) = responder_evidence(http, crls, &r, issuer, now, ev) {
+                    if let Err(e) = responder_evidence(src, &r, issuer, ev) {
                         last_problem = Some(e);
                         continue;
                     }
@@ -100,7 +106,7 @@ fn evidence_for(
             Err(e) => last_problem = Some(e),
         }
     }
-    match crl_evidence(http, crls, cert, issuer, now, ev) {
+    match crl_evidence(src, cert, issuer, ev) {
         // No CRL named: what went wrong with OCSP is the story to tell.
         Err(e) if certs::crl_urls(cert).is_empty() => Err(last_problem.unwrap_or(e)),
         other => other,
@@ -112,11 +118,9 @@ fn evidence_for(
 /// issuer's CRL, so that a validator reading only the document can trust the
 /// answer it signed. (Not OCSP: the responder would vouch for itself.)
 fn responder_evidence(
-    http: &dyn HttpClient,
-    crls: &CrlCache,
+    src: &Sources<'_>,
     responder: &[u8],
     issuer: &Certificate,
-    now: OffsetDateTime,
     ev: &mut Evidence,
 ) -> Result<(), LtvError> {
     let cert = Certificate::from_der(responder).map_err(|_| {
@@ -125,7 +129,7 @@ fn responder_evidence(
     if certs::extension(&cert, ID_PKIX_OCSP_NOCHECK).is_some() {
         return Ok(());
     }
-    crl_evidence(http, crls, &cert, issuer, now, ev).map_err(|e| {
+    crl_evidence(src, &cert, issuer, ev).map_err(|e| {
         LtvError::RevocationRefused(format!(
             "the OCSP responder {} may not be trusted: its certificate lacks \
              id-pkix-ocsp-nocheck and its own status is not proven ({e})",
@@ -136,20 +140,18 @@ fn responder_evidence(
 
 /// A CRL for `cert` from the addresses it names (kept ones first).
 fn crl_evidence(
-    http: &dyn HttpClient,
-    crls: &CrlCache,
+    src: &Sources<'_>,
     cert: &Certificate,
     issuer: &Certificate,
-    now: OffsetDateTime,
     ev: &mut Evidence,
 ) -> Result<(), LtvError> {
     let mut last_problem = None;
     for url in certs::crl_urls(cert) {
-        let obtained = crls.obtain(
+        let obtained = src.crls.obtain(
             &url,
-            now,
-            || http.get(&url).map_err(LtvError::RevocationNet),
-            |der| check_crl(der, cert, issuer, now).map(|f| f.next_update),
+            src.now,
+            || src.http.get(&url).map_err(LtvError::RevocationNet),
+            |der| check_crl(der, cert, issuer, src.now).map(|f| f.next_update),
         );
         match obtained {
             Ok(der) => {

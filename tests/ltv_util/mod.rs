@@ -118,7 +118,13 @@ impl Services {
 
     /// Revoke the signer's certificate: the responder and the CRL say so.
     pub fn revoke_signer(&self) {
-        self.sub_ca(&["-revoke", "signer.cert.pem"]);
+        self.revoke("signer.cert.pem");
+    }
+
+    /// Revoke `cert` (a file the sub-CA issued): the responder and the
+    /// sub-CA's CRL, published again, say so.
+    fn revoke(&self, cert: &str) {
+        self.sub_ca(&["-revoke", cert]);
         self.sub_ca(&["-gencrl", "-out", "subca.crl.pem"]);
         self.openssl(&[
             "crl",
@@ -130,6 +136,44 @@ impl Services {
             "subca.crl",
         ]);
         std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+    }
+
+    /// The signer's serial number as `openssl ocsp -serial` takes it.
+    pub fn signer_serial(&self) -> String {
+        let out = common::run(
+            Command::new("openssl")
+                .args(["x509", "-noout", "-serial", "-in"])
+                .arg(self.file("signer.cert.pem")),
+        );
+        let text = common::text(&out);
+        format!("0x{}", text.trim().trim_start_matches("serial="))
+    }
+
+    /// The responder's answer about the signer's serial under the issuer
+    /// `ca` (a PEM file in the PKI folder), as `openssl ocsp` makes it when
+    /// asked with that issuer; written to `NAME-resp.der`, whose path it returns.
+    pub fn ocsp_answer(&self, ca: &str, name: &str) -> PathBuf {
+        let (req, resp) = (format!("{name}-req.der"), format!("{name}-resp.der"));
+        let serial = self.signer_serial();
+        self.openssl(&["ocsp", "-issuer", ca, "-serial", &serial, "-reqout", &req]);
+        self.openssl(&[
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-CA",
+            ca,
+            "-rsigner",
+            "ocsp.cert.pem",
+            "-rkey",
+            "ocsp.key.pem",
+            "-nmin",
+            "60",
+            "-reqin",
+            &req,
+            "-respout",
+            &resp,
+        ]);
+        self.file(&resp)
     }
 
     /// The OCSP responder answers from now on with a new certificate that
@@ -178,18 +222,7 @@ impl Services {
 
     /// Revoke the responder's certificate: the sub-CA's CRL says so.
     pub fn revoke_responder(&self) {
-        self.sub_ca(&["-revoke", "ocsp.cert.pem"]);
-        self.sub_ca(&["-gencrl", "-out", "subca.crl.pem"]);
-        self.openssl(&[
-            "crl",
-            "-in",
-            "subca.crl.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "subca.crl",
-        ]);
-        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+        self.revoke("ocsp.cert.pem");
     }
 
     /// A signing certificate for Ravi Kumar's key (`signer2.p8.pem`) valid

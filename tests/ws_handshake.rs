@@ -102,6 +102,40 @@ async fn the_host_must_be_loopback_with_the_bound_port() -> TestResult {
     Ok(())
 }
 
+/// A request that asks for no WebSocket — `curl`, a browser tab opened on
+/// the agent's address, a monitoring probe — gets `426 Upgrade Required`
+/// naming nothing (it was a connection closed without a word), and the
+/// agent goes on serving pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_http_request_is_told_to_upgrade_and_learns_nothing_else() -> TestResult {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let server = start(limits()).await?;
+    let p = server.port;
+    for request in [
+        format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nAccept: */*\r\n\r\n"),
+        "GET / HTTP/1.0\r\n\r\n".to_string(),
+        format!(
+            "HEAD /status HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nOrigin: https://evil.example\r\n\r\n"
+        ),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", p)).await?;
+        s.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await??;
+        let text = String::from_utf8_lossy(&answer).to_string();
+        assert!(text.starts_with("HTTP/1.1 426 "), "{request:?}: {text:?}");
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("\r\nupgrade: websocket\r\n"),
+            "{text:?}"
+        );
+        assert_bare_refusal(&text);
+    }
+    let mut ws = connect(p, Some(GOOD_ORIGIN)).await?;
+    hello_ok(&mut ws).await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allowed_page_is_served_over_websocket() -> TestResult {
     let server = start(limits()).await?;

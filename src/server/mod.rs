@@ -33,6 +33,7 @@ pub mod fuzzing;
 mod handshake;
 mod log_filter;
 pub mod origin;
+mod plain_http;
 mod transfer;
 pub mod workdir;
 
@@ -317,12 +318,24 @@ fn ws_config(limits: &Limits) -> WebSocketConfig {
 }
 
 async fn handle_socket(
-    stream: TcpStream,
+    mut stream: TcpStream,
     shared: Arc<Shared>,
     seq: u64,
-    evicted: oneshot::Receiver<()>,
+    mut evicted: oneshot::Receiver<()>,
     shutdown: watch::Receiver<bool>,
 ) {
+    // One deadline for the whole handshake, the look at a plain request included.
+    let deadline = tokio::time::Instant::now() + shared.limits.handshake_timeout;
+    let finished = tokio::select! {
+        r = tokio::time::timeout_at(deadline, plain_http::answered(&mut stream)) => {
+            r.unwrap_or(true)
+        }
+        _ = &mut evicted => true,
+    };
+    if finished {
+        shared.unregister_pending(seq);
+        return;
+    }
     let mut admitted: Option<handshake::Admitted> = None;
     let upgraded = {
         let callback = handshake::Gate {
@@ -335,7 +348,7 @@ async fn handle_socket(
             Some(ws_config(&shared.limits)),
         );
         tokio::select! {
-            r = tokio::time::timeout(shared.limits.handshake_timeout, accept) => match r {
+            r = tokio::time::timeout_at(deadline, accept) => match r {
                 Ok(Ok(ws)) => Some(ws),
                 _ => None,
             },

@@ -7,9 +7,7 @@ use crate::sign::cms::{self as mohor_cms, ID_AA_SIGNATURE_TIME_STAMP_TOKEN};
 use crate::sign::DigestAlgorithm;
 use crate::verify::ber::{self, Tlv};
 use crate::verify::cert::Cert;
-
-/// id-aa-signatureTimeStampToken, as the BER reader spells OIDs.
-const TIMESTAMP_TOKEN_OID: &str = "1.2.840.113549.1.9.16.2.14";
+use crate::verify::cms as cms_reader;
 
 /// The digest the signature time-stamp is taken with.
 const TIMESTAMP_DIGEST: DigestAlgorithm = DigestAlgorithm::Sha256;
@@ -62,26 +60,11 @@ fn signers_of(root: &Tlv<'_>, depth: usize) -> Result<Vec<EmbeddedSigner>, LtvEr
         )));
     }
     let e = |e: ber::BerError| unreadable(&e.to_string());
-    let sd = root
-        .child(1, "SignedData")
-        .and_then(|c| c.expect(ber::CONTEXT, 0, "SignedData"))
-        .and_then(|c| c.child(0, "SignedData"))
-        .map_err(e)?;
-    let mut carried = Vec::new();
-    let mut signer_infos = None;
-    for part in sd.children().iter().skip(3) {
-        if part.tag.is(ber::CONTEXT, 0) {
-            carried.extend(
-                part.children()
-                    .iter()
-                    .filter(|c| c.tag.is(ber::UNIVERSAL, ber::SEQUENCE))
-                    .map(Tlv::definite),
-            );
-        } else if part.tag.is(ber::UNIVERSAL, ber::SET) {
-            signer_infos = Some(part);
-        }
-    }
-    let signer_infos = signer_infos.ok_or_else(|| unreadable("no SignerInfos"))?;
+    let cms_reader::Layout {
+        certs: carried,
+        signer_infos,
+        ..
+    } = cms_reader::layout(root).map_err(|why| unreadable(&why))?;
     let parsed: Vec<(Cert, &Vec<u8>)> = carried
         .iter()
         .filter_map(|d| Cert::parse(d).ok().map(|c| (c, d)))
@@ -105,7 +88,7 @@ fn signers_of(root: &Tlv<'_>, depth: usize) -> Result<Vec<EmbeddedSigner>, LtvEr
                 .and_then(Tlv::oid)
                 .ok()
                 .as_deref()
-                != Some(TIMESTAMP_TOKEN_OID)
+                != Some(cms_reader::TIMESTAMP_TOKEN)
             {
                 continue;
             }

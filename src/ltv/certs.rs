@@ -145,6 +145,14 @@ fn may_issue(cert: &Certificate) -> bool {
     is_ca(cert) && signs_certificates
 }
 
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): a delegated OCSP
+/// responder's certificate whose own status a client need not check.
+pub fn ocsp_nocheck(cert: &Certificate) -> bool {
+    const ID_PKIX_OCSP_NOCHECK: ObjectIdentifier =
+        ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
+    extension(cert, ID_PKIX_OCSP_NOCHECK).is_some()
+}
+
 /// basicConstraints cA: a CA's certificate, not an end entity's.
 pub fn is_ca(cert: &Certificate) -> bool {
     extension(cert, ID_CE_BASIC_CONSTRAINTS)

@@ -22,9 +22,6 @@ use super::LtvError;
 use crate::net::HttpClient;
 use crate::sign::DigestAlgorithm;
 
-/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
-pub const ID_PKIX_OCSP_NOCHECK: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// id-pkix-ocsp-basic (RFC 6960 §4.2.1).
 const ID_PKIX_OCSP_BASIC: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
@@ -126,7 +123,7 @@ fn responder_evidence(
     let cert = Certificate::from_der(responder).map_err(|_| {
         LtvError::RevocationRefused("the OCSP responder's certificate is malformed".into())
     })?;
-    if certs::extension(&cert, ID_PKIX_OCSP_NOCHECK).is_some() {
+    if certs::ocsp_nocheck(&cert) {
         return Ok(());
     }
     crl_evidence(src, &cert, issuer, ev).map_err(|e| {

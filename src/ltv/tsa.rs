@@ -3,12 +3,8 @@
 //! (status granted, our imprint, our nonce, signed by a certificate with
 //! the timeStamping purpose that chains to a trust anchor).
 
-use const_oid::ObjectIdentifier;
 use der::asn1::{GeneralizedTime, Int, OctetString, Uint};
 use der::{Decode, Encode, Tagged as _};
-
-/// id-ct-TSTInfo (RFC 3161 §2.4.2).
-const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -18,7 +14,7 @@ use super::LtvError;
 use crate::net::HttpClient;
 use crate::sign::DigestAlgorithm;
 use crate::verify::ber;
-use crate::verify::cms::Content;
+use crate::verify::cms::{Content, TST_INFO};
 
 #[derive(Clone, Debug, PartialEq, Eq, der::Sequence)]
 pub struct MessageImprint {
@@ -164,7 +160,7 @@ pub fn check_response(answer: &[u8], expect: &Expect<'_>) -> Result<Token, LtvEr
 pub fn check_token(token_der: &[u8], expect: &Expect<'_>) -> Result<Token, LtvError> {
     let signed = crate::verify::cms::check(token_der, Content::Encapsulated)
         .map_err(|e| refused(format!("the time-stamp token is malformed ({e})")))?;
-    if signed.content_type != ID_CT_TST_INFO.to_string() {
+    if signed.content_type != TST_INFO {
         return Err(refused("the time-stamp token does not hold TSTInfo"));
     }
     let content = signed

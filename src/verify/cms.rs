@@ -15,7 +15,8 @@ const MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 const SIGNING_TIME: &str = "1.2.840.113549.1.9.5";
 const SIGNING_CERT_V2: &str = "1.2.840.113549.1.9.16.2.47";
 const SIGNING_CERT_V1: &str = "1.2.840.113549.1.9.16.2.12";
-const TIMESTAMP_TOKEN: &str = "1.2.840.113549.1.9.16.2.14";
+/// id-aa-signatureTimeStampToken.
+pub(crate) const TIMESTAMP_TOKEN: &str = "1.2.840.113549.1.9.16.2.14";
 const ADBE_REVOCATION: &str = "1.2.840.113583.1.1.8";
 pub const TST_INFO: &str = "1.2.840.113549.1.9.16.1.4";
 
@@ -124,7 +125,18 @@ pub fn check(cms: &[u8], content: Content<'_>) -> Result<SignedData, String> {
     check_tlv(&root, content, 0)
 }
 
-fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<SignedData, String> {
+/// Where a SignedData keeps its parts, read from the encoding without
+/// checking anything: the body, its certificates and CRLs (DER, in definite
+/// form), and its SignerInfos.
+pub(crate) struct Layout<'t, 'a> {
+    pub signed_data: &'t Tlv<'a>,
+    pub certs: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+    pub signer_infos: &'t Tlv<'a>,
+}
+
+/// The layout of the ContentInfo `root`, which must hold SignedData.
+pub(crate) fn layout<'t, 'a>(root: &'t Tlv<'a>) -> Result<Layout<'t, 'a>, String> {
     let e = |e: ber::BerError| e.to_string();
     if root
         .child(0, "content type")
@@ -141,6 +153,42 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         .map_err(e)?
         .child(0, "SignedData")
         .map_err(e)?;
+    let sequences = |part: &Tlv<'a>| -> Vec<Vec<u8>> {
+        part.children()
+            .iter()
+            .filter(|c| c.tag.is(UNIVERSAL, ber::SEQUENCE))
+            .map(Tlv::definite)
+            .collect()
+    };
+    let mut certs = Vec::new();
+    let mut crls = Vec::new();
+    let mut signer_infos = None;
+    for part in sd.children().iter().skip(3) {
+        if part.tag.is(CONTEXT, 0) {
+            certs.extend(sequences(part));
+        } else if part.tag.is(CONTEXT, 1) {
+            // RevocationInfoChoices: CRLs are SEQUENCEs; [1] "other" forms are skipped.
+            crls.extend(sequences(part));
+        } else if part.tag.is(UNIVERSAL, ber::SET) {
+            signer_infos = Some(part);
+        }
+    }
+    Ok(Layout {
+        signed_data: sd,
+        certs,
+        crls,
+        signer_infos: signer_infos.ok_or("the CMS has no SignerInfos")?,
+    })
+}
+
+fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<SignedData, String> {
+    let e = |e: ber::BerError| e.to_string();
+    let Layout {
+        signed_data: sd,
+        certs,
+        crls,
+        signer_infos,
+    } = layout(root)?;
     let encap = sd.child(2, "encapsulated content").map_err(e)?;
     let content_type = encap
         .child(0, "content type")
@@ -152,31 +200,7 @@ fn check_tlv(root: &Tlv<'_>, content: Content<'_>, depth: usize) -> Result<Signe
         .filter(|t| t.tag.is(CONTEXT, 0))
         .and_then(|t| t.children().first())
         .map(|t| t.octets());
-    let mut certs = Vec::new();
-    let mut crls = Vec::new();
-    let mut signer_infos = None;
-    for part in sd.children().iter().skip(3) {
-        if part.tag.is(CONTEXT, 0) {
-            for c in part.children() {
-                if c.tag.is(UNIVERSAL, ber::SEQUENCE) {
-                    if let Ok(cert) = Cert::parse(&c.definite()) {
-                        certs.push(cert);
-                    }
-                }
-            }
-        } else if part.tag.is(CONTEXT, 1) {
-            // RevocationInfoChoices: CRLs are SEQUENCEs; [1] "other" forms are skipped.
-            crls.extend(
-                part.children()
-                    .iter()
-                    .filter(|c| c.tag.is(UNIVERSAL, ber::SEQUENCE))
-                    .map(Tlv::definite),
-            );
-        } else if part.tag.is(UNIVERSAL, ber::SET) {
-            signer_infos = Some(part);
-        }
-    }
-    let signer_infos = signer_infos.ok_or("the CMS has no SignerInfos")?;
+    let certs = certs.iter().filter_map(|d| Cert::parse(d).ok()).collect();
     let mut data = SignedData {
         content_type,
         e_content,

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use x509_cert::Certificate;
 
 use super::chain::Chain;
-use crate::ltv::revocation::{read_crl, read_ocsp, Finding, ID_PKIX_OCSP_NOCHECK, SKEW};
+use crate::ltv::revocation::{read_crl, read_ocsp, Finding, SKEW};
 use crate::ltv::LtvError;
 
 /// OCSP responses and CRLs (DER) available to a signature.
@@ -216,7 +216,7 @@ fn responder_proven(finding: &Finding, issuer: &Certificate, data: &ValidationDa
     let Ok(responder) = Certificate::from_der(der) else {
         return false;
     };
-    if crate::ltv::certs::extension(&responder, ID_PKIX_OCSP_NOCHECK).is_some() {
+    if crate::ltv::certs::ocsp_nocheck(&responder) {
         return true;
     }
     let answered = finding.this_update;

@@ -135,6 +135,12 @@ impl Services {
             "-out",
             "subca.crl",
         ]);
+        self.tell_the_responder();
+    }
+
+    /// The responder answers from its own copy of the sub-CA's database
+    /// (`openssl ocsp -index index.txt`): give it what was issued or revoked.
+    fn tell_the_responder(&self) {
         std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
     }
 
@@ -217,7 +223,7 @@ impl Services {
             "-days",
             "30",
         ]);
-        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+        self.tell_the_responder();
     }
 
     /// Revoke the responder's certificate: the sub-CA's CRL says so.
@@ -262,7 +268,7 @@ impl Services {
             "-enddate",
             &end,
         ]);
-        std::fs::copy(self.pki.join("ca/index.txt"), self.pki.join("index.txt")).unwrap();
+        self.tell_the_responder();
         self.pki.join("short.cert.pem")
     }
 

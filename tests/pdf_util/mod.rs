@@ -2,8 +2,10 @@
 //! three outside judges (qpdf, pyHanko, pdfsig) with their verdicts parsed.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use mohor::pdf::{PdfSignOptions, VisibleStamp};
 use time::macros::datetime;
@@ -74,7 +76,7 @@ pub fn judges_available() -> bool {
 }
 
 pub fn qpdf_check(file: &Path) -> (i32, String) {
-    let out = common::run(Command::new("qpdf").arg("--check").arg(file));
+    let out = judged(Command::new("qpdf").arg("--check").arg(file), file);
     (out.status.code().unwrap_or(-1), text(&out))
 }
 
@@ -111,6 +113,36 @@ impl HankoVerdict {
     }
 }
 
+/// A judge's answer about `file`, run once per command and file content.
+///
+/// The judges are functions of their arguments and the file's bytes, and a
+/// test often asks the same question twice: a signed output is judged, then
+/// read for the statuses its earlier signatures keep, then it is the next
+/// signatory's input. A pyHanko start costs most of a second of CPU; the
+/// corpus tests ask it about every file three times over. The content is
+/// part of the key (not the path or the mtime), so a file changed in place,
+/// as the tamper tests do, is judged again.
+fn judged(cmd: &mut Command, file: &Path) -> Output {
+    static ANSWERS: Mutex<Option<HashMap<(String, String), Output>>> = Mutex::new(None);
+    let Ok(bytes) = std::fs::read(file) else {
+        return common::run(cmd);
+    };
+    let key = (format!("{cmd:?}"), common::hex_sha256(&bytes));
+    let answers = || ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+    let known = answers()
+        .get_or_insert_with(HashMap::new)
+        .get(&key)
+        .cloned();
+    if let Some(out) = known {
+        return out;
+    }
+    let out = common::run(cmd);
+    answers()
+        .get_or_insert_with(HashMap::new)
+        .insert(key, out.clone());
+    out
+}
+
 /// Files pyHanko cannot read in its default strict mode whoever signs them
 /// (its strict parser rejects every hybrid cross-reference file).
 pub fn needs_lenient_pyhanko(file: &Path) -> bool {
@@ -132,7 +164,7 @@ fn pyhanko_cmd(file: &Path, pretty: bool) -> Command {
 
 /// pyHanko's verdict on `field`; the output includes the pretty report.
 pub fn pyhanko_validate(file: &Path, field: &str) -> HankoVerdict {
-    let out = common::run(&mut pyhanko_cmd(file, false));
+    let out = judged(&mut pyhanko_cmd(file, false), file);
     let summary = text(&out);
     let line = summary
         .lines()
@@ -180,7 +212,7 @@ pub fn pyhanko_validate(file: &Path, field: &str) -> HankoVerdict {
 
 /// pyHanko's summary flags for every signature, by field name.
 pub fn pyhanko_statuses(file: &Path) -> Vec<(String, String)> {
-    let out = common::run(&mut pyhanko_cmd(file, false));
+    let out = judged(&mut pyhanko_cmd(file, false), file);
     text(&out)
         .lines()
         .filter_map(|l| {
@@ -214,7 +246,10 @@ impl PdfsigSignature {
 
 pub fn pdfsig(file: &Path) -> PdfsigReport {
     let db = format!("sql:{}", fixture().nssdb.display());
-    let out = common::run(Command::new("pdfsig").arg("-nssdir").arg(&db).arg(file));
+    let out = judged(
+        Command::new("pdfsig").arg("-nssdir").arg(&db).arg(file),
+        file,
+    );
     let output = text(&out);
     let mut signatures: Vec<PdfsigSignature> = Vec::new();
     for line in output.lines() {

@@ -44,8 +44,20 @@ trap '[ -n "${package_build:-}" ] && kill "$package_build" 2>/dev/null; true' EX
 
 step "Rust tests: unit, CLI, token simulator, PDF corpus, server, desktop dialogs"
 rm -rf target/hardening
-# --no-fail-fast: one failing test binary must not hide the others' results.
-cargo test --workspace --all-features --no-fail-fast -- --test-threads=2
+# --no-fail-fast: one failing test must not hide the others' results. Two
+# tests at a time either way (CI has two cores; the PIN-race, latency and
+# load tests measure against real time). cargo-nextest, where the machine
+# has it, runs each test in its own process and keeps both slots busy across
+# test files: cargo test runs the files one after another, and a file's
+# last long test leaves the other slot idle (the same tests: 10 minutes
+# instead of 14-15). nextest does not run doc tests; cargo test --doc does.
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-features --no-fail-fast --test-threads=2
+  cargo test --workspace --all-features --doc
+else
+  echo "cargo-nextest is not installed: cargo test, one test file after another"
+  cargo test --workspace --all-features --no-fail-fast -- --test-threads=2
+fi
 
 step "short fuzz campaigns (cargo-fuzz; FUZZ_SECONDS per target)"
 # 20 s a target keeps the cold CI run short; SECURITY.md says how to run long campaigns.

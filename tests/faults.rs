@@ -371,9 +371,7 @@ fn kill_9_while_writing_a_large_signed_pdf_leaves_the_whole_file_or_none() {
                                                   // (the PIN-count flags); a kill there empties the file and the token
                                                   // is gone. That is SoftHSM's file store, not a USB token, and not
                                                   // what this test is about.
-        let token_dir = dir.join(format!("token-{i}"));
-        std::fs::create_dir_all(&token_dir).unwrap();
-        let conf = fx.private_tokens(&token_dir);
+        let conf = fx.private_tokens(&dir.join(format!("token-{i}")));
         let finished = sign_and_kill(&home, &conf, &input, &output, delay);
         match std::fs::read(&output) {
             Ok(bytes) => {

@@ -121,6 +121,7 @@ impl Fixture {
     /// A private copy of the token store (for tests that change tokens or
     /// must not share SoftHSM state), with its own softhsm2.conf.
     pub fn private_tokens(&self, into: &Path) -> PathBuf {
+        std::fs::create_dir_all(into).expect("create the folder for a private token store");
         let tokens = into.join("tokens");
         let status = Command::new("cp")
             .arg("-a")

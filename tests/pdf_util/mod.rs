@@ -2,7 +2,7 @@
 //! three outside judges (qpdf, pyHanko, pdfsig) with their verdicts parsed.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -123,23 +123,18 @@ impl HankoVerdict {
 /// part of the key (not the path or the mtime), so a file changed in place,
 /// as the tamper tests do, is judged again.
 fn judged(cmd: &mut Command, file: &Path) -> Output {
-    static ANSWERS: Mutex<Option<HashMap<(String, String), Output>>> = Mutex::new(None);
+    static ANSWERS: Mutex<BTreeMap<(String, String), Output>> = Mutex::new(BTreeMap::new());
     let Ok(bytes) = std::fs::read(file) else {
         return common::run(cmd);
     };
     let key = (format!("{cmd:?}"), common::hex_sha256(&bytes));
     let answers = || ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
-    let known = answers()
-        .get_or_insert_with(HashMap::new)
-        .get(&key)
-        .cloned();
+    let known = answers().get(&key).cloned();
     if let Some(out) = known {
         return out;
     }
     let out = common::run(cmd);
-    answers()
-        .get_or_insert_with(HashMap::new)
-        .insert(key, out.clone());
+    answers().insert(key, out.clone());
     out
 }
 

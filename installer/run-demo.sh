@@ -61,9 +61,7 @@ if "$mohor" tokens --json 2>/dev/null | python3 -c 'import json,sys; sys.exit(0 
   echo "run-demo: a real token is present; using it"
 else
   echo "run-demo: no token found; making a demo SoftHSM token (user PIN 123456)"
-  if [ ! -f "$MOHOR_HOME/demo-token/fixture.json" ]; then
-    bash tests/fixtures/make-pki.sh "$MOHOR_HOME/demo-token" >/dev/null
-  fi
+  bash installer/demo-token.sh "$MOHOR_HOME/demo-token" "$mohor"
   export SOFTHSM2_CONF="$MOHOR_HOME/demo-token/softhsm2.conf"
   module_args=(--module /usr/lib/softhsm/libsofthsm2.so)
   demo_root="$MOHOR_HOME/demo-token/pki/root.pem"

@@ -45,7 +45,11 @@ fn the_demo_token_is_made_kept_while_whole_and_made_again_when_softhsm_lost_it()
 
     let made = demo_token(&dir);
     assert!(made.status.success(), "first run: {}", text(&made));
-    assert_eq!(labels_listed(&dir), both, "the demo store after the first run");
+    assert_eq!(
+        labels_listed(&dir),
+        both,
+        "the demo store after the first run"
+    );
     let root = std::fs::read(dir.join("pki/root.pem")).unwrap();
 
     // Whole: nothing is made again (the demo home's config trusts this root,
@@ -53,7 +57,11 @@ fn the_demo_token_is_made_kept_while_whole_and_made_again_when_softhsm_lost_it()
     let again = demo_token(&dir);
     assert!(again.status.success(), "second run: {}", text(&again));
     assert_eq!(std::fs::read(dir.join("pki/root.pem")).unwrap(), root);
-    assert!(text(&again).is_empty(), "a whole token is not reported: {}", text(&again));
+    assert!(
+        text(&again).is_empty(),
+        "a whole token is not reported: {}",
+        text(&again)
+    );
 
     // What a PKCS#11 client killed inside SoftHSM's C_Login leaves behind.
     let asha = std::fs::read_dir(dir.join("tokens"))
@@ -62,8 +70,15 @@ fn the_demo_token_is_made_kept_while_whole_and_made_again_when_softhsm_lost_it()
         .find(|p| std::fs::read(p).is_ok_and(|b| b.windows(10).any(|w| w == b"ASHA-EPASS")))
         .expect("ASHA-EPASS's token.object");
     std::fs::write(&asha, b"").unwrap();
-    assert_eq!(labels_listed(&dir), vec!["RAHUL-PROXKEY".to_string()], "the damage is real");
-    assert!(dir.join("fixture.json").exists(), "the old check (the file) would pass");
+    assert_eq!(
+        labels_listed(&dir),
+        vec!["RAHUL-PROXKEY".to_string()],
+        "the damage is real"
+    );
+    assert!(
+        dir.join("fixture.json").exists(),
+        "the old check (the file) would pass"
+    );
 
     let repaired = demo_token(&dir);
     assert!(repaired.status.success(), "repair: {}", text(&repaired));
@@ -81,14 +96,25 @@ fn the_demo_token_is_made_kept_while_whole_and_made_again_when_softhsm_lost_it()
     let p7s = dir.with_file_name("note.p7s");
     std::fs::write(&data, b"green note 42\n").unwrap();
     let mut sign = mohor(&home, &fx.softhsm2_conf);
-    sign.args(["--module", MODULE, "--pin-stdin", "sign", "--detached", "--cert"])
-        .arg(&fx.cert("rsa2048").id)
-        .arg(&data)
-        .arg("-o")
-        .arg(&p7s);
+    sign.args([
+        "--module",
+        MODULE,
+        "--pin-stdin",
+        "sign",
+        "--detached",
+        "--cert",
+    ])
+    .arg(&fx.cert("rsa2048").id)
+    .arg(&data)
+    .arg("-o")
+    .arg(&p7s);
     let signed = run_with_stdin(&mut sign, &format!("{}\n", fx.user_pin));
     assert_no_panic(&signed);
     assert!(signed.status.success(), "sign: {}", text(&signed));
     let verified = openssl_verify_detached(&p7s, &data, &fx.root);
-    assert!(verified.status.success(), "openssl cms -verify: {}", text(&verified));
+    assert!(
+        verified.status.success(),
+        "openssl cms -verify: {}",
+        text(&verified)
+    );
 }

@@ -319,7 +319,7 @@ fn run_variant(name: &str, variant: Variant) -> Result<VariantOutcome, String> {
         return Ok(VariantOutcome::Absent(why));
     }
     let (pw1, pw2) = variant.passwords(original_pw);
-    let input_qpdf = variants::qpdf_check_pw(&input, pw1).0;
+    let input_qpdf = qpdf_check_opened(&input, variants::opened(pw1)).0;
     let a = dir.join("a.pdf");
     let b = dir.join("b.pdf");
     let fa = match sign_clean(&input, &a, "rsa2048", pw1)? {
@@ -330,19 +330,20 @@ fn run_variant(name: &str, variant: Variant) -> Result<VariantOutcome, String> {
         Ok(f) => f,
         Err(why) => return Err(format!("the second signatory was refused: {why}")),
     };
-    let (code, out) = variants::qpdf_check_pw(&b, pw1);
+    let (code, out) = qpdf_check_opened(&b, variants::opened(pw1));
     if !(code == 0 || (code == 3 && input_qpdf == 3)) {
         return Err(format!(
             "qpdf --check exit {code} (input {input_qpdf}):\n{out}"
         ));
     }
-    let (sigs, report) = variants::pdfsig_pw(&b, &fixture().nssdb, pw1);
+    let report = pdfsig_opened(&b, variants::opened(pw1));
     for f in [&fa, &fb] {
-        let ok = sigs.iter().any(|(field, validation, cert)| {
-            field == f && validation == "Signature is Valid." && cert.contains("Trusted")
-        });
+        let ok = report
+            .signatures
+            .iter()
+            .any(|s| &s.field == f && s.valid() && s.certificate.contains("Trusted"));
         if !ok {
-            return Err(format!("pdfsig on {f}:\n{report}"));
+            return Err(format!("pdfsig on {f}:\n{}", report.output));
         }
     }
     if let Variant::Encrypted(_, user) = variant {
@@ -355,7 +356,7 @@ fn run_variant(name: &str, variant: Variant) -> Result<VariantOutcome, String> {
                 "encryption changed: input {before:?}, output {after:?}"
             ));
         }
-        if user && variants::qpdf_check_pw(&b, None).0 != 2 {
+        if user && qpdf_check(&b).0 != 2 {
             return Err("the output opens without its user password".into());
         }
     }

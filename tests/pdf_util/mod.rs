@@ -76,7 +76,33 @@ pub fn judges_available() -> bool {
 }
 
 pub fn qpdf_check(file: &Path) -> (i32, String) {
-    let out = judged(Command::new("qpdf").arg("--check").arg(file), file);
+    qpdf_check_opened(file, None)
+}
+
+/// A password a judge opens an encrypted file with. qpdf takes either
+/// under `--password`; pdfsig takes the owner's under `-opw`.
+#[derive(Debug, Clone, Copy)]
+pub enum Password<'a> {
+    User(&'a str),
+    Owner(&'a str),
+}
+
+impl Password<'_> {
+    fn text(&self) -> &str {
+        match self {
+            Password::User(p) | Password::Owner(p) => p,
+        }
+    }
+}
+
+/// `qpdf --check`, with the password that opens the file.
+pub fn qpdf_check_opened(file: &Path, password: Option<Password<'_>>) -> (i32, String) {
+    let mut cmd = Command::new("qpdf");
+    cmd.arg("--check");
+    if let Some(pw) = password {
+        cmd.arg(format!("--password={}", pw.text()));
+    }
+    let out = judged(cmd.arg(file), file);
     (out.status.code().unwrap_or(-1), text(&out))
 }
 
@@ -240,11 +266,19 @@ impl PdfsigSignature {
 }
 
 pub fn pdfsig(file: &Path) -> PdfsigReport {
+    pdfsig_opened(file, None)
+}
+
+/// pdfsig's report (trusting the test root) on a file opened with `password`.
+pub fn pdfsig_opened(file: &Path, password: Option<Password<'_>>) -> PdfsigReport {
+    let mut cmd = Command::new("pdfsig");
+    match password {
+        Some(Password::User(pw)) => cmd.arg("-upw").arg(pw),
+        Some(Password::Owner(pw)) => cmd.arg("-opw").arg(pw),
+        None => &mut cmd,
+    };
     let db = format!("sql:{}", fixture().nssdb.display());
-    let out = judged(
-        Command::new("pdfsig").arg("-nssdir").arg(&db).arg(file),
-        file,
-    );
+    let out = judged(cmd.arg("-nssdir").arg(&db).arg(file), file);
     let output = text(&out);
     let mut signatures: Vec<PdfsigSignature> = Vec::new();
     for line in output.lines() {

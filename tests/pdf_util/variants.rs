@@ -178,15 +178,15 @@ fn qpdf_rewrite(
     }
 }
 
-/// `qpdf --check`, with a password when one is needed.
-pub fn qpdf_check_pw(file: &Path, password: Option<&str>) -> (i32, String) {
-    let mut cmd = Command::new("qpdf");
-    cmd.arg("--check");
-    if let Some(pw) = password {
-        cmd.arg(format!("--password={pw}"));
-    }
-    let out = common::run(cmd.arg(file));
-    (out.status.code().unwrap_or(-1), text(&out))
+/// How the judges open a variant made with `password` (one of the two above).
+pub fn opened(password: Option<&str>) -> Option<super::Password<'_>> {
+    password.map(|pw| {
+        if pw == OWNER {
+            super::Password::Owner(pw)
+        } else {
+            super::Password::User(pw)
+        }
+    })
 }
 
 /// The `R = n` line of `qpdf --show-encryption` ("" when not encrypted).
@@ -202,40 +202,6 @@ pub fn encryption_revision(file: &Path, password: Option<&str>) -> String {
         .find(|l| l.starts_with("R = "))
         .unwrap_or_default()
         .to_string()
-}
-
-/// pdfsig's (validation, certificate) lines per field, opening the file
-/// with `password` (the owner one goes under -opw).
-pub fn pdfsig_pw(
-    file: &Path,
-    nssdb: &Path,
-    password: Option<&str>,
-) -> (Vec<(String, String, String)>, String) {
-    let mut cmd = Command::new("pdfsig");
-    if let Some(pw) = password {
-        cmd.arg(if pw == OWNER { "-opw" } else { "-upw" }).arg(pw);
-    }
-    let out = common::run(
-        cmd.arg("-nssdir")
-            .arg(format!("sql:{}", nssdb.display()))
-            .arg(file),
-    );
-    let t = text(&out);
-    let mut sigs: Vec<(String, String, String)> = Vec::new();
-    for line in t.lines().map(str::trim) {
-        if line.starts_with("Signature #") {
-            sigs.push(Default::default());
-        } else if let Some(s) = sigs.last_mut() {
-            if let Some(v) = line.strip_prefix("- Signature Field Name: ") {
-                s.0 = v.to_string();
-            } else if let Some(v) = line.strip_prefix("- Signature Validation: ") {
-                s.1 = v.to_string();
-            } else if let Some(v) = line.strip_prefix("- Certificate Validation: ") {
-                s.2 = v.to_string();
-            }
-        }
-    }
-    (sigs, t)
 }
 
 /// One pyHanko job for [`pyhanko_many`].

@@ -66,16 +66,7 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
         .status
         .success());
     for (old, new, name) in [(&a, &b, "ec256"), (&b, &c, "rsa4096")] {
-        let mut cmd = s.mohor(&[
-            "--pin-stdin",
-            "sign",
-            "--detached",
-            "--cert",
-            &fx.cert(name).id,
-            "--cosign",
-        ]);
-        cmd.arg(old).arg(&data).arg("-o").arg(new);
-        let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
+        let o = s.cosign_detached(old, &data, new, &fx.cert(name).id, &fx.user_pin);
         assert!(o.status.success(), "{name}: {}", text(&o));
         // Each co-signer is told first whom they sign after, and that it holds.
         let mut told = vec![
@@ -110,19 +101,11 @@ fn three_signatories_cosign_and_keep_earlier_signer_infos_byte_identical() {
     let logins_before = s.sim.logins().len();
     let other = s.dir.join("other.txt");
     std::fs::write(&other, b"something else").unwrap();
-    let mut cmd = s.mohor(&[
-        "--pin-stdin",
-        "sign",
-        "--detached",
-        "--cert",
-        &fx.cert("pan").id,
-        "--cosign",
-    ]);
-    cmd.arg(&c).arg(&other).arg("-o").arg(s.dir.join("bad.p7s"));
-    let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
+    let bad = s.dir.join("bad.p7s");
+    let o = s.cosign_detached(&c, &other, &bad, &fx.cert("pan").id, &fx.user_pin);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", text(&o));
-    assert!(!s.dir.join("bad.p7s").exists());
+    assert!(!bad.exists());
     assert_eq!(
         s.sim.logins().len(),
         logins_before,

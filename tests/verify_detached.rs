@@ -47,16 +47,7 @@ fn three_cosigners_are_three_verified_signatures_and_changed_data_breaks_all() {
         .status
         .success());
     for (old, new, name) in [(&a, &b, "ec256"), (&b, &c, "rsa4096")] {
-        let mut cmd = s.mohor(&[
-            "--pin-stdin",
-            "sign",
-            "--detached",
-            "--cert",
-            &fx.cert(name).id,
-            "--cosign",
-        ]);
-        cmd.arg(old).arg(&data).arg("-o").arg(new);
-        let o = run_with_stdin(&mut cmd, &format!("{}\n", fx.user_pin));
+        let o = s.cosign_detached(old, &data, new, &fx.cert(name).id, &fx.user_pin);
         assert!(o.status.success(), "{name}: {}", text(&o));
     }
     let (r, code, t) = mohor_report(&c, &root(), Some(&data));

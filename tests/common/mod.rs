@@ -346,8 +346,27 @@ impl SimSetup {
 
     /// Detached signature of `data` with certificate `cert` and `pin` on stdin.
     pub fn sign_detached(&self, data: &Path, out: &Path, cert: &str, pin: &str) -> Output {
-        let mut c = self.mohor(&["--pin-stdin", "sign", "--detached", "--cert", cert]);
-        c.arg(data).arg("-o").arg(out);
+        self.sign_with_pin(&["--detached", "--cert", cert], &[data], out, pin)
+    }
+
+    /// A co-signature of `data` with `cert`, added after the signers of the
+    /// detached signature `earlier`, into `out`.
+    pub fn cosign_detached(
+        &self,
+        earlier: &Path,
+        data: &Path,
+        out: &Path,
+        cert: &str,
+        pin: &str,
+    ) -> Output {
+        let options = ["--detached", "--cert", cert, "--cosign"];
+        self.sign_with_pin(&options, &[earlier, data], out, pin)
+    }
+
+    /// `mohor --pin-stdin sign OPTIONS INPUTS -o OUT` with `pin` on stdin.
+    fn sign_with_pin(&self, options: &[&str], inputs: &[&Path], out: &Path, pin: &str) -> Output {
+        let mut c = self.mohor(&["--pin-stdin", "sign"]);
+        c.args(options).args(inputs).arg("-o").arg(out);
         let o = run_with_stdin(&mut c, &format!("{pin}\n"));
         assert_no_panic(&o);
         o

@@ -280,17 +280,7 @@ pub fn variants(bytes: &[u8], rng: &mut Rng, flips: usize) -> Vec<(String, Vec<u
     ] {
         v.push((format!("truncated at {name}"), bytes[..cut].to_vec()));
     }
-    for _ in 0..flips {
-        let mut m = bytes.to_vec();
-        let pos = if rng.next() & 1 == 0 {
-            rng.below(n as u64) as usize
-        } else {
-            n - 1 - rng.below(n.min(600) as u64) as usize
-        };
-        let bit = rng.below(8);
-        m[pos] ^= 1 << bit;
-        v.push((format!("bit {bit} of byte {pos} flipped"), m));
-    }
+    v.extend(harden::bit_flips(bytes, rng, flips));
     v
 }
 

@@ -310,6 +310,26 @@ impl Rng {
     }
 }
 
+/// `count` copies of `bytes`, each with one bit flipped (half of them in
+/// the last 600 bytes, where the cross-reference data and trailer are),
+/// named for a failure message.
+pub fn bit_flips(bytes: &[u8], rng: &mut Rng, count: usize) -> Vec<(String, Vec<u8>)> {
+    let n = bytes.len();
+    (0..count)
+        .map(|_| {
+            let mut m = bytes.to_vec();
+            let pos = if rng.next() & 1 == 0 {
+                rng.below(n as u64) as usize
+            } else {
+                n - 1 - rng.below(n.min(600) as u64) as usize
+            };
+            let bit = rng.below(8);
+            m[pos] ^= 1 << bit;
+            (format!("bit {bit} of byte {pos} flipped"), m)
+        })
+        .collect()
+}
+
 /// Prints a figures line and keeps it in target/hardening/NAME.txt, which
 /// tests/run-all.sh prints at the end and SECURITY.md records.
 pub fn figures(name: &str, line: &str) {

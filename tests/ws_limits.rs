@@ -184,11 +184,7 @@ async fn a_connection_waiting_for_the_backend_is_not_idle() -> TestResult {
     })
     .await?;
     let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
-    send(
-        &mut ws,
-        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(b"slow")}}),
-    )
-    .await?;
+    send_slow(&mut ws, 1).await?;
     let p = recv(&mut ws).await?;
     assert_eq!(p["params"]["stage"], json!("waiting-for-consent"));
     tokio::time::sleep(Duration::from_millis(900)).await;
@@ -206,11 +202,7 @@ async fn too_many_requests_in_flight_are_answered_busy() -> TestResult {
     .await?;
     let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
     for id in [1, 2] {
-        send(
-            &mut ws,
-            json!({"jsonrpc":"2.0","id":id,"method":"sign.data","params":{"data": b64(b"slow")}}),
-        )
-        .await?;
+        send_slow(&mut ws, id).await?;
     }
     let r = rpc(&mut ws, json!(3), "sign.data", json!({"data": b64(b"x")})).await?;
     assert_eq!(r["id"], json!(3));

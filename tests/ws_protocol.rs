@@ -6,7 +6,6 @@
 mod support;
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use mohor::server::Limits;
 use serde_json::{json, Value};
@@ -225,11 +224,7 @@ async fn every_method_reaches_the_backend_typed() -> TestResult {
 async fn cancel_answers_the_request_at_once_and_tells_the_backend() -> TestResult {
     let server = start(limits()).await?;
     let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
-    send(
-        &mut ws,
-        json!({"jsonrpc":"2.0","id":7,"method":"sign.data","params":{"data": b64(b"slow")}}),
-    )
-    .await?;
+    send_slow(&mut ws, 7).await?;
     let p = recv(&mut ws).await?;
     assert_eq!(
         p["params"],
@@ -259,31 +254,21 @@ async fn cancel_answers_the_request_at_once_and_tells_the_backend() -> TestResul
 async fn a_dropped_connection_cancels_its_requests() -> TestResult {
     let server = start(limits()).await?;
     let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
-    send(
-        &mut ws,
-        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(b"slow")}}),
-    )
-    .await?;
+    send_slow(&mut ws, 1).await?;
     let _ = recv(&mut ws).await?;
     drop(ws);
-    for _ in 0..50 {
-        if server.backend.saw_cancel.load(Ordering::SeqCst) == 1 {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err("the backend never saw the cancellation".into())
+    assert!(
+        eventually(|| server.backend.saw_cancel.load(Ordering::SeqCst) == 1).await,
+        "the backend never saw the cancellation"
+    );
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_id_in_flight_is_refused() -> TestResult {
     let server = start(limits()).await?;
     let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
-    send(
-        &mut ws,
-        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(b"slow")}}),
-    )
-    .await?;
+    send_slow(&mut ws, 1).await?;
     let _ = recv(&mut ws).await?;
     let r = rpc(&mut ws, json!(1), "sign.data", json!({"data": b64(b"x")})).await?;
     assert_eq!(r["error"]["code"], json!(-32600), "{r}");
@@ -302,11 +287,7 @@ async fn each_connection_gets_only_its_own_answers() -> TestResult {
     let mut a = connect(server.port, Some(GOOD_ORIGIN)).await?;
     let mut b = connect(server.port, Some("https://dept.example.gov.in")).await?;
     // A slow request on `a` does not hold up `b`.
-    send(
-        &mut a,
-        json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(b"slow")}}),
-    )
-    .await?;
+    send_slow(&mut a, 1).await?;
     let _ = recv(&mut a).await?;
     for i in 0..10 {
         send(&mut a, json!({"jsonrpc":"2.0","id":100 + i,"method":"sign.data","params":{"data": b64(format!("a{i}").as_bytes())}})).await?;

@@ -249,6 +249,14 @@ pub async fn send(ws: &mut Ws, v: Value) -> TestResult {
     Ok(())
 }
 
+/// A `sign.data` request with id `id` that the fake backend holds at
+/// "waiting-for-consent" (reporting progress) until it is cancelled.
+pub async fn send_slow(ws: &mut Ws, id: u64) -> TestResult {
+    let data = b64(b"slow");
+    let request = json!({"jsonrpc":"2.0","id":id,"method":"sign.data","params":{"data": data}});
+    send(ws, request).await
+}
+
 pub async fn send_text(ws: &mut Ws, text: &str) -> TestResult {
     ws.send(Message::text(text.to_string())).await?;
     Ok(())

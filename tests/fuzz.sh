@@ -83,6 +83,9 @@ req localhost:21760 https://a.nic.in > fuzz/corpus/handshake/seed-wildcard
 req '[::1]:21760' http://127.0.0.1:8765 > fuzz/corpus/handshake/seed-dev
 req evil.example:21760 https://eoffice.gov.in > fuzz/corpus/handshake/seed-rebinding
 req 127.0.0.1:21760 https://evil.example > fuzz/corpus/handshake/seed-cswsh
+# What gets 426 Upgrade Required: a plain request, and (not) an upgrade after empty lines.
+printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1:21760\r\n\r\n' > fuzz/corpus/handshake/seed-plain
+{ printf '\r\n\n'; req 127.0.0.1:21760 https://eoffice.gov.in; } > fuzz/corpus/handshake/seed-empty-lines
 seed transfer upload '\x00\x02\x00\x01\x00\x10\x01\x01\x00\x10\x01\x01\x03\x00'
 seed transfer download '\x04\x40\x05\x00\x01\x05\x00\x01\x05\x00\x01\x05\x00\x01\x06\x00'
 seed transfer mixed '\x00\x40\x07\x04\x30\x01\x00\x10\x01\x02\x00\x05\x00\x01\x06\x00\x03\x00'

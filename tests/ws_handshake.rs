@@ -136,6 +136,28 @@ async fn a_plain_http_request_is_told_to_upgrade_and_learns_nothing_else() -> Te
     Ok(())
 }
 
+/// Empty lines before the request line do not make an upgrade request
+/// "plain": the handshake's parser skips them (RFC 9112 §2.2), so the
+/// 426 look must too, or it would turn away a client the handshake admits.
+/// (Found by the `handshake` fuzz target.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_request_after_empty_lines_is_admitted_not_told_to_upgrade() -> TestResult {
+    let server = start(limits()).await?;
+    let p = server.port;
+    let upgrade = format!(
+        "\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nOrigin: {GOOD_ORIGIN}\r\n\
+         Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let (status, response) = raw_request(p, &upgrade).await?;
+    assert_eq!(status, 101, "{response:?}");
+    // And a plain request after empty lines is still told to upgrade.
+    let plain = format!("\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\n\r\n");
+    let (status, response) = raw_request(p, &plain).await?;
+    assert_eq!(status, 426, "{response:?}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allowed_page_is_served_over_websocket() -> TestResult {
     let server = start(limits()).await?;

@@ -336,6 +336,15 @@ pub async fn raw_handshake(
         req.push_str(&format!("Origin: {o}\r\n"));
     }
     req.push_str("Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    raw_request(port, &req).await
+}
+
+/// `req` sent as it is; returns the status code and the whole response
+/// (the head of a 101, everything of a refusal).
+pub async fn raw_request(
+    port: u16,
+    req: &str,
+) -> Result<(u16, String), Box<dyn std::error::Error>> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
     s.write_all(req.as_bytes()).await?;
     let mut buf = Vec::new();

@@ -1,7 +1,9 @@
 //! Raw bytes as an HTTP upgrade request to the real server gate (tungstenite's
 //! handshake with Mohor's header callback, over an in-memory socket). Whatever
 //! arrives, a connection is admitted only with a loopback Host naming the
-//! bound port and an allowed Origin, and a refusal says nothing about Mohor.
+//! bound port and an allowed Origin, a refusal says nothing about Mohor, and
+//! the plain-HTTP look that answers `426 Upgrade Required` before the
+//! handshake never takes a request the handshake would have admitted.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,9 +19,14 @@ fuzz_target!(|data: &[u8]| {
         "http://127.0.0.1:8765".to_string(),
     ];
     let slots = usize::from(data.first().copied().unwrap_or(1) % 3);
+    let answered_426 = fuzzing::upgrade_required(data);
     let Ok(outcome) = fuzzing::handshake(data, &allowed, PORT, slots) else {
         return;
     };
+    assert!(
+        !(answered_426 && outcome.admitted),
+        "a WebSocket request the handshake admits would get 426"
+    );
     let text = String::from_utf8_lossy(&outcome.response).to_ascii_lowercase();
     assert!(
         !text.contains("mohor"),

@@ -24,12 +24,9 @@ pub(super) async fn answered(stream: &mut TcpStream) -> bool {
     let Ok(n) = stream.peek(&mut buf).await else {
         return false;
     };
-    let Some(head_len) = head_length(&buf[..n]) else {
+    let Some(head_len) = plain_head(&buf[..n]) else {
         return false;
     };
-    if asks_for_websocket(&buf[..head_len]) {
-        return false;
-    }
     // Consume the head before answering, so that closing does not reset
     // the connection under an answer the client has yet to read.
     if stream.read_exact(&mut buf[..head_len]).await.is_err() {
@@ -40,12 +37,36 @@ pub(super) async fn answered(stream: &mut TcpStream) -> bool {
     true
 }
 
+/// The length of the request head at the start of `data` when it is whole
+/// and asks for no WebSocket: what gets the 426. (The first `HEAD_LIMIT`
+/// bytes are looked at, as [`answered`] peeks no more.)
+pub(super) fn plain_head(data: &[u8]) -> Option<usize> {
+    let data = &data[..data.len().min(HEAD_LIMIT)];
+    head_length(data).filter(|&len| !asks_for_websocket(&data[..len]))
+}
+
 /// The length of the request head (through its blank line) when `data`
-/// holds all of it.
+/// holds all of it. Empty lines before the request line belong to it: the
+/// handshake's parser (httparse) skips them, as RFC 9112 §2.2 allows, so
+/// a blank line there does not end a head.
 fn head_length(data: &[u8]) -> Option<usize> {
-    data.windows(4)
+    let start = leading_empty_lines(data);
+    data[start..]
+        .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .map(|at| at + 4)
+        .map(|at| start + at + 4)
+}
+
+/// How many bytes of CRLF and bare LF line ends `data` starts with.
+fn leading_empty_lines(data: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        match &data[at..] {
+            [b'\r', b'\n', ..] => at += 2,
+            [b'\n', ..] => at += 1,
+            _ => return at,
+        }
+    }
 }
 
 fn asks_for_websocket(head: &[u8]) -> bool {
@@ -83,5 +104,11 @@ mod tests {
             None,
             "split head"
         );
+        // Found by the handshake fuzz target: httparse skips empty lines
+        // before the request line, so they do not end the head.
+        let late = b"\r\n\r\n\nGET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
+        assert_eq!(head_length(late), Some(late.len()));
+        assert!(plain_head(late).is_none());
+        assert_eq!(head_length(b"\r\n\r\n"), None, "nothing but empty lines");
     }
 }

@@ -148,6 +148,107 @@ fn sign_at_b_lta_from_the_configured_tsa_then_extend() {
     }
 }
 
+/// A document whose earlier signature does not carry its signer's
+/// certificate (a tool that left the CMS's certificate set out): `mohor
+/// extend` adds the validation data of the signatures it can and says which
+/// it could not, rather than leaving that out silently (it logged it where
+/// nobody looked). Judges: `openssl cms -cmsout -print` (the crafted CMS
+/// really carries no certificate), `qpdf --check`, and pyHanko's DSS reader.
+#[test]
+fn extend_names_a_signature_whose_certificate_is_not_in_the_file() {
+    let mut t = setup("cli-ltv-extend-no-cert");
+    let first = t.dir.join("first.pdf");
+    let o = t.mohor(
+        &["sign", "--level", "B-B", arg(&input()), "-o", arg(&first)],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    let bare = t.dir.join("bare.pdf");
+    let script = common::repo().join("tests/fixtures/cms_without_certs.py");
+    quiet(Command::new("python3").arg(script).arg(&first).arg(&bare));
+    let cms = t.dir.join("first.p7s");
+    std::fs::write(&cms, last_contents(&bare)).unwrap();
+    let printed = common::run(
+        Command::new("openssl")
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
+            .arg(&cms),
+    );
+    let lines: Vec<String> = common::text(&printed)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert!(
+        lines.windows(2).any(|w| w == ["certificates:", "<ABSENT>"]),
+        "{}",
+        common::text(&printed)
+    );
+
+    let both = t.dir.join("both.pdf");
+    let o = t.mohor(
+        &["sign", "--level", "B-B", arg(&bare), "-o", arg(&both)],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    let extended = t.dir.join("extended.pdf");
+    let o = t.mohor(
+        &[
+            "extend",
+            arg(&both),
+            "--level",
+            "B-LT",
+            "-o",
+            arg(&extended),
+        ],
+        PIN,
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert!(
+        common::stderr(&o).contains(
+            "a signature in the file: its certificate is not in the file, \
+             so no validation data could be added for it"
+        ),
+        "{}",
+        common::text(&o)
+    );
+    t.s.stop();
+
+    let both_bytes = std::fs::read(&both).unwrap();
+    let extended_bytes = std::fs::read(&extended).unwrap();
+    assert_eq!(&extended_bytes[..both_bytes.len()], &both_bytes[..]);
+    quiet(Command::new("qpdf").arg("--check").arg(&extended));
+    // The second signatory's chain and its revocation data are in the DSS.
+    if let Some(py) = common::pyhanko() {
+        let read = "import sys\n\
+            from pyhanko.pdf_utils.reader import PdfFileReader\n\
+            from pyhanko.sign.validation.dss import DocumentSecurityStore\n\
+            d = DocumentSecurityStore.read_dss(PdfFileReader(open(sys.argv[1], 'rb')))\n\
+            print(len(d.certs), len(d.ocsps) + len(d.crls))\n";
+        let o = common::run(
+            Command::new(py.with_file_name("python"))
+                .args(["-c", read])
+                .arg(&extended),
+        );
+        let counts: Vec<usize> = String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert!(
+            counts.len() == 2 && counts[0] >= 2 && counts[1] >= 1,
+            "{}",
+            common::text(&o)
+        );
+    }
+}
+
+/// The bytes of the last `/Contents <hex>` in `pdf`, zero padding and all
+/// (a DER reader stops at the end of the CMS).
+fn last_contents(pdf: &Path) -> Vec<u8> {
+    let text = String::from_utf8_lossy(&std::fs::read(pdf).unwrap()).into_owned();
+    let at = text.rfind("/Contents <").unwrap() + "/Contents <".len();
+    let hex_len = text[at..].find('>').unwrap();
+    hex::decode(&text[at..at + hex_len]).unwrap()
+}
+
 /// An offline root publishes its CRL (about the sub-CA) every few weeks, so
 /// a signature extended at once carries a root CRL older than itself.
 /// `mohor verify` called every such B-LT "incomplete" — Mohor's own

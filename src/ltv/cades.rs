@@ -27,11 +27,22 @@ pub fn timestamp_last_signer(
 }
 
 /// One signer of a CMS (or of a time-stamp token inside it): its
-/// certificate and the certificates that came with it.
+/// certificate, when the CMS carries it, and the certificates that came
+/// with it.
 #[derive(Debug, Clone)]
 pub struct EmbeddedSigner {
-    pub certificate: Vec<u8>,
+    pub role: SignerRole,
+    pub certificate: Option<Vec<u8>>,
     pub carried: Vec<Vec<u8>>,
+}
+
+/// Whose signature a SignerInfo is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignerRole {
+    /// A signature of the document.
+    Signatory,
+    /// A time-stamp authority's, on a signature's time-stamp.
+    TimeStampAuthority,
 }
 
 /// How deep time-stamps may sit inside time-stamps: a signature's token,
@@ -69,18 +80,24 @@ fn signers_of(root: &Tlv<'_>, depth: usize) -> Result<Vec<EmbeddedSigner>, LtvEr
         .iter()
         .filter_map(|d| Cert::parse(d).ok().map(|c| (c, d)))
         .collect();
+    let role = if depth == 0 {
+        SignerRole::Signatory
+    } else {
+        SignerRole::TimeStampAuthority
+    };
     let mut out = Vec::new();
     for info in signer_infos.children() {
         let sid = info.child(1, "signer identifier").map_err(e)?;
-        // A signer whose certificate is not in the CMS (a time-stamp token
-        // requested without certReq) has no evidence to gather here.
-        match parsed.iter().find(|(c, _)| c.matches_sid(sid)) {
-            Some((_, der)) => out.push(EmbeddedSigner {
-                certificate: (*der).clone(),
-                carried: carried.clone(),
-            }),
-            None => tracing::info!("a signer in the file does not carry its certificate"),
-        }
+        // Not every CMS carries its signer's certificate (a time-stamp
+        // token requested without certReq, a tool that left it out).
+        out.push(EmbeddedSigner {
+            role,
+            certificate: parsed
+                .iter()
+                .find(|(c, _)| c.matches_sid(sid))
+                .map(|(_, der)| (*der).clone()),
+            carried: carried.clone(),
+        });
         let unsigned = info.children().last().filter(|t| t.tag.is(ber::CONTEXT, 1));
         for attr in unsigned.iter().flat_map(|u| u.children()) {
             if attr
@@ -166,6 +183,23 @@ mod tests {
             der = wrapping(Some(&der));
         }
         der
+    }
+
+    #[test]
+    fn signers_without_their_certificate_are_named_with_their_role() {
+        // A signature with a time-stamp over it, neither carrying a certificate.
+        let signers = embedded_signers(&nested(1)).expect("readable");
+        let roles: Vec<(SignerRole, bool)> = signers
+            .iter()
+            .map(|s| (s.role, s.certificate.is_some()))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                (SignerRole::Signatory, false),
+                (SignerRole::TimeStampAuthority, false)
+            ]
+        );
     }
 
     #[test]

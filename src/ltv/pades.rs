@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::cades::{self, EmbeddedSigner};
+use super::cades::{self, EmbeddedSigner, SignerRole};
 use super::crl_cache::CrlCache;
 use super::{revocation, Earlier, Level, Ltv, LtvError, TIMESTAMP_RESERVE};
 use crate::error::{Error, Result};
@@ -147,10 +147,24 @@ fn add_dss(
     let mut chains = Vec::new();
     for sig in signatures {
         for EmbeddedSigner {
+            role,
             certificate,
             carried,
         } in cades::embedded_signers(sig)?
         {
+            let Some(certificate) = certificate else {
+                // Not refused: the other signatures' evidence is still worth
+                // adding, and no evidence can be found for an unnamed certificate.
+                tracing::warn!(
+                    "{}: its certificate is not in the file, so no validation data \
+                     could be added for it",
+                    match role {
+                        SignerRole::Signatory => "a signature in the file",
+                        SignerRole::TimeStampAuthority => "a signature's time-stamp",
+                    }
+                );
+                continue;
+            };
             match (ltv.chain_of_earlier(&certificate, &carried)?, expired) {
                 (Earlier::Current(chain), _) => chains.push(chain),
                 (Earlier::Expired(subject), Expired::Kept) => {

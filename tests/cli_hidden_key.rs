@@ -162,24 +162,7 @@ fn cert_row<'a>(certs: &'a serde_json::Value, cn: &str) -> &'a serde_json::Value
 }
 
 fn sign(home: &Path, hsm: &SoftHsm, cert: &str, data: &Path, out: &Path) -> std::process::Output {
-    let o = run_with_stdin(
-        mohor(home, hsm.conf())
-            .args([
-                "--module",
-                SOFTHSM,
-                "--pin-stdin",
-                "sign",
-                "--detached",
-                "--cert",
-                cert,
-            ])
-            .arg(data)
-            .arg("-o")
-            .arg(out),
-        &format!("{PIN}\n"),
-    );
-    assert_no_panic(&o);
-    o
+    sign_detached_softhsm(home, hsm.conf(), cert, data, out, PIN)
 }
 
 #[test]

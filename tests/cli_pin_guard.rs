@@ -126,22 +126,8 @@ fn plain_softhsm_which_never_locks_gets_the_same_refusal_at_five() {
     let data = dir.join("note.txt");
     std::fs::write(&data, b"x").unwrap();
     let cert = fx.cert("ec256").id;
-    let sign = |pin: &str| {
-        let mut c = mohor(&home, &conf);
-        c.args([
-            "--module",
-            MODULE,
-            "--pin-stdin",
-            "sign",
-            "--detached",
-            "--cert",
-            &cert,
-        ])
-        .arg(&data)
-        .arg("-o")
-        .arg(dir.join("o.p7s"));
-        run_with_stdin(&mut c, &format!("{pin}\n"))
-    };
+    let out = dir.join("o.p7s");
+    let sign = |pin: &str| sign_detached_softhsm(&home, &conf, &cert, &data, &out, pin);
     for _ in 0..5 {
         assert!(stderr(&sign(WRONG)).contains("PIN_INCORRECT"));
     }

@@ -95,21 +95,8 @@ fn the_demo_token_is_made_kept_while_whole_and_made_again_when_softhsm_lost_it()
     let data = dir.with_file_name("note.txt");
     let p7s = dir.with_file_name("note.p7s");
     std::fs::write(&data, b"green note 42\n").unwrap();
-    let mut sign = mohor(&home, &fx.softhsm2_conf);
-    sign.args([
-        "--module",
-        MODULE,
-        "--pin-stdin",
-        "sign",
-        "--detached",
-        "--cert",
-    ])
-    .arg(&fx.cert("rsa2048").id)
-    .arg(&data)
-    .arg("-o")
-    .arg(&p7s);
-    let signed = run_with_stdin(&mut sign, &format!("{}\n", fx.user_pin));
-    assert_no_panic(&signed);
+    let cert = fx.cert("rsa2048").id;
+    let signed = sign_detached_softhsm(&home, &fx.softhsm2_conf, &cert, &data, &p7s, &fx.user_pin);
     assert!(signed.status.success(), "sign: {}", text(&signed));
     let verified = openssl_verify_detached(&p7s, &data, &fx.root);
     assert!(

@@ -271,6 +271,37 @@ pub fn mohor(home: &Path, softhsm_conf: &Path) -> Command {
     c
 }
 
+/// `MOHOR --pin-stdin sign OPTIONS INPUTS -o OUT` with `pin` on stdin, where
+/// `mohor` is the command up to its global options; never a panic.
+pub fn sign_with_pin(
+    mut mohor: Command,
+    options: &[&str],
+    inputs: &[&Path],
+    out: &Path,
+    pin: &str,
+) -> Output {
+    mohor.args(["--pin-stdin", "sign"]).args(options);
+    mohor.args(inputs).arg("-o").arg(out);
+    let o = run_with_stdin(&mut mohor, &format!("{pin}\n"));
+    assert_no_panic(&o);
+    o
+}
+
+/// A detached signature of `data` with `cert` from the SoftHSM tokens of
+/// `softhsm_conf`, `pin` on stdin, in `home`.
+pub fn sign_detached_softhsm(
+    home: &Path,
+    softhsm_conf: &Path,
+    cert: &str,
+    data: &Path,
+    out: &Path,
+    pin: &str,
+) -> Output {
+    let mut c = mohor(home, softhsm_conf);
+    c.args(["--module", MODULE]);
+    sign_with_pin(c, &["--detached", "--cert", cert], &[data], out, pin)
+}
+
 /// Run with `stdin_text` on standard input (for --pin-stdin).
 pub fn run_with_stdin(cmd: &mut Command, stdin_text: &str) -> Output {
     use std::io::Write;
@@ -363,13 +394,8 @@ impl SimSetup {
         self.sign_with_pin(&options, &[earlier, data], out, pin)
     }
 
-    /// `mohor --pin-stdin sign OPTIONS INPUTS -o OUT` with `pin` on stdin.
     fn sign_with_pin(&self, options: &[&str], inputs: &[&Path], out: &Path, pin: &str) -> Output {
-        let mut c = self.mohor(&["--pin-stdin", "sign"]);
-        c.args(options).args(inputs).arg("-o").arg(out);
-        let o = run_with_stdin(&mut c, &format!("{pin}\n"));
-        assert_no_panic(&o);
-        o
+        sign_with_pin(self.mohor(&[]), options, inputs, out, pin)
     }
 
     pub fn pin_status(&self) -> serde_json::Value {

@@ -204,3 +204,154 @@ fn hostile_structures_are_refused_quickly() {
         exercise(&f);
     }
 }
+
+/// One object stream for [`with_object_streams`]: its `/Length` (`None`:
+/// the real length, direct) and the objects stored in it.
+struct ObjectStream {
+    length: Option<String>,
+    objects: Vec<(u32, String)>,
+}
+
+/// A PDF whose cross-reference stream puts the catalog, pages and page
+/// (objects 1-3) in the first of `streams`; object stream i is object
+/// 10 + i; the xref stream comes last.
+fn with_object_streams(mut streams: Vec<ObjectStream>) -> Vec<u8> {
+    let page = [
+        "<</Type/Catalog/Pages 2 0 R>>",
+        "<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>",
+    ];
+    for (n, text) in page.iter().enumerate() {
+        streams[0].objects.push((n as u32 + 1, text.to_string()));
+    }
+    let mut out = b"%PDF-1.7\n".to_vec();
+    // object -> (xref entry type, offset or stream, index)
+    let mut entries = std::collections::BTreeMap::new();
+    for (i, stream) in streams.iter().enumerate() {
+        let num = 10 + i as u32;
+        let (mut head, mut body) = (String::new(), String::new());
+        for (k, (n, text)) in stream.objects.iter().enumerate() {
+            head.push_str(&format!("{n} {} ", body.len()));
+            body.push_str(text);
+            body.push('\n');
+            entries.insert(*n, (2u8, num, k as u16));
+        }
+        entries.insert(num, (1, out.len() as u32, 0));
+        let data = format!("{head}{body}");
+        let length = stream.length.clone().unwrap_or(data.len().to_string());
+        let dict = format!(
+            "<</Type/ObjStm/N {}/First {}/Length {length}>>",
+            stream.objects.len(),
+            head.len()
+        );
+        out.extend_from_slice(
+            format!("{num} 0 obj\n{dict}stream\n{data}\nendstream\nendobj\n").as_bytes(),
+        );
+    }
+    let xref_num = 10 + streams.len() as u32;
+    let xref_at = out.len();
+    entries.insert(xref_num, (1, xref_at as u32, 0));
+    let size = entries.keys().max().copied().unwrap_or(0) + 1;
+    let mut table = vec![0u8, 0, 0, 0, 0, 0xff, 0xff];
+    for n in 1..size {
+        let (kind, field, index) = entries.get(&n).copied().unwrap_or((0, 0, 0));
+        table.push(kind);
+        table.extend_from_slice(&field.to_be_bytes());
+        table.extend_from_slice(&index.to_be_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "{xref_num} 0 obj\n<</Type/XRef/Size {size}/W[1 4 2]/Root 1 0 R/Length {}>>stream\n",
+            table.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&table);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    out
+}
+
+/// An object stream's `/Length` is an indirect object, which may itself be
+/// stored in an object stream — the same one, or one whose own `/Length`
+/// leads back. The reader followed that until the stack overflowed, which
+/// ends the whole process (the agent with it), in signing and in verifying.
+/// (qpdf and poppler warn and go on.) Now a typed refusal, as is a chain of
+/// such lengths deeper than the reader follows anything; a length stored in
+/// another object stream is still read.
+#[test]
+fn object_stream_lengths_stored_in_object_streams_are_refused_not_a_crash() {
+    let dir = scratch("objstm-lengths");
+    let stream = |length: Option<String>, objects: &[(u32, String)]| ObjectStream {
+        length,
+        objects: objects.to_vec(),
+    };
+    // The sane form: stream 10's length is object 20, stored in stream 11.
+    let first_len = {
+        let alone = with_object_streams(vec![stream(None, &[])]);
+        let t = String::from_utf8_lossy(&alone).into_owned();
+        let at = t.find("/Length ").unwrap() + "/Length ".len();
+        t[at..t[at..].find(">>").unwrap() + at].to_string()
+    };
+    let chained = with_object_streams(vec![
+        stream(Some("20 0 R".into()), &[]),
+        stream(None, &[(20, first_len)]),
+    ]);
+    let good = dir.join("chained.pdf");
+    std::fs::write(&good, chained).unwrap();
+    let q = common::run(std::process::Command::new("qpdf").arg("--check").arg(&good));
+    assert!(
+        q.status.success(),
+        "qpdf on the sane form: {}",
+        common::text(&q)
+    );
+    pdf::prepare(&good, &options()).expect("a length in another object stream is read");
+
+    let self_length =
+        with_object_streams(vec![stream(Some("20 0 R".into()), &[(20, "999".into())])]);
+    let each_other = with_object_streams(vec![
+        stream(Some("21 0 R".into()), &[(20, "999".into())]),
+        stream(Some("20 0 R".into()), &[(21, "999".into())]),
+    ]);
+    // Stream i's length is object 1000 + i, stored in stream i + 1.
+    let long_chain = with_object_streams(
+        (0..200u32)
+            .map(|i| {
+                let objects = if i == 0 {
+                    vec![]
+                } else {
+                    vec![(999 + i, "999".to_string())]
+                };
+                let length = (i < 199).then(|| format!("{} 0 R", 1000 + i));
+                ObjectStream { length, objects }
+            })
+            .collect(),
+    );
+    let store = mohor::verify::TrustStore::shipped();
+    let now = time::OffsetDateTime::now_utc();
+    for (name, bytes) in [
+        ("self-length", self_length),
+        ("each-other", each_other),
+        ("long-chain", long_chain),
+    ] {
+        let f = dir.join(format!("{name}.pdf"));
+        std::fs::write(&f, &bytes).unwrap();
+        let e: mohor::Error = pdf::prepare(&f, &options())
+            .err()
+            .unwrap_or_else(|| panic!("{name}: signed"))
+            .into();
+        assert_eq!(
+            e.reason,
+            mohor::Reason::DocumentRefused,
+            "{name}: {}",
+            e.message
+        );
+        assert!(e.message.contains("object stream"), "{name}: {}", e.message);
+        assert!(pdf::inspect(&f).is_err(), "{name}: inspected");
+        // The verifier finds no signature to check (it crashed before).
+        let report = mohor::verify::verify_bytes(&bytes, None, &store, now);
+        assert!(
+            report.map_or(true, |r| r.signatures.is_empty()),
+            "{name}: a signature found"
+        );
+    }
+}

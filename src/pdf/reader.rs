@@ -41,6 +41,9 @@ pub struct Document {
     pub xref: Xref,
     cache: HashMap<ObjRef, Loaded>,
     objstms: Vec<(u32, std::rc::Rc<ObjStm>)>,
+    /// The object streams being decoded, innermost last: a `/Length` is an
+    /// indirect object that may itself sit in an object stream.
+    objstms_open: Vec<u32>,
     /// The header's version ("1.7"), if the header is readable.
     pub version: Option<String>,
     /// The security handler, once [`Document::unlock`] opened it.
@@ -96,6 +99,7 @@ impl Document {
             xref,
             cache: HashMap::new(),
             objstms: Vec::new(),
+            objstms_open: Vec::new(),
             version,
             crypt: None,
             encrypt_ref: None,
@@ -316,6 +320,30 @@ impl Document {
             self.objstms.push(hit);
             return Ok(rc);
         }
+        // A /Length stored in the stream it measures (or in another object
+        // stream whose own /Length leads back) would recurse until the
+        // stack overflows; a long chain of them would too.
+        let bad = |m: &str| PdfError::damaged(format!("object stream {stream}: {m}"));
+        if self.objstms_open.contains(&stream) {
+            return Err(bad("its /Length is stored inside itself"));
+        }
+        if self.objstms_open.len() >= MAX_DEPTH {
+            return Err(bad(
+                "object streams' lengths are stored in each other too deep",
+            ));
+        }
+        self.objstms_open.push(stream);
+        let decoded = self.decode_objstm(stream);
+        self.objstms_open.pop();
+        let rc = std::rc::Rc::new(decoded?);
+        if self.objstms.len() >= OBJSTM_CACHE {
+            self.objstms.remove(0);
+        }
+        self.objstms.push((stream, rc.clone()));
+        Ok(rc)
+    }
+
+    fn decode_objstm(&mut self, stream: u32) -> Result<ObjStm, PdfError> {
         let bad = |m: &str| PdfError::damaged(format!("object stream {stream}: {m}"));
         // Object streams always have generation 0 and are never themselves compressed.
         let (dict, data_start) = match self.xref.entries.get(&stream).copied() {
@@ -366,16 +394,11 @@ impl Document {
             let num = u32::try_from(num).map_err(|_| bad("bad header"))?;
             members.push((num, off as usize));
         }
-        let rc = std::rc::Rc::new(ObjStm {
+        Ok(ObjStm {
             data,
             first,
             members,
-        });
-        if self.objstms.len() >= OBJSTM_CACHE {
-            self.objstms.remove(0);
-        }
-        self.objstms.push((stream, rc.clone()));
-        Ok(rc)
+        })
     }
 
     /// A non-stream object. A stream where a plain object is expected means

@@ -280,6 +280,85 @@ fn a_full_disk_and_a_read_only_folder_give_io_error_and_leave_nothing() {
     );
 }
 
+/// A full disk under the agent: a page asking it to keep a document learns
+/// that storing it failed (`IO_ERROR`), and not where: the error's own
+/// message names the spool file under the person's home (their user name,
+/// the folder layout), which is for the log. Reported by a review with
+/// `MOHOR_HOME` on a small tmpfs; the agent goes on serving.
+#[test]
+fn a_full_disk_under_the_agent_tells_the_page_io_error_without_a_local_path() {
+    let fx = Fixture::shared();
+    let dir = test_dir("fault_disk_agent");
+    let conf = fx.private_tokens(&dir);
+    let home = dir.join("home");
+    // The agent's state (spool and temporary folders) on a small file
+    // system; its log stays outside, to be read afterwards.
+    let state = home.join("state");
+    let result = with_tmpfs(&state, "size=4m", || {
+        let prompts = dir.join("prompts.jsonl");
+        std::fs::write(&prompts, "").unwrap();
+        let mut serve = harden::Serve::start(&home, &conf, Path::new(MODULE), &prompts, &[]);
+        // Fill what is left of the file system.
+        let mut filler = std::fs::File::create(state.join("filler")).unwrap();
+        while filler.write_all(&[0u8; 64 << 10]).is_ok() {}
+        let mut c = harden::Client::open(serve.port, harden::ORIGIN).unwrap();
+        let limit = Duration::from_secs(30);
+        let doc = vec![b'%'; 1 << 20];
+        let inline = c.call(
+            json!(1),
+            "verify",
+            json!({"document": harden::b64(&doc)}),
+            limit,
+        );
+        // An upload large enough to be spooled to a file, chunk by chunk
+        // until the disk refuses one.
+        let big = vec![b'%'; 8 << 20];
+        let sha = hex::encode(sha2::Sha256::digest(&big));
+        let begun = c.call(
+            json!(2),
+            "upload.begin",
+            json!({"size": big.len(), "sha256": sha}),
+            limit,
+        );
+        let result = &begun.json()["result"];
+        let id = result["uploadId"].as_str().unwrap_or_default().to_string();
+        let size = result["chunkSize"].as_u64().unwrap_or(1 << 20) as usize;
+        let mut chunk = Value::Null;
+        for (i, piece) in big.chunks(size).enumerate() {
+            let params = json!({"uploadId": id, "offset": i * size, "data": harden::b64(piece)});
+            chunk = c
+                .call(json!(3 + i), "upload.chunk", params, limit)
+                .json()
+                .clone();
+            if chunk.get("error").is_some() {
+                break;
+            }
+        }
+        let answers = [inline.json().clone(), chunk];
+        let serving = c.hello_ok() && serve.alive();
+        (answers, serving, serve.stderr_text())
+    });
+    let Some((answers, serving, log)) = result else {
+        eprintln!("SKIPPED: mounting a tmpfs needs root (CAP_SYS_ADMIN)");
+        return;
+    };
+    let home_text = home.display().to_string();
+    for answer in &answers {
+        assert_eq!(answer["error"]["data"]["reason"], "IO_ERROR", "{answer:#}");
+        assert!(
+            !answer.to_string().contains(&home_text),
+            "a local path told to the page: {answer:#}"
+        );
+        assert_eq!(
+            answer["error"]["message"],
+            mohor::protocol::jsonrpc::IO_FAILURE_FOR_PAGES,
+            "{answer:#}"
+        );
+    }
+    assert!(serving, "the agent stopped serving");
+    assert!(log.contains(&home_text), "the log keeps the detail: {log}");
+}
+
 /// `mohor sign` of a large PDF, killed with SIGKILL after `delay`.
 /// Returns whether it finished by itself; what it said is in `home/stderr.txt`.
 fn sign_and_kill(home: &Path, conf: &Path, input: &Path, output: &Path, delay: Duration) -> bool {

@@ -87,9 +87,26 @@ impl RpcError {
     pub fn to_value(&self) -> Value {
         json!({
             "code": self.code,
-            "message": self.message,
+            "message": wire_message(self.reason, &self.message),
             "data": { "reason": self.reason.as_str(), "hint": self.hint },
         })
+    }
+}
+
+/// What a page is told of a failure to read or write a local file.
+pub const IO_FAILURE_FOR_PAGES: &str = "Mohor could not read or write a file it needed \
+     (the disk may be full, or a folder not writable); its log names the file";
+
+/// The message of an error of `reason` as a page gets it. An I/O failure's
+/// own message names a local path (the user's name, the folder layout),
+/// which is none of a page's business: the page learns that it happened,
+/// the log keeps the detail for the person.
+pub fn wire_message(reason: Reason, message: &str) -> &str {
+    if reason == Reason::IoError {
+        tracing::warn!("a page was told of an I/O failure: {message}");
+        IO_FAILURE_FOR_PAGES
+    } else {
+        message
     }
 }
 

@@ -363,7 +363,7 @@ impl WebBackend {
 /// A batch item's error, shaped like a JSON-RPC error's `message` and `data`.
 fn item_error_json(e: &Error) -> Value {
     json!({
-        "message": e.message,
+        "message": crate::protocol::jsonrpc::wire_message(e.reason, &e.message),
         "data": {"reason": e.reason.as_str(), "hint": e.hint},
     })
 }

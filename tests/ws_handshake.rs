@@ -102,27 +102,34 @@ async fn the_host_must_be_loopback_with_the_bound_port() -> TestResult {
     Ok(())
 }
 
-/// A request that asks for no WebSocket — `curl`, a browser tab opened on
-/// the agent's address, a monitoring probe — gets `426 Upgrade Required`
-/// naming nothing (it was a connection closed without a word), and the
-/// agent goes on serving pages.
+/// A request from this computer that asks for no WebSocket — `curl`, the
+/// agent's address typed into a browser, a monitoring probe — gets `426
+/// Upgrade Required` naming nothing (it was a connection closed without a
+/// word), and the agent goes on serving pages. What a web page can send
+/// (a `fetch` marked `Sec-Fetch-Site: cross-site`, a request with an
+/// `Origin`, a DNS-rebinding page's own `Host`) gets no answer at all, as
+/// before: a page that could tell a 426 from a closed port would learn that
+/// something listens there (found by a review).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_http_request_is_told_to_upgrade_and_learns_nothing_else() -> TestResult {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let server = start(limits()).await?;
     let p = server.port;
-    for request in [
-        format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nAccept: */*\r\n\r\n"),
-        "GET / HTTP/1.0\r\n\r\n".to_string(),
-        format!(
-            "HEAD /status HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nOrigin: https://evil.example\r\n\r\n"
-        ),
-    ] {
+    let answer_to = |request: String| async move {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", p)).await?;
         s.write_all(request.as_bytes()).await?;
         let mut answer = Vec::new();
         tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await??;
-        let text = String::from_utf8_lossy(&answer).to_string();
+        Ok::<_, Box<dyn std::error::Error>>(String::from_utf8_lossy(&answer).to_string())
+    };
+    for request in [
+        format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nAccept: */*\r\n\r\n"),
+        format!("HEAD /status HTTP/1.1\r\nHost: localhost:{p}\r\n\r\n"),
+        format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nSec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\n\r\n"
+        ),
+    ] {
+        let text = answer_to(request.clone()).await?;
         assert!(text.starts_with("HTTP/1.1 426 "), "{request:?}: {text:?}");
         assert!(
             text.to_ascii_lowercase()
@@ -130,6 +137,17 @@ async fn a_plain_http_request_is_told_to_upgrade_and_learns_nothing_else() -> Te
             "{text:?}"
         );
         assert_bare_refusal(&text);
+    }
+    for request in [
+        format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\n\r\n"
+        ),
+        format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nOrigin: https://evil.example\r\n\r\n"),
+        format!("GET / HTTP/1.1\r\nHost: evil.example:{p}\r\n\r\n"),
+        "GET / HTTP/1.0\r\n\r\n".to_string(),
+    ] {
+        let text = answer_to(request.clone()).await?;
+        assert_eq!(text, "", "a page's request was answered: {request:?}");
     }
     let mut ws = connect(p, Some(GOOD_ORIGIN)).await?;
     hello_ok(&mut ws).await?;

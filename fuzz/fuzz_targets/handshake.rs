@@ -3,7 +3,8 @@
 //! arrives, a connection is admitted only with a loopback Host naming the
 //! bound port and an allowed Origin, a refusal says nothing about Mohor, and
 //! the plain-HTTP look that answers `426 Upgrade Required` before the
-//! handshake never takes a request the handshake would have admitted.
+//! handshake answers only requests with a loopback Host naming the port
+//! and never takes a request the handshake would have admitted.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         "http://127.0.0.1:8765".to_string(),
     ];
     let slots = usize::from(data.first().copied().unwrap_or(1) % 3);
-    let answered_426 = fuzzing::upgrade_required(data);
+    let answered_426 = fuzzing::upgrade_required(data, PORT);
     let Ok(outcome) = fuzzing::handshake(data, &allowed, PORT, slots) else {
         return;
     };
@@ -32,13 +33,17 @@ fuzz_target!(|data: &[u8]| {
         !text.contains("mohor"),
         "a response named the product: {text}"
     );
+    let raw = String::from_utf8_lossy(data);
+    let loopback = ["127.0.0.1", "localhost", "[::1]"]
+        .map(|h| format!("{h}:{PORT}"))
+        .into_iter()
+        .any(|h| raw.contains(&h) && host_allowed(&h, PORT));
+    assert!(
+        !answered_426 || loopback,
+        "426 without a loopback Host naming the port"
+    );
     if outcome.admitted {
         assert!(slots > 0, "admitted without a free slot");
-        let raw = String::from_utf8_lossy(data);
-        let loopback = ["127.0.0.1", "localhost", "[::1]"]
-            .map(|h| format!("{h}:{PORT}"))
-            .into_iter()
-            .any(|h| raw.contains(&h) && host_allowed(&h, PORT));
         assert!(loopback, "admitted without a loopback Host naming the port");
         let origin = outcome.origin.as_deref().and_then(Origin::parse_header);
         let policy = OriginPolicy::new(&allowed).ok();

@@ -57,11 +57,12 @@ impl Write for Wire {
     }
 }
 
-/// Would the server answer these first bytes of a connection with `426
-/// Upgrade Required` (a whole request head that asks for no WebSocket)
-/// instead of handing them to the handshake?
-pub fn upgrade_required(raw: &[u8]) -> bool {
-    super::plain_http::plain_head(raw).is_some()
+/// Would the server bound to `port` answer these first bytes of a
+/// connection with `426 Upgrade Required` (a whole request head from this
+/// computer that asks for no WebSocket) instead of handing them to the
+/// handshake?
+pub fn upgrade_required(raw: &[u8], port: u16) -> bool {
+    super::plain_http::plain_head(raw, port).is_some()
 }
 
 /// What one raw HTTP upgrade request came to.

@@ -327,7 +327,7 @@ async fn handle_socket(
     // One deadline for the whole handshake, the look at a plain request included.
     let deadline = tokio::time::Instant::now() + shared.limits.handshake_timeout;
     let finished = tokio::select! {
-        r = tokio::time::timeout_at(deadline, plain_http::answered(&mut stream)) => {
+        r = tokio::time::timeout_at(deadline, plain_http::answered(&mut stream, shared.port)) => {
             r.unwrap_or(true)
         }
         _ = &mut evicted => true,

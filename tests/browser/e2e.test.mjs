@@ -244,6 +244,35 @@ test('a page from an origin that is not allowed is refused at the handshake', as
   }
 });
 
+test('a page cannot tell the agent\'s port from a closed one with fetch', async () => {
+  // A site's no-cors fetch of the agent's port must fail as it does on a
+  // closed port: a 426 (or any answer) would resolve it and tell every site
+  // that something listens there. Same for the allowed page: fetch is not
+  // how pages talk to Mohor.
+  const closedPort = await freePort();
+  for (const origin of [strangerOrigin, pageOrigin]) {
+    const context = await newContext(browser, origin);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${origin}/demo/?port=${agentPort}`);
+      const outcome = await page.evaluate(async (ports) => {
+        const probe = async (port) => {
+          try {
+            await fetch(`http://127.0.0.1:${port}/`, { mode: 'no-cors', cache: 'no-store' });
+            return 'resolved';
+          } catch {
+            return 'rejected';
+          }
+        };
+        return { agent: await probe(ports.agent), closed: await probe(ports.closed) };
+      }, { agent: agentPort, closed: closedPort });
+      assert.deepEqual(outcome, { agent: 'rejected', closed: 'rejected' }, origin);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test('artifacts exist for people to look at', () => {
   for (const f of ['demo-before-signing.png', 'demo-after-signing.png', 'demo-signed-twice.pdf', 'demo-text.p7s']) {
     assert.ok(existsSync(path.join(artifacts, f)), f);

@@ -328,3 +328,57 @@ fn a_stamp_on_a_page_sharing_its_annotations_array_shows_on_that_page_alone() {
         .collect();
     assert_eq!(counts, [1, 2, 1], "annotations per page");
 }
+
+/// A form whose /Fields names the same text field twice: qpdf finds it
+/// clean and pyHanko signs it, so Mohor reads the field once instead of
+/// refusing "a loop" (found by a review); the new signature field is added
+/// once, and the judges agree. A kid that leads back to its ancestor is a
+/// real loop, which pyHanko refuses to read: still refused.
+#[test]
+fn a_field_listed_twice_is_read_once_and_a_real_loop_is_refused() {
+    let Some(dir) = ready("field-twice") else {
+        return;
+    };
+    let twice: &[&str] = &[
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R 4 0 R] >> >>",
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>",
+        "<< /FT /Tx /T (file_no) /V (42/2026) /Type /Annot /Subtype /Widget /Rect [50 700 250 720] /P 3 0 R >>",
+    ];
+    let looped: &[&str] = &[
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        "<< /T (office) /Kids [5 0 R] >>",
+        "<< /T (desk) /Parent 4 0 R /Kids [4 0 R] >>",
+    ];
+    let input = dir.join("twice.pdf");
+    write_pdf(&input, twice);
+    let (code, out) = qpdf_check(&input);
+    assert_eq!(code, 0, "qpdf on the input: {out}");
+    let signed_path = dir.join("twice-signed.pdf");
+    let signed = pdf::sign_file(
+        &input,
+        &signed_path,
+        &mut signer("rsa2048"),
+        &opts("rsa2048"),
+    )
+    .expect("a field listed twice is read once");
+    judged(&signed_path, &signed.field_name, &input);
+    let text = String::from_utf8_lossy(&std::fs::read(&signed_path).unwrap()).into_owned();
+    let fields = text.rsplit("/Fields").next().unwrap_or_default();
+    let listed = fields.split(']').next().unwrap_or_default();
+    assert_eq!(
+        listed.matches(" 0 R").count(),
+        3,
+        "the new field is added once: {listed}"
+    );
+
+    let input = dir.join("looped.pdf");
+    write_pdf(&input, looped);
+    let out = dir.join("looped-signed.pdf");
+    let err = pdf::sign_file(&input, &out, &mut signer("rsa2048"), &opts("rsa2048"))
+        .expect_err("a loop in the field tree");
+    assert!(err.to_string().contains("loop"), "{err}");
+    assert!(!out.exists());
+}

@@ -116,7 +116,7 @@ impl Form {
         let mut fields = Vec::new();
         if let Some(top) = fields_array.value() {
             let mut seen = HashSet::new();
-            collect(doc, top, "", None, 0, &mut seen, &mut fields)?;
+            collect(doc, top, "", None, &[], &mut seen, &mut fields)?;
         }
         let docmdp = docmdp(doc, catalog, &fields)?;
         Ok(Form {
@@ -153,19 +153,27 @@ fn collect(
     kids: &[Object],
     parent_name: &str,
     parent_ft: Option<&[u8]>,
-    depth: usize,
+    ancestors: &[ObjRef],
     seen: &mut HashSet<ObjRef>,
     out: &mut Vec<Field>,
 ) -> Result<(), PdfError> {
-    if depth > MAX_FIELD_DEPTH {
+    if ancestors.len() > MAX_FIELD_DEPTH {
         return Err(PdfError::damaged("the form's field tree is too deep"));
     }
     for kid in kids {
         // Validators require fields to be indirect objects; a direct one
         // (or null) is skipped rather than trusted.
         let Some(r) = kid.as_ref() else { continue };
-        if !seen.insert(r) {
+        // A kid leading back to its own ancestor is a loop, which
+        // validators refuse (pyHanko: "circular reference in form tree"),
+        // so a signature on it could never be checked. A field met again
+        // elsewhere — listed twice in /Fields, or the kid of two parents —
+        // is read once, as pyHanko and pdf.js read it.
+        if ancestors.contains(&r) {
             return Err(PdfError::damaged("the form's field tree contains a loop"));
+        }
+        if !seen.insert(r) {
+            continue;
         }
         if seen.len() > MAX_FIELDS {
             return Err(PdfError::damaged("the form has too many fields"));
@@ -227,7 +235,8 @@ fn collect(
             });
         }
         if child_fields {
-            collect(doc, &kids_arr, &name, ft.as_deref(), depth + 1, seen, out)?;
+            let lineage = [ancestors, &[r]].concat();
+            collect(doc, &kids_arr, &name, ft.as_deref(), &lineage, seen, out)?;
         }
     }
     Ok(())

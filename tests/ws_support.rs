@@ -12,7 +12,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use mohor::protocol::{BatchItem, Request};
-use mohor::server::{Answer, Backend, Call, Limits, Server, ServerConfig, ShutdownHandle};
+use mohor::server::{
+    Answer, Backend, Call, Limits, Server, ServerConfig, ShutdownHandle, TrustAnswer,
+};
 use mohor::{Error, Reason};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,6 +56,9 @@ pub struct FakeBackend {
     pub last_pdf_spooled: AtomicBool,
     /// How long the person takes to answer "trust this site?" (default 200 ms).
     pub ask_delay_ms: AtomicU64,
+    /// How many of the next "trust this site?" questions the backend's own
+    /// limiter keeps off the screen (answered `NotAsked`, not recorded).
+    pub not_shown: AtomicUsize,
 }
 
 impl FakeBackend {
@@ -103,8 +108,19 @@ impl Backend for FakeBackend {
             .unwrap_or(false)
     }
 
-    fn ask_trust_site(&self, origin: &str) -> bool {
-        self.ask_trust_site_impl(origin)
+    fn ask_trust_site(&self, origin: &str) -> TrustAnswer {
+        let held_back = self
+            .not_shown
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if held_back {
+            return TrustAnswer::NotAsked;
+        }
+        if self.ask_trust_site_impl(origin) {
+            TrustAnswer::Trusted
+        } else {
+            TrustAnswer::Declined
+        }
     }
 }
 

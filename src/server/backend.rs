@@ -28,7 +28,19 @@ pub trait Backend: Send + Sync + 'static {
     /// Asks the person whether to trust an unknown `https` origin, and
     /// remembers the answer. Runs on a blocking thread; the server calls it
     /// at most once per origin per 10 minutes and never twice at a time.
-    fn ask_trust_site(&self, origin: &str) -> bool;
+    fn ask_trust_site(&self, origin: &str) -> TrustAnswer;
+}
+
+/// What came of offering a site to the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustAnswer {
+    Trusted,
+    /// The person said no (or could not be asked for a reason that will
+    /// not pass, like a failed dialog).
+    Declined,
+    /// The backend's own limits (questions a minute) kept it from being
+    /// shown: the site was not asked, so it may be offered again.
+    NotAsked,
 }
 
 /// The context of one request: who asked, and the way back to the page.

@@ -30,8 +30,8 @@ impl Backend for NoBackend {
     fn is_trusted_site(&self, _origin: &str) -> bool {
         false
     }
-    fn ask_trust_site(&self, _origin: &str) -> bool {
-        false
+    fn ask_trust_site(&self, _origin: &str) -> super::TrustAnswer {
+        super::TrustAnswer::Declined
     }
 }
 

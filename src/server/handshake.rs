@@ -141,6 +141,14 @@ impl TrustPrompts {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).showing = false;
     }
 
+    /// `origin` was not shown to the person after all (the backend's own
+    /// limit on questions a minute): it may be offered at its next visit,
+    /// instead of waiting out the interval for a question nobody saw.
+    fn forget(&self, origin: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.asked.remove(origin);
+    }
+
     /// Asks the backend on a blocking thread if the rate limit allows.
     fn maybe_ask(&self, origin: &str, shared: &Arc<Shared>) {
         if !self.begin(origin, Instant::now()) {
@@ -156,8 +164,11 @@ impl TrustPrompts {
                 }
             }
             let _end = End(&shared.trust);
-            let trusted = shared.backend.ask_trust_site(&origin);
-            tracing::info!(%origin, trusted, "asked the person whether to trust a site");
+            let answer = shared.backend.ask_trust_site(&origin);
+            if answer == super::TrustAnswer::NotAsked {
+                shared.trust.forget(&origin);
+            }
+            tracing::info!(%origin, ?answer, "offered a site to the person");
         });
     }
 }

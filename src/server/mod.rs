@@ -48,7 +48,7 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use answer::Answer;
-pub use backend::{Backend, Call};
+pub use backend::{Backend, Call, TrustAnswer};
 pub use log_filter::log_filter;
 pub use origin::{Origin, OriginPattern, OriginPolicy};
 

@@ -85,10 +85,22 @@ fn refused(why: &str) -> Error {
     .with_hint("add the site to allowed_origins in the config, or try again in a minute")
 }
 
+/// What came of [`ask`].
+#[derive(Debug, PartialEq)]
+pub enum Asked {
+    /// Trusted now, or already.
+    Trusted(TrustedSite),
+    /// The person said no.
+    Declined,
+    /// The limiter kept the question off the screen (why): the person was
+    /// not asked, so the site may be offered again.
+    NotShown(Error),
+}
+
 /// Ask the person (if the limiter allows) whether to trust `origin`, and
 /// remember a yes with its expiry. A site trusted meanwhile (by another
 /// prompt) is not asked again.
-pub fn ask(agent: &Agent, limiter: &TrustPromptLimiter, origin: &str) -> Result<TrustedSite> {
+pub fn ask(agent: &Agent, limiter: &TrustPromptLimiter, origin: &str) -> Result<Asked> {
     let ttl = agent.config().site_trust();
     let already = agent
         .state()
@@ -96,15 +108,19 @@ pub fn ask(agent: &Agent, limiter: &TrustPromptLimiter, origin: &str) -> Result<
         .into_iter()
         .find(|s| s.origin == origin);
     if let Some(site) = already {
-        return Ok(site);
+        return Ok(Asked::Trusted(site));
     }
-    let _slot = limiter.begin(agent.now())?;
+    let _slot = match limiter.begin(agent.now()) {
+        Ok(slot) => slot,
+        Err(why) => return Ok(Asked::NotShown(why)),
+    };
     match agent.prompter().trust_site(origin) {
-        TrustSiteDecision::Allow => agent.state().add_trusted_site(origin, agent.now(), ttl),
-        TrustSiteDecision::Deny => Err(Error::new(
-            Reason::OriginNotAllowed,
-            "the person did not allow the site",
-        )),
+        TrustSiteDecision::Allow => Ok(Asked::Trusted(agent.state().add_trusted_site(
+            origin,
+            agent.now(),
+            ttl,
+        )?)),
+        TrustSiteDecision::Deny => Ok(Asked::Declined),
     }
 }
 
@@ -164,10 +180,12 @@ mod tests {
         let now = datetime!(2026-11-30 10:00 UTC);
         let (agent, person, _dir) = agent(TrustSiteDecision::Allow, now);
         let limiter = TrustPromptLimiter::new(3);
-        let site = ask(&agent, &limiter, "https://a.gov.in").unwrap();
+        let Ok(Asked::Trusted(site)) = ask(&agent, &limiter, "https://a.gov.in") else {
+            panic!("not trusted");
+        };
         assert_eq!((site.since, site.until), (now, now + Duration::days(90)));
         let again = ask(&agent, &limiter, "https://a.gov.in").unwrap();
-        assert_eq!(again, site);
+        assert_eq!(again, Asked::Trusted(site));
         assert_eq!(person.asked.load(Ordering::SeqCst), 1);
     }
 
@@ -177,8 +195,14 @@ mod tests {
         let (agent, person, _dir) = agent(TrustSiteDecision::Deny, now);
         let limiter = TrustPromptLimiter::new(3);
         for i in 0..30 {
-            let e = ask(&agent, &limiter, &format!("https://s{i}.evil.example")).unwrap_err();
-            assert_eq!(e.reason, Reason::OriginNotAllowed);
+            match ask(&agent, &limiter, &format!("https://s{i}.evil.example")).unwrap() {
+                Asked::Declined => assert!(i < 3, "{i}: asked"),
+                Asked::NotShown(e) => {
+                    assert!(i >= 3, "{i}: not asked");
+                    assert_eq!(e.reason, Reason::OriginNotAllowed);
+                }
+                Asked::Trusted(_) => panic!("{i}: trusted"),
+            }
         }
         assert_eq!(person.asked.load(Ordering::SeqCst), 3);
         assert!(agent

@@ -12,13 +12,14 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::pipeline::{DataItem, HashItem, Item, Job, Outcome, Output, PdfItem};
+use super::trust::Asked;
 use super::{Agent, PdfRequest, Requester, Stage};
 use crate::error::{Error, Result};
 use crate::protocol::{
     Appearance, BatchItem, Blob, CertificateFilter, KeyUsage, Request, SignData, SignHash, SignPdf,
 };
 use crate::server::workdir::{private_dir, private_file};
-use crate::server::{Answer, Backend, Call};
+use crate::server::{Answer, Backend, Call, TrustAnswer};
 use crate::token::inventory::{self, CcaClass};
 use crate::token::CertificateEntry;
 
@@ -400,12 +401,17 @@ impl Backend for WebBackend {
             .unwrap_or(false)
     }
 
-    fn ask_trust_site(&self, origin: &str) -> bool {
+    fn ask_trust_site(&self, origin: &str) -> TrustAnswer {
         match super::trust::ask(&self.agent, &self.trust_prompts, origin) {
-            Ok(_) => true,
+            Ok(Asked::Trusted(_)) => TrustAnswer::Trusted,
+            Ok(Asked::Declined) => TrustAnswer::Declined,
+            Ok(Asked::NotShown(why)) => {
+                tracing::info!(%origin, "not offered to the person: {why}");
+                TrustAnswer::NotAsked
+            }
             Err(e) => {
-                tracing::info!(%origin, "not trusted: {e}");
-                false
+                tracing::warn!(%origin, "not trusted: {e}");
+                TrustAnswer::Declined
             }
         }
     }

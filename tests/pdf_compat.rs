@@ -1,8 +1,9 @@
 //! Structures readers accept that Mohor used to refuse or sign wrongly:
 //! inline page-tree kids, signature fields whose widget is a kid, FieldMDP
-//! locks, bytes before `%PDF-`, and XFA forms (hybrid ones signed so that
-//! every viewer shows the signature, dynamic ones refused). Each signed file is judged by qpdf,
-//! pyHanko and pdfsig.
+//! locks, bytes before `%PDF-`, XFA forms (hybrid ones signed so that
+//! every viewer shows the signature, dynamic ones refused), and names with
+//! a `#` that is no escape. Each signed file is judged by qpdf, pyHanko and
+//! pdfsig.
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
@@ -381,4 +382,36 @@ fn a_field_listed_twice_is_read_once_and_a_real_loop_is_refused() {
         .expect_err("a loop in the field tree");
     assert!(err.to_string().contains("loop"), "{err}");
     assert!(!out.exists());
+}
+
+/// A page whose font is named `/F#+1`: `#` not followed by two hex digits.
+const HASH_IN_FONT_NAME: &[&str] = &[
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Count 1 /Kids [3 0 R] >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+     /Resources << /Font << /F#+1 5 0 R >> >> >>",
+    "<< /Length 44 >>stream\nBT /F#+1 24 Tf 72 700 Td (Hello there) Tj ET\nendstream",
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+];
+
+/// qpdf, poppler and pdf.js read a `#` without two hex digits after it as
+/// a plain `#`. Mohor read `#+1` as the byte 0x01 and wrote the rewritten
+/// page's font back as `/F#01`, which no longer matched the content
+/// stream's `/F#+1`: poppler found no font and the page's text was gone.
+#[test]
+fn a_name_with_a_hash_that_is_no_escape_keeps_its_font() {
+    let Some(dir) = ready("hash-name") else {
+        return;
+    };
+    let input = dir.join("in.pdf");
+    write_pdf(&input, HASH_IN_FONT_NAME);
+    assert!(pdftotext(&input, None).contains("Hello there"));
+    let out = dir.join("signed.pdf");
+    let mut o = opts("rsa2048");
+    o.visible = stamp(1, 36.0, 36.0, 200.0, 60.0);
+    let signed = pdf::sign_file(&input, &out, &mut signer("rsa2048"), &o).unwrap();
+    judged(&out, &signed.field_name, &input);
+    let text = pdftotext(&out, None);
+    assert!(text.contains("Hello there"), "{text}");
+    assert!(text.contains("Digitally signed by"), "{text}");
 }

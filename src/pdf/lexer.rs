@@ -35,6 +35,16 @@ fn is_regular(c: u8) -> bool {
     !is_whitespace(c) && !is_delimiter(c)
 }
 
+/// The value of an ASCII hex digit; nothing else (no sign) is one.
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// What an indirect object header introduces.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
@@ -311,14 +321,15 @@ impl<'a> Lexer<'a> {
         let mut out = Vec::with_capacity(run.len());
         let mut i = 0;
         while i < run.len() {
-            if run[i] == b'#' && i + 2 < run.len() {
-                let hex = &run[i + 1..i + 3];
-                if let Ok(s) = std::str::from_utf8(hex) {
-                    if let Ok(v) = u8::from_str_radix(s, 16) {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
+            // Only `#` and two hex digits is an escape. Anything else keeps
+            // the `#` as it is, as qpdf, poppler and pdf.js read it: a
+            // looser parse (`from_str_radix` takes `#+1` as 0x01) renamed
+            // the key, and the content stream's `/F#+1` lost its font.
+            if let [b'#', hi, lo, ..] = run[i..] {
+                if let (Some(hi), Some(lo)) = (hex_digit(hi), hex_digit(lo)) {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
                 }
             }
             out.push(run[i]);
@@ -402,11 +413,11 @@ impl<'a> Lexer<'a> {
                     }
                     return Ok(out);
                 }
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
                 _ if is_whitespace(c) => continue,
-                _ => return self.syntax("bad character in hex string"),
+                _ => match hex_digit(c) {
+                    Some(v) => v,
+                    None => return self.syntax("bad character in hex string"),
+                },
             };
             match hi.take() {
                 Some(h) => out.push(h << 4 | v),
@@ -533,6 +544,17 @@ mod tests {
         assert_eq!(parse("-.5"), Object::Real("-0.5".into()));
         assert_eq!(parse("3 0 R"), Object::Ref(ObjRef::new(3, 0)));
         assert_eq!(parse("/A#20B"), Object::Name(b"A B".to_vec()));
+        // `#` without two hex digits after it is a plain `#`.
+        for (s, name) in [
+            ("/F#+1", &b"F#+1"[..]),
+            ("/F#-1", b"F#-1"),
+            ("/A#4", b"A#4"),
+            ("/A#", b"A#"),
+            ("/#4g", b"#4g"),
+            ("/#4F#4e", b"ON"),
+        ] {
+            assert_eq!(parse(s), Object::Name(name.to_vec()), "{s}");
+        }
         assert_eq!(parse("(a\\(b\\)c\\101)"), Object::Str(b"a(b)cA".to_vec()));
         assert_eq!(parse("<414>"), Object::Str(vec![0x41, 0x40]));
         let d = parse("<</Type/Page/Kids[1 0 R 2 0 R]/N null/X 1/Y 2>>");

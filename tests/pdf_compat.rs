@@ -415,3 +415,94 @@ fn a_name_with_a_hash_that_is_no_escape_keeps_its_font() {
     assert!(text.contains("Hello there"), "{text}");
     assert!(text.contains("Digitally signed by"), "{text}");
 }
+
+/// A page turned a quarter and 300 x 400 points, with an empty signature
+/// field "Approval": its /Rotate and /MediaBox are `page` (on the page) and
+/// `root` (on the page tree root, two levels up). Objects 5 and 7 hold the
+/// rotation and the box for those that refer to them.
+fn rotated_page(page: &str, root: &str) -> Vec<String> {
+    vec![
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>".into(),
+        format!("<< /Type /Pages /Kids [3 0 R] /Count 1 {root} >>"),
+        "<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 >>".into(),
+        format!("<< /Type /Page /Parent 3 0 R {page} /Annots [6 0 R] >>"),
+        "90".into(),
+        "<< /FT /Sig /T (Approval) /Type /Annot /Subtype /Widget /P 4 0 R \
+         /Rect [200 36 260 236] /F 4 >>"
+            .into(),
+        "[0 0 300 400]".into(),
+    ]
+}
+
+/// The /Rect of the signature widget for `field` and its appearance's
+/// /Matrix, as qpdf reads them.
+fn stamp_geometry(file: &Path, field: &str) -> (serde_json::Value, serde_json::Value) {
+    let json = common::run(
+        std::process::Command::new("qpdf")
+            .args(["--json=2", "--json-key=qpdf"])
+            .arg(file),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let objects = doc["qpdf"][1].as_object().unwrap();
+    let widget = objects
+        .values()
+        .map(|o| &o["value"])
+        .find(|v| v["/FT"] == "/Sig" && v["/T"] == format!("u:{field}"))
+        .unwrap_or_else(|| panic!("no widget for {field}"));
+    let ap = widget["/AP"]["/N"].as_str().unwrap();
+    let matrix = objects[&format!("obj:{ap}")]["stream"]["dict"]["/Matrix"].clone();
+    (widget["/Rect"].clone(), matrix)
+}
+
+/// /Rotate and /MediaBox may be indirect objects, and are inherited from
+/// any ancestor in the page tree. Mohor read them only when direct, and a
+/// widget's page's /Rotate only from the page or its parent: a stamp on
+/// such a page was drawn sideways, or placed for a 612 x 792 page.
+#[test]
+fn an_indirect_or_inherited_rotation_and_media_box_turn_the_stamp_alike() {
+    let Some(dir) = ready("indirect-rotate") else {
+        return;
+    };
+    let variants = [
+        ("direct", "/Rotate 90 /MediaBox [0 0 300 400]", ""),
+        ("indirect", "/Rotate 5 0 R /MediaBox 7 0 R", ""),
+        ("inherited", "", "/Rotate 5 0 R /MediaBox 7 0 R"),
+    ];
+    let mut seen = Vec::new();
+    for (name, page, root) in variants {
+        let input = dir.join(format!("{name}.pdf"));
+        write_pdf(
+            &input,
+            &rotated_page(page, root)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        // A new field, placed on its own, and the existing field filled.
+        let new = dir.join(format!("{name}-new.pdf"));
+        let mut o = opts("rsa2048");
+        o.visible_auto = true;
+        let signed = pdf::sign_file(&input, &new, &mut signer("rsa2048"), &o).unwrap();
+        judged(&new, &signed.field_name, &input);
+        let filled = dir.join(format!("{name}-filled.pdf"));
+        let mut o = opts("rsa2048");
+        o.field = Some("Approval".into());
+        pdf::sign_file(&input, &filled, &mut signer("rsa2048"), &o).unwrap();
+        judged(&filled, "Approval", &input);
+        seen.push((
+            name,
+            stamp_geometry(&new, &signed.field_name),
+            stamp_geometry(&filled, "Approval"),
+        ));
+    }
+    let (_, new, filled) = &seen[0];
+    // The reference is turned: the appearance's matrix is a quarter turn.
+    for (rect, matrix) in [new, filled] {
+        assert_eq!(matrix[0], 0, "{rect} {matrix}");
+        assert_eq!(matrix[1], 1, "{rect} {matrix}");
+    }
+    for (name, n, f) in &seen[1..] {
+        assert_eq!(n, new, "{name}: the new field's stamp");
+        assert_eq!(f, filled, "{name}: the filled field's stamp");
+    }
+}

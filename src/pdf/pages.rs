@@ -73,7 +73,7 @@ impl Document {
                 let (kr, kd) = self.page_kid(&kids[remaining as usize])?;
                 let looped = kr.is_some_and(|r| on_path.contains(&r));
                 if is_leaf(&kd) && !looped {
-                    return Ok(make_page(kr, kd, &chain));
+                    return self.make_page(kr, kd, &chain);
                 }
             }
 
@@ -102,7 +102,7 @@ impl Document {
                 return Err(PdfError::damaged("page not found in the page tree"));
             };
             if leaf {
-                return Ok(make_page(kr, kd, &chain));
+                return self.make_page(kr, kd, &chain);
             }
             if let Some(r) = kr {
                 on_path.insert(r);
@@ -126,6 +126,92 @@ impl Document {
                 "a page tree /Kids entry is neither a page nor a reference to one",
             )),
         }
+    }
+
+    /// An inheritable attribute (/MediaBox, /CropBox, /Rotate): the page's
+    /// own, else the nearest ancestor's in `chain` (nearest last). Resolved:
+    /// writers put a box or a rotation in an object of its own too, and
+    /// readers follow it.
+    fn inherited(
+        &mut self,
+        key: &str,
+        page: &Dict,
+        chain: &[Dict],
+    ) -> Result<Option<Object>, PdfError> {
+        page.get(key)
+            .or_else(|| chain.iter().rev().find_map(|d| d.get(key)))
+            .map(|o| self.resolve(o))
+            .transpose()
+    }
+
+    /// An inherited box, its numbers resolved too.
+    fn inherited_box(
+        &mut self,
+        key: &str,
+        page: &Dict,
+        chain: &[Dict],
+    ) -> Result<Option<[f64; 4]>, PdfError> {
+        let Some(Object::Array(a)) = self.inherited(key, page, chain)? else {
+            return Ok(None);
+        };
+        let a = a
+            .iter()
+            .map(|o| self.resolve(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rect_of(Some(&Object::Array(a))))
+    }
+
+    fn make_page(
+        &mut self,
+        r: Option<ObjRef>,
+        dict: Dict,
+        chain: &[Dict],
+    ) -> Result<Page, PdfError> {
+        // A page with no usable /MediaBox anywhere: US Letter, the size
+        // the spec's own default would be closest to.
+        let media = self
+            .inherited_box("MediaBox", &dict, chain)?
+            .unwrap_or([0.0, 0.0, 612.0, 792.0]);
+        let crop = self.inherited_box("CropBox", &dict, chain)?.map(|c| {
+            [
+                c[0].max(media[0]),
+                c[1].max(media[1]),
+                c[2].min(media[2]),
+                c[3].min(media[3]),
+            ]
+        });
+        let view_box = match crop {
+            Some(c) if c[2] > c[0] && c[3] > c[1] => c,
+            _ => media,
+        };
+        let rotate = rotation(self.inherited("Rotate", &dict, chain)?.as_ref());
+        Ok(Page {
+            r,
+            dict,
+            view_box,
+            rotate,
+        })
+    }
+
+    /// The /Rotate of a page known by its dictionary alone (a widget's /P),
+    /// inherited as [`Document::page`] inherits it: its ancestors are found
+    /// through /Parent. A /Parent chain that loops or ends in something
+    /// other than a dictionary ends the search there, with what was found
+    /// (only a stamp's orientation depends on it).
+    pub fn page_rotation(&mut self, page: &Dict) -> Result<i64, PdfError> {
+        let mut chain = Vec::new();
+        let mut seen = HashSet::new();
+        let mut parent = page.get("Parent").and_then(Object::as_ref);
+        while let Some(r) = parent {
+            if chain.len() >= MAX_DEPTH || !seen.insert(r) {
+                break;
+            }
+            let Object::Dict(d) = self.get(r)? else { break };
+            parent = d.get("Parent").and_then(Object::as_ref);
+            chain.push(d);
+        }
+        chain.reverse();
+        Ok(rotation(self.inherited("Rotate", page, &chain)?.as_ref()))
     }
 }
 
@@ -151,11 +237,6 @@ fn node_count(d: &Dict, r: Option<ObjRef>) -> Result<u64, PdfError> {
         })
 }
 
-fn inherited<'a>(key: &str, page: &'a Dict, chain: &'a [Dict]) -> Option<&'a Object> {
-    page.get(key)
-        .or_else(|| chain.iter().rev().find_map(|d| d.get(key)))
-}
-
 fn rect_of(o: Option<&Object>) -> Option<[f64; 4]> {
     let a = o?.as_array()?;
     if a.len() != 4 {
@@ -174,31 +255,9 @@ pub fn rect(o: Option<&Object>) -> Option<[f64; 4]> {
     rect_of(o)
 }
 
-fn make_page(r: Option<ObjRef>, dict: Dict, chain: &[Dict]) -> Page {
-    // Boxes given as indirect arrays are rare; US Letter is the fallback
-    // the spec's own default would be closest to.
-    let media = rect_of(inherited("MediaBox", &dict, chain)).unwrap_or([0.0, 0.0, 612.0, 792.0]);
-    let crop = rect_of(inherited("CropBox", &dict, chain)).map(|c| {
-        [
-            c[0].max(media[0]),
-            c[1].max(media[1]),
-            c[2].min(media[2]),
-            c[3].min(media[3]),
-        ]
-    });
-    let view_box = match crop {
-        Some(c) if c[2] > c[0] && c[3] > c[1] => c,
-        _ => media,
-    };
-    let rotate = inherited("Rotate", &dict, chain)
-        .and_then(Object::as_int)
-        .unwrap_or(0)
-        .rem_euclid(360);
-    let rotate = (rotate / 90) * 90;
-    Page {
-        r,
-        dict,
-        view_box,
-        rotate,
-    }
+/// /Rotate in degrees, normalised to 0, 90, 180 or 270 (0 when absent or
+/// not an integer).
+fn rotation(o: Option<&Object>) -> i64 {
+    let r = o.and_then(Object::as_int).unwrap_or(0).rem_euclid(360);
+    (r / 90) * 90
 }

@@ -277,17 +277,7 @@ fn widget_page_rotation(doc: &mut Document, widget: &Dict) -> Result<i64, PdfErr
     let Some(page) = doc.resolve_dict(Some(&Object::Ref(p)), "a widget's page")? else {
         return Ok(0);
     };
-    // /Rotate is inheritable; on a page that does not set it, look one
-    // level up (deeper inheritance is rare enough to not chase here).
-    let direct = page.get("Rotate").and_then(Object::as_int);
-    let rot = match direct {
-        Some(r) => r,
-        None => doc
-            .resolve_dict(page.get("Parent"), "a page's parent")?
-            .and_then(|d| d.get("Rotate").and_then(Object::as_int))
-            .unwrap_or(0),
-    };
-    Ok((rot.rem_euclid(360) / 90) * 90)
+    doc.page_rotation(&page)
 }
 
 /// Rectangles of signature widgets already on `page` (to keep stamps apart).

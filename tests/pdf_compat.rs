@@ -506,3 +506,96 @@ fn an_indirect_or_inherited_rotation_and_media_box_turn_the_stamp_alike() {
         assert_eq!(f, filled, "{name}: the filled field's stamp");
     }
 }
+
+/// A one-page file whose cross-reference table lists the catalog twice:
+/// first the real one, then one with /Lang (second). `hybrid`: the page
+/// tree sits in an object stream that only the table's /XRefStm locates.
+fn catalog_listed_twice(hybrid: bool) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let put = |out: &mut Vec<u8>, num: u32, body: &[u8]| {
+        let at = out.len();
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+        at
+    };
+    let pages = "<< /Type /Pages /Kids [3 0 R] /Count 1 >>";
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>";
+    // Offsets in the table, by object; 0: free.
+    let mut table = [0usize; 7];
+    table[1] = put(&mut out, 1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    let mut xref_stm = String::new();
+    if hybrid {
+        let head = format!("2 0 3 {} ", pages.len() + 1);
+        let data = format!("{head}{pages}\n{page}\n");
+        let objstm = format!(
+            "<< /Type /ObjStm /N 2 /First {} /Length {} >>stream\n{data}\nendstream",
+            head.len(),
+            data.len()
+        );
+        table[5] = put(&mut out, 5, objstm.as_bytes());
+        // Objects 2 and 3: type 2, in object stream 5, at index 0 and 1.
+        let rows = [2u8, 0, 0, 0, 5, 0, 0, 2, 0, 0, 0, 5, 0, 1];
+        let mut stm =
+            b"<< /Type /XRef /Size 7 /W [1 4 2] /Index [2 2] /Length 14 >>stream\n".to_vec();
+        stm.extend_from_slice(&rows);
+        stm.extend_from_slice(b"\nendstream");
+        table[6] = put(&mut out, 6, &stm);
+        xref_stm = format!(" /XRefStm {}", table[6]);
+    } else {
+        table[2] = put(&mut out, 2, pages.as_bytes());
+        table[3] = put(&mut out, 3, page.as_bytes());
+    }
+    let second = put(
+        &mut out,
+        1,
+        b"<< /Type /Catalog /Pages 2 0 R /Lang (second) >>",
+    );
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 7\n0000000000 65535 f \n");
+    for at in &table[1..] {
+        let line = match at {
+            0 => "0000000000 00000 f \n".to_string(),
+            at => format!("{at:010} 00000 n \n"),
+        };
+        out.extend_from_slice(line.as_bytes());
+    }
+    out.extend_from_slice(format!("1 1\n{second:010} 00000 n \n").as_bytes());
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size 7 /Root 1 0 R{xref_stm}{FIXED_ID} >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A table that lists an object twice: qpdf takes the first entry, and so
+/// did Mohor for a plain table; but for a hybrid file (/XRefStm) it merged
+/// the table into a map entry by entry, so the last one won and the signed
+/// file carried the other catalog. Now every section keeps its first.
+#[test]
+fn a_table_listing_an_object_twice_counts_the_first_hybrid_or_not() {
+    let Some(dir) = ready("dup-entry") else {
+        return;
+    };
+    for hybrid in [false, true] {
+        let input = dir.join(format!("hybrid-{hybrid}.pdf"));
+        std::fs::write(&input, catalog_listed_twice(hybrid)).unwrap();
+        let catalog = |file: &Path| {
+            text(&common::run(
+                std::process::Command::new("qpdf")
+                    .arg("--show-object=1")
+                    .arg(file),
+            ))
+        };
+        assert!(!catalog(&input).contains("second"), "{}", catalog(&input));
+        let out = dir.join(format!("signed-{hybrid}.pdf"));
+        let signed =
+            pdf::sign_file(&input, &out, &mut signer("rsa2048"), &opts("rsa2048")).unwrap();
+        judged(&out, &signed.field_name, &input);
+        let after = catalog(&out);
+        assert!(after.contains("/AcroForm"), "hybrid {hybrid}: {after}");
+        assert!(!after.contains("second"), "hybrid {hybrid}: {after}");
+    }
+}

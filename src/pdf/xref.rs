@@ -87,7 +87,8 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// Load the whole chain, newest section first; newer entries win.
+/// Load the whole chain, newest section first; newer entries win (and,
+/// within a section, the first, see [`read_section`]).
 pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     let start = find_startxref(src)?;
     let mut entries: HashMap<u32, Entry> = HashMap::new();
@@ -171,6 +172,9 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     })
 }
 
+/// One section, each object in it once: a table or stream that lists an
+/// object twice counts its first entry, as qpdf reads it. Kept here, for
+/// every kind of section, so that the hybrid merge and the chain agree.
 fn read_section(src: &mut Source, offset: u64) -> Result<Section, PdfError> {
     // Skip whitespace first: some writers point `startxref` at the line
     // break before the keyword.
@@ -178,15 +182,18 @@ fn read_section(src: &mut Source, offset: u64) -> Result<Section, PdfError> {
     let skip = head.iter().take_while(|&&c| is_whitespace(c)).count();
     let start = offset + skip as u64;
     let head = &head[skip..];
-    if head.starts_with(b"xref") {
-        read_table(src, start)
+    let mut section = if head.starts_with(b"xref") {
+        read_table(src, start)?
     } else if head.first().is_some_and(u8::is_ascii_digit) {
-        read_stream_section(src, start)
+        read_stream_section(src, start)?
     } else {
-        Err(PdfError::damaged(format!(
+        return Err(PdfError::damaged(format!(
             "no cross-reference section at offset {offset}"
-        )))
-    }
+        )));
+    };
+    let mut seen = HashSet::with_capacity(section.entries.len());
+    section.entries.retain(|(num, _)| seen.insert(*num));
+    Ok(section)
 }
 
 fn read_table(src: &mut Source, start: u64) -> Result<Section, PdfError> {

@@ -397,6 +397,100 @@ fn refusals_leave_nothing_behind_and_say_why() {
     assert!(matches!(err, PdfError::SameFile), "{err}");
 }
 
+/// A form filled in revision 1 (the /AcroForm and its field exist there
+/// only); revision 2 rewrites the catalog and the page tree, and its
+/// trailer's /Prev is `prev` (`None`: the real offset).
+fn filled_form_updated(prev: Option<&str>) -> Vec<u8> {
+    let mut pdf = common::classic_pdf(
+        b"%PDF-1.7\n",
+        &[
+            "<< /Type /Catalog /Pages 2 0 R /AcroForm 4 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [5 0 R] >>",
+            "<< /Fields [5 0 R] /DA (/Helv 0 Tf 0 g) >>",
+            "<< /FT /Tx /T (name) /V (Asha) /Type /Annot /Subtype /Widget /P 3 0 R \
+             /Rect [50 50 200 80] >>",
+        ],
+        FIXED_ID,
+    );
+    let first = String::from_utf8_lossy(&pdf).rfind("\nxref\n").unwrap() + 1;
+    let mut offsets = Vec::new();
+    for (num, body) in [
+        (
+            1,
+            "<< /Type /Catalog /Pages 2 0 R /AcroForm 4 0 R /Lang (en) >>",
+        ),
+        (2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        (
+            3,
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 841] /Annots [5 0 R] >>",
+        ),
+    ] {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let xref = pdf.len();
+    let prev = prev.map_or(first.to_string(), |p| p.replace("{}", &first.to_string()));
+    pdf.extend_from_slice(b"xref\n1 3\n");
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size 6 /Root 1 0 R /Prev {prev}{FIXED_ID} >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// A /Prev that is not an integer (`/Prev 448.0`, `/Prev 448 0 R`) was
+/// read as "no older revision": the /AcroForm that only revision 1 holds
+/// read as absent, and Mohor wrote a new one holding its own field alone,
+/// dropping the filled field (qpdf then called the output damaged). Such
+/// a file is now refused as damaged, and nothing is written.
+#[test]
+fn a_prev_that_is_not_an_offset_is_refused_and_nothing_is_written() {
+    let dir = test_dir("pdf_prev_not_an_offset");
+    // The sane form signs and keeps the filled field.
+    let input = dir.join("sane.pdf");
+    std::fs::write(&input, filled_form_updated(None)).unwrap();
+    let out = dir.join("sane-signed.pdf");
+    let signed = sign(&input, &out, "rsa2048", &opts("rsa2048")).unwrap();
+    if judges_available() {
+        judge_new_signature(&out, &signed.field_name, qpdf_check(&input).0).unwrap();
+        let json = common::run(
+            std::process::Command::new("qpdf")
+                .args(["--json=2", "--json-key=acroform"])
+                .arg(&out),
+        );
+        let form: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let names: Vec<&str> = form["acroform"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["fullname"].as_str())
+            .collect();
+        assert!(names.contains(&"name"), "{names:?}");
+    }
+    for (name, prev) in [("real", "{}.0"), ("reference", "{} 0 R")] {
+        let input = dir.join(format!("{name}.pdf"));
+        std::fs::write(&input, filled_form_updated(Some(prev))).unwrap();
+        let out = dir.join(format!("{name}-signed.pdf"));
+        let err = sign(&input, &out, "rsa2048", &opts("rsa2048")).unwrap_err();
+        assert!(matches!(err, PdfError::Damaged(_)), "{name}: {err}");
+        let e: mohor::Error = err.into();
+        assert_eq!(e.reason, mohor::Reason::DocumentRefused, "{name}");
+        assert!(e.message.contains("/Prev"), "{name}: {}", e.message);
+        assert!(!out.exists(), "{name}: output written");
+    }
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        4,
+        "temporary files left behind"
+    );
+}
+
 #[test]
 fn prepared_pdf_reserves_exactly_the_capacity_asked_for() {
     let dir = test_dir("pdf_capacity");

@@ -144,10 +144,19 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
             max_num = max_num.max(*num);
             entries.entry(*num).or_insert(*e);
         }
+        // Anything but an offset is damage, not the end of the chain: read
+        // as "no older revision", /Prev 448.0 or /Prev 448 0 R hid every
+        // object only the older revisions hold (an /AcroForm and its filled
+        // fields), and the signed file was written without them.
         next = match section.trailer.get("Prev") {
+            None => None,
             Some(Object::Int(p)) if *p >= 0 => Some(*p as u64),
             Some(Object::Int(_)) => return Err(PdfError::damaged("negative /Prev offset")),
-            _ => None,
+            Some(_) => {
+                return Err(PdfError::damaged(
+                    "a /Prev is not an offset, so the older revisions cannot be read",
+                ))
+            }
         };
         if newest.is_none() {
             newest = Some((section.trailer, section.kind, section.start));

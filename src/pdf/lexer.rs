@@ -205,7 +205,20 @@ impl<'a> Lexer<'a> {
         self.skip_ws();
         if let Object::Dict(d) = &obj {
             if self.eat_keyword(b"stream")? {
-                // The keyword is followed by CRLF or LF; tolerate a lone CR.
+                // The keyword is followed by CRLF or LF; tolerate a lone CR,
+                // and spaces or tabs before the line end, as qpdf does (a
+                // data start taken at the space read every such stream one
+                // byte early). Blanks not followed by a line end are data.
+                let blanks = self.buf[self.pos..]
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .count();
+                match self.buf.get(self.pos + blanks) {
+                    Some(b'\r' | b'\n') => self.pos += blanks,
+                    Some(_) => {}
+                    None if self.complete => {}
+                    None => return Err(ParseError::Eof),
+                }
                 match self.peek()? {
                     b'\r' => {
                         self.pos += 1;
@@ -647,6 +660,36 @@ mod tests {
             }
             _ => panic!("expected a stream"),
         }
+    }
+
+    /// Where each form of the line after `stream` puts the data: spaces or
+    /// tabs before the line end belong to the line (qpdf reads them so,
+    /// warning); blanks followed by anything else are the data's own.
+    #[test]
+    fn the_data_starts_after_the_line_end_that_follows_stream() {
+        for (after, data) in [
+            (&b"\r\nabc"[..], &b"abc"[..]),
+            (b"\nabc", b"abc"),
+            (b"\rabc", b"abc"),
+            (b" \r\nabc", b"abc"),
+            (b" \t \nabc", b"abc"),
+            (b"  abc", b"  abc"),
+        ] {
+            let mut src = b"7 0 obj\n<</Length 3>>stream".to_vec();
+            src.extend_from_slice(after);
+            src.extend_from_slice(b"\nendstream endobj");
+            let (_, body) = Lexer::new(&src).parse_indirect().unwrap();
+            let Body::Stream(_, start) = body else {
+                panic!("expected a stream")
+            };
+            assert_eq!(&src[start..start + data.len()], data, "{after:?}");
+        }
+        // A window that ends in the blanks asks for more.
+        let cut = b"7 0 obj\n<</Length 3>>stream  ";
+        assert_eq!(
+            Lexer::window(cut, false).parse_indirect(),
+            Err(ParseError::Eof)
+        );
     }
 
     #[test]

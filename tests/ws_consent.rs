@@ -748,3 +748,124 @@ fn in_a_terminal_one_request_is_asked_at_a_time() {
     let (_, b_reply) = b.finish();
     assert_eq!(b_reply.reason(), "USER_CANCELLED");
 }
+
+/// Waits (up to a minute: the bound is only there so a defect fails
+/// instead of hanging) until `ready` holds.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "never happened: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The audit log's records, in the order they were written.
+fn audit_records(home: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(home.join("state/audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Page A's request holds the token (token-sim makes each `C_Sign` take
+/// seconds); page B's request, approved meanwhile, waits for the token; then
+/// B's page goes away. B's request must give up while it waits: no PIN
+/// question for a page that has left, no login and no signature for it, and
+/// it is audited as cancelled before A's signature is even done.
+#[test]
+fn a_request_waiting_for_the_token_gives_up_when_its_page_leaves() {
+    const OTHER: &str = "http://127.0.0.1:8766";
+    let fx = Fixture::shared();
+    let s = common::SimSetup::new(
+        "ws_gone_page_waiting",
+        json!({"latency_ms_per_function": {"C_Sign": 3000}}),
+    );
+    let prompts = s.dir.join("prompts.jsonl");
+    std::fs::write(&prompts, common::approvals(&fx.user_pin, 2)).unwrap();
+    let _server = common::spawn_serve(
+        s.mohor(&["--prompts"])
+            .arg(&prompts)
+            .args(["serve", "--port", "0"])
+            .args(["--allow-origin", ORIGIN, "--allow-origin", OTHER])
+            .stderr(Stdio::inherit()),
+        Path::new("/dev/null"),
+    );
+    let port = _server.port;
+    let cert = fx.cert("rsa2048").id;
+    let params = |text: &str| json!({"data": b64(text.as_bytes()), "certificateId": cert});
+
+    let mut a = ws::Connection::open(port, ORIGIN).unwrap().start(
+        json!("A"),
+        "sign.data",
+        params("A: sanction order 12/2026\n"),
+    );
+    let stages = a.stages(3, std::time::Duration::from_secs(60)).to_vec();
+    assert_eq!(
+        stages.last().map(String::as_str),
+        Some("signing"),
+        "{stages:?}"
+    );
+
+    // A holds the token now. B is approved and goes to wait for it.
+    let mut b = ws::Connection::open(port, OTHER).unwrap();
+    b.send(
+        &json!("B"),
+        "sign.data",
+        Some(params("B: I hereby resign\n")),
+    )
+    .unwrap();
+    let consents = || {
+        asked(&prompts)
+            .iter()
+            .filter(|q| q["dialog"] == "consent")
+            .count()
+    };
+    wait_until("B's consent", || consents() == 2);
+    b.close();
+
+    let (_, a_reply) = a.finish();
+    assert!(
+        a_reply.answer.get("result").is_some(),
+        "{:#}",
+        a_reply.answer
+    );
+    wait_until("B's request audited", || audit_records(&s.home).len() == 2);
+
+    let dialogs: Vec<_> = asked(&prompts)
+        .iter()
+        .map(|q| q["dialog"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    eprintln!("dialogs asked: {dialogs:?}");
+    let logins = s.sim.logins();
+    let signs: Vec<_> = s
+        .sim
+        .signs()
+        .into_iter()
+        .filter(|r| r["size_query"] == false)
+        .collect();
+    eprintln!("C_Login: {}, signatures: {}", logins.len(), signs.len());
+    let audit = audit_records(&s.home);
+    assert_eq!(
+        dialogs,
+        ["consent", "pin", "consent"],
+        "a question for a page that left"
+    );
+    assert_eq!(logins.len(), 1, "{logins:#?}");
+    assert_eq!(signs.len(), 1, "{signs:#?}");
+    let outcomes: Vec<_> = audit
+        .iter()
+        .map(|r| {
+            (
+                r["origin"].as_str().unwrap_or("?"),
+                r["result"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    // B gave up while A's signature was still being made, not once the
+    // token was free again.
+    assert_eq!(outcomes, [(OTHER, "USER_CANCELLED"), (ORIGIN, "ok")]);
+}

@@ -365,11 +365,14 @@ impl Agent {
         progress.certificate = Some((cert.id.clone(), cert.facts.subject_cn.clone()));
         check_cancelled(who)?;
 
+        // Another request may hold the token for minutes (its PIN window,
+        // a batch): one whose page leaves meanwhile gives up waiting, and
+        // nothing more is asked or done for it.
         let lock = self.token_lock(&cert.token);
-        let _one_at_a_time = match lock.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let _one_at_a_time = CancelToken::new(who.is_cancelled)
+            .lock(&lock)
+            .ok_or_else(cancelled)?;
+        check_cancelled(who)?;
         let chain = self.chain_for(&scan, cert);
         let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {

@@ -1,5 +1,7 @@
 //! The prompt seam and the values that cross it.
 
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
 use secrecy::SecretString;
 
 use crate::sign::DigestAlgorithm;
@@ -312,6 +314,30 @@ impl<'a> CancelToken<'a> {
 
     pub fn is_cancelled(&self) -> bool {
         (self.cancelled)()
+    }
+
+    /// How often a wait looks whether its request was withdrawn.
+    pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+    /// Waits for `turn` (a dialog's turn on screen, a token's one request at
+    /// a time); gives up (`None`) as soon as the request is withdrawn while
+    /// it waits, so nothing is asked or done for a page that has left. A
+    /// `Mutex` cannot be waited on and watched at once, hence the polling.
+    pub fn lock<'m, T>(&self, turn: &'m Mutex<T>) -> Option<MutexGuard<'m, T>> {
+        loop {
+            match turn.try_lock() {
+                Ok(guard) => return Some(guard),
+                // A holder that panicked leaves nothing half-done behind a
+                // unit: the turn is free.
+                Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    if self.is_cancelled() {
+                        return None;
+                    }
+                    std::thread::sleep(Self::POLL);
+                }
+            }
+        }
     }
 }
 

@@ -119,7 +119,9 @@ impl Connection {
         Ok(Connection { ws })
     }
 
-    fn send(&mut self, id: &Value, method: &str, params: Option<Value>) -> Result<(), String> {
+    /// Sends a request without waiting for its answer (a page that leaves
+    /// before it comes: [`Connection::close`] next).
+    pub fn send(&mut self, id: &Value, method: &str, params: Option<Value>) -> Result<(), String> {
         let mut request = json!({"jsonrpc": "2.0", "id": id, "method": method});
         if let Some(params) = params {
             request["params"] = params;

@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gtk::glib;
@@ -30,7 +30,7 @@ use crate::ui::{
 /// or stalled GTK loop. After it the worker answers cancel/deny by itself.
 const GRACE: Duration = Duration::from_secs(15);
 /// How often the worker looks at the request's cancel token.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = CancelToken::POLL;
 /// How long a withdrawn question may take to close its window.
 const WITHDRAW_WAIT: Duration = Duration::from_secs(5);
 
@@ -70,23 +70,6 @@ impl GtkPrompter {
         self.timeout
     }
 
-    /// Waits for the previous question to be answered; gives up (`None`)
-    /// if this request is cancelled meanwhile.
-    fn wait_turn(&self, cancel: &CancelToken<'_>) -> Option<MutexGuard<'_, ()>> {
-        loop {
-            match self.turn.try_lock() {
-                Ok(turn) => return Some(turn),
-                Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
-                Err(TryLockError::WouldBlock) => {
-                    if cancel.is_cancelled() {
-                        return None;
-                    }
-                    std::thread::sleep(POLL);
-                }
-            }
-        }
-    }
-
     /// Posts `show` to the GTK loop and waits for its answer, or for the
     /// request to be cancelled (then the dialog is closed).
     fn ask<T, F>(&self, what: &str, cancel: &CancelToken<'_>, fallback: fn() -> T, show: F) -> T
@@ -106,7 +89,9 @@ impl GtkPrompter {
             );
             return fallback();
         }
-        let Some(_turn) = self.wait_turn(cancel) else {
+        // Waits for the previous question to be answered; gives up if this
+        // request is cancelled meanwhile.
+        let Some(_turn) = cancel.lock(&self.turn) else {
             return fallback();
         };
         if cancel.is_cancelled() {

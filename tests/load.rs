@@ -5,6 +5,8 @@
 //! peak memory is reported (and bounded), pyHanko finds the signature
 //! valid, and with the connection cap (64) reached the 65th connection is
 //! refused with a clean 503 while the server keeps serving. Loopback only.
+//! And a page's `hello` is answered while another page's 100-item batch with
+//! long QR payloads is still being checked (off the thread serving pages).
 #![cfg(feature = "scripted-prompts")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
@@ -172,5 +174,88 @@ fn sixty_clients_and_a_50_mb_signature_at_once() {
             tally.slowest_ms.load(Ordering::SeqCst),
             sign_time.as_secs_f64()
         ),
+    );
+}
+
+/// A QR payload of about 2,300 bytes (what a version 39–40 symbol holds
+/// at error correction M): Mohor tries versions until one holds it.
+fn long_qr_payload(n: usize) -> String {
+    let mut rng = harden::Rng(0x5eed + n as u64);
+    let mut payload = format!("UIN:AMD0152022{n:06}");
+    while payload.len() < 2_300 {
+        let field: String = (0..20)
+            .map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[rng.below(32) as usize]))
+            .collect();
+        payload.push_str(&format!("|F:{field}"));
+    }
+    payload
+}
+
+/// Checking a 100-item `sign.batch` whose stamps carry long QR payloads is
+/// real CPU work (every payload is fitted to a QR version). It must not be
+/// done on the thread that serves every page: a `hello` another page sends
+/// while the batch is being checked is answered before the batch's answer.
+/// The batch's last payload fits no QR code, so its answer (-32602 naming
+/// that item) comes as soon as the check ends.
+#[test]
+fn a_page_is_answered_while_a_heavy_batch_is_checked() {
+    let common::Approving {
+        softhsm_conf: conf,
+        home,
+        prompts,
+        ..
+    } = common::approving("load_heavy_batch");
+    std::fs::write(&prompts, "").unwrap(); // nothing is approved
+    let serve = Serve::start(&home, &conf, std::path::Path::new(MODULE), &prompts, &[]);
+    let doc = harden::b64(&common::tiny_pdf());
+    let items: Vec<_> = (0..100)
+        .map(|i| {
+            let qr = if i == 99 {
+                "x".repeat(2_900) // bytes: more than version 40 holds at M
+            } else {
+                long_qr_payload(i)
+            };
+            json!({"method": "sign.pdf", "params": {
+                "document": doc, "fileName": format!("certificate-{i}.pdf"),
+                "appearance": {"page": 1, "x": 50, "y": 50, "width": 200, "height": 100, "qr": qr},
+            }})
+        })
+        .collect();
+    let batch = json!({"jsonrpc": "2.0", "id": "batch", "method": "sign.batch", "params": {"items": items}});
+
+    let mut other = Client::open(serve.port, ORIGIN).unwrap();
+    assert!(other.hello_ok());
+    let mut page = Client::open(serve.port, ORIGIN).unwrap();
+    page.send_text(batch.to_string()).unwrap();
+    // Set-up, not a bound: the agent has read the frame and is checking it
+    // (which takes far longer) when the other page's hello comes.
+    std::thread::sleep(Duration::from_millis(100));
+    let asked = Instant::now();
+    let hello = other.call(json!("hello"), "hello", json!({}), Duration::from_secs(120));
+    let hello_ms = asked.elapsed().as_millis();
+    let batch_done_first = page.message_waiting();
+    let refused = page.answer_for(&json!("batch"), Duration::from_secs(120));
+    let batch_ms = asked.elapsed().as_millis();
+    eprintln!("hello answered after {hello_ms} ms, the batch after {batch_ms} ms");
+
+    assert_eq!(
+        hello.json()["result"]["product"],
+        "Mohor",
+        "{:#}",
+        hello.json()
+    );
+    assert_eq!(
+        refused.json()["error"]["code"],
+        -32602,
+        "{:#}",
+        refused.json()
+    );
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("items[99]"), "{message}");
+    assert!(
+        !batch_done_first,
+        "the hello was answered only after the batch's check ({hello_ms} ms)"
     );
 }

@@ -285,7 +285,12 @@ impl Conn {
                 Err(e) => failure(&id, &e),
             })];
         }
-        let call = match Incoming::parse(method, env.params, &mut self.transfers) {
+        let parsed = if method.goes_to_backend() {
+            self.parse_off_thread(method, env.params).await
+        } else {
+            Incoming::parse(method, env.params, &mut self.transfers)
+        };
+        let call = match parsed {
             Ok(c) => c,
             Err(e) => return vec![text(failure(&id, &e))],
         };
@@ -328,6 +333,49 @@ impl Conn {
             Ok(result) => success(&id, result),
             Err(e) => failure(&id, &e),
         })]
+    }
+
+    /// Types a request for the backend on a blocking thread, as its work
+    /// runs there later: checking it costs real CPU per item (fitting a
+    /// batch's hundred QR payloads to a symbol, base64 of inline documents),
+    /// and this thread serves every page. The connection's transfers go
+    /// along for the uploads the request names and always come back; this
+    /// connection reads no frame meanwhile, as before.
+    async fn parse_off_thread(
+        &mut self,
+        method: Method,
+        params: Value,
+    ) -> Result<Incoming, RpcError> {
+        let shared = &self.shared;
+        let empty = Transfers::new(
+            shared.limits.clone(),
+            shared.spool_dir.clone(),
+            Arc::clone(&shared.spool_budget),
+        );
+        let mut transfers = std::mem::replace(&mut self.transfers, empty);
+        let joined = tokio::task::spawn_blocking(move || {
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Incoming::parse(method, params, &mut transfers)
+            }));
+            (transfers, parsed)
+        })
+        .await;
+        let failed = || {
+            RpcError::application(
+                Reason::Internal,
+                "the request could not be read inside Mohor",
+            )
+            .with_hint("try again; if it keeps failing, report it with Mohor's log")
+        };
+        match joined {
+            Ok((transfers, parsed)) => {
+                self.transfers = transfers;
+                parsed.unwrap_or_else(|_| Err(failed()))
+            }
+            // The task never ran (the runtime is stopping): the
+            // transfers went with it, as they go with the connection.
+            Err(_) => Err(failed()),
+        }
     }
 
     fn cancel(&mut self, id: &Value, target: &Value) -> Vec<String> {

@@ -190,6 +190,16 @@ impl Client {
         self.raw(id, msg.to_string(), limit)
     }
 
+    /// Whether the agent has already sent something this client has not
+    /// read, without waiting for it (the kernel's receive queue, peeked).
+    pub fn message_waiting(&mut self) -> bool {
+        let stream = self.ws.get_mut();
+        let _ = stream.set_nonblocking(true);
+        let waiting = matches!(stream.peek(&mut [0u8; 1]), Ok(n) if n > 0);
+        let _ = stream.set_nonblocking(false);
+        waiting
+    }
+
     /// `hello` answered with the product name within 10 s.
     pub fn hello_ok(&mut self) -> bool {
         match self.call(json!("hello"), "hello", json!({}), Duration::from_secs(10)) {

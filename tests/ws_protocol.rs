@@ -642,3 +642,67 @@ async fn duplicate_members_are_invalid_requests_and_the_connection_stays_usable(
     assert_eq!(server.backend.handled.load(Ordering::SeqCst), 0);
     hello_ok(&mut ws).await
 }
+
+/// The two limits on a message's JSON shape (docs/PROTOCOL.md, *Limits*):
+/// nesting 128 levels deep is -32700 and more than 50,000 values is
+/// `TOO_LARGE`, both answered with `"id": null` although the id is there;
+/// one level or one value less is read as a request. The connection stays
+/// usable and nothing reaches the backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_deep_and_too_many_values_are_refused_with_id_null() -> TestResult {
+    let server = start(limits()).await?;
+    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    // `levels` of objects and arrays in all, the envelope and params included.
+    let deep = |levels: usize| {
+        let n = levels - 2;
+        format!(
+            r#"{{"jsonrpc":"2.0","id":7,"method":"hello","params":{{"a":{}{}}}}}"#,
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    };
+    // Read: `hello` refuses the unknown member, naming the request's id.
+    let r = error_of(&mut ws, &deep(127)).await?;
+    assert_eq!(
+        (&r["error"]["code"], &r["id"]),
+        (&json!(-32602), &json!(7)),
+        "{r}"
+    );
+    let r = error_of(&mut ws, &deep(128)).await?;
+    assert_eq!(
+        (&r["error"]["code"], &r["id"]),
+        (&json!(-32700), &Value::Null),
+        "{r}"
+    );
+    assert_eq!(r["error"]["data"]["reason"], json!("INVALID_REQUEST"));
+
+    // Values as Mohor counts them: one, plus one per `[`, `{`, `,` and `:`.
+    let with_values = |values: usize| {
+        let frame = |zeros: usize| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":8,"method":"hello","params":{{"x":[{}0]}}}}"#,
+                "0,".repeat(zeros)
+            )
+        };
+        let counted = |t: &str| 1 + t.chars().filter(|c| "[{,:".contains(*c)).count();
+        let text = frame(values - counted(&frame(0)));
+        assert_eq!(counted(&text), values);
+        text
+    };
+    let r = error_of(&mut ws, &with_values(50_000)).await?;
+    assert_eq!(
+        (&r["error"]["code"], &r["id"]),
+        (&json!(-32602), &json!(8)),
+        "{r}"
+    );
+    let r = error_of(&mut ws, &with_values(50_001)).await?;
+    assert_eq!(
+        (&r["error"]["code"], &r["id"]),
+        (&json!(-32000), &Value::Null),
+        "{r}"
+    );
+    assert_eq!(r["error"]["data"]["reason"], json!("TOO_LARGE"));
+
+    assert_eq!(server.backend.handled.load(Ordering::SeqCst), 0);
+    hello_ok(&mut ws).await
+}

@@ -206,10 +206,16 @@ fn hostile_structures_are_refused_quickly() {
 }
 
 /// One object stream for [`with_object_streams`]: its `/Length` (`None`:
-/// the real length, direct) and the objects stored in it.
+/// the real length, direct) and the objects stored in it; `n` overrides
+/// the `/N` it claims, `header_pad` blanks lengthen its header (and
+/// `/First`), and the data is Flate-compressed when `flate`.
+#[derive(Default)]
 struct ObjectStream {
     length: Option<String>,
     objects: Vec<(u32, String)>,
+    n: Option<usize>,
+    header_pad: usize,
+    flate: bool,
 }
 
 /// A PDF whose cross-reference stream puts the catalog, pages and page
@@ -237,16 +243,25 @@ fn with_object_streams(mut streams: Vec<ObjectStream>) -> Vec<u8> {
             entries.insert(*n, (2u8, num, k as u16));
         }
         entries.insert(num, (1, out.len() as u32, 0));
-        let data = format!("{head}{body}");
+        head.push_str(&" ".repeat(stream.header_pad));
+        let mut data = format!("{head}{body}").into_bytes();
+        let mut filter = "";
+        if stream.flate {
+            use std::io::Write as _;
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+            z.write_all(&data).unwrap();
+            data = z.finish().unwrap();
+            filter = "/Filter/FlateDecode";
+        }
         let length = stream.length.clone().unwrap_or(data.len().to_string());
         let dict = format!(
-            "<</Type/ObjStm/N {}/First {}/Length {length}>>",
-            stream.objects.len(),
+            "<</Type/ObjStm/N {}/First {}{filter}/Length {length}>>",
+            stream.n.unwrap_or(stream.objects.len()),
             head.len()
         );
-        out.extend_from_slice(
-            format!("{num} 0 obj\n{dict}stream\n{data}\nendstream\nendobj\n").as_bytes(),
-        );
+        out.extend_from_slice(format!("{num} 0 obj\n{dict}stream\n").as_bytes());
+        out.extend_from_slice(&data);
+        out.extend_from_slice(b"\nendstream\nendobj\n");
     }
     let xref_num = 10 + streams.len() as u32;
     let xref_at = out.len();
@@ -284,6 +299,7 @@ fn object_stream_lengths_stored_in_object_streams_are_refused_not_a_crash() {
     let stream = |length: Option<String>, objects: &[(u32, String)]| ObjectStream {
         length,
         objects: objects.to_vec(),
+        ..ObjectStream::default()
     };
     // The sane form: stream 10's length is object 20, stored in stream 11.
     let first_len = {
@@ -322,7 +338,11 @@ fn object_stream_lengths_stored_in_object_streams_are_refused_not_a_crash() {
                     vec![(999 + i, "999".to_string())]
                 };
                 let length = (i < 199).then(|| format!("{} 0 R", 1000 + i));
-                ObjectStream { length, objects }
+                ObjectStream {
+                    length,
+                    objects,
+                    ..ObjectStream::default()
+                }
             })
             .collect(),
     );
@@ -353,5 +373,63 @@ fn object_stream_lengths_stored_in_object_streams_are_refused_not_a_crash() {
             report.map_or(true, |r| r.signatures.is_empty()),
             "{name}: a signature found"
         );
+    }
+}
+
+/// An object stream's /N may claim no more members than its header (the
+/// bytes before /First) can list, two numbers each. The reader reserved
+/// room for /N members before reading one: a 50 kB file whose header
+/// inflates to 48 MB of blanks, /N as large, had every `mohor sign` and
+/// `mohor verify` ask for 768 MB at once (16 bytes a member). Linux lends
+/// it untouched, but a system that counts what is asked for (Windows'
+/// commit charge, a memory limit) aborts the process, the agent with it.
+/// Now a typed refusal before any room is taken; the verifier runs here
+/// under a 400 MB address-space limit, where the reservation aborted it.
+#[test]
+fn an_object_stream_cannot_claim_more_members_than_its_header_lists() {
+    let dir = scratch("objstm-huge-n");
+    let pad = 48_000_000;
+    let claims = |n: usize| {
+        with_object_streams(vec![ObjectStream {
+            n: Some(n),
+            header_pad: pad,
+            flate: true,
+            ..ObjectStream::default()
+        }])
+    };
+    // The real count, with the header padded as much, still reads.
+    let good = dir.join("padded.pdf");
+    std::fs::write(&good, claims(3)).unwrap();
+    pdf::prepare(&good, &options()).expect("a padded header with the real /N");
+
+    let file = dir.join("huge-n.pdf");
+    let bytes = claims(pad);
+    assert!(bytes.len() < 100_000, "{} bytes", bytes.len());
+    std::fs::write(&file, &bytes).unwrap();
+    let e: mohor::Error = pdf::prepare(&file, &options())
+        .err()
+        .expect("signed")
+        .into();
+    assert_eq!(e.reason, mohor::Reason::DocumentRefused, "{}", e.message);
+    assert!(
+        e.message.contains("/N counts more objects"),
+        "{}",
+        e.message
+    );
+    assert!(pdf::inspect(&file).is_err());
+
+    if cfg!(target_os = "linux") {
+        let out = common::run(
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(r#"ulimit -v 400000 && exec "$0" verify "$1""#)
+                .arg(env!("CARGO_BIN_EXE_mohor"))
+                .arg(&file)
+                .env("MOHOR_HOME", &dir),
+        );
+        let t = common::text(&out);
+        assert!(!t.contains("memory allocation"), "{t}");
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        assert!(t.contains("DOCUMENT_REFUSED"), "{t}");
     }
 }

@@ -381,13 +381,19 @@ impl Document {
             .and_then(|v| usize::try_from(v).ok())
             .filter(|&f| f <= data.len())
             .ok_or_else(|| bad("bad /First"))?;
-        if n < 0 || n as usize > first {
-            return Err(bad("bad /N"));
+        // Each member takes two numbers, each followed by a blank but the
+        // last: at least 4 header bytes. A larger /N cannot be read; it was
+        // reserved for up front all the same (16 bytes a member: 768 MB for a
+        // 50 kB file whose header inflates to 48 MB of blanks). What /N may
+        // still claim is reserved only as the members are really read.
+        let n = usize::try_from(n).map_err(|_| bad("bad /N"))?;
+        if n > (first + 1) / 4 {
+            return Err(bad("/N counts more objects than its header can list"));
         }
         let mut header = data[..first].to_vec();
         header.push(b' ');
         let mut lx = Lexer::window(&header, true);
-        let mut members = Vec::with_capacity(n as usize);
+        let mut members = Vec::with_capacity(n.min(xref::MAX_RESERVE as usize));
         for _ in 0..n {
             let num = lx.read_uint().map_err(|_| bad("bad header"))?;
             let off = lx.read_uint().map_err(|_| bad("bad header"))?;

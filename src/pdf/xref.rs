@@ -28,9 +28,10 @@ pub enum XrefKind {
 const MAX_SECTIONS: usize = 10_000;
 /// Largest object number accepted (ISO 32000 suggests 8,388,607 as a limit).
 const MAX_OBJ_NUM: u64 = 8_388_607;
-/// Room reserved up front for a subsection's entries; a hostile count
-/// larger than the data behind it must not allocate for it.
-const MAX_RESERVE: u64 = 1 << 16;
+/// Room reserved up front for a subsection's entries (or an object
+/// stream's members); a hostile count larger than the data behind it must
+/// not allocate for it.
+pub(super) const MAX_RESERVE: u64 = 1 << 16;
 
 pub struct Xref {
     pub entries: HashMap<u32, Entry>,

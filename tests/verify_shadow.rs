@@ -715,6 +715,50 @@ fn an_xref_section_without_prev_cannot_drop_a_signed_object() {
     assert!(caught(&file, "Signature1").contains("object 7 was deleted"));
 }
 
+/// A cross-reference stream entry of a type the standard does not define
+/// (3 and up) is a reference to the null object (ISO 32000-1 7.5.8.3).
+/// Mohor skipped it, so the signed revision's object showed through: a
+/// later revision that writes new page content under object 4 and gives 4
+/// type 3 was "changes after signing: none", while poppler and qpdf take
+/// the entry as damage, scan the file and show the new content. Read as
+/// null, object 4 is gone: an illegal change. (pyHanko skips the entry as
+/// Mohor did and calls the update signature maintenance.)
+#[test]
+fn an_xref_entry_of_unknown_type_reads_as_null_and_cannot_hide_new_content() {
+    let Some(dir) = ready("shadow_unknown_type") else {
+        return;
+    };
+    let signed = signed(&dir, "signed", false, false);
+    let bytes = append_revision_by_stream(
+        &std::fs::read(&signed).unwrap(),
+        &[(4, evil_content())],
+        &[(4, 3)],
+    );
+    let file = dir.join("type3.pdf");
+    std::fs::write(&file, bytes).unwrap();
+    shows(&file, EVIL);
+    let q = run(Command::new("qpdf").arg("--check").arg(&file));
+    assert!(
+        text(&q).contains("unknown xref stream entry type 3"),
+        "{}",
+        text(&q)
+    );
+    let mut doc = Document::open(&file).unwrap();
+    assert!(matches!(
+        doc.load(ObjRef::new(4, 0)).unwrap(),
+        mohor::pdf::read::Loaded::Object(Object::Null)
+    ));
+    let (r, code, t) = mohor_report(&file, &root(), None);
+    let s = &r["signatures"][0];
+    assert_eq!(s["intact"], true, "{t}");
+    assert_eq!(s["modifications"], "illegal", "{t}");
+    assert!(
+        s["changes"].to_string().contains("object 4 was deleted"),
+        "{t}"
+    );
+    assert_eq!(code, 1, "{t}");
+}
+
 /// Finding 9: usage rights may come and go after a certification, the
 /// certification's own /Perms /DocMDP entry may not.
 #[test]

@@ -407,8 +407,14 @@ fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<Vec<(u32, Entry)>, P
                         .map_err(|_| bad("object stream number out of range"))?,
                     index: u32::try_from(f3).map_err(|_| bad("index out of range"))?,
                 },
-                // Unknown types are to be ignored (ISO 32000-1 7.5.8.3).
-                _ => continue,
+                // Any other type is a reference to the null object (ISO
+                // 32000-1 7.5.8.3), as a free entry reads. Skipped, it let
+                // an older revision's object show through: a later revision
+                // could redefine a signed page's content, mark it type 3, and
+                // the verifier saw the signed one while poppler and qpdf
+                // (which take the entry as damage and scan the file) showed
+                // the new one. Read as null, the object is gone, a change.
+                _ => Entry::Free,
             };
             out.push((num, e));
         }

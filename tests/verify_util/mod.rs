@@ -249,8 +249,9 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
     append_revision_raw(pdf, &raw)
 }
 
-/// As [`append_revision`], with bodies as bytes (binary stream data).
-pub fn append_revision_raw(pdf: &[u8], objects: &[(u32, Vec<u8>)]) -> Vec<u8> {
+/// What an update of `pdf` chains to: the last `startxref`, the next
+/// object number and the /Root reference (without its `R`).
+fn chain_point(pdf: &[u8]) -> (u64, u32, String) {
     let text = String::from_utf8_lossy(pdf);
     let prev = text
         .rfind("startxref")
@@ -261,7 +262,6 @@ pub fn append_revision_raw(pdf: &[u8], objects: &[(u32, Vec<u8>)]) -> Vec<u8> {
                 .and_then(|n| n.parse::<u64>().ok())
         })
         .expect("startxref");
-    let size = next_object(pdf);
     let root = text
         .rfind("/Root ")
         .map(|i| {
@@ -272,6 +272,59 @@ pub fn append_revision_raw(pdf: &[u8], objects: &[(u32, Vec<u8>)]) -> Vec<u8> {
                 .to_string()
         })
         .expect("/Root");
+    (prev, next_object(pdf), root)
+}
+
+/// As [`append_revision_raw`], indexed by a cross-reference stream in which
+/// each of `typed` (number, entry type) gets an entry of that type with
+/// zero fields instead of the one its body here would get (so a body can
+/// be written that the cross-reference data does not locate).
+pub fn append_revision_by_stream(
+    pdf: &[u8],
+    objects: &[(u32, Vec<u8>)],
+    typed: &[(u32, u8)],
+) -> Vec<u8> {
+    let (prev, size, root) = chain_point(pdf);
+    let mut out = pdf.to_vec();
+    if out.last() != Some(&b'\n') {
+        out.push(b'\n');
+    }
+    // number -> (type, field 2)
+    let mut rows = std::collections::BTreeMap::new();
+    for (num, body) in objects {
+        rows.insert(*num, (1u8, out.len() as u32));
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    rows.extend(typed.iter().map(|(num, t)| (*num, (*t, 0))));
+    let xref_num = rows.keys().map(|n| n + 1).max().unwrap_or(0).max(size);
+    let xref_at = out.len();
+    rows.insert(xref_num, (1, xref_at as u32));
+    let mut index = String::new();
+    let mut data = Vec::new();
+    for (num, (t, field)) in &rows {
+        index.push_str(&format!("{num} 1 "));
+        data.push(*t);
+        data.extend_from_slice(&field.to_be_bytes());
+        data.extend_from_slice(&[0, 0]);
+    }
+    out.extend_from_slice(
+        format!(
+            "{xref_num} 0 obj\n<< /Type /XRef /Size {} /W [1 4 2] /Index [{index}] /Root {root} R /Prev {prev} /Length {} >>\nstream\n",
+            xref_num + 1,
+            data.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&data);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    out
+}
+
+/// As [`append_revision`], with bodies as bytes (binary stream data).
+pub fn append_revision_raw(pdf: &[u8], objects: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let (prev, size, root) = chain_point(pdf);
     let mut out = pdf.to_vec();
     if out.last() != Some(&b'\n') {
         out.push(b'\n');

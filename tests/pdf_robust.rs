@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::objstm::{with_object_streams, ObjectStream};
 use mohor::pdf::{self, PdfSignOptions};
 
 fn corpus_dir() -> PathBuf {
@@ -203,87 +204,6 @@ fn hostile_structures_are_refused_quickly() {
         );
         exercise(&f);
     }
-}
-
-/// One object stream for [`with_object_streams`]: its `/Length` (`None`:
-/// the real length, direct) and the objects stored in it; `n` overrides
-/// the `/N` it claims, `header_pad` blanks lengthen its header (and
-/// `/First`), and the data is Flate-compressed when `flate`.
-#[derive(Default)]
-struct ObjectStream {
-    length: Option<String>,
-    objects: Vec<(u32, String)>,
-    n: Option<usize>,
-    header_pad: usize,
-    flate: bool,
-}
-
-/// A PDF whose cross-reference stream puts the catalog, pages and page
-/// (objects 1-3) in the first of `streams`; object stream i is object
-/// 10 + i; the xref stream comes last.
-fn with_object_streams(mut streams: Vec<ObjectStream>) -> Vec<u8> {
-    let page = [
-        "<</Type/Catalog/Pages 2 0 R>>",
-        "<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>",
-    ];
-    for (n, text) in page.iter().enumerate() {
-        streams[0].objects.push((n as u32 + 1, text.to_string()));
-    }
-    let mut out = b"%PDF-1.7\n".to_vec();
-    // object -> (xref entry type, offset or stream, index)
-    let mut entries = std::collections::BTreeMap::new();
-    for (i, stream) in streams.iter().enumerate() {
-        let num = 10 + i as u32;
-        let (mut head, mut body) = (String::new(), String::new());
-        for (k, (n, text)) in stream.objects.iter().enumerate() {
-            head.push_str(&format!("{n} {} ", body.len()));
-            body.push_str(text);
-            body.push('\n');
-            entries.insert(*n, (2u8, num, k as u16));
-        }
-        entries.insert(num, (1, out.len() as u32, 0));
-        head.push_str(&" ".repeat(stream.header_pad));
-        let mut data = format!("{head}{body}").into_bytes();
-        let mut filter = "";
-        if stream.flate {
-            use std::io::Write as _;
-            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-            z.write_all(&data).unwrap();
-            data = z.finish().unwrap();
-            filter = "/Filter/FlateDecode";
-        }
-        let length = stream.length.clone().unwrap_or(data.len().to_string());
-        let dict = format!(
-            "<</Type/ObjStm/N {}/First {}{filter}/Length {length}>>",
-            stream.n.unwrap_or(stream.objects.len()),
-            head.len()
-        );
-        out.extend_from_slice(format!("{num} 0 obj\n{dict}stream\n").as_bytes());
-        out.extend_from_slice(&data);
-        out.extend_from_slice(b"\nendstream\nendobj\n");
-    }
-    let xref_num = 10 + streams.len() as u32;
-    let xref_at = out.len();
-    entries.insert(xref_num, (1, xref_at as u32, 0));
-    let size = entries.keys().max().copied().unwrap_or(0) + 1;
-    let mut table = vec![0u8, 0, 0, 0, 0, 0xff, 0xff];
-    for n in 1..size {
-        let (kind, field, index) = entries.get(&n).copied().unwrap_or((0, 0, 0));
-        table.push(kind);
-        table.extend_from_slice(&field.to_be_bytes());
-        table.extend_from_slice(&index.to_be_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "{xref_num} 0 obj\n<</Type/XRef/Size {size}/W[1 4 2]/Root 1 0 R/Length {}>>stream\n",
-            table.len()
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(&table);
-    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
-    out
 }
 
 /// An object stream's `/Length` is an indirect object, which may itself be

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod objstm;
+
 pub const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 #[derive(Debug, Clone)]

@@ -253,15 +253,7 @@ pub fn append_revision(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
 /// object number and the /Root reference (without its `R`).
 fn chain_point(pdf: &[u8]) -> (u64, u32, String) {
     let text = String::from_utf8_lossy(pdf);
-    let prev = text
-        .rfind("startxref")
-        .and_then(|i| {
-            text[i + 9..]
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .expect("startxref");
+    let prev = pdf_util::common::objstm::startxref(pdf) as u64;
     let root = text
         .rfind("/Root ")
         .map(|i| {
@@ -374,17 +366,7 @@ pub fn qpdf_first_page(file: &Path) -> u32 {
 }
 
 /// Highest object number + 1, per the newest trailer.
-pub fn next_object(pdf: &[u8]) -> u32 {
-    let text = String::from_utf8_lossy(pdf);
-    text.rfind("/Size ")
-        .and_then(|i| {
-            text[i + 6..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse().ok())
-        })
-        .expect("/Size")
-}
+pub use pdf_util::common::objstm::next_object;
 
 /// The byte range of the last signature written, and where its numbers sit.
 pub fn last_byte_range(pdf: &[u8]) -> (usize, usize, [u64; 4]) {

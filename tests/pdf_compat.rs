@@ -11,6 +11,7 @@ mod pdf_util;
 
 use std::path::{Path, PathBuf};
 
+use common::objstm::{with_object_streams, ObjectStream};
 use mohor::pdf::{self, PdfError};
 use pdf_util::xfa::{poppler_form_kind, xfa_form};
 use pdf_util::*;
@@ -598,4 +599,61 @@ fn a_table_listing_an_object_twice_counts_the_first_hybrid_or_not() {
         assert!(after.contains("/AcroForm"), "hybrid {hybrid}: {after}");
         assert!(!after.contains("second"), "hybrid {hybrid}: {after}");
     }
+}
+
+/// A classic-table update of `base` (whose newest section is the xref
+/// stream at `stm`) that adds document information; its trailer names
+/// `stm` as /XRefStm, and as /Prev too, or its own table when `self_loop`.
+fn hybrid_update(base: &[u8], stm: usize, self_loop: bool) -> Vec<u8> {
+    let mut out = base.to_vec();
+    let size = common::objstm::next_object(base);
+    let info = out.len();
+    out.extend_from_slice(format!("{size} 0 obj\n<< /Producer (update) >>\nendobj\n").as_bytes());
+    let table = out.len();
+    let prev = if self_loop { table } else { stm };
+    out.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \n{size} 1\n{info:010} 00000 n \n\
+             trailer\n<< /Size {} /Root 1 0 R /Info {size} 0 R /Prev {prev} /XRefStm {stm}{FIXED_ID} >>\n\
+             startxref\n{table}\n%%EOF\n",
+            size + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A hybrid update whose /Prev and /XRefStm name the same xref stream, the
+/// previous revision's: qpdf, poppler and pyHanko read it (two revisions),
+/// Mohor refused it as a loop. Now the stream is read once and the file
+/// signs. A /Prev naming its own section is still refused as a loop.
+#[test]
+fn a_stream_that_is_both_xrefstm_and_prev_is_read_once_and_a_real_loop_is_refused() {
+    let Some(dir) = ready("xrefstm-is-prev") else {
+        return;
+    };
+    let base = with_object_streams(vec![ObjectStream::default()]);
+    let stm = common::objstm::startxref(&base);
+    let bytes = hybrid_update(&base, stm, false);
+    let input = dir.join("in.pdf");
+    std::fs::write(&input, &bytes).unwrap();
+    assert_eq!(qpdf_check(&input).0, 0, "{}", qpdf_check(&input).1);
+    assert_eq!(pdf::inspect(&input).expect("inspect").revisions, 2);
+    let out = dir.join("signed.pdf");
+    let signed = pdf::sign_file(&input, &out, &mut signer("rsa2048"), &opts("rsa2048"))
+        .expect("the stream named twice is read");
+    judged(&out, &signed.field_name, &input);
+
+    let looped = dir.join("loop.pdf");
+    std::fs::write(&looped, hybrid_update(&bytes, stm, true)).unwrap();
+    let e = pdf::sign_file(
+        &looped,
+        &dir.join("no.pdf"),
+        &mut signer("rsa2048"),
+        &opts("rsa2048"),
+    )
+    .expect_err("a real loop");
+    assert!(e.to_string().contains("loops"), "{e}");
+    assert_eq!(mohor::Error::from(e).reason, mohor::Reason::DocumentRefused);
+    assert!(!dir.join("no.pdf").exists());
 }

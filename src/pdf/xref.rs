@@ -93,7 +93,12 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     let start = find_startxref(src)?;
     let mut entries: HashMap<u32, Entry> = HashMap::new();
-    let mut seen = HashSet::new();
+    // Offsets reached through startxref and /Prev: one seen twice is a loop.
+    let mut chain = HashSet::new();
+    // The xref streams read as a table's /XRefStm, by offset: their
+    // dictionaries, should /Prev lead to them too.
+    let mut halves: HashMap<u64, Dict> = HashMap::new();
+    let mut reads = 0;
     let mut next = Some(start);
     let mut newest: Option<(Dict, XrefKind, u64)> = None;
     let mut sections = 0;
@@ -101,13 +106,27 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     let mut hybrid_nums: HashSet<u32> = HashSet::new();
 
     while let Some(offset) = next {
-        if !seen.insert(offset) {
+        if !chain.insert(offset) {
             return Err(PdfError::damaged("the cross-reference chain loops"));
         }
-        if seen.len() > MAX_SECTIONS {
+        reads += 1;
+        if reads > MAX_SECTIONS {
             return Err(PdfError::damaged("too many cross-reference sections"));
         }
-        let mut section = read_section(src, offset)?;
+        // A writer may name one xref stream both as a table's /XRefStm and
+        // as its /Prev (qpdf, poppler and pyHanko read such files; Mohor
+        // refused them as a loop). Its entries are in already, where the
+        // first entry wins, so reading them again would change nothing: go
+        // on to its own /Prev.
+        let mut section = match halves.remove(&offset) {
+            Some(trailer) => Section {
+                entries: Vec::new(),
+                trailer,
+                kind: XrefKind::Stream,
+                start: offset,
+            },
+            None => read_section(src, offset)?,
+        };
         sections += 1;
 
         // Hybrid files: the table's trailer points at an xref stream whose
@@ -116,7 +135,8 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
             if let Some(stm_off) = section.trailer.get("XRefStm").and_then(Object::as_int) {
                 let stm_off = u64::try_from(stm_off)
                     .map_err(|_| PdfError::damaged("negative /XRefStm offset"))?;
-                if seen.insert(stm_off) {
+                if !chain.contains(&stm_off) && !halves.contains_key(&stm_off) {
+                    reads += 1;
                     let hybrid = read_section(src, stm_off)?;
                     if hybrid.kind != XrefKind::Stream {
                         return Err(PdfError::damaged(
@@ -136,6 +156,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
                         }
                     }
                     section.entries = local.into_iter().collect();
+                    halves.insert(stm_off, hybrid.trailer);
                 }
             }
         }

@@ -7,6 +7,8 @@
 //! without /Prev that drops a signed object; the certification taken out of
 //! /Perms. Each is judged illegal by Mohor (exit 1) and, as a second judge,
 //! refused by pyHanko, while poppler (pdftotext) or qpdf shows the change.
+//! (A redefinition behind an xref entry of unknown type is the exception:
+//! pyHanko skips the entry and misses it; poppler shows it.)
 //! Legitimate updates to /Info, /Metadata and form values stay acceptable.
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test

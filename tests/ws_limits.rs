@@ -302,6 +302,55 @@ async fn the_spool_cap_holds_across_connections_and_the_server_keeps_serving() -
     hello_ok(&mut first).await
 }
 
+/// One site cannot hold the whole cap with uploads it keeps alive (a byte
+/// now and then, or begun again before they expire): its uploads, over all
+/// its connections, hold at most its share — half the cap, or the largest
+/// upload where that is more — and other sites get the rest. Before, one
+/// allowed page that trickled its uploads had every other page told
+/// `TOO_LARGE` until it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_site_s_uploads_leave_the_rest_of_the_cap_to_other_sites() -> TestResult {
+    let server = start(Limits {
+        max_spool_bytes_total: 4 << 20,
+        max_upload_bytes: 2 << 20,
+        ..limits()
+    })
+    .await?;
+    let sha = "00".repeat(32);
+    let begin = |size: u64| json!({"size": size, "sha256": sha});
+    let mut hog = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut hog_again = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    let mut other = connect(server.port, Some("https://a.example.gov.in")).await?;
+
+    let r = rpc(&mut hog, json!(1), "upload.begin", begin(1 << 20)).await?;
+    assert!(r["result"]["uploadId"].is_string(), "{r}");
+    let r = rpc(&mut hog_again, json!(1), "upload.begin", begin(1 << 20)).await?;
+    assert!(r["result"]["uploadId"].is_string(), "{r}");
+    // The site's share (2 MiB) is full across its two connections.
+    let r = rpc(&mut hog_again, json!(2), "upload.begin", begin(1 << 20)).await?;
+    assert_eq!(r["error"]["data"]["reason"], json!("TOO_LARGE"), "{r}");
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("this site"), "{r}");
+    // Another site still has the other half, whole.
+    let r = rpc(&mut other, json!(1), "upload.begin", begin(2 << 20)).await?;
+    assert!(r["result"]["uploadId"].is_string(), "{r}");
+    hello_ok(&mut hog).await?;
+
+    // A closed connection gives its part of the share back.
+    drop(hog);
+    let mut freed = false;
+    for n in 3..100 {
+        let r = rpc(&mut hog_again, json!(n), "upload.begin", begin(1 << 20)).await?;
+        if r["result"]["uploadId"].is_string() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the closed connection's upload still counts for its site");
+    hello_ok(&mut other).await
+}
+
 /// A document sent inline is held until its answer (in memory, and copied
 /// into the request's folder): it counts twice against the same cap as
 /// uploads, across connections, and is given back when the request ends.

@@ -104,6 +104,7 @@ pub(crate) async fn run(
             limits.clone(),
             shared.spool_dir.clone(),
             Arc::clone(&shared.spool_budget),
+            origin.clone(),
         ),
         shared,
         origin,
@@ -351,6 +352,7 @@ impl Conn {
             shared.limits.clone(),
             shared.spool_dir.clone(),
             Arc::clone(&shared.spool_budget),
+            self.origin.clone(),
         );
         let mut transfers = std::mem::replace(&mut self.transfers, empty);
         let joined = tokio::task::spawn_blocking(move || {

@@ -95,7 +95,7 @@ pub fn handshake(
         trust: handshake::TrustPrompts::new(limits.trust_prompt_interval),
         ask_unknown_sites: false,
         spool_dir: None,
-        spool_budget: SpoolBudget::new(limits.max_spool_bytes_total),
+        spool_budget: SpoolBudget::new(limits.max_spool_bytes_total, limits.max_upload_bytes),
         pending: Mutex::new(Pending::default()),
         limits,
     });
@@ -135,10 +135,10 @@ impl TransferMachine {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let budget = SpoolBudget::new(limits.max_spool_bytes_total);
+        let budget = SpoolBudget::new(limits.max_spool_bytes_total, limits.max_upload_bytes);
         Ok(TransferMachine {
             runtime,
-            transfers: Transfers::new(limits, spool_dir, budget),
+            transfers: Transfers::new(limits, spool_dir, budget, "https://fuzz.example".into()),
         })
     }
 

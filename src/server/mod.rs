@@ -225,7 +225,10 @@ impl Server {
             trust: handshake::TrustPrompts::new(limits.trust_prompt_interval),
             ask_unknown_sites: config.ask_unknown_sites,
             spool_dir: config.spool_dir,
-            spool_budget: budget::SpoolBudget::new(limits.max_spool_bytes_total),
+            spool_budget: budget::SpoolBudget::new(
+                limits.max_spool_bytes_total,
+                limits.max_upload_bytes,
+            ),
             pending: Mutex::new(Pending::default()),
             limits,
         });

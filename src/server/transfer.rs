@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::answer::AnswerText;
-use super::budget::{Reservation, SpoolBudget};
+use super::budget::{Refusal, Reservation, SpoolBudget};
 use super::Limits;
 use crate::protocol::transfer::{
     decoded_len, for_each_decoded, utf8_prefix_len, PieceError, UploadChunkText,
@@ -55,6 +55,8 @@ pub(crate) struct Transfers {
     limits: Limits,
     spool_dir: Option<PathBuf>,
     budget: Arc<SpoolBudget>,
+    /// The connection's origin: its uploads count against that site's share.
+    site: String,
     uploads: HashMap<String, Upload>,
     downloads: HashMap<String, Download>,
     /// The last few uploads discarded for idling, so that a late chunk or
@@ -88,11 +90,13 @@ impl Transfers {
         limits: Limits,
         spool_dir: Option<PathBuf>,
         budget: Arc<SpoolBudget>,
+        site: String,
     ) -> Transfers {
         Transfers {
             limits,
             spool_dir,
             budget,
+            site,
             uploads: HashMap::new(),
             downloads: HashMap::new(),
             expired: VecDeque::new(),
@@ -177,12 +181,18 @@ impl Transfers {
             .with_hint("use the uploads you started, or cancel them, before starting more"));
         }
         // Reserved before a byte is written: the cap holds across connections.
-        let Some(reservation) = self.budget.try_reserve(b.size) else {
-            return Err(RpcError::application(
+        let reservation = match self.budget.try_reserve_upload(&self.site, b.size) {
+            Ok(r) => r,
+            Err(Refusal::CapFull) => return Err(RpcError::application(
                 Reason::TooLarge,
                 "Mohor already holds too much data for pages; try again when other signings are done",
             )
-            .with_hint("the administrator can raise `max_spool_mib` in Mohor's config file"));
+            .with_hint("the administrator can raise `max_spool_mib` in Mohor's config file")),
+            Err(Refusal::SiteShare) => return Err(RpcError::application(
+                Reason::TooLarge,
+                "the uploads of this site already hold its share of what Mohor keeps for pages",
+            )
+            .with_hint("use the uploads it started, or cancel them (upload.cancel), before starting more")),
         };
         let sink = if b.size <= self.limits.memory_spool_threshold {
             Sink::Memory(Vec::with_capacity(usize::try_from(b.size).unwrap_or(0)))

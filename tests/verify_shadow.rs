@@ -759,6 +759,23 @@ fn an_xref_entry_of_unknown_type_reads_as_null_and_cannot_hide_new_content() {
         "{t}"
     );
     assert_eq!(code, 1, "{t}");
+
+    // Nor is such a file signed: a signature would cover a document that
+    // Mohor reads one way and poppler and qpdf another.
+    let before = std::fs::read(&file).unwrap();
+    let mut options = pdf::PdfSignOptions::new("Asha Verma", "Test Class 3 CA 2026");
+    options.contents_capacity = 8192;
+    let e: mohor::Error = pdf::prepare(&file, &options)
+        .err()
+        .expect("a file readers disagree on is not signed")
+        .into();
+    assert_eq!(e.reason, mohor::Reason::DocumentRefused, "{}", e.message);
+    assert!(
+        e.message.contains("object 4") && e.message.contains("readers disagree"),
+        "{}",
+        e.message
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
 }
 
 /// Finding 9: usage rights may come and go after a certification, the

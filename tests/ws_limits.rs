@@ -347,7 +347,10 @@ async fn one_site_s_uploads_leave_the_rest_of_the_cap_to_other_sites() -> TestRe
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(freed, "the closed connection's upload still counts for its site");
+    assert!(
+        freed,
+        "the closed connection's upload still counts for its site"
+    );
     hello_ok(&mut other).await
 }
 

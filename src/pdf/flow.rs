@@ -237,6 +237,15 @@ struct LaidOut {
 
 fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidOut), PdfError> {
     let mut doc = Document::open(input)?;
+    // Mohor reads such an object as null, as the standard says; qpdf and
+    // poppler call the file damaged and show what a scan finds. A
+    // signature on it would cover a document the readers show apart.
+    if let Some(num) = doc.xref.undefined_types.first() {
+        return Err(PdfError::damaged(format!(
+            "a cross-reference stream gives object {num} an entry type the standard does not \
+             define, so PDF readers disagree on what the file holds"
+        )));
+    }
     let password = opts.password.as_ref().map(PdfPassword::as_bytes);
     if let Err(e) = doc.unlock(password) {
         // Numbers and names are not encrypted, so a certification that

@@ -48,10 +48,17 @@ pub struct Xref {
     /// Objects that only the /XRefStm half of a hybrid section locates
     /// (they live in object streams that pre-1.5 readers cannot see).
     pub hybrid_compressed: Vec<u32>,
+    /// Objects an xref stream gives a type the standard does not define.
+    /// Read as null (ISO 32000-1 7.5.8.3); qpdf and poppler instead call
+    /// the file damaged and find objects by scanning, so readers disagree
+    /// on what such a file holds.
+    pub undefined_types: Vec<u32>,
 }
 
 struct Section {
     entries: Vec<(u32, Entry)>,
+    /// Objects given an undefined entry type (xref streams only).
+    undefined_types: Vec<u32>,
     trailer: Dict,
     kind: XrefKind,
     start: u64,
@@ -104,6 +111,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
     let mut sections = 0;
     let mut max_num = 0u32;
     let mut hybrid_nums: HashSet<u32> = HashSet::new();
+    let mut undefined_types = Vec::new();
 
     while let Some(offset) = next {
         if !chain.insert(offset) {
@@ -121,6 +129,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
         let mut section = match halves.remove(&offset) {
             Some(trailer) => Section {
                 entries: Vec::new(),
+                undefined_types: Vec::new(),
                 trailer,
                 kind: XrefKind::Stream,
                 start: offset,
@@ -138,6 +147,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
                 if !chain.contains(&stm_off) && !halves.contains_key(&stm_off) {
                     reads += 1;
                     let hybrid = read_section(src, stm_off)?;
+                    undefined_types.extend(&hybrid.undefined_types);
                     if hybrid.kind != XrefKind::Stream {
                         return Err(PdfError::damaged(
                             "/XRefStm does not point at an xref stream",
@@ -161,6 +171,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
             }
         }
 
+        undefined_types.extend(&section.undefined_types);
         entries.reserve(section.entries.len());
         for (num, e) in &section.entries {
             max_num = max_num.max(*num);
@@ -200,6 +211,7 @@ pub fn load(src: &mut Source) -> Result<Xref, PdfError> {
         sections,
         max_num,
         hybrid_compressed,
+        undefined_types,
     })
 }
 
@@ -279,6 +291,7 @@ fn read_table(src: &mut Source, start: u64) -> Result<Section, PdfError> {
     })?;
     Ok(Section {
         entries,
+        undefined_types: Vec::new(),
         trailer,
         kind: XrefKind::Table,
         start,
@@ -300,9 +313,10 @@ fn read_stream_section(src: &mut Source, start: u64) -> Result<Section, PdfError
     }
     let raw = read_stream_data(src, &dict, start + data_start as u64, None)?;
     let data = filters::decode(&dict, &raw)?;
-    let entries = parse_stream_entries(&dict, &data)?;
+    let (entries, undefined_types) = parse_stream_entries(&dict, &data)?;
     Ok(Section {
         entries,
+        undefined_types,
         trailer: dict,
         kind: XrefKind::Stream,
         start,
@@ -365,7 +379,10 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<Vec<(u32, Entry)>, PdfError> {
+/// The entries of an xref stream, and the objects it gives an undefined type.
+type StreamEntries = (Vec<(u32, Entry)>, Vec<u32>);
+
+fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<StreamEntries, PdfError> {
     let bad = |m: &str| PdfError::damaged(format!("cross-reference stream: {m}"));
     let w: Vec<usize> = dict
         .get("W")
@@ -400,6 +417,7 @@ fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<Vec<(u32, Entry)>, P
     }
     let field = |bytes: &[u8]| bytes.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
     let mut out = Vec::new();
+    let mut undefined = Vec::new();
     let mut pos = 0usize;
     for pair in index.chunks(2) {
         let (first, count) = (pair[0], pair[1]);
@@ -409,7 +427,7 @@ fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<Vec<(u32, Entry)>, P
         for i in 0..count {
             let Some(rec) = data.get(pos..pos + row) else {
                 // Fewer rows than /Index announces: keep what is there.
-                return Ok(out);
+                return Ok((out, undefined));
             };
             pos += row;
             let t = if w[0] == 0 { 1 } else { field(&rec[..w[0]]) };
@@ -435,10 +453,13 @@ fn parse_stream_entries(dict: &Dict, data: &[u8]) -> Result<Vec<(u32, Entry)>, P
                 // the verifier saw the signed one while poppler and qpdf
                 // (which take the entry as damage and scan the file) showed
                 // the new one. Read as null, the object is gone, a change.
-                _ => Entry::Free,
+                _ => {
+                    undefined.push(num);
+                    Entry::Free
+                }
             };
             out.push((num, e));
         }
     }
-    Ok(out)
+    Ok((out, undefined))
 }

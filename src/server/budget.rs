@@ -158,7 +158,10 @@ mod tests {
         );
         drop(a);
         let again = budget.try_reserve_upload("https://a.gov.in", 50);
-        assert!(again.is_ok(), "a dropped reservation gives the site's share back");
+        assert!(
+            again.is_ok(),
+            "a dropped reservation gives the site's share back"
+        );
         assert_eq!(budget.used(), 100);
     }
 

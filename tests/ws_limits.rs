@@ -252,6 +252,27 @@ async fn a_request_over_its_time_is_answered_timeout_and_cancelled() -> TestResu
 
 /// The server-wide cap on held documents: reserved at `upload.begin`, before
 /// any byte is written, across connections; freed when an upload goes.
+/// Begins an upload of `size` bytes, again every 50 ms for 5 s until the
+/// server takes it: a closed connection gives its bytes back once the
+/// server has seen it go. Whether it was taken.
+async fn begin_once_given_back(ws: &mut Ws, size: u64) -> Result<bool, Box<dyn std::error::Error>> {
+    let params = json!({"size": size, "sha256": "00".repeat(32)});
+    for n in 0..100 {
+        let r = rpc(
+            ws,
+            json!(format!("retry-{n}")),
+            "upload.begin",
+            params.clone(),
+        )
+        .await?;
+        if r["result"]["uploadId"].is_string() {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(false)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spool_cap_holds_across_connections_and_the_server_keeps_serving() -> TestResult {
     let server = start(Limits {
@@ -289,15 +310,7 @@ async fn the_spool_cap_holds_across_connections_and_the_server_keeps_serving() -
     // A closed connection gives back everything it held.
     drop(second);
     let mut third = connect(server.port, Some(GOOD_ORIGIN)).await?;
-    let mut freed = false;
-    for _ in 0..100 {
-        let r = rpc(&mut third, json!(1), "upload.begin", begin(3 << 20)).await?;
-        if r["result"]["uploadId"].is_string() {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let freed = begin_once_given_back(&mut third, 3 << 20).await?;
     assert!(freed, "the closed connection's uploads still count");
     hello_ok(&mut first).await
 }
@@ -338,15 +351,7 @@ async fn one_site_s_uploads_leave_the_rest_of_the_cap_to_other_sites() -> TestRe
 
     // A closed connection gives its part of the share back.
     drop(hog);
-    let mut freed = false;
-    for n in 3..100 {
-        let r = rpc(&mut hog_again, json!(n), "upload.begin", begin(1 << 20)).await?;
-        if r["result"]["uploadId"].is_string() {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let freed = begin_once_given_back(&mut hog_again, 1 << 20).await?;
     assert!(
         freed,
         "the closed connection's upload still counts for its site"

@@ -473,3 +473,85 @@ fn without_a_display_the_error_says_what_to_do() {
     );
     p.finish();
 }
+
+/// Opens `scenario`, takes a screenshot named `shot` of the window titled
+/// `title`, and closes it with Escape (the cautious answer).
+fn look_at(scenario: &str, title: &str, shot: &str) -> Option<(String, std::path::PathBuf)> {
+    let display = start_display()?;
+    let p = spawn_dialog(&display, scenario, LONG);
+    let w = p.window(title);
+    let png = w.screenshot(&harness::artifacts(), shot);
+    let seen = xvfb::ocr_screen(&png);
+    w.key("Escape");
+    assert!(p.answer(ANSWER).is_some());
+    p.finish();
+    Some((seen, png))
+}
+
+/// Who owns a host name is decided by its end: a long origin
+/// (`https://eoffice.gov.in.<filler>.attacker.example`) must show that end,
+/// or the person reads a government site where an attacker's asks.
+#[test]
+fn trust_site_shows_a_long_origin_to_its_end() {
+    let Some((seen, _)) = look_at("trust-long", "Allow website?", "dialog-trust-long-origin")
+    else {
+        return;
+    };
+    assert!(seen.contains("attacker.example"), "{seen}");
+}
+
+#[test]
+fn consent_shows_a_long_origin_to_its_end() {
+    let Some((seen, _)) = look_at(
+        "consent-long-origin",
+        "Signature request",
+        "dialog-consent-long-origin",
+    ) else {
+        return;
+    };
+    assert!(seen.contains("attacker.example"), "{seen}");
+}
+
+#[test]
+fn review_many_documents() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-many", LONG);
+    let w = p.window("Signature request");
+    w.screenshot(&harness::artifacts(), "review-consent-many");
+    w.scroll_down_at(200, 300, 40);
+    w.screenshot(&harness::artifacts(), "review-consent-many-scrolled");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
+#[test]
+fn review_long_signer() {
+    look_at(
+        "consent-long-signer",
+        "Signature request",
+        "review-consent-long-signer",
+    );
+}
+
+#[test]
+fn review_markup() {
+    look_at(
+        "consent-markup",
+        "Signature request",
+        "review-consent-markup",
+    );
+}
+
+#[test]
+fn review_pin_after_wrong() {
+    for n in [1, 3, 4, 7] {
+        look_at(
+            &format!("pin-after-{n}"),
+            "Enter token PIN",
+            &format!("review-pin-after-{n}"),
+        );
+    }
+}

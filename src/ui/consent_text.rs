@@ -292,7 +292,8 @@ pub fn refused_line(why: &str) -> String {
 /// them and the scripted prompter logs them.
 pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
     let who = match &request.origin {
-        Some(o) => clean(o, 200),
+        // Never cut at the end, which names who really asks.
+        Some(o) => super::display_text::clean_origin(o, super::display_text::MAX_ORIGIN_SHOWN),
         None => "This command".to_owned(),
     };
     let mut lines = vec![format!(

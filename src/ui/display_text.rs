@@ -188,6 +188,30 @@ pub fn clean(text: &str, max_chars: usize) -> String {
     shorten(out, max_chars)
 }
 
+/// The longest web origin shown whole: the server refuses a longer
+/// `Origin` header, so a real one is never cut.
+pub const MAX_ORIGIN_SHOWN: usize = 300;
+
+/// A web origin (or any name whose end matters most) made safe to show like
+/// [`clean`], but never cut at its end: who owns a host name is decided by
+/// its last labels, so `https://eoffice.gov.in.<long filler>.attacker.example`
+/// cut after 120 characters would read as a government site. Up to
+/// `max_chars` it is shown whole; beyond that the middle gives way to "…",
+/// keeping the scheme and the whole end.
+pub fn clean_origin(text: &str, max_chars: usize) -> String {
+    let whole = clean(text, usize::MAX);
+    let count = whole.chars().count();
+    if count <= max_chars || max_chars < 3 {
+        return clean(text, max_chars);
+    }
+    // A quarter for the start (the scheme), the rest for the end.
+    let head = max_chars / 4;
+    let tail = max_chars - head - 1;
+    let start: String = whole.chars().take(head).collect();
+    let end: String = whole.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 fn shorten(text: String, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text;
@@ -291,6 +315,26 @@ mod tests {
         assert_eq!(clean("ab  cdef", 4), "ab…");
         assert_eq!(clean("abcd", 4), "abcd");
         assert_eq!(clean(&"x".repeat(1000), 10).chars().count(), 10);
+    }
+
+    #[test]
+    fn an_origin_keeps_its_end_so_the_real_owner_shows() {
+        let long = format!(
+            "https://eoffice.gov.in.{}.attacker.example",
+            "filler-label.".repeat(20)
+        );
+        // Shown whole up to the length the server accepts.
+        assert_eq!(clean_origin(&long, MAX_ORIGIN_SHOWN), long);
+        // Past it, the middle gives way, never the owner at the end.
+        let cut = clean_origin(&long, 80);
+        assert_eq!(cut.chars().count(), 80);
+        assert!(cut.starts_with("https://"), "{cut}");
+        assert!(cut.ends_with(".attacker.example"), "{cut}");
+        assert!(cut.contains('…'), "{cut}");
+        assert_eq!(
+            clean_origin("https://a\u{202e}b.in", 80),
+            "https://a\u{fffd}b.in"
+        );
     }
 
     #[test]

@@ -18,6 +18,10 @@ use secrecy::ExposeSecret;
 pub const ENV_SCENARIO: &str = "MOHOR_DESKTOP_CHILD";
 pub const ENV_TIMEOUT: &str = "MOHOR_DESKTOP_CHILD_TIMEOUT";
 
+/// An origin long enough that a cut after 120 characters would hide the
+/// domain that really asks (it ends in `attacker.example`).
+pub const LONG_ORIGIN: &str = "https://eoffice.gov.in.secure-signing-session-verification-service-node-0001.official-national-informatics-centre-gateway-edge-cluster-17.attacker.example";
+
 const FP: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 fn cert_a() -> CertificateChoice {
@@ -104,6 +108,62 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 FP,
             )
             .with_signature(indic_certificate())],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-long-origin" => ConsentRequest {
+            origin: Some(LONG_ORIGIN.into()),
+            documents: vec![pdf("Tender 2025-117 technical bid.pdf", 251_187, 12)],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-many" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: (1..=100u64)
+                .map(|i| {
+                    let name = match i % 3 {
+                        0 => format!("{i:03} {}.pdf", "Sanction order for the release of grant-in-aid to the Panchayat Samiti under the scheme ".repeat(2)),
+                        1 => format!("{i:03} মঞ্জুরি আদেশ পঞ্চায়েত সমিতি অনুদান.pdf"),
+                        _ => format!("{i:03} स्वीकृति आदेश अनुदान सहायता.pdf"),
+                    };
+                    pdf(&name, 80_000 + i, 2)
+                })
+                .collect(),
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-long-signer" => ConsentRequest {
+            origin: Some("https://bsk.wb.gov.in".into()),
+            documents: vec![pdf("Caste certificate BCW0212026000101.pdf", 48_211, 1)],
+            certificate: CertificateChoice {
+                id: "cert-bn".into(),
+                subject_cn: "সুমিতা দাস বন্দ্যোপাধ্যায় চট্টোপাধ্যায়, উপ-বিভাগীয় আধিকারিক, অনগ্রসর শ্রেণী কল্যাণ বিভাগ, পশ্চিমবঙ্গ সরকার".into(),
+                issuer_cn: "e-Mudhra Sub CA for Class 3 Individual 2022".into(),
+                token_label: "ePass2003 (সুমিতা)".into(),
+                validity: "valid until 2027-03-31".into(),
+            },
+            alternatives: vec![CertificateChoice {
+                id: "cert-hi".into(),
+                subject_cn: "श्रीमती अनुराधा कुमारी श्रीवास्तव, अवर सचिव, ग्रामीण विकास मंत्रालय, भारत सरकार".into(),
+                issuer_cn: "Capricorn Sub CA for Individual DSC 2022".into(),
+                token_label: "WD ProxKey (अनुराधा)".into(),
+                validity: "valid until 2026-11-15".into(),
+            }],
+        },
+        "consent-markup" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: vec![DocumentSummary::new(
+                "<b>Approved</b> R&D budget <span size='xx-large'>x</span>\n\nSigned by Secretary.pdf",
+                DocumentKind::Pdf,
+                48_211,
+                Some(1),
+                FP,
+            )
+            .with_signature(SignatureDetails {
+                reason: Some("Approved\n\n\n\nReason: <i>routine</i> \u{202e}1202 hcraM 13".into()),
+                location: Some(format!("Delhi {}", "x".repeat(480))),
+                ..SignatureDetails::default()
+            })],
             certificate: cert_a(),
             alternatives: vec![],
         },
@@ -248,7 +308,49 @@ fn pin_request(scenario: &str) -> PinRequest {
             warning_text: "The next wrong PIN blocks this token for good.".into(),
             ..base
         },
+        // As the agent builds it after `wrong` wrong PINs (soft limit 5,
+        // hard 8), through the guard's own decision.
+        s if s.starts_with("pin-after-") => {
+            let wrong = s["pin-after-".len()..].parse().unwrap_or(1);
+            real_pin_request(base, wrong)
+        }
         _ => base,
+    }
+}
+
+fn real_pin_request(base: PinRequest, wrong: u32) -> PinRequest {
+    use mohor::token::guard::{self, Count, Decision, Limits, PinFlags};
+    let flags = PinFlags {
+        count_low: true,
+        final_try: false,
+        locked: false,
+    };
+    // Past the soft limit only after an unlock: the 5 before it carried.
+    let count = if wrong >= 5 {
+        Count::new(wrong - 5, 5)
+    } else {
+        Count::new(wrong, 0)
+    };
+    match guard::decide(flags, &count, Limits { soft: 5, hard: 8 }) {
+        Decision::Ask {
+            until_mohor_stops,
+            until_token_blocks,
+            warning,
+            warning_text,
+            ..
+        } => PinRequest {
+            until_mohor_stops: Some(until_mohor_stops),
+            until_token_blocks,
+            warning,
+            // What the agent's `pin_request` gives the prompt.
+            warning_text: if warning == PinWarning::AttemptsUsed {
+                format!("{} Type the PIN carefully.", guard::ATTEMPTS_USED_HEADLINE)
+            } else {
+                warning_text
+            },
+            ..base
+        },
+        Decision::Refuse(r) => panic!("the guard refused: {r:?}"),
     }
 }
 
@@ -306,6 +408,8 @@ fn ask_once(p: &dyn Prompter, scenario: &str, cancel: &CancelToken<'_>) -> Strin
         s if s.starts_with("trust") => {
             let origin = if s == "trust-http" {
                 "http://treasury.example.gov.in:8080"
+            } else if s == "trust-long" {
+                LONG_ORIGIN
             } else {
                 "https://eproc.example.gov.in"
             };

@@ -7,7 +7,11 @@ use crate::ui::{DocumentKind, DocumentSummary, PinRequest, PinWarning};
 /// Who asks, as shown in bold: the web origin, or the local command line.
 pub fn requester(origin: Option<&str>) -> String {
     match origin {
-        Some(origin) if !origin.trim().is_empty() => display_safe(origin.trim(), 120),
+        // Whole, or cut in the middle: the end names who really asks.
+        Some(origin) if !origin.trim().is_empty() => crate::ui::display_text::clean_origin(
+            origin.trim(),
+            crate::ui::display_text::MAX_ORIGIN_SHOWN,
+        ),
         _ => "Mohor command line".to_owned(),
     }
 }
@@ -268,6 +272,12 @@ mod tests {
             requester(Some("https://eproc.example.gov.in")),
             "https://eproc.example.gov.in"
         );
+    }
+
+    #[test]
+    fn a_long_origin_is_shown_to_its_end() {
+        let origin = "https://eoffice.gov.in.secure-signing-session-verification-service-node-0001.official-national-informatics-centre-gateway-edge-cluster-17.attacker.example";
+        assert_eq!(requester(Some(origin)), origin);
     }
 
     #[test]

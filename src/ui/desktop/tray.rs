@@ -368,6 +368,15 @@ fn menu_lines(model: &MenuModel) -> Vec<String> {
 
 type BuiltMenu = (Menu, HashMap<MenuId, Action>, Option<CheckMenuItem>);
 
+/// A menu line as muda must be given it: muda turns a lone `&` into GTK's
+/// mnemonic underscore (`muda::platform_impl::gtk::mnemonic::to_gtk_mnemonic`),
+/// so "R&D budget.pdf" or a token "Sharma & Sons" showed as "RD budget.pdf"
+/// and "Sharma  Sons". `&&` is muda's way to show one `&`; it escapes `_`
+/// itself.
+fn menu_text(text: &str) -> String {
+    text.replace('&', "&&")
+}
+
 fn build_menu(model: &MenuModel) -> Result<BuiltMenu> {
     let err = |e: tray_icon::menu::Error| Error::internal(format!("tray menu: {e}"));
     let menu = Menu::new();
@@ -375,16 +384,16 @@ fn build_menu(model: &MenuModel) -> Result<BuiltMenu> {
     let add = |item: &dyn IsMenuItem| menu.append(item).map_err(err);
     for line in &model.lines {
         match line {
-            Line::Info(text) => add(&MenuItem::new(text, false, None))?,
+            Line::Info(text) => add(&MenuItem::new(menu_text(text), false, None))?,
             Line::Separator => add(&PredefinedMenuItem::separator())?,
             Line::Site { text, origin } => {
                 let remove = MenuItem::new("Remove this site (it must ask again)", true, None);
                 actions.insert(remove.id().clone(), Action::RemoveSite(origin.clone()));
-                let sub = Submenu::with_items(text, true, &[&remove]).map_err(err)?;
+                let sub = Submenu::with_items(menu_text(text), true, &[&remove]).map_err(err)?;
                 add(&sub)?;
             }
             Line::Unlock { text, serial } => {
-                let item = MenuItem::new(text, true, None);
+                let item = MenuItem::new(menu_text(text), true, None);
                 actions.insert(item.id().clone(), Action::Unlock(serial.clone()));
                 add(&item)?;
             }
@@ -616,5 +625,20 @@ fn close_everything() {
             break;
         }
         gtk::main_iteration_do(false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::menu_text;
+
+    #[test]
+    fn an_ampersand_in_a_menu_line_is_shown_not_taken_as_a_mnemonic() {
+        assert_eq!(menu_text("R&D budget_2026.pdf"), "R&&D budget_2026.pdf");
+        assert_eq!(
+            menu_text("\"Sharma & Sons\" serial 1"),
+            "\"Sharma && Sons\" serial 1"
+        );
+        assert_eq!(menu_text("no ampersand"), "no ampersand");
     }
 }

@@ -210,7 +210,7 @@ pub fn menu_model(
     }
     for s in &overview.sites {
         lines.push(Line::Site {
-            text: format!("    {} (until {})", s.origin, day(s.until)),
+            text: format!("    {} (until {})", shown(&s.origin), day(s.until)),
             origin: s.origin.clone(),
         });
     }
@@ -219,7 +219,11 @@ pub fn menu_model(
         lines.push(Line::Separator);
         for t in locked {
             lines.push(Line::Unlock {
-                text: format!("Unlock token \"{}\" (serial {})…", t.label, t.serial),
+                text: format!(
+                    "Unlock token \"{}\" (serial {})…",
+                    shown(&t.label),
+                    shown(&t.serial)
+                ),
                 serial: t.serial.clone(),
             });
         }
@@ -246,15 +250,16 @@ fn token_text(t: &TokenLine) -> String {
     let inserted = if t.present { "" } else { " (not inserted)" };
     format!(
         "    \"{}\" serial {}{inserted} — {guard}",
-        t.label, t.serial
+        shown(&t.label),
+        shown(&t.serial)
     )
 }
 
 pub fn cert_text(c: &CertLine, now: OffsetDateTime) -> String {
     let mut s = format!(
         "{} — issued by {} — valid until {}",
-        c.who,
-        c.issuer,
+        shown(&c.who),
+        shown(&c.issuer),
         day(c.not_after)
     );
     if let Some(why) = &c.cannot_sign {
@@ -285,17 +290,26 @@ pub fn signature_text(s: &SignatureLine) -> String {
     } else {
         s.origin.as_str()
     };
+    let (site, document) = (shown(site), shown(&s.document));
     let outcome = match s.result.as_str() {
         "ok" => "signed".to_string(),
         "USER_CANCELLED" => "cancelled".to_string(),
         other => format!("failed: {other}"),
     };
-    format!("{when} · {site} · {} · {outcome}", s.document)
+    format!("{when} · {site} · {document} · {outcome}")
 }
 
 /// Menu lines longer than this end in "…": a menu wider than the screen
 /// hides its own items.
 pub const MAX_LINE_CHARS: usize = 100;
+
+/// Outside text (a token's label, a certificate's names, a document name
+/// from the audit log) through the one display filter the dialogs use, so
+/// the menu cannot show "invoice\u{202e}fdp.exe" as "invoiceexe.pdf" either.
+/// Not cut here: [`short`] cuts the whole line.
+fn shown(text: &str) -> String {
+    crate::ui::display_text::clean(text, MAX_LINE_CHARS)
+}
 
 fn short(s: String) -> String {
     if s.chars().count() <= MAX_LINE_CHARS {
@@ -402,6 +416,39 @@ mod tests {
         let m = menu_model(Some(&Overview::default()), Some(21760), 0, NOW);
         assert_eq!(m.state, TrayState::NoToken);
         assert_eq!(m.lines[1], Line::Info("No token inserted".into()));
+    }
+
+    #[test]
+    fn outside_text_in_the_menu_cannot_disguise_itself() {
+        let mut t = token("ok", true);
+        t.label = "DSC\u{202e}fdp.exe".into();
+        let o = Overview {
+            tokens: vec![t],
+            certificates: vec![CertLine {
+                who: "ANITA\u{2028}SHARMA\u{200b}".into(),
+                issuer: "CA".into(),
+                not_after: datetime!(2027-06-01 0:00 UTC),
+                cannot_sign: None,
+            }],
+            recent: vec![SignatureLine {
+                time: "2026-11-30T08:59:01Z".into(),
+                origin: "https://eoffice.gov.in".into(),
+                document: "bill\u{202e}fdp.exe".into(),
+                result: "ok".into(),
+            }],
+            ..Overview::default()
+        };
+        let lines = menu_model(Some(&o), Some(21761), 0, NOW).lines;
+        for want in [
+            "    \"DSC\u{fffd}fdp.exe\" serial S1 — PIN guard: ok",
+            "    ANITA SHARMA — issued by CA — valid until 2027-06-01",
+            "    2026-11-30 08:59 · https://eoffice.gov.in · bill\u{fffd}fdp.exe · signed",
+        ] {
+            assert!(
+                lines.contains(&Line::Info(want.into())),
+                "{want:?} not in {lines:#?}"
+            );
+        }
     }
 
     #[test]

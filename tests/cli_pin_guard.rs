@@ -46,6 +46,15 @@ fn five_wrong_pins_then_mohor_refuses_without_calling_c_login_until_unlock() {
                 8 - used
             );
             assert!(stderr(&o).contains(&both), "try {i}: {}", stderr(&o));
+            // Before the last try too (which says it its own way): who
+            // helps once Mohor stops.
+            let provider = "If Mohor stops asking, your DSC provider must reset the PIN";
+            assert_eq!(
+                stderr(&o).contains(provider),
+                i < 5,
+                "try {i}: {}",
+                stderr(&o)
+            );
             let last = "Last try: after one more wrong PIN Mohor will stop";
             assert_eq!(stderr(&o).contains(last), i == 5, "try {i}: {}", stderr(&o));
         }

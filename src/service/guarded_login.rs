@@ -251,8 +251,14 @@ fn pin_request(
                 // Every prompter shows the two numbers from the fields
                 // above; the decision's sentence repeats them (for `pin
                 // status`), so the prompt gets its first words only.
+                // And what stopping means for the person, said before the
+                // last try: only the provider can reset the PIN then.
                 warning_text: if warning == PinWarning::AttemptsUsed {
-                    format!("{} Type the PIN carefully.", guard::ATTEMPTS_USED_HEADLINE)
+                    format!(
+                        "{} {}",
+                        guard::ATTEMPTS_USED_HEADLINE,
+                        guard::ATTEMPTS_USED_ADVICE
+                    )
                 } else {
                     warning_text
                 },

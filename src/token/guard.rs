@@ -258,6 +258,12 @@ pub fn decide(flags: PinFlags, count: &Count, limits: Limits) -> Decision {
 /// them above the two numbers (see [`budget_sentence`]).
 pub const ATTEMPTS_USED_HEADLINE: &str = "A wrong PIN was entered before.";
 
+/// What the PIN prompt says under the headline: type carefully, and who
+/// helps once Mohor stops (the refusal then says the same), so the person
+/// knows it before the last try.
+pub const ATTEMPTS_USED_ADVICE: &str = "Type the PIN carefully. If Mohor stops asking, your DSC \
+provider must reset the PIN before this token can sign again.";
+
 /// Both numbers in one plain sentence: how many more wrong PINs before
 /// Mohor stops asking, and before the token blocks for good.
 pub fn budget_sentence(

@@ -344,7 +344,11 @@ fn real_pin_request(base: PinRequest, wrong: u32) -> PinRequest {
             warning,
             // What the agent's `pin_request` gives the prompt.
             warning_text: if warning == PinWarning::AttemptsUsed {
-                format!("{} Type the PIN carefully.", guard::ATTEMPTS_USED_HEADLINE)
+                format!(
+                    "{} {}",
+                    guard::ATTEMPTS_USED_HEADLINE,
+                    guard::ATTEMPTS_USED_ADVICE
+                )
             } else {
                 warning_text
             },

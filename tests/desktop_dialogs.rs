@@ -500,6 +500,22 @@ fn trust_site_shows_a_long_origin_to_its_end() {
     assert!(seen.contains("attacker.example"), "{seen}");
 }
 
+/// Names in a batch often differ only at their end ("…FINAL-v2.pdf"): a
+/// name the protocol accepts is shown whole.
+#[test]
+fn consent_shows_a_long_file_name_to_its_end() {
+    let Some((seen, _)) = look_at(
+        "consent-long-name",
+        "Signature request",
+        "dialog-consent-long-name",
+    ) else {
+        return;
+    };
+    // (The line may wrap at its hyphen.)
+    assert!(seen.contains("revised estimate FINAL"), "{seen}");
+    assert!(seen.contains("v2.pdf"), "{seen}");
+}
+
 #[test]
 fn consent_shows_a_long_origin_to_its_end() {
     let Some((seen, _)) = look_at(

@@ -22,6 +22,9 @@ pub const ENV_TIMEOUT: &str = "MOHOR_DESKTOP_CHILD_TIMEOUT";
 /// domain that really asks (it ends in `attacker.example`).
 pub const LONG_ORIGIN: &str = "https://eoffice.gov.in.secure-signing-session-verification-service-node-0001.official-national-informatics-centre-gateway-edge-cluster-17.attacker.example";
 
+/// A 212-character file name whose end is what tells it from its siblings.
+pub const LONG_NAME: &str = "Sanction order for the release of the second instalment of grant-in-aid to the Zilla Parishad and Panchayat Samitis under the scheme for rural roads and drinking water supply 2026-27 revised estimate FINAL-v2.pdf";
+
 const FP: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 fn cert_a() -> CertificateChoice {
@@ -164,6 +167,12 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                 location: Some(format!("Delhi {}", "x".repeat(480))),
                 ..SignatureDetails::default()
             })],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        "consent-long-name" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: vec![pdf(LONG_NAME, 81_920, 1)],
             certificate: cert_a(),
             alternatives: vec![],
         },

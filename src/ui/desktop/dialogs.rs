@@ -233,7 +233,12 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
     let b = card("mohor-card");
     let name = markup(&format!(
         "<b>{}</b>",
-        glib::markup_escape_text(&format::display_safe(&doc.name, 160))
+        // Whole, as long as the protocol allows (the terminal shows as much):
+        // names in a batch often differ only at their end.
+        glib::markup_escape_text(&format::display_safe(
+            &doc.name,
+            crate::protocol::request::MAX_FILE_NAME_LEN
+        ))
     ));
     name.set_selectable(false);
     b.add(&name);

@@ -528,46 +528,84 @@ fn consent_shows_a_long_origin_to_its_end() {
     assert!(seen.contains("attacker.example"), "{seen}");
 }
 
+/// A full `sign.batch` (100 documents, Bengali, Hindi and 190-character
+/// names): the count in the heading, the list scrolls, the buttons stay.
+/// Look at `dialog-consent-many*.png`.
 #[test]
-fn review_many_documents() {
+fn consent_for_a_batch_of_100_counts_them_and_scrolls() {
     let Some(display) = start_display() else {
         return;
     };
     let p = spawn_dialog(&display, "consent-many", LONG);
     let w = p.window("Signature request");
-    w.screenshot(&harness::artifacts(), "review-consent-many");
+    // A hundred cards take a moment to lay out: the window is found before
+    // it has its size, so look again until its buttons show.
+    let mut seen = String::new();
+    for _ in 0..20 {
+        let shot = w.screenshot(&harness::artifacts(), "dialog-consent-many");
+        seen = xvfb::ocr_screen(&shot);
+        if seen.contains("Cancel") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(seen.contains("these 100 documents"), "{seen}");
+    assert!(seen.contains("Cancel"), "{seen}");
     w.scroll_down_at(200, 300, 40);
-    w.screenshot(&harness::artifacts(), "review-consent-many-scrolled");
+    w.screenshot(&harness::artifacts(), "dialog-consent-many-scrolled");
     w.key("Escape");
     assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
     p.finish();
 }
 
+/// Certificate names in Bengali and Hindi, longer than the drop-down shows.
+/// Look at `dialog-consent-long-signer.png`.
 #[test]
-fn review_long_signer() {
-    look_at(
+fn consent_with_long_indic_signer_names() {
+    let _ = look_at(
         "consent-long-signer",
         "Signature request",
-        "review-consent-long-signer",
+        "dialog-consent-long-signer",
     );
 }
 
+/// Markup, `&`, line breaks and U+202E from a page are shown as the text
+/// they are, never as formatting.
 #[test]
-fn review_markup() {
-    look_at(
+fn consent_shows_markup_from_a_page_as_plain_text() {
+    let Some((seen, _)) = look_at(
         "consent-markup",
         "Signature request",
-        "review-consent-markup",
-    );
+        "dialog-consent-markup",
+    ) else {
+        return;
+    };
+    for words in ["<b>Approved</b> R&D budget", "<i>routine</i>"] {
+        assert!(seen.contains(words), "{words:?} not seen in:\n{seen}");
+    }
 }
 
+/// The PIN prompt as the guard words it after 1, 3, 4 and 7 wrong PINs
+/// (Mohor stops at 5, the token blocks at 8): both countdowns, and who
+/// resets the PIN. Look at `dialog-pin-after-*.png`.
 #[test]
-fn review_pin_after_wrong() {
-    for n in [1, 3, 4, 7] {
-        look_at(
+fn pin_after_wrong_pins_names_both_limits_and_who_resets_the_pin() {
+    for (n, words) in [
+        (1, "blocks for good after 7"),
+        (3, "DSC provider must reset the PIN"),
+        (4, "until your DSC provider resets the PIN"),
+        (7, "will block this token for good"),
+    ] {
+        let Some((seen, _)) = look_at(
             &format!("pin-after-{n}"),
             "Enter token PIN",
-            &format!("review-pin-after-{n}"),
+            &format!("dialog-pin-after-{n}"),
+        ) else {
+            return;
+        };
+        assert!(
+            seen.contains(words),
+            "after {n}: {words:?} not seen in:\n{seen}"
         );
     }
 }

@@ -147,7 +147,7 @@ fn consent_request(scenario: &str) -> ConsentRequest {
             },
             alternatives: vec![CertificateChoice {
                 id: "cert-hi".into(),
-                subject_cn: "श्रीमती अनुराधा कुमारी श्रीवास्तव, अवर सचिव, ग्रामीण विकास मंत्रालय, भारत सरकार".into(),
+                subject_cn: "ANURADHA KUMARI SRIVASTAVA UNDER SECRETARY MINISTRY OF RURAL DEVELOPMENT".into(),
                 issuer_cn: "Capricorn Sub CA for Individual DSC 2022".into(),
                 token_label: "WD ProxKey (अनुराधा)".into(),
                 validity: "valid until 2026-11-15".into(),

@@ -314,6 +314,9 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
 }
 
 struct CertDetails {
+    /// The signer's whole name: the drop-down cuts it to fit, and two
+    /// certificates may differ only in its end.
+    name: gtk::Label,
     issuer: gtk::Label,
     token: gtk::Label,
     validity: gtk::Label,
@@ -321,6 +324,8 @@ struct CertDetails {
 
 impl CertDetails {
     fn show(&self, cert: &CertificateChoice) {
+        self.name
+            .set_text(&format::display_safe(&cert.subject_cn, 120));
         self.issuer
             .set_text(&format::display_safe(&cert.issuer_cn, 120));
         self.token
@@ -400,6 +405,7 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
     }
     let cert_card = card("mohor-card");
     let details = CertDetails {
+        name: text(""),
         issuer: text(""),
         token: text(""),
         validity: text(""),
@@ -427,11 +433,17 @@ pub fn consent(request: ConsentRequest, timeout: Duration, reply: Reply<ConsentD
             glib::markup_escape_text(&format::display_safe(&request.certificate.subject_cn, 120))
         )));
     }
-    cert_card.add(&facts_grid(&[
+    let mut rows = vec![
         ("Issued by", details.issuer.clone()),
         ("Token", details.token.clone()),
         ("Validity", details.validity.clone()),
-    ]));
+    ];
+    if certs.len() > 1 {
+        // Above the drop-down's cut: the name in full (with one certificate
+        // it is the bold line already).
+        rows.insert(0, ("Name", details.name.clone()));
+    }
+    cert_card.add(&facts_grid(&rows));
     {
         let certs = certs.clone();
         combo.connect_changed(move |combo| {

@@ -217,6 +217,27 @@ fn output_over_the_input_or_several_candidate_certificates_are_clear_errors() {
     );
     assert!(e.contains(&fx.cert("rsa4096").id), "{e}");
     assert_eq!(s.sim.logins().len(), 0);
+
+    // Nor over the earlier signature a co-signature adds to: refused before
+    // any PIN, and the old .p7s is left as it was.
+    let old = s.dir.join("old.p7s");
+    let o = s.sign_detached(&data, &old, &fx.cert("rsa2048").id, &fx.user_pin);
+    assert!(o.status.success(), "{}", text(&o));
+    let signed = std::fs::read(&old).unwrap();
+    let logins = s.sim.logins().len();
+    let o = s.cosign_detached(&old, &data, &old, &fx.cert("rsa4096").id, &fx.user_pin);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("the output file is the earlier signature"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(&old).unwrap(), signed);
+    assert_eq!(
+        s.sim.logins().len(),
+        logins,
+        "a PIN was spent on a refused co-signature"
+    );
 }
 
 /// A signature that cannot be written is not "ok" in the audit log: the

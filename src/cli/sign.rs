@@ -87,6 +87,19 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     let planned = plan(args)?;
     for p in &planned {
         refuse_same_file(&p.input, &p.output)?;
+        // The earlier signature is an input too: written over, a failed or
+        // mistaken co-signature would leave no copy of what the others signed.
+        if let Some(old) = &args.cosign {
+            if crate::atomic::same_file(old, &p.output) {
+                return Err(Error::new(
+                    Reason::InvalidRequest,
+                    "the output file is the earlier signature given with --cosign",
+                )
+                .with_hint(
+                    "write the co-signed .p7s to another file; Mohor never changes the original",
+                ));
+            }
+        }
     }
     // Checked before tokens are touched: a malformed UIN never costs a PIN.
     let request = pdf_request(args)?;

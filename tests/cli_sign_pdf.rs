@@ -299,6 +299,39 @@ fn a_batch_from_the_command_line_signs_the_good_files_reports_the_damaged_one_an
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("signed") && text.contains("c.pdf"), "{text}");
+
+    // A check is logged too, and its line says it verified (it signed nothing
+    // and chose no certificate); a refused check names the signers it read
+    // (c.pdf also holds pyHanko's unreadable Sig1, which names nobody).
+    s.trust_the_test_root();
+    for name in ["a.pdf", "c.pdf"] {
+        let v = run_with_stdin(&mut s.mohor(&["verify"]).arg(out.join(name)), "");
+        assert_no_panic(&v);
+        assert_eq!(
+            v.status.success(),
+            name == "a.pdf",
+            "{}",
+            pdf_util::common::text(&v)
+        );
+    }
+    let o = run_with_stdin(&mut s.mohor(&["history", "--limit", "2"]), "");
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let lines: Vec<(&str, &str)> = text
+        .lines()
+        .map(|l| (l.split_whitespace().nth(1).unwrap_or_default(), l))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for ((outcome, line), (expected, name)) in lines
+        .iter()
+        .zip([("DOCUMENT_REFUSED", "c.pdf"), ("verified", "a.pdf")])
+    {
+        assert_eq!(*outcome, expected, "{text}");
+        assert!(
+            line.contains(&format!(" verify \"{name}\" "))
+                && line.contains(" by Asha Verma  sha256"),
+            "{text}"
+        );
+    }
 }
 
 /// The temporary outputs (`.NAME.RANDOM.partial`) in `dir`.

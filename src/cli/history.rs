@@ -35,19 +35,22 @@ fn line(e: &AuditEntry) -> String {
     } else {
         e.origin.as_str()
     };
-    let outcome = if e.result == "ok" {
-        "signed"
-    } else {
-        e.result.as_str()
+    // A check that held is not a signature: the log keeps `verify` too.
+    let outcome = match (e.result.as_str(), e.action.as_str()) {
+        ("ok", "verify") => "verified",
+        ("ok", _) => "signed",
+        (reason, _) => reason,
     };
     let batch = e
         .batch
         .map(|b| format!(" (batch item {} of {})", b.item, b.of))
         .unwrap_or_default();
-    let by = if e.signer.is_empty() {
-        String::new()
-    } else {
-        format!(" by {} [{}]", e.signer, e.certificate)
+    // A verify names the signers it found but chose no certificate of
+    // Mohor's: no empty `[]` after them.
+    let by = match (e.signer.is_empty(), e.certificate.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!(" by {}", e.signer),
+        (false, false) => format!(" by {} [{}]", e.signer, e.certificate),
     };
     let level = e
         .level

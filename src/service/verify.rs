@@ -59,8 +59,11 @@ pub fn verify_audited(
     let signers = result
         .as_ref()
         .map(|r| {
+            // A signature without a readable signer names nobody: no empty
+            // name in the list (the log said "by , Asha Verma").
             r.signatures
                 .iter()
+                .filter(|s| !s.signer.is_empty())
                 .map(|s| s.signer.clone())
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -240,4 +240,34 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let out = run(mohor(&home, &fx.softhsm2_conf).args(["frobnicate"]));
     assert_eq!(out.status.code(), Some(2));
+    // Arguments clap accepts one by one but that make no command line
+    // together, or a malformed value: usage errors too, said before anything
+    // is read (the inputs need not exist).
+    for (args, words) in [
+        (
+            &["sign", "a.pdf", "b.pdf", "-o", "out.pdf"][..],
+            "several files need --out-dir",
+        ),
+        (
+            &["sign", "a.pdf", "-o", "out.pdf", "--visible", "1,2,3"][..],
+            "expected PAGE,X,Y,W,H",
+        ),
+        (
+            &[
+                "sign",
+                "a.pdf",
+                "-o",
+                "out.pdf",
+                "--visible",
+                "0,10,10,200,70",
+            ][..],
+            "expected PAGE,X,Y,W,H",
+        ),
+    ] {
+        let out = run(mohor(&home, &fx.softhsm2_conf).args(args));
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(words), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("--help"), "{args:?}: {}", text(&out));
+    }
 }

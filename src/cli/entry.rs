@@ -17,6 +17,7 @@ pub type Desktop = fn(Env) -> Result<()>;
 /// 1 failed or refused, 2 usage — clap's own).
 pub fn main_with(desktop: Desktop) {
     let cli = Cli::parse();
+    usage_check(&cli);
     let log_file = super::log_sink::agent_log_file(&cli);
     let ansi = log_file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
@@ -33,6 +34,28 @@ pub fn main_with(desktop: Desktop) {
         super::process_end::end(1);
     }
     super::process_end::end(0);
+}
+
+/// Exit 2 with clap's usage message for what clap's rules cannot express
+/// (the contract's "2 usage error"), before logging or any file is touched.
+fn usage_check(cli: &Cli) {
+    use clap::CommandFactory as _;
+    let problem = match &cli.command {
+        Some(super::Command::Sign(args)) => super::sign::usage_problem(args).map(|p| ("sign", p)),
+        _ => None,
+    };
+    if let Some((name, problem)) = problem {
+        let mut command = Cli::command();
+        command.build();
+        let command = command
+            .find_subcommand_mut(name)
+            .cloned()
+            .unwrap_or_default();
+        command
+            .bin_name(format!("mohor {name}"))
+            .error(clap::error::ErrorKind::ArgumentConflict, problem)
+            .exit();
+    }
 }
 
 /// `mohor-desktop`'s entry: the tray agent in this process.

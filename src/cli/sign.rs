@@ -42,8 +42,9 @@ pub struct SignArgs {
     #[arg(long, value_name = "TEXT", conflicts_with = "detached")]
     pub location: Option<String>,
     /// PDF: draw a visible stamp on PAGE (1-based) at X,Y with size W,H (points).
-    #[arg(long, value_name = "PAGE,X,Y,W,H", conflicts_with = "detached")]
-    pub visible: Option<String>,
+    /// Parsed by clap, so a malformed box is a usage error (exit 2).
+    #[arg(long, value_name = "PAGE,X,Y,W,H", conflicts_with = "detached", value_parser = parse_visible)]
+    pub visible: Option<crate::pdf::VisibleStamp>,
     /// PDF: sign into this existing empty signature field (or name the new one).
     #[arg(long, value_name = "NAME", conflicts_with = "detached")]
     pub field: Option<String>,
@@ -206,9 +207,10 @@ fn plan(args: &SignArgs) -> Result<Vec<Planned>> {
                 input: input.clone(),
                 output: output.clone(),
             }]),
+            // usage_problem() stopped this before the command ran.
             _ => Err(Error::new(
                 Reason::InvalidRequest,
-                "several files need --out-dir DIR, not -o",
+                "several files need --out-dir DIR, not -o OUT",
             )),
         },
         (None, Some(dir)) => {
@@ -279,7 +281,7 @@ fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
         reason: args.reason.clone(),
         location: args.location.clone(),
         field: args.field.clone(),
-        visible: args.visible.as_deref().map(parse_visible).transpose()?,
+        visible: args.visible,
         // A certificate stamp is visible: placed automatically unless --visible.
         visible_auto: certificate && args.visible.is_none(),
         certify: args.certify,
@@ -306,13 +308,12 @@ pub(super) fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword>
     Ok(crate::pdf::PdfPassword::new(line.to_vec()))
 }
 
-/// `PAGE,X,Y,W,H` → a stamp box.
-fn parse_visible(text: &str) -> Result<crate::pdf::VisibleStamp> {
+/// `PAGE,X,Y,W,H` → a stamp box; the error is clap's message (after
+/// "invalid value '…' for '--visible <PAGE,X,Y,W,H>': ").
+fn parse_visible(text: &str) -> std::result::Result<crate::pdf::VisibleStamp, String> {
     let bad = || {
-        Error::new(
-            Reason::InvalidRequest,
-            format!("--visible {text}: expected PAGE,X,Y,W,H, e.g. 1,360,40,200,70"),
-        )
+        "expected PAGE,X,Y,W,H (page from 1, width and height above 0), e.g. 1,360,40,200,70"
+            .to_string()
     };
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     let [page, x, y, w, h] = parts.as_slice() else {
@@ -335,6 +336,13 @@ fn parse_visible(text: &str) -> Result<crate::pdf::VisibleStamp> {
         return Err(bad());
     }
     Ok(stamp)
+}
+
+/// A command line clap accepts but that cannot mean anything: said as a
+/// usage error (exit 2), like clap's own, before anything is read.
+pub(super) fn usage_problem(args: &SignArgs) -> Option<&'static str> {
+    (args.output.is_some() && args.input.len() > 1)
+        .then_some("several files need --out-dir DIR, not -o OUT")
 }
 
 /// Writing the output over the input would destroy the original.

@@ -289,3 +289,37 @@ fn a_signature_that_cannot_be_written_is_logged_as_failed_not_signed() {
     assert_eq!(rows[0].0, "b.txt", "{h:#}");
     assert_ne!(rows[0].1, "ok", "{h:#}");
 }
+
+/// A batch item that is missing is that item's failure, on its own line: the
+/// other files are still signed, with one PIN (it stopped the whole batch).
+#[test]
+fn a_missing_file_in_a_batch_fails_alone() {
+    if !have_tool("openssl") {
+        return;
+    }
+    let fx = Fixture::shared();
+    let s = SimSetup::new("detached_batch_missing", json!({}));
+    let out = s.dir.join("signed");
+    std::fs::create_dir_all(&out).unwrap();
+    let (a, gone) = (s.dir.join("a.txt"), s.dir.join("gone.txt"));
+    std::fs::write(&a, b"Sanction order A.\n").unwrap();
+    let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
+    c.args(["--cert", &fx.cert("rsa2048").id])
+        .arg(&gone)
+        .arg(&a)
+        .arg("--out-dir")
+        .arg(&out);
+    let o = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Not signed") && err.contains("gone.txt") && err.contains("IO_ERROR"),
+        "{err}"
+    );
+    assert!(err.contains("1 of 2 files were not signed"), "{err}");
+    let v = openssl_verify_detached(&out.join("a.txt.p7s"), &a, &fx.root);
+    assert!(v.status.success(), "{}", text(&v));
+    assert!(!out.join("gone.txt.p7s").exists());
+    assert_eq!(s.sim.logins().len(), 1);
+}

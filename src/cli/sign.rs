@@ -87,7 +87,13 @@ struct Planned {
 pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     let planned = plan(args)?;
     for p in &planned {
-        refuse_same_file(&p.input, &p.output)?;
+        if args.out_dir.is_some() {
+            // A batch item that cannot be read is that item's failure, said
+            // on its own line; it never costs the others (docs/CLI.md).
+            refuse_output_over_input(&p.input, &p.output)?;
+        } else {
+            refuse_same_file(&p.input, &p.output)?;
+        }
         // The earlier signature is an input too: written over, a failed or
         // mistaken co-signature would leave no copy of what the others signed.
         if let Some(old) = &args.cosign {
@@ -346,7 +352,7 @@ pub(super) fn usage_problem(args: &SignArgs) -> Option<&'static str> {
 }
 
 /// Writing the output over the input would destroy the original.
-pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
+fn refuse_output_over_input(input: &Path, output: &Path) -> Result<()> {
     if crate::atomic::same_file(input, output) {
         return Err(
             Error::new(Reason::InvalidRequest, "the output file is the input file").with_hint(
@@ -354,6 +360,12 @@ pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
             ),
         );
     }
+    Ok(())
+}
+
+/// As [`refuse_output_over_input`], and the input must be a readable file.
+pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
+    refuse_output_over_input(input, output)?;
     if !input.is_file() {
         return Err(Error::new(
             Reason::IoError,

@@ -76,6 +76,26 @@ fn config_path_names_the_file_and_check_says_what_is_wrong_and_where() {
     let out = mohor(&home, &["config", "check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("soft_limit (9)"), "{}", text(&out));
+
+    // A file named with --config that is not there is refused (a typo must
+    // not drop its settings for the defaults); `config path` still says
+    // where it would be.
+    let gone = home.join("typo.toml");
+    let gone = gone.to_str().unwrap();
+    for args in [
+        &["--config", gone, "sites"][..],
+        &["--config", gone, "config", "check"],
+    ] {
+        let out = mohor(&home, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("does not exist"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    let out = mohor(&home, &["--config", gone, "config", "path"]);
+    assert!(out.status.success(), "{}", text(&out));
 }
 
 #[test]

@@ -122,9 +122,27 @@ pub struct Env {
     pub prompts: Option<PathBuf>,
 }
 
+/// The default config file may be absent (the defaults apply), but a file
+/// named with --config that is not there is a typo or a lost mount: going on
+/// with the defaults would drop its PIN limits and trust settings without a
+/// word.
+fn require_named_config(named: Option<&std::path::Path>) -> Result<()> {
+    match named {
+        Some(path) if !path.exists() => Err(Error::new(
+            Reason::IoError,
+            format!("the config file {} does not exist", path.display()),
+        )
+        .with_hint(
+            "check the path given with --config, or leave --config out to use the default config file",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Env {
     pub fn from_cli(cli: &Cli) -> Result<Env> {
         let dirs = Dirs::resolve(cli.config.as_deref())?;
+        require_named_config(cli.config.as_deref())?;
         let config = Config::load(&dirs.config_file)?;
         Ok(Env {
             dirs,
@@ -203,6 +221,9 @@ pub use entry::{exec_desktop, main_with, Desktop};
 pub fn run(cli: Cli, desktop: Desktop) -> Result<()> {
     // Before the config is loaded: a broken file must still be found and checked.
     if let Some(Command::Config { command }) = &cli.command {
+        if matches!(command, config_cmd::ConfigCommand::Check) {
+            require_named_config(cli.config.as_deref())?;
+        }
         return config_cmd::config(&Dirs::resolve(cli.config.as_deref())?, command);
     }
     let env = Env::from_cli(&cli)?;

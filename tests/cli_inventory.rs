@@ -271,3 +271,35 @@ fn usage_errors_exit_2() {
         assert!(text(&out).contains("--help"), "{args:?}: {}", text(&out));
     }
 }
+
+/// A file that is not there, named in any argument, is an error that says
+/// what to do (stderr names what happened, what to do, and the reason).
+#[test]
+fn a_missing_file_in_any_argument_says_what_to_do() {
+    let fx = Fixture::shared();
+    let home = test_dir("cli_missing_files");
+    let gone = home.join("gone");
+    let gone = gone.to_str().unwrap();
+    let pdf = home.join("note.pdf");
+    std::fs::write(&pdf, tiny_pdf()).unwrap();
+    let pdf = pdf.to_str().unwrap();
+    let out = home.join("out.pdf");
+    let out = out.to_str().unwrap();
+    for args in [
+        &["sign", gone, "-o", out][..],
+        &["sign", pdf, "-o", out, "--pdf-password-file", gone],
+        &["sign", pdf, "-o", out, "--detached", "--cosign", gone],
+        &["verify", gone],
+        &["verify", pdf, "--trust", gone],
+    ] {
+        let o = run(mohor(&home, &fx.softhsm2_conf).args(args));
+        assert_no_panic(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("gone") && err.contains("what to do: ") && err.contains("(IO_ERROR)"),
+            "{args:?}: {err}"
+        );
+        assert!(!std::path::Path::new(out).exists(), "{args:?}");
+    }
+}

@@ -116,9 +116,10 @@ pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     }
     let agent = env.agent(tokens)?.with_tsa_url(args.tsa.clone());
     let cosign = match &args.cosign {
-        Some(p) => Some(
-            std::fs::read(p).map_err(|e| Error::io(format!("cannot read {}", p.display()), &e))?,
-        ),
+        Some(p) => Some(std::fs::read(p).map_err(|e| {
+            Error::io(format!("cannot read {}", p.display()), &e)
+                .with_hint("check the path given with --cosign: the .p7s the earlier signers made")
+        })?),
         None => None,
     };
     let items = planned
@@ -307,7 +308,11 @@ fn pdf_request(args: &SignArgs) -> Result<PdfRequest> {
 pub(super) fn read_password_file(path: &Path) -> Result<crate::pdf::PdfPassword> {
     let bytes = zeroize::Zeroizing::new(
         std::fs::read(path)
-            .map_err(|e| Error::io(format!("cannot read {}", path.display()), &e))?,
+            .map_err(|e| {
+                Error::io(format!("cannot read {}", path.display()), &e).with_hint(
+                    "check the path given with --pdf-password-file: a file whose first line is the password",
+                )
+            })?,
     );
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -370,7 +375,8 @@ pub(super) fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
         return Err(Error::new(
             Reason::IoError,
             format!("{} is not a readable file", input.display()),
-        ));
+        )
+        .with_hint("check that the file exists and that you may read it"));
     }
     Ok(())
 }

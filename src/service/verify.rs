@@ -17,7 +17,10 @@ pub fn trust_store(config: &Config, extra: &[PathBuf], replace: bool) -> Result<
     let mut roots = Vec::new();
     for p in config.trust_roots.iter().chain(extra) {
         let bytes = std::fs::read(p)
-            .map_err(|e| Error::io(format!("cannot read trust root {}", p.display()), &e))?;
+            .map_err(|e| {
+                Error::io(format!("cannot read trust root {}", p.display()), &e)
+                    .with_hint("check the path given with --trust (or in trust_roots of the config): a PEM or DER certificate file")
+            })?;
         roots.extend(trust::parse_file(&bytes).map_err(|e| {
             Error::invalid_request(format!("cannot use {} as a trust root: {e}", p.display()))
         })?);

@@ -65,7 +65,8 @@ impl From<VerifyError> for Error {
                 ),
             VerifyError::NoData => Error::new(Reason::InvalidRequest, e.to_string())
                 .with_hint("pass the signed file with --data (or `data` in the request)"),
-            VerifyError::Io(_) => Error::new(Reason::IoError, e.to_string()),
+            VerifyError::Io(_) => Error::new(Reason::IoError, e.to_string())
+                .with_hint("check that the file exists and that you may read it"),
         }
     }
 }

@@ -305,7 +305,7 @@ fn a_batch_from_the_command_line_signs_the_good_files_reports_the_damaged_one_an
     // (c.pdf also holds pyHanko's unreadable Sig1, which names nobody).
     s.trust_the_test_root();
     for name in ["a.pdf", "c.pdf"] {
-        let v = run_with_stdin(&mut s.mohor(&["verify"]).arg(out.join(name)), "");
+        let v = run_with_stdin(s.mohor(&["verify"]).arg(out.join(name)), "");
         assert_no_panic(&v);
         assert_eq!(
             v.status.success(),

@@ -206,6 +206,24 @@ fn output_over_the_input_or_several_candidate_certificates_are_clear_errors() {
         b"%PDF-1.7 me too"
     );
 
+    // An output into a missing folder, or onto a folder, is said before the
+    // PIN (it was found after the signature, a login spent for nothing).
+    for out in [s.dir.join("no-such-folder/o.p7s"), s.dir.clone()] {
+        let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
+        c.args(["--cert", &fx.cert("rsa2048").id]);
+        c.arg(&data).arg("-o").arg(&out);
+        let o = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
+        assert_no_panic(&o);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert_eq!(s.sim.logins().len(), 0, "a PIN was spent: {}", text(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("(IO_ERROR)") && e.contains("what to do: "),
+            "{e}"
+        );
+    }
+    assert!(!s.dir.join("no-such-folder").exists());
+
     let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
     c.arg(&data).arg("-o").arg(s.dir.join("o.p7s"));
     let o = run_with_stdin(&mut c, "123456\n");

@@ -86,6 +86,9 @@ struct Planned {
 
 pub fn sign(env: &Env, args: &SignArgs) -> Result<()> {
     let planned = plan(args)?;
+    if let Some(output) = &args.output {
+        refuse_unwritable_output(output)?;
+    }
     for p in &planned {
         if args.out_dir.is_some() {
             // A batch item that cannot be read is that item's failure, said
@@ -354,6 +357,35 @@ fn parse_visible(text: &str) -> std::result::Result<crate::pdf::VisibleStamp, St
 pub(super) fn usage_problem(args: &SignArgs) -> Option<&'static str> {
     (args.output.is_some() && args.input.len() > 1)
         .then_some("several files need --out-dir DIR, not -o OUT")
+}
+
+/// An output that cannot be written whatever happens (its folder is missing,
+/// or it names a folder) is said before the consent and the PIN: found only
+/// at the end, it cost a login and a signature that were thrown away.
+fn refuse_unwritable_output(output: &Path) -> Result<()> {
+    if output.is_dir() {
+        return Err(Error::new(
+            Reason::IoError,
+            format!("the output {} is a folder", output.display()),
+        )
+        .with_hint("give a file name after -o (or use --out-dir DIR for a batch)"));
+    }
+    let folder = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(Error::new(
+            Reason::IoError,
+            format!(
+                "cannot write {}: the folder {} does not exist",
+                output.display(),
+                folder.display()
+            ),
+        )
+        .with_hint("create the folder first, or write the signed copy elsewhere"));
+    }
+    Ok(())
 }
 
 /// Writing the output over the input would destroy the original.

@@ -369,6 +369,27 @@ fn a_dead_tsa_is_reported_before_the_pin_and_nothing_is_written() {
         assert!(!text.contains("PIN_INCORRECT"), "{text}");
         assert!(!out.exists());
     }
+    // An address that is not one is said as such (not "try again later").
+    let o = t.mohor(
+        &[
+            "sign",
+            "--level",
+            "B-T",
+            "--tsa",
+            "tsa.example.in",
+            arg(&input()),
+            "-o",
+            arg(&out),
+        ],
+        "000000",
+    );
+    let text = common::text(&o);
+    assert!(text.contains("TIMESTAMP_UNAVAILABLE"), "{text}");
+    assert!(
+        text.contains("what to do: give the time-stamp service's address as http"),
+        "{text}"
+    );
+    assert!(!text.contains("PIN_INCORRECT") && !out.exists(), "{text}");
     // A detached signature goes up to B-T only.
     let data = t.dir.join("data.txt");
     std::fs::write(&data, b"x").unwrap();

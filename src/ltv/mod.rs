@@ -111,6 +111,12 @@ impl From<LtvError> for Error {
         match e {
             LtvError::NoTimestampAuthority => Error::new(Reason::TimestampUnavailable, msg)
                 .with_hint("set [timestamp] url in the configuration, or pass --tsa URL"),
+            // Waiting does not mend a malformed address.
+            LtvError::TimestampNet(NetError::BadUrl { .. }) => {
+                Error::new(Reason::TimestampUnavailable, msg).with_hint(
+                    "give the time-stamp service's address as http://… or https://… (--tsa URL, or [timestamp] url in the configuration)",
+                )
+            }
             LtvError::TimestampNet(_) | LtvError::TimestampRefused(_) => {
                 Error::new(Reason::TimestampUnavailable, msg).with_hint(
                     "try again later, or ask your certifying authority for its time-stamp service address",

@@ -263,6 +263,7 @@ fn usage_errors_exit_2() {
             ][..],
             "expected PAGE,X,Y,W,H",
         ),
+        (&["history", "--limit", "0"][..], "1 or more"),
     ] {
         let out = run(mohor(&home, &fx.softhsm2_conf).args(args));
         assert_no_panic(&out);

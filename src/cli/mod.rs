@@ -87,8 +87,9 @@ pub enum Command {
     History {
         #[arg(long)]
         json: bool,
-        /// Show at most N entries.
-        #[arg(long, value_name = "N", default_value_t = 50)]
+        /// Show at most N entries (from 1: with 0 the answer "nothing signed
+        /// yet" would be false).
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = parse_limit)]
         limit: usize,
     },
     /// Show or reset Mohor's wrong-PIN guard.
@@ -216,6 +217,15 @@ impl Env {
 #[cfg(feature = "desktop")]
 pub use entry::desktop;
 pub use entry::{exec_desktop, main_with, Desktop};
+
+/// `history --limit N`: a count from 1; clap's message follows "invalid value".
+fn parse_limit(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("give 1 or more entries to show".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a number of entries, e.g. 20".into()),
+    }
+}
 
 /// Run the parsed command line; `desktop` runs when no command is given.
 pub fn run(cli: Cli, desktop: Desktop) -> Result<()> {

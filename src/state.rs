@@ -201,6 +201,17 @@ pub struct AuditEntry {
     pub level: Option<String>,
 }
 
+/// What an entry whose result is `ok` did, in a word for people: the log
+/// keeps `verify` checks beside signatures, and a check that held is not a
+/// signature (`history` and the tray's menu both say it).
+pub fn done_word(action: &str) -> &'static str {
+    if action == "verify" {
+        "verified"
+    } else {
+        "signed"
+    }
+}
+
 /// Item `item` (1-based) of a batch of `of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchPosition {

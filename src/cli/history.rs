@@ -36,10 +36,9 @@ fn line(e: &AuditEntry) -> String {
         e.origin.as_str()
     };
     // A check that held is not a signature: the log keeps `verify` too.
-    let outcome = match (e.result.as_str(), e.action.as_str()) {
-        ("ok", "verify") => "verified",
-        ("ok", _) => "signed",
-        (reason, _) => reason,
+    let outcome = match e.result.as_str() {
+        "ok" => crate::state::done_word(&e.action),
+        reason => reason,
     };
     let batch = e
         .batch

@@ -71,6 +71,7 @@ impl TrayBackend for AgentTray {
                         time: e.time,
                         origin: e.origin,
                         document: e.document,
+                        action: e.action,
                         result: e.result,
                     })
                     .collect();

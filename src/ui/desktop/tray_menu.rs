@@ -69,6 +69,8 @@ pub struct SignatureLine {
     pub time: String,
     pub origin: String,
     pub document: String,
+    /// `sign.pdf`, `sign.data`, `sign.hash`, `verify`, ... as logged.
+    pub action: String,
     /// `ok` or a reason code.
     pub result: String,
 }
@@ -195,7 +197,7 @@ pub fn menu_model(
     }
     lines.push(Line::Separator);
 
-    lines.push(Line::Info("Recent signatures".into()));
+    lines.push(Line::Info("Recent signatures and checks".into()));
     if overview.recent.is_empty() {
         lines.push(Line::Info("    none yet".into()));
     }
@@ -292,7 +294,7 @@ pub fn signature_text(s: &SignatureLine) -> String {
     };
     let (site, document) = (shown(site), shown(&s.document));
     let outcome = match s.result.as_str() {
-        "ok" => "signed".to_string(),
+        "ok" => crate::state::done_word(&s.action).to_string(),
         "USER_CANCELLED" => "cancelled".to_string(),
         other => format!("failed: {other}"),
     };
@@ -434,6 +436,7 @@ mod tests {
                 time: "2026-11-30T08:59:01Z".into(),
                 origin: "https://eoffice.gov.in".into(),
                 document: "bill\u{202e}fdp.exe".into(),
+                action: "sign.pdf".into(),
                 result: "ok".into(),
             }],
             ..Overview::default()
@@ -456,12 +459,22 @@ mod tests {
         let o = Overview {
             tokens: vec![token("soft-locked", true)],
             certificates: vec![],
-            recent: vec![SignatureLine {
-                time: "2026-11-30T08:59:01Z".into(),
-                origin: "https://eoffice.gov.in".into(),
-                document: "letter.pdf".into(),
-                result: "ok".into(),
-            }],
+            recent: vec![
+                SignatureLine {
+                    time: "2026-11-30T08:59:01Z".into(),
+                    origin: "https://eoffice.gov.in".into(),
+                    document: "letter.pdf".into(),
+                    action: "sign.pdf".into(),
+                    result: "ok".into(),
+                },
+                SignatureLine {
+                    time: "2026-11-30T09:03:12Z".into(),
+                    origin: "command line".into(),
+                    document: "received.pdf".into(),
+                    action: "verify".into(),
+                    result: "ok".into(),
+                },
+            ],
             sites: vec![SiteLine {
                 origin: "https://eoffice.gov.in".into(),
                 until: datetime!(2027-02-28 0:00 UTC),
@@ -476,6 +489,11 @@ mod tests {
         );
         assert!(m.lines.contains(&Line::Info(
             "    2026-11-30 08:59 · https://eoffice.gov.in · letter.pdf · signed".into()
+        )));
+        // A check that held is not a signature: the person must not read
+        // "signed" for a document they only verified.
+        assert!(m.lines.contains(&Line::Info(
+            "    2026-11-30 09:03 · command line · received.pdf · verified".into()
         )));
         assert!(m.lines.contains(&Line::Site {
             text: "    https://eoffice.gov.in (until 2027-02-28)".into(),

@@ -126,6 +126,13 @@ fn certs_human_output_says_why_a_certificate_cannot_sign() {
         t.contains("cannot sign: its key usage does not allow signing"),
         "{t}"
     );
+    // A CA certificate on the token is part of the chain: no key of the
+    // person's is looked for behind it, so no note says one will be.
+    let ca = t
+        .split("\n\n")
+        .find(|block| block.contains("[cannot sign: it is a CA certificate]"))
+        .unwrap_or_else(|| panic!("no CA certificate listed: {t}"));
+    assert!(!ca.contains("key checked after the PIN"), "{ca}");
 }
 
 #[test]

@@ -141,6 +141,11 @@ pub enum KeyCheck {
 impl CertificateEntry {
     /// A note for a person about the key, when there is one to make.
     pub fn key_note(&self) -> Option<&'static str> {
+        // A CA certificate is part of a chain: no key of the person's sits
+        // behind it, and none is looked for.
+        if self.facts.is_ca {
+            return None;
+        }
         match self.key_check {
             KeyCheck::Seen => None,
             KeyCheck::AfterPin => Some("key checked after the PIN"),

@@ -20,7 +20,7 @@ use super::{Agent, Requester, Stage};
 use crate::error::{Error, Reason, Result};
 use crate::token::guard::{self, Blocked, Decision, Limits, Outcome, PinFlags, Refusal};
 use crate::token::{CertificateEntry, TokenError, TokenRef, TokenReport, TokenSession};
-use crate::ui::{CancelToken, PinRequest, PinWarning};
+use crate::ui::{CancelToken, PinRequest};
 
 impl Agent {
     /// The guard, the PIN dialog and exactly one `C_Login`.
@@ -248,20 +248,7 @@ fn pin_request(
                 until_mohor_stops: Some(until_mohor_stops),
                 until_token_blocks,
                 warning,
-                // Every prompter shows the two numbers from the fields
-                // above; the decision's sentence repeats them (for `pin
-                // status`), so the prompt gets its first words only.
-                // And what stopping means for the person, said before the
-                // last try: only the provider can reset the PIN then.
-                warning_text: if warning == PinWarning::AttemptsUsed {
-                    format!(
-                        "{} {}",
-                        guard::ATTEMPTS_USED_HEADLINE,
-                        guard::ATTEMPTS_USED_ADVICE
-                    )
-                } else {
-                    warning_text
-                },
+                warning_text: guard::prompt_warning_text(warning, warning_text),
                 min_len: report.pin_min_len,
                 max_len: report.pin_max_len,
             },

@@ -264,6 +264,19 @@ pub const ATTEMPTS_USED_HEADLINE: &str = "A wrong PIN was entered before.";
 pub const ATTEMPTS_USED_ADVICE: &str = "Type the PIN carefully. If Mohor stops asking, your DSC \
 provider must reset the PIN before this token can sign again.";
 
+/// The warning a PIN prompt shows for a decision's `warning` and sentence.
+/// Every prompter shows the two numbers from the decision's fields; the
+/// sentence repeats them (for `pin status`), so after wrong PINs the prompt
+/// gets the headline and what stopping means for the person, said before
+/// the last try: only the provider can reset the PIN then.
+pub fn prompt_warning_text(warning: PinWarning, decision_text: String) -> String {
+    if warning == PinWarning::AttemptsUsed {
+        format!("{ATTEMPTS_USED_HEADLINE} {ATTEMPTS_USED_ADVICE}")
+    } else {
+        decision_text
+    }
+}
+
 /// Both numbers in one plain sentence: how many more wrong PINs before
 /// Mohor stops asking, and before the token blocks for good.
 pub fn budget_sentence(

@@ -352,15 +352,7 @@ fn real_pin_request(base: PinRequest, wrong: u32) -> PinRequest {
             until_token_blocks,
             warning,
             // What the agent's `pin_request` gives the prompt.
-            warning_text: if warning == PinWarning::AttemptsUsed {
-                format!(
-                    "{} {}",
-                    guard::ATTEMPTS_USED_HEADLINE,
-                    guard::ATTEMPTS_USED_ADVICE
-                )
-            } else {
-                warning_text
-            },
+            warning_text: guard::prompt_warning_text(warning, warning_text),
             ..base
         },
         Decision::Refuse(r) => panic!("the guard refused: {r:?}"),

@@ -274,16 +274,7 @@ fn a_signature_that_cannot_be_written_is_logged_as_failed_not_signed() {
     let (a, b) = (s.dir.join("a.txt"), s.dir.join("b.txt"));
     std::fs::write(&a, b"Sanction order A.\n").unwrap();
     std::fs::write(&b, b"Sanction order B.\n").unwrap();
-    let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
-    c.args(["--cert", &fx.cert("rsa2048").id])
-        .arg(&a)
-        .arg(&b)
-        .arg("--out-dir")
-        .arg(&out);
-    let o = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
-    assert_no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = sign_batch_expecting_a_failure(&s, fx, &[&a, &b], &out);
     assert!(err.contains("Not signed") && err.contains("b.txt"), "{err}");
     let v = openssl_verify_detached(&out.join("a.txt.p7s"), &a, &fx.root);
     assert!(v.status.success(), "{}", text(&v));
@@ -321,16 +312,7 @@ fn a_missing_file_in_a_batch_fails_alone() {
     std::fs::create_dir_all(&out).unwrap();
     let (a, gone) = (s.dir.join("a.txt"), s.dir.join("gone.txt"));
     std::fs::write(&a, b"Sanction order A.\n").unwrap();
-    let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
-    c.args(["--cert", &fx.cert("rsa2048").id])
-        .arg(&gone)
-        .arg(&a)
-        .arg("--out-dir")
-        .arg(&out);
-    let o = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
-    assert_no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = sign_batch_expecting_a_failure(&s, fx, &[&gone, &a], &out);
     assert!(
         err.contains("Not signed") && err.contains("gone.txt") && err.contains("IO_ERROR"),
         "{err}"
@@ -340,4 +322,23 @@ fn a_missing_file_in_a_batch_fails_alone() {
     assert!(v.status.success(), "{}", text(&v));
     assert!(!out.join("gone.txt.p7s").exists());
     assert_eq!(s.sim.logins().len(), 1);
+}
+
+/// Signs `inputs` detached into `out` with one PIN, expects exit 1 (some
+/// item failed) and gives back stderr, where the per-item lines are.
+fn sign_batch_expecting_a_failure(
+    s: &SimSetup,
+    fx: &Fixture,
+    inputs: &[&std::path::Path],
+    out: &std::path::Path,
+) -> String {
+    let mut c = s.mohor(&["--pin-stdin", "sign", "--detached"]);
+    c.args(["--cert", &fx.cert("rsa2048").id])
+        .args(inputs)
+        .arg("--out-dir")
+        .arg(out);
+    let o = run_with_stdin(&mut c, &format!("{}\n", fx.user_pin));
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    stderr(&o)
 }

@@ -294,3 +294,39 @@ fn cli_refuses_a_malformed_uin_before_any_pin_and_signs_a_good_one() {
         assert!(pdftotext(&out, None).contains(UIN));
     }
 }
+
+/// The QR code must carry the number the stamp prints. A payload that held
+/// the UIN only inside a longer number (`…0000012` holds `…000001`) was
+/// accepted: zbarimg read one number from the QR code and pdftotext copied
+/// another from the stamp. Another number beside the whole UIN is fine.
+#[test]
+fn the_qr_code_must_carry_the_printed_uin_not_a_longer_number() {
+    let s = SimSetup::new("stamp_cli_uin_whole", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    for longer in [
+        format!("UIN:{UIN}2|Name:Ram"),
+        format!("UIN:X{UIN}|Name:Ram"),
+    ] {
+        let out = s.dir.join("longer.pdf");
+        let o = sign_cli(&s, &input, &out, &["--uin", UIN, "--qr", &longer]);
+        assert!(!o.status.success(), "{longer} was accepted");
+        assert!(stderr(&o).contains("INVALID_REQUEST"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert_eq!(
+        s.sim.logins().len(),
+        0,
+        "a PIN was used for a refused payload"
+    );
+
+    let beside = format!("Ref:{UIN}2|UIN:{UIN}|Name:সুমিতা দাস");
+    let out = s.dir.join("beside.pdf");
+    let o = sign_cli(&s, &input, &out, &["--uin", UIN, "--qr", &beside]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    if tools() {
+        judge_new_signature(&out, "Signature1", 0).unwrap();
+        let png = render(&out, "stamp-uin-beside", [0.0, 0.0, 595.0, 200.0]);
+        assert_eq!(zbar(&png), beside);
+        assert!(pdftotext(&out, None).contains(&format!("UIN: {UIN}")));
+    }
+}

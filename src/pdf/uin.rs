@@ -83,10 +83,11 @@ impl CertificateStamp {
     ) -> Result<CertificateStamp, String> {
         let uin = uin.map(Uin::parse).transpose()?;
         if let (Some(u), Some(q)) = (&uin, qr) {
-            if !q.contains(u.as_str()) {
+            if !carries_whole(q, u.as_str()) {
                 return Err(format!(
-                    "the QR payload must contain the UIN {u} (the order asks that the QR code \
-                     carry the certificate's unique number)"
+                    "the QR payload must contain the UIN {u} on its own, not inside a longer \
+                     number or word (the order asks that the QR code carry the certificate's \
+                     unique number, the one printed)"
                 ));
             }
         }
@@ -101,6 +102,19 @@ impl CertificateStamp {
         }
         Ok(CertificateStamp { uin, payload })
     }
+}
+
+/// Whether `payload` holds `uin` as a whole: not inside a longer run of
+/// letters and digits, where `AMD01520220000012` would hold
+/// `AMD0152022000001` and the QR code would carry another number than the
+/// one printed.
+fn carries_whole(payload: &str, uin: &str) -> bool {
+    payload.match_indices(uin).any(|(at, _)| {
+        let before = payload[..at].chars().next_back();
+        let after = payload[at + uin.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 /// The first web address in a QR payload, printed as where to verify.
@@ -163,6 +177,28 @@ mod tests {
         .unwrap();
         assert!(ok.payload.unwrap().starts_with("UIN="));
         assert!(CertificateStamp::check(Some("AMD0152022000001"), Some("other"), None).is_err());
+        // Inside a longer number it is another number.
+        for longer in [
+            "UIN:AMD01520220000012",
+            "UIN:XAMD0152022000001",
+            "https://bsk.wb.gov.in/v/AMD0152022000001a",
+        ] {
+            assert!(
+                CertificateStamp::check(Some("AMD0152022000001"), Some(longer), None).is_err(),
+                "{longer}"
+            );
+        }
+        for whole in [
+            "AMD0152022000001",
+            "uin=AMD0152022000001&name=Ram",
+            "Ref:AMD01520220000012|UIN:AMD0152022000001",
+            "https://bsk.wb.gov.in/v/AMD0152022000001",
+        ] {
+            assert!(
+                CertificateStamp::check(Some("AMD0152022000001"), Some(whole), None).is_ok(),
+                "{whole}"
+            );
+        }
         let alone = CertificateStamp::check(Some("AMD0152022000001"), None, None).unwrap();
         assert_eq!(alone.payload.as_deref(), Some("AMD0152022000001"));
         assert!(CertificateStamp::check(None, Some(" "), None).is_err());

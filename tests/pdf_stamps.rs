@@ -330,3 +330,78 @@ fn the_qr_code_must_carry_the_printed_uin_not_a_longer_number() {
         assert!(pdftotext(&out, None).contains(&format!("UIN: {UIN}")));
     }
 }
+
+/// A character the stamp cannot draw was drawn as "?" (Santali in Ol
+/// Chiki, Manipuri in Meetei Mayek, Chinese), and Urdu was laid out left
+/// to right so that it copied out backwards: the stamp said something other
+/// than what was approved. Such text is refused before the PIN; a line
+/// mixing Latin, Devanagari and Bengali with conjuncts is drawn and copies
+/// out exactly as typed.
+#[test]
+fn text_the_stamp_cannot_draw_is_refused_and_mixed_scripts_copy_out_as_typed() {
+    let s = SimSetup::new("stamp_cli_undrawable", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    for (option, text) in [
+        ("--reason", "ᱥᱟᱱᱛᱟᱲᱤ ᱯᱟᱨᱥᱤ"),
+        ("--location", "ꯏꯝꯐꯥꯜ"),
+        ("--reason", "Approved 批准"),
+        ("--reason", "منظور شدہ"),
+    ] {
+        let out = s.dir.join("refused.pdf");
+        let o = sign_cli(
+            &s,
+            &input,
+            &out,
+            &[option, text, "--visible", "1,40,560,515,220"],
+        );
+        assert!(!o.status.success(), "{text} was drawn");
+        assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("cannot draw"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert_eq!(
+        s.sim.logins().len(),
+        0,
+        "a PIN was used for a refused stamp"
+    );
+
+    let reason = "क्षत्रिय कल्याण हेतु Ram राम রাম ₹ 1,20,000";
+    let location = "শ্রীরামপুর, ড. সুব্রত";
+    let out = s.dir.join("mixed.pdf");
+    let b = [40.0, 560.0, 555.0, 780.0];
+    let visible = format!("1,{},{},{},{}", b[0], b[1], b[2] - b[0], b[3] - b[1]);
+    let o = sign_cli(
+        &s,
+        &input,
+        &out,
+        &[
+            "--reason",
+            reason,
+            "--location",
+            location,
+            "--visible",
+            &visible,
+        ],
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    if tools() {
+        judge_new_signature(&out, "Signature1", 0).unwrap();
+        let copied = pdftotext(&out, None);
+        assert!(copied.contains(&format!("Reason: {reason}")), "{copied}");
+        assert!(
+            copied.contains(&format!("Location: {location}")),
+            "{copied}"
+        );
+        assert!(!copied.contains('?'), "{copied}");
+        let png = render(&out, "stamp-mixed-scripts", b);
+        let seen = words(&ocr(&png, "hin+ben+eng", "6"));
+        let expected = ["क्षत्रिय", "कल्याण", "हेतु", "Ram", "राम", "রাম", "সুব্রত"];
+        for w in expected {
+            assert!(
+                seen.iter().any(|s| s == w),
+                "Tesseract did not read \"{w}\" in {}: {seen:?}",
+                png.display()
+            );
+        }
+    }
+}

@@ -88,6 +88,7 @@ pub fn write_stamp(
     let mut footer = None;
     if let Some(url) = &text.verify_url {
         let line = format!("Verify at {url}");
+        super::shaping::check_fonts(&line)?;
         let em = measure.width(&line, 1.0).max(0.1);
         let fs = ((w - 2.0 * pad) / em).min(8.0);
         footer = Some((line, fs, pad + fs * 0.25));

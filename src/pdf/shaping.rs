@@ -89,7 +89,7 @@ pub fn shape(text: &str) -> Result<Shaped, PdfError> {
             Script::Latin => latin,
             s => scripts::font_for(s).ok_or_else(|| missing_font(s))?,
         };
-        for (in_font, part) in by_coverage(font, latin, &piece) {
+        for (in_font, part) in by_coverage(font, latin, &piece)? {
             let scale = if std::ptr::eq(in_font, latin) {
                 1.0
             } else {
@@ -101,13 +101,18 @@ pub fn shape(text: &str) -> Result<Shaped, PdfError> {
     Ok(Shaped { runs })
 }
 
-/// Whether every script in `text` has a font installed (checked before
-/// anyone is asked for a PIN).
+/// Whether every character of `text` can be drawn as typed: its script
+/// has a font installed, and that font or the built-in Latin one has a
+/// glyph for it (checked before anyone is asked for a PIN).
 pub fn check_fonts(text: &str) -> Result<(), PdfError> {
-    for (script, _) in split(text) {
-        if script != Script::Latin && scripts::font_for(script).is_none() {
-            return Err(missing_font(script));
-        }
+    let latin = scripts::font_for(Script::Latin)
+        .ok_or_else(|| PdfError::Internal("the built-in font is unreadable".into()))?;
+    for (script, piece) in split(text) {
+        let font = match script {
+            Script::Latin => latin,
+            s => scripts::font_for(s).ok_or_else(|| missing_font(s))?,
+        };
+        by_coverage(font, latin, &piece)?;
     }
     Ok(())
 }
@@ -150,28 +155,53 @@ fn split(text: &str) -> Vec<(Script, String)> {
 }
 
 /// Split a run where its font lacks a character (a ₹ or a digit in a face
-/// made for one script) so that the Latin font draws that part; characters
-/// neither font has become `?`, so nothing is drawn as an empty box.
+/// made for one script) so that the Latin font draws that part. A
+/// character neither font has, or one of a right-to-left script, is
+/// refused: drawn as `?` (as it once was) or in the wrong order, the stamp
+/// would say something other than what the person approved, and copy out
+/// wrong too.
 fn by_coverage(
     font: &'static Font,
     latin: &'static Font,
     text: &str,
-) -> Vec<(&'static Font, String)> {
+) -> Result<Vec<(&'static Font, String)>, PdfError> {
     let mut out: Vec<(&'static Font, String)> = Vec::new();
     for c in text.chars() {
-        let (f, c) = if font.glyph(c).is_some() || scripts::is_joiner(c) {
-            (font, c)
-        } else if latin.glyph(c).is_some() {
-            (latin, c)
+        let f = if is_right_to_left(c) {
+            return Err(cannot_draw(c, "it is written right to left"));
+        } else if font.glyph(c).is_some() || scripts::is_joiner(c) {
+            font
+        } else if latin.glyph(c).is_some() || c.is_whitespace() {
+            // Whitespace only separates words: wrapping drops it.
+            latin
         } else {
-            (latin, '?')
+            return Err(cannot_draw(c, "no font Mohor uses has it"));
         };
         match out.last_mut() {
             Some((last, t)) if std::ptr::eq(*last, f) => t.push(c),
             _ => out.push((f, c.to_string())),
         }
     }
-    out
+    Ok(out)
+}
+
+/// Hebrew, Arabic (Urdu, Kashmiri, Sindhi), Syriac, Thaana, N'Ko and
+/// their presentation forms and historic blocks. The stamp lays a line out
+/// left to right; such text would be drawn and copied in the wrong order.
+fn is_right_to_left(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+}
+
+fn cannot_draw(c: char, why: &str) -> PdfError {
+    PdfError::CannotStamp(format!(
+        "the stamp's text holds \"{}\" (U+{:04X}), which the stamp cannot draw ({why}): \
+         it draws Latin and the Indian scripts Noto covers (Devanagari, Bengali, Gurmukhi, \
+         Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam); write the reason and place in one \
+         of those",
+        c.escape_debug(),
+        u32::from(c)
+    ))
 }
 
 fn shape_run(font: &'static Font, scale: f64, text: String) -> Result<Run, PdfError> {

@@ -28,10 +28,15 @@ fn tools() -> bool {
 /// The page rendered at 300 dpi, kept as a screenshot; `crop` is a box in
 /// PDF points `[x0, y0, x1, y1]` on an A4 page.
 fn render(file: &Path, name: &str, crop: [f64; 4]) -> PathBuf {
-    let px = |v: f64| ((v * 300.0 / 72.0).round() as i64).to_string();
+    render_at(file, name, crop, 300.0)
+}
+
+/// [`render`] at `dpi` dots per inch.
+fn render_at(file: &Path, name: &str, crop: [f64; 4], dpi: f64) -> PathBuf {
+    let px = |v: f64| ((v * dpi / 72.0).round() as i64).to_string();
     let prefix = artifacts_dir().join(name);
     let out = Command::new("pdftoppm")
-        .args(["-png", "-r", "300", "-singlefile"])
+        .args(["-png", "-r", &dpi.to_string(), "-singlefile"])
         .args(["-x", &px(crop[0]), "-y", &px(842.0 - crop[3])])
         .args(["-W", &px(crop[2] - crop[0]), "-H", &px(crop[3] - crop[1])])
         .arg(file)
@@ -402,6 +407,104 @@ fn text_the_stamp_cannot_draw_is_refused_and_mixed_scripts_copy_out_as_typed() {
                 "Tesseract did not read \"{w}\" in {}: {seen:?}",
                 png.display()
             );
+        }
+    }
+}
+
+/// Word boxes as pdftotext lays them out: (word, height in points).
+fn word_heights(file: &Path) -> Vec<(String, f64)> {
+    let out = common::run(Command::new("pdftotext").arg("-bbox").arg(file).arg("-"));
+    assert!(out.status.success(), "{}", common::text(&out));
+    let attr = |line: &str, name: &str| -> f64 {
+        let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        line[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<word "))
+        .map(|l| {
+            let word = l.split('>').nth(1).unwrap().split('<').next().unwrap();
+            (word.to_string(), attr(l, "yMax") - attr(l, "yMin"))
+        })
+        .collect()
+}
+
+/// A reason and a place of 500 characters each (the most a web page may
+/// send) shrank everything in the stamp alike: the signer's name came out
+/// under 4 pt in the automatic stamp's 172 x 70 box, which neither a reader
+/// of the printed page nor Tesseract at 200 dpi makes out. The name and a
+/// certificate's UIN now stay at least 7 pt; the details shrink alone.
+#[test]
+fn long_details_leave_the_name_and_uin_legible() {
+    if !tools() {
+        return;
+    }
+    let dir = test_dir("stamp_long_details");
+    let reason: String = "भुगतान हेतु स्वीकृत कार्यालय आदेश संख्या "
+        .repeat(20)
+        .chars()
+        .take(500)
+        .collect();
+    let location: String = "Office of the Block Development Officer, Sabang, Paschim Medinipur "
+        .repeat(10)
+        .chars()
+        .take(500)
+        .collect();
+    for certificate in [false, true] {
+        let name = if certificate {
+            "stamp-long-details-certificate"
+        } else {
+            "stamp-long-details"
+        };
+        let out = dir.join(format!("{name}.pdf"));
+        let mut o = opts("rsa2048");
+        o.reason = Some(reason.trim_end().into());
+        o.location = Some(location.trim_end().into());
+        let b = if certificate {
+            o.uin = Some(UIN.into());
+            o.qr = Some(payload());
+            o.visible_auto = true;
+            [0.0, 0.0, 595.0, 200.0]
+        } else {
+            o.visible = stamp(1, 40.0, 40.0, 172.0, 70.0);
+            [20.0, 20.0, 232.0, 130.0]
+        };
+        let mut s = signer("rsa2048");
+        let signed = pdf::sign_file(&corpus("pyhanko-empty-a4.pdf"), &out, &mut s, &o).unwrap();
+        judge_new_signature(&out, &signed.field_name, 0).unwrap();
+
+        let heights = word_heights(&out);
+        let mut keys = vec!["Asha", "Verma"];
+        if certificate {
+            keys.push(UIN);
+        }
+        for key in keys {
+            let (_, height) = heights
+                .iter()
+                .find(|(w, _)| w == key)
+                .unwrap_or_else(|| panic!("pdftotext has no \"{key}\": {heights:?}"));
+            assert!(
+                *height >= 7.0,
+                "\"{key}\" is drawn {height:.1} pt high in {name}"
+            );
+        }
+        // Every word of the details is still there to copy.
+        let copied = words(&pdftotext(&out, None)).join(" ");
+        assert!(copied.contains(&words(&location).join(" ")), "{copied}");
+
+        // 200 dpi, as the other judges here read pages: at 300 the
+        // smallest text is still read.
+        let png = render_at(&out, name, b, 200.0);
+        let seen = words(&ocr(&png, "eng", "11"));
+        for w in ["Asha", "Verma"] {
+            assert!(
+                seen.iter().any(|s| s == w),
+                "Tesseract did not read \"{w}\" in {}: {seen:?}",
+                png.display()
+            );
+        }
+        if certificate {
+            assert_eq!(zbar(&png), payload(), "{}", png.display());
         }
     }
 }

@@ -48,6 +48,27 @@ struct Line {
     scale: f64,
     colour: (f64, f64, f64),
     bold: bool,
+    /// The signer's name and a certificate's UIN: kept legible when long
+    /// details shrink the rest (see [`KEY_MIN_SIZE`]).
+    key: bool,
+}
+
+/// The smallest size, in points, of the signer's name and the UIN while the
+/// box is tall enough: a reason and place of 500 characters each (what a
+/// web page may send) once shrank the name in the automatic stamp to 4 pt,
+/// which no one reads off a printed page. Details still shrink below it.
+const KEY_MIN_SIZE: f64 = 7.0;
+
+impl Line {
+    /// This line's font size when the details are drawn at `base` points.
+    fn size(&self, base: f64, key_floor: f64) -> f64 {
+        let own = self.scale * base;
+        if self.key {
+            own.max(key_floor)
+        } else {
+            own
+        }
+    }
 }
 
 /// Write the stamp's Form XObject (and its fonts) for a box of `w` x `h`
@@ -119,16 +140,22 @@ pub fn write_stamp(
     let text_x = pad + seal_col + if seal_col > 0.0 { pad } else { 0.0 };
     let avail_w = (right - text_x).max(1.0);
     let avail_h = (h - pad - bottom).max(1.0);
-    let (size, wrapped) = fit(&measure, &lines, avail_w, avail_h);
+    // At most a fifth of the height each, so that a small box still holds
+    // the details too.
+    let key_floor = KEY_MIN_SIZE.min(avail_h * 0.2);
+    let (size, wrapped) = fit(&measure, &lines, avail_w, avail_h, key_floor);
 
     // Centre the block vertically; lines top-down.
-    let total: f64 = wrapped.iter().map(|(l, t)| line_height(l, t, size)).sum();
+    let total: f64 = wrapped
+        .iter()
+        .map(|(l, t)| line_height(l.size(size, key_floor), t))
+        .sum();
     let mut y = h - pad - (avail_h - total).max(0.0) / 2.0;
     let mut tw = TextWriter::default();
     tw.ops.push_str("BT\n");
     for (line, segment) in &wrapped {
-        let fs = line.scale * size;
-        let lh = line_height(line, segment, size);
+        let fs = line.size(size, key_floor);
+        let lh = line_height(fs, segment);
         y -= lh;
         let (cr, cg, cb) = line.colour;
         if line.bold {
@@ -205,12 +232,14 @@ fn lines(text: &StampText) -> Vec<Line> {
             scale: 0.85,
             colour: FRAME,
             bold: false,
+            key: false,
         },
         Line {
             text: text.signer.clone(),
             scale: 1.2,
             colour: FRAME,
             bold: true,
+            key: true,
         },
     ];
     let detail = |label: &str, value: &str| Line {
@@ -218,6 +247,7 @@ fn lines(text: &StampText) -> Vec<Line> {
         scale: 0.85,
         colour: DETAIL,
         bold: false,
+        key: false,
     };
     lines.push(detail("Date", &text.when));
     if let Some(v) = text.reason.as_deref().filter(|v| !v.trim().is_empty()) {
@@ -235,6 +265,7 @@ fn lines(text: &StampText) -> Vec<Line> {
             scale: 1.0,
             colour: FRAME,
             bold: true,
+            key: true,
         });
     }
     lines
@@ -288,19 +319,27 @@ fn r(v: f64) -> String {
     format_real(v)
 }
 
-/// Indian scripts are drawn larger and stack vowel signs above and below
-/// the letters: their lines get more room.
-fn line_height(line: &Line, text: &str, size: f64) -> f64 {
+/// The height of a line of `text` at `font_size` points. Indian scripts are
+/// drawn larger and stack vowel signs above and below the letters: their
+/// lines get more room.
+fn line_height(font_size: f64, text: &str) -> f64 {
     let lead = if has_indic(text) {
         1.18 * INDIC_SCALE * 1.1
     } else {
         1.18
     };
-    line.scale * size * lead
+    font_size * lead
 }
 
-/// Choose the largest font size at which the wrapped lines fit the box.
-fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Line, String)>) {
+/// Choose the largest font size at which the wrapped lines fit the box,
+/// the key lines no smaller than `key_floor`.
+fn fit<'a>(
+    m: &Measure,
+    lines: &'a [Line],
+    w: f64,
+    h: f64,
+    key_floor: f64,
+) -> (f64, Vec<(&'a Line, String)>) {
     // Large boxes get large text (up to 16 pt), which stays legible when
     // the page is printed, scanned or photographed.
     let mut size = 16.0;
@@ -308,12 +347,15 @@ fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64) -> (f64, Vec<(&'a Lin
         let wrapped: Vec<(&Line, String)> = lines
             .iter()
             .flat_map(|l| {
-                wrap(m, &l.text, l.scale * size, w)
+                wrap(m, &l.text, l.size(size, key_floor), w)
                     .into_iter()
                     .map(move |s| (l, s))
             })
             .collect();
-        let height: f64 = wrapped.iter().map(|(l, t)| line_height(l, t, size)).sum();
+        let height: f64 = wrapped
+            .iter()
+            .map(|(l, t)| line_height(l.size(size, key_floor), t))
+            .sum();
         if height <= h || size <= 2.0 {
             return (size, wrapped);
         }

@@ -508,3 +508,34 @@ fn long_details_leave_the_name_and_uin_legible() {
         }
     }
 }
+
+/// A UIN carries the year its service was delivered; `AMD0152099000001`
+/// was signed in 2026 and its stamp and QR code carried 2099. A year after
+/// the signature's (Indian Standard Time) is refused before the PIN; this
+/// year's number signs, and the stamp and QR code carry it.
+#[test]
+fn a_uin_from_a_later_year_than_the_signature_is_refused() {
+    let s = SimSetup::new("stamp_cli_uin_year", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    let this_year = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+5:30))
+        .year();
+    let later = format!("AMD015{}000001", this_year + 1);
+    let out = s.dir.join("later.pdf");
+    let o = sign_cli(&s, &input, &out, &["--uin", &later]);
+    assert!(!o.status.success(), "{later} was accepted");
+    assert!(stderr(&o).contains("INVALID_REQUEST"), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert_eq!(s.sim.logins().len(), 0, "a PIN was used for a refused UIN");
+
+    let current = format!("AMD015{this_year}000001");
+    let out = s.dir.join("current.pdf");
+    let o = sign_cli(&s, &input, &out, &["--uin", &current]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    if tools() {
+        judge_new_signature(&out, "Signature1", 0).unwrap();
+        let png = render(&out, "stamp-uin-this-year", [0.0, 0.0, 595.0, 200.0]);
+        assert_eq!(zbar(&png), current);
+        assert!(pdftotext(&out, None).contains(&format!("UIN: {current}")));
+    }
+}

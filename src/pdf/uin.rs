@@ -58,6 +58,27 @@ impl Uin {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The year of service the number gives (characters 7 to 10).
+    pub fn year(&self) -> i32 {
+        self.0.get(6..10).and_then(|y| y.parse().ok()).unwrap_or(0)
+    }
+
+    /// Refuse a number from a year after `signing_year` (the signature's
+    /// year in Indian Standard Time): a certificate is numbered in the year
+    /// its service is delivered, so `AMD0152099000001` signed in 2026 is a
+    /// typing error that the stamp and QR code would otherwise carry.
+    pub fn check_year(&self, signing_year: i32) -> Result<(), String> {
+        if self.year() > signing_year {
+            return Err(format!(
+                "the UIN {} gives the year {}, after this signature's year {signing_year}: a \
+                 certificate's number carries the year its service was delivered",
+                self.0,
+                self.year()
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Uin {
@@ -165,6 +186,15 @@ mod tests {
         ] {
             assert!(Uin::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_year_after_the_signature_is_refused() {
+        let u = Uin::parse("AMD0152027000001").unwrap();
+        assert_eq!(u.year(), 2027);
+        assert!(u.check_year(2026).is_err());
+        assert!(u.check_year(2027).is_ok());
+        assert!(u.check_year(2030).is_ok());
     }
 
     #[test]

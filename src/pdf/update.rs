@@ -59,6 +59,10 @@ pub(super) fn build_revision(
     let certificate =
         CertificateStamp::check(opts.uin.as_deref(), opts.qr.as_deref(), opts.qr_version)
             .map_err(PdfError::CannotStamp)?;
+    if let Some(u) = &certificate.uin {
+        u.check_year(ist(opts.signing_time).year())
+            .map_err(PdfError::invalid)?;
+    }
     let text = StampText {
         signer: opts.signer_name.clone(),
         when: stamp_date(opts.signing_time),

@@ -336,18 +336,18 @@ fn the_qr_code_must_carry_the_printed_uin_not_a_longer_number() {
     }
 }
 
-/// A character the stamp cannot draw was drawn as "?" (Santali in Ol
-/// Chiki, Manipuri in Meetei Mayek, Chinese), and Urdu was laid out left
-/// to right so that it copied out backwards: the stamp said something other
-/// than what was approved. Such text is refused before the PIN; a line
-/// mixing Latin, Devanagari and Bengali with conjuncts is drawn and copies
-/// out exactly as typed.
+/// A character the stamp cannot draw was drawn as "?" (Manipuri in Meetei
+/// Mayek, Tibetan, Chinese), and Urdu was laid out left to right so that
+/// it copied out backwards: the stamp said something other than what was
+/// approved. Such text is refused before the PIN; a line mixing Latin,
+/// Devanagari and Bengali with conjuncts is drawn and copies out exactly as
+/// typed.
 #[test]
 fn text_the_stamp_cannot_draw_is_refused_and_mixed_scripts_copy_out_as_typed() {
     let s = SimSetup::new("stamp_cli_undrawable", json!({}));
     let input = corpus("pyhanko-empty-a4.pdf");
     for (option, text) in [
-        ("--reason", "ᱥᱟᱱᱛᱟᱲᱤ ᱯᱟᱨᱥᱤ"),
+        ("--reason", "བོད་ཡིག"),
         ("--location", "ꯏꯝꯐꯥꯜ"),
         ("--reason", "Approved 批准"),
         ("--reason", "منظور شدہ"),
@@ -538,4 +538,43 @@ fn a_uin_from_a_later_year_than_the_signature_is_refused() {
         assert_eq!(zbar(&png), current);
         assert!(pdftotext(&out, None).contains(&format!("UIN: {current}")));
     }
+}
+
+/// Santali, an official language of West Bengal, is written in Ol Chiki:
+/// its stamps were drawn as "???????". Drawn
+/// with Noto Sans Ol Chiki, embedded as a subset with a ToUnicode map, the
+/// reason and place copy out as typed.
+#[test]
+fn santali_in_ol_chiki_is_drawn_and_copies_out_as_typed() {
+    if !tools() {
+        return;
+    }
+    let dir = test_dir("stamp_santali");
+    let out = dir.join("signed.pdf");
+    let reason = "ᱥᱟᱨᱴᱤᱯᱷᱤᱠᱮᱴ ᱮᱢ ᱦᱩᱭᱮᱱᱟ";
+    let location = "ᱢᱮᱫᱤᱱᱤᱯᱩᱨ";
+    let mut o = opts("rsa2048");
+    o.reason = Some(reason.into());
+    o.location = Some(location.into());
+    o.visible = stamp(1, 40.0, 560.0, 515.0, 220.0);
+    let mut s = signer("rsa2048");
+    let signed = pdf::sign_file(&corpus("pyhanko-empty-a4.pdf"), &out, &mut s, &o).unwrap();
+    judge_new_signature(&out, &signed.field_name, 0).unwrap();
+
+    let copied = pdftotext(&out, None);
+    assert!(copied.contains(&format!("Reason: {reason}")), "{copied}");
+    assert!(
+        copied.contains(&format!("Location: {location}")),
+        "{copied}"
+    );
+    assert!(!copied.contains('?'), "{copied}");
+    let fonts = common::run(Command::new("pdffonts").arg(&out));
+    let listed = String::from_utf8_lossy(&fonts.stdout).into_owned();
+    let ol_chiki = listed
+        .lines()
+        .find(|l| l.contains("NotoSansOlChiki"))
+        .unwrap_or_else(|| panic!("no Ol Chiki font in the stamp:\n{listed}"));
+    // emb, sub and uni: embedded, a subset, with a ToUnicode map.
+    assert!(ol_chiki.contains("yes yes yes"), "{listed}");
+    render(&out, "stamp-santali", [40.0, 560.0, 555.0, 780.0]);
 }

@@ -1,8 +1,9 @@
 //! Which script a character belongs to, and the font that draws each script.
 //!
 //! Latin (and ₹) is drawn with DejaVu Sans, shipped in the binary. The
-//! scripts of India's Eighth Schedule that Noto covers are drawn with the
-//! Noto Sans face for that script, read from disk once per process: from
+//! scripts of India's Eighth Schedule that Noto covers (and Ol Chiki, in
+//! which Santali is written, an official language of West Bengal) are drawn
+//! with the Noto Sans face for that script, read from disk once per process: from
 //! `MOHOR_FONT_DIR` if set, else the system's font folders (Debian's
 //! `fonts-noto-core`, Fedora's `google-noto-*`, a user's own fonts, and
 //! Windows' Nirmala UI, which covers them all). Not embedding them keeps
@@ -27,6 +28,8 @@ pub enum Script {
     Telugu,
     Kannada,
     Malayalam,
+    /// Santali's alphabet: letters and modifier letters only, no marks.
+    OlChiki,
 }
 
 /// The Indian scripts in Unicode block order (each block is 128 code
@@ -54,6 +57,7 @@ impl Script {
             0x0964 | 0x0965 => None,
             0x0900..=0x0D7F => INDIC.get(((u - 0x0900) / 0x80) as usize).copied(),
             0xA8E0..=0xA8FF | 0x1CD0..=0x1CFF => Some(Script::Devanagari),
+            0x1C50..=0x1C7F => Some(Script::OlChiki),
             _ if c.is_alphabetic() => Some(Script::Latin),
             _ => None,
         }
@@ -71,12 +75,19 @@ impl Script {
             Script::Telugu => "Telugu",
             Script::Kannada => "Kannada",
             Script::Malayalam => "Malayalam",
+            Script::OlChiki => "Ol Chiki",
         }
+    }
+
+    /// The name as Noto's file names spell it (`NotoSansOlChiki-Regular.ttf`).
+    pub fn file_stem(self) -> String {
+        self.name().replace(' ', "")
     }
 
     fn slot(self) -> usize {
         match self {
             Script::Latin => 0,
+            Script::OlChiki => 1 + INDIC.len(),
             s => 1 + INDIC.iter().position(|i| *i == s).unwrap_or(0),
         }
     }
@@ -145,7 +156,7 @@ fn font_dirs() -> Vec<PathBuf> {
 
 /// File names that hold a face for `script`, best first.
 fn file_names(script: Script) -> Vec<String> {
-    let n = script.name();
+    let n = script.file_stem();
     vec![
         format!("NotoSans{n}-Regular.ttf"),
         format!("NotoSans{n}UI-Regular.ttf"),
@@ -169,6 +180,7 @@ fn load(script: Script) -> Option<Font> {
         Script::Telugu => 'క',
         Script::Kannada => 'ಕ',
         Script::Malayalam => 'ക',
+        Script::OlChiki => 'ᱚ',
         Script::Latin => 'A',
     };
     for dir in font_dirs() {
@@ -211,7 +223,7 @@ fn read_once(path: &std::path::Path) -> Option<&'static [u8]> {
 /// The font for `script`, loaded on first use; `None` when no face for it
 /// is installed.
 pub fn font_for(script: Script) -> Option<&'static Font> {
-    static SLOTS: [OnceLock<Option<Font>>; 10] = [const { OnceLock::new() }; 10];
+    static SLOTS: [OnceLock<Option<Font>>; 11] = [const { OnceLock::new() }; 11];
     SLOTS[script.slot()].get_or_init(|| load(script)).as_ref()
 }
 
@@ -225,6 +237,7 @@ mod tests {
         assert_eq!(Script::of('ক'), Some(Script::Bengali));
         assert_eq!(Script::of('ക'), Some(Script::Malayalam));
         assert_eq!(Script::of('ଓ'), Some(Script::Oriya));
+        assert_eq!(Script::of('ᱥ'), Some(Script::OlChiki));
         assert_eq!(Script::of('A'), Some(Script::Latin));
         assert_eq!(Script::of('।'), None);
         assert_eq!(Script::of('7'), None);

@@ -123,7 +123,7 @@ fn missing_font(s: Script) -> PdfError {
          (Debian/Ubuntu: fonts-noto-core) or put NotoSans{}-Regular.ttf in MOHOR_FONT_DIR",
         s.name(),
         s.name(),
-        s.name()
+        s.file_stem()
     ))
 }
 
@@ -197,8 +197,8 @@ fn cannot_draw(c: char, why: &str) -> PdfError {
     PdfError::CannotStamp(format!(
         "the stamp's text holds \"{}\" (U+{:04X}), which the stamp cannot draw ({why}): \
          it draws Latin and the Indian scripts Noto covers (Devanagari, Bengali, Gurmukhi, \
-         Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam); write the reason and place in one \
-         of those",
+         Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Ol Chiki); write the reason and \
+         place in one of those",
         c.escape_debug(),
         u32::from(c)
     ))
@@ -284,6 +284,7 @@ mod tests {
             (Script::Telugu, "ఆమోదం"),
             (Script::Kannada, "ಅನುಮೋದನೆ"),
             (Script::Malayalam, "അംഗീകാരം"),
+            (Script::OlChiki, "ᱥᱟᱱᱛᱟᱲᱤ"),
         ] {
             let s = shape(word).unwrap();
             assert_eq!(s.runs.len(), 1, "{script:?}");

@@ -153,3 +153,91 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
     }
     c.close();
 }
+
+/// A page's own coordinates start wherever its /MediaBox does: on a page
+/// of `[-300 -400 295 442]` the bottom left corner is (-300, -400), and
+/// pdf.js's `convertToPdfPoint` gives a box there below zero. The server
+/// refused every x or y below zero (`INVALID_REQUEST`) though `mohor sign
+/// --visible` signs the same box; now the stamp is placed where asked, and
+/// its QR code and UIN read back.
+#[test]
+fn a_certificate_stamp_at_coordinates_below_zero_is_placed_where_asked() {
+    let fx = Fixture::shared();
+    let common::Approving {
+        dir,
+        softhsm_conf,
+        home,
+        prompts,
+    } = common::approving("ws_certificate_below_zero");
+    let server = serve(&home, &softhsm_conf, &prompts);
+    let mut c = ws::Connection::open(server.port, ORIGIN).expect("connect");
+    let page = common::classic_pdf(
+        b"%PDF-1.7\n",
+        &[
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [-300 -400 295 442] /Resources << >> >>",
+        ],
+        "",
+    );
+    let uin = "BCW0212026000101";
+    let reply = c.call(
+        json!(1),
+        "sign.pdf",
+        Some(json!({
+            "document": b64(&page),
+            "fileName": "certificate.pdf",
+            "certificateId": fx.cert("rsa2048").id,
+            "appearance": {"page": 1, "x": -260, "y": -360, "width": 300, "height": 118,
+                           "uin": uin, "qr": payload(uin, "সুমিতা দাস")},
+        })),
+    );
+    let signed = common::unb64(reply.result()["document"].as_str().expect("document"));
+    let out = dir.join("certificate.signed.pdf");
+    std::fs::write(&out, &signed).expect("write");
+    c.close();
+    if !["pdftoppm", "zbarimg", "pdftotext", "pdfsig"]
+        .iter()
+        .all(|t| common::have_tool(t))
+    {
+        return;
+    }
+    let report = common::text(&common::run(Command::new("pdfsig").arg(&out)));
+    assert!(report.contains("Signature is Valid."), "{report}");
+    // The UIN where the box was asked for: 40 to 340 points from the page's
+    // left edge, 40 to 158 from its bottom.
+    let words = common::text(&common::run(
+        Command::new("pdftotext").arg("-bbox").arg(&out).arg("-"),
+    ));
+    let line = words
+        .lines()
+        .find(|l| l.contains(&format!(">{uin}<")))
+        .unwrap_or_else(|| panic!("pdftotext has no {uin}:\n{words}"));
+    let attr = |name: &str| -> f64 {
+        let at = line.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        line[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    // pdftotext measures from the top left of the page (842 points high).
+    let (left, bottom) = (attr("xMin"), 842.0 - attr("yMax"));
+    assert!(
+        (40.0..340.0).contains(&left) && (40.0..158.0).contains(&bottom),
+        "the UIN is at {left}, {bottom}:\n{line}"
+    );
+    let prefix = dir.join("certificate-page");
+    let st = Command::new("pdftoppm")
+        .args(["-png", "-r", "300", "-singlefile"])
+        .arg(&out)
+        .arg(&prefix)
+        .status()
+        .expect("pdftoppm");
+    assert!(st.success());
+    let read = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(prefix.with_extension("png"))
+        .output()
+        .expect("zbarimg");
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout).trim_end_matches('\n'),
+        payload(uin, "সুমিতা দাস")
+    );
+}

@@ -604,11 +604,14 @@ fn appearance(method: Method, v: Value) -> Result<(Appearance, CertificateFields
             let place = match (r.page, r.x, r.y, r.width, r.height) {
                 (None, None, None, None, None) => Appearance::Auto,
                 (Some(page), Some(x), Some(y), Some(width), Some(height)) => {
+                    // x and y may be below zero: a page's own coordinates
+                    // start wherever its /MediaBox does (`[-300 -400 295 442]`),
+                    // and pdf.js gives them so. Whether the box lies on the
+                    // page is the PDF's to say (src/pdf/plan.rs).
                     let finite = [x, y, width, height].iter().all(|n| n.is_finite());
-                    if page == 0 || !finite || width <= 0.0 || height <= 0.0 || x < 0.0 || y < 0.0
-                    {
+                    if page == 0 || !finite || width <= 0.0 || height <= 0.0 {
                         return Err(RpcError::invalid_params(format!(
-                            "{}: `appearance` needs page >= 1, x, y >= 0 and width, height > 0 (PDF points)",
+                            "{}: `appearance` needs page >= 1, finite x and y, and width, height > 0 (PDF points)",
                             method.name()
                         )));
                     }

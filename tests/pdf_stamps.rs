@@ -578,3 +578,86 @@ fn santali_in_ol_chiki_is_drawn_and_copies_out_as_typed() {
     assert!(ol_chiki.contains("yes yes yes"), "{listed}");
     render(&out, "stamp-santali", [40.0, 560.0, 555.0, 780.0]);
 }
+
+/// Lines that do not fit a small box even at the smallest size run out of
+/// it, where the stamp's /BBox cuts them off — the UIN, drawn last, first:
+/// a 120 x 30 certificate stamp with a long reason and place was signed
+/// with its UIN outside the box (pdftotext found it below the box, so no
+/// one saw it on the page). Such a stamp is refused before the PIN; a box
+/// that holds everything at the smallest sizes keeps its UIN inside.
+#[test]
+fn a_certificate_stamp_never_loses_its_uin_off_the_box() {
+    let s = SimSetup::new("stamp_cli_uin_small_box", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    let reason: String = "भुगतान हेतु स्वीकृत कार्यालय आदेश संख्या "
+        .repeat(20)
+        .chars()
+        .take(500)
+        .collect();
+    let location: String = "Office of the Block Development Officer, Sabang, Paschim Medinipur "
+        .repeat(10)
+        .chars()
+        .take(500)
+        .collect();
+    let details = |visible: &str| -> Vec<String> {
+        [
+            "--uin",
+            UIN,
+            "--reason",
+            reason.trim_end(),
+            "--location",
+            location.trim_end(),
+            "--visible",
+            visible,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+
+    let out = s.dir.join("too-small.pdf");
+    let args = details("1,40,40,120,30");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sign_cli(&s, &input, &out, &args);
+    assert!(!o.status.success(), "the UIN was drawn off the box");
+    assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("too small"), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert_eq!(
+        s.sim.logins().len(),
+        0,
+        "a PIN was used for a refused stamp"
+    );
+
+    let out = s.dir.join("small.pdf");
+    let args = details("1,40,40,150,40");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sign_cli(&s, &input, &out, &args);
+    assert!(o.status.success(), "{}", common::text(&o));
+    if !tools() {
+        return;
+    }
+    judge_new_signature(&out, "Signature1", 0).unwrap();
+    // pdftotext measures from the top of the A4 page: the box is 40 to 80
+    // points from its bottom, so 762 to 802 from its top.
+    let words = common::text(&common::run(
+        Command::new("pdftotext").arg("-bbox").arg(&out).arg("-"),
+    ));
+    let line = words
+        .lines()
+        .find(|l| l.contains(&format!(">{UIN}<")))
+        .unwrap_or_else(|| panic!("pdftotext has no {UIN}:\n{words}"));
+    let attr = |name: &str| -> f64 {
+        let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        line[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    assert!(
+        attr("yMin") >= 762.0 && attr("yMax") <= 802.0,
+        "the UIN lies outside the stamp box: {line}"
+    );
+    let png = render(
+        &out,
+        "stamp-small-box-certificate",
+        [30.0, 30.0, 200.0, 90.0],
+    );
+    assert_eq!(zbar(&png), UIN, "{}", png.display());
+}

@@ -143,13 +143,30 @@ pub fn write_stamp(
     // At most a fifth of the height each, so that a small box still holds
     // the details too.
     let key_floor = KEY_MIN_SIZE.min(avail_h * 0.2);
-    let (size, wrapped) = fit(&measure, &lines, avail_w, avail_h, key_floor);
-
+    let Layout {
+        size,
+        key_floor,
+        wrapped,
+        fits,
+    } = fit(&measure, &lines, avail_w, avail_h, key_floor);
     // Centre the block vertically; lines top-down.
     let total: f64 = wrapped
         .iter()
         .map(|(l, t)| line_height(l.size(size, key_floor), t))
         .sum();
+    // Lines that do not fit run down over the foot of the stamp and then
+    // out of the box, where the form's /BBox cuts them off: the UIN, drawn
+    // last, first. A certificate whose printed number is cut off is not
+    // made.
+    if !fits && text.uin.is_some() && total > h - pad {
+        return Err(PdfError::CannotStamp(format!(
+            "the stamp box ({} x {} points) is too small for its text: even at {MIN_SIZE} points \
+             the UIN would be cut off at its edge; give a larger box (the automatic certificate \
+             stamp is {AUTO_QR_W} x {AUTO_QR_H}) or a shorter reason and place",
+            r(w),
+            r(h)
+        )));
+    }
     let mut y = h - pad - (avail_h - total).max(0.0) / 2.0;
     let mut tw = TextWriter::default();
     tw.ops.push_str("BT\n");
@@ -331,35 +348,63 @@ fn line_height(font_size: f64, text: &str) -> f64 {
     font_size * lead
 }
 
-/// Choose the largest font size at which the wrapped lines fit the box,
-/// the key lines no smaller than `key_floor`.
-fn fit<'a>(
-    m: &Measure,
-    lines: &'a [Line],
-    w: f64,
-    h: f64,
+/// The smallest size the details are drawn at.
+const MIN_SIZE: f64 = 2.0;
+
+/// The stamp's lines as [`fit`] chose them.
+struct Layout<'a> {
+    /// The details' font size.
+    size: f64,
+    /// The key lines' smallest size (see [`Line::size`]).
     key_floor: f64,
-) -> (f64, Vec<(&'a Line, String)>) {
-    // Large boxes get large text (up to 16 pt), which stays legible when
-    // the page is printed, scanned or photographed.
-    let mut size = 16.0;
-    loop {
+    wrapped: Vec<(&'a Line, String)>,
+    /// Whether they fit the box; when not, they are at the smallest sizes.
+    fits: bool,
+}
+
+/// Choose the largest font size at which the wrapped lines fit the box,
+/// the key lines no smaller than `key_floor`. When even the smallest
+/// details leave no room for key lines that large, the key lines shrink
+/// too: a small box must not lose its last lines to a larger name.
+fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64, key_floor: f64) -> Layout<'a> {
+    let lay_out = |size: f64, floor: f64| -> (Vec<(&'a Line, String)>, f64) {
         let wrapped: Vec<(&Line, String)> = lines
             .iter()
             .flat_map(|l| {
-                wrap(m, &l.text, l.size(size, key_floor), w)
+                wrap(m, &l.text, l.size(size, floor), w)
                     .into_iter()
                     .map(move |s| (l, s))
             })
             .collect();
-        let height: f64 = wrapped
+        let height = wrapped
             .iter()
-            .map(|(l, t)| line_height(l.size(size, key_floor), t))
+            .map(|(l, t)| line_height(l.size(size, floor), t))
             .sum();
-        if height <= h || size <= 2.0 {
-            return (size, wrapped);
+        (wrapped, height)
+    };
+    for floor in [key_floor, 0.0] {
+        // Large boxes get large text (up to 16 pt), which stays legible
+        // when the page is printed, scanned or photographed.
+        let mut size = 16.0;
+        while size >= MIN_SIZE {
+            let (wrapped, height) = lay_out(size, floor);
+            if height <= h {
+                return Layout {
+                    size,
+                    key_floor: floor,
+                    wrapped,
+                    fits: true,
+                };
+            }
+            size -= 0.25;
         }
-        size -= 0.25;
+    }
+    let (wrapped, _) = lay_out(MIN_SIZE, 0.0);
+    Layout {
+        size: MIN_SIZE,
+        key_floor: 0.0,
+        wrapped,
+        fits: false,
     }
 }
 

@@ -3,6 +3,11 @@
 //! Mohor adds the issuing CA from its store (here: the config's
 //! `ca_certificates`) – matched by subject and key, never by name alone.
 //! Judges: pyHanko trusting only the test root, and openssl's certificate list.
+//!
+//! And what a path may be when verifying: no longer than its CAs allow
+//! (pathLenConstraint), ending at a signer whose certificate is meant for
+//! signing documents (key usage and extended key usage). Judges:
+//! `openssl cms -verify`, pyHanko and pdfsig.
 // The shared PDF test helpers need the software signer.
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
@@ -13,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
-use verify_util::pdf_util::common::{assert_no_panic, run_with_stdin, SimSetup};
+use verify_util::pdf_util::common::{
+    assert_no_panic, openssl_verify_detached, openssl_verify_detached_for, pyhanko_detached,
+    run_with_stdin, SimSetup,
+};
 use verify_util::*;
 
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -208,4 +216,164 @@ fn a_carried_signature_ending_in_a_zero_byte_is_read_whole() {
     ber.resize(400, 0);
     let pdf = format!("/Contents <{}>", hex::encode(&ber));
     assert_eq!(cms_blobs(pdf.as_bytes()), [ber]);
+}
+
+/// Mohor's verdict on a detached signature: (intact, trusted, chain
+/// complete, valid at signing time, exit code), and the problems as text.
+fn detached_verdict(p7s: &Path, data: &Path) -> ((bool, bool, bool, bool, i32), String) {
+    let (r, code, t) = mohor_report(p7s, &[fixture().root.clone()], Some(data));
+    let s = &r["signatures"][0];
+    let flag = |k: &str| s[k] == true;
+    (
+        (
+            flag("intact"),
+            flag("trusted"),
+            flag("chain_complete"),
+            flag("valid_at_signing_time"),
+            code,
+        ),
+        format!("{}\n{t}", s["problems"]),
+    )
+}
+
+/// The test sub-CA has pathlen 0 (as India's sub-CAs for individual DSCs
+/// do): a CA it issues anyway may not issue signers. Before, Mohor trusted
+/// such a signer; openssl, pyHanko and poppler do not.
+#[test]
+fn a_signer_below_a_ca_its_issuer_may_not_delegate_to_is_not_trusted() {
+    if !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_chain_path_length");
+    let (subca_cert, subca_key) = test_subca();
+    let data = dir.join("tender.txt");
+    std::fs::write(&data, b"Tender 2026/17: bid of Rs 4,20,000").unwrap();
+
+    // Control: a signer issued by the sub-CA itself is trusted by all.
+    let direct = issue_cert(
+        &dir,
+        "direct",
+        "/CN=Direct Signer",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+    );
+    let p7s = dir.join("direct.p7s");
+    openssl_sign_detached(&data, &p7s, (&direct.0, &direct.1), &subca_cert);
+    let (v, t) = detached_verdict(&p7s, &data);
+    assert_eq!(v, (true, true, true, true, 0), "{t}");
+    let o = openssl_verify_detached(&p7s, &data, &fixture().root);
+    assert!(o.status.success(), "{}", text(&o));
+    let (ok, ht) = pyhanko_detached(&p7s, &data, &fixture().root).unwrap();
+    assert!(ok, "{ht}");
+
+    // A CA under the sub-CA, and a signer under that CA.
+    let deeper = issue_cert(
+        &dir,
+        "deeper-ca",
+        "/CN=Deeper CA",
+        CA_EXTENSIONS,
+        (&subca_cert, &subca_key),
+    );
+    let signer = issue_cert(
+        &dir,
+        "deep",
+        "/CN=Deep Signer",
+        SIGNING_EXTENSIONS,
+        (&deeper.1, &deeper.0),
+    );
+    let carried = dir.join("carried.pem");
+    let both = [subca_cert.clone(), deeper.1.clone()]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    std::fs::write(&carried, both).unwrap();
+    let p7s = dir.join("deep.p7s");
+    openssl_sign_detached(&data, &p7s, (&signer.0, &signer.1), &carried);
+    let (v, t) = detached_verdict(&p7s, &data);
+    // Intact, a path to the root, every certificate in time: only the path
+    // is longer than the sub-CA allows.
+    assert_eq!(v, (true, false, true, true, 1), "{t}");
+    assert!(
+        t.contains("Test Class 3 CA 2026 may have at most 0 CA certificate(s) below it"),
+        "{t}"
+    );
+    let o = openssl_verify_detached(&p7s, &data, &fixture().root);
+    assert!(
+        !o.status.success() && text(&o).contains("path length constraint exceeded"),
+        "{}",
+        text(&o)
+    );
+    let (ok, ht) = pyhanko_detached(&p7s, &data, &fixture().root).unwrap();
+    assert!(!ok, "pyHanko trusted it: {ht}");
+}
+
+/// A signer certificate whose extended key usage names other purposes only
+/// (a TLS server, a time-stamping authority) signs no documents. Before,
+/// Mohor checked the key usage alone and trusted both; openssl (S/MIME
+/// signing) and poppler refuse them. S/MIME and document-signing ones stay
+/// trusted.
+#[test]
+fn a_certificate_restricted_to_other_purposes_signs_no_document() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_chain_eku");
+    let (subca_cert, subca_key) = test_subca();
+    let data = dir.join("order.txt");
+    std::fs::write(&data, b"Work order 88/2026").unwrap();
+    for (name, eku, fit) in [
+        ("tls-server", "serverAuth", false),
+        ("tsa", "critical, timeStamping", false),
+        ("smime", "emailProtection, clientAuth", true),
+        // RFC 9336 document signing: Mohor (as Acrobat) accepts it; openssl's
+        // S/MIME check and poppler's know only e-mail protection.
+        ("document-signing", "1.3.6.1.5.5.7.3.36", true),
+    ] {
+        let extensions = format!("{SIGNING_EXTENSIONS}extendedKeyUsage = {eku}\n");
+        let (key, cert) = issue_cert(
+            &dir,
+            name,
+            &format!("/CN=EKU {name}"),
+            &extensions,
+            (&subca_cert, &subca_key),
+        );
+        let p7s = dir.join(format!("{name}.p7s"));
+        openssl_sign_detached(&data, &p7s, (&key, &cert), &subca_cert);
+        let (v, t) = detached_verdict(&p7s, &data);
+        assert_eq!(
+            v,
+            (true, fit, true, true, if fit { 0 } else { 1 }),
+            "{name}: {t}"
+        );
+        assert_eq!(
+            t.contains("is not meant for signing documents (extended key usage"),
+            !fit,
+            "{name}: {t}"
+        );
+
+        let mut signer =
+            mohor::sign::software::SoftwareSigner::from_files(&key, &cert, &subca_cert).unwrap();
+        let mut o = verify_util::pdf_util::opts("rsa2048");
+        o.signer_name = format!("EKU {name}");
+        o.signing_time = time::OffsetDateTime::now_utc();
+        let pdf = dir.join(format!("{name}.pdf"));
+        mohor::pdf::sign_file(&corpus("pyhanko-minimal.pdf"), &pdf, &mut signer, &o).unwrap();
+        let (r, code, t) = mohor_report(&pdf, &[fixture().root.clone()], None);
+        assert_eq!(r["signatures"][0]["trusted"], fit, "{name}: {t}");
+        assert_eq!(code, if fit { 0 } else { 1 }, "{name}: {t}");
+
+        if name == "document-signing" {
+            continue;
+        }
+        let o = openssl_verify_detached_for(&p7s, &data, &fixture().root, "smimesign");
+        assert_eq!(o.status.success(), fit, "{name}: openssl: {}", text(&o));
+        let sig = pdfsig(&pdf);
+        assert!(sig.signatures[0].valid(), "{}", sig.output);
+        assert_eq!(
+            sig.signatures[0].certificate == "Certificate is Trusted.",
+            fit,
+            "{name}: pdfsig: {}",
+            sig.output
+        );
+    }
 }

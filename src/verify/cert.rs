@@ -22,6 +22,9 @@ pub struct Cert {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub is_ca: bool,
+    /// basicConstraints' pathLenConstraint: how many CA certificates (not
+    /// self-issued) may stand below this one in a path.
+    pub path_len: Option<u32>,
     /// (digitalSignature, nonRepudiation, keyCertSign) when the extension is present.
     pub key_usage: Option<(bool, bool, bool)>,
     /// Extended key usage OIDs, when present.
@@ -30,6 +33,38 @@ pub struct Cert {
     tbs_raw: Vec<u8>,
     sig_alg_der: Vec<u8>,
     signature: Vec<u8>,
+}
+
+/// What a certificate's signature is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A signature over a document or data (PDF field, detached CMS).
+    Document,
+    /// A time-stamp token (RFC 3161), signed by a time-stamping authority.
+    Timestamp,
+}
+
+/// Extended key usages that allow signing documents: any purpose, e-mail
+/// protection (S/MIME, what most DSCs carry), document signing (RFC 9336),
+/// Adobe's Authentic Documents Trust and Microsoft's Document Signing.
+const DOCUMENT_SIGNING_EKUS: &[&str] = &[
+    "2.5.29.37.0",
+    "1.3.6.1.5.5.7.3.4",
+    "1.3.6.1.5.5.7.3.36",
+    "1.2.840.113583.1.1.5",
+    "1.3.6.1.4.1.311.10.3.12",
+];
+
+/// A person's word for an extended key usage OID (the OID when unknown).
+fn eku_name(oid: &str) -> &str {
+    match oid {
+        "1.3.6.1.5.5.7.3.1" => "TLS server",
+        "1.3.6.1.5.5.7.3.2" => "TLS client",
+        "1.3.6.1.5.5.7.3.3" => "code signing",
+        "1.3.6.1.5.5.7.3.8" => "time-stamping",
+        "1.3.6.1.5.5.7.3.9" => "OCSP signing",
+        other => other,
+    }
 }
 
 impl Cert {
@@ -59,6 +94,7 @@ impl Cert {
             not_before: x.validity().not_before.to_datetime(),
             not_after: x.validity().not_after.to_datetime(),
             is_ca: false,
+            path_len: None,
             key_usage: None,
             ext_key_usage: None,
             spki_der: x.public_key().raw.to_vec(),
@@ -72,7 +108,10 @@ impl Cert {
                 ParsedExtension::AuthorityKeyIdentifier(a) => {
                     c.aki = a.key_identifier.as_ref().map(|k| k.0.to_vec())
                 }
-                ParsedExtension::BasicConstraints(b) => c.is_ca = b.ca,
+                ParsedExtension::BasicConstraints(b) => {
+                    c.is_ca = b.ca;
+                    c.path_len = b.path_len_constraint;
+                }
                 ParsedExtension::KeyUsage(k) => {
                     c.key_usage = Some((
                         k.digital_signature(),
@@ -152,11 +191,36 @@ impl Cert {
         self.not_before <= t && t <= self.not_after
     }
 
-    /// Does the key usage allow signing documents?
-    pub fn fit_for_signing(&self) -> bool {
-        match self.key_usage {
-            Some((ds, nr, _)) => ds || nr,
-            None => true,
+    /// Why this certificate may not make `purpose`'s signatures, if it may
+    /// not: its key usage must allow signatures (digitalSignature or
+    /// nonRepudiation); for documents, an extended key usage, when present,
+    /// must name a document-signing purpose too. A certificate its CA
+    /// restricted to TLS servers or to time-stamping signs no documents
+    /// (openssl's and poppler's rule as well).
+    pub fn unfit_for(&self, purpose: Purpose) -> Option<String> {
+        if let Some((ds, nr, _)) = self.key_usage {
+            if !(ds || nr) {
+                return Some(format!(
+                    "the certificate of {} is not meant for signatures (key usage)",
+                    self.cn
+                ));
+            }
+        }
+        match (purpose, &self.ext_key_usage) {
+            (Purpose::Document, Some(ekus))
+                if !ekus.iter().any(|e| DOCUMENT_SIGNING_EKUS.contains(&e.as_str())) =>
+            {
+                Some(format!(
+                    "the certificate of {} is not meant for signing documents (extended key usage: {})",
+                    self.cn,
+                    ekus.iter()
+                        .map(String::as_str)
+                        .map(eku_name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+            _ => None,
         }
     }
 

@@ -116,7 +116,36 @@ pub fn build(leaf: &Cert, embedded: &[Cert], store: &TrustStore) -> Chain {
             }
         }
     }
+    if let Some(p) = path_length_exceeded(&chain.certs) {
+        // A CA may not delegate further than its issuer allowed it to:
+        // the path exists but grants no trust (openssl, pyHanko and
+        // poppler refuse it alike).
+        chain.anchored = false;
+        chain.problems.push(p);
+    }
     chain
+}
+
+/// RFC 5280 §4.2.1.9: a CA certificate's pathLenConstraint is how many
+/// intermediate CA certificates (self-issued ones not counted) may follow
+/// it down a path (leaf first in `certs`) before the end entity.
+fn path_length_exceeded(certs: &[Cert]) -> Option<String> {
+    for (i, ca) in certs.iter().enumerate().skip(1) {
+        let Some(limit) = ca.path_len else { continue };
+        let below = certs
+            .get(1..i)
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| !c.self_issued())
+            .count();
+        if below > limit as usize {
+            return Some(format!(
+                "{} may have at most {limit} CA certificate(s) below it in a path, and this path has {below}",
+                ca.cn
+            ));
+        }
+    }
+    None
 }
 
 /// The CA certificates to embed after `leaf` when signing: from `pool`

@@ -248,13 +248,15 @@ pub(crate) fn signer_report(
     let at = chain.check_at(when);
     r.valid_at_signing_time = at.is_empty();
     r.problems.extend(at);
-    let fit = cert.fit_for_signing();
-    if !fit {
-        r.problems.push(format!(
-            "the certificate of {} is not meant for signatures (key usage)",
-            cert.cn
-        ));
-    }
+    // A SignedData over TSTInfo is a time-stamp token: its signer is a TSA.
+    let purpose = if sd.content_type == cms::TST_INFO {
+        cert::Purpose::Timestamp
+    } else {
+        cert::Purpose::Document
+    };
+    let unfit = cert.unfit_for(purpose);
+    let fit = unfit.is_none();
+    r.problems.extend(unfit);
     let judged = revocation::judge(&chain, &validation, when);
     r.revocation.status = judged.status;
     r.revocation.covered = judged.covered;

@@ -249,10 +249,16 @@ pub fn text(out: &Output) -> String {
 
 /// `openssl cms -verify` of a detached signature against the fixture root.
 pub fn openssl_verify_detached(p7s: &Path, data: &Path, root: &Path) -> Output {
+    openssl_verify_detached_for(p7s, data, root, "any")
+}
+
+/// As [`openssl_verify_detached`], checking the certificates for
+/// `purpose` (openssl's names: `smimesign`, its default, also asks whether
+/// the signer's certificate is meant for signing messages).
+pub fn openssl_verify_detached_for(p7s: &Path, data: &Path, root: &Path, purpose: &str) -> Output {
     run(Command::new("openssl")
-        .args([
-            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any",
-        ])
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose"])
+        .arg(purpose)
         .arg("-in")
         .arg(p7s)
         .arg("-content")

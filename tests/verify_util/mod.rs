@@ -390,3 +390,106 @@ pub fn set_byte_range(pdf: &mut [u8], r: [u64; 4]) {
     let padded = format!("{text:<width$}");
     pdf[open..close].copy_from_slice(padded.as_bytes());
 }
+
+/// Extensions of a certificate made for signing documents (as the test
+/// PKI's signers carry), for [`issue_cert`].
+pub const SIGNING_EXTENSIONS: &str = "basicConstraints = critical, CA:false\n\
+     keyUsage = critical, digitalSignature, nonRepudiation\n\
+     subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+
+/// Extensions of a CA certificate with no limit on the path below it.
+pub const CA_EXTENSIONS: &str = "basicConstraints = critical, CA:true\n\
+     keyUsage = critical, keyCertSign, cRLSign\n\
+     subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+
+/// A new RSA-2048 key and a certificate for `subject` issued by `issuer`
+/// (certificate, key) with the openssl extension lines `extensions`,
+/// valid from now for a year; written into `dir` as NAME.key.pem and
+/// NAME.pem, which are returned in that order.
+pub fn issue_cert(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    extensions: &str,
+    issuer: (&Path, &Path),
+) -> (PathBuf, PathBuf) {
+    issue_cert_with_key(dir, name, subject, extensions, issuer, "rsa:2048")
+}
+
+/// As [`issue_cert`], with a key of `newkey` (openssl's `-newkey`, e.g. `rsa:6144`).
+pub fn issue_cert_with_key(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    extensions: &str,
+    issuer: (&Path, &Path),
+    newkey: &str,
+) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key.pem"));
+    let cert = dir.join(format!("{name}.pem"));
+    let csr = dir.join(format!("{name}.csr"));
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(&ext, format!("[ext]\n{extensions}")).unwrap();
+    let o = run(Command::new("openssl")
+        .args(["req", "-new", "-newkey", newkey, "-nodes", "-subj", subject])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    assert!(o.status.success(), "openssl req: {}", text(&o));
+    // No serial given: openssl picks a random one.
+    let o = run(Command::new("openssl")
+        .args([
+            "x509",
+            "-req",
+            "-days",
+            "365",
+            "-sha256",
+            "-extensions",
+            "ext",
+        ])
+        .arg("-in")
+        .arg(&csr)
+        .arg("-CA")
+        .arg(issuer.0)
+        .arg("-CAkey")
+        .arg(issuer.1)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert));
+    assert!(o.status.success(), "openssl x509 -req: {}", text(&o));
+    (key, cert)
+}
+
+/// The test PKI's sub-CA ("Test Class 3 CA 2026", pathlen 0): certificate
+/// and key, to issue certificates under it with [`issue_cert`].
+pub fn test_subca() -> (PathBuf, PathBuf) {
+    let pki = fixture().dir.join("pki");
+    (pki.join("subca.pem"), pki.join("subca.key.pem"))
+}
+
+/// A detached CMS signature (DER, SHA-256, signing time now) of `data` by
+/// `cert`/`key`, carrying the certificates of `certfile`, by openssl.
+pub fn openssl_sign_detached(
+    data: &Path,
+    out: &Path,
+    (key, cert): (&Path, &Path),
+    certfile: &Path,
+) {
+    let o = run(Command::new("openssl")
+        .args([
+            "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
+        ])
+        .arg("-in")
+        .arg(data)
+        .arg("-signer")
+        .arg(cert)
+        .arg("-inkey")
+        .arg(key)
+        .arg("-certfile")
+        .arg(certfile)
+        .arg("-out")
+        .arg(out));
+    assert!(o.status.success(), "openssl cms -sign: {}", text(&o));
+}

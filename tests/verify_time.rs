@@ -1,7 +1,9 @@
 //! Validity at the signing time: a signature made while its certificate and
 //! root were valid stays trusted after both expired (as with CCA India 2014),
 //! and one claimed after expiry is not. Judge: pyHanko validating at the
-//! time the signer claims.
+//! time the signer claims. A signature timestamp moves the signing time
+//! only when a trusted authority made it (judges: pyHanko on the token's
+//! trust, pdfsig on intact).
 #![cfg(feature = "software-signer")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap in a test is a failed test
 
@@ -28,7 +30,9 @@ fn expired_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
          default_md = sha256\npolicy = p\nunique_subject = no\ncopy_extensions = none\n[p]\ncommonName = supplied\n\
          [root_ext]\nbasicConstraints = critical, CA:true\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n\
          [leaf_ext]\nbasicConstraints = CA:false\nkeyUsage = critical, digitalSignature, nonRepudiation\n\
-         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
+         [tsa_ext]\nbasicConstraints = CA:false\nkeyUsage = critical, digitalSignature\n\
+         extendedKeyUsage = critical, timeStamping\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
     )
     .unwrap();
     openssl(
@@ -145,5 +149,129 @@ fn expired_root_and_signer_still_validate_what_was_signed_while_they_were_valid(
         let (h, ht) = hanko_verdicts(&file, std::slice::from_ref(&root));
         assert_eq!(h.len(), 1, "{ht}");
         assert_eq!(h[0].1.trusted, trusted, "{name}: pyHanko\n{ht}");
+    }
+}
+
+/// A signature made in 2026 with a certificate that expired in 2023,
+/// carrying a signature timestamp of 2021 from an authority nobody trusts:
+/// before, Mohor took the timestamp's time over the signer's own claim and
+/// trusted it (exit 0); pyHanko calls the token and the signer untrusted.
+/// The same time from a TSA under the trusted root does move the time.
+#[test]
+fn only_a_trusted_timestamp_proves_when_a_signature_was_made() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_time_tsa");
+    let (key, cert, root) = expired_pki(&dir);
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.csr",
+            "-subj",
+            "/CN=Old TSA",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key",
+            "-in",
+            "tsa.csr",
+            "-out",
+            "tsa.pem",
+            "-startdate",
+            "190101000000Z",
+            "-enddate",
+            "240101000000Z",
+            "-extensions",
+            "tsa_ext",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            "rogue-tsa.key",
+            "-out",
+            "rogue-tsa.pem",
+            "-subj",
+            "/CN=Rogue TSA",
+            "-addext",
+            "extendedKeyUsage=critical,timeStamping",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ],
+    );
+    let repo = pdf_util::common::repo();
+    for (tsa, trusted) in [("rogue-tsa", false), ("tsa", true)] {
+        let file = dir.join(format!("{tsa}.pdf"));
+        let out = run(Command::new(repo.join(".venv/bin/python"))
+            .arg(repo.join("tests/verify_util/timestamped_signature.py"))
+            .args([&key, &cert, &root])
+            .arg(dir.join(format!("{tsa}.key")))
+            .arg(dir.join(format!("{tsa}.pem")))
+            .arg("2021-06-01T10:00:00+00:00")
+            .arg(corpus("pyhanko-minimal.pdf"))
+            .arg(&file));
+        assert!(out.status.success(), "{}", text(&out));
+        let (r, code, t) = mohor_report(&file, std::slice::from_ref(&root), None);
+        let s = &r["signatures"][0];
+        assert_eq!(s["intact"], true, "{tsa}: {t}");
+        assert_eq!(s["timestamp"]["intact"], true, "{tsa}: {t}");
+        assert_eq!(s["timestamp"]["trusted"], trusted, "{tsa}: {t}");
+        assert_eq!(s["trusted"], trusted, "{tsa}: {t}");
+        assert_eq!(s["valid_at_signing_time"], trusted, "{tsa}: {t}");
+        assert_eq!(code, if trusted { 0 } else { 1 }, "{tsa}: {t}");
+        if trusted {
+            assert_eq!(s["signing_time"], "2021-06-01T10:00:00Z", "{t}");
+            assert_eq!(s["signing_time_source"], "timestamp", "{t}");
+        } else {
+            assert_eq!(s["signing_time_source"], "claimed by the signer", "{t}");
+            assert_ne!(s["signing_time"], "2021-06-01T10:00:00Z", "{t}");
+            assert!(
+                s["problems"].to_string().contains(
+                    "timestamp by Rogue TSA is not trusted, so it proves no signing time"
+                ),
+                "{t}"
+            );
+        }
+        assert_eq!(pdfsig_intact(&file), [("Signature1".to_string(), true)]);
+        if trusted {
+            // pyHanko checks a token's authority at the current time (this
+            // one's certificate and root expired in 2024): no judge here.
+            continue;
+        }
+        // pyHanko: the rogue token untrusted, and the signer too.
+        let (h, ht) = hanko_verdicts(&file, std::slice::from_ref(&root));
+        assert_eq!(h.len(), 1, "{ht}");
+        assert!(
+            ht.contains("TIMESTAMP_TOKEN<INTACT:UNTRUSTED>"),
+            "pyHanko\n{ht}"
+        );
+        assert!(!h[0].1.trusted, "pyHanko trusted it\n{ht}");
     }
 }

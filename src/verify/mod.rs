@@ -208,24 +208,41 @@ pub(crate) fn signer_report(
     r.revocation.embedded_crls = validation.crls.len();
     r.revocation.embedded_ocsp_responses = validation.ocsps.len();
 
-    // When: the timestamp's time when it holds, else the signer's claim.
+    // When: the timestamp's time when it holds and a trusted authority
+    // signed it, else the signer's claim. A timestamp anyone could have
+    // made proves no time, and must not outrank what the signer says (it
+    // would make an expired certificate's signature valid "in time").
     let ts_time = s
         .timestamp
         .as_ref()
         .filter(|t| t.intact)
         .and_then(|t| t.time);
-    let (when, source) = match (ts_time, s.claimed_time.or(claimed_elsewhere)) {
+    let ts_report = s
+        .timestamp
+        .as_ref()
+        .map(|ts| timestamp_report(ts, store, now));
+    let proven_time = ts_time.filter(|_| ts_report.as_ref().is_some_and(|t| t.trusted));
+    let (when, source) = match (proven_time, s.claimed_time.or(claimed_elsewhere)) {
         (Some(t), _) => (t, "timestamp"),
         (None, Some(c)) => (c, "claimed by the signer"),
         (None, None) => (now, "not stated; checked at verification time"),
     };
     r.signing_time = Some(report::rfc3339(when));
     r.signing_time_source = Some(source.into());
-    if let Some(ts) = &s.timestamp {
-        r.timestamp = Some(timestamp_report(ts, store, now));
+    if let (Some(ts), Some(tr)) = (&s.timestamp, ts_report) {
         if !ts.intact {
             r.problems.extend(ts.problems.iter().cloned());
+        } else if !tr.trusted {
+            r.problems.push(format!(
+                "the signature timestamp by {} is not trusted, so it proves no signing time",
+                if tr.authority.is_empty() {
+                    "an unknown authority"
+                } else {
+                    tr.authority.as_str()
+                }
+            ));
         }
+        r.timestamp = Some(tr);
     }
     // A timestamp that does not hold proves no time: the level stays B-B.
     r.level = Some(if ts_time.is_some() {

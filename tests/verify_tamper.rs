@@ -413,6 +413,53 @@ fn an_annotation_is_allowed_after_a_signature_but_not_after_a_form_filling_certi
     assert!(!problems(one).contains("Resources"), "{r}");
 }
 
+/// Only a document's first signature can certify it. A later signer who
+/// writes a DocMDP P=3 claim into their own signature dictionary, and lists
+/// their field first, must not make an annotation acceptable after a form
+/// filling certification. Before, Mohor took the certification level from
+/// the first field in form order, so the note passed as "acceptable"
+/// (exit 0); pyHanko reads it from the catalog's /Perms and calls it
+/// illegal, and pdfsig finds both signatures intact.
+#[test]
+fn a_later_signature_claiming_to_certify_does_not_loosen_the_certification() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_claimed_certification");
+    let certified = dir.join("certified.pdf");
+    let mut o = opts("rsa2048");
+    o.certify = true;
+    sign(&corpus("pyhanko-minimal.pdf"), &certified, "rsa2048", &o);
+    let claimed = dir.join("claimed.pdf");
+    let c = fixture().cert("ec256");
+    let out = run(
+        Command::new(pdf_util::common::repo().join(".venv/bin/python"))
+            .arg(pdf_util::common::repo().join("tests/verify_util/claim_certification.py"))
+            .arg(&c.key)
+            .arg(&c.cert)
+            .arg(&fixture().chain)
+            .arg(&certified)
+            .arg(&claimed),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r = judged(&claimed);
+    let certification = sig(&r, "Signature1");
+    assert_eq!(certification["certification"], 2, "{r}");
+    assert_eq!(certification["modifications"], "illegal", "{r}");
+    assert!(
+        problems(certification).contains(
+            "Text annotation added on page 1 (the certification does not allow annotations)"
+        ),
+        "{r}"
+    );
+    let claimant = sig(&r, "Claimant");
+    assert_eq!(claimant["certification"], serde_json::Value::Null, "{r}");
+    assert!(
+        problems(claimant).contains("claims to certify the document"),
+        "{r}"
+    );
+}
+
 #[test]
 fn filling_in_a_form_after_signing_is_acceptable_and_named() {
     if !corpus_available() || !pdf_util::judges_available() {

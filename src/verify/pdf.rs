@@ -62,8 +62,6 @@ pub fn verify_with_password(
     let declared = declared_signatures(&mut doc);
     let last_end = input.content_end();
 
-    // The document's certification level and every signature's locks.
-    let docmdp = declared.iter().find_map(|d| docmdp_level(&mut doc, &d.sig));
     let dss = crate::pdf::read_dss(&mut doc);
     let dss = ValidationData {
         ocsps: dss.ocsps,
@@ -75,16 +73,30 @@ pub fn verify_with_password(
         .map(|d| (range_end(&d.sig).unwrap_or(u64::MAX), d))
         .collect();
     ordered.sort_by_key(|(e, _)| *e);
+    // The document's certification: only its first signature may certify
+    // (ISO 32000-1 §12.8.2.2). A DocMDP claim in a later signature's
+    // dictionary — anyone who signs next can write one, and list their
+    // field first — must not loosen what the certification allows.
+    let docmdp = ordered
+        .first()
+        .and_then(|(_, d)| docmdp_level(&mut doc, &d.sig));
     let mut locks: Vec<FieldLock> = Vec::new();
     let mut signed_end = 0u64;
-    for (_, d) in &ordered {
+    for (i, (_, d)) in ordered.iter().enumerate() {
         locks.extend(field_locks(&mut doc, d));
         let policy = Policy {
             docmdp,
             locks: locks.clone(),
         };
         let mut r = check_one(input, &mut doc, d, &dss, store, now, &policy);
-        r.certification = docmdp_level(&mut doc, &d.sig);
+        if i == 0 {
+            r.certification = docmdp;
+        } else if docmdp_level(&mut doc, &d.sig).is_some() {
+            r.problems.push(
+                "the signature claims to certify the document, but only the first signature can; the claim is ignored"
+                    .into(),
+            );
+        }
         // B-LT: the DSS carries what shows the signer's path not revoked.
         if r.level == Some(Level::BT) && r.revocation.status == RevocationStatus::Valid {
             r.level = Some(Level::BLT);

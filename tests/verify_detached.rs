@@ -270,3 +270,50 @@ fn a_signature_or_its_data_or_a_pdf_can_come_through_a_pipe() {
         assert_eq!(all(&r, "trusted"), [json!(true)], "{args:?}: {r:#}");
     }
 }
+
+/// A signer key above 4096 bits (RSA-6144 here; RSA-8192 alike): before,
+/// Mohor called the signature NOT INTACT ("unreadable RSA key", the rsa
+/// crate's default 4096-bit bound), as if the data had been changed;
+/// openssl and pyHanko verify it, and so does Mohor now.
+#[test]
+fn a_signer_with_an_rsa_key_above_4096_bits_verifies() {
+    if pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_detached_large_rsa");
+    let (subca_cert, subca_key) = test_subca();
+    let (key, cert) = issue_cert_with_key(
+        &dir,
+        "large",
+        "/CN=Large Key Signer",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+        "rsa:6144",
+    );
+    let data = dir.join("deed.txt");
+    std::fs::write(&data, b"Sale deed 2026/311").unwrap();
+    let p7s = dir.join("large.p7s");
+    openssl_sign_detached(&data, &p7s, (&key, &cert), &subca_cert);
+    let (r, code, t) = mohor_report(&p7s, &root(), Some(&data));
+    assert_eq!(
+        (
+            r["signatures"][0]["intact"].clone(),
+            r["signatures"][0]["trusted"].clone(),
+            code
+        ),
+        (true.into(), true.into(), 0),
+        "{t}"
+    );
+    let o = openssl_verify_detached(&p7s, &data, &fixture().root);
+    assert!(o.status.success(), "{}", text(&o));
+    let (ok, ht) = pyhanko_detached(&p7s, &data, &fixture().root).unwrap();
+    assert!(ok, "{ht}");
+    // One changed byte of the data is still caught.
+    std::fs::write(&data, b"Sale deed 2026/312").unwrap();
+    let (r, code, t) = mohor_report(&p7s, &root(), Some(&data));
+    assert_eq!(
+        (r["signatures"][0]["intact"].clone(), code),
+        (false.into(), 1),
+        "{t}"
+    );
+}

@@ -2,7 +2,7 @@
 //! on P-256 and P-384), chosen by the algorithm identifiers found in CMS and
 //! certificates.
 
-use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs1::der::Decode as _;
 use sha2::Digest as _;
 
 use super::ber::{self, Tlv};
@@ -140,8 +140,7 @@ pub fn verify(
         .ok_or("empty public key")?;
     match (alg, key_alg.as_str()) {
         (SigAlg::RsaPkcs1(_), "1.2.840.113549.1.1.1") => {
-            let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
-                .map_err(|e| format!("unreadable RSA key: {e}"))?;
+            let key = rsa_public_key(key_bytes)?;
             let scheme = match hash {
                 Hash::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
                 Hash::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
@@ -152,8 +151,7 @@ pub fn verify(
                 .map_err(|_| "the RSA signature does not match".to_string())
         }
         (SigAlg::RsaPss(_), "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10") => {
-            let key = rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
-                .map_err(|e| format!("unreadable RSA key: {e}"))?;
+            let key = rsa_public_key(key_bytes)?;
             let scheme = match hash {
                 Hash::Sha1 => rsa::Pss::new::<sha1::Sha1>(),
                 Hash::Sha256 => rsa::Pss::new::<sha2::Sha256>(),
@@ -175,6 +173,21 @@ pub fn verify(
             "the signature algorithm does not fit the key ({key})"
         )),
     }
+}
+
+/// The largest RSA modulus verified. RSA-8192 keys exist (openssl and
+/// pyHanko verify their signatures); the rsa crate's default bound, 4096
+/// bits, made such a signature "not intact", as if it had been tampered with.
+const MAX_RSA_BITS: usize = 16384;
+
+/// An RSAPublicKey (PKCS#1 DER) of up to [`MAX_RSA_BITS`].
+fn rsa_public_key(pkcs1_der: &[u8]) -> Result<rsa::RsaPublicKey, String> {
+    let key = rsa::pkcs1::RsaPublicKey::from_der(pkcs1_der)
+        .map_err(|e| format!("unreadable RSA key: {e}"))?;
+    let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+    rsa::RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
+        .map_err(|e| format!("unreadable RSA key: {e}"))
 }
 
 fn verify_ecdsa(curve: &str, point: &[u8], hashed: &[u8], sig: &[u8]) -> Result<(), String> {

@@ -377,3 +377,55 @@ fn a_certificate_restricted_to_other_purposes_signs_no_document() {
         );
     }
 }
+
+/// A signer's certificate used as a CA (CA:false): no signer below it is
+/// trusted. Before, the refusal was filed as "not valid at signing time"
+/// (valid_at_signing_time false with every certificate in its validity);
+/// now the path grants no trust and the time check holds. openssl
+/// ("invalid CA certificate") and pyHanko refuse it.
+#[test]
+fn a_certificate_that_is_no_ca_issues_nothing_trusted() {
+    if pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_chain_not_a_ca");
+    let (subca_cert, subca_key) = test_subca();
+    let data = dir.join("receipt.txt");
+    std::fs::write(&data, b"Receipt 5521: Rs 12,500 received").unwrap();
+    let person = issue_cert(
+        &dir,
+        "person",
+        "/CN=Ordinary Signer",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+    );
+    let below = issue_cert(
+        &dir,
+        "below",
+        "/CN=Signer Below A Signer",
+        SIGNING_EXTENSIONS,
+        (&person.1, &person.0),
+    );
+    let carried = dir.join("carried.pem");
+    let both = [subca_cert.clone(), person.1.clone()]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    std::fs::write(&carried, both).unwrap();
+    let p7s = dir.join("below.p7s");
+    openssl_sign_detached(&data, &p7s, (&below.0, &below.1), &carried);
+    let (v, t) = detached_verdict(&p7s, &data);
+    assert_eq!(v, (true, false, true, true, 1), "{t}");
+    assert!(
+        t.contains("Ordinary Signer is not allowed to issue certificates"),
+        "{t}"
+    );
+    let o = openssl_verify_detached(&p7s, &data, &fixture().root);
+    assert!(
+        !o.status.success() && text(&o).contains("invalid CA certificate"),
+        "{}",
+        text(&o)
+    );
+    let (ok, ht) = pyhanko_detached(&p7s, &data, &fixture().root).unwrap();
+    assert!(!ok, "pyHanko trusted it: {ht}");
+}

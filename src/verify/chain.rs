@@ -27,10 +27,10 @@ impl Chain {
         self.certs.iter().map(|c| c.cn.clone()).collect()
     }
 
-    /// Problems with validity at `t` or with key usage along the path.
+    /// Problems with validity at `t` along the path.
     pub fn check_at(&self, t: OffsetDateTime) -> Vec<String> {
         let mut out = Vec::new();
-        for (i, c) in self.certs.iter().enumerate() {
+        for c in &self.certs {
             if !c.valid_at(t) {
                 out.push(format!(
                     "the certificate of {} was not valid at {} (valid {} to {})",
@@ -39,9 +39,6 @@ impl Chain {
                     c.not_before.date(),
                     c.not_after.date()
                 ));
-            }
-            if i > 0 && !c.self_issued() && !(c.is_ca && c.key_usage.is_none_or(|k| k.2)) {
-                out.push(format!("{} is not allowed to issue certificates", c.cn));
             }
         }
         out
@@ -116,14 +113,30 @@ pub fn build(leaf: &Cert, embedded: &[Cert], store: &TrustStore) -> Chain {
             }
         }
     }
-    if let Some(p) = path_length_exceeded(&chain.certs) {
-        // A CA may not delegate further than its issuer allowed it to:
-        // the path exists but grants no trust (openssl, pyHanko and
-        // poppler refuse it alike).
+    // An issuer that is no CA, or a CA delegating further than its own
+    // issuer allowed: the path exists but grants no trust (openssl,
+    // pyHanko and poppler refuse it alike). Neither is a matter of time,
+    // so neither touches validity at the signing time.
+    let not_issuers = not_allowed_to_issue(&chain.certs);
+    let too_long = path_length_exceeded(&chain.certs);
+    if !not_issuers.is_empty() || too_long.is_some() {
         chain.anchored = false;
-        chain.problems.push(p);
+        chain.problems.extend(not_issuers);
+        chain.problems.extend(too_long);
     }
     chain
+}
+
+/// The issuers in `certs` (leaf first) that may not issue certificates:
+/// not a CA, or a key usage without keyCertSign (self-issued ones, which
+/// issue only themselves, excepted).
+fn not_allowed_to_issue(certs: &[Cert]) -> Vec<String> {
+    certs
+        .iter()
+        .skip(1)
+        .filter(|c| !(c.self_issued() || (c.is_ca && c.key_usage.is_none_or(|k| k.2))))
+        .map(|c| format!("{} is not allowed to issue certificates", c.cn))
+        .collect()
 }
 
 /// RFC 5280 §4.2.1.9: a CA certificate's pathLenConstraint is how many

@@ -251,6 +251,13 @@ fn only_a_trusted_timestamp_proves_when_a_signature_was_made() {
             assert_eq!(s["signing_time_source"], "timestamp", "{t}");
         } else {
             assert_eq!(s["signing_time_source"], "claimed by the signer", "{t}");
+            // The reason first: the certificate had expired at the claimed time.
+            assert!(
+                s["problems"][0]
+                    .as_str()
+                    .is_some_and(|p| p.contains("Old Signer was not valid at")),
+                "{t}"
+            );
             assert_ne!(s["signing_time"], "2021-06-01T10:00:00Z", "{t}");
             assert!(
                 s["problems"].to_string().contains(

@@ -229,11 +229,14 @@ pub(crate) fn signer_report(
     };
     r.signing_time = Some(report::rfc3339(when));
     r.signing_time_source = Some(source.into());
+    // Said last: why the signature falls short (an expired certificate at
+    // the claimed time, say) comes first.
+    let mut untrusted_timestamp = None;
     if let (Some(ts), Some(tr)) = (&s.timestamp, ts_report) {
         if !ts.intact {
             r.problems.extend(ts.problems.iter().cloned());
         } else if !tr.trusted {
-            r.problems.push(format!(
+            untrusted_timestamp = Some(format!(
                 "the signature timestamp by {} is not trusted, so it proves no signing time",
                 if tr.authority.is_empty() {
                     "an unknown authority"
@@ -254,6 +257,7 @@ pub(crate) fn signer_report(
     let Some(cert) = &s.cert else {
         r.problems
             .push("the signer's certificate is not in the signature".into());
+        r.problems.extend(untrusted_timestamp);
         r.trusted = false;
         return;
     };
@@ -278,6 +282,7 @@ pub(crate) fn signer_report(
     r.revocation.status = judged.status;
     r.revocation.covered = judged.covered;
     r.problems.extend(judged.problems);
+    r.problems.extend(untrusted_timestamp);
     let not_revoked = judged.status != revocation::RevocationStatus::Revoked;
     r.trusted = r.intact && chain.anchored && r.valid_at_signing_time && fit && not_revoked;
 }

@@ -583,3 +583,91 @@ fn an_unsigned_pdf_is_refused_saying_to_give_the_signed_copy() {
     );
     assert!(pdf_util::pyhanko_statuses(&input).is_empty());
 }
+
+/// A PDF signature whose CMS holds two SignerInfos (openssl's `-resign`
+/// adds one): ISO 32000-1 allows exactly one. Before, Mohor reported the
+/// first signer as intact and trusted (exit 0) even when the other
+/// signer's signature was broken; openssl fails on the broken one, and
+/// pyHanko refuses any signature with more than one signer. Now such a
+/// signature is never trusted, and not intact when another signer fails.
+#[test]
+fn a_pdf_signature_with_two_signers_is_not_trusted() {
+    if !corpus_available() || !pdf_util::judges_available() {
+        return;
+    }
+    let dir = test_dir("verify_kind_two_signers");
+    let (bytes, r, signed) = placeholder(&dir, |_, _, _| {});
+    let ranges = dir.join("ranges.bin");
+    std::fs::write(&ranges, &signed).unwrap();
+    let (cert, key, subca) = signer_files();
+    let one = dir.join("one.der");
+    openssl(
+        &[
+            "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
+        ],
+        &[
+            ("-in", &ranges),
+            ("-signer", &cert),
+            ("-inkey", &key),
+            ("-certfile", &subca),
+            ("-out", &one),
+        ],
+    );
+    let second = fixture().cert("ec256");
+    let two = dir.join("two.der");
+    openssl(
+        &[
+            "cms", "-resign", "-binary", "-md", "sha256", "-inform", "DER", "-outform", "DER",
+        ],
+        &[
+            ("-in", &one),
+            ("-content", &ranges),
+            ("-signer", &second.cert),
+            ("-inkey", &second.key),
+            ("-out", &two),
+        ],
+    );
+    let both = std::fs::read(&two).unwrap();
+    // The last bytes are the last SignerInfo's signature value.
+    let mut broken = both.clone();
+    let at = broken.len() - 3;
+    broken[at] ^= 1;
+    let broken_der = dir.join("broken.der");
+    std::fs::write(&broken_der, &broken).unwrap();
+
+    for (name, cms, der, intact) in [
+        ("two", &both, &two, true),
+        ("broken", &broken, &broken_der, false),
+    ] {
+        let o = run(Command::new("openssl")
+            .args([
+                "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any",
+            ])
+            .arg("-in")
+            .arg(der)
+            .arg("-content")
+            .arg(&ranges)
+            .arg("-CAfile")
+            .arg(&fixture().root)
+            .args(["-out", "/dev/null"]));
+        assert_eq!(o.status.success(), intact, "{name}: openssl: {}", text(&o));
+        let file = dir.join(format!("{name}.pdf"));
+        std::fs::write(&file, insert(bytes.clone(), r, cms)).unwrap();
+        let (report, code, t) = mohor_report(&file, &root(), None);
+        let s = &report["signatures"][0];
+        assert_eq!(
+            (s["intact"].clone(), s["trusted"].clone(), code),
+            (intact.into(), false.into(), 1),
+            "{name}: {t}"
+        );
+        assert!(
+            s["problems"].to_string().contains("holds 2 signers"),
+            "{name}: {t}"
+        );
+        let (hanko, ht) = hanko_verdicts(&file, &root());
+        assert!(
+            hanko.is_empty() && ht.contains("Error"),
+            "{name}: pyHanko gave a verdict: {ht}"
+        );
+    }
+}

@@ -299,10 +299,27 @@ fn check_one(
                     report.problems.insert(0, p);
                 }
                 if sd.signers.len() > 1 {
-                    report.problems.push(format!(
-                        "the signature holds {} signers; only the first is reported",
-                        sd.signers.len()
-                    ));
+                    // A PDF signature has exactly one SignerInfo (ISO
+                    // 32000-1 §12.8.3.3.1, PAdES); which of several is "the"
+                    // signer is anyone's guess, and a broken one must not
+                    // hide behind a good first one (pyHanko refuses such a
+                    // signature, openssl fails on the broken signer).
+                    report.trusted = false;
+                    report.problems.insert(
+                        0,
+                        format!(
+                            "the signature holds {} signers where a PDF signature has exactly one; the first is reported, and the signature is not trusted",
+                            sd.signers.len()
+                        ),
+                    );
+                    let broken = sd.signers.iter().skip(1).filter(|s| !s.intact).count();
+                    if broken > 0 {
+                        report.intact = false;
+                        report.problems.insert(
+                            0,
+                            format!("{broken} of the other signers in the signature do not verify"),
+                        );
+                    }
                 }
             }
             Err(e) => report

@@ -227,7 +227,14 @@ fn only_a_trusted_timestamp_proves_when_a_signature_was_made() {
         ],
     );
     let repo = pdf_util::common::repo();
-    for (tsa, trusted) in [("rogue-tsa", false), ("tsa", true)] {
+    // A signer's own certificate (no time-stamping EKU, under the trusted
+    // root, valid in 2021) makes no timestamp either: before, its token was
+    // "trusted" and moved the time; pyHanko's policy requires the EKU.
+    for (tsa, authority, trusted) in [
+        ("rogue-tsa", "Rogue TSA", false),
+        ("leaf", "Old Signer", false),
+        ("tsa", "Old TSA", true),
+    ] {
         let file = dir.join(format!("{tsa}.pdf"));
         let out = run(Command::new(repo.join(".venv/bin/python"))
             .arg(repo.join("tests/verify_util/timestamped_signature.py"))
@@ -260,9 +267,9 @@ fn only_a_trusted_timestamp_proves_when_a_signature_was_made() {
             );
             assert_ne!(s["signing_time"], "2021-06-01T10:00:00Z", "{t}");
             assert!(
-                s["problems"].to_string().contains(
-                    "timestamp by Rogue TSA is not trusted, so it proves no signing time"
-                ),
+                s["problems"].to_string().contains(&format!(
+                    "timestamp by {authority} is not trusted, so it proves no signing time"
+                )),
                 "{t}"
             );
         }

@@ -55,13 +55,16 @@ const DOCUMENT_SIGNING_EKUS: &[&str] = &[
     "1.3.6.1.4.1.311.10.3.12",
 ];
 
+/// id-kp-timeStamping.
+const TIME_STAMPING_EKU: &str = "1.3.6.1.5.5.7.3.8";
+
 /// A person's word for an extended key usage OID (the OID when unknown).
 fn eku_name(oid: &str) -> &str {
     match oid {
         "1.3.6.1.5.5.7.3.1" => "TLS server",
         "1.3.6.1.5.5.7.3.2" => "TLS client",
         "1.3.6.1.5.5.7.3.3" => "code signing",
-        "1.3.6.1.5.5.7.3.8" => "time-stamping",
+        TIME_STAMPING_EKU => "time-stamping",
         "1.3.6.1.5.5.7.3.9" => "OCSP signing",
         other => other,
     }
@@ -194,9 +197,11 @@ impl Cert {
     /// Why this certificate may not make `purpose`'s signatures, if it may
     /// not: its key usage must allow signatures (digitalSignature or
     /// nonRepudiation); for documents, an extended key usage, when present,
-    /// must name a document-signing purpose too. A certificate its CA
-    /// restricted to TLS servers or to time-stamping signs no documents
-    /// (openssl's and poppler's rule as well).
+    /// must name a document-signing purpose too (a certificate its CA
+    /// restricted to TLS servers or to time-stamping signs no documents:
+    /// openssl's and poppler's rule as well); for time-stamp tokens, it
+    /// must be there and name time-stamping (a person's DSC makes no
+    /// timestamps: pyHanko's and openssl's rule).
     pub fn unfit_for(&self, purpose: Purpose) -> Option<String> {
         if let Some((ds, nr, _)) = self.key_usage {
             if !(ds || nr) {
@@ -218,6 +223,18 @@ impl Cert {
                         .map(eku_name)
                         .collect::<Vec<_>>()
                         .join(", ")
+                ))
+            }
+            // RFC 3161 §2.3: a TSA's certificate names time-stamping as its
+            // extended key usage; any other certificate's token is anyone's word.
+            (Purpose::Timestamp, ekus)
+                if !ekus
+                    .as_ref()
+                    .is_some_and(|e| e.iter().any(|x| x == TIME_STAMPING_EKU)) =>
+            {
+                Some(format!(
+                    "the certificate of {} is not a time-stamping authority's (extended key usage)",
+                    self.cn
                 ))
             }
             _ => None,

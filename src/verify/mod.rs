@@ -298,7 +298,9 @@ fn timestamp_report(
     let (chain, trusted) = match cert {
         Some(c) => {
             let ch = chain::build(c, &ts.signed.certs, store);
-            let ok = ch.anchored && ch.check_at(time).is_empty();
+            let ok = ch.anchored
+                && ch.check_at(time).is_empty()
+                && c.unfit_for(cert::Purpose::Timestamp).is_none();
             (ch.cns(), ok)
         }
         None => (Vec::new(), false),

@@ -41,6 +41,12 @@ trap cleanup EXIT
 say "installing with apt"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "./$deb" >/dev/null
 dpkg -L mohor | sort > "$work/files"
+# Stamps in Hindi, Bengali and the other Indian scripts need the Noto faces;
+# without them such a stamp is refused, so the package must bring them.
+dpkg-query -W -f='${Depends}' mohor | grep -q 'fonts-noto-core' \
+  || fail "the package does not depend on fonts-noto-core (Indian-script stamps)"
+dpkg-query -W -f='${Status}' fonts-noto-core | grep -q "ok installed" \
+  || fail "installing the package left fonts-noto-core out"
 
 [ "$(command -v mohor)" = /usr/bin/mohor ] || fail "mohor is not on PATH as /usr/bin/mohor"
 version=$(cd / && mohor --version)

@@ -133,21 +133,8 @@ fn a_batch_of_certificates_signs_with_one_consent_and_one_pin() {
         assert!(report.contains("Signature is Valid."), "{report}");
         let text = common::text(&common::run(Command::new("pdftotext").arg(&out).arg("-")));
         assert!(text.contains(&format!("UIN: {uin}")), "{text}");
-        let prefix = dir.join(format!("{uin}-page"));
-        let st = Command::new("pdftoppm")
-            .args(["-png", "-r", "300", "-singlefile"])
-            .arg(&out)
-            .arg(&prefix)
-            .status()
-            .expect("pdftoppm");
-        assert!(st.success());
-        let read = Command::new("zbarimg")
-            .args(["--raw", "-q"])
-            .arg(prefix.with_extension("png"))
-            .output()
-            .expect("zbarimg");
         assert_eq!(
-            String::from_utf8_lossy(&read.stdout).trim_end_matches('\n'),
+            qr_on_page(&out, &dir.join(format!("{uin}-page"))),
             payload(uin, name)
         );
     }
@@ -223,11 +210,19 @@ fn a_certificate_stamp_at_coordinates_below_zero_is_placed_where_asked() {
         (40.0..340.0).contains(&left) && (40.0..158.0).contains(&bottom),
         "the UIN is at {left}, {bottom}:\n{line}"
     );
-    let prefix = dir.join("certificate-page");
+    assert_eq!(
+        qr_on_page(&out, &dir.join("certificate-page")),
+        payload(uin, "সুমিতা দাস")
+    );
+}
+
+/// What `zbarimg` reads from the QR code on `pdf`'s first page, rendered at
+/// 300 dpi to `prefix`.png.
+fn qr_on_page(pdf: &std::path::Path, prefix: &std::path::Path) -> String {
     let st = Command::new("pdftoppm")
         .args(["-png", "-r", "300", "-singlefile"])
-        .arg(&out)
-        .arg(&prefix)
+        .arg(pdf)
+        .arg(prefix)
         .status()
         .expect("pdftoppm");
     assert!(st.success());
@@ -236,8 +231,7 @@ fn a_certificate_stamp_at_coordinates_below_zero_is_placed_where_asked() {
         .arg(prefix.with_extension("png"))
         .output()
         .expect("zbarimg");
-    assert_eq!(
-        String::from_utf8_lossy(&read.stdout).trim_end_matches('\n'),
-        payload(uin, "সুমিতা দাস")
-    );
+    String::from_utf8_lossy(&read.stdout)
+        .trim_end_matches('\n')
+        .to_string()
 }

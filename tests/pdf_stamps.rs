@@ -129,6 +129,17 @@ fn payload() -> String {
     )
 }
 
+/// A certificate stamp signed by the CLI at the bottom of the page: the new
+/// signature passes the judges, zbarimg reads `qr` from its QR code, and the
+/// UIN copies out as printed text.
+fn assert_certificate_stamp(out: &Path, name: &str, qr: &str, uin: &str) {
+    judge_new_signature(out, "Signature1", 0).unwrap();
+    let png = render(out, name, [0.0, 0.0, 595.0, 200.0]);
+    assert_eq!(zbar(&png), qr, "{}", png.display());
+    let text = pdftotext(out, None);
+    assert!(text.contains(&format!("UIN: {uin}")), "{text}");
+}
+
 /// The QR code as zbarimg reads it from the page rendered at 300 dpi.
 fn zbar(png: &Path) -> String {
     let out = Command::new("zbarimg")
@@ -293,10 +304,7 @@ fn cli_refuses_a_malformed_uin_before_any_pin_and_signs_a_good_one() {
     assert!(o.status.success(), "{}", common::text(&o));
     assert_eq!(s.sim.logins().len(), 1);
     if tools() {
-        judge_new_signature(&out, "Signature1", 0).unwrap();
-        let png = render(&out, "stamp-cli-certificate", [0.0, 0.0, 595.0, 200.0]);
-        assert_eq!(zbar(&png), payload());
-        assert!(pdftotext(&out, None).contains(UIN));
+        assert_certificate_stamp(&out, "stamp-cli-certificate", &payload(), UIN);
     }
 }
 
@@ -329,10 +337,7 @@ fn the_qr_code_must_carry_the_printed_uin_not_a_longer_number() {
     let o = sign_cli(&s, &input, &out, &["--uin", UIN, "--qr", &beside]);
     assert!(o.status.success(), "{}", common::text(&o));
     if tools() {
-        judge_new_signature(&out, "Signature1", 0).unwrap();
-        let png = render(&out, "stamp-uin-beside", [0.0, 0.0, 595.0, 200.0]);
-        assert_eq!(zbar(&png), beside);
-        assert!(pdftotext(&out, None).contains(&format!("UIN: {UIN}")));
+        assert_certificate_stamp(&out, "stamp-uin-beside", &beside, UIN);
     }
 }
 
@@ -533,10 +538,7 @@ fn a_uin_from_a_later_year_than_the_signature_is_refused() {
     let o = sign_cli(&s, &input, &out, &["--uin", &current]);
     assert!(o.status.success(), "{}", common::text(&o));
     if tools() {
-        judge_new_signature(&out, "Signature1", 0).unwrap();
-        let png = render(&out, "stamp-uin-this-year", [0.0, 0.0, 595.0, 200.0]);
-        assert_eq!(zbar(&png), current);
-        assert!(pdftotext(&out, None).contains(&format!("UIN: {current}")));
+        assert_certificate_stamp(&out, "stamp-uin-this-year", &current, &current);
     }
 }
 

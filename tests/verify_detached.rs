@@ -317,3 +317,56 @@ fn a_signer_with_an_rsa_key_above_4096_bits_verifies() {
         "{t}"
     );
 }
+
+/// `mohor verify X.pdf --data Y`: a PDF's signatures cover the PDF itself,
+/// so DATA cannot be checked. Before, `--data` was dropped without a word
+/// and the PDF's own verdict (exit 0) read as if Y had been checked too.
+/// Now it is refused before any report (exit 1, `INVALID_REQUEST`, as a
+/// detached signature without `--data` is); the PDF alone still verifies,
+/// as pdfsig and pyHanko judge it.
+#[test]
+fn data_given_with_a_pdf_is_refused_not_ignored() {
+    let dir = test_dir("verify_pdf_with_data");
+    let pdf_in = dir.join("order.pdf");
+    std::fs::write(&pdf_in, verify_util::pdf_util::common::tiny_pdf()).unwrap();
+    let pdf = dir.join("order-signed.pdf");
+    let mut o = verify_util::pdf_util::opts("rsa2048");
+    o.signing_time = time::OffsetDateTime::now_utc();
+    mohor::pdf::sign_file(
+        &pdf_in,
+        &pdf,
+        &mut verify_util::pdf_util::signer("rsa2048"),
+        &o,
+    )
+    .unwrap();
+    assert_eq!(pdfsig_intact(&pdf), [("Signature1".to_string(), true)]);
+    if pyhanko().is_some() {
+        let (h, ht) = hanko_verdicts(&pdf, &root());
+        assert!(h.len() == 1 && h[0].1.trusted, "pyHanko\n{ht}");
+    }
+    let (r, code, t) = mohor_report(&pdf, &root(), None);
+    assert_eq!((all(&r, "trusted"), code), (vec![json!(true)], 0), "{t}");
+
+    // Anything as --data: another file, the PDF itself, its source.
+    let other = dir.join("bill.txt");
+    std::fs::write(&other, b"Bill No. 42: Rs 1,20,000").unwrap();
+    for data in [&other, &pdf, &pdf_in] {
+        let (r, code, t) = mohor_report(&pdf, &root(), Some(data));
+        assert_eq!(code, 1, "{}: {t}", data.display());
+        assert_eq!(r, serde_json::Value::Null, "no report: {t}");
+        assert!(t.contains("(INVALID_REQUEST)"), "{t}");
+        assert!(t.contains("--data"), "the hint names the option: {t}");
+    }
+    // The same refusal for the agent's `verify` (a document and data).
+    let e = mohor::verify::verify_bytes(
+        &std::fs::read(&pdf).unwrap(),
+        Some(b"Bill No. 42"),
+        &mohor::verify::TrustStore::replaced_by(Vec::new()),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        mohor::error::Error::from(e).reason,
+        mohor::error::Reason::InvalidRequest
+    );
+}

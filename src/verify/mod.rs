@@ -41,6 +41,10 @@ pub enum VerifyError {
     Unreadable(String),
     /// A detached signature without its data.
     NoData,
+    /// Data given with a PDF, which carries what it signs: the data would
+    /// be ignored, and a check of the wrong thing must not pass for one of
+    /// the data.
+    DataWithPdf,
     Io(String),
 }
 
@@ -49,6 +53,9 @@ impl std::fmt::Display for VerifyError {
         match self {
             VerifyError::Unreadable(m) => write!(f, "cannot verify: {m}"),
             VerifyError::NoData => f.write_str("the signature is detached and no data was given"),
+            VerifyError::DataWithPdf => f.write_str(
+                "data was given with a PDF: a PDF's signatures cover the PDF itself, not another file",
+            ),
             VerifyError::Io(m) => write!(f, "cannot verify: {m}"),
         }
     }
@@ -65,6 +72,10 @@ impl From<VerifyError> for Error {
                 ),
             VerifyError::NoData => Error::new(Reason::InvalidRequest, e.to_string())
                 .with_hint("pass the signed file with --data (or `data` in the request)"),
+            VerifyError::DataWithPdf => Error::new(Reason::InvalidRequest, e.to_string())
+                .with_hint(
+                    "verify the PDF alone; --data (or `data` in the request) is for a detached .p7s signature",
+                ),
             VerifyError::Io(_) => Error::new(Reason::IoError, e.to_string())
                 .with_hint("check that the file exists and that you may read it"),
         }
@@ -75,9 +86,10 @@ impl From<VerifyError> for Error {
 const MAX_SIGNATURE_FILE: u64 = 64 << 20;
 
 /// Verify `file`: a PDF (every signature field), or a CMS signature over
-/// `data` (every SignerInfo). Trust comes from `store`; `now` is used only
-/// when a signature states no time at all. Both files are read in pieces,
-/// never whole (but for a CMS signature file).
+/// `data` (every SignerInfo); data given with a PDF is refused, never
+/// ignored. Trust comes from `store`; `now` is used only when a signature
+/// states no time at all. Both files are read in pieces, never whole (but
+/// for a CMS signature file).
 pub fn verify_file(
     file: &Input,
     data: Option<&Input>,
@@ -85,6 +97,9 @@ pub fn verify_file(
     now: OffsetDateTime,
 ) -> Result<Report, VerifyError> {
     if file.is_pdf() {
+        if data.is_some() {
+            return Err(VerifyError::DataWithPdf);
+        }
         return pdf::verify(file, store, now);
     }
     verify_detached(file, data, store, now)

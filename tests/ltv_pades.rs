@@ -419,7 +419,7 @@ fn an_ocsp_responder_without_nocheck_brings_its_own_crl_and_a_revoked_one_is_pas
 /// `mohor verify`'s reading of the same rule: the checked responder's
 /// answer about the signer proves nothing without the responder's CRL.
 fn verifier_asks_for_the_responders_status(s: &Services) {
-    use mohor::verify::revocation::{judge, RevocationStatus, ValidationData};
+    use mohor::verify::revocation::{judge, RevocationStatus, SigningTime, ValidationData};
     let answer = s.ocsp_answer("subca.pem", "v");
     let cert = |name: &str| {
         let pem = std::fs::read(s.file(name)).unwrap();
@@ -432,7 +432,8 @@ fn verifier_asks_for_the_responders_status(s: &Services) {
         problems: vec![],
     };
     let file = |name: &str| std::fs::read(s.file(name)).unwrap();
-    let signed_at = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let signed_at =
+        SigningTime::Claimed(time::OffsetDateTime::now_utc() - time::Duration::minutes(1));
     let without = ValidationData {
         ocsps: vec![std::fs::read(&answer).unwrap()],
         crls: vec![file("root.crl")],

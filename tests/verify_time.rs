@@ -289,3 +289,284 @@ fn only_a_trusted_timestamp_proves_when_a_signature_was_made() {
         assert!(!h[0].1.trusted, "pyHanko trusted it\n{ht}");
     }
 }
+
+/// openssl's time format for `ca -startdate`/`-enddate`: YYMMDDHHMMSSZ.
+fn ca_date(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year() % 100,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A root, a signer and a TSA valid from three days ago for a year, under
+/// an `openssl ca` that revokes and issues v2 CRLs.
+fn revocable_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let now = time::OffsetDateTime::now_utc();
+    let (start, end) = (
+        ca_date(now - time::Duration::days(3)),
+        ca_date(now + time::Duration::days(365)),
+    );
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("serial"), "1000\n").unwrap();
+    std::fs::write(dir.join("crlnumber"), "1000\n").unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = c\n[c]\ndir = .\ndatabase = ./index.txt\nnew_certs_dir = .\nserial = ./serial\n\
+         crlnumber = ./crlnumber\ncrl_extensions = crl_ext\ndefault_crl_days = 30\n\
+         default_md = sha256\npolicy = p\nunique_subject = no\ncopy_extensions = none\n[p]\ncommonName = supplied\n\
+         [crl_ext]\nauthorityKeyIdentifier = keyid:always\n\
+         [root_ext]\nbasicConstraints = critical, CA:true\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n\
+         [leaf_ext]\nbasicConstraints = CA:false\nkeyUsage = critical, digitalSignature, nonRepudiation\n\
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
+         [tsa_ext]\nbasicConstraints = CA:false\nkeyUsage = critical, digitalSignature\n\
+         extendedKeyUsage = critical, timeStamping\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+    )
+    .unwrap();
+    let newkey = |name: &str, cn: &str| {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={cn}"),
+            ],
+        )
+    };
+    newkey("root", "Revocation Test Root");
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-selfsign",
+            "-keyfile",
+            "root.key",
+            "-in",
+            "root.csr",
+            "-out",
+            "root.pem",
+            "-startdate",
+            &start,
+            "-enddate",
+            &end,
+            "-extensions",
+            "root_ext",
+        ],
+    );
+    for (name, cn) in [
+        ("leaf", "Later Revoked Signer"),
+        ("tsa", "Revocation Test TSA"),
+    ] {
+        newkey(name, cn);
+        openssl(
+            dir,
+            &[
+                "ca",
+                "-batch",
+                "-notext",
+                "-config",
+                "ca.cnf",
+                "-cert",
+                "root.pem",
+                "-keyfile",
+                "root.key",
+                "-in",
+                &format!("{name}.csr"),
+                "-out",
+                &format!("{name}.pem"),
+                "-startdate",
+                &start,
+                "-enddate",
+                &end,
+                "-extensions",
+                &format!("{name}_ext"),
+            ],
+        );
+    }
+    (
+        dir.join("leaf.key"),
+        dir.join("leaf.pem"),
+        dir.join("root.pem"),
+    )
+}
+
+/// A signer whose certificate was revoked after a trusted timestamp proved
+/// the signature older: before, Mohor called it REVOKED and untrusted. PAdES
+/// (ETSI EN 319 102-1, validation at the time the timestamp proves) and
+/// pyHanko's validator at that time call it valid, and so does Mohor now —
+/// with the revocation date in the report. A revocation before the
+/// timestamp's time, or one the signer's own claim alone would put after
+/// the signature (a timestamp nobody trusts), stays REVOKED. Judge: pyHanko's
+/// validator with the CRL alone, offline, at the timestamp's time when its
+/// authority is trusted, else now; openssl reads the CRL's revocation date.
+#[test]
+fn a_revocation_after_a_trusted_timestamp_leaves_the_signature_valid() {
+    if !corpus_available() || pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_time_revoked_later");
+    let (key, cert, root) = revocable_pki(&dir);
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            "rogue-tsa.key",
+            "-out",
+            "rogue-tsa.pem",
+            "-subj",
+            "/CN=Rogue TSA",
+            "-addext",
+            "extendedKeyUsage=critical,timeStamping",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ],
+    );
+    let repo = pdf_util::common::repo();
+    let python = repo.join(".venv/bin/python");
+    let script = repo.join("tests/verify_util/crl_after_timestamp.py");
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let sign = |tsa: &str, when: time::OffsetDateTime, out: &Path| {
+        let o = run(Command::new(&python)
+            .arg(repo.join("tests/verify_util/timestamped_signature.py"))
+            .args([&key, &cert, &root])
+            .arg(dir.join(format!("{tsa}.key")))
+            .arg(dir.join(format!("{tsa}.pem")))
+            .arg(rfc3339(when).replace('Z', "+00:00"))
+            .arg(corpus("pyhanko-minimal.pdf"))
+            .arg(out));
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let day_before = now - time::Duration::days(1);
+    sign("tsa", day_before, &dir.join("before.pdf"));
+    sign("rogue-tsa", day_before, &dir.join("rogue.pdf"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    openssl(
+        &dir,
+        &[
+            "ca", "-config", "ca.cnf", "-cert", "root.pem", "-keyfile", "root.key", "-revoke",
+            "leaf.pem",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "ca", "-gencrl", "-config", "ca.cnf", "-cert", "root.pem", "-keyfile", "root.key",
+            "-out", "crl.pem",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der",
+        ],
+    );
+    let crl_text = run(Command::new("openssl")
+        .args(["crl", "-noout", "-text", "-in"])
+        .arg(dir.join("crl.pem")));
+    assert!(
+        text(&crl_text).contains("Revocation Date"),
+        "{}",
+        text(&crl_text)
+    );
+    // A timestamp (trusted) made after the revocation.
+    sign(
+        "tsa",
+        time::OffsetDateTime::now_utc() + time::Duration::minutes(1),
+        &dir.join("after.pdf"),
+    );
+
+    for (name, trusted, tsa_trusted) in [
+        ("before", true, true),
+        ("after", false, true),
+        ("rogue", false, false),
+    ] {
+        let file = dir.join(format!("{name}-crl.pdf"));
+        let o = run(Command::new(&python)
+            .arg(&script)
+            .arg("add")
+            .arg(dir.join(format!("{name}.pdf")))
+            .arg(&file)
+            .arg(dir.join("crl.der")));
+        assert!(o.status.success(), "{}", text(&o));
+        let judge = run(Command::new(&python)
+            .arg(&script)
+            .arg("judge")
+            .arg(&file)
+            .arg(&root)
+            .arg(dir.join("crl.der")));
+        let jt = text(&judge);
+        assert_eq!(judge.status.success(), trusted, "{name}: pyHanko\n{jt}");
+        assert_eq!(
+            jt.contains("revoked: True"),
+            !trusted,
+            "{name}: pyHanko\n{jt}"
+        );
+
+        let (r, code, t) = mohor_report(&file, std::slice::from_ref(&root), None);
+        let s = &r["signatures"][0];
+        assert_eq!(s["intact"], true, "{name}: {t}");
+        assert_eq!(s["timestamp"]["trusted"], tsa_trusted, "{name}: {t}");
+        assert_eq!(s["trusted"], trusted, "{name}: {t}");
+        assert_eq!(code, if trusted { 0 } else { 1 }, "{name}: {t}");
+        let revocation = &s["revocation"];
+        assert_eq!(revocation["embedded_crls"], 1, "{name}: {t}");
+        if trusted {
+            assert_eq!(revocation["status"], "valid", "{name}: {t}");
+            let later = &revocation["revoked_after_signing"];
+            assert_eq!(later[0]["certificate"], "Later Revoked Signer", "{t}");
+            let at = later[0]["revoked_at"].as_str().unwrap();
+            let at =
+                time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                    .unwrap();
+            assert!(
+                at > day_before && at <= time::OffsetDateTime::now_utc(),
+                "{t}"
+            );
+            // The person reading the text sees it too.
+            let home = tempfile::tempdir().unwrap();
+            let human = run(Command::new(env!("CARGO_BIN_EXE_mohor"))
+                .env("MOHOR_HOME", home.path())
+                .args(["verify", "--trust-replace", "--trust"])
+                .arg(&root)
+                .arg(&file));
+            let ht = text(&human);
+            assert!(human.status.success(), "{ht}");
+            assert!(
+                ht.contains("revoked at ") && ht.contains("after the trusted timestamp"),
+                "{ht}"
+            );
+        } else {
+            assert_eq!(revocation["status"], "revoked", "{name}: {t}");
+            assert!(revocation.get("revoked_after_signing").is_none(), "{t}");
+        }
+    }
+}

@@ -91,8 +91,9 @@ pub enum LtvError {
     RevocationNet(NetError),
     #[error("revocation information was refused: {0}")]
     RevocationRefused(String),
+    /// Whose certificate, and the revocation date its evidence states.
     #[error("the certificate of {0} is revoked")]
-    Revoked(String),
+    Revoked(String, time::OffsetDateTime),
     #[error("the certificate chain of {0} does not reach a trusted root")]
     NoChain(String),
     #[error("{0}")]
@@ -126,7 +127,7 @@ impl From<LtvError> for Error {
             | LtvError::RevocationRefused(_)
             | LtvError::NoChain(_) => Error::new(Reason::RevocationUnavailable, msg)
                 .with_hint("try again later, or sign at level B-T (no revocation data)"),
-            LtvError::Revoked(_) => Error::new(Reason::CertificateNotUsable, msg)
+            LtvError::Revoked(..) => Error::new(Reason::CertificateNotUsable, msg)
                 .with_hint(
                     "if the certificate named is yours, it can no longer sign (ask your certifying authority); if it is the time-stamp service's or a CA's, tell the administrator",
                 ),

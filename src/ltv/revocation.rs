@@ -99,7 +99,7 @@ fn evidence_for(
                 Evidence::add(&mut ev.ocsps, der);
                 return Ok(());
             }
-            Err(e @ LtvError::Revoked(_)) => return Err(e),
+            Err(e @ LtvError::Revoked(..)) => return Err(e),
             Err(e) => last_problem = Some(e),
         }
     }
@@ -155,7 +155,7 @@ fn crl_evidence(
                 Evidence::add(&mut ev.crls, der);
                 return Ok(());
             }
-            Err(e @ LtvError::Revoked(_)) => return Err(e),
+            Err(e @ LtvError::Revoked(..)) => return Err(e),
             Err(e) => last_problem = Some(e),
         }
     }
@@ -323,7 +323,7 @@ pub fn read_ocsp(
             next_update: single.next_update.as_ref().map(at),
             responder,
         }),
-        CertStatus::Revoked(_) => Err(LtvError::Revoked(who)),
+        CertStatus::Revoked(info) => Err(LtvError::Revoked(who, at(&info.revocation_time))),
         CertStatus::Unknown(_) => Err(refused("the responder does not know the certificate")),
     }
 }
@@ -467,9 +467,12 @@ pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<
         .revoked_certificates
         .iter()
         .flatten()
-        .any(|r| r.serial_number == cert.tbs_certificate.serial_number);
-    if listed {
-        return Err(LtvError::Revoked(who));
+        .find(|r| r.serial_number == cert.tbs_certificate.serial_number);
+    if let Some(entry) = listed {
+        return Err(LtvError::Revoked(
+            who,
+            certs::time_of(entry.revocation_date),
+        ));
     }
     Ok(Finding {
         this_update: certs::time_of(crl.tbs_cert_list.this_update),

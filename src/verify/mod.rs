@@ -203,6 +203,7 @@ pub(crate) fn empty_report(field: String, kind: Kind, sub_filter: &str) -> Signa
         level: None,
         revocation: Default::default(),
         problems: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 
@@ -293,9 +294,27 @@ pub(crate) fn signer_report(
     let unfit = cert.unfit_for(purpose);
     let fit = unfit.is_none();
     r.problems.extend(unfit);
-    let judged = revocation::judge(&chain, &validation, when);
+    let signed = match proven_time {
+        Some(t) => revocation::SigningTime::Proven(t),
+        None => revocation::SigningTime::Claimed(when),
+    };
+    let judged = revocation::judge(&chain, &validation, signed);
     r.revocation.status = judged.status;
     r.revocation.covered = judged.covered;
+    for (cn, at) in judged.revoked_later {
+        r.warnings.push(format!(
+            "the certificate of {cn} was revoked at {}, after the trusted timestamp of {} \
+             that proves when the signature was made: it was not revoked when it signed",
+            report::rfc3339(at),
+            report::rfc3339(when)
+        ));
+        r.revocation
+            .revoked_after_signing
+            .push(report::RevokedLater {
+                certificate: cn,
+                revoked_at: report::rfc3339(at),
+            });
+    }
     r.problems.extend(judged.problems);
     r.problems.extend(untrusted_timestamp);
     let not_revoked = judged.status != revocation::RevocationStatus::Revoked;

@@ -71,6 +71,10 @@ pub struct SignatureReport {
     pub level: Option<Level>,
     pub revocation: Revocation,
     pub problems: Vec<String>,
+    /// What the reader should know that does not change the verdict: a
+    /// weak algorithm (a SHA-1 digest, an RSA key under 2048 bits), a
+    /// certificate revoked after the time a trusted timestamp proves.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -92,8 +96,22 @@ pub struct Revocation {
     pub checked: bool,
     /// What the embedded data says about the signer's path.
     pub status: RevocationStatus,
-    /// Subject CNs the embedded data shows not revoked after the signature.
+    /// Subject CNs the embedded data shows not revoked after the signature
+    /// (a certificate revoked after a trusted timestamp's time included).
     pub covered: Vec<String>,
+    /// Certificates of the path revoked after the signing time a trusted
+    /// timestamp proves, which does not revoke the signature; only when any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked_after_signing: Vec<RevokedLater>,
+}
+
+/// A certificate revoked after the proven signing time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RevokedLater {
+    /// Its subject CN.
+    pub certificate: String,
+    /// RFC 3339, as the revocation evidence states it.
+    pub revoked_at: String,
 }
 
 /// What one signature comes to, with the first reason when it falls short:
@@ -232,16 +250,39 @@ impl Report {
                 s.revocation.embedded_ocsp_responses,
                 match s.revocation.status {
                     RevocationStatus::Absent => String::new(),
-                    RevocationStatus::Valid => format!(
-                        "; not revoked after signing: {}",
-                        s.revocation.covered.join(", ")
-                    ),
+                    RevocationStatus::Valid => {
+                        let later = &s.revocation.revoked_after_signing;
+                        let not_revoked: Vec<&str> = s
+                            .revocation
+                            .covered
+                            .iter()
+                            .filter(|c| !later.iter().any(|l| &l.certificate == *c))
+                            .map(String::as_str)
+                            .collect();
+                        let mut parts = Vec::new();
+                        if !not_revoked.is_empty() {
+                            parts.push(format!(
+                                "not revoked after signing: {}",
+                                not_revoked.join(", ")
+                            ));
+                        }
+                        parts.extend(later.iter().map(|l| {
+                            format!(
+                                "{} revoked at {}, after the signing time",
+                                l.certificate, l.revoked_at
+                            )
+                        }));
+                        format!("; {}", parts.join("; "))
+                    }
                     RevocationStatus::Incomplete => "; incomplete".to_owned(),
                     RevocationStatus::Revoked => "; REVOKED".to_owned(),
                 }
             ));
             for p in &s.problems {
                 out.push_str(&format!("  problem: {p}\n"));
+            }
+            for w in &s.warnings {
+                out.push_str(&format!("  warning: {w}\n"));
             }
         }
         out

@@ -65,12 +65,39 @@ pub struct Judgement {
     pub status: RevocationStatus,
     /// Subject CNs shown not revoked.
     pub covered: Vec<String>,
+    /// Certificates (subject CN) revoked after a proven signing time, with
+    /// the revocation date the evidence states: they count as covered.
+    pub revoked_later: Vec<(String, OffsetDateTime)>,
     pub problems: Vec<String>,
 }
 
+/// When the signature was made, and what proves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningTime {
+    /// A trusted timestamp's time: the signature existed then.
+    Proven(OffsetDateTime),
+    /// The signer's claim (or the verification time): nothing proves the
+    /// signature is older than a revocation.
+    Claimed(OffsetDateTime),
+}
+
+impl SigningTime {
+    fn at(self) -> OffsetDateTime {
+        match self {
+            SigningTime::Proven(t) | SigningTime::Claimed(t) => t,
+        }
+    }
+}
+
 /// Judge `data` for every certificate of `chain` but its anchor, as
-/// evidence for a signature made at `signed_at`.
-pub fn judge(chain: &Chain, data: &ValidationData, signed_at: OffsetDateTime) -> Judgement {
+/// evidence for a signature made at `signed`. A certificate revoked after
+/// a proven signing time did not revoke the signature (ETSI EN 319 102-1
+/// §5.6.2.1 validates at the time a trusted timestamp proves, as pyHanko
+/// does); the revocation reason is not consulted, as pyHanko does not.
+/// Without a proven time every revocation counts: the signer's claim of
+/// a time before it proves nothing.
+pub fn judge(chain: &Chain, data: &ValidationData, signed: SigningTime) -> Judgement {
+    let signed_at = signed.at();
     let mut j = Judgement::default();
     if data.is_empty() {
         return j;
@@ -93,7 +120,12 @@ pub fn judge(chain: &Chain, data: &ValidationData, signed_at: OffsetDateTime) ->
         let role = if i == 0 { Role::Signer } else { Role::Ca };
         match evidence_for(subject, issuer, data, signed_at, role) {
             Evidence::NotRevoked => j.covered.push(cert.cn.clone()),
-            Evidence::Revoked => {
+            Evidence::Revoked(at) if matches!(signed, SigningTime::Proven(proven) if at > proven) =>
+            {
+                j.covered.push(cert.cn.clone());
+                j.revoked_later.push((cert.cn.clone(), at));
+            }
+            Evidence::Revoked(_) => {
                 j.status = RevocationStatus::Revoked;
                 j.problems.push(format!(
                     "the embedded revocation data says the certificate of {} was revoked",
@@ -135,7 +167,8 @@ pub fn judge(chain: &Chain, data: &ValidationData, signed_at: OffsetDateTime) ->
 
 enum Evidence {
     NotRevoked,
-    Revoked,
+    /// Revoked, on the date the evidence states.
+    Revoked(OffsetDateTime),
     TooOld,
     /// Only OCSP answers from a delegated responder not shown unrevoked.
     ResponderUnproven,
@@ -196,7 +229,7 @@ fn evidence_for(
                 return Evidence::NotRevoked;
             }
             Ok(_) => best = Evidence::TooOld,
-            Err(LtvError::Revoked(_)) => return Evidence::Revoked,
+            Err(LtvError::Revoked(_, at)) => return Evidence::Revoked(at),
             // About another certificate, or not signed by its issuer.
             Err(_) => {}
         }

@@ -370,3 +370,149 @@ fn data_given_with_a_pdf_is_refused_not_ignored() {
         mohor::error::Reason::InvalidRequest
     );
 }
+
+/// ECDSA on P-521 (secp521r1, which openssl, NSS and pyHanko verify):
+/// before, Mohor called such a signature NOT INTACT ("unsupported elliptic
+/// curve 1.3.132.0.35"), as if the data had been changed. A CMS signature
+/// made by `openssl cms -sign` and a PDF signed by pyHanko, both with a
+/// P-521 key under the test sub-CA, now verify as openssl, pyHanko and
+/// pdfsig say; one changed byte is still caught. A digest shorter than
+/// half the curve (SHA-256 on P-521, SHA-1 on P-384) is taken whole.
+#[test]
+fn ecdsa_p521_signatures_verify() {
+    if pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_p521");
+    let params = dir.join("p521.param");
+    let o = run(Command::new("openssl")
+        .args(["ecparam", "-name", "secp521r1", "-out"])
+        .arg(&params));
+    assert!(o.status.success(), "{}", text(&o));
+    let (subca_cert, subca_key) = test_subca();
+    let (key, cert) = issue_cert_with_key(
+        &dir,
+        "p521",
+        "/CN=Curve Five Twenty-One",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+        &format!("ec:{}", params.display()),
+    );
+    let o = run(Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&cert));
+    assert!(text(&o).contains("NIST CURVE: P-521"), "{}", text(&o));
+
+    // Detached CMS by openssl, SHA-256 and SHA-512.
+    let data = dir.join("deed.txt");
+    std::fs::write(&data, b"Sale deed 2026/521").unwrap();
+    for md in ["sha256", "sha512"] {
+        let p7s = dir.join(format!("p521-{md}.p7s"));
+        let o = run(Command::new("openssl")
+            .args(["cms", "-sign", "-binary", "-md", md, "-outform", "DER"])
+            .arg("-in")
+            .arg(&data)
+            .arg("-signer")
+            .arg(&cert)
+            .arg("-inkey")
+            .arg(&key)
+            .arg("-certfile")
+            .arg(&subca_cert)
+            .arg("-out")
+            .arg(&p7s));
+        assert!(o.status.success(), "openssl cms -sign: {}", text(&o));
+        let o = openssl_verify_detached(&p7s, &data, &fixture().root);
+        assert!(o.status.success(), "{}", text(&o));
+        let (ok, ht) = pyhanko_detached(&p7s, &data, &fixture().root).unwrap();
+        assert!(ok, "{ht}");
+        let (r, code, t) = mohor_report(&p7s, &root(), Some(&data));
+        assert_eq!(
+            (
+                r["signatures"][0]["intact"].clone(),
+                r["signatures"][0]["trusted"].clone(),
+                code
+            ),
+            (true.into(), true.into(), 0),
+            "{md}: {t}"
+        );
+        let changed = dir.join("deed-changed.txt");
+        std::fs::write(&changed, b"Sale deed 2026/522").unwrap();
+        assert!(!openssl_verify_detached(&p7s, &changed, &fixture().root)
+            .status
+            .success());
+        let (r, code, t) = mohor_report(&p7s, &root(), Some(&changed));
+        assert_eq!(
+            (r["signatures"][0]["intact"].clone(), code),
+            (false.into(), 1),
+            "{md}: {t}"
+        );
+    }
+
+    // The same short-digest rule on P-384: a SHA-1 digest (20 bytes, under
+    // half the curve's 48) was refused by the ecdsa crate and the signature
+    // called NOT INTACT; openssl and Mohor now verify it.
+    let p384_params = dir.join("p384.param");
+    let o = run(Command::new("openssl")
+        .args(["ecparam", "-name", "secp384r1", "-out"])
+        .arg(&p384_params));
+    assert!(o.status.success(), "{}", text(&o));
+    let (p384_key, p384_cert) = issue_cert_with_key(
+        &dir,
+        "p384",
+        "/CN=Curve Three Eighty-Four",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+        &format!("ec:{}", p384_params.display()),
+    );
+    let p7s = dir.join("p384-sha1.p7s");
+    let o = run(Command::new("openssl")
+        .args(["cms", "-sign", "-binary", "-md", "sha1", "-outform", "DER"])
+        .arg("-in")
+        .arg(&data)
+        .arg("-signer")
+        .arg(&p384_cert)
+        .arg("-inkey")
+        .arg(&p384_key)
+        .arg("-certfile")
+        .arg(&subca_cert)
+        .arg("-out")
+        .arg(&p7s));
+    assert!(o.status.success(), "openssl cms -sign: {}", text(&o));
+    let o = openssl_verify_detached(&p7s, &data, &fixture().root);
+    assert!(o.status.success(), "{}", text(&o));
+    let (r, code, t) = mohor_report(&p7s, &root(), Some(&data));
+    assert_eq!(
+        (r["signatures"][0]["intact"].clone(), code),
+        (true.into(), 0),
+        "P-384 SHA-1: {t}"
+    );
+
+    // A PDF signed by pyHanko with the P-521 key.
+    let pdf_in = dir.join("order.pdf");
+    std::fs::write(&pdf_in, verify_util::pdf_util::common::tiny_pdf()).unwrap();
+    let pdf = dir.join("order-p521.pdf");
+    let o = run(Command::new(pyhanko().unwrap())
+        .args(["sign", "addsig", "--field", "Signature1", "pemder", "--key"])
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--chain")
+        .arg(&subca_cert)
+        .arg("--no-pass")
+        .arg(&pdf_in)
+        .arg(&pdf));
+    assert!(o.status.success(), "pyhanko sign addsig: {}", text(&o));
+    let (h, ht) = hanko_verdicts(&pdf, &root());
+    assert!(h.len() == 1 && h[0].1.trusted, "pyHanko\n{ht}");
+    assert_eq!(pdfsig_intact(&pdf), [("Signature1".to_string(), true)]);
+    let (r, code, t) = mohor_report(&pdf, &root(), None);
+    assert_eq!(
+        (
+            r["signatures"][0]["intact"].clone(),
+            r["signatures"][0]["trusted"].clone(),
+            code
+        ),
+        (true.into(), true.into(), 0),
+        "{t}"
+    );
+}

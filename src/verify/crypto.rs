@@ -1,5 +1,5 @@
 //! Digests and public-key signature checks (RSA PKCS#1 v1.5 and PSS, ECDSA
-//! on P-256 and P-384), chosen by the algorithm identifiers found in CMS and
+//! on P-256, P-384 and P-521), chosen by the algorithm identifiers found in CMS and
 //! certificates.
 
 use rsa::pkcs1::der::Decode as _;
@@ -198,16 +198,36 @@ fn verify_ecdsa(curve: &str, point: &[u8], hashed: &[u8], sig: &[u8]) -> Result<
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
                 .map_err(|_| "unreadable P-256 key".to_string())?;
             let s = p256::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
-            key.verify_prehash(hashed, &s).map_err(|_| bad())
+            key.verify_prehash(&field_prehash(hashed, 32), &s)
+                .map_err(|_| bad())
         }
         "1.3.132.0.34" => {
             let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
                 .map_err(|_| "unreadable P-384 key".to_string())?;
             let s = p384::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
-            key.verify_prehash(hashed, &s).map_err(|_| bad())
+            key.verify_prehash(&field_prehash(hashed, 48), &s)
+                .map_err(|_| bad())
+        }
+        "1.3.132.0.35" => {
+            let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                .map_err(|_| "unreadable P-521 key".to_string())?;
+            let s = p521::ecdsa::Signature::from_der(sig).map_err(|_| bad())?;
+            key.verify_prehash(&field_prehash(hashed, 66), &s)
+                .map_err(|_| bad())
         }
         other => Err(format!("unsupported elliptic curve {other}")),
     }
+}
+
+/// A digest shorter than the curve's field, left-padded with zeros to the
+/// field's length: the same number (FIPS 186-5 §6.4.1 takes a short hash
+/// whole), which the ecdsa crate refuses below half the field's length
+/// (SHA-256 on P-521, SHA-1 on P-384). A longer digest is left as it is:
+/// the crate keeps its leftmost bits, as the standard does.
+fn field_prehash(hashed: &[u8], field_len: usize) -> Vec<u8> {
+    let mut out = vec![0; field_len.saturating_sub(hashed.len())];
+    out.extend_from_slice(hashed);
+    out
 }
 
 #[cfg(test)]

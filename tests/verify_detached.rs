@@ -516,3 +516,109 @@ fn ecdsa_p521_signatures_verify() {
         "{t}"
     );
 }
+
+/// SHA-1 digests and RSA keys under 2048 bits stay accepted (DECISIONS:
+/// GSTN's signer uses SHA-1; openssl and poppler accept both), but before
+/// they passed without a word. The report now carries a warning for each
+/// (`warnings` of the signature in JSON, "warning:" lines in the text)
+/// while the verdict stays trusted and the exit 0, as openssl's is;
+/// pyHanko, which refuses both as weak, confirms that the warning is due.
+/// A SHA-256 signature by an RSA-2048 key has none.
+#[test]
+fn sha1_digests_and_short_rsa_keys_are_trusted_with_a_warning() {
+    if pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_weak_algorithms");
+    let (subca_cert, subca_key) = test_subca();
+    let (short_key, short_cert) = issue_cert_with_key(
+        &dir,
+        "short",
+        "/CN=Short Key Signer",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+        "rsa:1024",
+    );
+    let (good_key, good_cert) = issue_cert(
+        &dir,
+        "good",
+        "/CN=Strong Key Signer",
+        SIGNING_EXTENSIONS,
+        (&subca_cert, &subca_key),
+    );
+    let data = dir.join("return.txt");
+    std::fs::write(&data, b"GSTR-3B for November 2026").unwrap();
+    let sign = |name: &str, md: &str, (key, cert): (&Path, &Path)| {
+        let p7s = dir.join(format!("{name}.p7s"));
+        let o = run(Command::new("openssl")
+            .args(["cms", "-sign", "-binary", "-md", md, "-outform", "DER"])
+            .arg("-in")
+            .arg(&data)
+            .arg("-signer")
+            .arg(cert)
+            .arg("-inkey")
+            .arg(key)
+            .arg("-certfile")
+            .arg(&subca_cert)
+            .arg("-out")
+            .arg(&p7s));
+        assert!(o.status.success(), "openssl cms -sign: {}", text(&o));
+        p7s
+    };
+    let cases = [
+        (sign("sha1", "sha1", (&good_key, &good_cert)), vec!["SHA-1"]),
+        (
+            sign("rsa1024", "sha256", (&short_key, &short_cert)),
+            vec!["1024-bit RSA key of Short Key Signer"],
+        ),
+        (
+            sign("both", "sha1", (&short_key, &short_cert)),
+            vec!["SHA-1", "1024-bit RSA key of Short Key Signer"],
+        ),
+        (sign("strong", "sha256", (&good_key, &good_cert)), vec![]),
+    ];
+    for (p7s, expected) in &cases {
+        let name = p7s.file_name().unwrap().to_string_lossy().into_owned();
+        // openssl accepts every one of them: the verdict stays.
+        let o = openssl_verify_detached(p7s, &data, &fixture().root);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let (r, code, t) = mohor_report(p7s, &root(), Some(&data));
+        let s = &r["signatures"][0];
+        assert_eq!(
+            (s["intact"].clone(), s["trusted"].clone(), code),
+            (true.into(), true.into(), 0),
+            "{name}: {t}"
+        );
+        let warnings: Vec<String> = s["warnings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no warnings array: {t}"))
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(warnings.len(), expected.len(), "{name}: {warnings:?}");
+        for (w, e) in warnings.iter().zip(expected) {
+            assert!(w.contains(e), "{name}: {w:?} should name {e:?}");
+        }
+        // pyHanko refuses exactly the weak ones.
+        let (ok, ht) = pyhanko_detached(p7s, &data, &fixture().root).unwrap();
+        assert_eq!(ok, expected.is_empty(), "{name}: pyHanko\n{ht}");
+        // The text report shows each warning.
+        let home = tempfile::tempdir().unwrap();
+        let human = run(Command::new(env!("CARGO_BIN_EXE_mohor"))
+            .env("MOHOR_HOME", home.path())
+            .args(["verify", "--trust-replace", "--trust"])
+            .arg(&fixture().root)
+            .arg(p7s)
+            .arg("--data")
+            .arg(&data));
+        let ht = text(&human);
+        assert!(human.status.success(), "{name}: {ht}");
+        let first = ht.lines().next().unwrap_or_default();
+        assert!(first.starts_with("✔ #1"), "{name}: {ht}");
+        assert_eq!(first.contains("warning"), !expected.is_empty(), "{ht}");
+        for w in &warnings {
+            assert!(ht.contains(&format!("  warning: {w}")), "{name}: {ht}");
+        }
+        assert_eq!(ht.contains("warning:"), !expected.is_empty(), "{ht}");
+    }
+}

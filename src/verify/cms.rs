@@ -99,6 +99,9 @@ pub struct SignedData {
 pub struct SignerCheck {
     pub cert: Option<Cert>,
     pub digest: Option<Hash>,
+    /// The hash the signature itself was computed with (the signature
+    /// algorithm's, else the digest algorithm's), once read.
+    pub signature_hash: Option<Hash>,
     /// The digest and the signature both verify.
     pub intact: bool,
     pub claimed_time: Option<OffsetDateTime>,
@@ -239,6 +242,7 @@ fn check_signer(
     let mut out = SignerCheck {
         cert: None,
         digest: None,
+        signature_hash: None,
         intact: false,
         claimed_time: None,
         timestamp: None,
@@ -343,6 +347,7 @@ fn check_signer_inner(
             }
         }
     };
+    out.signature_hash = Some(signed_hash);
     let cert = out
         .cert
         .as_ref()

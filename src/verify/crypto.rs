@@ -175,6 +175,29 @@ pub fn verify(
     }
 }
 
+/// The size in bits of the RSA key in `spki_der` (a SubjectPublicKeyInfo),
+/// or `None` when it holds another kind of key or cannot be read.
+pub fn rsa_key_bits(spki_der: &[u8]) -> Option<usize> {
+    let spki = ber::parse(spki_der).ok()?;
+    let key_alg = spki
+        .child(0, "key algorithm")
+        .and_then(|a| a.child(0, "key algorithm"))
+        .and_then(|o| o.oid())
+        .ok()?;
+    if key_alg != "1.2.840.113549.1.1.1" && key_alg != "1.2.840.113549.1.1.10" {
+        return None;
+    }
+    let bits = spki
+        .child(1, "public key")
+        .and_then(|k| k.bytes("public key"))
+        .ok()?;
+    let key = rsa::pkcs1::RsaPublicKey::from_der(bits.get(1..)?).ok()?;
+    let modulus = key.modulus.as_bytes();
+    let start = modulus.iter().position(|b| *b != 0)?;
+    let first = modulus.get(start)?;
+    Some((modulus.len() - start) * 8 - first.leading_zeros() as usize)
+}
+
 /// The largest RSA modulus verified. RSA-8192 keys exist (openssl and
 /// pyHanko verify their signatures); the rsa crate's default bound, 4096
 /// bits, made such a signature "not intact", as if it had been tampered with.

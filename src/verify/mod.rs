@@ -270,6 +270,14 @@ pub(crate) fn signer_report(
         Level::BB
     });
 
+    if s.digest == Some(crypto::Hash::Sha1) || s.signature_hash == Some(crypto::Hash::Sha1) {
+        r.warnings.push(
+            "the signature uses SHA-1, which is no longer safe against forgery: another \
+             document with the same SHA-1 digest could carry this signature (accepted, as \
+             openssl and poppler accept it; pyHanko refuses it)"
+                .into(),
+        );
+    }
     let Some(cert) = &s.cert else {
         r.problems
             .push("the signer's certificate is not in the signature".into());
@@ -279,6 +287,7 @@ pub(crate) fn signer_report(
     };
     r.signer = cert.cn.clone();
     let chain = chain::build(cert, &sd.certs, store);
+    r.warnings.extend(short_rsa_keys(&chain));
     r.chain = chain.cns();
     r.chain_complete = chain.complete;
     r.problems.extend(chain.problems.iter().cloned());
@@ -319,6 +328,27 @@ pub(crate) fn signer_report(
     r.problems.extend(untrusted_timestamp);
     let not_revoked = judged.status != revocation::RevocationStatus::Revoked;
     r.trusted = r.intact && chain.anchored && r.valid_at_signing_time && fit && not_revoked;
+}
+
+/// Warnings for RSA keys under 2048 bits in the path (the signer's and its
+/// CAs'): NIST and ETSI stopped accepting them for signatures years ago,
+/// and pyHanko refuses them; openssl and poppler accept them, and so does
+/// Mohor, saying so (docs/DECISIONS.md).
+fn short_rsa_keys(chain: &chain::Chain) -> Vec<String> {
+    chain
+        .certs
+        .iter()
+        .filter_map(|c| {
+            let bits = crypto::rsa_key_bits(&c.spki_der)?;
+            (bits < 2048).then(|| {
+                format!(
+                    "the {bits}-bit RSA key of {} is shorter than 2048 bits, too short to be \
+                     safe today (accepted, as openssl and poppler accept it; pyHanko refuses it)",
+                    c.cn
+                )
+            })
+        })
+        .collect()
 }
 
 fn timestamp_report(

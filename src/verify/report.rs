@@ -171,7 +171,7 @@ impl Report {
         }
         for s in &self.signatures {
             out.push_str(&format!(
-                "{} {}: {}, {}, {}\n",
+                "{} {}: {}, {}, {}{}\n",
                 if s.ok() { "✔" } else { "✖" },
                 s.field,
                 if s.signer.is_empty() {
@@ -180,7 +180,12 @@ impl Report {
                     &s.signer
                 },
                 s.signing_time.as_deref().unwrap_or("time unknown"),
-                verdict(s)
+                verdict(s),
+                match s.warnings.len() {
+                    0 => String::new(),
+                    1 => " (1 warning below)".to_owned(),
+                    n => format!(" ({n} warnings below)"),
+                }
             ));
         }
         if self.unsigned_changes_at_end {

@@ -570,3 +570,187 @@ fn a_revocation_after_a_trusted_timestamp_leaves_the_signature_valid() {
         }
     }
 }
+
+/// A version 1 CRL (no version field, no extensions: what `openssl ca
+/// -gencrl` writes without `crl_extensions`, and what old CAs publish).
+/// Before, x509-cert could not read one, so it proved nothing either way:
+/// a v1 CRL listing the signer left the signature "incomplete" — and
+/// trusted. Now it is read like a v2 CRL (its signature checked over its
+/// own bytes): one that does not list the signer covers it, one that does
+/// revokes the signature (or, after a trusted timestamp's time, is reported
+/// with its date). Judges: openssl reads each CRL as version 1 and `openssl
+/// verify -crl_check` says revoked or not; pyHanko's validator, offline,
+/// with the CRL alone, agrees on each signature.
+#[test]
+fn a_version_1_crl_is_evidence_both_ways() {
+    if !corpus_available() || pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_time_crl_v1");
+    let (key, cert, root) = revocable_pki(&dir);
+    // The same CA without CRL extensions or numbers: version 1 CRLs.
+    let cnf = std::fs::read_to_string(dir.join("ca.cnf")).unwrap();
+    std::fs::write(
+        dir.join("ca-v1.cnf"),
+        cnf.replace("crlnumber = ./crlnumber\ncrl_extensions = crl_ext\n", ""),
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            "rogue-tsa.key",
+            "-out",
+            "rogue-tsa.pem",
+            "-subj",
+            "/CN=Rogue TSA",
+            "-addext",
+            "extendedKeyUsage=critical,timeStamping",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ],
+    );
+    let repo = pdf_util::common::repo();
+    let python = repo.join(".venv/bin/python");
+    let script = repo.join("tests/verify_util/crl_after_timestamp.py");
+    let hour_ago = (time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .replace('Z', "+00:00");
+    for tsa in ["tsa", "rogue-tsa"] {
+        let o = run(Command::new(&python)
+            .arg(repo.join("tests/verify_util/timestamped_signature.py"))
+            .args([&key, &cert, &root])
+            .arg(dir.join(format!("{tsa}.key")))
+            .arg(dir.join(format!("{tsa}.pem")))
+            .arg(&hour_ago)
+            .arg(corpus("pyhanko-minimal.pdf"))
+            .arg(dir.join(format!("signed-{tsa}.pdf"))));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let v1_crl = |name: &str| {
+        openssl(
+            &dir,
+            &[
+                "ca",
+                "-gencrl",
+                "-config",
+                "ca-v1.cnf",
+                "-cert",
+                "root.pem",
+                "-keyfile",
+                "root.key",
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "crl",
+                "-in",
+                &format!("{name}.pem"),
+                "-outform",
+                "DER",
+                "-out",
+                &format!("{name}.der"),
+            ],
+        );
+        let t = text(&run(Command::new("openssl")
+            .args(["crl", "-noout", "-text", "-in"])
+            .arg(dir.join(format!("{name}.pem")))));
+        assert!(t.contains("Version 1 (0x0)"), "{t}");
+        assert!(!t.contains("CRL extensions"), "{t}");
+        let o = run(Command::new("openssl")
+            .args(["verify", "-crl_check", "-CAfile"])
+            .arg(&root)
+            .arg("-CRLfile")
+            .arg(dir.join(format!("{name}.pem")))
+            .arg(&cert));
+        (dir.join(format!("{name}.der")), o)
+    };
+    let (clean, o) = v1_crl("clean");
+    assert!(o.status.success(), "openssl: {}", text(&o));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    openssl(
+        &dir,
+        &[
+            "ca",
+            "-config",
+            "ca-v1.cnf",
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key",
+            "-revoke",
+            "leaf.pem",
+        ],
+    );
+    let (listing, o) = v1_crl("listing");
+    assert!(
+        !o.status.success() && text(&o).contains("certificate revoked"),
+        "openssl: {}",
+        text(&o)
+    );
+
+    // (CRL, signed by, revocation status, trusted)
+    for (crl, tsa, status, trusted) in [
+        (&clean, "tsa", "valid", true),
+        (&listing, "tsa", "valid", true),
+        (&listing, "rogue-tsa", "revoked", false),
+    ] {
+        let name = format!("{}-{tsa}", crl.file_stem().unwrap().to_string_lossy());
+        let file = dir.join(format!("{name}.pdf"));
+        let o = run(Command::new(&python)
+            .arg(&script)
+            .arg("add")
+            .arg(dir.join(format!("signed-{tsa}.pdf")))
+            .arg(&file)
+            .arg(crl));
+        assert!(o.status.success(), "{}", text(&o));
+        let judge = run(Command::new(&python)
+            .arg(&script)
+            .arg("judge")
+            .arg(&file)
+            .arg(&root)
+            .arg(crl));
+        let jt = text(&judge);
+        assert_eq!(
+            jt.contains("revoked: True"),
+            status == "revoked",
+            "{name}: pyHanko\n{jt}"
+        );
+        // pyHanko judges a signer without a trusted timestamp now.
+        assert_eq!(
+            judge.status.success(),
+            status != "revoked",
+            "{name}: pyHanko\n{jt}"
+        );
+
+        let (r, code, t) = mohor_report(&file, std::slice::from_ref(&root), None);
+        let s = &r["signatures"][0];
+        let revocation = &s["revocation"];
+        assert_eq!(revocation["embedded_crls"], 1, "{name}: {t}");
+        assert_eq!(revocation["status"], status, "{name}: {t}");
+        assert_eq!(s["trusted"], trusted, "{name}: {t}");
+        assert_eq!(code, if trusted { 0 } else { 1 }, "{name}: {t}");
+        if status == "valid" {
+            assert_eq!(
+                revocation["covered"],
+                serde_json::json!(["Later Revoked Signer"]),
+                "{name}: {t}"
+            );
+        }
+        let revoked_later = revocation.get("revoked_after_signing").is_some();
+        assert_eq!(revoked_later, crl == &listing && trusted, "{name}: {t}");
+    }
+}

@@ -443,16 +443,72 @@ fn crl_covers(crl: &CertificateList, cert: &Certificate) -> Result<(), &'static 
     Ok(())
 }
 
+/// A CRL and the bytes its signature covers. A version 1 CRL (no version
+/// field; RFC 5280 §5.1.2.1 allows it when there are no extensions, and
+/// old CAs publish them) is read as the v2 CRL it equals — x509-cert 0.2
+/// requires the field — while its signature is checked over its own bytes.
+fn crl_from_der(der: &[u8]) -> Option<(CertificateList, Vec<u8>)> {
+    use der::{Header, Length, Reader as _, SliceReader, Tag};
+    if let Ok(crl) = CertificateList::from_der(der) {
+        let tbs = crl.tbs_cert_list.to_der().ok()?;
+        return Some((crl, tbs));
+    }
+    let mut outer = SliceReader::new(der).ok()?;
+    let header = Header::decode(&mut outer).ok()?;
+    if header.tag != Tag::Sequence {
+        return None;
+    }
+    let body = outer.read_slice(header.length).ok()?;
+    if !outer.is_finished() {
+        return None;
+    }
+    let mut inner = SliceReader::new(body).ok()?;
+    let tbs_header = Header::decode(&mut inner).ok()?;
+    if tbs_header.tag != Tag::Sequence {
+        return None;
+    }
+    let tbs_content = inner.read_slice(tbs_header.length).ok()?;
+    let tbs_end = usize::try_from(inner.position()).ok()?;
+    let signed = body.get(..tbs_end)?.to_vec();
+    let rest = body.get(tbs_end..)?;
+    // Only what lacks the version (it starts with the AlgorithmIdentifier
+    // SEQUENCE, not an INTEGER) is a v1 CRL; anything else stays unread.
+    if tbs_content.first() != Some(&0x30) {
+        return None;
+    }
+    let tlv = |tag: Tag, content: &[u8]| -> Option<Vec<u8>> {
+        let mut out = Header::new(tag, Length::try_from(content.len()).ok()?)
+            .ok()?
+            .to_der()
+            .ok()?;
+        out.extend_from_slice(content);
+        Some(out)
+    };
+    // version INTEGER v2 (1), then the v1 fields as they were.
+    let mut v2_content = vec![0x02, 0x01, 0x01];
+    v2_content.extend_from_slice(tbs_content);
+    let mut v2_body = tlv(Tag::Sequence, &v2_content)?;
+    v2_body.extend_from_slice(rest);
+    let crl = CertificateList::from_der(&tlv(Tag::Sequence, &v2_body)?).ok()?;
+    // A v1 CRL has no extensions, nor do its entries.
+    let mut entries = crl.tbs_cert_list.revoked_certificates.iter().flatten();
+    if crl.tbs_cert_list.crl_extensions.is_some()
+        || entries.any(|e| e.crl_entry_extensions.is_some())
+    {
+        return None;
+    }
+    Some((crl, signed))
+}
+
 /// Read a CRL: issued and signed by `issuer`, a complete list that
 /// speaks for `cert`, `cert` not listed.
 pub fn read_crl(der: &[u8], cert: &Certificate, issuer: &Certificate) -> Result<Finding, LtvError> {
     let who = subject(cert);
     let refused = |m: &str| LtvError::RevocationRefused(format!("CRL for {who}: {m}"));
-    let crl = CertificateList::from_der(der).map_err(|_| refused("the answer is not a CRL"))?;
+    let (crl, tbs) = crl_from_der(der).ok_or_else(|| refused("the answer is not a CRL"))?;
     if crl.tbs_cert_list.issuer != issuer.tbs_certificate.subject {
         return Err(refused("it was issued by someone else"));
     }
-    let tbs = crl.tbs_cert_list.to_der()?;
     let spki = issuer.tbs_certificate.subject_public_key_info.to_der()?;
     let sig = crl
         .signature

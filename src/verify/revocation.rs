@@ -92,8 +92,8 @@ impl SigningTime {
 /// Judge `data` for every certificate of `chain` but its anchor, as
 /// evidence for a signature made at `signed`. A certificate revoked after
 /// a proven signing time did not revoke the signature (ETSI EN 319 102-1
-/// §5.6.2.1 validates at the time a trusted timestamp proves, as pyHanko
-/// does); the revocation reason is not consulted, as pyHanko does not.
+/// validates at the time a trusted timestamp proves, as pyHanko does); the
+/// revocation reason is not consulted, as pyHanko does not.
 /// Without a proven time every revocation counts: the signer's claim of
 /// a time before it proves nothing.
 pub fn judge(chain: &Chain, data: &ValidationData, signed: SigningTime) -> Judgement {

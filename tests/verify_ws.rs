@@ -143,6 +143,25 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
     assert_eq!(none.reason(), "INVALID_REQUEST", "{:#}", none.answer);
     let junk = c.call(json!(6), "verify", Some(json!({"document": b64(b"hello")})));
     assert_eq!(junk.reason(), "DOCUMENT_REFUSED", "{:#}", junk.answer);
+    // A PDF carries what it signs: `data` beside it is refused, not ignored
+    // (before, the PDF's own report came back as if the data had been checked).
+    let pdf_with_data = c.call(
+        json!(7),
+        "verify",
+        Some(json!({"document": b64(&std::fs::read(&signed).unwrap()), "data": b64(b"note")})),
+    );
+    assert_eq!(
+        pdf_with_data.reason(),
+        "INVALID_REQUEST",
+        "{:#}",
+        pdf_with_data.answer
+    );
+    assert_eq!(
+        pdf_with_data.answer.pointer("/error/code"),
+        Some(&json!(-32602)),
+        "{:#}",
+        pdf_with_data.answer
+    );
     drop(server);
 
     // Every request is in the audit log, with its origin.
@@ -154,7 +173,11 @@ fn verify_over_websocket_answers_the_cli_report_and_is_audited() {
         .iter()
         .filter(|e| e["action"] == "verify" && e["origin"] == ORIGIN)
         .collect();
-    assert_eq!(verifies.len(), 5, "{h:#}");
+    assert_eq!(verifies.len(), 6, "{h:#}");
+    assert!(
+        verifies.iter().any(|e| e["result"] == "INVALID_REQUEST"),
+        "{h:#}"
+    );
     assert!(
         verifies
             .iter()

@@ -663,3 +663,81 @@ fn a_certificate_stamp_never_loses_its_uin_off_the_box() {
     );
     assert_eq!(zbar(&png), UIN, "{}", png.display());
 }
+
+/// A department's verification address is often long; the "Verify at"
+/// line was shrunk to whatever fitted the stamp's width on one line (4.8
+/// points for this one in the automatic certificate stamp), which no one
+/// reads off a printed page. It now keeps the 7 point floor of the name and
+/// UIN and wraps after a `/`, `?`, `&` or `=` (never inside a word, no
+/// hyphen added): pdftotext copies the lines back into the address,
+/// Tesseract reads it off the render, zbarimg still scans the QR code, and
+/// the signature validates. An address with a part too long for a line even
+/// at 7 points is refused before the PIN.
+#[test]
+fn the_verify_at_address_keeps_a_legible_size() {
+    let s = SimSetup::new("stamp_cli_verify_url", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    let url = format!(
+        "https://edistrict.wb.gov.in/PACAdmin/public/verification/certificateVerification.do?uin={UIN}&lang=en"
+    );
+    let qr = format!("UIN:{UIN}|Name:Ram Das|Verify:{url}");
+    let out = s.dir.join("long-url.pdf");
+    let o = sign_cli(&s, &input, &out, &["--uin", UIN, "--qr", &qr]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(s.sim.logins().len(), 1);
+
+    let unbreakable = format!(
+        "https://bsk.wb.gov.in/{}?uin={UIN}",
+        "VerifyDigitallySignedCertificateIssuedByBanglaSahayataKendra".repeat(2)
+    );
+    let refused = s.dir.join("unbreakable.pdf");
+    let o = sign_cli(
+        &s,
+        &input,
+        &refused,
+        &["--uin", UIN, "--qr", &format!("UIN:{UIN}|{unbreakable}")],
+    );
+    assert!(!o.status.success(), "an unreadable address was drawn");
+    assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Verify at"), "{}", stderr(&o));
+    assert!(!refused.exists());
+    assert_eq!(
+        s.sim.logins().len(),
+        1,
+        "a PIN was used for a refused stamp"
+    );
+
+    if !tools() {
+        return;
+    }
+    judge_new_signature(&out, "Signature1", 0).unwrap();
+    // Every word from "Verify" to the end of the stamp's text is at least
+    // as tall as the name's floor (pdftotext's word box of a 7 pt line
+    // is ~8 pt high).
+    let heights = word_heights(&out);
+    let from = heights
+        .iter()
+        .position(|(w, _)| w == "Verify")
+        .unwrap_or_else(|| panic!("pdftotext has no \"Verify\": {heights:?}"));
+    for (word, height) in &heights[from..] {
+        assert!(*height >= 7.0, "\"{word}\" is drawn {height:.1} pt high");
+    }
+    // The lines after "Verify at" give the address back whole.
+    let copied = pdftotext(&out, None);
+    let after = copied
+        .split("Verify at")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no \"Verify at\" in {copied}"));
+    let joined: String = after.split_whitespace().collect();
+    assert!(joined.starts_with(&url), "{joined}");
+    let png = render_at(&out, "stamp-verify-url", [0.0, 0.0, 595.0, 200.0], 200.0);
+    assert_eq!(zbar(&png), qr, "{}", png.display());
+    let read: String = ocr(&png, "eng", "11").split_whitespace().collect();
+    for part in ["edistrict.wb.gov.in", "certificateVerification", "lang=en"] {
+        assert!(
+            read.contains(part),
+            "Tesseract did not read \"{part}\" in {}: {read}",
+            png.display()
+        );
+    }
+}

@@ -108,12 +108,19 @@ pub fn write_stamp(
     let mut bottom = pad;
     let mut footer = None;
     if let Some(url) = &text.verify_url {
-        let line = format!("Verify at {url}");
-        super::shaping::check_fonts(&line)?;
-        let em = measure.width(&line, 1.0).max(0.1);
-        let fs = ((w - 2.0 * pad) / em).min(8.0);
-        footer = Some((line, fs, pad + fs * 0.25));
-        bottom = pad + fs * 1.3;
+        super::shaping::check_fonts(url)?;
+        let (lines, fs) = footer_lines(&measure, url, w - 2.0 * pad).ok_or_else(|| {
+            PdfError::CannotStamp(format!(
+                "the stamp box ({} x {} points) is too narrow for \"Verify at {url}\" at \
+                 {KEY_MIN_SIZE} points, the smallest size a printed address is read at, even \
+                 broken after a / ? & or = over {FOOTER_MAX_LINES} lines; give a wider box or a \
+                 shorter address in the QR payload",
+                r(w),
+                r(h)
+            ))
+        })?;
+        bottom = pad + fs * 1.3 * lines.len() as f64;
+        footer = Some((lines, fs));
     }
 
     // The QR code on the right, 3 cm when the box allows.
@@ -192,14 +199,17 @@ pub fn write_stamp(
         // The baseline leaves room below for descenders and vowel signs.
         tw.line(segment, text_x, y + lh * 0.212, fs)?;
     }
-    if let Some((line, fs, baseline)) = &footer {
+    if let Some((lines, fs)) = &footer {
         tw.ops.push_str(&format!(
             "0 Tr {} {} {} rg\n",
             r(DETAIL.0),
             r(DETAIL.1),
             r(DETAIL.2)
         ));
-        tw.line(line, pad, *baseline, *fs)?;
+        for (i, line) in lines.iter().enumerate() {
+            let above = (lines.len() - 1 - i) as f64;
+            tw.line(line, pad, pad + fs * 0.25 + above * fs * 1.3, *fs)?;
+        }
     }
     tw.ops.push_str("ET\n");
     ops.push_str(&tw.ops);
@@ -286,6 +296,68 @@ fn lines(text: &StampText) -> Vec<Line> {
         });
     }
     lines
+}
+
+/// The most lines the verification address may take at the foot of the
+/// stamp.
+const FOOTER_MAX_LINES: usize = 3;
+
+/// "Verify at" and the address across the foot of a stamp `width` points
+/// wide, and their size: on one line up to 8 points, never below
+/// [`KEY_MIN_SIZE`] (a long address was drawn at 4.8 points, which no one
+/// reads off a printed page). An address too long for one line at that
+/// size is broken after a `/`, `?`, `&` or `=` (never inside a word, no
+/// hyphen added, so the lines typed one after another give it back), on
+/// at most [`FOOTER_MAX_LINES`] lines; `None` when it does not fit so.
+fn footer_lines(m: &Measure, url: &str, width: f64) -> Option<(Vec<String>, f64)> {
+    let line = format!("Verify at {url}");
+    let em = m.width(&line, 1.0).max(0.1);
+    let fs = (width / em).min(8.0);
+    if fs >= KEY_MIN_SIZE {
+        return Some((vec![line], fs));
+    }
+    let fs = KEY_MIN_SIZE;
+    let mut lines = vec!["Verify at".to_string()];
+    let mut pieces = url_pieces(url).into_iter();
+    if let Some(first) = pieces.next() {
+        // The address starts on the label's line when it fits there.
+        let with_label = format!("Verify at {first}");
+        if m.width(&with_label, fs) <= width {
+            lines[0] = with_label;
+        } else {
+            lines.push(first);
+        }
+    }
+    for piece in pieces {
+        let last = lines.last_mut()?;
+        let joined = format!("{last}{piece}");
+        if m.width(&joined, fs) <= width {
+            *last = joined;
+        } else {
+            lines.push(piece);
+        }
+    }
+    let fits = lines.len() <= FOOTER_MAX_LINES && lines.iter().all(|l| m.width(l, fs) <= width);
+    fits.then_some((lines, fs))
+}
+
+/// `url` cut after each run of `/`, `?`, `&` and `=`: where a line may
+/// break.
+fn url_pieces(url: &str) -> Vec<String> {
+    let is_break = |c: char| matches!(c, '/' | '?' | '&' | '=');
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = url.chars().peekable();
+    while let Some(c) = chars.next() {
+        cur.push(c);
+        if is_break(c) && !chars.peek().is_some_and(|&n| is_break(n)) {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 /// A rosette seal in the frame's colour: a serrated disc with a ring.
@@ -484,6 +556,29 @@ pub fn auto_place(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_address_wraps_after_slashes_at_the_floor() {
+        let m = Measure::default();
+        let url = "https://edistrict.wb.gov.in/PACAdmin/public/verification/certificateVerification.do?uin=AMD0152022000001&lang=en";
+        let (lines, fs) = footer_lines(&m, url, 288.0).unwrap();
+        assert_eq!(fs, KEY_MIN_SIZE);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert_eq!(lines.concat(), format!("Verify at {url}"));
+        for l in &lines[..lines.len() - 1] {
+            assert!(
+                l.ends_with(['/', '?', '&', '=']) || l == "Verify at",
+                "{lines:?}"
+            );
+        }
+        let short = "https://bsk.wb.gov.in/verify/AMD0152022000001";
+        let (lines, fs) = footer_lines(&m, short, 288.0).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert!(fs >= KEY_MIN_SIZE);
+        let unbreakable = format!("https://bsk.wb.gov.in/{}", "x".repeat(120));
+        assert!(footer_lines(&m, &unbreakable, 288.0).is_none());
+        assert_eq!(url_pieces("https://a/b"), vec!["https://", "a/", "b"]);
+    }
 
     #[test]
     fn stamps_stack_side_by_side_then_upwards() {

@@ -741,3 +741,111 @@ fn the_verify_at_address_keeps_a_legible_size() {
         );
     }
 }
+
+/// Page 1 of `file` rendered by pdftoppm in grey at `dpi` (with
+/// `extra` arguments): its width, height and pixels, row by row.
+fn render_grey(file: &Path, dpi: u32, extra: &[&str]) -> (usize, usize, Vec<u8>) {
+    let out = common::run(
+        Command::new("pdftoppm")
+            .args(["-gray", "-r", &dpi.to_string(), "-f", "1", "-l", "1"])
+            .args(extra)
+            .arg(file),
+    );
+    assert!(out.status.success(), "{}", common::text(&out));
+    parse_pgm(&out.stdout)
+}
+
+/// A binary PGM (P5, 8 bits) as width, height and pixels.
+fn parse_pgm(data: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&data[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5", "not a binary PGM");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = data[at + 1..].to_vec();
+    assert_eq!(pixels.len(), w * h);
+    (w, h, pixels)
+}
+
+/// The width and height in pixels of what is drawn black: the QR code's
+/// modules, the only black in a stamp (its text is blue and grey, and
+/// anti-aliasing only lightens it).
+fn black_extent((w, h, px): &(usize, usize, Vec<u8>)) -> (usize, usize) {
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..*h {
+        for x in 0..*w {
+            if px[y * w + x] < 24 {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    assert!(x1 >= x0, "nothing black on the page");
+    (x1 - x0 + 1, y1 - y0 + 1)
+}
+
+/// docs/CLI.md and the BSK order say 3 cm; the automatic certificate
+/// stamp (300 x 118) drew its QR code 2.4 to 2.9 cm, shrunk to leave room
+/// for the code's white margin and the "Verify at" line. Measured on the
+/// page as pdftoppm renders it at 300 dpi (3 cm is 354 pixels), the code
+/// is now 3 cm across for the UIN alone (the smallest symbol, whose white
+/// margin is widest), a payload with an address, a long address on two
+/// lines and version 40; zbarimg reads each, and the signature validates.
+#[test]
+fn the_automatic_certificate_stamps_qr_code_is_3_cm() {
+    if !tools() {
+        return;
+    }
+    let dir = test_dir("stamp_qr_3cm");
+    let long = format!(
+        "UIN:{UIN}|Verify:https://edistrict.wb.gov.in/PACAdmin/public/verification/certificateVerification.do?uin={UIN}&lang=en"
+    );
+    let cases = [
+        ("uin", None, None),
+        ("payload", Some(payload()), None),
+        ("long-url", Some(long), None),
+        ("v40", Some(payload()), Some(40)),
+    ];
+    for (name, qr, version) in cases {
+        let out = dir.join(format!("{name}.pdf"));
+        let mut o = opts("rsa2048");
+        o.visible_auto = true;
+        o.uin = Some(UIN.into());
+        o.qr = qr.clone();
+        o.qr_version = version;
+        let mut s = signer("rsa2048");
+        let signed = pdf::sign_file(&corpus("pyhanko-empty-a4.pdf"), &out, &mut s, &o).unwrap();
+        judge_new_signature(&out, &signed.field_name, 0).unwrap();
+        let png = render(
+            &out,
+            &format!("stamp-qr-3cm-{name}"),
+            [0.0, 0.0, 595.0, 250.0],
+        );
+        assert_eq!(
+            zbar(&png),
+            qr.unwrap_or_else(|| UIN.into()),
+            "{}",
+            png.display()
+        );
+
+        let (w, h) = black_extent(&render_grey(&out, 300, &[]));
+        let cm = |px: usize| px as f64 / 300.0 * 2.54;
+        for side in [w, h] {
+            assert!(
+                (cm(side) - 3.0).abs() <= 0.03,
+                "{name}: the QR code is {:.2} x {:.2} cm on the page ({}), not 3 cm",
+                cm(w),
+                cm(h),
+                png.display()
+            );
+        }
+    }
+}

@@ -30,9 +30,34 @@ pub struct StampText {
 /// by side on A4 and US Letter within the margins.
 pub const AUTO_W: f64 = 172.0;
 pub const AUTO_H: f64 = 70.0;
-/// A certificate stamp holds a 3 cm QR code (85 pt plus its quiet zone).
+/// A certificate stamp holds a 3 cm QR code (85 pt plus its quiet zone):
+/// 300 points wide and at least 118 high, taller when the symbol's quiet
+/// zone and the address line need it ([`certificate_auto_size`]).
 pub const AUTO_QR_W: f64 = 300.0;
 pub const AUTO_QR_H: f64 = 118.0;
+
+/// The automatic certificate stamp's size for a QR symbol `symbol_width`
+/// modules wide and the address printed below it: tall enough for the
+/// symbol at 3 cm, as the BSK order asks, with its four modules of quiet
+/// zone on each side (the widest, 1.1 cm, on the smallest symbol) and the
+/// "Verify at" lines. 118 points left the symbol 2.4 to 2.9 cm. Wider than
+/// 300 points when the symbol's quiet zone would leave the text less than
+/// [`AUTO_QR_TEXT_W`] beside it (the UIN line then broke after "UIN:").
+pub fn certificate_auto_size(symbol_width: usize, verify_url: Option<&str>) -> (f64, f64) {
+    // The padding of a box this size (see `write_stamp`).
+    let pad = (AUTO_QR_W.min(AUTO_QR_H) * 0.07).clamp(1.5, 6.0);
+    let width = symbol_width.max(1) as f64;
+    let outer = qr::DEFAULT_SIDE * (width + 2.0 * qr::QUIET as f64) / width;
+    let w = (3.0 * pad + outer + AUTO_QR_TEXT_W).ceil().max(AUTO_QR_W);
+    let footer = verify_url
+        .and_then(|url| footer_lines(&Measure::default(), url, w - 2.0 * pad))
+        .map_or(0.0, |(lines, fs)| lines.len() as f64 * fs * 1.3);
+    (w, (2.0 * pad + footer + outer).ceil().max(AUTO_QR_H))
+}
+
+/// The width the automatic certificate stamp leaves its text beside the QR
+/// code, in points.
+const AUTO_QR_TEXT_W: f64 = 190.0;
 const AUTO_GAP: f64 = 10.0;
 
 /// Colours: a deep blue frame, seal and name, grey details. No green and
@@ -169,7 +194,8 @@ pub fn write_stamp(
         return Err(PdfError::CannotStamp(format!(
             "the stamp box ({} x {} points) is too small for its text: even at {MIN_SIZE} points \
              the UIN would be cut off at its edge; give a larger box (the automatic certificate \
-             stamp is {AUTO_QR_W} x {AUTO_QR_H}) or a shorter reason and place",
+             stamp is {AUTO_QR_W} points wide and at least {AUTO_QR_H} high) or a shorter reason \
+             and place",
             r(w),
             r(h)
         )));
@@ -454,13 +480,21 @@ fn fit<'a>(m: &Measure, lines: &'a [Line], w: f64, h: f64, key_floor: f64) -> La
             .sum();
         (wrapped, height)
     };
-    for floor in [key_floor, 0.0] {
+    // A key line broken over two ("UIN:" above the number) is avoided
+    // while a smaller size keeps it whole above its floor.
+    let whole = |wrapped: &[(&Line, String)]| {
+        lines
+            .iter()
+            .filter(|l| l.key)
+            .all(|l| wrapped.iter().filter(|(w, _)| std::ptr::eq(*w, l)).count() <= 1)
+    };
+    for (floor, keep_whole) in [(key_floor, true), (key_floor, false), (0.0, false)] {
         // Large boxes get large text (up to 16 pt), which stays legible
         // when the page is printed, scanned or photographed.
         let mut size = 16.0;
         while size >= MIN_SIZE {
             let (wrapped, height) = lay_out(size, floor);
-            if height <= h {
+            if height <= h && (!keep_whole || whole(&wrapped)) {
                 return Layout {
                     size,
                     key_floor: floor,

@@ -320,7 +320,23 @@ fn signature_rects(doc: &mut Document, page: &Page, form: &Form) -> Result<Vec<R
 /// A certificate stamp is larger: it holds a 3 cm QR code.
 fn auto_size(opts: &PdfSignOptions) -> (f64, f64) {
     if opts.uin.is_some() || opts.qr.is_some() {
-        (appearance::AUTO_QR_W, appearance::AUTO_QR_H)
+        // A request whose UIN or payload is refused is refused when the
+        // stamp is drawn; the size does not matter then.
+        let certificate = super::uin::CertificateStamp::check(
+            opts.uin.as_deref(),
+            opts.qr.as_deref(),
+            opts.qr_version,
+        );
+        let payload = certificate.ok().and_then(|c| c.payload);
+        match payload
+            .as_deref()
+            .map(|p| (p, super::qr::width_for(p, opts.qr_version)))
+        {
+            Some((p, Ok(width))) => {
+                appearance::certificate_auto_size(width, super::uin::verify_url(p).as_deref())
+            }
+            _ => (appearance::AUTO_QR_W, appearance::AUTO_QR_H),
+        }
     } else {
         (appearance::AUTO_W, appearance::AUTO_H)
     }

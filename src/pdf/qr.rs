@@ -45,6 +45,13 @@ pub fn check_fits(payload: &str, version: Option<u8>) -> Result<(), String> {
     choose(payload, version).map(|_| ())
 }
 
+/// The width in modules of the symbol [`encode`] draws for `payload`
+/// (without drawing it).
+pub fn width_for(payload: &str, version: Option<u8>) -> Result<usize, String> {
+    let (bits, _) = choose(payload, version)?;
+    usize::try_from(bits.version().width()).map_err(|e| format!("QR width: {e}"))
+}
+
 /// The data bits and correction level [`encode`] uses.
 fn choose(payload: &str, version: Option<u8>) -> Result<(Bits, EcLevel), String> {
     match version {
@@ -162,6 +169,20 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_width_without_drawing_is_the_drawn_width() {
+        for (payload, version) in [
+            ("AMD0152022000001", None),
+            ("x".repeat(500).as_str(), None),
+            ("AMD0152022000001", Some(40)),
+        ] {
+            assert_eq!(
+                width_for(payload, version),
+                encode(payload, version).map(|s| s.width)
+            );
         }
     }
 

@@ -755,13 +755,20 @@ fn render_grey(file: &Path, dpi: u32, extra: &[&str]) -> (usize, usize, Vec<u8>)
     parse_pgm(&out.stdout)
 }
 
-/// A binary PGM (P5, 8 bits) as width, height and pixels.
+/// A binary PGM (P5, 8 bits, comments allowed) as width, height and pixels.
 fn parse_pgm(data: &[u8]) -> (usize, usize, Vec<u8>) {
     let mut fields = Vec::new();
     let mut at = 0;
     while fields.len() < 4 {
         while data[at].is_ascii_whitespace() {
             at += 1;
+        }
+        if data[at] == b'#' {
+            // A comment (Ghostscript names itself) runs to the line's end.
+            while data[at] != b'\n' {
+                at += 1;
+            }
+            continue;
         }
         let start = at;
         while !data[at].is_ascii_whitespace() {
@@ -847,5 +854,104 @@ fn the_automatic_certificate_stamps_qr_code_is_3_cm() {
                 png.display()
             );
         }
+    }
+}
+
+/// A page with /UserUnit (PDF 1.6): its unit is `unit` / 72 inch, not a
+/// point. A4 with unit 2 is 297.5 x 421 units.
+fn user_unit_page(unit: f64) -> Vec<u8> {
+    let (w, h) = (595.0 / unit, 842.0 / unit);
+    common::classic_pdf(
+        b"%PDF-1.7\n",
+        &[
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            format!("<< /Type /Page /Parent 2 0 R /UserUnit {unit} /MediaBox [0 0 {w} {h}] /Resources << >> >>"),
+        ],
+        FIXED_ID,
+    )
+}
+
+/// On a page whose /UserUnit is 2 a stamp's unit is 1/36 inch: the
+/// automatic certificate stamp was laid out in page units as if they were
+/// points, so its "3 cm" QR code came out 6 cm and every size in the stamp
+/// twice what it says. Rendered by Ghostscript (which honours /UserUnit;
+/// poppler 22 does not) at 300 dpi, the code is 3 cm; zbarimg reads it,
+/// Tesseract reads the name, pdftotext's word boxes (in page units) show
+/// the name, UIN and "Verify at" line no less than 7 pt on paper, and the
+/// signature validates.
+#[test]
+fn stamps_keep_their_physical_sizes_on_pages_with_a_user_unit() {
+    if !tools() || !have_tool("gs") {
+        return;
+    }
+    let dir = test_dir("stamp_user_unit");
+    let input = dir.join("user-unit-2.pdf");
+    std::fs::write(&input, user_unit_page(2.0)).unwrap();
+    let out = dir.join("signed.pdf");
+    let long = format!(
+        "UIN:{UIN}|Verify:https://edistrict.wb.gov.in/PACAdmin/public/verification/certificateVerification.do?uin={UIN}&lang=en"
+    );
+    let mut o = opts("rsa2048");
+    o.visible_auto = true;
+    o.uin = Some(UIN.into());
+    o.qr = Some(long.clone());
+    let mut s = signer("rsa2048");
+    let signed = pdf::sign_file(&input, &out, &mut s, &o).unwrap();
+    judge_new_signature(&out, &signed.field_name, 0).unwrap();
+
+    let prefix = artifacts_dir().join("stamp-user-unit");
+    let pgm = prefix.with_extension("pgm");
+    let png = prefix.with_extension("png");
+    for (device, file) in [("pgmraw", &pgm), ("png16m", &png)] {
+        let st = common::run(
+            Command::new("gs")
+                .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-r300"])
+                .arg(format!("-sDEVICE={device}"))
+                .arg(format!("-sOutputFile={}", file.display()))
+                .arg(&out),
+        );
+        assert!(st.status.success(), "{}", common::text(&st));
+    }
+    let page = parse_pgm(&std::fs::read(&pgm).unwrap());
+    // A4 at 300 dpi is 2480 x 3508 (give or take Ghostscript's rounding).
+    assert!(
+        page.0.abs_diff(2480) <= 2 && page.1.abs_diff(3508) <= 2,
+        "Ghostscript ignored /UserUnit: {} x {}",
+        page.0,
+        page.1
+    );
+    let (w, h) = black_extent(&page);
+    let cm = |px: usize| px as f64 / 300.0 * 2.54;
+    for side in [w, h] {
+        assert!(
+            (cm(side) - 3.0).abs() <= 0.03,
+            "the QR code is {:.2} x {:.2} cm on paper ({}), not 3 cm",
+            cm(w),
+            cm(h),
+            png.display()
+        );
+    }
+    assert_eq!(zbar(&png), long, "{}", png.display());
+    let seen = words(&ocr(&png, "eng", "11"));
+    for word in ["Asha", "Verma", UIN] {
+        assert!(
+            seen.iter().any(|s| s == word),
+            "Tesseract did not read \"{word}\" in {}: {seen:?}",
+            png.display()
+        );
+    }
+    let heights = word_heights(&out);
+    for key in ["Asha", "Verma", UIN, "Verify"] {
+        let (_, height) = heights
+            .iter()
+            .find(|(w, _)| w == key)
+            .unwrap_or_else(|| panic!("pdftotext has no \"{key}\": {heights:?}"));
+        // Page units of 2 points each.
+        assert!(
+            height * 2.0 >= 7.0,
+            "\"{key}\" is {:.1} pt high on paper",
+            height * 2.0
+        );
     }
 }

@@ -97,15 +97,24 @@ impl Line {
 }
 
 /// Write the stamp's Form XObject (and its fonts) for a box of `w` x `h`
-/// points as seen by the reader; `rotate` is the page's /Rotate, which the
-/// form's /Matrix undoes so the text reads upright.
+/// page units as seen by the reader; `rotate` is the page's /Rotate, which
+/// the form's /Matrix undoes so the text reads upright, and `unit` its
+/// /UserUnit: the stamp is laid out in points (3 cm QR code, 7 pt floor)
+/// and the /Matrix scales it to the page's units.
 pub fn write_stamp(
     rw: &mut RevisionWriter,
     w: f64,
     h: f64,
     rotate: i64,
+    unit: f64,
     text: &StampText,
 ) -> Result<ObjRef, PdfError> {
+    let unit = if unit.is_finite() && unit > 0.0 {
+        unit
+    } else {
+        1.0
+    };
+    let (w, h) = (w * unit, h * unit);
     let pad = (w.min(h) * 0.07).clamp(1.5, 6.0);
     let mut ops = String::new();
 
@@ -241,12 +250,14 @@ pub fn write_stamp(
     ops.push_str(&tw.ops);
 
     let fonts = tw.embed_fonts(rw);
-    let matrix = match rotate {
+    let turn = match rotate {
         90 => [0.0, 1.0, -1.0, 0.0, h, 0.0],
         180 => [-1.0, 0.0, 0.0, -1.0, w, h],
         270 => [0.0, -1.0, 1.0, 0.0, 0.0, w],
         _ => [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
     };
+    // Points to page units.
+    let matrix = turn.map(|v| v / unit);
     let form_ref = rw.alloc();
     let dict = Dict::new()
         .with("Type", Object::name("XObject"))

@@ -18,6 +18,9 @@ pub struct Page {
     pub view_box: [f64; 4],
     /// /Rotate in degrees, normalised to 0, 90, 180 or 270.
     pub rotate: i64,
+    /// The size of the page's unit in points (/UserUnit, PDF 1.6; 1 when
+    /// absent or unusable).
+    pub user_unit: f64,
 }
 
 impl Document {
@@ -185,11 +188,13 @@ impl Document {
             _ => media,
         };
         let rotate = rotation(self.inherited("Rotate", &dict, chain)?.as_ref());
+        let user_unit = self.user_unit(&dict)?;
         Ok(Page {
             r,
             dict,
             view_box,
             rotate,
+            user_unit,
         })
     }
 
@@ -212,6 +217,19 @@ impl Document {
         }
         chain.reverse();
         Ok(rotation(self.inherited("Rotate", page, &chain)?.as_ref()))
+    }
+}
+
+impl Document {
+    /// A page's /UserUnit: how many points its unit is (PDF 1.6; not
+    /// inherited). 1 when absent, and when not a positive number up to
+    /// 75,000 (the largest ISO 32000's implementation limits allow).
+    pub fn user_unit(&mut self, page: &Dict) -> Result<f64, PdfError> {
+        let Some(o) = page.get("UserUnit") else {
+            return Ok(1.0);
+        };
+        let unit = self.resolve(o)?.as_number();
+        Ok(unit.filter(|u| *u > 0.0 && *u <= 75_000.0).unwrap_or(1.0))
     }
 }
 

@@ -13,9 +13,9 @@ use super::reader::Document;
 pub(super) struct Plan {
     pub field_name: String,
     pub target: Target,
-    /// A new field's stamp: its user-space rectangle, visual size and page
-    /// rotation.
-    pub stamp: Option<(Rect, f64, f64, i64)>,
+    /// A new field's stamp: its user-space rectangle, visual size (in
+    /// page units) and page rotation and /UserUnit.
+    pub stamp: Option<(Rect, f64, f64, i64, f64)>,
 }
 
 /// A stamp drawn into an existing widget's box.
@@ -26,6 +26,8 @@ pub(super) struct WidgetStamp {
     pub w: f64,
     pub h: f64,
     pub rotate: i64,
+    /// The page's /UserUnit (points per unit).
+    pub unit: f64,
 }
 
 pub(super) enum Target {
@@ -93,7 +95,7 @@ pub(super) fn plan(
         let mut stamps = Vec::new();
         for (r, wd) in &f.widgets {
             if let Some(rect) = fields::visible_rect(wd) {
-                let rotate = widget_page_rotation(doc, wd)?;
+                let (rotate, unit) = widget_page_geometry(doc, wd)?;
                 let (w, h) = if rotate == 90 || rotate == 270 {
                     (rect[3] - rect[1], rect[2] - rect[0])
                 } else {
@@ -105,6 +107,7 @@ pub(super) fn plan(
                     w,
                     h,
                     rotate,
+                    unit,
                 });
             }
         }
@@ -197,23 +200,33 @@ pub(super) fn plan(
         } else {
             (v.w, v.h)
         };
-        let rotate = page.rotate;
-        (page, Some((rect, w, h, rotate)))
+        let (rotate, unit) = (page.rotate, page.user_unit);
+        (page, Some((rect, w, h, rotate, unit)))
     } else if opts.visible_auto {
         let page = doc.page(count - 1)?;
         if page.r.is_none() {
             return Err(inline_page(count));
         }
         let taken = signature_rects(doc, &page, form)?;
-        let Some((rect, w, h)) =
-            appearance::auto_place(&page.view_box, page.rotate, &taken, auto_size(opts))
-        else {
+        // Placed in points, as the page is printed: a page whose unit is
+        // not a point (/UserUnit) gets a stamp of the same size on paper.
+        let unit = page.user_unit;
+        let in_points = |r: &Rect| r.map(|v| v * unit);
+        let taken: Vec<Rect> = taken.iter().map(in_points).collect();
+        let placed = appearance::auto_place(
+            &in_points(&page.view_box),
+            page.rotate,
+            &taken,
+            auto_size(opts),
+        )
+        .map(|(rect, w, h)| (rect.map(|v| v / unit), w / unit, h / unit));
+        let Some((rect, w, h)) = placed else {
             return Err(PdfError::invalid(
                 "there is no free space left for another stamp at the bottom of the last page; give a stamp box",
             ));
         };
         let rotate = page.rotate;
-        (page, Some((rect, w, h, rotate)))
+        (page, Some((rect, w, h, rotate, unit)))
     } else {
         (first_page_object(doc, count)?, None)
     };
@@ -270,14 +283,16 @@ fn validate_field_name(name: &str) -> Result<(), PdfError> {
     Ok(())
 }
 
-fn widget_page_rotation(doc: &mut Document, widget: &Dict) -> Result<i64, PdfError> {
+/// The /Rotate and /UserUnit of a widget's page (0 and 1 when it names
+/// none).
+fn widget_page_geometry(doc: &mut Document, widget: &Dict) -> Result<(i64, f64), PdfError> {
     let Some(p) = widget.get("P").and_then(Object::as_ref) else {
-        return Ok(0);
+        return Ok((0, 1.0));
     };
     let Some(page) = doc.resolve_dict(Some(&Object::Ref(p)), "a widget's page")? else {
-        return Ok(0);
+        return Ok((0, 1.0));
     };
-    doc.page_rotation(&page)
+    Ok((doc.page_rotation(&page)?, doc.user_unit(&page)?))
 }
 
 /// Rectangles of signature widgets already on `page` (to keep stamps apart).

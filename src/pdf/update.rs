@@ -78,11 +78,11 @@ pub(super) fn build_revision(
             .map_err(PdfError::CannotStamp)?,
         verify_url: certificate.payload.as_deref().and_then(uin::verify_url),
     };
-    let stamp = |w: &mut RevisionWriter, sw: f64, sh: f64, rotate: i64| {
-        appearance::write_stamp(w, sw, sh, rotate, &text)
+    let stamp = |w: &mut RevisionWriter, sw: f64, sh: f64, rotate: i64, unit: f64| {
+        appearance::write_stamp(w, sw, sh, rotate, unit, &text)
     };
     let ap_ref = match plan.stamp {
-        Some((_, sw, sh, rotate)) => Some(stamp(&mut w, sw, sh, rotate)?),
+        Some((_, sw, sh, rotate, unit)) => Some(stamp(&mut w, sw, sh, rotate, unit)?),
         None => None,
     };
     let with_ap =
@@ -103,7 +103,7 @@ pub(super) fn build_revision(
             // (the field itself when the two are merged).
             let mut field = f.dict.clone().with("V", Object::Ref(sig_ref));
             for s in stamps {
-                let a = stamp(&mut w, s.w, s.h, s.rotate)?;
+                let a = stamp(&mut w, s.w, s.h, s.rotate, s.unit)?;
                 if s.r == f.r {
                     field = with_ap(field, a);
                 } else {

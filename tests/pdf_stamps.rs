@@ -955,3 +955,123 @@ fn stamps_keep_their_physical_sizes_on_pages_with_a_user_unit() {
         );
     }
 }
+
+/// A certificate for `cn`, issued by the fixture's sub-CA like the others,
+/// loaded with its key onto the SoftHSM token `ASHA-EPASS` of `s`; its id.
+fn load_certificate_named(s: &SimSetup, cn: &str) -> String {
+    let pki = fixture().dir.join("pki");
+    let dir = s.dir.join("odd-name");
+    std::fs::create_dir_all(&dir).unwrap();
+    let at = |f: &str| dir.join(f).display().to_string();
+    let ok = |cmd: &mut Command| {
+        let o = common::run(cmd);
+        assert!(o.status.success(), "{cmd:?}: {}", common::text(&o));
+    };
+    ok(Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
+        .args(["rsa_keygen_bits:2048", "-out", &at("key.pem")]));
+    ok(Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-utf8",
+            "-key",
+            &at("key.pem"),
+            "-out",
+            &at("csr.pem"),
+        ])
+        .arg("-subj")
+        .arg(format!("/C=IN/O=Government of Test/CN={cn}")));
+    ok(Command::new("openssl")
+        .args([
+            "x509",
+            "-req",
+            "-in",
+            &at("csr.pem"),
+            "-days",
+            "365",
+            "-sha256",
+        ])
+        .args([
+            "-set_serial",
+            "0x5151",
+            "-out",
+            &at("cert.der"),
+            "-outform",
+            "DER",
+        ])
+        .arg("-CA")
+        .arg(pki.join("subca.pem"))
+        .arg("-CAkey")
+        .arg(pki.join("subca.key.pem"))
+        .arg("-extfile")
+        .arg(pki.join("openssl.cnf"))
+        .args(["-extensions", "v3_sign"]));
+    ok(Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-nocrypt"])
+        .args(["-in", &at("key.pem"), "-out", &at("key.p8.pem")]));
+    let pin = fixture().user_pin.clone();
+    ok(Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &s.conf)
+        .args(["--import", &at("key.p8.pem"), "--token", "ASHA-EPASS"])
+        .args(["--label", "odd", "--id", "51", "--pin", &pin]));
+    ok(Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", &s.conf)
+        .args(["--module", "/usr/lib/softhsm/libsofthsm2.so"])
+        .args(["--token-label", "ASHA-EPASS", "--login", "--pin", &pin])
+        .args(["--write-object", &at("cert.der"), "--type", "cert"])
+        .args(["--id", "51", "--label", "odd"]));
+    let der = std::fs::read(dir.join("cert.der")).unwrap();
+    common::hex_sha256(&der)[..16].to_string()
+}
+
+/// The signer's name comes from the certificate, and the stamp refused one
+/// it could not draw (Chinese, with no font for it) only after the PIN had
+/// been asked for and the token logged in to. The certificate is read from
+/// the token before any login, so the check is made as soon as it is
+/// chosen: the token simulator counts no login for the refused stamp. An
+/// invisible signature draws no name and signs with the same certificate
+/// (pyHanko and pdfsig validate it).
+#[test]
+fn a_signer_name_the_stamp_cannot_draw_is_refused_before_the_pin() {
+    if !have_tool("openssl") || !have_tool("pkcs11-tool") || !have_tool("softhsm2-util") {
+        return;
+    }
+    let s = SimSetup::new("stamp_cli_undrawable_name", json!({}));
+    let id = load_certificate_named(&s, "Asha 批准");
+    let input = corpus("pyhanko-empty-a4.pdf");
+    let sign = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["--pin-stdin", "sign", "--cert", id.as_str()];
+        args.extend_from_slice(extra);
+        let mut c = s.mohor(&args);
+        c.arg(&input).arg("-o").arg(out);
+        let o = run_with_stdin(&mut c, &format!("{}\n", fixture().user_pin));
+        assert_no_panic(&o);
+        o
+    };
+    for visible in [["--visible", "1,40,560,515,220"], ["--uin", UIN]] {
+        let out = s.dir.join("stamped.pdf");
+        let o = sign(&out, &visible);
+        assert!(
+            !o.status.success(),
+            "the name was drawn: {}",
+            common::text(&o)
+        );
+        assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("cannot draw"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert_eq!(
+        s.sim.logins().len(),
+        0,
+        "the PIN was asked for a stamp that could not be drawn"
+    );
+
+    let out = s.dir.join("invisible.pdf");
+    let o = sign(&out, &[]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(s.sim.logins().len(), 1);
+    if judges_available() {
+        judge_new_signature(&out, "Signature1", 0).unwrap();
+    }
+}

@@ -287,6 +287,18 @@ pub fn write_stamp(
     Ok(form_ref)
 }
 
+/// Can a stamp draw these names from a certificate? They are known once a
+/// certificate is chosen, before the PIN (a dry run lays the stamp out with
+/// stand-ins): checked then, a name with a character no font has is refused
+/// without a login. The same text [`lines`] draws.
+pub fn check_names(signer: &str, issuer: &str) -> Result<(), PdfError> {
+    super::shaping::check_fonts(signer)?;
+    if !issuer.trim().is_empty() {
+        super::shaping::check_fonts(&format!("Issuer: {issuer}"))?;
+    }
+    Ok(())
+}
+
 /// The stamp's lines: who signed and the facts, nothing that reads as a
 /// verdict.
 fn lines(text: &StampText) -> Vec<Line> {

@@ -48,6 +48,10 @@ pub struct DryRun {
     pub document_javascript: bool,
     /// Signature fields that already hold a signature.
     pub signed_fields: usize,
+    /// The signature draws a stamp, which shows the signer's and the
+    /// issuer's names (known only once a certificate is chosen: see
+    /// [`super::check_stamp_names`]).
+    pub stamped: bool,
 }
 
 /// Chunk size for streaming the input through the hash and to the output.
@@ -222,6 +226,7 @@ pub fn dry_run(input: &Path, opts: &PdfSignOptions) -> Result<DryRun, PdfError> 
         pages: laid_out.pages,
         document_javascript: super::actions::has_document_javascript(&mut doc, &catalog),
         signed_fields: laid_out.signed_fields,
+        stamped: laid_out.stamped,
     })
 }
 
@@ -233,6 +238,7 @@ struct LaidOut {
     field_name: String,
     pages: u32,
     signed_fields: usize,
+    stamped: bool,
 }
 
 fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidOut), PdfError> {
@@ -275,6 +281,8 @@ fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidO
         return Err(PdfError::SigningNotPermitted);
     }
     let plan = plan(&mut doc, &form, opts)?;
+    let stamped = plan.stamp.is_some()
+        || matches!(&plan.target, super::plan::Target::Existing(_, stamps) if !stamps.is_empty());
     let appended = build_revision(&mut doc, &catalog, &form, &plan, opts)?;
     // Read in every layout, so a page tree whose root has no valid /Count
     // is refused whether or not the count is wanted.
@@ -292,6 +300,7 @@ fn lay_out(input: &Path, opts: &PdfSignOptions) -> Result<(Document, Dict, LaidO
                 .iter()
                 .filter(|f| f.is_signature() && f.signed)
                 .count(),
+            stamped,
         },
     ))
 }

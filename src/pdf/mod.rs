@@ -63,6 +63,7 @@ pub mod read {
     pub use super::reader::{Document, Loaded, MAX_DEPTH};
     pub use super::xref::Entry;
 }
+pub use appearance::check_names as check_stamp_names;
 pub use flow::{
     dry_run, prepare, sign_digest, sign_file, sign_file_with, stage, write_signed, DryRun,
     PreparedPdf, StagedPdf, Staging,

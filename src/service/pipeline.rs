@@ -137,9 +137,12 @@ struct Work<'a> {
 }
 
 /// What preflight found about one item.
+#[derive(Clone)]
 pub(super) struct Prepared {
     pub summary: DocumentSummary,
     pub verdict: Result<()>,
+    /// A PDF whose signature draws a stamp with the signer's name.
+    pub stamped: bool,
 }
 
 /// What the audit needs to know about how far a job got.
@@ -243,6 +246,7 @@ impl Agent {
                 prepared.summary.signature =
                     Some(super::consent::pdf_signature_details(&p.request));
                 prepared.summary.document_javascript = facts.is_some_and(|f| f.document_javascript);
+                prepared.stamped = facts.is_some_and(|f| f.stamped);
                 if let (Some(count), Ok(())) = (earlier, &prepared.verdict) {
                     let signed = preflight::Signed::Pdf {
                         path: &p.input,
@@ -314,6 +318,7 @@ impl Agent {
                 Prepared {
                     summary: DocumentSummary::site_digest(h.algorithm, &h.digest),
                     verdict,
+                    stamped: false,
                 }
                 .with_refusal_shown()
             }
@@ -364,6 +369,13 @@ impl Agent {
         let cert = self.consent(who, &scan, proposed, prepared)?;
         progress.certificate = Some((cert.id.clone(), cert.facts.subject_cn.clone()));
         check_cancelled(who)?;
+        // The stamps show the certificate's names, which the dry run could
+        // not: one they cannot draw is refused now, before the PIN.
+        let named = names_drawable(prepared, cert);
+        let prepared = named.as_deref().unwrap_or(prepared);
+        if let Some(refusal) = nothing_to_sign(job, prepared) {
+            return Err(refusal);
+        }
 
         // Another request may hold the token for minutes (its PIN window,
         // a batch): one whose page leaves meanwhile gives up waiting, and
@@ -626,7 +638,33 @@ fn summarized(
             v.and(Err(read)),
         ),
     };
-    Prepared { summary, verdict }.with_refusal_shown()
+    Prepared {
+        summary,
+        verdict,
+        stamped: false,
+    }
+    .with_refusal_shown()
+}
+
+/// `prepared` with each stamped item refused when its stamp cannot draw
+/// `cert`'s subject or issuer name; `None` when it can.
+fn names_drawable(prepared: &[Prepared], cert: &CertificateEntry) -> Option<Vec<Prepared>> {
+    let refusal = crate::pdf::check_stamp_names(&cert.facts.subject_cn, &cert.facts.issuer_cn)
+        .err()
+        .map(Error::from)?;
+    Some(
+        prepared
+            .iter()
+            .map(|p| match p.verdict {
+                Ok(()) if p.stamped => Prepared {
+                    verdict: Err(refusal.clone()),
+                    ..p.clone()
+                }
+                .with_refusal_shown(),
+                _ => p.clone(),
+            })
+            .collect(),
+    )
 }
 
 /// A single request whose item was refused fails with that refusal; a batch

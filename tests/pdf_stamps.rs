@@ -1075,3 +1075,32 @@ fn a_signer_name_the_stamp_cannot_draw_is_refused_before_the_pin() {
         judge_new_signature(&out, "Signature1", 0).unwrap();
     }
 }
+
+/// The UIN comes from the BSK order No. 908-CS/(61)/2022 of 5 July 2022,
+/// and its year is the year the certificate's service is delivered (see
+/// the later-year test above): no certificate carried one before 2022.
+/// `AMD0152021000001` was accepted (the bound was 2000) and printed and put
+/// in the QR code; it is now refused before the PIN, and 2022, the order's
+/// own example year, signs: zbarimg reads it from the QR code, pdftotext
+/// copies it from the stamp, pyHanko and pdfsig validate the signature.
+#[test]
+fn a_uin_from_before_the_order_is_refused() {
+    let s = SimSetup::new("stamp_cli_uin_before_order", json!({}));
+    let input = corpus("pyhanko-empty-a4.pdf");
+    for early in ["AMD0152021000001", "AMD0152000000001"] {
+        let out = s.dir.join("early.pdf");
+        let o = sign_cli(&s, &input, &out, &["--uin", early]);
+        assert!(!o.status.success(), "{early} was accepted");
+        assert!(stderr(&o).contains("INVALID_REQUEST"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("2022"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+    assert_eq!(s.sim.logins().len(), 0, "a PIN was used for a refused UIN");
+
+    let out = s.dir.join("first-year.pdf");
+    let o = sign_cli(&s, &input, &out, &["--uin", UIN]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    if tools() {
+        assert_certificate_stamp(&out, "stamp-uin-first-year", UIN, UIN);
+    }
+}

@@ -8,6 +8,11 @@ use std::fmt;
 /// The order's department codes (assets/bsk/PROVENANCE.md).
 static DEPARTMENTS: &str = include_str!("../../assets/bsk/department-codes.tsv");
 
+/// The year of the order (No. 908-CS/(61)/2022, 5 July 2022) that made
+/// UINs: a UIN's year is the year its certificate's service is delivered
+/// (see [`Uin::check_year`]), so none is earlier.
+const FIRST_YEAR: u32 = 2022;
+
 /// A UIN that has the order's shape and a known department code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uin(String);
@@ -42,9 +47,10 @@ impl Uin {
             ));
         }
         let year: u32 = rest[3..7].parse().unwrap_or(0);
-        if !(2000..=2099).contains(&year) {
+        if !(FIRST_YEAR..=2099).contains(&year) {
             return Err(format!(
-                "the UIN {text} gives the year {year}; expected a year from 2000 to 2099"
+                "the UIN {text} gives the year {year}; expected a year from {FIRST_YEAR} (UINs \
+                 come from the BSK order of 5 July {FIRST_YEAR}) to 2099"
             ));
         }
         if &rest[0..3] == "000" || &rest[7..] == "000000" {
@@ -180,6 +186,7 @@ mod tests {
             "XYZ0152022000001",  // no such department
             "AMD01520220000O1",  // letter O in the serial
             "AMD0151899000001",  // year
+            "AMD0152021000001",  // before the order of 2022
             "AMD0002022000001",  // service 000
             "AMD0152022000000",  // serial 0
             "AMD015202200000१",  // Devanagari digit

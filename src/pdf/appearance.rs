@@ -169,14 +169,21 @@ pub fn write_stamp(
         right = x - pad;
     }
 
-    // A seal in a column on the left when the box is wide enough for it.
-    let seal_col = if right > 4.0 * h.min(90.0) * 0.55 && h > 24.0 {
-        (h * 0.42).min(right * 0.2)
+    // A seal in a column on the left when the box is wide enough for it,
+    // above the address lines (the whole height when there are none).
+    let above = bottom - pad;
+    let seal_h = h - above;
+    let seal_col = if right > 4.0 * seal_h.min(90.0) * 0.55 && seal_h > 24.0 {
+        (seal_h * 0.42).min(right * 0.2)
     } else {
         0.0
     };
     if seal_col > 0.0 {
-        ops.push_str(&seal(pad + seal_col / 2.0, h / 2.0, seal_col * 0.45));
+        ops.push_str(&seal(
+            pad + seal_col / 2.0,
+            above + seal_h / 2.0,
+            seal_col * 0.45,
+        ));
     }
     let text_x = pad + seal_col + if seal_col > 0.0 { pad } else { 0.0 };
     let avail_w = (right - text_x).max(1.0);

@@ -701,6 +701,35 @@ fn the_verify_at_address_keeps_a_legible_size() {
     assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Verify at"), "{}", stderr(&o));
     assert!(!refused.exists());
+    // A small box whose details, even at 2 points, run down over the
+    // address lines: the UIN would be printed over the address.
+    let reason: String = "Office of the Block Development Officer, Sabang, Paschim Medinipur "
+        .repeat(10)
+        .chars()
+        .take(500)
+        .collect();
+    let short = format!("UIN:{UIN}|Verify:https://bsk.wb.gov.in/verify/{UIN}");
+    let o = sign_cli(
+        &s,
+        &input,
+        &refused,
+        &[
+            "--uin",
+            UIN,
+            "--qr",
+            &short,
+            "--reason",
+            reason.trim_end(),
+            "--location",
+            reason.trim_end(),
+            "--visible",
+            "1,40,40,150,50",
+        ],
+    );
+    assert!(!o.status.success(), "the UIN was drawn over the address");
+    assert!(stderr(&o).contains("DOCUMENT_REFUSED"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("too small"), "{}", stderr(&o));
+    assert!(!refused.exists());
     assert_eq!(
         s.sim.logins().len(),
         1,

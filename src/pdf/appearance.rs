@@ -205,13 +205,19 @@ pub fn write_stamp(
     // Lines that do not fit run down over the foot of the stamp and then
     // out of the box, where the form's /BBox cuts them off: the UIN, drawn
     // last, first. A certificate whose printed number is cut off is not
-    // made.
-    if !fits && text.uin.is_some() && total > h - pad {
+    // made, nor one whose last lines (the UIN) are printed over the
+    // verification address, which neither could then be read.
+    let limit = if footer.is_some() { avail_h } else { h - pad };
+    if !fits && (text.uin.is_some() || footer.is_some()) && total > limit {
+        let lost = if footer.is_some() {
+            "its last lines (the UIN) would be printed over the \"Verify at\" address"
+        } else {
+            "the UIN would be cut off at its edge"
+        };
         return Err(PdfError::CannotStamp(format!(
             "the stamp box ({} x {} points) is too small for its text: even at {MIN_SIZE} points \
-             the UIN would be cut off at its edge; give a larger box (the automatic certificate \
-             stamp is {AUTO_QR_W} points wide and at least {AUTO_QR_H} high) or a shorter reason \
-             and place",
+             {lost}; give a larger box (the automatic certificate stamp is {AUTO_QR_W} points \
+             wide and at least {AUTO_QR_H} high) or a shorter reason and place",
             r(w),
             r(h)
         )));

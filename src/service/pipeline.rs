@@ -649,6 +649,9 @@ fn summarized(
 /// `prepared` with each stamped item refused when its stamp cannot draw
 /// `cert`'s subject or issuer name; `None` when it can.
 fn names_drawable(prepared: &[Prepared], cert: &CertificateEntry) -> Option<Vec<Prepared>> {
+    if !prepared.iter().any(|p| p.stamped) {
+        return None;
+    }
     let refusal = crate::pdf::check_stamp_names(&cert.facts.subject_cn, &cert.facts.issuer_cn)
         .err()
         .map(Error::from)?;

@@ -1133,3 +1133,72 @@ fn a_uin_from_before_the_order_is_refused() {
         assert_certificate_stamp(&out, "stamp-uin-first-year", UIN, UIN);
     }
 }
+
+/// A4 with /UserUnit `unit` and an empty signature field "Sig1" whose box
+/// is 300 x 118 points on paper, 40 points from the bottom left corner.
+fn user_unit_page_with_field(unit: f64) -> Vec<u8> {
+    let (w, h) = (595.0 / unit, 842.0 / unit);
+    let b = [40.0 / unit, 40.0 / unit, 340.0 / unit, 158.0 / unit];
+    common::classic_pdf(
+        b"%PDF-1.7\n",
+        &[
+            "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            format!(
+                "<< /Type /Page /Parent 2 0 R /UserUnit {unit} /MediaBox [0 0 {w} {h}] \
+                 /Resources << >> /Annots [4 0 R] >>"
+            ),
+            format!(
+                "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Sig1) /F 4 /P 3 0 R \
+                 /Rect [{} {} {} {}] >>",
+                b[0], b[1], b[2], b[3]
+            ),
+        ],
+        FIXED_ID,
+    )
+}
+
+/// An existing signature field on a /UserUnit 2 page is stamped as the
+/// same field on an ordinary page: Ghostscript's renders of the two at 300
+/// dpi have QR codes of one size (the widget's page is looked up for its
+/// unit as for its /Rotate), and both signatures validate.
+#[test]
+fn an_existing_field_on_a_user_unit_page_is_stamped_as_on_paper() {
+    if !tools() || !have_tool("gs") {
+        return;
+    }
+    let dir = test_dir("stamp_user_unit_field");
+    let mut sides = Vec::new();
+    for unit in [1.0, 2.0] {
+        let input = dir.join(format!("field-unit-{unit}.pdf"));
+        std::fs::write(&input, user_unit_page_with_field(unit)).unwrap();
+        let out = dir.join(format!("signed-unit-{unit}.pdf"));
+        let mut o = opts("rsa2048");
+        o.field = Some("Sig1".into());
+        o.uin = Some(UIN.into());
+        let mut s = signer("rsa2048");
+        pdf::sign_file(&input, &out, &mut s, &o).unwrap();
+        judge_new_signature(&out, "Sig1", 0).unwrap();
+        let pgm = artifacts_dir().join(format!("stamp-user-unit-field-{unit}.pgm"));
+        let st = common::run(
+            Command::new("gs")
+                .args([
+                    "-q",
+                    "-dNOPAUSE",
+                    "-dBATCH",
+                    "-dSAFER",
+                    "-r300",
+                    "-sDEVICE=pgmraw",
+                ])
+                .arg(format!("-sOutputFile={}", pgm.display()))
+                .arg(&out),
+        );
+        assert!(st.status.success(), "{}", common::text(&st));
+        sides.push(black_extent(&parse_pgm(&std::fs::read(&pgm).unwrap())));
+    }
+    let (a, b) = (sides[0], sides[1]);
+    assert!(
+        a.0.abs_diff(b.0) <= 2 && a.1.abs_diff(b.1) <= 2,
+        "the QR code is {a:?} pixels on an ordinary page and {b:?} with /UserUnit 2"
+    );
+}

@@ -163,6 +163,39 @@ fn consent_shows_earlier_signers_beside_their_verdict_and_warns_of_a_broken_one(
     p.finish();
 }
 
+/// What the verifier warns about in an earlier signature (SHA-1, a
+/// 1024-bit key, a revocation after the proven signing time) is shown under
+/// that signer's verdict, below an amber note, before the new signature's facts.
+#[test]
+fn consent_shows_the_warnings_of_earlier_signatures_under_their_verdict() {
+    let Some(display) = start_display() else {
+        return;
+    };
+    let p = spawn_dialog(&display, "consent-earlier-warnings", LONG);
+    let w = p.window("Signature request");
+    // Look at this one: the amber note, then each signer, its warnings under it.
+    let shot = w.screenshot(&harness::artifacts(), "dialog-consent-earlier-warnings");
+    let seen = xvfb::ocr_screen(&shot);
+    let at = |words: &str| seen_at(&seen, words);
+    assert!(
+        at("Green note") < at("Mohor warns about a signature"),
+        "{seen}"
+    );
+    assert!(
+        at("Mohor warns about a signature") < at("Already signed by"),
+        "{seen}"
+    );
+    assert!(at("KAVITA RAO: valid") < at("uses SHA-1"), "{seen}");
+    assert!(at("uses SHA-1") < at("1024-bit RSA key"), "{seen}");
+    assert!(at("1024-bit RSA key") < at("RAMESH KUMAR: valid"), "{seen}");
+    assert!(at("RAMESH KUMAR: valid") < at("was revoked at"), "{seen}");
+    assert!(at("was revoked at") < at("SUNITA DAS: valid"), "{seen}");
+    assert!(at("SUNITA DAS: valid") < at("Fingerprint"), "{seen}");
+    w.key("Escape");
+    assert_eq!(p.answer(ANSWER).as_deref(), Some("deny"));
+    p.finish();
+}
+
 #[test]
 fn consent_shows_what_data_to_sign_says_when_it_is_text() {
     let Some(display) = start_display() else {

@@ -408,6 +408,141 @@ fn earlier_signatures_are_shown_with_their_verdict_before_a_co_signer_signs() {
     c.close();
 }
 
+/// An earlier signature pyHanko refuses as weak but Mohor accepts with
+/// warnings (SHA-1, by a 1024-bit RSA key, as GSTN-era signers made them):
+/// the co-signer is shown both warnings right under that signer's verdict,
+/// before any PIN. openssl accepts the earlier signature and pyHanko refuses
+/// exactly it; the co-signed copy's new signature is valid to pdfsig.
+#[test]
+fn an_earlier_signatures_warnings_are_shown_under_its_verdict() {
+    let fx = Fixture::shared();
+    let (setup, _server, mut c) = trusting_server("ws_consent_earlier_warnings");
+    let common::Approving { dir, prompts, .. } = setup;
+
+    let pki = fx.dir.join("pki");
+    let (key, cert, csr, ext) = (
+        dir.join("short.key.pem"),
+        dir.join("short.pem"),
+        dir.join("short.csr"),
+        dir.join("short.ext"),
+    );
+    std::fs::write(
+        &ext,
+        "[ext]\nbasicConstraints = critical, CA:false\n\
+         keyUsage = critical, digitalSignature, nonRepudiation\n\
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+    )
+    .expect("write the extensions");
+    let ok = |what: &str, cmd: &mut std::process::Command| {
+        let out = common::run(cmd);
+        assert!(out.status.success(), "{what}: {}", common::text(&out));
+    };
+    ok(
+        "openssl req",
+        std::process::Command::new("openssl")
+            .args(["req", "-new", "-newkey", "rsa:1024", "-nodes"])
+            .args(["-subj", "/C=IN/O=GSTN Test/CN=Kavita Rao"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+    );
+    ok(
+        "openssl x509 -req",
+        std::process::Command::new("openssl")
+            .args([
+                "x509",
+                "-req",
+                "-days",
+                "365",
+                "-sha256",
+                "-extensions",
+                "ext",
+            ])
+            .arg("-in")
+            .arg(&csr)
+            .arg("-CA")
+            .arg(pki.join("subca.pem"))
+            .arg("-CAkey")
+            .arg(pki.join("subca.key.pem"))
+            .arg("-extfile")
+            .arg(&ext)
+            .arg("-out")
+            .arg(&cert),
+    );
+    let Some(pyhanko) = common::pyhanko() else {
+        return;
+    };
+    let unsigned = dir.join("return.pdf");
+    let weak = dir.join("return-weak.pdf");
+    std::fs::write(&unsigned, tiny_pdf()).expect("write the unsigned PDF");
+    let python = pyhanko.with_file_name("python");
+    ok(
+        "pyHanko's signer",
+        std::process::Command::new(&python)
+            .arg(common::repo().join("tests/fixtures/sign_weak_pdf.py"))
+            .arg(&unsigned)
+            .arg(&weak)
+            .arg(&key)
+            .arg(&cert)
+            .arg(pki.join("subca.pem")),
+    );
+    let earlier = std::fs::read(&weak).expect("read the weak PDF");
+    let reply = c.call(
+        json!(1),
+        "sign.pdf",
+        Some(json!({"document": b64(&earlier), "fileName": "GSTR-3B.pdf"})),
+    );
+
+    let shown = common::consent_shown(&prompts);
+    let verdict = valid_earlier_signer(&shown, "Kavita Rao");
+    assert!(
+        shown[verdict + 1].starts_with("      warning: the signature uses SHA-1"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[verdict + 2].starts_with(
+            "      warning: the 1024-bit RSA key of Kavita Rao is shorter than 2048 bits"
+        ),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[verdict + 3].starts_with("    Fingerprint"),
+        "nothing else between the warnings and the facts: {shown:#?}"
+    );
+
+    // The judges: openssl's view is the verdict (trusted), pyHanko refuses
+    // it as weak, the co-signature added to it is valid.
+    let signed = common::unb64(reply.result()["document"].as_str().expect("document"));
+    let out = dir.join("GSTR-3B-cosigned.pdf");
+    std::fs::write(&out, &signed).expect("write the co-signed PDF");
+    let nss = format!("sql:{}", fx.nssdb.display());
+    let report = common::text(&common::run(
+        std::process::Command::new("pdfsig")
+            .args(["-nssdir", &nss])
+            .arg(&out),
+    ));
+    let (first, second) = report
+        .split_once("Signature #2:")
+        .unwrap_or_else(|| panic!("two signatures expected:\n{report}"));
+    assert!(first.contains("Signature is Valid."), "{report}");
+    assert!(second.contains("Signature is Valid."), "{report}");
+    if let Some(mut judge) = common::pyhanko_validate_command(&fx.root) {
+        let said = common::text(&common::run(judge.arg(&out)));
+        let line = |field: &str| {
+            said.lines()
+                .find(|l| l.starts_with(&format!("{field}:")))
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("pyHanko: no line for {field}:\n{said}"))
+        };
+        let new_field = reply.result()["field"].as_str().expect("the new field");
+        assert!(line(new_field).contains(":INTACT:TRUSTED"), "{said}");
+        assert!(!line("Signature1").contains(":INTACT:TRUSTED"), "{said}");
+        assert!(said.contains("disallowed algorithm"), "{said}");
+    }
+    c.close();
+}
+
 /// An encrypted green note (user password "view"): the earlier signature is
 /// checked with the password the request brings, and shown as valid; pdfsig
 /// and pyHanko, given the password, hold both signatures valid.

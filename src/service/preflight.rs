@@ -99,6 +99,7 @@ pub fn earlier_signatures(
         signatures: vec![EarlierSignature {
             signer: String::new(),
             standing: Standing::Unchecked(why),
+            warnings: Vec::new(),
         }],
         document_sha256: None,
     };
@@ -122,6 +123,7 @@ pub fn earlier_signatures(
                 .map(|s| EarlierSignature {
                     signer: s.signer.clone(),
                     standing: standing(s),
+                    warnings: s.warnings.clone(),
                 })
                 .collect(),
             document_sha256: Some(document_sha256),

@@ -51,7 +51,14 @@ pub fn javascript_warning(doc: &DocumentSummary) -> Option<&'static str> {
 pub struct EarlierWords {
     pub caption: &'static str,
     pub lines: Vec<String>,
+    /// `warnings[i]`: what the verifier warns about in the signature of
+    /// `lines[i]` (SHA-1, a short RSA key, a revocation after the proven
+    /// signing time), shown under it; its verdict stays as it is.
+    pub warnings: Vec<Vec<String>>,
     pub warning: Option<&'static str>,
+    /// An amber note above the list when any signature has warnings, so
+    /// they are not missed in a long list.
+    pub caution: Option<&'static str>,
 }
 
 pub fn earlier_words(doc: &DocumentSummary) -> Option<EarlierWords> {
@@ -84,13 +91,24 @@ pub fn earlier_words(doc: &DocumentSummary) -> Option<EarlierWords> {
             }
         })
         .collect();
+    let warnings: Vec<Vec<String>> = doc
+        .earlier_signatures
+        .iter()
+        .map(|e| e.warnings.iter().map(|w| clean(w, MAX_SHOWN)).collect())
+        .collect();
     let broken = doc
         .earlier_signatures
         .iter()
         .any(|e| matches!(e.standing, Standing::Broken(_)));
+    let cautioned = warnings.iter().any(|w| !w.is_empty());
     Some(EarlierWords {
         caption: "Already signed by (as Mohor checked it):",
         lines,
+        warnings,
+        caution: cautioned.then_some(
+            "Mohor warns about a signature already on this document (below): read what it says \
+             before you add yours beside it.",
+        ),
         warning: broken.then_some(
             "A signature already on this document is not valid: the document may have been \
              changed after it was signed. Check it with the portal before you add yours.",
@@ -109,7 +127,10 @@ pub fn earlier_notice(doc: &DocumentSummary) -> Option<Notice> {
         .into_iter()
         .collect();
     body.push(words.caption.to_owned());
-    body.extend(words.lines.iter().map(|l| format!("- {l}")));
+    for (line, warnings) in words.lines.iter().zip(&words.warnings) {
+        body.push(format!("- {line}"));
+        body.extend(warnings.iter().map(|w| format!("  warning: {w}")));
+    }
     Some(Notice {
         title: format!("{}: already signed", clean(&doc.name, 200)),
         body: body.join("\n"),
@@ -313,7 +334,10 @@ pub fn consent_lines(request: &ConsentRequest) -> Vec<String> {
         if let Some(earlier) = earlier_words(d) {
             lines.extend(earlier.warning.map(|w| format!("    Warning: {w}")));
             lines.push(format!("    {}", earlier.caption));
-            lines.extend(earlier.lines.iter().map(|l| format!("    - {l}")));
+            for (line, warnings) in earlier.lines.iter().zip(&earlier.warnings) {
+                lines.push(format!("    - {line}"));
+                lines.extend(warnings.iter().map(|w| format!("      warning: {w}")));
+            }
         }
         if let Some(content) = content_words(d) {
             lines.push(format!("    {}", content.caption));
@@ -468,6 +492,7 @@ mod tests {
         let earlier = |signer: &str, standing: Standing| EarlierSignature {
             signer: signer.into(),
             standing,
+            warnings: Vec::new(),
         };
         let mut note = DocumentSummary::new("note.pdf", DocumentKind::Pdf, 10, Some(1), "aa");
         assert!(earlier_words(&note).is_none(), "nothing signed before");
@@ -507,6 +532,48 @@ mod tests {
     }
 
     #[test]
+    fn an_earlier_signatures_warnings_are_shown_under_its_verdict_filtered() {
+        use crate::ui::{EarlierSignature, Standing};
+        let mut note = DocumentSummary::new("note.pdf", DocumentKind::Pdf, 10, Some(1), "aa");
+        note.earlier_signatures = vec![
+            EarlierSignature {
+                signer: "KAVITA RAO".into(),
+                standing: Standing::Valid,
+                warnings: vec![
+                    "the signature uses SHA-1\u{202e}".into(),
+                    "short key".into(),
+                ],
+            },
+            EarlierSignature {
+                signer: "RAMESH KUMAR".into(),
+                standing: Standing::Valid,
+                warnings: Vec::new(),
+            },
+        ];
+        let words = earlier_words(&note).expect("earlier signatures");
+        assert!(words.caution.is_some() && words.warning.is_none());
+        let text = consent_lines(&request(None, vec![note.clone()], "S", "I")).join("\n");
+        assert!(
+            text.contains(
+                "    - KAVITA RAO: valid (intact, from a trusted authority, no forbidden change since)\n      \
+                 warning: the signature uses SHA-1\u{fffd}\n      warning: short key\n    - RAMESH KUMAR: valid"
+            ),
+            "{text}"
+        );
+        let notice = earlier_notice(&note).expect("a notice");
+        let lines: Vec<&str> = notice.body.lines().collect();
+        assert_eq!(
+            lines[2], "  warning: the signature uses SHA-1\u{fffd}",
+            "{lines:#?}"
+        );
+        assert_eq!(lines[3], "  warning: short key", "{lines:#?}");
+        assert!(lines[4].starts_with("- RAMESH KUMAR: valid"), "{lines:#?}");
+        // No warnings, no amber note.
+        note.earlier_signatures.remove(0);
+        assert!(earlier_words(&note).is_some_and(|w| w.caution.is_none()));
+    }
+
+    #[test]
     fn without_a_dialog_the_notice_names_the_document_and_warns_before_the_signers() {
         use crate::ui::{EarlierSignature, Standing};
         let mut note =
@@ -516,10 +583,12 @@ mod tests {
             EarlierSignature {
                 signer: "RAMESH KUMAR".into(),
                 standing: Standing::Valid,
+                warnings: Vec::new(),
             },
             EarlierSignature {
                 signer: "SUNITA DAS".into(),
                 standing: Standing::Broken("the signed bytes were changed".into()),
+                warnings: Vec::new(),
             },
         ];
         let notice = earlier_notice(&note).expect("a notice");

@@ -111,6 +111,11 @@ pub struct EarlierSignature {
     /// it: shown only beside the standing).
     pub signer: String,
     pub standing: Standing,
+    /// What the verifier warns about in it without changing its verdict
+    /// (SHA-1, an RSA key under 2048 bits, a revocation after the proven
+    /// signing time), as `mohor verify` words them: a co-signer sees them
+    /// under the verdict before adding a signature beside it.
+    pub warnings: Vec<String>,
 }
 
 /// How an earlier signature stands, from the person's point of view.

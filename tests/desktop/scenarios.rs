@@ -250,15 +250,59 @@ fn consent_request(scenario: &str) -> ConsentRequest {
                     EarlierSignature {
                         signer: "RAMESH KUMAR".into(),
                         standing: Standing::Valid,
+                        warnings: vec![],
                     },
                     EarlierSignature {
                         signer: "SUNITA DAS".into(),
                         standing: Standing::Broken(
                             "the document's digest does not match the signed digest".into(),
                         ),
+                        warnings: vec![],
                     },
                 ],
                 ..pdf("Green note 2026-77.pdf", 88_310, 3)
+            }],
+            certificate: cert_a(),
+            alternatives: vec![],
+        },
+        // The verifier's own sentences (src/verify/mod.rs), as preflight
+        // passes them on.
+        "consent-earlier-warnings" => ConsentRequest {
+            origin: Some("https://eoffice.example.gov.in".into()),
+            documents: vec![DocumentSummary {
+                earlier_signatures: vec![
+                    EarlierSignature {
+                        signer: "KAVITA RAO".into(),
+                        standing: Standing::Valid,
+                        warnings: vec![
+                            "the signature uses SHA-1, which is no longer safe against forgery: \
+                             another document with the same SHA-1 digest could carry this \
+                             signature (accepted, as openssl and poppler accept it; pyHanko \
+                             refuses it)"
+                                .into(),
+                            "the 1024-bit RSA key of KAVITA RAO is shorter than 2048 bits, too \
+                             short to be safe today (accepted, as openssl and poppler accept it; \
+                             pyHanko refuses it)"
+                                .into(),
+                        ],
+                    },
+                    EarlierSignature {
+                        signer: "RAMESH KUMAR".into(),
+                        standing: Standing::Valid,
+                        warnings: vec![
+                            "the certificate of RAMESH KUMAR was revoked at 2026-11-20T10:00:00Z, \
+                             after the trusted timestamp of 2026-11-02T09:15:00Z that proves when \
+                             the signature was made: it was not revoked when it signed"
+                                .into(),
+                        ],
+                    },
+                    EarlierSignature {
+                        signer: "SUNITA DAS".into(),
+                        standing: Standing::Valid,
+                        warnings: vec![],
+                    },
+                ],
+                ..pdf("Green note 2026-78.pdf", 91_004, 3)
             }],
             certificate: cert_a(),
             alternatives: vec![],

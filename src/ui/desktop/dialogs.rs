@@ -257,11 +257,25 @@ fn document_card(doc: &DocumentSummary) -> gtk::Box {
         if let Some(warning) = earlier.warning {
             b.add(&warning_box("mohor-red", "dialog-warning", warning, None));
         }
+        if let Some(caution) = earlier.caution {
+            b.add(&warning_box("mohor-amber", "dialog-warning", caution, None));
+        }
         b.add(&dim(earlier.caption));
-        let bulleted: Vec<String> = earlier.lines.iter().map(|l| format!("• {l}")).collect();
-        let lines = text(&bulleted.join("\n"));
-        lines.set_max_width_chars(TEXT_WIDTH - 4);
-        b.add(&lines);
+        // Each verdict, and under it, indented and in bold, what the
+        // verifier warns about in that signature.
+        let list = gtk::Box::new(Orientation::Vertical, 2);
+        for (line, warnings) in earlier.lines.iter().zip(&earlier.warnings) {
+            let verdict = text(&format!("• {line}"));
+            verdict.set_max_width_chars(TEXT_WIDTH - 4);
+            list.add(&verdict);
+            for w in warnings {
+                let warning = markup(&format!("<b>warning:</b> {}", glib::markup_escape_text(w)));
+                warning.set_margin_start(16);
+                warning.set_max_width_chars(TEXT_WIDTH - 8);
+                list.add(&warning);
+            }
+        }
+        b.add(&list);
     }
     if let Some(content) = consent_text::content_words(doc) {
         b.add(&dim(content.caption));

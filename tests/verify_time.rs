@@ -571,6 +571,124 @@ fn a_revocation_after_a_trusted_timestamp_leaves_the_signature_valid() {
     }
 }
 
+/// A signature timestamp whose authority's certificate the document's own
+/// revocation data shows revoked proves no time: before, Mohor judged only
+/// the TSA's chain and dates, so the timestamp stayed "trusted" and set the
+/// signing time. Now, as pyHanko's validator (which judges the TSA's
+/// certificate with the same evidence and calls the timestamp untrusted),
+/// it is not trusted — revoked before the time it states, or after it (a
+/// key revoked, perhaps compromised, can write any time; RFC 3161 §4) — and
+/// the signer is judged at the time it claims. Judges: pyHanko's validator
+/// with the CRL alone, offline; openssl reads the TSA's revocation date.
+#[test]
+fn a_timestamp_by_a_revoked_authority_proves_no_time() {
+    if !corpus_available() || pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_time_revoked_tsa");
+    let (key, cert, root) = revocable_pki(&dir);
+    let repo = pdf_util::common::repo();
+    let python = repo.join(".venv/bin/python");
+    let script = repo.join("tests/verify_util/crl_after_timestamp.py");
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.replace_nanosecond(0)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let sign = |when: time::OffsetDateTime, out: &Path| {
+        let o = run(Command::new(&python)
+            .arg(repo.join("tests/verify_util/timestamped_signature.py"))
+            .args([&key, &cert, &root])
+            .arg(dir.join("tsa.key"))
+            .arg(dir.join("tsa.pem"))
+            .arg(rfc3339(when).replace('Z', "+00:00"))
+            .arg(corpus("pyhanko-minimal.pdf"))
+            .arg(out));
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    let now = time::OffsetDateTime::now_utc();
+    // Stamped a day before the revocation, and (as a stolen key could)
+    // ten minutes after it.
+    sign(now - time::Duration::days(1), &dir.join("earlier.pdf"));
+    sign(now + time::Duration::minutes(10), &dir.join("later.pdf"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for args in [
+        &[
+            "ca", "-config", "ca.cnf", "-cert", "root.pem", "-keyfile", "root.key", "-revoke",
+            "tsa.pem",
+        ][..],
+        &[
+            "ca", "-gencrl", "-config", "ca.cnf", "-cert", "root.pem", "-keyfile", "root.key",
+            "-out", "crl.pem",
+        ],
+        &[
+            "crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der",
+        ],
+    ] {
+        openssl(&dir, args);
+    }
+    let crl_text = text(&run(Command::new("openssl")
+        .args(["crl", "-noout", "-text", "-in"])
+        .arg(dir.join("crl.pem"))));
+    assert_eq!(crl_text.matches("Revocation Date").count(), 1, "{crl_text}");
+
+    for name in ["earlier", "later"] {
+        let file = dir.join(format!("{name}-crl.pdf"));
+        let o = run(Command::new(&python)
+            .arg(&script)
+            .arg("add")
+            .arg(dir.join(format!("{name}.pdf")))
+            .arg(&file)
+            .arg(dir.join("crl.der")));
+        assert!(o.status.success(), "{}", text(&o));
+        // pyHanko: the timestamp is not trusted, its authority revoked;
+        // the signer, judged now with the CRL, is trusted. (pyHanko's bottom
+        // line then calls the whole signature invalid, as it does for any
+        // untrusted timestamp; Mohor judges the signer at its claimed time,
+        // as for a timestamp of an unknown authority: DECISIONS.)
+        let judge = run(Command::new(&python)
+            .arg(&script)
+            .arg("judge")
+            .arg(&file)
+            .arg(&root)
+            .arg(dir.join("crl.der")));
+        let jt = text(&judge);
+        assert!(jt.contains("trusted: False"), "{name}: pyHanko\n{jt}");
+        assert!(jt.contains("validation time: now"), "{name}: pyHanko\n{jt}");
+        assert!(
+            jt.contains("[cert context: Common Name: Revocation Test TSA]: CRL indicates the end-entity certificate was revoked"),
+            "{name}: pyHanko\n{jt}"
+        );
+        assert!(
+            jt.contains("The signer's certificate is trusted."),
+            "{name}: pyHanko\n{jt}"
+        );
+        assert!(jt.contains("revoked: False"), "{name}: pyHanko\n{jt}");
+
+        let (r, code, t) = mohor_report(&file, std::slice::from_ref(&root), None);
+        let s = &r["signatures"][0];
+        assert_eq!(s["intact"], true, "{name}: {t}");
+        assert_eq!(s["timestamp"]["intact"], true, "{name}: {t}");
+        assert_eq!(s["timestamp"]["trusted"], false, "{name}: {t}");
+        assert_eq!(
+            s["signing_time_source"], "claimed by the signer",
+            "{name}: {t}"
+        );
+        let problems = s["problems"].to_string();
+        assert!(
+            problems.contains(
+                "the certificate of the time-stamping authority Revocation Test TSA was revoked at"
+            ),
+            "{name}: {t}"
+        );
+        // The signer itself is not revoked, and the CRL shows it.
+        assert_eq!(s["revocation"]["status"], "valid", "{name}: {t}");
+        assert_eq!(s["trusted"], true, "{name}: {t}");
+        assert_eq!(code, 0, "{name}: {t}");
+    }
+}
+
 /// A version 1 CRL (no version field, no extensions: what `openssl ca
 /// -gencrl` writes without `crl_extensions`, and what old CAs publish).
 /// Before, x509-cert could not read one, so it proved nothing either way:

@@ -233,10 +233,11 @@ pub(crate) fn signer_report(
         .as_ref()
         .filter(|t| t.intact)
         .and_then(|t| t.time);
+    let mut ts_revoked = Vec::new();
     let ts_report = s
         .timestamp
         .as_ref()
-        .map(|ts| timestamp_report(ts, store, now));
+        .map(|ts| timestamp_report(ts, &validation, store, now, &mut ts_revoked));
     let proven_time = ts_time.filter(|_| ts_report.as_ref().is_some_and(|t| t.trusted));
     let (when, source) = match (proven_time, s.claimed_time.or(claimed_elsewhere)) {
         (Some(t), _) => (t, "timestamp"),
@@ -247,12 +248,12 @@ pub(crate) fn signer_report(
     r.signing_time_source = Some(source.into());
     // Said last: why the signature falls short (an expired certificate at
     // the claimed time, say) comes first.
-    let mut untrusted_timestamp = None;
+    let mut untrusted_timestamp = Vec::new();
     if let (Some(ts), Some(tr)) = (&s.timestamp, ts_report) {
         if !ts.intact {
             r.problems.extend(ts.problems.iter().cloned());
         } else if !tr.trusted {
-            untrusted_timestamp = Some(format!(
+            untrusted_timestamp.push(format!(
                 "the signature timestamp by {} is not trusted, so it proves no signing time",
                 if tr.authority.is_empty() {
                     "an unknown authority"
@@ -260,6 +261,7 @@ pub(crate) fn signer_report(
                     tr.authority.as_str()
                 }
             ));
+            untrusted_timestamp.extend(ts_revoked);
         }
         r.timestamp = Some(tr);
     }
@@ -351,23 +353,46 @@ fn short_rsa_keys(chain: &chain::Chain) -> Vec<String> {
         .collect()
 }
 
+/// The signature timestamp `ts` as reported, judged with the revocation
+/// data the signature has (`data`, with what the token itself carries). A
+/// certificate of the authority's path that the data shows revoked, on any
+/// date, leaves the timestamp untrusted, as pyHanko's validator judges it:
+/// a key that was revoked (compromised, perhaps) can write any time, so the
+/// time it states cannot place itself before its revocation (RFC 3161 §4).
+/// Why goes to `problems`.
 fn timestamp_report(
     ts: &cms::TimestampCheck,
+    data: &revocation::ValidationData,
     store: &TrustStore,
     now: OffsetDateTime,
+    problems: &mut Vec<String>,
 ) -> TimestampReport {
     let signer = ts.signed.signers.first();
     let cert = signer.and_then(|s| s.cert.as_ref());
     let time = ts.time.unwrap_or(now);
-    let (chain, trusted) = match cert {
-        Some(c) => {
+    let (chain, trusted) = match (signer, cert) {
+        (Some(s), Some(c)) => {
             let ch = chain::build(c, &ts.signed.certs, store);
+            let judged = revocation::judge(
+                &ch,
+                &data.with(&s.ocsps, &s.crls),
+                revocation::SigningTime::Claimed(time),
+            );
+            for (cn, at) in &judged.revoked {
+                problems.push(format!(
+                    "the certificate of the time-stamping authority {cn} was revoked at {} \
+                     (the timestamp states {}): a revoked authority's timestamp proves no time",
+                    report::rfc3339(*at),
+                    report::rfc3339(time)
+                ));
+            }
             let ok = ch.anchored
                 && ch.check_at(time).is_empty()
-                && c.unfit_for(cert::Purpose::Timestamp).is_none();
+                && c.unfit_for(cert::Purpose::Timestamp).is_none()
+                && judged.revoked.is_empty();
             (ch.cns(), ok)
         }
-        None => (Vec::new(), false),
+        _ => (Vec::new(), false),
     };
     TimestampReport {
         time: ts.time.map(report::rfc3339).unwrap_or_default(),

@@ -68,6 +68,9 @@ pub struct Judgement {
     /// Certificates (subject CN) revoked after a proven signing time, with
     /// the revocation date the evidence states: they count as covered.
     pub revoked_later: Vec<(String, OffsetDateTime)>,
+    /// Certificates (subject CN) the evidence shows revoked, with the date
+    /// it states, that revoke the signature (`status` is `Revoked`).
+    pub revoked: Vec<(String, OffsetDateTime)>,
     pub problems: Vec<String>,
 }
 
@@ -125,8 +128,9 @@ pub fn judge(chain: &Chain, data: &ValidationData, signed: SigningTime) -> Judge
                 j.covered.push(cert.cn.clone());
                 j.revoked_later.push((cert.cn.clone(), at));
             }
-            Evidence::Revoked(_) => {
+            Evidence::Revoked(at) => {
                 j.status = RevocationStatus::Revoked;
+                j.revoked.push((cert.cn.clone(), at));
                 j.problems.push(format!(
                     "the embedded revocation data says the certificate of {} was revoked",
                     cert.cn

@@ -577,8 +577,8 @@ fn a_revocation_after_a_trusted_timestamp_leaves_the_signature_valid() {
 /// signing time. Now, as pyHanko's validator (which judges the TSA's
 /// certificate with the same evidence and calls the timestamp untrusted),
 /// it is not trusted — revoked before the time it states, or after it (a
-/// key revoked, perhaps compromised, can write any time; RFC 3161 §4) — and
-/// the signer is judged at the time it claims. Judges: pyHanko's validator
+/// key revoked, perhaps compromised, can write any time; RFC 3161's
+/// security considerations) — and the signer is judged at the time it claims. Judges: pyHanko's validator
 /// with the CRL alone, offline; openssl reads the TSA's revocation date.
 #[test]
 fn a_timestamp_by_a_revoked_authority_proves_no_time() {

@@ -358,8 +358,8 @@ fn short_rsa_keys(chain: &chain::Chain) -> Vec<String> {
 /// certificate of the authority's path that the data shows revoked, on any
 /// date, leaves the timestamp untrusted, as pyHanko's validator judges it:
 /// a key that was revoked (compromised, perhaps) can write any time, so the
-/// time it states cannot place itself before its revocation (RFC 3161 §4).
-/// Why goes to `problems`.
+/// time it states cannot place itself before its revocation (RFC 3161's
+/// security considerations). Why goes to `problems`.
 fn timestamp_report(
     ts: &cms::TimestampCheck,
     data: &revocation::ValidationData,

@@ -689,6 +689,80 @@ fn a_timestamp_by_a_revoked_authority_proves_no_time() {
     }
 }
 
+/// A signature timestamp whose token is signed with SHA-1 is still trusted
+/// (openssl and poppler accept SHA-1), but, like SHA-1 in the signature
+/// itself, it gets a warning: before, nothing was said. A SHA-256 token gets
+/// none. Judge: pyHanko's validator refuses the SHA-1 token (a disallowed
+/// algorithm) and accepts the other.
+#[test]
+fn a_sha1_timestamp_token_is_trusted_with_a_warning() {
+    if !corpus_available() || pyhanko().is_none() {
+        return;
+    }
+    let dir = test_dir("verify_time_sha1_token");
+    let (key, cert, root) = revocable_pki(&dir);
+    let repo = pdf_util::common::repo();
+    let python = repo.join(".venv/bin/python");
+    let an_hour_ago = (time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .replace('Z', "+00:00");
+    for (name, md) in [("sha1", "sha1"), ("sha256", "sha256")] {
+        let file = dir.join(format!("{name}.pdf"));
+        let o = run(Command::new(&python)
+            .arg(repo.join("tests/verify_util/timestamped_signature.py"))
+            .args([&key, &cert, &root])
+            .arg(dir.join("tsa.key"))
+            .arg(dir.join("tsa.pem"))
+            .arg(&an_hour_ago)
+            .arg(corpus("pyhanko-minimal.pdf"))
+            .arg(&file)
+            .arg(md));
+        assert!(o.status.success(), "{}", text(&o));
+        let judge = run(Command::new(pyhanko().unwrap())
+            .args([
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--pretty-print",
+                "--trust",
+            ])
+            .arg(&root)
+            .arg(&file));
+        let jt = text(&judge);
+
+        let (r, code, t) = mohor_report(&file, std::slice::from_ref(&root), None);
+        let s = &r["signatures"][0];
+        assert_eq!(s["timestamp"]["trusted"], true, "{name}: {t}");
+        assert_eq!(s["signing_time_source"], "timestamp", "{name}: {t}");
+        assert_eq!(s["trusted"], true, "{name}: {t}");
+        assert_eq!(code, 0, "{name}: {t}");
+        let warnings = s["warnings"].as_array().unwrap();
+        if name == "sha1" {
+            assert_eq!(warnings.len(), 1, "{t}");
+            assert!(
+                warnings[0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("the signature timestamp by Revocation Test TSA uses SHA-1"),
+                "{t}"
+            );
+            assert!(!judge.status.success(), "pyHanko accepted it:\n{jt}");
+            assert!(
+                jt.contains("The timestamp token is not cryptographically sound")
+                    || jt.contains("disallowed algorithm"),
+                "pyHanko:\n{jt}"
+            );
+        } else {
+            assert!(warnings.is_empty(), "{t}");
+            assert!(judge.status.success(), "pyHanko:\n{jt}");
+        }
+    }
+}
+
 /// A version 1 CRL (no version field, no extensions: what `openssl ca
 /// -gencrl` writes without `crl_extensions`, and what old CAs publish).
 /// Before, x509-cert could not read one, so it proved nothing either way:

@@ -116,6 +116,8 @@ pub struct SignerCheck {
 #[derive(Debug, Clone)]
 pub struct TimestampCheck {
     pub time: Option<OffsetDateTime>,
+    /// The hash of TSTInfo's message imprint, when it could be read.
+    pub imprint_hash: Option<Hash>,
     pub signed: SignedData,
     /// The token's signature verifies and its imprint matches.
     pub intact: bool,
@@ -427,6 +429,7 @@ pub fn check_timestamp(
         Err(e) => {
             return TimestampCheck {
                 time: None,
+                imprint_hash: None,
                 signed: SignedData {
                     content_type: String::new(),
                     e_content: None,
@@ -440,6 +443,7 @@ pub fn check_timestamp(
         }
     };
     let mut time = None;
+    let mut imprint_hash = None;
     let mut imprint_ok = false;
     if signed.content_type != TST_INFO {
         problems.push("the timestamp token does not hold TSTInfo".into());
@@ -447,6 +451,7 @@ pub fn check_timestamp(
         match read_tst_info(info) {
             Ok((hash, imprint, t)) => {
                 time = t;
+                imprint_hash = Some(hash);
                 match imprinted.digest(hash) {
                     Ok(d) => imprint_ok = d == imprint,
                     Err(e) => problems.push(e),
@@ -465,6 +470,7 @@ pub fn check_timestamp(
     let intact = imprint_ok && signed.signers.iter().all(|s| s.intact);
     TimestampCheck {
         time,
+        imprint_hash,
         signed,
         intact,
         problems,

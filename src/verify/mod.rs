@@ -249,6 +249,19 @@ pub(crate) fn signer_report(
     // Said last: why the signature falls short (an expired certificate at
     // the claimed time, say) comes first.
     let mut untrusted_timestamp = Vec::new();
+    if let (Some(ts), Some(tr)) = (&s.timestamp, &ts_report) {
+        if ts.intact && timestamp_uses_sha1(ts) {
+            r.warnings.push(format!(
+                "the signature timestamp by {} uses SHA-1, which is no longer safe against \
+                 forgery (accepted, as openssl and poppler accept it; pyHanko refuses it)",
+                if tr.authority.is_empty() {
+                    "an unknown authority"
+                } else {
+                    tr.authority.as_str()
+                }
+            ));
+        }
+    }
     if let (Some(ts), Some(tr)) = (&s.timestamp, ts_report) {
         if !ts.intact {
             r.problems.extend(ts.problems.iter().cloned());
@@ -351,6 +364,15 @@ fn short_rsa_keys(chain: &chain::Chain) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// SHA-1 as the timestamp token's message imprint, or as its signer's
+/// digest or signature hash.
+fn timestamp_uses_sha1(ts: &cms::TimestampCheck) -> bool {
+    ts.imprint_hash == Some(crypto::Hash::Sha1)
+        || ts.signed.signers.iter().any(|s| {
+            s.digest == Some(crypto::Hash::Sha1) || s.signature_hash == Some(crypto::Hash::Sha1)
+        })
 }
 
 /// The signature timestamp `ts` as reported, judged with the revocation

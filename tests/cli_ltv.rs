@@ -464,7 +464,10 @@ fn verify_reports_the_level_each_signature_reaches() {
     );
     assert!(o.status.success(), "{}", common::text(&o));
     // The signer's certificate revoked afterwards, and the CRL saying so put
-    // into the B-T file's DSS: what it embeds now says "revoked".
+    // into the B-T file's DSS: what it embeds now says "revoked" — a second
+    // later at least than the timestamp, whose time has whole seconds (a
+    // revocation in the same second counts against the signature).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     t.s.revoke_signer();
     let revoked = t.dir.join("revoked.pdf");
     // The sub-CA's CRL (listing the signer) and the root's (about the sub-CA).
@@ -534,18 +537,45 @@ fn verify_reports_the_level_each_signature_reaches() {
         }
     }
 
-    // The revoked file: refused, and pyHanko, reading the same DSS, agrees.
+    // The revoked file: revoked after the trusted timestamp proved the
+    // signature older, so still trusted, with the date (DECISIONS,
+    // 2026-12-04); pyHanko, judging at the timestamp's time with the same
+    // CRLs, agrees, and at the present time (`pyhanko_dss`) calls it revoked.
     let o = verify(&revoked, &["--json"]);
-    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let signature = &report["signatures"][0];
-    assert_eq!(signature["revocation"]["status"], "revoked", "{report:#}");
-    assert_eq!(signature["trusted"], false, "{report:#}");
-    assert_eq!(signature["level"], "B-T", "{report:#}");
-    let problems = signature["problems"].to_string();
-    assert!(problems.contains("Kavya Rao was revoked"), "{problems}");
+    assert_eq!(signature["revocation"]["status"], "valid", "{report:#}");
+    assert_eq!(
+        signature["revocation"]["revoked_after_signing"][0]["certificate"], "Kavya Rao",
+        "{report:#}"
+    );
+    assert_eq!(signature["trusted"], true, "{report:#}");
+    assert_eq!(signature["level"], "B-LT", "{report:#}");
+    let warnings = signature["warnings"].to_string();
+    assert!(
+        warnings.contains("Kavya Rao was revoked at")
+            && warnings.contains("after the trusted timestamp"),
+        "{warnings}"
+    );
+    if let Some(py) = common::pyhanko() {
+        let judge = common::run(
+            Command::new(py.with_file_name("python"))
+                .arg(common::repo().join("tests/verify_util/crl_after_timestamp.py"))
+                .arg("judge")
+                .arg(&revoked)
+                .arg(&root)
+                .args(["subca.crl", "root.crl"].map(|f| t.s.file(f))),
+        );
+        let jt = common::text(&judge);
+        assert!(jt.contains("trusted: True"), "pyHanko:\n{jt}");
+        assert!(
+            judge.status.success(),
+            "pyHanko at the timestamp's time:\n{jt}"
+        );
+    }
     if let Some((ok, text)) = ltv_util::pyhanko_dss(&revoked, &root) {
-        assert!(!ok, "pyHanko accepted a revoked signer: {text}");
+        assert!(!ok, "pyHanko accepted a revoked signer now: {text}");
         assert!(
             text.contains("FAIL Signature1 signer") && text.contains("revoked"),
             "{text}"

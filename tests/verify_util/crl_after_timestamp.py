@@ -2,9 +2,9 @@
 
     crl_after_timestamp.py add IN.pdf OUT.pdf CRL.der
         append a DSS holding CRL (pyHanko's own DSS writer, an incremental update)
-    crl_after_timestamp.py judge FILE.pdf ROOT.pem CRL.der
+    crl_after_timestamp.py judge FILE.pdf ROOT.pem CRL.der [CRL.der...]
         pyHanko's validator on the first signature, offline, revocation
-        required from CRL alone, at the time of the signature's timestamp
+        required from the CRLs alone, at the time of the signature's timestamp
         (point-in-time validation: what PAdES asks when a trusted timestamp
         proves when the signature existed), or now when the timestamp is not
         trusted. Prints the summary; exit 0 when the signer validates, 1 when
@@ -33,9 +33,11 @@ if mode == "add":
         DocumentSecurityStore.add_dss(out, None, crls=[crl_der])
     sys.exit(0)
 
-path, root, crl = sys.argv[2:5]
-with open(crl, "rb") as f:
-    crl_der = f.read()
+path, root = sys.argv[2:4]
+crl_ders = []
+for crl in sys.argv[4:]:
+    with open(crl, "rb") as f:
+        crl_ders.append(f.read())
 reader = PdfFileReader(open(path, "rb"))
 sig = reader.embedded_signatures[0]
 
@@ -43,7 +45,7 @@ sig = reader.embedded_signatures[0]
 def context(moment):
     return ValidationContext(
         trust_roots=[load_cert_from_pemder(root)],
-        crls=[crl_der],
+        crls=crl_ders,
         allow_fetching=False,
         revocation_mode="require",
         moment=moment,

@@ -657,3 +657,79 @@ fn a_stream_that_is_both_xrefstm_and_prev_is_read_once_and_a_real_loop_is_refuse
     assert_eq!(mohor::Error::from(e).reason, mohor::Reason::DocumentRefused);
     assert!(!dir.join("no.pdf").exists());
 }
+
+/// One page whose catalog has the XMP `packet` as its /Metadata (plain).
+fn with_metadata(packet: &str) -> Vec<String> {
+    vec![
+        "<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>".into(),
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".into(),
+        format!(
+            "<< /Type /Metadata /Subtype /XML /Length {} >>\nstream\n{packet}\nendstream",
+            packet.len()
+        ),
+    ]
+}
+
+/// The packet Ghostscript 10.0 writes into PDF 2.0 (`pdf:Producer=` without
+/// quotes), with a bare `&` in the title as other writers leave it.
+const UNQUOTED_XMP: &str = "<?xpacket begin='\u{feff}' id='W5M0MpCehiHzreSzNTczkc9d'?>\n\
+<x:xmpmeta xmlns:x='adobe:ns:meta/' x:xmptk='XMP toolkit 2.9.1-13, framework 1.6'>\n\
+<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n\
+<rdf:Description rdf:about=\"\" xmlns:pdf='http://ns.adobe.com/pdf/1.3/' pdf:Producer=UnknownProducer/>\n\
+<rdf:Description rdf:about=\"\" xmlns:dc='http://purl.org/dc/elements/1.1/' dc:format='application/pdf'>\
+<dc:title><rdf:Alt><rdf:li xml:lang='x-default'>Bill & Voucher</rdf:li></rdf:Alt></dc:title></rdf:Description>\n\
+</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end='w'?>";
+
+/// Metadata no XML parser reads (Ghostscript 10.0's encrypted files carry
+/// their packet garbled like this).
+const GARBLED_XMP: &str =
+    "\u{dc}\u{be}\u{1}\u{9c}}`51 \u{cd}L\u{f3}T\u{c6}\u{7f} <x:xmpmeta & \u{2}";
+
+#[test]
+fn metadata_no_parser_reads_is_mended_so_the_first_signature_survives_the_second() {
+    let Some(dir) = ready("bad-xmp") else {
+        return;
+    };
+    for (name, packet, kept) in [
+        (
+            "unquoted",
+            UNQUOTED_XMP,
+            Some("pdf:Producer=\"UnknownProducer\""),
+        ),
+        ("garbled", GARBLED_XMP, None),
+    ] {
+        let input = dir.join(format!("{name}.pdf"));
+        let objects = with_metadata(packet);
+        write_pdf(
+            &input,
+            &objects.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let original = std::fs::read(&input).unwrap();
+        let first = dir.join(format!("{name}-signed.pdf"));
+        let one = pdf::sign_file(&input, &first, &mut signer("rsa2048"), &opts("rsa2048"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        judged(&first, &one.field_name, &input);
+        let second = dir.join(format!("{name}-cosigned.pdf"));
+        let two = pdf::sign_file(&first, &second, &mut signer("ec256"), &opts("ec256"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        judged(&second, &two.field_name, &input);
+        // The first signature: only permitted changes since (pyHanko called
+        // the second revision illegal while the metadata was unreadable).
+        all_signatures_acceptable(&second, None, 2).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            original,
+            "{name}: input changed"
+        );
+        let signed = std::fs::read(&first).unwrap();
+        assert!(signed.starts_with(&original));
+        if let Some(kept) = kept {
+            let tail = String::from_utf8_lossy(&signed[original.len()..]).into_owned();
+            assert!(
+                tail.contains(kept) && tail.contains("Bill &amp; Voucher"),
+                "{tail}"
+            );
+        }
+    }
+}

@@ -338,8 +338,9 @@ fn signature_dict(
     Ok(sig)
 }
 
-/// Metadata whose root is not `x:xmpmeta` is written again, wrapped, in
-/// its own object (see [`metadata`]); any other metadata is left alone.
+/// Metadata that is not well-formed XMP (its root not `x:xmpmeta`, or not
+/// well-formed XML) is written again, wrapped or mended, in its own object
+/// (see [`metadata`]); any other metadata is left alone.
 fn rewrap_metadata(
     doc: &mut Document,
     w: &mut RevisionWriter,
@@ -353,7 +354,7 @@ fn rewrap_metadata(
     let Ok(Some((dict, xml))) = doc.stream(r, encrypted) else {
         return Ok(());
     };
-    let Some(xml) = metadata::rewrapped(&xml) else {
+    let Some(xml) = metadata::fixed(&xml) else {
         return Ok(());
     };
     const ENCODING: &[&str] = &["Length", "Filter", "DecodeParms", "DL"];

@@ -1,8 +1,9 @@
 //! PDFs as offices make them, not as test suites do: a bill printed to PDF
 //! from Chromium (Skia), a scanned page made searchable by Tesseract (an
 //! image with an invisible text layer), a report re-drawn by cairo
-//! (`pdftocairo`), and a PDF/A-2b from Ghostscript's `pdfwrite` (the path
-//! of "print to PDF" printer drivers). Each is made here, at test time, by
+//! (`pdftocairo`), and a PDF/A-2b, a PDF 2.0 and an owner-password
+//! encrypted file from Ghostscript's `pdfwrite` (the path of "print to PDF"
+//! printer drivers). Each is made here, at test time, by
 //! the producer itself; then one official signs it with a visible stamp and
 //! a second co-signs. qpdf, pdfsig and pyHanko judge both signatures, the
 //! producer's bytes stay the files' first revision, and pdftotext copies
@@ -180,6 +181,47 @@ fn the_same_bill_as_pdf_a_from_ghostscript() {
         let dir = test_dir("producer_ghostscript");
         let pdfa = ghostscript_pdfa(&dir, &chromium(&dir));
         sign_twice_and_judge(&pdfa, &dir);
+    }
+}
+
+/// Ghostscript's `pdfwrite` with extra arguments, from the cairo copy of
+/// the paper (a text PDF with fonts to carry over).
+fn ghostscript(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let input = cairo(dir);
+    let out = dir.join(format!("{name}.pdf"));
+    produce(
+        Command::new("gs")
+            .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite"])
+            .args(args)
+            .arg(format!("-sOutputFile={}", out.display()))
+            .arg(input),
+        &out,
+    )
+}
+
+/// PDF 2.0 from Ghostscript (10.0 writes its XMP packet with an unquoted
+/// attribute value, which pyHanko's difference analysis cannot parse).
+#[test]
+fn the_paper_as_pdf_2_0_from_ghostscript() {
+    if tools() {
+        let dir = test_dir("producer_ghostscript_pdf20");
+        let pdf20 = ghostscript(&dir, "ghostscript-pdf20", &["-dCompatibilityLevel=2.0"]);
+        sign_twice_and_judge(&pdf20, &dir);
+    }
+}
+
+/// Encrypted by Ghostscript with an owner password only (10.0 garbles the
+/// XMP packet of such files).
+#[test]
+fn the_paper_encrypted_by_ghostscript_with_an_owner_password() {
+    if tools() {
+        let dir = test_dir("producer_ghostscript_encrypted");
+        let enc = ghostscript(
+            &dir,
+            "ghostscript-encrypted",
+            &["-sOwnerPassword=owner", "-sUserPassword="],
+        );
+        sign_twice_and_judge(&enc, &dir);
     }
 }
 

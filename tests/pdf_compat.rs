@@ -733,3 +733,88 @@ fn metadata_no_parser_reads_is_mended_so_the_first_signature_survives_the_second
         }
     }
 }
+
+/// A page whose /Annots holds a link written inline (`annots` is the
+/// page's /Annots value; object 4, when used, is an array of its own).
+fn inline_annotations(annots: &str) -> Vec<String> {
+    let link = "<< /Type /Annot /Subtype /Link /Rect [72 700 200 720] /Border [0 0 0] \
+                /A << /S /URI /URI (https://example.gov.in/bill) >> >>";
+    vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        "<< /Type /Pages /Count 1 /Kids [3 0 R] >>".into(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots {} >>",
+            annots.replace("LINK", link)
+        ),
+        format!("[{link}]"),
+    ]
+}
+
+#[test]
+fn inline_annotations_become_objects_so_the_first_signature_survives_the_second() {
+    let Some(dir) = ready("inline-annots") else {
+        return;
+    };
+    for (name, annots, visible) in [
+        ("inline", "[LINK]", false),
+        ("inline-array-object", "4 0 R", false),
+        ("inline-stamped", "[LINK]", true),
+    ] {
+        let input = dir.join(format!("{name}.pdf"));
+        let objects = inline_annotations(annots);
+        write_pdf(
+            &input,
+            &objects.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let first = dir.join(format!("{name}-signed.pdf"));
+        let mut o = opts("rsa2048");
+        if visible {
+            o.visible = stamp(1, 300.0, 40.0, 200.0, 70.0);
+        }
+        let one = pdf::sign_file(&input, &first, &mut signer("rsa2048"), &o)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        judged(&first, &one.field_name, &input);
+        let second = dir.join(format!("{name}-cosigned.pdf"));
+        let mut o = opts("ec256");
+        if visible {
+            o.visible = stamp(1, 40.0, 40.0, 200.0, 70.0);
+        }
+        let two = pdf::sign_file(&first, &second, &mut signer("ec256"), &o)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        judged(&second, &two.field_name, &input);
+        // pyHanko called the second revision illegal ("Array contains
+        // direct objects") while the link stayed inline.
+        all_signatures_acceptable(&second, None, 2).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The link is still on the page, once, beside the two widgets, and
+        // every entry of the page's /Annots is a reference.
+        let show = |what: &str| {
+            let out = common::run(
+                std::process::Command::new("qpdf")
+                    .arg(format!("--show-object={what}"))
+                    .arg(&second),
+            );
+            assert!(out.status.success(), "{}", text(&out));
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let page = show("3");
+        let annots = page
+            .split("/Annots [")
+            .nth(1)
+            .and_then(|a| a.split(']').next())
+            .unwrap_or_else(|| panic!("{name}: no /Annots array: {page}"))
+            .to_string();
+        assert!(!annots.contains("<<"), "{name}: {page}");
+        let refs: Vec<String> = annots
+            .split(" R")
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| r.replace(" 0", ",0"))
+            .collect();
+        assert_eq!(refs.len(), 3, "{name}: {page}");
+        let links = refs
+            .iter()
+            .filter(|r| show(r.trim_end_matches(",0")).contains("/Subtype /Link"))
+            .count();
+        assert_eq!(links, 1, "{name}: {page}");
+    }
+}

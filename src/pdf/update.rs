@@ -413,7 +413,8 @@ fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Obje
 /// Add the widget to the page's /Annots, in a page dictionary written
 /// anew. An /Annots array that is an object of its own is copied, not
 /// changed: producers share one (often empty) array among many pages, and
-/// appending to it would put the stamp on every one of them.
+/// appending to it would put the stamp on every one of them. Annotations
+/// written inline in the array are written as objects of their own.
 fn add_annotation(
     doc: &mut Document,
     w: &mut RevisionWriter,
@@ -429,6 +430,18 @@ fn add_annotation(
             _ => return Err(PdfError::damaged("a page's /Annots is not an array")),
         },
     };
+    // Annotations written inline in the array (ISO 32000 wants indirect
+    // references there) become objects of their own: pyHanko refuses any
+    // later change to an /Annots array holding a direct dictionary, so the
+    // next signatory's widget would make this signature "illegally
+    // modified".
+    for a in annots.iter_mut() {
+        if let Object::Dict(d) = a {
+            let r = w.alloc();
+            w.object(r, &Object::Dict(std::mem::take(d)));
+            *a = Object::Ref(r);
+        }
+    }
     annots.push(Object::Ref(widget));
     let updated = page.dict.clone().with("Annots", Object::Array(annots));
     w.object(page_ref, &Object::Dict(updated));

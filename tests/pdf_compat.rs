@@ -818,3 +818,31 @@ fn inline_annotations_become_objects_so_the_first_signature_survives_the_second(
         assert_eq!(links, 1, "{name}: {page}");
     }
 }
+
+#[test]
+fn inline_annotations_signed_over_by_another_stay_inline() {
+    let Some(dir) = ready("inline-annots-signed") else {
+        return;
+    };
+    let input = dir.join("in.pdf");
+    let objects = inline_annotations("[LINK]");
+    write_pdf(
+        &input,
+        &objects.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let theirs = dir.join("pyhanko.pdf");
+    pyhanko_addsig(&input, &theirs, "Theirs", "rsa2048").unwrap();
+    let ours = dir.join("cosigned.pdf");
+    let signed = pdf::sign_file(&theirs, &ours, &mut signer("ec256"), &opts("ec256")).unwrap();
+    judged(&ours, &signed.field_name, &input);
+    // Taking the link out of the array now would read as an annotation
+    // removed under pyHanko's signature: it stays where its signer saw it.
+    let revision = std::fs::read(&ours).unwrap()
+        [std::fs::metadata(&theirs).unwrap().len() as usize..]
+        .to_vec();
+    let revision = String::from_utf8_lossy(&revision);
+    assert!(
+        revision.contains("/Annots [<<") || revision.contains("/Annots [ <<"),
+        "{revision}"
+    );
+}

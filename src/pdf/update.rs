@@ -131,7 +131,7 @@ pub(super) fn build_revision(
                 )
                 .with("P", Object::Ref(*page_ref)));
             w.object(widget_ref, &Object::Dict(widget));
-            add_annotation(doc, &mut w, *page_ref, page, widget_ref)?;
+            add_annotation(doc, &mut w, *page_ref, page, widget_ref, set_sig_flags)?;
             update_acroform(
                 &mut w,
                 form,
@@ -414,13 +414,15 @@ fn carried_trailer_entries(doc: &Document, trailer: &Dict) -> Vec<(Vec<u8>, Obje
 /// anew. An /Annots array that is an object of its own is copied, not
 /// changed: producers share one (often empty) array among many pages, and
 /// appending to it would put the stamp on every one of them. Annotations
-/// written inline in the array are written as objects of their own.
+/// written inline in the array are written as objects of their own by the
+/// document's first signature.
 fn add_annotation(
     doc: &mut Document,
     w: &mut RevisionWriter,
     page_ref: ObjRef,
     page: &Page,
     widget: ObjRef,
+    first_signature: bool,
 ) -> Result<(), PdfError> {
     let mut annots = match page.dict.get("Annots") {
         None => Vec::new(),
@@ -434,8 +436,10 @@ fn add_annotation(
     // references there) become objects of their own: pyHanko refuses any
     // later change to an /Annots array holding a direct dictionary, so the
     // next signatory's widget would make this signature "illegally
-    // modified".
-    for a in annots.iter_mut() {
+    // modified". Only in the first signature's revision: after another
+    // signature that would read as its annotation taken away and another
+    // put in its place.
+    for a in annots.iter_mut().filter(|_| first_signature) {
         if let Object::Dict(d) = a {
             let r = w.alloc();
             w.object(r, &Object::Dict(std::mem::take(d)));

@@ -115,6 +115,10 @@ fn a_pdf_certified_against_changes_or_a_broken_file_is_refused_before_any_pin() 
             "qpdf-minimal-signed-restricted.pdf",
             &["no changes allowed", "encrypted"][..],
         ),
+        (
+            "pyhanko-certified-with-indirect-refs-in-dir.pdf",
+            &["no changes allowed"][..],
+        ),
         ("qpdf-bad1.pdf", &["DOCUMENT_REFUSED"][..]),
     ] {
         let out = s.dir.join(format!("{name}.signed.pdf"));
@@ -137,6 +141,8 @@ fn a_pdf_certified_against_changes_or_a_broken_file_is_refused_before_any_pin() 
             "{name}: {}",
             stderr(&o)
         );
+        // And what to do about it (the certified refusal used to say none).
+        assert!(stderr(&o).contains("what to do:"), "{name}: {}", stderr(&o));
         assert!(!out.exists(), "{name}: output left behind");
         assert_eq!(std::fs::read(&input).unwrap(), before);
         let leftovers = temporaries(&s.dir);

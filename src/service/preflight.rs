@@ -283,7 +283,8 @@ pub fn check_pdf(
         crate::pdf::PdfError::NoChangesPermitted => Error::new(
             Reason::DocumentRefused,
             "the PDF is certified with \"no changes allowed\"; another signature would invalidate the certification",
-        ),
+        )
+        .with_hint("the author locked this document; ask them for a version that allows signing"),
         e => Error::from(e),
     })
 }

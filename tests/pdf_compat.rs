@@ -846,3 +846,76 @@ fn inline_annotations_signed_over_by_another_stay_inline() {
         "{revision}"
     );
 }
+
+/// `input` encrypted by qpdf (AES-256, empty user password), its /Encrypt
+/// dictionary then written inline in the trailer, as PyMuPDF writes it.
+fn with_inline_encrypt(input: &Path, out: &Path) {
+    let object = out.with_extension("indirect.pdf");
+    let o = common::run(
+        std::process::Command::new("qpdf")
+            .args([
+                "--object-streams=disable",
+                "--encrypt",
+                "",
+                "owner",
+                "256",
+                "--",
+            ])
+            .arg(input)
+            .arg(&object),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(&object).unwrap();
+    let at = bytes
+        .windows(9)
+        .rposition(|w| w == b"/Encrypt ")
+        .expect("trailer /Encrypt");
+    let num: String = bytes[at + 9..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .map(|&c| char::from(c))
+        .collect();
+    let reference = format!("/Encrypt {num} 0 R");
+    assert!(bytes[at..].starts_with(reference.as_bytes()));
+    let header = format!("\n{num} 0 obj\n");
+    let start = find(&bytes, header.as_bytes()).expect("encrypt object") + header.len();
+    let end = start + find(&bytes[start..], b"\nendobj").expect("endobj");
+    // The trailer follows the table: offsets before it stay true.
+    let mut inline = bytes[..at].to_vec();
+    inline.extend_from_slice(b"/Encrypt ");
+    inline.extend_from_slice(&bytes[start..end]);
+    inline.extend_from_slice(&bytes[at + reference.len()..]);
+    std::fs::write(out, inline).unwrap();
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn an_encrypt_dictionary_inline_in_the_trailer_becomes_an_object_every_judge_reads() {
+    let Some(dir) = ready("inline-encrypt") else {
+        return;
+    };
+    let plain = dir.join("plain.pdf");
+    let objects = inline_annotations("[]");
+    write_pdf(
+        &plain,
+        &objects.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let input = dir.join("in.pdf");
+    with_inline_encrypt(&plain, &input);
+    assert_eq!(qpdf_check(&input).0, 0, "{}", qpdf_check(&input).1);
+    let original = std::fs::read(&input).unwrap();
+    let first = dir.join("signed.pdf");
+    let one = pdf::sign_file(&input, &first, &mut signer("rsa2048"), &opts("rsa2048")).unwrap();
+    // pyHanko's strict reader refused the input, and so every signature
+    // in it ("Encryption settings must be an indirect reference").
+    judged(&first, &one.field_name, &input);
+    let second = dir.join("cosigned.pdf");
+    let two = pdf::sign_file(&first, &second, &mut signer("ec256"), &opts("ec256")).unwrap();
+    judged(&second, &two.field_name, &input);
+    all_signatures_acceptable(&second, None, 2).unwrap();
+    assert_eq!(std::fs::read(&input).unwrap(), original);
+    assert!(std::fs::read(&first).unwrap().starts_with(&original));
+}

@@ -109,6 +109,14 @@ impl RevisionWriter {
         self.buf.extend_from_slice(b"\nendobj\n");
     }
 
+    /// An object written as given, never encrypted: the /Encrypt
+    /// dictionary itself (ISO 32000-1 7.6.1).
+    pub fn plain_object(&mut self, r: ObjRef, obj: &Object) {
+        self.begin(r);
+        write_object(obj, &mut self.buf);
+        self.buf.extend_from_slice(b"\nendobj\n");
+    }
+
     pub fn stream(&mut self, r: ObjRef, dict: Dict, data: &[u8]) {
         match &self.crypt {
             Some(c) => {

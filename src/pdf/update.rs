@@ -192,10 +192,24 @@ pub(super) fn build_revision(
         }
     }
 
-    Ok(w.finish(
-        doc.xref.kind,
-        &trailer_info(doc, &trailer, prev_size, root, id_second),
-    ))
+    let mut info = trailer_info(doc, &trailer, prev_size, root, id_second);
+    encrypt_as_object(&mut w, &mut info);
+    Ok(w.finish(doc.xref.kind, &info))
+}
+
+/// An /Encrypt dictionary written inline in the trailer becomes an object
+/// of its own (never encrypted, ISO 32000-1 7.6.1), which the new trailer
+/// refers to. PyMuPDF writes it inline; pyHanko's strict reader refuses
+/// such a file ("Encryption settings must be an indirect reference"), so
+/// it could not judge a signature Mohor put there.
+fn encrypt_as_object(w: &mut RevisionWriter, info: &mut TrailerInfo) {
+    for (k, v) in info.extra.iter_mut() {
+        if k.as_slice() == b"Encrypt" && matches!(v, Object::Dict(_)) {
+            let r = w.alloc();
+            w.plain_object(r, v);
+            *v = Object::Ref(r);
+        }
+    }
 }
 
 /// An incremental update of a document, begun: the writer (new objects

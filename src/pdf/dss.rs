@@ -12,7 +12,7 @@ use super::fields::Form;
 use super::filters;
 use super::object::{Dict, ObjRef, Object};
 use super::reader::Document;
-use super::update::{trailer_info, Update};
+use super::update::{encrypt_as_object, trailer_info, Update};
 use crate::sign::DigestAlgorithm;
 
 /// What to add to the DSS.
@@ -181,7 +181,8 @@ pub fn append_dss(
         h.update(b"DSS");
         h.finish()[..16].to_vec()
     };
-    let info = trailer_info(&doc, &trailer, prev_size, root, id_second);
+    let mut info = trailer_info(&doc, &trailer, prev_size, root, id_second);
+    encrypt_as_object(&mut w, &mut info);
     let appended = w.finish(doc.xref.kind, &info);
 
     let werr = |source| PdfError::Write {

@@ -202,7 +202,7 @@ pub(super) fn build_revision(
 /// refers to. PyMuPDF writes it inline; pyHanko's strict reader refuses
 /// such a file ("Encryption settings must be an indirect reference"), so
 /// it could not judge a signature Mohor put there.
-fn encrypt_as_object(w: &mut RevisionWriter, info: &mut TrailerInfo) {
+pub(super) fn encrypt_as_object(w: &mut RevisionWriter, info: &mut TrailerInfo) {
     for (k, v) in info.extra.iter_mut() {
         if k.as_slice() == b"Encrypt" && matches!(v, Object::Dict(_)) {
             let r = w.alloc();

@@ -28,7 +28,7 @@ pub fn fixed(xml: &[u8]) -> Option<Vec<u8>> {
         well_formed(x)
             && first_element(x)
                 .and_then(|at| element_at(x, at))
-                .is_some_and(|(_, name)| name == b"x:xmpmeta")
+                .is_some_and(|(_, name)| local_name(name) == b"xmpmeta")
     };
     if is_xmp(xml) {
         return None;
@@ -559,6 +559,18 @@ mod tests {
         );
         assert!(well_formed(xml.as_bytes()));
         assert_eq!(fixed(xml.as_bytes()), None);
+    }
+
+    #[test]
+    fn xmpmeta_under_another_prefix_is_left_alone() {
+        for root in [
+            "xmp:xmpmeta xmlns:xmp=\"adobe:ns:meta/\"",
+            "xmpmeta xmlns=\"adobe:ns:meta/\"",
+        ] {
+            let name = root.split(' ').next().unwrap_or_default();
+            let xml = format!("<{root}>{RDF}</{name}>");
+            assert_eq!(fixed(xml.as_bytes()), None, "{xml}");
+        }
     }
 
     #[test]

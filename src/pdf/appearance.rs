@@ -303,7 +303,7 @@ pub fn write_stamp(
 /// Can a stamp draw these names from a certificate? They are known once a
 /// certificate is chosen, before the PIN (a dry run lays the stamp out with
 /// stand-ins): checked then, a name with a character no font has is refused
-/// without a login. The same text [`lines`] draws.
+/// without a login. The same text `lines` draws.
 pub fn check_names(signer: &str, issuer: &str) -> Result<(), PdfError> {
     super::shaping::check_fonts(signer)?;
     if !issuer.trim().is_empty() {

@@ -204,28 +204,7 @@ fn only_a_trusted_timestamp_proves_when_a_signature_was_made() {
             "tsa_ext",
         ],
     );
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-keyout",
-            "rogue-tsa.key",
-            "-out",
-            "rogue-tsa.pem",
-            "-subj",
-            "/CN=Rogue TSA",
-            "-addext",
-            "extendedKeyUsage=critical,timeStamping",
-            "-addext",
-            "keyUsage=critical,digitalSignature",
-        ],
-    );
+    rogue_tsa(&dir);
     let repo = pdf_util::common::repo();
     // A signer's own certificate (no time-stamping EKU, under the trusted
     // root, valid in 2021) makes no timestamp either: before, its token was
@@ -301,6 +280,33 @@ fn ca_date(t: time::OffsetDateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// A self-signed time-stamping authority nobody trusts (`rogue-tsa.key`,
+/// `rogue-tsa.pem` in `dir`): a timestamp it makes proves no time.
+fn rogue_tsa(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            "rogue-tsa.key",
+            "-out",
+            "rogue-tsa.pem",
+            "-subj",
+            "/CN=Rogue TSA",
+            "-addext",
+            "extendedKeyUsage=critical,timeStamping",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ],
+    );
 }
 
 /// A root, a signer and a TSA valid from three days ago for a year, under
@@ -422,28 +428,7 @@ fn a_revocation_after_a_trusted_timestamp_leaves_the_signature_valid() {
     }
     let dir = test_dir("verify_time_revoked_later");
     let (key, cert, root) = revocable_pki(&dir);
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-keyout",
-            "rogue-tsa.key",
-            "-out",
-            "rogue-tsa.pem",
-            "-subj",
-            "/CN=Rogue TSA",
-            "-addext",
-            "extendedKeyUsage=critical,timeStamping",
-            "-addext",
-            "keyUsage=critical,digitalSignature",
-        ],
-    );
+    rogue_tsa(&dir);
     let repo = pdf_util::common::repo();
     let python = repo.join(".venv/bin/python");
     let script = repo.join("tests/verify_util/crl_after_timestamp.py");
@@ -787,28 +772,7 @@ fn a_version_1_crl_is_evidence_both_ways() {
         cnf.replace("crlnumber = ./crlnumber\ncrl_extensions = crl_ext\n", ""),
     )
     .unwrap();
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-keyout",
-            "rogue-tsa.key",
-            "-out",
-            "rogue-tsa.pem",
-            "-subj",
-            "/CN=Rogue TSA",
-            "-addext",
-            "extendedKeyUsage=critical,timeStamping",
-            "-addext",
-            "keyUsage=critical,digitalSignature",
-        ],
-    );
+    rogue_tsa(&dir);
     let repo = pdf_util::common::repo();
     let python = repo.join(".venv/bin/python");
     let script = repo.join("tests/verify_util/crl_after_timestamp.py");

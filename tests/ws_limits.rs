@@ -381,6 +381,11 @@ async fn inline_documents_of_requests_under_way_count_against_the_cap() -> TestR
         json!({"jsonrpc":"2.0","id":1,"method":"sign.data","params":{"data": b64(&slow)}}),
     )
     .await?;
+    // Its first progress report means the server holds its document (the
+    // reservation comes before the backend sees it). Without this wait the
+    // second connection's request could overtake it (as in one CI run).
+    let under_way = recv(&mut first).await?;
+    assert_eq!(under_way["method"], json!("progress"), "{under_way}");
     let r = rpc(
         &mut second,
         json!(1),

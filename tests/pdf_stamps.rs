@@ -1105,6 +1105,65 @@ fn a_signer_name_the_stamp_cannot_draw_is_refused_before_the_pin() {
     }
 }
 
+/// The same refusal for a batch: every document would carry the name, so
+/// none is signed, the PIN is never asked for, and nothing is written to
+/// the output folder. Then the same batch without a stamp signs both
+/// (pyHanko and pdfsig validate one).
+#[test]
+fn a_batch_whose_stamp_cannot_draw_the_signer_name_is_refused_before_the_pin() {
+    if !have_tool("openssl") || !have_tool("pkcs11-tool") || !have_tool("softhsm2-util") {
+        return;
+    }
+    let s = SimSetup::new("stamp_cli_undrawable_name_batch", json!({}));
+    let id = load_certificate_named(&s, "Asha 批准");
+    let inputs: Vec<PathBuf> = ["note-1.pdf", "note-2.pdf"]
+        .iter()
+        .map(|name| {
+            let path = s.dir.join(name);
+            std::fs::copy(corpus("pyhanko-empty-a4.pdf"), &path).unwrap();
+            path
+        })
+        .collect();
+    let out_dir = s.dir.join("signed");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let batch = |extra: &[&str]| {
+        let mut args = vec!["--pin-stdin", "sign", "--cert", id.as_str()];
+        args.extend_from_slice(extra);
+        let mut c = s.mohor(&args);
+        c.args(&inputs).arg("--out-dir").arg(&out_dir);
+        let o = run_with_stdin(&mut c, &format!("{}\n", fixture().user_pin));
+        assert_no_panic(&o);
+        o
+    };
+    let o = batch(&["--visible", "1,40,560,515,220"]);
+    assert!(
+        !o.status.success(),
+        "the name was drawn: {}",
+        common::text(&o)
+    );
+    assert!(stderr(&o).contains("cannot draw"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "a refused batch wrote files"
+    );
+    assert_eq!(
+        s.sim.logins().len(),
+        0,
+        "the PIN was asked for stamps that could not be drawn"
+    );
+
+    let o = batch(&[]);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(s.sim.logins().len(), 1, "one login for the whole batch");
+    let signed = out_dir.join("note-1.pdf");
+    assert!(signed.exists(), "{}", common::text(&o));
+    assert!(out_dir.join("note-2.pdf").exists(), "{}", common::text(&o));
+    if judges_available() {
+        judge_new_signature(&signed, "Signature1", 0).unwrap();
+    }
+}
+
 /// The UIN comes from the BSK order No. 908-CS/(61)/2022 of 5 July 2022,
 /// and its year is the year the certificate's service is delivered (see
 /// the later-year test above): no certificate carried one before 2022.

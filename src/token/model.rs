@@ -1,6 +1,6 @@
 //! What Mohor knows of PKCS#11 modules, tokens and certificates: plain
 //! values, no cryptoki. The adapter ([`super::pkcs11`]) fills them in from a
-//! driver; the test tokens ([`super::fake`]) from software keys; the guard,
+//! driver; the test tokens (`token::fake`) from software keys; the guard,
 //! the service and the dialogs read them.
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The token seam: what the service needs from whatever holds the keys.
 //!
 //! [`Pkcs11Tokens`](super::Pkcs11Tokens) is the real implementation (cryptoki);
-//! with feature `software-signer`, [`super::fake::FakeTokens`] lets the whole
+//! with feature `software-signer`, `token::fake::FakeTokens` lets the whole
 //! request pipeline run in-process in tests, with a PIN that counts and locks
 //! like a DSC token. The service never names cryptoki.
 

@@ -216,14 +216,15 @@ fn a_process_killed_inside_c_login_leaves_its_try_counted() {
         assert!(stderr(&s.sign_detached(&data, &out, &cert, WRONG)).contains("PIN_INCORRECT"));
     }
     s.sim
-        .update_control(&json!({"latency_ms_per_function": {"C_Login": 20000}}));
+        .update_control(&json!({"latency_ms_per_function": {"C_Login": 60000}}));
     let mut victim = spawn_sign(&s, &s.module, &cert, &data, 9);
     if let Some(mut stdin) = victim.stdin.take() {
         stdin.write_all(format!("{WRONG}\n").as_bytes()).unwrap();
     }
     // Wait until the try is booked (it is written before C_Login), then kill.
     let counters = s.home.join("state/pin-counters.json");
-    let booked = (0..200).any(|_| {
+    // Up to 30 s: a loaded machine starts processes slowly.
+    let booked = (0..600).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(50));
         std::fs::read_to_string(&counters).is_ok_and(|t| t.contains("in_flight"))
     });

@@ -643,7 +643,7 @@ async fn the_tray_agent_stops_only_after_the_tokens_driver_has_returned() -> R<(
 /// A call into the token's driver that does not return within the stop's
 /// wait (a hung driver): the agent warns and ends without running exit
 /// handlers, so the driver's static state is never destroyed under the call.
-/// token-sim sleeps 10 s in the request's `C_FindObjectsInit` and reports a
+/// token-sim sleeps 20 s in the request's `C_FindObjectsInit` and reports a
 /// process that runs its exit handlers while a call is inside (SoftHSM
 /// itself would crash only now and then).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -652,15 +652,16 @@ async fn a_driver_call_that_outlives_the_stop_never_has_exit_handlers_run_under_
     let sim = mohor_token_sim::harness::SimDir::create(s.dir.join("sim"));
     let mut agent = s.start_on(&mohor_token_sim::harness::cdylib_path(), &sim.env());
     let mut ws = connect(agent.port, Some(ORIGIN)).await?;
-    sim.update_control(&json!({"latency_ms_per_function": {"C_FindObjectsInit": 10_000}}));
+    sim.update_control(&json!({"latency_ms_per_function": {"C_FindObjectsInit": 20_000}}));
     send(
         &mut ws,
         json!({"jsonrpc":"2.0","id":1,"method":"certificates.list","params":{}}),
     )
     .await?;
     // The request is now asleep inside the driver, for far longer than the
-    // stop waits (1 s grace + 4 s).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // stop waits (1 s grace + 4 s). 3 s leaves a loaded machine time to get
+    // the request that far.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     let stopped_at = Instant::now();
     signal(&agent, "TERM");
     let status = wait_exit(&mut agent, Duration::from_secs(30));
@@ -675,7 +676,7 @@ async fn a_driver_call_that_outlives_the_stop_never_has_exit_handlers_run_under_
         "the agent did not say why it ended under a call; log:\n{log}"
     );
     assert!(
-        waited < Duration::from_millis(8_500),
+        waited < Duration::from_millis(12_000),
         "the agent waited for the hung call ({waited:?}) instead of ending"
     );
     assert_eq!(sim.exit_handlers_under_a_call(), None);

@@ -917,7 +917,9 @@ fn a_request_waiting_for_the_token_gives_up_when_its_page_leaves() {
     let fx = Fixture::shared();
     let s = common::SimSetup::new(
         "ws_gone_page_waiting",
-        json!({"latency_ms_per_function": {"C_Sign": 3000}}),
+        // Long enough for B to connect, be approved and leave while A's
+        // signature is made, on a loaded machine too.
+        json!({"latency_ms_per_function": {"C_Sign": 8000}}),
     );
     let prompts = s.dir.join("prompts.jsonl");
     std::fs::write(&prompts, common::approvals(&fx.user_pin, 2)).unwrap();

@@ -264,7 +264,9 @@ async fn once_the_person_trusts_a_site_its_next_connection_is_accepted() -> Test
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_one_trust_prompt_at_a_time() -> TestResult {
     let backend = Arc::new(FakeBackend::default());
-    backend.ask_delay_ms.store(1500, Ordering::SeqCst);
+    // Long enough that all five handshakes come while the first is asked,
+    // even on a loaded machine.
+    backend.ask_delay_ms.store(5000, Ordering::SeqCst);
     let server = start_with(test_config(limits()), backend.clone()).await?;
     let host = format!("127.0.0.1:{}", server.port);
     for i in 0..5 {
@@ -295,8 +297,17 @@ async fn connections_beyond_the_limit_are_refused_until_one_closes() -> TestResu
         first.close(None).await?;
         drop(first);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut ws = connect(server.port, Some(GOOD_ORIGIN)).await?;
+    // The server frees the slot when it sees the close; until then a new
+    // connection may still be refused, so ask again for a while.
+    let mut ws = None;
+    for _ in 0..100 {
+        if let Ok(c) = connect(server.port, Some(GOOD_ORIGIN)).await {
+            ws = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut ws = ws.ok_or("the closed connection's slot was never given back")?;
     hello_ok(&mut ws).await?;
     for ws in &mut open {
         hello_ok(ws).await?;

@@ -110,7 +110,7 @@ async fn two_hundred_idle_connections_do_not_lock_out_a_good_client() -> TestRes
         assert!(r["result"]["signature"].is_string(), "{r}");
     }
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
@@ -154,7 +154,8 @@ async fn a_slowloris_handshake_times_out() -> TestResult {
     assert!(closed, "the server kept a trickling handshake open");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        // The trickle alone would last about 17 s; under 8 s is the cut.
+        took >= Duration::from_millis(900) && took < Duration::from_secs(8),
         "{took:?}"
     );
     // And a good client is still served.
@@ -166,7 +167,8 @@ async fn a_slowloris_handshake_times_out() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_is_closed_normally() -> TestResult {
     let server = start(Limits {
-        idle_timeout: Duration::from_millis(500),
+        // Room for the hello on a loaded machine before the connection is idle.
+        idle_timeout: Duration::from_millis(2000),
         ..limits()
     })
     .await?;
@@ -179,7 +181,7 @@ async fn an_idle_connection_is_closed_normally() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_waiting_for_the_backend_is_not_idle() -> TestResult {
     let server = start(Limits {
-        idle_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(1000),
         ..limits()
     })
     .await?;
@@ -187,7 +189,7 @@ async fn a_connection_waiting_for_the_backend_is_not_idle() -> TestResult {
     send_slow(&mut ws, 1).await?;
     let p = recv(&mut ws).await?;
     assert_eq!(p["params"]["stage"], json!("waiting-for-consent"));
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     let r = rpc(&mut ws, json!(2), "cancel", json!({"id": 1})).await?;
     assert_eq!(r["error"]["data"]["reason"], json!("USER_CANCELLED"), "{r}");
     Ok(())
@@ -437,7 +439,7 @@ async fn inline_documents_of_requests_under_way_count_against_the_cap() -> TestR
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_left_idle_gives_its_bytes_back_while_a_steady_one_lives() -> TestResult {
     use sha2::Digest as _;
-    let idle = Duration::from_millis(1000);
+    let idle = Duration::from_millis(2000);
     let server = start(Limits {
         max_spool_bytes_total: 3 << 20,
         upload_idle_timeout: idle,
@@ -449,8 +451,8 @@ async fn an_upload_left_idle_gives_its_bytes_back_while_a_steady_one_lives() -> 
     let mut page = connect(server.port, Some(GOOD_ORIGIN)).await?;
     let mut other = connect(server.port, Some(GOOD_ORIGIN)).await?;
 
-    // Eight pieces, one every 300 ms: 2.4 s in all, over twice the idle limit
-    // (which leaves 700 ms for each piece on a loaded machine).
+    // Eight pieces, one every 600 ms: 4.8 s in all, over twice the idle limit
+    // (which leaves 1.4 s for each piece on a loaded machine).
     let r = rpc(
         &mut page,
         json!(1),
@@ -462,7 +464,7 @@ async fn an_upload_left_idle_gives_its_bytes_back_while_a_steady_one_lives() -> 
     let started = Instant::now();
     let mut last = Value::Null;
     for (i, piece) in document.chunks(256 << 10).enumerate() {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
         let offset = i * (256 << 10);
         last = rpc(
             &mut page,
@@ -491,7 +493,7 @@ async fn an_upload_left_idle_gives_its_bytes_back_while_a_steady_one_lives() -> 
     assert_eq!(r["error"]["data"]["reason"], json!("TOO_LARGE"), "{r}");
     // ...until it has been idle too long, though its page keeps talking.
     let mut freed = false;
-    for i in 0..60 {
+    for i in 0..200 {
         hello_ok(&mut page).await?;
         let r = rpc(
             &mut other,

@@ -123,10 +123,17 @@ impl Client {
             HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
         );
         let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        // The handshake gets a generous limit of its own: with the short read
+        // timeout below, a 101 that a loaded agent sends after 500 ms would
+        // read as an interrupted handshake, not a refusal.
         stream
-            .set_read_timeout(Some(Duration::from_millis(500)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
             .map_err(|e| e.to_string())?;
         let (ws, _) = tungstenite::client::client_with_config(req, stream, None)
+            .map_err(|e| e.to_string())?;
+        // Short reads afterwards, so `answer_for` can check its deadline.
+        ws.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(500)))
             .map_err(|e| e.to_string())?;
         Ok(Client { ws })
     }

@@ -385,18 +385,19 @@ fn latency_is_added() {
     let f = Fixture::new();
     f.sim.update_control(&json!({
         "latency_ms": 40,
-        "latency_ms_per_function": { "C_GetTokenInfo": 300 }
+        "latency_ms_per_function": { "C_GetTokenInfo": 2000 }
     }));
     let reports = f.child("latency", json!({}));
     let ms = |key: &str| reports[0][key].as_u64().unwrap();
-    assert!(ms("token_info_ms") >= 300, "{reports:?}");
+    assert!(ms("token_info_ms") >= 2000, "{reports:?}");
     assert!(ms("slot_info_ms") >= 40, "{reports:?}");
 
+    // Far above what an undelayed call takes, even on a loaded machine.
     f.sim
         .update_control(&json!({ "latency_ms": null, "latency_ms_per_function": null }));
     let reports = f.child("latency", json!({}));
     assert!(
-        reports[0]["token_info_ms"].as_u64().unwrap() < 300,
+        reports[0]["token_info_ms"].as_u64().unwrap() < 2000,
         "latency removed again: {reports:?}"
     );
 }

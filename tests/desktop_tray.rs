@@ -131,6 +131,27 @@ fn shoot(display: &Display, name: &str, crop: (i64, i64, i64, i64), zoom: u32) -
     path
 }
 
+/// A screenshot of `crop` once more than 10 of its pixels are like `rgb`
+/// (or the last one taken when that never happens within `REACT`): the
+/// tray host repaints a changed icon when it gets to it, which a loaded
+/// machine delays.
+fn shoot_showing(
+    display: &Display,
+    name: &str,
+    crop: (i64, i64, i64, i64),
+    zoom: u32,
+    rgb: (u8, u8, u8),
+) -> PathBuf {
+    let started = Instant::now();
+    loop {
+        let shot = shoot(display, name, crop, zoom);
+        if pixels_like(&shot, rgb) > 10 || started.elapsed() > REACT {
+            return shot;
+        }
+        sleep(Duration::from_millis(300));
+    }
+}
+
 /// How many pixels of `png` are within a small distance of `rgb`.
 fn pixels_like(png: &Path, rgb: (u8, u8, u8)) -> usize {
     let out = Command::new("convert")
@@ -351,7 +372,13 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     let (px, py, pw, ph) = panel(&display).expect("trayer's panel window");
     assert!(pw >= 16 && ph >= 16, "the tray panel is empty: {pw}x{ph}");
     let icon_area = around_the_icon((px, py, pw, ph));
-    let shot = shoot(&display, "tray-icon-ready", icon_area, 4);
+    let shot = shoot_showing(
+        &display,
+        "tray-icon-ready",
+        icon_area,
+        4,
+        (0x26, 0xa2, 0x69),
+    );
     assert!(
         pixels_like(&shot, (0x26, 0xa2, 0x69)) > 10,
         "no green badge in {}",
@@ -375,8 +402,13 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     assert!(!pending.answered(), "answered before the person decided");
     assert_eq!(pending.stages(1, REACT), ["waiting-for-consent"]);
     pos = agent.wait_log(pos, &["tray icon: Signing"], TRAY_UPDATE);
-    sleep(Duration::from_secs(1));
-    let shot = shoot(&display, "tray-icon-signing", icon_area, 4);
+    let shot = shoot_showing(
+        &display,
+        "tray-icon-signing",
+        icon_area,
+        4,
+        (0x1c, 0x71, 0xd8),
+    );
     assert!(
         pixels_like(&shot, (0x1c, 0x71, 0xd8)) > 10,
         "no blue badge in {}",
@@ -386,8 +418,13 @@ fn tray_shows_its_state_and_lists_the_signature_just_made() {
     let (connection, reply) = pending.finish();
     assert_eq!(reply.reason(), "PIN_INCORRECT", "{:#}", reply.answer);
     pos = agent.wait_log(pos, &["tray icon: Attention"], TRAY_UPDATE);
-    sleep(Duration::from_secs(1));
-    let shot = shoot(&display, "tray-icon-attention", icon_area, 4);
+    let shot = shoot_showing(
+        &display,
+        "tray-icon-attention",
+        icon_area,
+        4,
+        (0xf6, 0xd3, 0x2d),
+    );
     assert!(
         pixels_like(&shot, (0xf6, 0xd3, 0x2d)) > 10,
         "no yellow warning in {}",
@@ -851,7 +888,13 @@ fn quit_while_the_tokens_driver_starts_never_runs_exit_handlers_under_it() {
     );
     // The icon says it too: the grey seal with a purple magnifier (the
     // "no token" icon has no purple).
-    let shot = shoot(&display, "tray-icon-starting", around_the_icon(area), 4);
+    let shot = shoot_showing(
+        &display,
+        "tray-icon-starting",
+        around_the_icon(area),
+        4,
+        (0x81, 0x3d, 0x9c),
+    );
     assert!(
         pixels_like(&shot, (0x81, 0x3d, 0x9c)) > 10,
         "no purple 'looking for tokens' badge in {}",
